@@ -1,0 +1,122 @@
+"""The admin's policy file (TOML), validated. Each later capability adds its own section."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from models.sla_policy import CalendarPolicy, Duration, SlaPolicy
+
+_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
+
+
+def _slack_ref(value: str) -> str:
+    if not _USER_OR_GROUP.match(value):
+        raise ValueError(
+            f"'{value}' is not a Slack user id (U…/W…) or user group id (S…); "
+            "copy it from the person's or group's profile → ⋮ → Copy member/group ID"
+        )
+    return value
+
+
+def _channel_ref(value: str) -> str:
+    if not _CHANNEL.match(value):
+        raise ValueError(f"'{value}' is not a channel id (C…) or channel name")
+    return value
+
+
+SlackRef = Annotated[str, AfterValidator(_slack_ref)]
+ChannelRef = Annotated[str, AfterValidator(_channel_ref)]
+Name = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channels(Strict):
+    incidents: ChannelRef = "incidents"
+    escalations: ChannelRef = "incident-escalations"
+
+
+class Roles(Strict):
+    """Who may work records. Empty `agents` means every member of the workspace is an agent."""
+
+    agents: list[SlackRef] = []
+    admins: list[SlackRef] = []
+
+
+class Team(Strict):
+    name: Name
+    lead: SlackRef | None = None
+    on_call: SlackRef | None = None
+
+
+class Service(Strict):
+    name: Name
+    team: Name
+    on_call: SlackRef | None = None
+    description: str = ""
+
+
+DEFAULT_CATEGORIES = ["hardware", "software", "network", "access", "security", "other"]
+DEFAULT_RESOLUTION_CODES = [
+    "fixed",
+    "workaround",
+    "configuration change",
+    "user error",
+    "duplicate",
+    "no fault found",
+]
+
+
+class IncidentPolicy(Strict):
+    categories: list[Name] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES), min_length=1)
+    resolution_codes: list[Name] = Field(
+        default_factory=lambda: list(DEFAULT_RESOLUTION_CODES), min_length=1
+    )
+    auto_close_after: Duration = Field(default="3d", validate_default=True)
+    page_priorities: list[Annotated[int, Field(ge=1, le=5)]] = [1]
+
+
+class Policy(Strict):
+    channels: Channels = Channels()
+    roles: Roles = Roles()
+    teams: list[Team] = []
+    services: list[Service] = []
+    incidents: IncidentPolicy = IncidentPolicy()
+    sla: SlaPolicy = SlaPolicy()
+    calendar: CalendarPolicy = CalendarPolicy()
+
+    @model_validator(mode="after")
+    def _references(self) -> Policy:
+        team_names = [team.name for team in self.teams]
+        _unique("teams", team_names)
+        _unique("services", [service.name for service in self.services])
+        for index, service in enumerate(self.services):
+            if service.team not in team_names:
+                raise ValueError(
+                    f"services[{index}].team: '{service.team}' is not one of the [[teams]] "
+                    f"({', '.join(team_names) or 'none defined'})"
+                )
+        return self
+
+    def team(self, name: str | None) -> Team | None:
+        return next((team for team in self.teams if team.name == name), None)
+
+    def service(self, name: str | None) -> Service | None:
+        if name is None:
+            return None
+        lowered = name.lower()
+        return next((s for s in self.services if s.name.lower() == lowered), None)
+
+
+def _unique(section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name.lower() in seen:
+            raise ValueError(f"{section}[{index}].name: '{name}' is defined twice")
+        seen.add(name.lower())

@@ -1,0 +1,27 @@
+"""Errors a service raises; each carries a sentence fit to show the person who tried."""
+
+from __future__ import annotations
+
+
+class ServiceDeskError(Exception):
+    """Base: `str(error)` is a plain explanation for the person in Slack."""
+
+
+class NotFound(ServiceDeskError):
+    pass
+
+
+class InvalidInput(ServiceDeskError):
+    pass
+
+
+class NotAllowed(ServiceDeskError):
+    """The lifecycle does not allow this move from the record's current state."""
+
+
+class Forbidden(ServiceDeskError):
+    """This person may not do this to this record."""
+
+
+class AlreadyDone(ServiceDeskError):
+    """The same decision or step was already recorded (a double click, a retry)."""

@@ -1,0 +1,422 @@
+"""The incident lifecycle: log, prioritise, acknowledge, assign, hold, escalate, resolve, close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models.incident import (
+    KEY_PREFIX,
+    OPEN_STATUSES,
+    EscalationKind,
+    HoldReason,
+    Incident,
+    IncidentInput,
+    IncidentStatus,
+    SlaPause,
+)
+from models.policy import Policy
+from services import audit, priority
+from services.errors import InvalidInput, NotFound
+from services.lifecycle import Lifecycle
+from services.permissions import Actor, require_agent, require_agent_or
+
+S = IncidentStatus
+
+LIFECYCLE = Lifecycle(
+    "incident",
+    {
+        "acknowledge": ([S.NEW], S.IN_PROGRESS),
+        "hold": ([S.IN_PROGRESS], S.ON_HOLD),
+        "resume": ([S.ON_HOLD], S.IN_PROGRESS),
+        "resolve": ([S.IN_PROGRESS, S.ON_HOLD], S.RESOLVED),
+        "reopen": ([S.RESOLVED], S.IN_PROGRESS),
+        "close": ([S.RESOLVED], S.CLOSED),
+        "cancel": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], S.CANCELLED),
+        "assign": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], None),
+        "escalate": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], None),
+        "reprioritise": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], None),
+    },
+    label=lambda state: IncidentStatus(state).label,
+    action_label={
+        "acknowledge": "acknowledged",
+        "hold": "put on hold",
+        "resume": "resumed",
+        "resolve": "resolved",
+        "reopen": "reopened",
+        "close": "closed",
+        "cancel": "cancelled",
+        "assign": "assigned",
+        "escalate": "escalated",
+        "reprioritise": "re-prioritised",
+    },
+)
+
+
+def parse_key(key: str) -> int:
+    """'INC-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
+    cleaned = key.strip().upper()
+    prefix, _, number = cleaned.partition("-")
+    if prefix != KEY_PREFIX or not number.isdigit():
+        raise InvalidInput(f"'{key.strip()}' is not an incident key; they look like INC-12.")
+    return int(number)
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> Incident:
+    """The incident with this key; with `for_update`, locked until the transaction ends."""
+    statement = select(Incident).where(Incident.id == parse_key(key))
+    if for_update:
+        # Lock the row (PostgreSQL; SQLite already serialises writers) and re-read it, so a
+        # second click waiting behind the first sees the state the first one left.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    incident = session.exec(statement).first()
+    if incident is None:
+        raise NotFound(f"There is no incident {key.strip().upper()}.")
+    return incident
+
+
+def find_by_submission(session: Session, *, submission_id: str) -> Incident | None:
+    statement = select(Incident).where(Incident.submission_id == submission_id)
+    return session.exec(statement).first()
+
+
+def team_for_service(policy: Policy, service: str | None) -> str | None:
+    found = policy.service(service)
+    return found.team if found else None
+
+
+def create(
+    session: Session,
+    *,
+    data: IncidentInput,
+    reporter: str,
+    now: datetime,
+    policy: Policy,
+    submission_id: str | None = None,
+) -> tuple[Incident, bool]:
+    """Log an incident. A second call with the same `submission_id` returns the first incident
+    and False instead of creating another."""
+    if submission_id is not None:
+        existing = find_by_submission(session, submission_id=submission_id)
+        if existing is not None:
+            return existing, False
+    if data.service is not None and policy.service(data.service) is None:
+        raise InvalidInput(f"'{data.service}' is not a known service.")
+    if data.category is not None and data.category not in policy.incidents.categories:
+        raise InvalidInput(f"'{data.category}' is not a known category.")
+    service = policy.service(data.service)
+    incident = Incident(
+        title=data.title,
+        description=data.description,
+        impact=data.impact.value,
+        urgency=data.urgency.value,
+        priority=priority.compute(impact=data.impact, urgency=data.urgency),
+        status=S.NEW.value,
+        service=service.name if service else None,
+        category=data.category,
+        team=service.team if service else None,
+        reporter=reporter,
+        created_at=now,
+        updated_at=now,
+        submission_id=submission_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(incident)
+            session.flush()
+    except IntegrityError:
+        # The same submission raced us in another transaction and won: return its incident.
+        if submission_id is None:
+            raise
+        existing = find_by_submission(session, submission_id=submission_id)
+        if existing is None:
+            raise
+        return existing, False
+    audit.record(
+        session,
+        key=incident.key,
+        actor=reporter,
+        at=now,
+        action="created",
+        after=S.NEW,
+        note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
+    )
+    return incident, True
+
+
+def _move(
+    session: Session, incident: Incident, action: str, *, actor: Actor, now: datetime,
+    note: str | None = None,
+) -> IncidentStatus:
+    before = incident.state
+    after = IncidentStatus(LIFECYCLE.check(action, incident.status, key=incident.key))
+    incident.status = after.value
+    incident.updated_at = now
+    audit.record(
+        session, key=incident.key, actor=actor.user_id, at=now, action=action,
+        field="status", before=before, after=after, note=note,
+    )
+    return before
+
+
+def acknowledge(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+    """New → In progress. Meets the response target; the acknowledger becomes the assignee
+    when nobody was assigned."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(
+        actor, user_ids={incident.assignee}, doing="acknowledge an incident", who="the assignee"
+    )
+    _move(session, incident, "acknowledge", actor=actor, now=now)
+    incident.acknowledged_at = now
+    if incident.assignee is None:
+        _set_assignee(session, incident, actor.user_id, actor=actor, now=now)
+    return incident
+
+
+def _set_assignee(
+    session: Session, incident: Incident, assignee: str | None, *, actor: Actor, now: datetime
+) -> None:
+    before = incident.assignee
+    incident.assignee = assignee
+    incident.updated_at = now
+    audit.record(
+        session, key=incident.key, actor=actor.user_id, at=now, action="assigned",
+        field="assignee", before=before, after=assignee,
+    )
+
+
+def assign(
+    session: Session, *, key: str, assignee: str, actor: Actor, now: datetime
+) -> tuple[Incident, bool]:
+    """Give the incident to `assignee`. Returns False when they already had it (nothing recorded)."""
+    incident = get(session, key=key, for_update=True)
+    require_agent(actor, doing="assign incidents")
+    LIFECYCLE.check("assign", incident.status, key=incident.key)
+    if incident.assignee == assignee:
+        return incident, False
+    _set_assignee(session, incident, assignee, actor=actor, now=now)
+    return incident, True
+
+
+def hold(
+    session: Session, *, key: str, reason: HoldReason, note: str | None, actor: Actor,
+    now: datetime,
+) -> Incident:
+    """In progress → On hold; the SLA clock pauses until it is resumed."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(
+        actor, user_ids={incident.assignee}, doing="put an incident on hold", who="the assignee"
+    )
+    _move(session, incident, "hold", actor=actor, now=now, note=f"{reason.label}. {note or ''}".strip())
+    incident.hold_reason = reason.value
+    session.add(SlaPause(record_key=incident.key, started_at=now, reason=reason.value))
+    return incident
+
+
+def _end_pause(session: Session, key: str, now: datetime) -> None:
+    session.execute(
+        update(SlaPause)
+        .where(col(SlaPause.record_key) == key, col(SlaPause.ended_at).is_(None))
+        .values(ended_at=now)
+    )
+
+
+def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+    """On hold → In progress; the SLA clock runs again."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.assignee}, doing="resume an incident", who="the assignee")
+    _move(session, incident, "resume", actor=actor, now=now)
+    incident.hold_reason = None
+    _end_pause(session, incident.key, now)
+    return incident
+
+
+def resolve(
+    session: Session, *, key: str, code: str, note: str, actor: Actor, now: datetime,
+    policy: Policy,
+) -> Incident:
+    """→ Resolved, with a resolution code from the policy and a note (both required)."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.assignee}, doing="resolve an incident", who="the assignee")
+    if code not in policy.incidents.resolution_codes:
+        raise InvalidInput(f"'{code}' is not a resolution code.")
+    if not note.strip():
+        raise InvalidInput("Say in a sentence how it was resolved.")
+    _move(session, incident, "resolve", actor=actor, now=now, note=f"{code}: {note.strip()}")
+    if incident.acknowledged_at is None:
+        incident.acknowledged_at = now
+    incident.resolution_code = code
+    incident.resolution_note = note.strip()
+    incident.resolved_at = now
+    incident.hold_reason = None
+    _end_pause(session, incident.key, now)
+    return incident
+
+
+def reopen(session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None) -> Incident:
+    """Resolved → In progress, when the fix did not hold. The resolution target runs again."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.reporter}, doing="reopen an incident", who="the reporter")
+    _move(session, incident, "reopen", actor=actor, now=now, note=note)
+    incident.resolved_at = None
+    incident.resolution_code = None
+    incident.resolution_note = None
+    return incident
+
+
+def close(session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None) -> Incident:
+    """Resolved → Closed (also done automatically some days after resolution)."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.reporter}, doing="close an incident", who="the reporter")
+    _move(session, incident, "close", actor=actor, now=now, note=note)
+    incident.closed_at = now
+    return incident
+
+
+def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Incident:
+    """An open incident logged by mistake → Cancelled, with a reason."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.reporter}, doing="cancel an incident", who="the reporter")
+    if not note.strip():
+        raise InvalidInput("Say why the incident is cancelled.")
+    _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
+    incident.closed_at = now
+    _end_pause(session, incident.key, now)
+    return incident
+
+
+def set_priority(
+    session: Session, *, key: str, new_priority: int, reason: str, actor: Actor, now: datetime
+) -> Incident:
+    """An agent overrides the computed priority; the reason goes into the audit trail."""
+    incident = get(session, key=key, for_update=True)
+    require_agent(actor, doing="change an incident's priority")
+    LIFECYCLE.check("reprioritise", incident.status, key=incident.key)
+    if not 1 <= new_priority <= 5:
+        raise InvalidInput("Priority runs from P1 to P5.")
+    if not reason.strip():
+        raise InvalidInput("Say why the priority changes; it goes into the audit trail.")
+    if new_priority == incident.priority:
+        raise InvalidInput(f"{incident.key} is already {priority.name(new_priority)}.")
+    before = incident.priority
+    incident.priority = new_priority
+    incident.priority_overridden = True
+    incident.updated_at = now
+    audit.record(
+        session, key=incident.key, actor=actor.user_id, at=now, action="priority changed",
+        field="priority", before=f"P{before}", after=f"P{new_priority}", note=reason.strip(),
+    )
+    return incident
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Who must hear about an escalation: users or user groups to message, and a channel."""
+
+    incident: Incident
+    kind: EscalationKind
+    notify: tuple[str, ...]
+    channel: str | None
+
+
+def escalate(
+    session: Session, *, key: str, kind: EscalationKind, to_team: str | None, note: str,
+    actor: Actor, now: datetime, policy: Policy,
+) -> Escalation:
+    """Functional: hand the incident to another team, whose on-call is told.
+    Hierarchical: raise it one level and tell the team lead and the escalation channel."""
+    incident = get(session, key=key, for_update=True)
+    require_agent_or(actor, user_ids={incident.assignee}, doing="escalate an incident", who="the assignee")
+    LIFECYCLE.check("escalate", incident.status, key=incident.key)
+    if kind is EscalationKind.FUNCTIONAL:
+        team = policy.team(to_team)
+        if team is None:
+            raise InvalidInput("Choose the team to hand the incident to.")
+        if team.name == incident.team:
+            raise InvalidInput(f"{incident.key} is already with {team.name}; choose another team.")
+        before_team = incident.team
+        incident.team = team.name
+        incident.updated_at = now
+        if incident.assignee is not None:
+            _set_assignee(session, incident, None, actor=actor, now=now)
+        audit.record(
+            session, key=incident.key, actor=actor.user_id, at=now, action="escalated",
+            field="team", before=before_team, after=team.name, note=f"functional. {note}".strip(),
+        )
+        notify = tuple(ref for ref in [team.on_call or team.lead] if ref)
+        return Escalation(incident, kind, notify, None)
+    team = policy.team(incident.team)
+    before_level = incident.escalation_level
+    incident.escalation_level = before_level + 1
+    incident.updated_at = now
+    audit.record(
+        session, key=incident.key, actor=actor.user_id, at=now, action="escalated",
+        field="escalation_level", before=before_level, after=incident.escalation_level,
+        note=f"hierarchical. {note}".strip(),
+    )
+    notify = tuple(ref for ref in [team.lead if team else None] if ref)
+    return Escalation(incident, kind, notify, policy.channels.escalations)
+
+
+def page_targets(incident: Incident, policy: Policy) -> tuple[str, ...]:
+    """Whom to page when the incident is logged: the service's (or its team's) on-call, for the
+    priorities the policy pages on (P1 by default)."""
+    if incident.priority not in policy.incidents.page_priorities:
+        return ()
+    service = policy.service(incident.service)
+    team = policy.team(incident.team)
+    ref = (service.on_call if service else None) or (team.on_call if team else None)
+    return (ref,) if ref else ()
+
+
+def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
+    incident = get(session, key=key)
+    incident.channel_id = channel_id
+    incident.message_ts = ts
+
+
+def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
+    """True for exactly one caller: the one that will post the incident's channel message."""
+    result = session.execute(
+        update(Incident)
+        .where(col(Incident.id) == parse_key(key), col(Incident.channel_id).is_(None))
+        .values(channel_id=channel_id)
+    )
+    return result.rowcount == 1
+
+
+def list_open(
+    session: Session, *, assignee: str | None = None, priority_is: int | None = None,
+    service: str | None = None, limit: int = 25,
+) -> list[Incident]:
+    """Open incidents, newest first, optionally only one person's, one priority or one service."""
+    statement = select(Incident).where(col(Incident.status).in_([s.value for s in OPEN_STATUSES]))
+    if assignee is not None:
+        statement = statement.where(Incident.assignee == assignee)
+    if priority_is is not None:
+        statement = statement.where(Incident.priority == priority_is)
+    if service is not None:
+        statement = statement.where(Incident.service == service)
+    statement = statement.order_by(col(Incident.created_at).desc(), col(Incident.id).desc()).limit(limit)
+    return list(session.exec(statement))
+
+
+def pauses(session: Session, *, key: str) -> list[tuple[datetime, datetime | None]]:
+    statement = select(SlaPause).where(SlaPause.record_key == key).order_by(col(SlaPause.started_at))
+    return [(pause.started_at, pause.ended_at) for pause in session.exec(statement)]
+
+
+def due_for_auto_close(session: Session, *, now: datetime, policy: Policy, limit: int = 200) -> list[str]:
+    """Keys of resolved incidents whose auto-close time has come."""
+    cutoff = now - policy.incidents.auto_close_after
+    statement = (
+        select(Incident.id)
+        .where(Incident.status == S.RESOLVED.value, col(Incident.resolved_at) <= cutoff)
+        .order_by(col(Incident.resolved_at))
+        .limit(limit)
+    )
+    return [f"{KEY_PREFIX}-{row}" for row in session.exec(statement)]

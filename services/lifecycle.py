@@ -1,0 +1,50 @@
+"""A small table-driven lifecycle: which action moves a record from which states to which."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from services.errors import NotAllowed
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: frozenset[str]
+    target: str | None  # None: the action keeps the state (assign, escalate, …)
+
+
+class Lifecycle:
+    """Moves by action name; `check` refuses what the lifecycle does not allow, in plain words."""
+
+    def __init__(
+        self,
+        record_kind: str,
+        moves: Mapping[str, tuple[Iterable[str], str | None]],
+        *,
+        label: Callable[[str], str],
+        action_label: Mapping[str, str],
+    ) -> None:
+        self.record_kind = record_kind
+        self.moves = {name: Move(frozenset(src), dst) for name, (src, dst) in moves.items()}
+        self._label = label
+        self._action_label = action_label
+
+    def allowed(self, action: str, state: str) -> bool:
+        move = self.moves.get(action)
+        return move is not None and state in move.sources
+
+    def actions_from(self, state: str) -> list[str]:
+        return [name for name, move in self.moves.items() if state in move.sources]
+
+    def check(self, action: str, state: str, *, key: str) -> str:
+        """The state after `action`, or NotAllowed explaining why not."""
+        move = self.moves[action]
+        if state not in move.sources:
+            where = " or ".join(sorted(self._label(s) for s in move.sources))
+            raise NotAllowed(
+                f"{key} is {self._label(state)}, so it cannot be "
+                f"{self._action_label.get(action, action)} now; "
+                f"that is only possible when it is {where}."
+            )
+        return move.target if move.target is not None else state

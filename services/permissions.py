@@ -1,0 +1,41 @@
+"""Who may do what. The handler says who the person is and which roles they hold; the rules live here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from services.errors import Forbidden
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @property
+    def is_agent(self) -> bool:
+        return Role.AGENT in self.roles or Role.ADMIN in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+
+SYSTEM = Actor("servicedesk", frozenset({Role.ADMIN}))
+
+
+def require_agent(actor: Actor, *, doing: str) -> None:
+    if not actor.is_agent:
+        raise Forbidden(f"Only service desk agents can {doing}. Ask an agent, or an admin to add you.")
+
+
+def require_agent_or(actor: Actor, *, user_ids: set[str | None], doing: str, who: str) -> None:
+    if actor.is_agent or actor.user_id in user_ids:
+        return
+    raise Forbidden(f"Only {who} or a service desk agent can {doing}.")
