@@ -112,7 +112,7 @@ def _to_duration(value: Any) -> Any:
     if isinstance(value, bool) or isinstance(value, int | float):
         # TOML hands over bare numbers as int/float; the unit is what people forget.
         raise ValueError(
-            f"{value} has no unit; write it as a string with one, for example \"{value}m\""
+            f'{value} has no unit; write it as a string with one, for example "{value}m"'
         )
     if isinstance(value, str):
         return parse_duration(value)

@@ -342,9 +342,7 @@ def evaluate(
         raise ValueError("an SLA target must be longer than zero")
     now = now.astimezone(UTC)
     stopped = stopped_at is not None and stopped_at.astimezone(UTC) <= now
-    counted = elapsed(
-        start=start, now=now, calendar=calendar, pauses=pauses, stopped_at=stopped_at
-    )
+    counted = elapsed(start=start, now=now, calendar=calendar, pauses=pauses, stopped_at=stopped_at)
     if stopped:
         assert stopped_at is not None
         stop = stopped_at.astimezone(UTC)
@@ -361,8 +359,7 @@ def evaluate(
     else:
         deadline = due_at(start=start, target=target, calendar=calendar, pauses=pauses, now=now)
         paused = any(
-            b.astimezone(UTC) <= now and (e is None or e.astimezone(UTC) > now)
-            for b, e in pauses
+            b.astimezone(UTC) <= now and (e is None or e.astimezone(UTC) > now) for b, e in pauses
         )
     target_seconds = target.total_seconds()
     return SlaState(

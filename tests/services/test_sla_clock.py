@@ -131,18 +131,19 @@ def test_while_on_hold_there_is_no_deadline_but_the_remaining_time_is_known(lond
     open_pause = (local(LONDON, 2026, 3, 16, 10), None)
     now = local(LONDON, 2026, 3, 16, 15)
 
-    state = evaluate(
-        start=start, target=P3_RESPONSE, calendar=london, pauses=[open_pause], now=now
-    )
+    state = evaluate(start=start, target=P3_RESPONSE, calendar=london, pauses=[open_pause], now=now)
 
     assert state.paused and not state.stopped
     assert state.due_at is None
     assert state.elapsed == timedelta(hours=1)
     assert state.remaining == timedelta(hours=3)
     assert state.met is None
-    assert threshold_instant(
-        start=start, target=P3_RESPONSE, calendar=london, pauses=[open_pause], percent=50
-    ) is None
+    assert (
+        threshold_instant(
+            start=start, target=P3_RESPONSE, calendar=london, pauses=[open_pause], percent=50
+        )
+        is None
+    )
 
 
 def test_a_one_minute_target_on_the_24x7_clock():
