@@ -44,6 +44,7 @@ class Call:
     headers: dict[str, str]
     at: float = field(default_factory=time.time)
     failed: bool = False
+    response: dict[str, Any] | None = None
 
 
 @dataclass
@@ -387,6 +388,7 @@ class FakeSlack:
         answer = getattr(self, "_api_" + method.replace(".", "_"), None)
         with self._lock:
             body = answer(present) if answer is not None else {"ok": True}
+            call.response = body
         return 200, {}, body
 
     def _handle_upload(self, file_id: str, raw: bytes) -> tuple[int, dict[str, str], str]:
