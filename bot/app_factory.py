@@ -59,7 +59,10 @@ def create_app(ctx: AppContext) -> App:
     @app.middleware
     def skip_event_retries(request: Any, next: Any) -> BoltResponse | None:  # noqa: A002
         # Slack re-delivers an event it thinks we missed; the first delivery was handled.
-        if request.headers.get("x-slack-retry-num") and request.body.get("type") == "event_callback":
+        if (
+            request.headers.get("x-slack-retry-num")
+            and request.body.get("type") == "event_callback"
+        ):
             return BoltResponse(status=200, body="")
         return next()
 

@@ -43,11 +43,18 @@ def header(text: str) -> Block:
 
 
 def button(
-    text: str, action_id: str, value: str, *, style: str | None = None,
+    text: str,
+    action_id: str,
+    value: str,
+    *,
+    style: str | None = None,
     confirm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
-        "type": "button", "text": plain(text), "action_id": action_id, "value": value[:2000],
+        "type": "button",
+        "text": plain(text),
+        "action_id": action_id,
+        "value": value[:2000],
     }
     if style:
         element["style"] = style
@@ -66,7 +73,10 @@ def option(text: str, value: str) -> dict[str, Any]:
 
 
 def static_select(
-    action_id: str, options: Sequence[tuple[str, str]], *, placeholder: str = "Choose",
+    action_id: str,
+    options: Sequence[tuple[str, str]],
+    *,
+    placeholder: str = "Choose",
     initial: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
@@ -83,11 +93,17 @@ def static_select(
 
 
 def text_input(
-    action_id: str, *, multiline: bool = False, initial: str | None = None,
-    max_length: int | None = None, placeholder: str | None = None,
+    action_id: str,
+    *,
+    multiline: bool = False,
+    initial: str | None = None,
+    max_length: int | None = None,
+    placeholder: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
-        "type": "plain_text_input", "action_id": action_id, "multiline": multiline,
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
     }
     if initial:
         element["initial_value"] = initial
@@ -99,11 +115,18 @@ def text_input(
 
 
 def input_block(
-    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
     hint: str | None = None,
 ) -> Block:
     block: Block = {
-        "type": "input", "block_id": block_id, "label": plain(label), "element": element,
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
         "optional": optional,
     }
     if hint:
@@ -112,7 +135,11 @@ def input_block(
 
 
 def modal(
-    callback_id: str, title: str, blocks: list[Block], *, submit: str = "Submit",
+    callback_id: str,
+    title: str,
+    blocks: list[Block],
+    *,
+    submit: str = "Submit",
     private_metadata: str = "",
 ) -> dict[str, Any]:
     return {

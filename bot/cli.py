@@ -55,8 +55,9 @@ def run(argv: list[str] | None = None) -> int:
         else:
             from bot.http import serve
 
-            log.info("serving Slack requests on http://%s:%s/slack/events", settings.host,
-                     settings.port)
+            log.info(
+                "serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port
+            )
             serve(app, db, host=settings.host, port=settings.port)
     finally:
         if scheduler is not None:

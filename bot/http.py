@@ -24,8 +24,9 @@ def make_wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
                 status, body = "200 OK", b"ok\n"
             except Exception:
                 status, body = "503 Service Unavailable", b"database unavailable\n"
-            start_response(status, [("Content-Type", "text/plain"),
-                                    ("Content-Length", str(len(body)))])
+            start_response(
+                status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         return slack(environ, start_response)
 
@@ -36,13 +37,15 @@ def serve(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> 
     """Serve until interrupted, with waitress (a production WSGI server, pure Python)."""
     import waitress
 
-    waitress.serve(make_wsgi_app(app, db), host=host, port=port, threads=threads,
-                   ident="servicedesk")
+    waitress.serve(
+        make_wsgi_app(app, db), host=host, port=port, threads=threads, ident="servicedesk"
+    )
 
 
 def make_server(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> Any:
     """A waitress server object, for tests that start and stop it."""
     from waitress.server import create_server
 
-    return create_server(make_wsgi_app(app, db), host=host, port=port, threads=threads,
-                         ident="servicedesk")
+    return create_server(
+        make_wsgi_app(app, db), host=host, port=port, threads=threads, ident="servicedesk"
+    )

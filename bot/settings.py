@@ -84,8 +84,10 @@ def explain_settings_error(error: ValidationError) -> str:
         name = str(problem["loc"][0]) if problem["loc"] else "?"
         env_name = Settings.model_fields[name].alias if name in Settings.model_fields else name
         env_name = env_name or name.upper()
-        reason = "is not set" if problem["type"] == "missing" else problem["msg"].removeprefix(
-            "Value error, "
+        reason = (
+            "is not set"
+            if problem["type"] == "missing"
+            else problem["msg"].removeprefix("Value error, ")
         )
         line = f"  {env_name} {reason}."
         if env_name in WHERE_TO_FIND:

@@ -30,8 +30,9 @@ def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) 
         try:
             work(*args, **kwargs)
         except SlackApiError as error:
-            log.error("Slack refused %s: %s", getattr(work, "__name__", work),
-                      error.response.get("error"))
+            log.error(
+                "Slack refused %s: %s", getattr(work, "__name__", work), error.response.get("error")
+            )
         except Exception:
             log.exception("follow-up work %s failed", getattr(work, "__name__", work))
 

@@ -149,7 +149,12 @@ def create(
 
 
 def _move(
-    session: Session, incident: Incident, action: str, *, actor: Actor, now: datetime,
+    session: Session,
+    incident: Incident,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
     note: str | None = None,
 ) -> IncidentStatus:
     before = incident.state
@@ -157,8 +162,15 @@ def _move(
     incident.status = after.value
     incident.updated_at = now
     audit.record(
-        session, key=incident.key, actor=actor.user_id, at=now, action=action,
-        field="status", before=before, after=after, note=note,
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action=action,
+        field="status",
+        before=before,
+        after=after,
+        note=note,
     )
     return before
 
@@ -184,8 +196,14 @@ def _set_assignee(
     incident.assignee = assignee
     incident.updated_at = now
     audit.record(
-        session, key=incident.key, actor=actor.user_id, at=now, action="assigned",
-        field="assignee", before=before, after=assignee,
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action="assigned",
+        field="assignee",
+        before=before,
+        after=assignee,
     )
 
 
@@ -203,7 +221,12 @@ def assign(
 
 
 def hold(
-    session: Session, *, key: str, reason: HoldReason, note: str | None, actor: Actor,
+    session: Session,
+    *,
+    key: str,
+    reason: HoldReason,
+    note: str | None,
+    actor: Actor,
     now: datetime,
 ) -> Incident:
     """In progress → On hold; the SLA clock pauses until it is resumed."""
@@ -211,7 +234,14 @@ def hold(
     require_agent_or(
         actor, user_ids={incident.assignee}, doing="put an incident on hold", who="the assignee"
     )
-    _move(session, incident, "hold", actor=actor, now=now, note=f"{reason.label}. {note or ''}".strip())
+    _move(
+        session,
+        incident,
+        "hold",
+        actor=actor,
+        now=now,
+        note=f"{reason.label}. {note or ''}".strip(),
+    )
     incident.hold_reason = reason.value
     session.add(SlaPause(record_key=incident.key, started_at=now, reason=reason.value))
     return incident
@@ -228,7 +258,9 @@ def _end_pause(session: Session, key: str, now: datetime) -> None:
 def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
     """On hold → In progress; the SLA clock runs again."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.assignee}, doing="resume an incident", who="the assignee")
+    require_agent_or(
+        actor, user_ids={incident.assignee}, doing="resume an incident", who="the assignee"
+    )
     _move(session, incident, "resume", actor=actor, now=now)
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
@@ -236,12 +268,20 @@ def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incide
 
 
 def resolve(
-    session: Session, *, key: str, code: str, note: str, actor: Actor, now: datetime,
+    session: Session,
+    *,
+    key: str,
+    code: str,
+    note: str,
+    actor: Actor,
+    now: datetime,
     policy: Policy,
 ) -> Incident:
     """→ Resolved, with a resolution code from the policy and a note (both required)."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.assignee}, doing="resolve an incident", who="the assignee")
+    require_agent_or(
+        actor, user_ids={incident.assignee}, doing="resolve an incident", who="the assignee"
+    )
     if code not in policy.incidents.resolution_codes:
         raise InvalidInput(f"'{code}' is not a resolution code.")
     if not note.strip():
@@ -257,10 +297,14 @@ def resolve(
     return incident
 
 
-def reopen(session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None) -> Incident:
+def reopen(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Incident:
     """Resolved → In progress, when the fix did not hold. The resolution target runs again."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.reporter}, doing="reopen an incident", who="the reporter")
+    require_agent_or(
+        actor, user_ids={incident.reporter}, doing="reopen an incident", who="the reporter"
+    )
     _move(session, incident, "reopen", actor=actor, now=now, note=note)
     incident.resolved_at = None
     incident.resolution_code = None
@@ -268,10 +312,14 @@ def reopen(session: Session, *, key: str, actor: Actor, now: datetime, note: str
     return incident
 
 
-def close(session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None) -> Incident:
+def close(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Incident:
     """Resolved → Closed (also done automatically some days after resolution)."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.reporter}, doing="close an incident", who="the reporter")
+    require_agent_or(
+        actor, user_ids={incident.reporter}, doing="close an incident", who="the reporter"
+    )
     _move(session, incident, "close", actor=actor, now=now, note=note)
     incident.closed_at = now
     return incident
@@ -280,7 +328,9 @@ def close(session: Session, *, key: str, actor: Actor, now: datetime, note: str 
 def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Incident:
     """An open incident logged by mistake → Cancelled, with a reason."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.reporter}, doing="cancel an incident", who="the reporter")
+    require_agent_or(
+        actor, user_ids={incident.reporter}, doing="cancel an incident", who="the reporter"
+    )
     if not note.strip():
         raise InvalidInput("Say why the incident is cancelled.")
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
@@ -307,8 +357,15 @@ def set_priority(
     incident.priority_overridden = True
     incident.updated_at = now
     audit.record(
-        session, key=incident.key, actor=actor.user_id, at=now, action="priority changed",
-        field="priority", before=f"P{before}", after=f"P{new_priority}", note=reason.strip(),
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action="priority changed",
+        field="priority",
+        before=f"P{before}",
+        after=f"P{new_priority}",
+        note=reason.strip(),
     )
     return incident
 
@@ -324,13 +381,22 @@ class Escalation:
 
 
 def escalate(
-    session: Session, *, key: str, kind: EscalationKind, to_team: str | None, note: str,
-    actor: Actor, now: datetime, policy: Policy,
+    session: Session,
+    *,
+    key: str,
+    kind: EscalationKind,
+    to_team: str | None,
+    note: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
 ) -> Escalation:
     """Functional: hand the incident to another team, whose on-call is told.
     Hierarchical: raise it one level and tell the team lead and the escalation channel."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(actor, user_ids={incident.assignee}, doing="escalate an incident", who="the assignee")
+    require_agent_or(
+        actor, user_ids={incident.assignee}, doing="escalate an incident", who="the assignee"
+    )
     LIFECYCLE.check("escalate", incident.status, key=incident.key)
     if kind is EscalationKind.FUNCTIONAL:
         team = policy.team(to_team)
@@ -344,8 +410,15 @@ def escalate(
         if incident.assignee is not None:
             _set_assignee(session, incident, None, actor=actor, now=now)
         audit.record(
-            session, key=incident.key, actor=actor.user_id, at=now, action="escalated",
-            field="team", before=before_team, after=team.name, note=f"functional. {note}".strip(),
+            session,
+            key=incident.key,
+            actor=actor.user_id,
+            at=now,
+            action="escalated",
+            field="team",
+            before=before_team,
+            after=team.name,
+            note=f"functional. {note}".strip(),
         )
         notify = tuple(ref for ref in [team.on_call or team.lead] if ref)
         return Escalation(incident, kind, notify, None)
@@ -354,8 +427,14 @@ def escalate(
     incident.escalation_level = before_level + 1
     incident.updated_at = now
     audit.record(
-        session, key=incident.key, actor=actor.user_id, at=now, action="escalated",
-        field="escalation_level", before=before_level, after=incident.escalation_level,
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action="escalated",
+        field="escalation_level",
+        before=before_level,
+        after=incident.escalation_level,
         note=f"hierarchical. {note}".strip(),
     )
     notify = tuple(ref for ref in [team.lead if team else None] if ref)
@@ -390,8 +469,12 @@ def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
 
 
 def list_open(
-    session: Session, *, assignee: str | None = None, priority_is: int | None = None,
-    service: str | None = None, limit: int = 25,
+    session: Session,
+    *,
+    assignee: str | None = None,
+    priority_is: int | None = None,
+    service: str | None = None,
+    limit: int = 25,
 ) -> list[Incident]:
     """Open incidents, newest first, optionally only one person's, one priority or one service."""
     statement = select(Incident).where(col(Incident.status).in_([s.value for s in OPEN_STATUSES]))
@@ -401,16 +484,22 @@ def list_open(
         statement = statement.where(Incident.priority == priority_is)
     if service is not None:
         statement = statement.where(Incident.service == service)
-    statement = statement.order_by(col(Incident.created_at).desc(), col(Incident.id).desc()).limit(limit)
+    statement = statement.order_by(col(Incident.created_at).desc(), col(Incident.id).desc()).limit(
+        limit
+    )
     return list(session.exec(statement))
 
 
 def pauses(session: Session, *, key: str) -> list[tuple[datetime, datetime | None]]:
-    statement = select(SlaPause).where(SlaPause.record_key == key).order_by(col(SlaPause.started_at))
+    statement = (
+        select(SlaPause).where(SlaPause.record_key == key).order_by(col(SlaPause.started_at))
+    )
     return [(pause.started_at, pause.ended_at) for pause in session.exec(statement)]
 
 
-def due_for_auto_close(session: Session, *, now: datetime, policy: Policy, limit: int = 200) -> list[str]:
+def due_for_auto_close(
+    session: Session, *, now: datetime, policy: Policy, limit: int = 200
+) -> list[str]:
     """Keys of resolved incidents whose auto-close time has come."""
     cutoff = now - policy.incidents.auto_close_after
     statement = (

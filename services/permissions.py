@@ -32,7 +32,9 @@ SYSTEM = Actor("servicedesk", frozenset({Role.ADMIN}))
 
 def require_agent(actor: Actor, *, doing: str) -> None:
     if not actor.is_agent:
-        raise Forbidden(f"Only service desk agents can {doing}. Ask an agent, or an admin to add you.")
+        raise Forbidden(
+            f"Only service desk agents can {doing}. Ask an agent, or an admin to add you."
+        )
 
 
 def require_agent_or(actor: Actor, *, user_ids: set[str | None], doing: str, who: str) -> None:

@@ -50,9 +50,7 @@ def database(_migrated_template: str, tmp_path: Path) -> Iterator[Database]:
         db = Database.from_url(_migrated_template)
         tables = [t.name for t in SQLModel.metadata.sorted_tables]
         with db.engine.begin() as connection:
-            connection.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         yield db
         db.dispose()
         return

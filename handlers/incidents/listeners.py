@@ -51,7 +51,9 @@ class IncidentHandlers:
 
     # ---- the slash command ------------------------------------------------------------------
 
-    def on_command(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_command(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
         later(self.ctx, self._command, body, client, respond)
 
@@ -77,8 +79,9 @@ class IncidentHandlers:
             self._open_new(client, body, title=text)
 
     def _open_new(self, client: WebClient, body: dict[str, Any], *, title: str) -> None:
-        view = render.new_incident_modal(self.ctx.policy, title=title,
-                                         channel=body.get("channel_id"))
+        view = render.new_incident_modal(
+            self.ctx.policy, title=title, channel=body.get("channel_id")
+        )
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_log_titled(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -105,8 +108,11 @@ class IncidentHandlers:
                 found = self.ctx.policy.service(word)
                 if found is None:
                     names = ", ".join(s.name for s in self.ctx.policy.services) or "none configured"
-                    tell(respond, f"`{word}` is not a filter or a service. Services: {names}.\n"
-                                  f"Use `/incident list [mine] [P1…P5] [service]`.")
+                    tell(
+                        respond,
+                        f"`{word}` is not a filter or a service. Services: {names}.\n"
+                        f"Use `/incident list [mine] [P1…P5] [service]`.",
+                    )
                     return
                 service = found.name
                 described.append(service)
@@ -115,8 +121,11 @@ class IncidentHandlers:
                 session, assignee=assignee, priority_is=priority_is, service=service
             )
         heading = "Open incidents" + (f" ({', '.join(described)})" if described else "")
-        respond(text=heading, blocks=render.list_blocks(found_incidents, heading),
-                response_type="ephemeral")
+        respond(
+            text=heading,
+            blocks=render.list_blocks(found_incidents, heading),
+            response_type="ephemeral",
+        )
 
     def _show(self, args: list[str], respond: Respond) -> None:
         if not args:
@@ -125,14 +134,18 @@ class IncidentHandlers:
         try:
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=args[0])
-                sla = incident_sla.evaluate(session, incident=incident, policy=self.ctx.policy,
-                                            now=self.ctx.clock.now())
+                sla = incident_sla.evaluate(
+                    session, incident=incident, policy=self.ctx.policy, now=self.ctx.clock.now()
+                )
                 trail = audit.trail(session, key=incident.key)
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        respond(text=render.fallback_text(incident),
-                blocks=render.show_blocks(incident, sla, trail), response_type="ephemeral")
+        respond(
+            text=render.fallback_text(incident),
+            blocks=render.show_blocks(incident, sla, trail),
+            response_type="ephemeral",
+        )
 
     # ---- logging an incident ---------------------------------------------------------------
 
@@ -154,8 +167,12 @@ class IncidentHandlers:
             # The record is written before the ack: once Slack closes the modal, nothing is lost.
             with self.ctx.db.session() as session:
                 incident, created = incidents.create(
-                    session, data=data, reporter=user_id(body), now=self.ctx.clock.now(),
-                    policy=self.ctx.policy, submission_id=view["id"],
+                    session,
+                    data=data,
+                    reporter=user_id(body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                    submission_id=view["id"],
                 )
                 key = incident.key
         except InvalidInput as error:
@@ -176,7 +193,8 @@ class IncidentHandlers:
             sla = self._sla(session, incident)
         try:
             posted = client.chat_postMessage(
-                channel=channel, text=render.fallback_text(incident),
+                channel=channel,
+                text=render.fallback_text(incident),
                 blocks=render.message_blocks(incident, sla),
             )
         except SlackApiError:
@@ -184,13 +202,17 @@ class IncidentHandlers:
                 incidents.release_announcement(session, key=key)
             raise
         with self.ctx.db.session() as session:
-            incidents.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
-        client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"],
-                                text=render.created_text(incident))
+            incidents.record_message(
+                session, key=key, channel_id=posted["channel"], ts=posted["ts"]
+            )
+        client.chat_postMessage(
+            channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
+        )
         permalink = self._permalink(posted["channel"], posted["ts"])
         for target in incidents.page_targets(incident, self.ctx.policy):
-            self._dm(self.ctx.directory.expand([target]), render.page_text(incident), incident,
-                     permalink)
+            self._dm(
+                self.ctx.directory.expand([target]), render.page_text(incident), incident, permalink
+            )
         client.chat_postMessage(
             channel=incident.reporter,
             text=f"You logged {incident.key}: {incident.title}."
@@ -201,30 +223,56 @@ class IncidentHandlers:
 
     def on_acknowledge(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._step, body, respond, "acknowledge",
-              lambda s, key, actor, now: incidents.acknowledge(s, key=key, actor=actor, now=now))
+        later(
+            self.ctx,
+            self._step,
+            body,
+            respond,
+            "acknowledge",
+            lambda s, key, actor, now: incidents.acknowledge(s, key=key, actor=actor, now=now),
+        )
 
     def on_resume(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._step, body, respond, "resume",
-              lambda s, key, actor, now: incidents.resume(s, key=key, actor=actor, now=now))
+        later(
+            self.ctx,
+            self._step,
+            body,
+            respond,
+            "resume",
+            lambda s, key, actor, now: incidents.resume(s, key=key, actor=actor, now=now),
+        )
 
     def on_reopen(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._step, body, respond, "reopen",
-              lambda s, key, actor, now: incidents.reopen(s, key=key, actor=actor, now=now))
+        later(
+            self.ctx,
+            self._step,
+            body,
+            respond,
+            "reopen",
+            lambda s, key, actor, now: incidents.reopen(s, key=key, actor=actor, now=now),
+        )
 
     def on_close(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._step, body, respond, "close",
-              lambda s, key, actor, now: incidents.close(s, key=key, actor=actor, now=now))
+        later(
+            self.ctx,
+            self._step,
+            body,
+            respond,
+            "close",
+            lambda s, key, actor, now: incidents.close(s, key=key, actor=actor, now=now),
+        )
 
     def on_assign(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         assignee = body["actions"][0].get("selected_user")
 
         def assign(s: Any, key: str, actor: Any, now: Any) -> Incident | None:
-            incident, changed = incidents.assign(s, key=key, assignee=assignee, actor=actor, now=now)
+            incident, changed = incidents.assign(
+                s, key=key, assignee=assignee, actor=actor, now=now
+            )
             return incident if changed else None
 
         later(self.ctx, self._step, body, respond, "assign", assign)
@@ -239,7 +287,10 @@ class IncidentHandlers:
         return block_id.split("|", 1)[1] if "|" in block_id else None
 
     def _step(
-        self, body: dict[str, Any], respond: Respond, action: str,
+        self,
+        body: dict[str, Any],
+        respond: Respond,
+        action: str,
         apply: Callable[[Any, str, Any, Any], Incident | None],
     ) -> None:
         key = self._key_from(body)
@@ -257,49 +308,101 @@ class IncidentHandlers:
             return
         self.refresh(incident.key, step=render.step_text(action, incident, actor.user_id))
         if action == "assign" and incident.assignee and incident.assignee != actor.user_id:
-            self._dm([incident.assignee], f"<@{actor.user_id}> assigned *{incident.key}* to you: "
-                     f"{incident.title} ({priority.name(incident.priority)}).", incident, None)
+            self._dm(
+                [incident.assignee],
+                f"<@{actor.user_id}> assigned *{incident.key}* to you: "
+                f"{incident.title} ({priority.name(incident.priority)}).",
+                incident,
+                None,
+            )
         if body.get("channel", {}).get("id", "").startswith("D") and action == "acknowledge":
             # Acknowledged from a page: replace the DM's button with who acknowledged.
             try:
-                respond(text=f"{incident.key} acknowledged by <@{actor.user_id}>.",
-                        replace_original=True)
+                respond(
+                    text=f"{incident.key} acknowledged by <@{actor.user_id}>.",
+                    replace_original=True,
+                )
             except Exception:
                 log.warning("could not update the page message")
 
     # ---- buttons that open a modal first --------------------------------------------------------
 
-    def on_open_resolve(self, ack: Ack, body: dict[str, Any], client: WebClient,
-                        respond: Respond) -> None:
+    def on_open_resolve(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        later(self.ctx, self._open_step_modal, body, client, respond, "resolve",
-              lambda incident, ref: render.resolve_modal(incident, self.ctx.policy, ref))
+        later(
+            self.ctx,
+            self._open_step_modal,
+            body,
+            client,
+            respond,
+            "resolve",
+            lambda incident, ref: render.resolve_modal(incident, self.ctx.policy, ref),
+        )
 
-    def on_open_hold(self, ack: Ack, body: dict[str, Any], client: WebClient,
-                     respond: Respond) -> None:
+    def on_open_hold(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        later(self.ctx, self._open_step_modal, body, client, respond, "hold",
-              lambda incident, ref: render.hold_modal(incident, ref))
+        later(
+            self.ctx,
+            self._open_step_modal,
+            body,
+            client,
+            respond,
+            "hold",
+            lambda incident, ref: render.hold_modal(incident, ref),
+        )
 
-    def on_open_escalate(self, ack: Ack, body: dict[str, Any], client: WebClient,
-                         respond: Respond) -> None:
+    def on_open_escalate(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        later(self.ctx, self._open_step_modal, body, client, respond, "escalate",
-              lambda incident, ref: render.escalate_modal(incident, self.ctx.policy, ref))
+        later(
+            self.ctx,
+            self._open_step_modal,
+            body,
+            client,
+            respond,
+            "escalate",
+            lambda incident, ref: render.escalate_modal(incident, self.ctx.policy, ref),
+        )
 
     def on_more(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         choice, _, key = body["actions"][0]["selected_option"]["value"].partition("|")
         if choice == More.PRIORITY:
-            later(self.ctx, self._open_step_modal, body, client, respond, "reprioritise",
-                  render.priority_modal, key=key)
+            later(
+                self.ctx,
+                self._open_step_modal,
+                body,
+                client,
+                respond,
+                "reprioritise",
+                render.priority_modal,
+                key=key,
+            )
         elif choice == More.CANCEL:
-            later(self.ctx, self._open_step_modal, body, client, respond, "cancel",
-                  render.cancel_modal, key=key)
+            later(
+                self.ctx,
+                self._open_step_modal,
+                body,
+                client,
+                respond,
+                "cancel",
+                render.cancel_modal,
+                key=key,
+            )
 
     def _open_step_modal(
-        self, body: dict[str, Any], client: WebClient, respond: Respond, action: str,
-        build: Callable[[Incident, RecordRef], dict[str, Any]], key: str | None = None,
+        self,
+        body: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        action: str,
+        build: Callable[[Incident, RecordRef], dict[str, Any]],
+        key: str | None = None,
     ) -> None:
         key = key or self._key_from(body)
         if key is None:
@@ -317,7 +420,11 @@ class IncidentHandlers:
     # ---- modal submissions that act --------------------------------------------------------------
 
     def _submit_step(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], action: str,
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        action: str,
         apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
         error_field: str = Field.NOTE,
     ) -> tuple[Incident, str, dict[str, Any]] | None:
@@ -338,29 +445,49 @@ class IncidentHandlers:
 
     def on_resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
-            return incidents.resolve(s, key=key, code=values.get(Field.CODE) or "",
-                                     note=values.get(Field.NOTE) or "", actor=actor, now=now,
-                                     policy=self.ctx.policy)
+            return incidents.resolve(
+                s,
+                key=key,
+                code=values.get(Field.CODE) or "",
+                note=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
+            )
 
         done = self._submit_step(ack, body, view, "resolve", apply)
         if done:
             incident, actor, values = done
-            later(self.ctx, self.refresh, incident.key,
-                  step=render.step_text("resolve", incident, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                incident.key,
+                step=render.step_text("resolve", incident, actor, values.get(Field.NOTE)),
+            )
 
     def on_hold_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
             raw = values.get(Field.HOLD_REASON)
             if raw not in {r.value for r in HoldReason}:
                 raise InvalidInput("Choose what the incident is waiting for.")
-            return incidents.hold(s, key=key, reason=HoldReason(raw), note=values.get(Field.NOTE),
-                                  actor=actor, now=now)
+            return incidents.hold(
+                s,
+                key=key,
+                reason=HoldReason(raw),
+                note=values.get(Field.NOTE),
+                actor=actor,
+                now=now,
+            )
 
         done = self._submit_step(ack, body, view, "hold", apply, error_field=Field.HOLD_REASON)
         if done:
             incident, actor, values = done
-            later(self.ctx, self.refresh, incident.key,
-                  step=render.step_text("hold", incident, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                incident.key,
+                step=render.step_text("hold", incident, actor, values.get(Field.NOTE)),
+            )
 
     def on_priority_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -369,25 +496,40 @@ class IncidentHandlers:
                 new_priority = priority.parse(raw)
             except ValueError as error:
                 raise InvalidInput(str(error)) from None
-            return incidents.set_priority(s, key=key, new_priority=new_priority,
-                                          reason=values.get(Field.NOTE) or "", actor=actor, now=now)
+            return incidents.set_priority(
+                s,
+                key=key,
+                new_priority=new_priority,
+                reason=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=now,
+            )
 
         done = self._submit_step(ack, body, view, "priority", apply)
         if done:
             incident, actor, values = done
-            later(self.ctx, self.refresh, incident.key,
-                  step=render.step_text("priority", incident, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                incident.key,
+                step=render.step_text("priority", incident, actor, values.get(Field.NOTE)),
+            )
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
-            return incidents.cancel(s, key=key, actor=actor, now=now,
-                                    note=values.get(Field.NOTE) or "")
+            return incidents.cancel(
+                s, key=key, actor=actor, now=now, note=values.get(Field.NOTE) or ""
+            )
 
         done = self._submit_step(ack, body, view, "cancel", apply)
         if done:
             incident, actor, values = done
-            later(self.ctx, self.refresh, incident.key,
-                  step=render.step_text("cancel", incident, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                incident.key,
+                step=render.step_text("cancel", incident, actor, values.get(Field.NOTE)),
+            )
 
     def on_escalate_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         result: dict[str, Any] = {}
@@ -397,8 +539,14 @@ class IncidentHandlers:
             if raw not in {k.value for k in EscalationKind}:
                 raise InvalidInput("Choose functional or hierarchical.")
             escalation = incidents.escalate(
-                s, key=key, kind=EscalationKind(raw), to_team=values.get(Field.TEAM),
-                note=values.get(Field.NOTE) or "", actor=actor, now=now, policy=self.ctx.policy,
+                s,
+                key=key,
+                kind=EscalationKind(raw),
+                to_team=values.get(Field.TEAM),
+                note=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
             )
             result["escalation"] = escalation
             return escalation.incident
@@ -406,8 +554,13 @@ class IncidentHandlers:
         done = self._submit_step(ack, body, view, "escalate", apply)
         if done:
             incident, actor, values = done
-            later(self.ctx, self._after_escalation, result["escalation"], actor,
-                  values.get(Field.NOTE) or "")
+            later(
+                self.ctx,
+                self._after_escalation,
+                result["escalation"],
+                actor,
+                values.get(Field.NOTE) or "",
+            )
 
     def _after_escalation(self, escalation: incidents.Escalation, actor: str, note: str) -> None:
         incident = escalation.incident
@@ -424,8 +577,9 @@ class IncidentHandlers:
     # ---- rendering helpers ------------------------------------------------------------------------
 
     def _sla(self, session: Any, incident: Incident) -> incident_sla.IncidentSla:
-        return incident_sla.evaluate(session, incident=incident, policy=self.ctx.policy,
-                                     now=self.ctx.clock.now())
+        return incident_sla.evaluate(
+            session, incident=incident, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
 
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the incident's channel message in place and post the step in its thread."""
@@ -435,19 +589,23 @@ class IncidentHandlers:
         if not incident.channel_id or not incident.message_ts:
             return None, None
         self.ctx.client.chat_update(
-            channel=incident.channel_id, ts=incident.message_ts,
-            text=render.fallback_text(incident), blocks=render.message_blocks(incident, sla),
+            channel=incident.channel_id,
+            ts=incident.message_ts,
+            text=render.fallback_text(incident),
+            blocks=render.message_blocks(incident, sla),
         )
         if step:
-            self.ctx.client.chat_postMessage(channel=incident.channel_id,
-                                             thread_ts=incident.message_ts, text=step)
+            self.ctx.client.chat_postMessage(
+                channel=incident.channel_id, thread_ts=incident.message_ts, text=step
+            )
         return incident.channel_id, incident.message_ts
 
     def _dm(self, users: list[str], text: str, incident: Incident, permalink: str | None) -> None:
         for user in users:
             try:
                 self.ctx.client.chat_postMessage(
-                    channel=user, text=text,
+                    channel=user,
+                    text=text,
                     blocks=render.dm_blocks(text, incident, permalink=permalink),
                 )
             except SlackApiError as error:

@@ -34,8 +34,13 @@ USAGE = "\n".join(
     ]
 )
 
-PRIORITY_EMOJI = {1: ":red_circle:", 2: ":large_orange_circle:", 3: ":large_yellow_circle:",
-                  4: ":large_blue_circle:", 5: ":white_circle:"}
+PRIORITY_EMOJI = {
+    1: ":red_circle:",
+    2: ":large_orange_circle:",
+    3: ":large_yellow_circle:",
+    4: ":large_blue_circle:",
+    5: ":white_circle:",
+}
 LEVELS = [("High", Level.HIGH.value), ("Medium", Level.MEDIUM.value), ("Low", Level.LOW.value)]
 
 
@@ -63,8 +68,7 @@ def sla_line(name: str, state: SlaState) -> str:
     running = ":double_vertical_bar: paused" if state.paused else "running"
     flag = " :warning: *breached*" if state.breached else ""
     return (
-        f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, "
-        f"{running}{flag}"
+        f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, {running}{flag}"
     )
 
 
@@ -78,8 +82,13 @@ def next_deadline(sla: IncidentSla | None) -> str:
     return f"{name} by {b.slack_time(state.due_at)}{suffix}"
 
 
-def message_blocks(incident: Incident, sla: IncidentSla | None, *, affects: Sequence[str] = (),
-                   notes: Sequence[str] = ()) -> list[b.Block]:
+def message_blocks(
+    incident: Incident,
+    sla: IncidentSla | None,
+    *,
+    affects: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> list[b.Block]:
     """The one channel message of an incident, with the buttons its state allows."""
     value = RecordRef(key=incident.key).dump()
     status = incident.state.label
@@ -155,6 +164,7 @@ def _buttons(incident: Incident, value: str) -> b.Block | None:
 
 # ---- steps posted in the thread -------------------------------------------------------------
 
+
 def step_text(action: str, incident: Incident, actor: str, note: str | None = None) -> str:
     texts = {
         "acknowledge": f"<@{actor}> acknowledged {incident.key}; it is in progress.",
@@ -194,8 +204,10 @@ def escalation_text(incident: Incident, kind: str, actor: str, note: str) -> str
         if kind == "functional"
         else f"{incident.key} was escalated to level {incident.escalation_level}"
     )
-    text = f":arrow_double_up: {lead} by <@{actor}>: *{incident.title}* " \
-           f"({priority.name(incident.priority)})."
+    text = (
+        f":arrow_double_up: {lead} by <@{actor}>: *{incident.title}* "
+        f"({priority.name(incident.priority)})."
+    )
     if note:
         text += f"\n> {note}"
     return text
@@ -210,14 +222,21 @@ def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) ->
         out.append(
             b.actions(
                 f"incident_dm|{incident.key}",
-                [b.button("Acknowledge", Action.ACKNOWLEDGE, RecordRef(key=incident.key).dump(),
-                          style="primary")],
+                [
+                    b.button(
+                        "Acknowledge",
+                        Action.ACKNOWLEDGE,
+                        RecordRef(key=incident.key).dump(),
+                        style="primary",
+                    )
+                ],
             )
         )
     return [block for block in out if block]
 
 
 # ---- ephemeral answers ----------------------------------------------------------------------
+
 
 def list_blocks(found: Sequence[Incident], heading: str) -> list[b.Block]:
     if not found:
@@ -236,9 +255,14 @@ def show_blocks(incident: Incident, sla: IncidentSla, trail: Sequence[AuditEntry
     out = [block for block in out if block.get("type") != "actions"]
     if incident.description:
         out.append(b.section(f"*Description*\n{incident.description}"))
-    out.append(b.section("*SLA*\n" + "\n".join(
-        [sla_line("response", sla.response), sla_line("resolution", sla.resolution)]
-    )))
+    out.append(
+        b.section(
+            "*SLA*\n"
+            + "\n".join(
+                [sla_line("response", sla.response), sla_line("resolution", sla.resolution)]
+            )
+        )
+    )
     lines = [audit_line(entry) for entry in trail]
     # Slack caps a section at 3,000 characters: split the trail over several.
     chunk: list[str] = []
@@ -266,95 +290,187 @@ def audit_line(entry: AuditEntry) -> str:
 
 # ---- modals ---------------------------------------------------------------------------------
 
+
 def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None = None) -> dict:
     fields: list[b.Block] = [
-        b.input_block(Field.TITLE, "Title",
-                      b.text_input(Field.TITLE, initial=title[:TITLE_MAX], max_length=TITLE_MAX,
-                                   placeholder="What is broken, for whom?")),
-        b.input_block(Field.DESCRIPTION, "Description",
-                      b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
-                      optional=True),
-        b.input_block(Field.IMPACT, "Impact",
-                      b.static_select(Field.IMPACT, LEVELS, placeholder="How many are affected?"),
-                      hint="High: a whole service or many people. Low: one person, a workaround exists."),
-        b.input_block(Field.URGENCY, "Urgency",
-                      b.static_select(Field.URGENCY, LEVELS, placeholder="How soon must it be fixed?")),
+        b.input_block(
+            Field.TITLE,
+            "Title",
+            b.text_input(
+                Field.TITLE,
+                initial=title[:TITLE_MAX],
+                max_length=TITLE_MAX,
+                placeholder="What is broken, for whom?",
+            ),
+        ),
+        b.input_block(
+            Field.DESCRIPTION,
+            "Description",
+            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
+            optional=True,
+        ),
+        b.input_block(
+            Field.IMPACT,
+            "Impact",
+            b.static_select(Field.IMPACT, LEVELS, placeholder="How many are affected?"),
+            hint="High: a whole service or many people. Low: one person, a workaround exists.",
+        ),
+        b.input_block(
+            Field.URGENCY,
+            "Urgency",
+            b.static_select(Field.URGENCY, LEVELS, placeholder="How soon must it be fixed?"),
+        ),
     ]
     if policy.services:
-        fields.append(b.input_block(
-            Field.SERVICE, "Service",
-            b.static_select(Field.SERVICE, [(s.name, s.name) for s in policy.services],
-                            placeholder="Affected service"),
+        fields.append(
+            b.input_block(
+                Field.SERVICE,
+                "Service",
+                b.static_select(
+                    Field.SERVICE,
+                    [(s.name, s.name) for s in policy.services],
+                    placeholder="Affected service",
+                ),
+                optional=True,
+            )
+        )
+    fields.append(
+        b.input_block(
+            Field.CATEGORY,
+            "Category",
+            b.static_select(
+                Field.CATEGORY, [(c.capitalize(), c) for c in policy.incidents.categories]
+            ),
             optional=True,
-        ))
-    fields.append(b.input_block(
-        Field.CATEGORY, "Category",
-        b.static_select(Field.CATEGORY, [(c.capitalize(), c) for c in policy.incidents.categories]),
-        optional=True,
-    ))
+        )
+    )
     metadata = RecordRef(key="new", channel=channel).dump()
-    return b.modal(View.NEW, "New incident", fields, submit="Log incident",
-                   private_metadata=metadata)
+    return b.modal(
+        View.NEW, "New incident", fields, submit="Log incident", private_metadata=metadata
+    )
 
 
 def resolve_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
-    return b.modal(View.RESOLVE, f"Resolve {incident.key}", [
-        b.section(title_line(incident)),
-        b.input_block(Field.CODE, "Resolution code",
-                      b.static_select(Field.CODE, [(c.capitalize(), c)
-                                                   for c in policy.incidents.resolution_codes])),
-        b.input_block(Field.NOTE, "Resolution note",
-                      b.text_input(Field.NOTE, multiline=True, max_length=3000,
-                                   placeholder="What was wrong and what fixed it")),
-    ], submit="Resolve", private_metadata=ref.dump())
+    return b.modal(
+        View.RESOLVE,
+        f"Resolve {incident.key}",
+        [
+            b.section(title_line(incident)),
+            b.input_block(
+                Field.CODE,
+                "Resolution code",
+                b.static_select(
+                    Field.CODE, [(c.capitalize(), c) for c in policy.incidents.resolution_codes]
+                ),
+            ),
+            b.input_block(
+                Field.NOTE,
+                "Resolution note",
+                b.text_input(
+                    Field.NOTE,
+                    multiline=True,
+                    max_length=3000,
+                    placeholder="What was wrong and what fixed it",
+                ),
+            ),
+        ],
+        submit="Resolve",
+        private_metadata=ref.dump(),
+    )
 
 
 def hold_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(View.HOLD, f"Hold {incident.key}", [
-        b.section(title_line(incident)),
-        b.input_block(Field.HOLD_REASON, "Waiting for",
-                      b.static_select(Field.HOLD_REASON, [(r.label, r.value) for r in HoldReason])),
-        b.input_block(Field.NOTE, "Note", b.text_input(Field.NOTE, multiline=True, max_length=1000),
-                      optional=True),
-    ], submit="Put on hold", private_metadata=ref.dump())
+    return b.modal(
+        View.HOLD,
+        f"Hold {incident.key}",
+        [
+            b.section(title_line(incident)),
+            b.input_block(
+                Field.HOLD_REASON,
+                "Waiting for",
+                b.static_select(Field.HOLD_REASON, [(r.label, r.value) for r in HoldReason]),
+            ),
+            b.input_block(
+                Field.NOTE,
+                "Note",
+                b.text_input(Field.NOTE, multiline=True, max_length=1000),
+                optional=True,
+            ),
+        ],
+        submit="Put on hold",
+        private_metadata=ref.dump(),
+    )
 
 
 def escalate_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
     kinds = {
-        "type": "radio_buttons", "action_id": Field.KIND.value,
+        "type": "radio_buttons",
+        "action_id": Field.KIND.value,
         "options": [
             b.option("Functional: hand to another team", "functional"),
             b.option("Hierarchical: tell the team lead", "hierarchical"),
         ],
     }
-    blocks_: list[b.Block] = [b.section(title_line(incident)), b.input_block(Field.KIND, "Escalation", kinds)]
+    blocks_: list[b.Block] = [
+        b.section(title_line(incident)),
+        b.input_block(Field.KIND, "Escalation", kinds),
+    ]
     teams = [(t.name, t.name) for t in policy.teams if t.name != incident.team]
     if teams:
-        blocks_.append(b.input_block(Field.TEAM, "Team (functional)",
-                                     b.static_select(Field.TEAM, teams), optional=True))
-    blocks_.append(b.input_block(Field.NOTE, "Why", b.text_input(Field.NOTE, multiline=True,
-                                                                  max_length=1000)))
-    return b.modal(View.ESCALATE, f"Escalate {incident.key}", blocks_, submit="Escalate",
-                   private_metadata=ref.dump())
+        blocks_.append(
+            b.input_block(
+                Field.TEAM, "Team (functional)", b.static_select(Field.TEAM, teams), optional=True
+            )
+        )
+    blocks_.append(
+        b.input_block(Field.NOTE, "Why", b.text_input(Field.NOTE, multiline=True, max_length=1000))
+    )
+    return b.modal(
+        View.ESCALATE,
+        f"Escalate {incident.key}",
+        blocks_,
+        submit="Escalate",
+        private_metadata=ref.dump(),
+    )
 
 
 def priority_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(View.PRIORITY, f"Priority {incident.key}", [
-        b.section(title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"),
-        b.input_block(Field.PRIORITY, "New priority",
-                      b.static_select(Field.PRIORITY, [(priority.name(p), str(p)) for p in range(1, 6)],
-                                      initial=str(incident.priority))),
-        b.input_block(Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True,
-                                                          max_length=1000)),
-    ], submit="Change", private_metadata=ref.dump())
+    return b.modal(
+        View.PRIORITY,
+        f"Priority {incident.key}",
+        [
+            b.section(title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"),
+            b.input_block(
+                Field.PRIORITY,
+                "New priority",
+                b.static_select(
+                    Field.PRIORITY,
+                    [(priority.name(p), str(p)) for p in range(1, 6)],
+                    initial=str(incident.priority),
+                ),
+            ),
+            b.input_block(
+                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
+            ),
+        ],
+        submit="Change",
+        private_metadata=ref.dump(),
+    )
 
 
 def cancel_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(View.CANCEL, f"Cancel {incident.key}", [
-        b.section(title_line(incident)),
-        b.input_block(Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True,
-                                                          max_length=1000)),
-    ], submit="Cancel incident", private_metadata=ref.dump())
+    return b.modal(
+        View.CANCEL,
+        f"Cancel {incident.key}",
+        [
+            b.section(title_line(incident)),
+            b.input_block(
+                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
+            ),
+        ],
+        submit="Cancel incident",
+        private_metadata=ref.dump(),
+    )
 
 
 def when(at: datetime) -> str:
@@ -364,7 +480,10 @@ def when(at: datetime) -> str:
 def unknown_blocks(word: str) -> list[b.Block]:
     return [
         b.section(f"`{word}` is not an incident sub-command.\n\n{USAGE}"),
-        b.actions("incident_unknown", [
-            b.button(f"Log “{word[:40]}” as an incident", "incident_log_titled", word[:150]),
-        ]),
+        b.actions(
+            "incident_unknown",
+            [
+                b.button(f"Log “{word[:40]}” as an incident", "incident_log_titled", word[:150]),
+            ],
+        ),
     ]

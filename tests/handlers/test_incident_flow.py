@@ -11,13 +11,29 @@ from models.incident import Incident
 from services import incidents
 
 
-def log_incident(slack, fake_slack, *, title="Payments API returns 500", impact="high",
-                 urgency="high", service="payments", user="U0REPORTER"):
+def log_incident(
+    slack,
+    fake_slack,
+    *,
+    title="Payments API returns 500",
+    impact="high",
+    urgency="high",
+    service="payments",
+    user="U0REPORTER",
+):
     slack.command("/incident", title, user_id=user, channel_id="C0WORK")
     view = latest_view(fake_slack)
-    result = slack.submit(view, {"title": title, "impact": impact, "urgency": urgency,
-                                 "service": service, "description": "Checkout fails"},
-                          user_id=user)
+    result = slack.submit(
+        view,
+        {
+            "title": title,
+            "impact": impact,
+            "urgency": urgency,
+            "service": service,
+            "description": "Checkout fails",
+        },
+        user_id=user,
+    )
     assert result.status == 200, result.body
     return view, result
 
@@ -41,14 +57,18 @@ def test_log_p1_incident_posts_one_message_and_pages_on_call(slack, fake_slack, 
         incident = session.exec(select(Incident)).one()
         assert (incident.key, incident.priority, incident.status) == ("INC-1", 1, "new")
         assert incident.team == "platform"
-    posts = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "C0INCIDENTS"
-             and "thread_ts" not in c.args]
+    posts = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "C0INCIDENTS" and "thread_ts" not in c.args
+    ]
     assert len(posts) == 1
     message = channel_message(fake_slack, database)
     text = str(message["blocks"])
     assert "INC-1" in text and "P1 critical" in text and "New" in text
-    action_ids = [e["action_id"] for b in message["blocks"] if b["type"] == "actions"
-                  for e in b["elements"]]
+    action_ids = [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert "incident_acknowledge" in action_ids and "incident_resolve" not in action_ids
     # P1: the platform on-call group's member is paged by direct message.
     pages = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "U0ONCALL1"]
@@ -57,14 +77,25 @@ def test_log_p1_incident_posts_one_message_and_pages_on_call(slack, fake_slack, 
 
 def test_double_submit_creates_one_incident(slack, fake_slack, database):
     view, _ = log_incident(slack, fake_slack)
-    again = slack.submit(view, {"title": "Payments API returns 500", "impact": "high",
-                                "urgency": "high", "service": "payments"},
-                         user_id="U0REPORTER", retry_num=1)
+    again = slack.submit(
+        view,
+        {
+            "title": "Payments API returns 500",
+            "impact": "high",
+            "urgency": "high",
+            "service": "payments",
+        },
+        user_id="U0REPORTER",
+        retry_num=1,
+    )
     assert again.status == 200
     with database.session() as session:
         assert len(session.exec(select(Incident)).all()) == 1
-    posts = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "C0INCIDENTS"
-             and "thread_ts" not in c.args]
+    posts = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "C0INCIDENTS" and "thread_ts" not in c.args
+    ]
     assert len(posts) == 1
 
 
@@ -97,15 +128,17 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
     message = channel_message(fake_slack, database)
     assert "In progress" in str(message["blocks"])
     # Acknowledging again is refused, in plain words.
-    slack.click(message, "incident_acknowledge", user_id="U0AGENT2", channel_id="C0INCIDENTS") \
-        if _has(message, "incident_acknowledge") else None
+    slack.click(
+        message, "incident_acknowledge", user_id="U0AGENT2", channel_id="C0INCIDENTS"
+    ) if _has(message, "incident_acknowledge") else None
 
     # Escalate hierarchically: the team lead gets a DM with an Acknowledge button.
     slack.click(message, "incident_escalate", user_id="U0AGENT1", channel_id="C0INCIDENTS")
     view = latest_view(fake_slack)
     assert view["callback_id"] == "incident_escalate_view"
-    result = slack.submit(view, {"escalation_kind": "hierarchical", "note": "Customers waiting"},
-                          user_id="U0AGENT1")
+    result = slack.submit(
+        view, {"escalation_kind": "hierarchical", "note": "Customers waiting"}, user_id="U0AGENT1"
+    )
     assert result.status == 200 and not result.body
     lead_dms = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "U0LEAD"]
     assert len(lead_dms) == 1
@@ -118,8 +151,9 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
     view = latest_view(fake_slack)
     no_note = slack.submit(view, {"resolution_code": "fixed", "note": " "}, user_id="U0AGENT1")
     assert no_note.body["response_action"] == "errors"
-    done = slack.submit(view, {"resolution_code": "fixed", "note": "Rolled back the deploy"},
-                        user_id="U0AGENT1")
+    done = slack.submit(
+        view, {"resolution_code": "fixed", "note": "Rolled back the deploy"}, user_id="U0AGENT1"
+    )
     assert done.status == 200
     message = channel_message(fake_slack, database)
     assert _has(message, "incident_close") and _has(message, "incident_reopen")
@@ -128,8 +162,12 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
     with database.session() as session:
         incident = incidents.get(session, key="INC-1")
         assert incident.status == "closed"
-        actions = [e.action for e in session.exec(
-            select(AuditEntry).where(AuditEntry.record_key == "INC-1").order_by(AuditEntry.id))]
+        actions = [
+            e.action
+            for e in session.exec(
+                select(AuditEntry).where(AuditEntry.record_key == "INC-1").order_by(AuditEntry.id)
+            )
+        ]
     assert actions[:3] == ["created", "acknowledge", "assigned"]
     assert "escalated" in actions and actions[-2:] == ["resolve", "close"]
     # Steps are posted in the thread, the channel message is updated in place.
@@ -139,17 +177,35 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
 
 
 def _has(message: dict, action_id: str) -> bool:
-    return any(e.get("action_id") == action_id for b in message["blocks"]
-               if b["type"] == "actions" for e in b["elements"])
+    return any(
+        e.get("action_id") == action_id
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
 
 
 def test_move_outside_lifecycle_is_refused_with_explanation(slack, fake_slack, database):
     log_incident(slack, fake_slack, impact="low", urgency="low")
     message = channel_message(fake_slack, database)
     # An old message still showing Resolve: the lifecycle refuses it while New.
-    stale = {"blocks": [{"type": "actions", "block_id": "x", "elements": [
-        {"type": "button", "action_id": "incident_resolve", "value": '{"key":"INC-1"}',
-         "text": {"type": "plain_text", "text": "Resolve"}}]}], "ts": message["ts"]}
+    stale = {
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "x",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "incident_resolve",
+                        "value": '{"key":"INC-1"}',
+                        "text": {"type": "plain_text", "text": "Resolve"},
+                    }
+                ],
+            }
+        ],
+        "ts": message["ts"],
+    }
     slack.click(stale, "incident_resolve", user_id="U0AGENT1", channel_id="C0INCIDENTS")
     refusal = fake_slack.calls("response_url")[-1].args["text"]
     assert "INC-1 is New" in refusal and "In progress" in refusal
@@ -157,8 +213,14 @@ def test_move_outside_lifecycle_is_refused_with_explanation(slack, fake_slack, d
 
 
 def test_list_show_help_and_unknown(slack, fake_slack, database, clock):
-    log_incident(slack, fake_slack, title="VPN drops every hour", service="vpn", impact="medium",
-                 urgency="low")
+    log_incident(
+        slack,
+        fake_slack,
+        title="VPN drops every hour",
+        service="vpn",
+        impact="medium",
+        urgency="low",
+    )
     clock.advance(timedelta(minutes=1))
     log_incident(slack, fake_slack, title="Card payments declined")
     slack.command("/incident", "list", user_id="U0AGENT1")

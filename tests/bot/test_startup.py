@@ -1,0 +1,109 @@
+"""Start-up refuses bad settings and bad policy files with a message, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.policy import PolicyError, parse_policy
+from bot.settings import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    clean.update(env)
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_tokens_stop_startup_with_where_to_find_them(tmp_path):
+    result = run_cli({}, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "OAuth & Permissions" in result.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_token_names_the_variable(tmp_path):
+    result = run_cli(
+        {"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "abc"}, tmp_path
+    )
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN must be a bot token starting with xoxb-" in result.stderr
+    assert "SLACK_SIGNING_SECRET" in result.stderr and "Signing Secret" in result.stderr
+    assert "xoxp-user-token" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_policy_file_stops_startup_naming_the_key(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[teams]]\nname = "ops"\n[[services]]\nname = "mail"\nteam = "opz"\n')
+    result = run_cli(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_SIGNING_SECRET": "a" * 32,
+            "SERVICEDESK_CONFIG": str(policy),
+        },
+        tmp_path,
+    )
+    assert result.returncode == 2
+    assert "services[0].team: 'opz' is not one of the [[teams]] (ops)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_read_from_dotenv(tmp_path, monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=" + "b" * 32 + "\nPORT=4000\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-dotenv"
+    assert settings.port == 4000
+    assert "xoxb-from-dotenv" not in repr(settings)
+
+
+def test_port_out_of_range_is_refused():
+    with pytest.raises(SettingsError, match="PORT"):
+        load_settings(
+            SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="a" * 32, PORT=70000, _env_file=None
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[channels]\nincidnts = 'C1'\n", "channels.incidnts: is not a setting"),
+        ("[roles]\nagents = ['bob']\n", "roles.agents[0]: 'bob' is not a Slack user id"),
+        (
+            "[sla.targets.P1]\nresponse = 'soon'\nresolution = '4h'\ncalendar = '24x7'\n",
+            "sla.targets.P1.response",
+        ),
+        ("[incidents]\nauto_close_after = 'x'\n", "incidents.auto_close_after"),
+        ("channels = [", "not valid TOML"),
+    ],
+)
+def test_policy_errors_name_the_key(text, expected):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text)
+    assert expected in str(caught.value)
+
+
+def test_example_policy_file_is_valid():
+    policy = parse_policy((ROOT / "servicedesk.example.toml").read_text())
+    assert policy.services and policy.teams
