@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.problem_policy import ProblemPolicy
+from models.request_policy import RequestCatalog
 from models.sla_policy import CalendarPolicy, Duration, SlaPolicy
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -90,6 +92,8 @@ class Policy(Strict):
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
     calendar: CalendarPolicy = CalendarPolicy()
+    catalog: RequestCatalog = RequestCatalog()
+    problems: ProblemPolicy = ProblemPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
