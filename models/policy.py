@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.problem_policy import ProblemPolicy
+from models.request_policy import RequestCatalog
 from models.sla_policy import Duration, SlaPolicy
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -89,6 +91,8 @@ class Policy(Strict):
     services: list[Service] = []
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
+    catalog: RequestCatalog = RequestCatalog()
+    problems: ProblemPolicy = ProblemPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

@@ -1,0 +1,419 @@
+"""Problems and known errors: investigate the cause behind incidents, record the workaround,
+resolve by a change; and spot repeated incidents that suggest a problem."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from models.incident import OPEN_STATUSES as INCIDENT_OPEN
+from models.incident import Incident
+from models.links import RecordLink
+from models.policy import Policy
+from models.problem import KEY_PREFIX, OPEN_STATUSES, Problem, ProblemStatus, TrendProposal
+from services import audit, cmdb, links
+from services.errors import InvalidInput, NotFound
+from services.lifecycle import Lifecycle
+from services.permissions import Actor, require_agent
+
+S = ProblemStatus
+INCIDENT_LINK = "problem"
+
+LIFECYCLE = Lifecycle(
+    "problem",
+    {
+        "investigate": ([S.NEW], S.INVESTIGATING),
+        "known_error": ([S.NEW, S.INVESTIGATING], S.KNOWN_ERROR),
+        "resolve": ([S.NEW, S.INVESTIGATING, S.KNOWN_ERROR], S.RESOLVED),
+        "close": ([S.RESOLVED], S.CLOSED),
+        "link": ([S.NEW, S.INVESTIGATING, S.KNOWN_ERROR], None),
+    },
+    label=lambda state: ProblemStatus(state).label,
+    action_label={
+        "investigate": "investigated",
+        "known_error": "recorded as a known error",
+        "resolve": "resolved",
+        "close": "closed",
+        "link": "linked to incidents",
+    },
+)
+
+
+def parse_key(key: str) -> int:
+    """'PRB-4' → 4; anything else is refused in plain words."""
+    prefix, _, number = key.strip().upper().partition("-")
+    if prefix != KEY_PREFIX or not number.isdigit():
+        raise InvalidInput(f"'{key.strip()}' is not a problem key; they look like PRB-4.")
+    return int(number)
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> Problem:
+    """The problem with this key; with `for_update`, locked until the transaction ends."""
+    statement = select(Problem).where(Problem.id == parse_key(key))
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    problem = session.exec(statement).first()
+    if problem is None:
+        raise NotFound(f"There is no problem {key.strip().upper()}.")
+    return problem
+
+
+def raise_problem(
+    session: Session,
+    *,
+    title: str,
+    actor: Actor,
+    now: datetime,
+    description: str = "",
+    service: str | None = None,
+    item: str | None = None,
+    priority: int = 3,
+    from_incident: str | None = None,
+) -> Problem:
+    """Open a problem on a service or configuration item; linked to `from_incident` if given."""
+    require_agent(actor, doing="raise problems")
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("Give the problem a short title.")
+    if not 1 <= priority <= 5:
+        raise InvalidInput("Priority runs from P1 to P5.")
+    item_key = cmdb.resolve(session, ref=item).key if item else None
+    problem = Problem(
+        title=title[:150],
+        description=description.strip(),
+        service=service,
+        item_key=item_key,
+        priority=priority,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(problem)
+    session.flush()
+    audit.record(
+        session, key=problem.key, actor=actor.user_id, at=now, action="created", after=S.NEW
+    )
+    if from_incident:
+        link_incident(session, key=problem.key, incident=from_incident, actor=actor, now=now)
+    return problem
+
+
+def _incident_key(session: Session, incident: str) -> str:
+    from services import incidents
+
+    return incidents.get(session, key=incident).key
+
+
+def link_incident(
+    session: Session, *, key: str, incident: str, actor: Actor, now: datetime
+) -> bool:
+    """Link an incident to the problem. False when already linked."""
+    problem = get(session, key=key, for_update=True)
+    LIFECYCLE.check("link", problem.status, key=problem.key)
+    return links.link(
+        session,
+        a=problem.key,
+        b=_incident_key(session, incident),
+        kind=INCIDENT_LINK,
+        actor=actor.user_id,
+        now=now,
+    )
+
+
+def unlink_incident(
+    session: Session, *, key: str, incident: str, actor: Actor, now: datetime
+) -> bool:
+    """Remove an incident from the problem. False when it was not linked."""
+    problem = get(session, key=key, for_update=True)
+    return links.unlink(
+        session,
+        a=problem.key,
+        b=incident.strip().upper(),
+        kind=INCIDENT_LINK,
+        actor=actor.user_id,
+        now=now,
+    )
+
+
+def linked_incidents(session: Session, *, key: str, open_only: bool = False) -> list[str]:
+    """Incident keys linked to the problem, oldest first."""
+    keys = [k for k in links.linked(session, key=key, kind=INCIDENT_LINK) if k.startswith("INC-")]
+    if not open_only or not keys:
+        return keys
+    ids = [int(k.partition("-")[2]) for k in keys]
+    statement = select(Incident.id).where(
+        col(Incident.id).in_(ids), col(Incident.status).in_([s.value for s in INCIDENT_OPEN])
+    )
+    return [f"INC-{i}" for i in sorted(session.exec(statement))]
+
+
+def _move(
+    session: Session,
+    problem: Problem,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    before = problem.status
+    problem.status = LIFECYCLE.check(action, problem.status, key=problem.key)
+    problem.updated_at = now
+    audit.record(
+        session,
+        key=problem.key,
+        actor=actor.user_id,
+        at=now,
+        action=action,
+        field="status",
+        before=before,
+        after=problem.status,
+        note=note,
+    )
+
+
+def investigate(session: Session, *, key: str, actor: Actor, now: datetime) -> Problem:
+    """New → Investigating."""
+    require_agent(actor, doing="work on problems")
+    problem = get(session, key=key, for_update=True)
+    _move(session, problem, "investigate", actor=actor, now=now)
+    return problem
+
+
+def record_known_error(
+    session: Session, *, key: str, root_cause: str, workaround: str, actor: Actor, now: datetime
+) -> tuple[Problem, list[str]]:
+    """→ Known error with its root cause and workaround. Returns the linked open incidents, in
+    whose threads the workaround should be posted."""
+    require_agent(actor, doing="record known errors")
+    if not root_cause.strip() or not workaround.strip():
+        raise InvalidInput("A known error needs both the root cause and the workaround.")
+    problem = get(session, key=key, for_update=True)
+    _move(session, problem, "known_error", actor=actor, now=now)
+    for name, value in (("root_cause", root_cause.strip()), ("workaround", workaround.strip())):
+        audit.record(
+            session,
+            key=problem.key,
+            actor=actor.user_id,
+            at=now,
+            action="updated",
+            field=name,
+            before=getattr(problem, name),
+            after=value,
+        )
+        setattr(problem, name, value)
+    problem.known_error_at = now
+    return problem, linked_incidents(session, key=problem.key, open_only=True)
+
+
+def resolve(
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    change: str | None = None,
+    note: str | None = None,
+) -> tuple[Problem, list[str]]:
+    """→ Resolved, by a change (its key) or directly with a note. Returns the linked open
+    incidents to tell."""
+    require_agent(actor, doing="resolve problems")
+    if not change and not (note or "").strip():
+        raise InvalidInput("Name the change that fixed it, or say in a sentence how it was fixed.")
+    problem = get(session, key=key, for_update=True)
+    _move(session, problem, "resolve", actor=actor, now=now, note=change or note)
+    if change:
+        problem.resolved_by_change = change.strip().upper()
+        links.link(
+            session,
+            a=problem.resolved_by_change,
+            b=problem.key,
+            kind="fixes",
+            actor=actor.user_id,
+            now=now,
+        )
+    problem.resolution_note = (note or "").strip() or None
+    problem.resolved_at = now
+    return problem, linked_incidents(session, key=problem.key, open_only=True)
+
+
+def close(session: Session, *, key: str, actor: Actor, now: datetime) -> Problem:
+    """Resolved → Closed."""
+    require_agent(actor, doing="close problems")
+    problem = get(session, key=key, for_update=True)
+    _move(session, problem, "close", actor=actor, now=now)
+    problem.closed_at = now
+    return problem
+
+
+def known_error_for(
+    session: Session, *, service: str | None = None, item: str | None = None
+) -> Problem | None:
+    """The newest open known error on this service or item (key or name), if any."""
+    conditions = []
+    if service:
+        conditions.append(col(Problem.service) == service)
+    if item:
+        try:
+            conditions.append(col(Problem.item_key) == cmdb.resolve(session, ref=item).key)
+        except NotFound:
+            pass
+    if not conditions:
+        return None
+    statement = (
+        select(Problem)
+        .where(Problem.status == S.KNOWN_ERROR.value, or_(*conditions))
+        .order_by(col(Problem.known_error_at).desc(), col(Problem.id).desc())
+    )
+    return session.exec(statement).first()
+
+
+def known_errors(session: Session, *, search: str | None = None, limit: int = 50) -> list[Problem]:
+    """Open known errors, newest first, optionally whose title or workaround mentions `search`."""
+    statement = select(Problem).where(Problem.status == S.KNOWN_ERROR.value)
+    if search and search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        statement = statement.where(
+            or_(col(Problem.title).ilike(pattern), col(Problem.workaround).ilike(pattern))
+        )
+    statement = statement.order_by(col(Problem.id).desc()).limit(limit)
+    return list(session.exec(statement))
+
+
+def list_problems(
+    session: Session, *, open_only: bool = True, service: str | None = None, limit: int = 25
+) -> list[Problem]:
+    """Problems, newest first."""
+    statement = select(Problem)
+    if open_only:
+        statement = statement.where(col(Problem.status).in_([s.value for s in OPEN_STATUSES]))
+    if service is not None:
+        statement = statement.where(Problem.service == service)
+    return list(session.exec(statement.order_by(col(Problem.id).desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class TrendFinding:
+    proposal_id: int
+    target: str
+    incident_keys: list[str]
+
+
+def _targets(session: Session, incident: Incident) -> list[tuple[str, list[int]]]:
+    """(target, incident ids on it) for the incident's service and each item linked to it."""
+    found: list[tuple[str, list[int]]] = []
+    if incident.service:
+        ids = session.exec(select(Incident.id).where(Incident.service == incident.service))
+        found.append((f"service:{incident.service.lower()}", list(ids)))
+    for item_key in links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK):
+        rows = session.exec(
+            select(RecordLink).where(
+                or_(RecordLink.a == item_key, RecordLink.b == item_key),
+                RecordLink.kind == cmdb.ITEM_LINK,
+            )
+        )
+        keys = {r.b if r.a == item_key else r.a for r in rows}
+        found.append(
+            (f"item:{item_key}", [int(k.partition("-")[2]) for k in keys if k.startswith("INC-")])
+        )
+    return found
+
+
+def detect_trend(
+    session: Session, *, incident_key: str, now: datetime, policy: Policy
+) -> TrendFinding | None:
+    """When this incident makes N incidents on one service or item within the window and none
+    of them is linked to an open problem, record one proposal per cluster and return it."""
+    from services import incidents
+
+    incident = incidents.get(session, key=incident_key)
+    since = now - policy.problems.trend_window
+    for target, ids in _targets(session, incident):
+        if not ids:
+            continue
+        cluster = list(
+            session.exec(
+                select(Incident)
+                .where(col(Incident.id).in_(ids), col(Incident.created_at) >= since)
+                .order_by(col(Incident.created_at), col(Incident.id))
+            )
+        )
+        if len(cluster) < policy.problems.trend_incidents:
+            continue
+        keys = [i.key for i in cluster]
+        if _covered_by_open_problem(session, keys):
+            continue
+        earliest = cluster[0].created_at
+        already = session.exec(
+            select(TrendProposal.id).where(
+                TrendProposal.target == target, col(TrendProposal.proposed_at) >= earliest
+            )
+        ).first()
+        if already is not None:
+            continue
+        proposal = TrendProposal(
+            target=target, incident_keys=json.dumps(keys), earliest_at=earliest, proposed_at=now
+        )
+        try:
+            with session.begin_nested():
+                session.add(proposal)
+                session.flush()
+        except IntegrityError:
+            continue  # the same cluster was proposed concurrently
+        return TrendFinding(proposal.id, target, keys)  # type: ignore[arg-type]
+    return None
+
+
+def _covered_by_open_problem(session: Session, incident_keys: list[str]) -> bool:
+    rows = session.exec(
+        select(RecordLink.a).where(
+            col(RecordLink.b).in_(incident_keys), RecordLink.kind == INCIDENT_LINK
+        )
+    )
+    problem_ids = [int(a.partition("-")[2]) for a in rows if a.startswith("PRB-")]
+    if not problem_ids:
+        return False
+    statement = select(Problem.id).where(
+        col(Problem.id).in_(problem_ids), col(Problem.status).in_([s.value for s in OPEN_STATUSES])
+    )
+    return session.exec(statement).first() is not None
+
+
+def raise_from_proposal(
+    session: Session, *, proposal_id: int, actor: Actor, now: datetime
+) -> tuple[Problem, bool]:
+    """Raise the proposed problem with the cluster's incidents linked. Twice → one problem
+    (returns it and False)."""
+    statement = (
+        select(TrendProposal)
+        .where(TrendProposal.id == proposal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    proposal = session.exec(statement).first()
+    if proposal is None:
+        raise NotFound("That problem proposal no longer exists.")
+    if proposal.problem_id is not None:
+        return get(session, key=f"{KEY_PREFIX}-{proposal.problem_id}"), False
+    kind, _, ref = proposal.target.partition(":")
+    keys = json.loads(proposal.incident_keys)
+    first = session.exec(
+        select(Incident).where(Incident.id == int(keys[0].partition("-")[2]))
+    ).one()
+    problem = raise_problem(
+        session,
+        title=f"Repeated incidents on {first.service if kind == 'service' else ref}",
+        description=f"{len(keys)} incidents: {', '.join(keys)}",
+        actor=actor,
+        now=now,
+        service=first.service if kind == "service" else None,
+        item=ref if kind == "item" else None,
+    )
+    for key in keys:
+        link_incident(session, key=problem.key, incident=key, actor=actor, now=now)
+    proposal.problem_id = problem.id
+    return problem, True

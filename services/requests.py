@@ -1,0 +1,331 @@
+"""Service requests from the catalog: submit a form, approve or reject, fulfil, close."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models.policy import Policy
+from models.request_policy import FieldKind
+from models.service_request import (
+    KEY_PREFIX,
+    OPEN_STATUSES,
+    RequestApproval,
+    RequestStatus,
+    ServiceRequest,
+)
+from services import audit
+from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from services.lifecycle import Lifecycle
+
+S = RequestStatus
+LIFECYCLE = Lifecycle(
+    "request",
+    {
+        "decide": ([S.AWAITING_APPROVAL], None),
+        "start": ([S.APPROVED], S.IN_FULFILMENT),
+        "fulfil": ([S.IN_FULFILMENT], S.FULFILLED),
+        "close": ([S.FULFILLED], S.CLOSED),
+        "cancel": ([S.SUBMITTED, S.AWAITING_APPROVAL, S.APPROVED, S.IN_FULFILMENT], S.CANCELLED),
+    },
+    label=lambda state: RequestStatus(state).label,
+    action_label={
+        "decide": "approved or rejected",
+        "start": "started",
+        "fulfil": "fulfilled",
+        "close": "closed",
+        "cancel": "cancelled",
+    },
+)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Whom the handler tells: users to DM, approvers (user or group) to ask, a team to alert."""
+
+    request: ServiceRequest
+    dm: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    team: str | None = None
+
+
+def parse_key(key: str) -> int:
+    prefix, _, number = key.strip().upper().partition("-")
+    if prefix != KEY_PREFIX or not number.isdigit():
+        raise InvalidInput(f"'{key.strip()}' is not a request key; they look like REQ-3.")
+    return int(number)
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> ServiceRequest:
+    """The request with this key; with `for_update`, locked until the transaction ends."""
+    statement = select(ServiceRequest).where(ServiceRequest.id == parse_key(key))
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    request = session.exec(statement).first()
+    if request is None:
+        raise NotFound(f"There is no request {key.strip().upper()}.")
+    return request
+
+
+def _validate(item: Any, answers: dict[str, Any]) -> dict[str, str]:
+    unknown = set(answers) - {f.name for f in item.fields}
+    if unknown:
+        raise InvalidInput(f"The form has no field '{sorted(unknown)[0]}'.")
+    clean: dict[str, str] = {}
+    for form_field in item.fields:
+        value = answers.get(form_field.name)
+        value = "" if value is None else str(value).strip()
+        if not value:
+            if form_field.required:
+                raise InvalidInput(f"{form_field.label} is required.")
+            continue
+        if form_field.kind is FieldKind.SELECT and value not in form_field.options:
+            raise InvalidInput(
+                f"{form_field.label}: choose one of {', '.join(form_field.options)}."
+            )
+        if form_field.kind is FieldKind.USER and not value.startswith(("U", "W")):
+            raise InvalidInput(f"{form_field.label}: choose a person.")
+        if form_field.kind is FieldKind.DATE:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput(f"{form_field.label}: give a date like 2026-12-01.") from None
+        if form_field.kind is FieldKind.TEXT and len(value) > 500:
+            raise InvalidInput(f"{form_field.label}: keep it under 500 characters.")
+        clean[form_field.name] = value
+    return clean
+
+
+def submit(
+    session: Session,
+    *,
+    item_id: str,
+    answers: dict[str, Any],
+    requester: str,
+    now: datetime,
+    policy: Policy,
+    submission_id: str | None = None,
+) -> tuple[Notify, bool]:
+    """Raise a request from the catalog item's form. Idempotent on `submission_id` (returns the
+    first request and False). Goes to Awaiting approval when the item needs one."""
+    if submission_id is not None:
+        existing = session.exec(
+            select(ServiceRequest).where(ServiceRequest.submission_id == submission_id)
+        ).first()
+        if existing is not None:
+            return Notify(existing), False
+    item = policy.catalog.item(item_id)
+    if item is None:
+        raise InvalidInput(f"'{item_id}' is not in the request catalog.")
+    clean = _validate(item, answers)
+    approver, is_group = None, False
+    if item.manager_field:
+        approver = clean[item.manager_field]
+        if approver == requester:
+            raise InvalidInput("Name your manager, not yourself, as the approver.")
+    elif item.needs_approval:
+        approver, is_group = item.approval, True
+    status = S.AWAITING_APPROVAL if approver else S.APPROVED
+    request = ServiceRequest(
+        item_id=item.id,
+        title=item.name,
+        requester=requester,
+        answers=json.dumps(clean),
+        status=status.value,
+        approver=approver,
+        approver_is_group=is_group,
+        fulfilment_team=item.fulfilment_team,
+        response_target_s=int(item.response_target.total_seconds()),
+        fulfilment_target_s=int(item.fulfilment_target.total_seconds()),
+        submitted_at=now,
+        updated_at=now,
+        submission_id=submission_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        if submission_id is None:
+            raise
+        return submit(
+            session,
+            item_id=item_id,
+            answers=answers,
+            requester=requester,
+            now=now,
+            policy=policy,
+            submission_id=submission_id,
+        )
+    audit.record(session, key=request.key, actor=requester, at=now, action="created", after=status)
+    if approver:
+        return Notify(request, dm=(requester,), approvers=(approver,)), True
+    return Notify(request, dm=(requester,), team=request.fulfilment_team), True
+
+
+def decide(
+    session: Session,
+    *,
+    key: str,
+    approver: str,
+    approver_groups: frozenset[str] | set[str],
+    approve: bool,
+    now: datetime,
+    reason: str | None = None,
+) -> Notify:
+    """An approver's decision. The approver must be in the item's group (or be the named
+    manager), never the requester; a rejection needs a reason; a second click counts once."""
+    request = get(session, key=key, for_update=True)
+    if session.exec(
+        select(RequestApproval).where(
+            RequestApproval.request_id == request.id, RequestApproval.approver == approver
+        )
+    ).first():
+        raise AlreadyDone(f"You already decided on {request.key}.")
+    LIFECYCLE.check("decide", request.status, key=request.key)
+    if approver == request.requester:
+        raise Forbidden("You cannot approve your own request.")
+    allowed = (
+        request.approver in approver_groups
+        if request.approver_is_group
+        else approver == request.approver
+    )
+    if not allowed:
+        who = (
+            f"members of <!subteam^{request.approver}>"
+            if request.approver_is_group
+            else f"<@{request.approver}>"
+        )
+        raise Forbidden(f"Only {who} can decide on {request.key}.")
+    if not approve and not (reason or "").strip():
+        raise InvalidInput("Say why the request is rejected; the requester will see it.")
+    try:
+        with session.begin_nested():
+            session.add(
+                RequestApproval(
+                    request_id=request.id,
+                    approver=approver,
+                    approved=approve,
+                    reason=(reason or "").strip() or None,
+                    at=now,
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        raise AlreadyDone(f"You already decided on {request.key}.") from None
+    after = S.APPROVED if approve else S.REJECTED
+    audit.record(
+        session,
+        key=request.key,
+        actor=approver,
+        at=now,
+        action="approved" if approve else "rejected",
+        field="status",
+        before=request.status,
+        after=after,
+        note=(reason or "").strip() or None,
+    )
+    request.status = after.value
+    request.decided_at, request.decided_by = now, approver
+    request.decision_reason = (reason or "").strip() or None
+    request.updated_at = now
+    if approve:
+        return Notify(request, dm=(request.requester,), team=request.fulfilment_team)
+    return Notify(request, dm=(request.requester,))
+
+
+def _move(
+    session: Session, key: str, action: str, *, actor: str, now: datetime, note: str | None = None
+) -> ServiceRequest:
+    request = get(session, key=key, for_update=True)
+    before = request.status
+    request.status = LIFECYCLE.check(action, request.status, key=request.key)
+    request.updated_at = now
+    audit.record(
+        session,
+        key=request.key,
+        actor=actor,
+        at=now,
+        action=action,
+        field="status",
+        before=before,
+        after=request.status,
+        note=note,
+    )
+    return request
+
+
+def start_fulfilment(session: Session, *, key: str, actor: str, now: datetime) -> Notify:
+    """Approved → In fulfilment; the actor becomes the assignee."""
+    request = _move(session, key, "start", actor=actor, now=now)
+    request.started_at, request.assignee = now, actor
+    return Notify(request, dm=(request.requester,))
+
+
+def fulfil(session: Session, *, key: str, note: str, actor: str, now: datetime) -> Notify:
+    """In fulfilment → Fulfilled, with a note for the requester. Stops the SLA clock."""
+    if not note.strip():
+        raise InvalidInput("Say in a sentence what was done.")
+    request = _move(session, key, "fulfil", actor=actor, now=now, note=note.strip())
+    request.fulfilled_at, request.fulfilment_note = now, note.strip()
+    return Notify(request, dm=(request.requester,))
+
+
+def close(session: Session, *, key: str, actor: str, now: datetime) -> Notify:
+    """Fulfilled → Closed."""
+    request = _move(session, key, "close", actor=actor, now=now)
+    request.closed_at = now
+    return Notify(request, dm=(request.requester,))
+
+
+def cancel(session: Session, *, key: str, actor: str, now: datetime, note: str = "") -> Notify:
+    """An open request → Cancelled (by the requester, or an agent with a reason)."""
+    request = _move(session, key, "cancel", actor=actor, now=now, note=note.strip() or None)
+    request.closed_at = now
+    return Notify(request, dm=(request.requester,) if actor != request.requester else ())
+
+
+def list_requests(
+    session: Session,
+    *,
+    requester: str | None = None,
+    team: str | None = None,
+    open_only: bool = True,
+    limit: int = 25,
+) -> list[ServiceRequest]:
+    """Requests, newest first, optionally one person's or one fulfilment team's."""
+    statement = select(ServiceRequest)
+    if open_only:
+        statement = statement.where(
+            col(ServiceRequest.status).in_([s.value for s in OPEN_STATUSES])
+        )
+    if requester is not None:
+        statement = statement.where(ServiceRequest.requester == requester)
+    if team is not None:
+        statement = statement.where(ServiceRequest.fulfilment_team == team)
+    return list(session.exec(statement.order_by(col(ServiceRequest.id).desc()).limit(limit)))
+
+
+class SlaInputs(NamedTuple):
+    start: datetime
+    target: timedelta
+    pauses: list[tuple[datetime, datetime | None]]
+
+
+def sla_inputs(request: ServiceRequest) -> SlaInputs:
+    """What the SLA sweep needs, as for incidents: the clock starts at submission, aims at the
+    fulfilment target and stands still while the request awaits approval. It stops at
+    `request.fulfilled_at`."""
+    pauses: list[tuple[datetime, datetime | None]] = []
+    if request.approver:
+        pauses.append((request.submitted_at, request.decided_at))
+    return SlaInputs(request.submitted_at, timedelta(seconds=request.fulfilment_target_s), pauses)
+
+
+def answers_of(request: ServiceRequest) -> dict[str, str]:
+    return json.loads(request.answers)

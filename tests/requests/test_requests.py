@@ -1,0 +1,193 @@
+"""Catalog requests through approval and fulfilment, against a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from models.policy import Policy
+from models.service_request import RequestApproval
+from services import audit, requests
+from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
+
+POLICY = Policy.model_validate(
+    {
+        "catalog": {
+            "items": [
+                {
+                    "id": "laptop",
+                    "name": "New laptop",
+                    "fields": [
+                        {
+                            "name": "model",
+                            "label": "Model",
+                            "kind": "select",
+                            "options": ["13-inch", "16-inch"],
+                            "required": True,
+                        },
+                        {"name": "needed_by", "label": "Needed by", "kind": "date"},
+                    ],
+                    "approval": "S0APPROVERS",
+                    "fulfilment_team": "it",
+                    "fulfilment_target": "2d",
+                },
+                {
+                    "id": "access",
+                    "name": "Access",
+                    "fields": [
+                        {"name": "manager", "label": "Manager", "kind": "user", "required": True}
+                    ],
+                    "approval": "manager:manager",
+                    "fulfilment_team": "it",
+                },
+            ]
+        }
+    }
+)
+
+
+def test_request_with_group_approval_goes_through_to_fulfilment(database, clock):
+    with database.session() as session:
+        with pytest.raises(InvalidInput, match="Model"):
+            requests.submit(
+                session,
+                item_id="laptop",
+                answers={"model": "17-inch"},
+                requester="U0REQ",
+                now=clock.now(),
+                policy=POLICY,
+            )
+        notify, created = requests.submit(
+            session,
+            item_id="laptop",
+            answers={"model": "16-inch"},
+            requester="U0REQ",
+            now=clock.now(),
+            policy=POLICY,
+            submission_id="V1",
+        )
+        again, created_again = requests.submit(
+            session,
+            item_id="laptop",
+            answers={"model": "16-inch"},
+            requester="U0REQ",
+            now=clock.now(),
+            policy=POLICY,
+            submission_id="V1",
+        )
+        assert created and not created_again and again.request.id == notify.request.id
+        assert notify.request.status == "awaiting_approval"
+        assert notify.approvers == ("S0APPROVERS",)
+        key = notify.request.key
+    clock.advance(timedelta(hours=5))
+    with database.session() as session:
+        with pytest.raises(Forbidden):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0REQ",
+                approver_groups={"S0APPROVERS"},
+                approve=True,
+                now=clock.now(),
+            )
+        with pytest.raises(Forbidden):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0OTHER",
+                approver_groups=set(),
+                approve=True,
+                now=clock.now(),
+            )
+        decided = requests.decide(
+            session,
+            key=key,
+            approver="U0BOSS",
+            approver_groups={"S0APPROVERS"},
+            approve=True,
+            now=clock.now(),
+        )
+        assert decided.team == "it" and decided.dm == ("U0REQ",)
+    with database.session() as session:
+        with pytest.raises(AlreadyDone):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0BOSS",
+                approver_groups={"S0APPROVERS"},
+                approve=True,
+                now=clock.now(),
+            )
+        with pytest.raises(NotAllowed):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0BOSS2",
+                approver_groups={"S0APPROVERS"},
+                approve=False,
+                reason="no",
+                now=clock.now(),
+            )
+        assert len(list(session.exec(select(RequestApproval)))) == 1
+        requests.start_fulfilment(session, key=key, actor="U0IT", now=clock.now())
+        requests.fulfil(session, key=key, note="Shipped", actor="U0IT", now=clock.now())
+        request = requests.close(session, key=key, actor="U0IT", now=clock.now()).request
+        assert request.status == "closed"
+        start, target, pauses = requests.sla_inputs(request)
+        assert target == timedelta(days=2)
+        assert pauses == [(start, start + timedelta(hours=5))]
+        actions = [e.action for e in audit.trail(session, key=key)]
+        assert actions == ["created", "approved", "start", "fulfil", "close"]
+
+
+def test_manager_approval_rejection_needs_a_reason(database, clock):
+    with database.session() as session:
+        with pytest.raises(InvalidInput, match="Manager"):
+            requests.submit(
+                session,
+                item_id="access",
+                answers={},
+                requester="U0REQ",
+                now=clock.now(),
+                policy=POLICY,
+            )
+        notify, _ = requests.submit(
+            session,
+            item_id="access",
+            answers={"manager": "U0MGR"},
+            requester="U0REQ",
+            now=clock.now(),
+            policy=POLICY,
+        )
+        key = notify.request.key
+        assert notify.approvers == ("U0MGR",)
+        with pytest.raises(Forbidden):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0ELSE",
+                approver_groups=set(),
+                approve=True,
+                now=clock.now(),
+            )
+        with pytest.raises(InvalidInput):
+            requests.decide(
+                session,
+                key=key,
+                approver="U0MGR",
+                approver_groups=set(),
+                approve=False,
+                now=clock.now(),
+            )
+        rejected = requests.decide(
+            session,
+            key=key,
+            approver="U0MGR",
+            approver_groups=set(),
+            approve=False,
+            reason="Not needed",
+            now=clock.now(),
+        )
+        assert rejected.request.status == "rejected" and rejected.team is None
