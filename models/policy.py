@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.change_policy import ChangePolicy, ReleasePolicy
 from models.sla_policy import CalendarPolicy, Duration, SlaPolicy
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -90,6 +91,8 @@ class Policy(Strict):
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
     calendar: CalendarPolicy = CalendarPolicy()
+    changes: ChangePolicy = ChangePolicy()
+    releases: ReleasePolicy = ReleasePolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
