@@ -698,7 +698,7 @@ def reminder_plan(change: Change, policy: Policy) -> list[Reminder]:
     plan: list[Reminder] = []
     if change.state in (S.APPROVED, S.SCHEDULED):
         for offset in sorted(set(settings.before_start), reverse=True):
-            stage = f"before_start:{_duration_text(offset)}"
+            stage = f"before_start:{duration_text(offset)}"
             plan.append(Reminder(stage, change.planned_start - offset, doer))
         if settings.at_start:
             plan.append(Reminder("at_start", change.planned_start, doer))
@@ -709,7 +709,7 @@ def reminder_plan(change: Change, policy: Policy) -> list[Reminder]:
     return plan
 
 
-def _duration_text(delta: timedelta) -> str:
+def duration_text(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
