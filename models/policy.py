@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from models.change_policy import ChangePolicy, ReleasePolicy
-from models.sla_policy import CalendarPolicy, Duration, SlaPolicy
+from models.sla_policy import Duration, SlaPolicy
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
@@ -90,7 +90,6 @@ class Policy(Strict):
     services: list[Service] = []
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
-    calendar: CalendarPolicy = CalendarPolicy()
     changes: ChangePolicy = ChangePolicy()
     releases: ReleasePolicy = ReleasePolicy()
 

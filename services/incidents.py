@@ -420,3 +420,12 @@ def due_for_auto_close(session: Session, *, now: datetime, policy: Policy, limit
         .limit(limit)
     )
     return [f"{KEY_PREFIX}-{row}" for row in session.exec(statement)]
+
+
+def release_announcement(session: Session, *, key: str) -> None:
+    """Posting the channel message failed: let a later attempt claim it again."""
+    session.execute(
+        update(Incident)
+        .where(col(Incident.id) == parse_key(key), col(Incident.message_ts).is_(None))
+        .values(channel_id=None)
+    )

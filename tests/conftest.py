@@ -39,9 +39,7 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     template = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{template}")
     upgrade_database(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
     yield str(template)
 
 
@@ -69,3 +67,113 @@ def database(_migrated_template: str, tmp_path: Path) -> Iterator[Database]:
 def clock() -> ManualClock:
     """Friday 27 November 2026, 10:00 UTC, moved only by the test."""
     return ManualClock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
+
+
+# ---- Slack: the fake Web API, the real Bolt App, signed requests ---------------------------
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-token"
+
+TEST_POLICY = """
+[channels]
+incidents = "C0INCIDENTS"
+escalations = "C0ESCALATE"
+
+[roles]
+agents = ["S0AGENTS"]
+admins = ["U0ADMIN"]
+
+[[teams]]
+name = "platform"
+lead = "U0LEAD"
+on_call = "S0PLATONCALL"
+
+[[teams]]
+name = "network"
+lead = "U0NETLEAD"
+on_call = "U0NETONCALL"
+
+[[services]]
+name = "payments"
+team = "platform"
+
+[[services]]
+name = "vpn"
+team = "network"
+"""
+
+
+class InlineExecutor:
+    """Runs follow-up work at once, so a test sees its effects when dispatch returns."""
+
+    def submit(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:  # noqa: ARG002
+        return None
+
+
+@pytest.fixture(scope="session")
+def _fake_slack_server():  # type: ignore[no-untyped-def]
+    from tests.fakeslack import FakeSlack
+
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_slack(_fake_slack_server):  # type: ignore[no-untyped-def]
+    fake = _fake_slack_server
+    fake.reset()
+    fake.set_usergroup("S0AGENTS", ["U0AGENT1", "U0AGENT2", "U0LEAD", "U0ONCALL1"])
+    fake.set_usergroup("S0PLATONCALL", ["U0ONCALL1"])
+    return fake
+
+
+@pytest.fixture
+def policy():  # type: ignore[no-untyped-def]
+    from bot.policy import parse_policy
+
+    return parse_policy(TEST_POLICY)
+
+
+@pytest.fixture
+def settings(fake_slack, database):  # type: ignore[no-untyped-def]
+    from bot.settings import load_settings
+
+    return load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        DATABASE_URL=str(database.engine.url.render_as_string(hide_password=False)),
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def ctx(settings, policy, database, clock):  # type: ignore[no-untyped-def]
+    from bot.app_factory import build_context
+
+    return build_context(settings, policy, database, clock=clock, background=InlineExecutor())
+
+
+@pytest.fixture
+def bolt_app(ctx):  # type: ignore[no-untyped-def]
+    from bot.app_factory import create_app
+
+    return create_app(ctx)
+
+
+@pytest.fixture
+def slack(bolt_app, fake_slack):  # type: ignore[no-untyped-def]
+    """Sends signed Slack requests through the real Bolt App."""
+    from tests.fakeslack import SignedDispatcher
+
+    return SignedDispatcher(bolt_app, SIGNING_SECRET, fake=fake_slack)

@@ -3,13 +3,12 @@ standard change, and helpers that take a change to the state a test needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
-from bot.db import Database, make_engine, upgrade_database
+from bot.db import Database
 from models.change import ChangeInput, ChangeType, Risk
 from models.policy import Policy
 from services import changes
@@ -24,35 +23,6 @@ FREEZERS = "SFREEZE1"
 WINDOW_START = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
 WINDOW_END = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
 FREEZE_START = datetime(2026, 12, 20, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Overrides the shared fixture for SQLite only: its `PRAGMA wal_checkpoint` runs inside the
-    BEGIN IMMEDIATE that bot.db starts on every transaction, and SQLite refuses that with
-    "database table is locked". Here the checkpoint runs on the raw connection, outside any
-    transaction. PostgreSQL runs do what the shared fixture does."""
-    from tests import conftest as shared
-
-    if shared._is_postgres():
-        engine = make_engine(shared.TEST_DATABASE_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        upgrade_database(engine)
-        engine.dispose()
-        yield shared.TEST_DATABASE_URL
-        return
-    template = tmp_path_factory.mktemp("template") / "template.db"
-    engine = make_engine(f"sqlite:///{template}")
-    upgrade_database(engine)
-    raw = engine.raw_connection()
-    try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
-    engine.dispose()
-    yield str(template)
 
 
 @pytest.fixture

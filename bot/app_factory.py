@@ -1,0 +1,71 @@
+"""Builds the Bolt App from settings and the pieces it needs. Nothing is created at import."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.db import Database
+from bot.directory import Directory
+from bot.settings import Settings
+from bot.slack import make_web_client
+from handlers.incidents import IncidentHandlers
+from models.policy import Policy
+from services.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+def build_context(
+    settings: Settings,
+    policy: Policy,
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    client: WebClient | None = None,
+    background: Executor | None = None,
+) -> AppContext:
+    client = client or make_web_client(settings)
+    return AppContext(
+        settings=settings,
+        policy=policy,
+        db=db,
+        clock=clock or SystemClock(),
+        client=client,
+        directory=Directory(client),
+        background=background
+        or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
+    )
+
+
+def create_app(ctx: AppContext) -> App:
+    """The Bolt App with every listener registered. Listeners only ack (and, for forms, validate
+    and write the record); everything slower runs on ctx.background after the ack."""
+    app = App(
+        client=ctx.client,
+        signing_secret=ctx.settings.slack_signing_secret.get_secret_value(),
+        # The listener is the ack path: answering as soon as it returns saves Bolt's 10 ms
+        # polling for ack() and keeps HTTP and Socket Mode alike.
+        process_before_response=True,
+        token_verification_enabled=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    @app.middleware
+    def skip_event_retries(request: Any, next: Any) -> BoltResponse | None:  # noqa: A002
+        # Slack re-delivers an event it thinks we missed; the first delivery was handled.
+        if request.headers.get("x-slack-retry-num") and request.body.get("type") == "event_callback":
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.exception("listener failed for %s", body.get("type"), exc_info=error)
+
+    IncidentHandlers(ctx).register(app)
+    return app

@@ -1,0 +1,168 @@
+"""Small Block Kit builders shared by every record kind's handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+Block = dict[str, Any]
+
+
+def plain(text: str, *, emoji: bool = True) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:3000], "emoji": emoji}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:3000]}
+
+
+def section(text: str, *, fields: Sequence[str] = (), block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if fields:
+        block["fields"] = [mrkdwn(field) for field in fields[:10]]
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def fields_section(fields: Sequence[str]) -> Block:
+    return {"type": "section", "fields": [mrkdwn(field) for field in fields[:10]]}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(text) for text in texts if text][:10]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text[:150])}
+
+
+def button(
+    text: str, action_id: str, value: str, *, style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button", "text": plain(text), "action_id": action_id, "value": value[:2000],
+    }
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def actions(block_id: str, elements: Iterable[dict[str, Any]]) -> Block | None:
+    items = list(elements)[:25]
+    return {"type": "actions", "block_id": block_id, "elements": items} if items else None
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text[:75]), "value": value[:150]}
+
+
+def static_select(
+    action_id: str, options: Sequence[tuple[str, str]], *, placeholder: str = "Choose",
+    initial: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": action_id,
+        "placeholder": plain(placeholder),
+        "options": [option(text, value) for text, value in options[:100]],
+    }
+    if initial is not None:
+        match = next((option(t, v) for t, v in options if v == initial), None)
+        if match:
+            element["initial_option"] = match
+    return element
+
+
+def text_input(
+    action_id: str, *, multiline: bool = False, initial: str | None = None,
+    max_length: int | None = None, placeholder: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input", "action_id": action_id, "multiline": multiline,
+    }
+    if initial:
+        element["initial_value"] = initial
+    if max_length:
+        element["max_length"] = max_length
+    if placeholder:
+        element["placeholder"] = plain(placeholder)
+    return element
+
+
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    block: Block = {
+        "type": "input", "block_id": block_id, "label": plain(label), "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[Block], *, submit: str = "Submit",
+    private_metadata: str = "",
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title[:24]),
+        "submit": plain(submit[:24]),
+        "close": plain("Cancel"),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    }
+
+
+def slack_time(when: datetime | None, *, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A time every reader sees in their own time zone (Slack's date formatting), UTC fallback."""
+    if when is None:
+        return "—"
+    return f"<!date^{int(when.timestamp())}^{fmt}|{when:%Y-%m-%d %H:%M} UTC>"
+
+
+def user(user_id: str | None, *, nobody: str = "Unassigned") -> str:
+    return f"<@{user_id}>" if user_id else nobody
+
+
+def ref(slack_ref: str) -> str:
+    """A user or user-group reference as a mention."""
+    return f"<!subteam^{slack_ref}>" if slack_ref.startswith("S") else f"<@{slack_ref}>"
+
+
+def view_values(view: dict[str, Any]) -> dict[str, Any]:
+    """state.values flattened to action_id → the value a person chose or typed."""
+    flat: dict[str, Any] = {}
+    for block in (view.get("state") or {}).get("values", {}).values():
+        for action_id, element in block.items():
+            kind = element.get("type")
+            if kind in ("static_select", "external_select", "radio_buttons"):
+                chosen = element.get("selected_option")
+                flat[action_id] = chosen.get("value") if chosen else None
+            elif kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+                flat[action_id] = [o["value"] for o in element.get("selected_options") or []]
+            elif kind == "users_select":
+                flat[action_id] = element.get("selected_user")
+            elif kind == "multi_users_select":
+                flat[action_id] = element.get("selected_users") or []
+            elif kind == "datepicker":
+                flat[action_id] = element.get("selected_date")
+            elif kind == "timepicker":
+                flat[action_id] = element.get("selected_time")
+            elif kind == "datetimepicker":
+                flat[action_id] = element.get("selected_date_time")
+            else:
+                flat[action_id] = element.get("value")
+    return flat

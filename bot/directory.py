@@ -1,0 +1,76 @@
+"""Who is in which Slack user group, cached for a short time, and the roles that follow."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from models.policy import Policy
+from services.permissions import Actor, Role
+
+log = logging.getLogger(__name__)
+
+
+class Directory:
+    """Expands user and user-group references into user ids. Group lookups are cached for
+    `ttl_seconds`, so a burst of button clicks costs one Slack call per group."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        ttl_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def members(self, ref: str) -> frozenset[str]:
+        """The user ids a reference stands for: itself for a user, the members for a group."""
+        if not ref.startswith("S"):
+            return frozenset({ref})
+        now = self._monotonic()
+        with self._lock:
+            cached = self._cache.get(ref)
+            if cached and now - cached[0] < self._ttl:
+                return cached[1]
+        try:
+            response = self._client.usergroups_users_list(usergroup=ref)
+            users = frozenset(response.get("users") or [])
+        except SlackApiError as error:
+            log.warning("cannot read user group %s: %s", ref, error.response.get("error"))
+            users = cached[1] if cached else frozenset()
+        with self._lock:
+            self._cache[ref] = (now, users)
+        return users
+
+    def expand(self, refs: Iterable[str | None]) -> list[str]:
+        seen: list[str] = []
+        for ref in refs:
+            if not ref:
+                continue
+            for user in sorted(self.members(ref)):
+                if user not in seen:
+                    seen.append(user)
+        return seen
+
+    def is_member(self, user_id: str, refs: Iterable[str | None]) -> bool:
+        return any(ref and user_id in self.members(ref) for ref in refs)
+
+    def actor(self, user_id: str, policy: Policy) -> Actor:
+        """The person with the roles the policy gives them. With no agents configured, everyone
+        is an agent (a small team that has not set roles up yet)."""
+        roles: set[Role] = set()
+        if self.is_member(user_id, policy.roles.admins):
+            roles.add(Role.ADMIN)
+        if not policy.roles.agents or self.is_member(user_id, policy.roles.agents):
+            roles.add(Role.AGENT)
+        return Actor(user_id, frozenset(roles))

@@ -1,0 +1,60 @@
+"""Helpers every record kind's listeners share: who clicked, answering privately, follow-up work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+
+from bot.context import AppContext
+from services.permissions import Actor
+
+log = logging.getLogger(__name__)
+
+
+def user_id(body: dict[str, Any]) -> str:
+    return body.get("user_id") or (body.get("user") or {}).get("id") or ""
+
+
+def actor_of(ctx: AppContext, body: dict[str, Any]) -> Actor:
+    return ctx.directory.actor(user_id(body), ctx.policy)
+
+
+def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run `work` after the ack has gone back to Slack; failures are logged, never raised."""
+
+    def run() -> None:
+        try:
+            work(*args, **kwargs)
+        except SlackApiError as error:
+            log.error("Slack refused %s: %s", getattr(work, "__name__", work),
+                      error.response.get("error"))
+        except Exception:
+            log.exception("follow-up work %s failed", getattr(work, "__name__", work))
+
+    ctx.background.submit(run)
+
+
+def tell(respond: Callable[..., Any] | None, text: str) -> None:
+    """An ephemeral answer to the person who typed or clicked, leaving the message alone."""
+    if respond is None:
+        return
+    try:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.warning("could not answer through response_url")
+
+
+def field_errors(error: ValidationError, *, fallback: str) -> dict[str, str]:
+    """pydantic errors → {block_id: message}; our block ids are the field names."""
+    errors: dict[str, str] = {}
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else fallback
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] in ("missing", "enum", "literal_error"):
+            message = "Choose one."
+        errors.setdefault(field, message)
+    return errors

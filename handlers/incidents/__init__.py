@@ -1,0 +1,5 @@
+"""Incident listeners."""
+
+from handlers.incidents.listeners import IncidentHandlers
+
+__all__ = ["IncidentHandlers"]

@@ -1,0 +1,48 @@
+"""Action, view and field ids for incidents: one place, so builders and listeners agree."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "incident_acknowledge"
+    ASSIGN = "incident_assign"
+    ESCALATE = "incident_escalate"
+    HOLD = "incident_hold"
+    RESUME = "incident_resume"
+    RESOLVE = "incident_resolve"
+    REOPEN = "incident_reopen"
+    CLOSE = "incident_close"
+    MORE = "incident_more"
+
+
+class More(StrEnum):
+    """Values of the overflow menu."""
+
+    PRIORITY = "priority"
+    CANCEL = "cancel"
+
+
+class View(StrEnum):
+    NEW = "incident_new"
+    RESOLVE = "incident_resolve_view"
+    HOLD = "incident_hold_view"
+    ESCALATE = "incident_escalate_view"
+    PRIORITY = "incident_priority_view"
+    CANCEL = "incident_cancel_view"
+
+
+class Field(StrEnum):
+    TITLE = "title"
+    DESCRIPTION = "description"
+    IMPACT = "impact"
+    URGENCY = "urgency"
+    SERVICE = "service"
+    CATEGORY = "category"
+    CODE = "resolution_code"
+    NOTE = "note"
+    HOLD_REASON = "hold_reason"
+    KIND = "escalation_kind"
+    TEAM = "team"
+    PRIORITY = "priority"

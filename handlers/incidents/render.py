@@ -1,0 +1,370 @@
+"""Everything a person reads about incidents in Slack: messages, modals, lists, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot import blocks as b
+from bot.metadata import RecordRef
+from handlers.incidents.ids import Action, Field, More, View
+from models.audit import AuditEntry
+from models.incident import (
+    TITLE_MAX,
+    HoldReason,
+    Incident,
+    IncidentStatus,
+    Level,
+)
+from models.policy import Policy
+from models.sla_policy import format_duration
+from services import priority
+from services.incident_sla import IncidentSla
+from services.incidents import LIFECYCLE
+from services.sla_clock import SlaState
+
+USAGE = "\n".join(
+    [
+        "*Incidents*",
+        "`/incident` — log an incident (a form opens)",
+        "`/incident <title>` — log one with the title filled in",
+        "`/incident list [mine] [P1…P5] [service]` — open incidents, newest first",
+        "`/incident show INC-7` — one incident, its SLA and its audit trail",
+        "`/incident help` — this text",
+    ]
+)
+
+PRIORITY_EMOJI = {1: ":red_circle:", 2: ":large_orange_circle:", 3: ":large_yellow_circle:",
+                  4: ":large_blue_circle:", 5: ":white_circle:"}
+LEVELS = [("High", Level.HIGH.value), ("Medium", Level.MEDIUM.value), ("Low", Level.LOW.value)]
+
+
+def title_line(incident: Incident) -> str:
+    return f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {incident.title}"
+
+
+def fallback_text(incident: Incident) -> str:
+    return (
+        f"{incident.key} {incident.title} — P{incident.priority}, {incident.state.label}, "
+        f"{'assigned to <@' + incident.assignee + '>' if incident.assignee else 'unassigned'}"
+    )
+
+
+def sla_line(name: str, state: SlaState) -> str:
+    """One target in a line: due time, time left or overdue, % used, and running/paused/met."""
+    if state.stopped:
+        outcome = ":white_check_mark: met" if state.met else ":x: breached"
+        return f"{name.capitalize()}: {outcome} ({state.percent_used:.0f}% used)"
+    when = b.slack_time(state.due_at) if state.due_at else "paused"
+    if state.breached:
+        left = f"overdue by {format_duration(-state.remaining)}"
+    else:
+        left = f"{format_duration(state.remaining)} left"
+    running = ":double_vertical_bar: paused" if state.paused else "running"
+    flag = " :warning: *breached*" if state.breached else ""
+    return (
+        f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, "
+        f"{running}{flag}"
+    )
+
+
+def next_deadline(sla: IncidentSla | None) -> str:
+    if sla is None or sla.next_deadline is None:
+        return "—"
+    name, state = sla.next_deadline
+    if state.paused:
+        return f"{name} paused (on hold)"
+    suffix = " :warning: breached" if state.breached else ""
+    return f"{name} by {b.slack_time(state.due_at)}{suffix}"
+
+
+def message_blocks(incident: Incident, sla: IncidentSla | None, *, affects: Sequence[str] = (),
+                   notes: Sequence[str] = ()) -> list[b.Block]:
+    """The one channel message of an incident, with the buttons its state allows."""
+    value = RecordRef(key=incident.key).dump()
+    status = incident.state.label
+    if incident.state is IncidentStatus.ON_HOLD and incident.hold_reason:
+        status += f" ({HoldReason(incident.hold_reason).label.lower()})"
+    fields = [
+        f"*Priority*\n{priority.name(incident.priority)}"
+        + (" (overridden)" if incident.priority_overridden else ""),
+        f"*Status*\n{status}",
+        f"*Assignee*\n{b.user(incident.assignee)}",
+        f"*Service*\n{incident.service or '—'}",
+        f"*Team*\n{incident.team or '—'}",
+        f"*Next SLA deadline*\n{next_deadline(sla)}",
+    ]
+    out: list[b.Block] = [b.section(title_line(incident), fields=fields, block_id="summary")]
+    meta = [
+        f"Logged by <@{incident.reporter}> {b.slack_time(incident.created_at)}",
+        f"impact {incident.impact} · urgency {incident.urgency}",
+    ]
+    if incident.category:
+        meta.append(f"category {incident.category}")
+    if incident.escalation_level:
+        meta.append(f"escalation level {incident.escalation_level}")
+    out.append(b.context(" · ".join(meta)))
+    if affects:
+        out.append(b.context("Affects services: " + ", ".join(affects)))
+    for note in notes:
+        out.append(b.section(note))
+    if incident.state is IncidentStatus.RESOLVED and incident.resolution_code:
+        out.append(b.context(f"Resolved ({incident.resolution_code}): {incident.resolution_note}"))
+    buttons = _buttons(incident, value)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def _buttons(incident: Incident, value: str) -> b.Block | None:
+    state = incident.status
+    allowed = set(LIFECYCLE.actions_from(state))
+    elements = []
+    if "acknowledge" in allowed:
+        elements.append(b.button("Acknowledge", Action.ACKNOWLEDGE, value, style="primary"))
+    if "assign" in allowed:
+        picker = {
+            "type": "users_select",
+            "action_id": Action.ASSIGN.value,
+            "placeholder": b.plain("Assign…"),
+        }
+        if incident.assignee:
+            picker["initial_user"] = incident.assignee
+        elements.append(picker)
+    if "escalate" in allowed:
+        elements.append(b.button("Escalate", Action.ESCALATE, value, style="danger"))
+    if "hold" in allowed:
+        elements.append(b.button("Put on hold", Action.HOLD, value))
+    if "resume" in allowed:
+        elements.append(b.button("Resume", Action.RESUME, value, style="primary"))
+    if "resolve" in allowed:
+        elements.append(b.button("Resolve", Action.RESOLVE, value, style="primary"))
+    if "reopen" in allowed:
+        elements.append(b.button("Reopen", Action.REOPEN, value))
+    if "close" in allowed:
+        elements.append(b.button("Close", Action.CLOSE, value))
+    more = []
+    if "reprioritise" in allowed:
+        more.append(b.option("Change priority…", f"{More.PRIORITY}|{incident.key}"))
+    if "cancel" in allowed:
+        more.append(b.option("Cancel incident…", f"{More.CANCEL}|{incident.key}"))
+    if more:
+        elements.append({"type": "overflow", "action_id": Action.MORE.value, "options": more})
+    return b.actions(f"incident_actions|{incident.key}", elements)
+
+
+# ---- steps posted in the thread -------------------------------------------------------------
+
+def step_text(action: str, incident: Incident, actor: str, note: str | None = None) -> str:
+    texts = {
+        "acknowledge": f"<@{actor}> acknowledged {incident.key}; it is in progress.",
+        "assign": f"<@{actor}> assigned {incident.key} to {b.user(incident.assignee)}.",
+        "hold": f"<@{actor}> put {incident.key} on hold"
+        + (f" ({HoldReason(incident.hold_reason).label.lower()})" if incident.hold_reason else "")
+        + "; the SLA clock is paused.",
+        "resume": f"<@{actor}> resumed {incident.key}; the SLA clock runs again.",
+        "resolve": f"<@{actor}> resolved {incident.key} ({incident.resolution_code}).",
+        "reopen": f"<@{actor}> reopened {incident.key}.",
+        "close": f"<@{actor}> closed {incident.key}.",
+        "cancel": f"<@{actor}> cancelled {incident.key}.",
+        "priority": f"<@{actor}> changed the priority of {incident.key} to "
+        f"{priority.name(incident.priority)}.",
+        "escalate": f"<@{actor}> escalated {incident.key}.",
+    }
+    text = texts[action]
+    if note:
+        text += f"\n> {note}"
+    return text
+
+
+def created_text(incident: Incident) -> str:
+    return f"<@{incident.reporter}> logged {incident.key}: {incident.title}"
+
+
+def page_text(incident: Incident) -> str:
+    return (
+        f":rotating_light: You are paged for *{incident.key}* ({priority.name(incident.priority)}): "
+        f"{incident.title}. Please acknowledge."
+    )
+
+
+def escalation_text(incident: Incident, kind: str, actor: str, note: str) -> str:
+    lead = (
+        f"{incident.key} was handed to team *{incident.team}*"
+        if kind == "functional"
+        else f"{incident.key} was escalated to level {incident.escalation_level}"
+    )
+    text = f":arrow_double_up: {lead} by <@{actor}>: *{incident.title}* " \
+           f"({priority.name(incident.priority)})."
+    if note:
+        text += f"\n> {note}"
+    return text
+
+
+def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) -> list[b.Block]:
+    """A direct message (page or escalation) with an Acknowledge button."""
+    out = [b.section(text)]
+    if permalink:
+        out.append(b.context(f"<{permalink}|Open the incident message>"))
+    if incident.state is IncidentStatus.NEW:
+        out.append(
+            b.actions(
+                f"incident_dm|{incident.key}",
+                [b.button("Acknowledge", Action.ACKNOWLEDGE, RecordRef(key=incident.key).dump(),
+                          style="primary")],
+            )
+        )
+    return [block for block in out if block]
+
+
+# ---- ephemeral answers ----------------------------------------------------------------------
+
+def list_blocks(found: Sequence[Incident], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"{heading}: none.")]
+    lines = [
+        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {i.title} — P{i.priority}, {i.state.label}, "
+        f"{b.user(i.assignee)}{', ' + i.service if i.service else ''}, "
+        f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
+        for i in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+
+
+def show_blocks(incident: Incident, sla: IncidentSla, trail: Sequence[AuditEntry]) -> list[b.Block]:
+    out = message_blocks(incident, sla)
+    out = [block for block in out if block.get("type") != "actions"]
+    if incident.description:
+        out.append(b.section(f"*Description*\n{incident.description}"))
+    out.append(b.section("*SLA*\n" + "\n".join(
+        [sla_line("response", sla.response), sla_line("resolution", sla.resolution)]
+    )))
+    lines = [audit_line(entry) for entry in trail]
+    # Slack caps a section at 3,000 characters: split the trail over several.
+    chunk: list[str] = []
+    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            out.append(b.section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        out.append(b.section("\n".join(chunk)))
+    return out[:50]
+
+
+def audit_line(entry: AuditEntry) -> str:
+    change = ""
+    if entry.field:
+        change = f" {entry.field}: {entry.from_value or '—'} → {entry.to_value or '—'}"
+    elif entry.to_value:
+        change = f" → {entry.to_value}"
+    note = f" — {entry.note}" if entry.note else ""
+    who = "servicedesk" if entry.actor == "servicedesk" else f"<@{entry.actor}>"
+    return f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {who} *{entry.action}*{change}{note}"
+
+
+# ---- modals ---------------------------------------------------------------------------------
+
+def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None = None) -> dict:
+    fields: list[b.Block] = [
+        b.input_block(Field.TITLE, "Title",
+                      b.text_input(Field.TITLE, initial=title[:TITLE_MAX], max_length=TITLE_MAX,
+                                   placeholder="What is broken, for whom?")),
+        b.input_block(Field.DESCRIPTION, "Description",
+                      b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
+                      optional=True),
+        b.input_block(Field.IMPACT, "Impact",
+                      b.static_select(Field.IMPACT, LEVELS, placeholder="How many are affected?"),
+                      hint="High: a whole service or many people. Low: one person, a workaround exists."),
+        b.input_block(Field.URGENCY, "Urgency",
+                      b.static_select(Field.URGENCY, LEVELS, placeholder="How soon must it be fixed?")),
+    ]
+    if policy.services:
+        fields.append(b.input_block(
+            Field.SERVICE, "Service",
+            b.static_select(Field.SERVICE, [(s.name, s.name) for s in policy.services],
+                            placeholder="Affected service"),
+            optional=True,
+        ))
+    fields.append(b.input_block(
+        Field.CATEGORY, "Category",
+        b.static_select(Field.CATEGORY, [(c.capitalize(), c) for c in policy.incidents.categories]),
+        optional=True,
+    ))
+    metadata = RecordRef(key="new", channel=channel).dump()
+    return b.modal(View.NEW, "New incident", fields, submit="Log incident",
+                   private_metadata=metadata)
+
+
+def resolve_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
+    return b.modal(View.RESOLVE, f"Resolve {incident.key}", [
+        b.section(title_line(incident)),
+        b.input_block(Field.CODE, "Resolution code",
+                      b.static_select(Field.CODE, [(c.capitalize(), c)
+                                                   for c in policy.incidents.resolution_codes])),
+        b.input_block(Field.NOTE, "Resolution note",
+                      b.text_input(Field.NOTE, multiline=True, max_length=3000,
+                                   placeholder="What was wrong and what fixed it")),
+    ], submit="Resolve", private_metadata=ref.dump())
+
+
+def hold_modal(incident: Incident, ref: RecordRef) -> dict:
+    return b.modal(View.HOLD, f"Hold {incident.key}", [
+        b.section(title_line(incident)),
+        b.input_block(Field.HOLD_REASON, "Waiting for",
+                      b.static_select(Field.HOLD_REASON, [(r.label, r.value) for r in HoldReason])),
+        b.input_block(Field.NOTE, "Note", b.text_input(Field.NOTE, multiline=True, max_length=1000),
+                      optional=True),
+    ], submit="Put on hold", private_metadata=ref.dump())
+
+
+def escalate_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
+    kinds = {
+        "type": "radio_buttons", "action_id": Field.KIND.value,
+        "options": [
+            b.option("Functional: hand to another team", "functional"),
+            b.option("Hierarchical: tell the team lead", "hierarchical"),
+        ],
+    }
+    blocks_: list[b.Block] = [b.section(title_line(incident)), b.input_block(Field.KIND, "Escalation", kinds)]
+    teams = [(t.name, t.name) for t in policy.teams if t.name != incident.team]
+    if teams:
+        blocks_.append(b.input_block(Field.TEAM, "Team (functional)",
+                                     b.static_select(Field.TEAM, teams), optional=True))
+    blocks_.append(b.input_block(Field.NOTE, "Why", b.text_input(Field.NOTE, multiline=True,
+                                                                  max_length=1000)))
+    return b.modal(View.ESCALATE, f"Escalate {incident.key}", blocks_, submit="Escalate",
+                   private_metadata=ref.dump())
+
+
+def priority_modal(incident: Incident, ref: RecordRef) -> dict:
+    return b.modal(View.PRIORITY, f"Priority {incident.key}", [
+        b.section(title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"),
+        b.input_block(Field.PRIORITY, "New priority",
+                      b.static_select(Field.PRIORITY, [(priority.name(p), str(p)) for p in range(1, 6)],
+                                      initial=str(incident.priority))),
+        b.input_block(Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True,
+                                                          max_length=1000)),
+    ], submit="Change", private_metadata=ref.dump())
+
+
+def cancel_modal(incident: Incident, ref: RecordRef) -> dict:
+    return b.modal(View.CANCEL, f"Cancel {incident.key}", [
+        b.section(title_line(incident)),
+        b.input_block(Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True,
+                                                          max_length=1000)),
+    ], submit="Cancel incident", private_metadata=ref.dump())
+
+
+def when(at: datetime) -> str:
+    return b.slack_time(at)
+
+
+def unknown_blocks(word: str) -> list[b.Block]:
+    return [
+        b.section(f"`{word}` is not an incident sub-command.\n\n{USAGE}"),
+        b.actions("incident_unknown", [
+            b.button(f"Log “{word[:40]}” as an incident", "incident_log_titled", word[:150]),
+        ]),
+    ]

@@ -1,0 +1,36 @@
+"""Test doubles for Slack: a fake Web API server and signed requests to the bot."""
+
+from .requests import (
+    DispatchResult,
+    SignedDispatcher,
+    block_actions,
+    block_suggestion,
+    click,
+    event_callback,
+    fill,
+    find_element,
+    sign,
+    slash_command,
+    url_verification,
+    view_closed,
+    view_submission,
+)
+from .server import Call, FakeSlack
+
+__all__ = [
+    "Call",
+    "DispatchResult",
+    "FakeSlack",
+    "SignedDispatcher",
+    "block_actions",
+    "block_suggestion",
+    "click",
+    "event_callback",
+    "fill",
+    "find_element",
+    "sign",
+    "slash_command",
+    "url_verification",
+    "view_closed",
+    "view_submission",
+]
