@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.change_policy import ChangePolicy, ReleasePolicy
 from models.problem_policy import ProblemPolicy
 from models.request_policy import RequestCatalog
 from models.sla_policy import Duration, SlaPolicy
@@ -91,6 +92,8 @@ class Policy(Strict):
     services: list[Service] = []
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
+    changes: ChangePolicy = ChangePolicy()
+    releases: ReleasePolicy = ReleasePolicy()
     catalog: RequestCatalog = RequestCatalog()
     problems: ProblemPolicy = ProblemPolicy()
 

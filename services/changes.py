@@ -1,0 +1,717 @@
+"""Change management: log, assess, approve (with quorum and freeze rules), schedule, implement,
+review, cancel; the change calendar, conflicts and reminder timing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from models.change import (
+    ACTIVE_STATUSES,
+    CALENDAR_STATUSES,
+    KEY_PREFIX,
+    TARGET_MAX,
+    TITLE_MAX,
+    Change,
+    ChangeApproval,
+    ChangeInput,
+    ChangeStatus,
+    ChangeTarget,
+    ChangeType,
+    Decision,
+    ReviewOutcome,
+    Risk,
+)
+from models.change_policy import FreezeWindow
+from models.policy import Policy
+from services import audit
+from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from services.lifecycle import Lifecycle
+from services.permissions import Actor, require_agent_or
+
+S = ChangeStatus
+
+
+class FieldError(InvalidInput):
+    """Bad input in one form field; handlers show `str(error)` next to `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+LIFECYCLE = Lifecycle(
+    "change",
+    {
+        "assess": ([S.NEW], S.ASSESSMENT),
+        "submit": ([S.NEW, S.ASSESSMENT], S.AWAITING_APPROVAL),
+        "decide": ([S.AWAITING_APPROVAL], None),
+        "approve": ([S.AWAITING_APPROVAL], S.APPROVED),
+        "reject": ([S.AWAITING_APPROVAL], S.REJECTED),
+        "schedule": ([S.APPROVED, S.SCHEDULED], S.SCHEDULED),
+        "start": ([S.SCHEDULED], S.IMPLEMENTING),
+        "complete": ([S.IMPLEMENTING], S.REVIEW),
+        "release_deployed": ([S.APPROVED, S.SCHEDULED, S.IMPLEMENTING], S.REVIEW),
+        "review": ([S.REVIEW], S.CLOSED),
+        "cancel": (
+            [S.NEW, S.ASSESSMENT, S.AWAITING_APPROVAL, S.APPROVED, S.SCHEDULED], S.CANCELLED
+        ),
+    },
+    label=lambda state: ChangeStatus(state).label,
+    action_label={
+        "assess": "assessed",
+        "submit": "submitted for approval",
+        "decide": "approved or rejected",
+        "approve": "approved",
+        "reject": "rejected",
+        "schedule": "scheduled",
+        "start": "started",
+        "complete": "marked implemented",
+        "release_deployed": "moved to review by a release",
+        "review": "reviewed and closed",
+        "cancel": "cancelled",
+    },
+)
+
+
+# ---------------------------------------------------------------------------- keys and reads
+
+
+def parse_key(key: str) -> int:
+    """'CHG-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
+    prefix, _, number = key.strip().upper().partition("-")
+    if prefix != KEY_PREFIX or not number.isdigit():
+        raise InvalidInput(f"'{key.strip()}' is not a change key; they look like CHG-12.")
+    return int(number)
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> Change:
+    """The change with this key; with `for_update`, locked until the transaction ends."""
+    statement = select(Change).where(Change.id == parse_key(key))
+    if for_update:
+        # Concurrent clicks on the same change queue here and each sees what the previous left.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    change = session.exec(statement).first()
+    if change is None:
+        raise NotFound(f"There is no change {key.strip().upper()}.")
+    return change
+
+
+def targets(session: Session, *, key: str) -> list[str]:
+    """The services or configuration items the change touches."""
+    statement = (
+        select(ChangeTarget.target)
+        .where(ChangeTarget.change_id == parse_key(key))
+        .order_by(col(ChangeTarget.target))
+    )
+    return list(session.exec(statement))
+
+
+def list_changes(
+    session: Session, *, status: ChangeStatus | str | None = None, mine: str | None = None,
+    limit: int = 25,
+) -> list[Change]:
+    """Changes, newest first; optionally in one status, or requested or implemented by `mine`."""
+    statement = select(Change)
+    if status is not None:
+        statement = statement.where(Change.status == ChangeStatus(status).value)
+    if mine is not None:
+        statement = statement.where(or_(Change.requester == mine, Change.implementer == mine))
+    statement = statement.order_by(col(Change.created_at).desc(), col(Change.id).desc())
+    return list(session.exec(statement.limit(limit)))
+
+
+def approvals(session: Session, *, key: str) -> list[ChangeApproval]:
+    """Every approval decision on the change, in the order they were made."""
+    statement = (
+        select(ChangeApproval)
+        .where(ChangeApproval.change_id == parse_key(key))
+        .order_by(col(ChangeApproval.decided_at), col(ChangeApproval.id))
+    )
+    return list(session.exec(statement))
+
+
+# ---------------------------------------------------------------------------- risk
+
+
+def risk_from_answers(policy: Policy, answers: dict[str, bool]) -> Risk:
+    """Risk from the policy's yes/no questionnaire: the weights of the answers are summed and
+    the score compared with the thresholds. Unanswered questions count as 'no'."""
+    questions = {question.id: question for question in policy.changes.risk_questions}
+    unknown = sorted(set(answers) - set(questions))
+    if unknown:
+        raise FieldError("risk_answers", f"'{unknown[0]}' is not one of the risk questions.")
+    score = sum(
+        question.weight if answers.get(question.id, False) else question.no_weight
+        for question in questions.values()
+    )
+    thresholds = policy.changes.risk_thresholds
+    if score >= thresholds.high:
+        return Risk.HIGH
+    if score >= thresholds.medium:
+        return Risk.MEDIUM
+    return Risk.LOW
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _clean_targets(names: Iterable[str], policy: Policy) -> list[str]:
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        name = " ".join(name.split())
+        if not name:
+            continue
+        if len(name) > TARGET_MAX:
+            raise FieldError("targets", f"'{name[:30]}…' is too long for a service or item name.")
+        # Spell known services the way the policy does, so that conflicts match exactly.
+        service = policy.service(name)
+        name = service.name if service else name
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            cleaned.append(name)
+    return cleaned
+
+
+def _check_window(
+    start: datetime | None, end: datetime | None, *, now: datetime, required: bool
+) -> None:
+    if start is None and end is None and not required:
+        return
+    if start is None:
+        raise FieldError("planned_start", "Give the planned start.")
+    if end is None:
+        raise FieldError("planned_end", "Give the planned end.")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise FieldError("planned_start", "Planned times need a time zone.")
+    if end <= start:
+        raise FieldError("planned_end", "The planned end must be after the planned start.")
+    if start < now:
+        raise FieldError("planned_start", "The planned start is in the past; choose a later time.")
+
+
+def _refuse_freeze(
+    freeze: FreezeWindow | None, change_type: ChangeType, *, what: str
+) -> None:
+    if freeze is not None and change_type is not ChangeType.EMERGENCY:
+        raise NotAllowed(
+            f"{what} falls in the change freeze '{freeze.name}' "
+            f"({freeze.start:%d %b %H:%M} to {freeze.end:%d %b %H:%M} UTC). Choose a window "
+            "outside it, or raise an emergency change if it cannot wait."
+        )
+
+
+def _freeze_of(change: Change, change_targets: list[str], policy: Policy) -> FreezeWindow | None:
+    if change.planned_start is None or change.planned_end is None:
+        return None
+    return policy.changes.freeze_over(change.planned_start, change.planned_end, change_targets)
+
+
+# ---------------------------------------------------------------------------- create
+
+
+def create(
+    session: Session, *, data: ChangeInput, requester: str, now: datetime, policy: Policy
+) -> Change:
+    """Log a change. Standard changes must name a catalogued template and a window, and go
+    straight to Scheduled; normal and emergency changes start New and need a backout plan.
+    Bad fields raise FieldError naming the field; a window in a freeze raises NotAllowed
+    (emergency changes excepted: they need an extra approval instead)."""
+    title = " ".join(data.title.split())
+    if not title:
+        raise FieldError("title", "Give the change a short title.")
+    if len(title) > TITLE_MAX:
+        raise FieldError("title", f"Keep the title under {TITLE_MAX} characters.")
+    try:
+        change_type = ChangeType(data.type)
+    except ValueError:
+        raise FieldError("type", "Choose standard, normal or emergency.") from None
+    template = None
+    if change_type is ChangeType.STANDARD:
+        template = policy.changes.standard(data.standard_template)
+        if template is None:
+            names = ", ".join(s.name for s in policy.changes.standard_changes) or "none yet"
+            raise FieldError(
+                "standard_template",
+                f"Choose one of the catalogued standard changes ({names}); anything else is a "
+                "normal change.",
+            )
+    elif not data.backout_plan.strip():
+        raise FieldError("backout_plan", "Say how the change will be backed out if it fails.")
+    _check_window(
+        data.planned_start, data.planned_end, now=now,
+        required=change_type is ChangeType.STANDARD,
+    )
+    if data.risk is not None:
+        risk = Risk(data.risk)
+    elif data.risk_answers is not None:
+        risk = risk_from_answers(policy, data.risk_answers)
+    elif template is not None:
+        risk = template.risk
+    else:
+        raise FieldError("risk", "Choose the risk, or answer the risk questions.")
+    change_targets = _clean_targets(data.targets, policy)
+    if data.planned_start is not None and data.planned_end is not None:
+        freeze = policy.changes.freeze_over(data.planned_start, data.planned_end, change_targets)
+        _refuse_freeze(freeze, change_type, what="The planned window")
+    status = S.SCHEDULED if change_type is ChangeType.STANDARD else S.NEW
+    change = Change(
+        title=title,
+        description=data.description.strip(),
+        type=change_type.value,
+        risk=risk.value,
+        status=status.value,
+        standard_template=template.name if template else None,
+        planned_start=data.planned_start,
+        planned_end=data.planned_end,
+        implementation_plan=data.implementation_plan.strip(),
+        backout_plan=data.backout_plan.strip(),
+        test_plan=data.test_plan.strip(),
+        implementer=data.implementer,
+        requester=requester,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(change)
+    session.flush()
+    for name in change_targets:
+        session.add(ChangeTarget(change_id=change.id, target=name))
+    note = f"{change_type.value} change, {risk.value} risk"
+    if template is not None:
+        note += f"; standard change '{template.name}', pre-approved"
+    audit.record(
+        session, key=change.key, actor=requester, at=now, action="created", field="status",
+        after=status, note=note,
+    )
+    return change
+
+
+# ---------------------------------------------------------------------------- moves
+
+
+def _move(
+    session: Session, change: Change, action: str, *, actor: str, now: datetime,
+    note: str | None = None,
+) -> None:
+    before = change.state
+    after = ChangeStatus(LIFECYCLE.check(action, change.status, key=change.key))
+    change.status = after.value
+    change.updated_at = now
+    audit.record(
+        session, key=change.key, actor=actor, at=now, action=action, field="status",
+        before=before, after=after, note=note,
+    )
+
+
+def _require_owner(actor: Actor, change: Change, *, doing: str) -> None:
+    require_agent_or(
+        actor, user_ids={change.requester, change.implementer}, doing=doing,
+        who="the requester, the implementer",
+    )
+
+
+def assess(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Change:
+    """New → Assessment, for normal changes (emergency changes skip assessment)."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="assess a change")
+    if change.change_type is ChangeType.EMERGENCY:
+        raise NotAllowed(
+            f"{change.key} is an emergency change: it skips assessment; submit it for approval."
+        )
+    _move(session, change, "assess", actor=actor.user_id, now=now, note=note)
+    return change
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """Whom the handler must ask, and what it takes to approve."""
+
+    change: Change
+    ask: tuple[str, ...]  # user group or user ids; empty: anyone but the requester may approve
+    quorum: int
+    chairs_needed: int
+    chair_refs: tuple[str, ...]
+    freeze: str | None  # the freeze the window falls in (emergency changes only)
+    freeze_refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    base: tuple[str, ...]
+    quorum: int
+    chairs: int
+    chair_refs: tuple[str, ...]
+    freeze: FreezeWindow | None
+    freeze_refs: tuple[str, ...]
+
+
+def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
+    cp = policy.changes
+    quorum = cp.quorum.for_change(change.type, change.risk)
+    freeze = _freeze_of(change, change_targets, policy)
+    if change.change_type is ChangeType.EMERGENCY:
+        base = (*cp.approvers.emergency, *cp.emergency_cab)
+    else:
+        base = (*cp.approvers.normal, *cp.cab_chair)
+    chairs = quorum.chair if cp.cab_chair else 0
+    freeze_refs = tuple(cp.freeze_approvers) if freeze is not None else ()
+    return _Rules(
+        base=tuple(dict.fromkeys(base)),
+        quorum=quorum.approvals + (1 if freeze is not None else 0),
+        chairs=chairs,
+        chair_refs=tuple(cp.cab_chair),
+        freeze=freeze,
+        freeze_refs=freeze_refs,
+    )
+
+
+def submit_for_approval(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
+) -> ApprovalRequest:
+    """Assessment (normal) or New (emergency) → Awaiting approval. Returns whom to ask and the
+    quorum. An emergency change inside a freeze needs one more approval, from a freeze approver."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="submit a change for approval")
+    if change.change_type is ChangeType.NORMAL and change.state is S.NEW:
+        raise NotAllowed(f"{change.key} is a normal change: assess it before asking for approval.")
+    if change.planned_start is None or change.planned_end is None:
+        raise FieldError("planned_start", "Give the planned window before asking for approval.")
+    change_targets = targets(session, key=change.key)
+    freeze = _freeze_of(change, change_targets, policy)
+    _refuse_freeze(freeze, change.change_type, what=f"{change.key}'s window")
+    rules = _rules(change, change_targets, policy)
+    note = f"quorum {rules.quorum}"
+    if rules.freeze is not None:
+        note += f"; inside freeze '{rules.freeze.name}', a freeze approver is needed"
+    _move(session, change, "submit", actor=actor.user_id, now=now, note=note)
+    ask = rules.base + tuple(r for r in rules.freeze_refs if r not in rules.base)
+    return ApprovalRequest(
+        change=change,
+        ask=ask,
+        quorum=rules.quorum,
+        chairs_needed=rules.chairs,
+        chair_refs=rules.chair_refs,
+        freeze=rules.freeze.name if rules.freeze else None,
+        freeze_refs=rules.freeze_refs,
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Where the approval stands after a decision. `counted` is False when the decision was a
+    repeat (a second click) and nothing new was recorded."""
+
+    change: Change
+    approved_by: tuple[str, ...]
+    rejected_by: tuple[str, ...]
+    needed_more: int
+    outcome: str  # "pending", "approved" or "rejected"
+    counted: bool = True
+
+
+def _tally(
+    session: Session, change: Change, rules: _Rules, policy: Policy, *, counted: bool
+) -> Tally:
+    rows = approvals(session, key=change.key)
+    approves = [row for row in rows if row.decision == Decision.APPROVE.value]
+    rejects = [row for row in rows if row.decision == Decision.REJECT.value]
+    chairs = sum(1 for row in approves if "chair" in row.roles.split(","))
+    freezers = sum(1 for row in approves if "freeze" in row.roles.split(","))
+    freeze_needed = 1 if rules.freeze_refs else 0
+    needed_more = max(
+        rules.quorum - len(approves), rules.chairs - chairs, freeze_needed - freezers, 0
+    )
+    if rejects and (policy.changes.reject_on_first or len(rejects) >= rules.quorum):
+        outcome = "rejected"
+    elif needed_more == 0:
+        outcome = "approved"
+    else:
+        outcome = "pending"
+    return Tally(
+        change=change,
+        approved_by=tuple(row.approver for row in approves),
+        rejected_by=tuple(row.approver for row in rejects),
+        needed_more=needed_more,
+        outcome=outcome,
+        counted=counted,
+    )
+
+
+def _matches(refs: Iterable[str], approver: str, groups: set[str]) -> bool:
+    return any(ref == approver or ref in groups for ref in refs)
+
+
+def decide(
+    session: Session, *, key: str, approver: str, approver_groups: set[str],
+    decision: Decision | str, reason: str | None, now: datetime, policy: Policy,
+) -> Tally:
+    """Record one approver's approve or reject. `approver_groups` are the Slack user groups the
+    handler resolved the person into. The requester and non-approvers are refused; a reject
+    needs a reason; the same approver twice counts once (returns `counted=False`). When the
+    quorum is reached the change is Approved; a rejection rejects it (with `reject_on_first`,
+    else once rejections reach the quorum)."""
+    change = get(session, key=key, for_update=True)
+    change_targets = targets(session, key=change.key)
+    rules = _rules(change, change_targets, policy)
+    previous = session.exec(
+        select(ChangeApproval).where(
+            ChangeApproval.change_id == change.id, ChangeApproval.approver == approver
+        )
+    ).first()
+    if previous is not None:
+        return _tally(session, change, rules, policy, counted=False)
+    if approver == change.requester:
+        raise Forbidden(
+            f"You requested {change.key}, so you cannot approve it; another approver must."
+        )
+    groups = set(approver_groups)
+    eligible = (
+        not rules.base
+        or _matches(rules.base, approver, groups)
+        or _matches(rules.freeze_refs, approver, groups)
+    )
+    if not eligible:
+        raise Forbidden(
+            f"You are not an approver for {change.change_type.value} changes, so you cannot "
+            f"decide on {change.key}."
+        )
+    LIFECYCLE.check("decide", change.status, key=change.key)
+    try:
+        choice = Decision(decision)
+    except ValueError:
+        raise FieldError("decision", "Choose approve or reject.") from None
+    reason = (reason or "").strip() or None
+    if choice is Decision.REJECT and reason is None:
+        raise FieldError("reason", "Say why you reject the change; the requester will see it.")
+    roles = []
+    if _matches(rules.chair_refs, approver, groups):
+        roles.append("chair")
+    if _matches(rules.freeze_refs, approver, groups):
+        roles.append("freeze")
+    row = ChangeApproval(
+        change_id=change.id, approver=approver, decision=choice.value, reason=reason,
+        roles=",".join(roles), decided_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # The same person's other click got in first (e.g. without a row lock): it counts, once.
+        return _tally(session, change, rules, policy, counted=False)
+    parts = [reason, f"as {' and '.join(roles)}" if roles else None]
+    audit.record(
+        session, key=change.key, actor=approver, at=now,
+        action="approved" if choice is Decision.APPROVE else "rejected", field="approval",
+        after=choice, note="; ".join(part for part in parts if part) or None,
+    )
+    tally = _tally(session, change, rules, policy, counted=True)
+    if tally.outcome == "approved":
+        _move(session, change, "approve", actor=approver, now=now, note="quorum reached")
+    elif tally.outcome == "rejected":
+        _move(session, change, "reject", actor=approver, now=now, note=reason)
+    return tally
+
+
+def schedule(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy,
+    start: datetime | None = None, end: datetime | None = None,
+) -> Change:
+    """Approved → Scheduled in a window (the planned one unless a new one is given). A window
+    that falls into a freeze is refused, unless an approved emergency change had a freeze
+    approver among its approvers."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="schedule a change")
+    LIFECYCLE.check("schedule", change.status, key=change.key)
+    start = start or change.planned_start
+    end = end or change.planned_end
+    _check_window(start, end, now=now, required=True)
+    assert start is not None and end is not None  # _check_window refused the others
+    change_targets = targets(session, key=change.key)
+    freeze = policy.changes.freeze_over(start, end, change_targets)
+    if freeze is not None:
+        freeze_approved = any(
+            "freeze" in row.roles.split(",") and row.decision == Decision.APPROVE.value
+            for row in approvals(session, key=change.key)
+        )
+        if change.change_type is not ChangeType.EMERGENCY or not freeze_approved:
+            raise NotAllowed(
+                f"That window falls in the change freeze '{freeze.name}' and {change.key} was "
+                "not approved for the freeze. Choose a window outside it."
+            )
+    before = (change.planned_start, change.planned_end)
+    change.planned_start, change.planned_end = start, end
+    note = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    _move(session, change, "schedule", actor=actor.user_id, now=now, note=note)
+    if before != (start, end):
+        audit.record(
+            session, key=change.key, actor=actor.user_id, at=now, action="rescheduled",
+            field="window", before=_window_text(*before), after=note,
+        )
+    return change
+
+
+def _window_text(start: datetime | None, end: datetime | None) -> str | None:
+    if start is None or end is None:
+        return None
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def start_implementation(session: Session, *, key: str, actor: Actor, now: datetime) -> Change:
+    """Scheduled → Implementing."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="start implementing a change")
+    _move(session, change, "start", actor=actor.user_id, now=now)
+    change.implementation_started_at = now
+    return change
+
+
+def complete_implementation(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Change:
+    """Implementing → Review (post-implementation review)."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="mark a change implemented")
+    _move(session, change, "complete", actor=actor.user_id, now=now, note=note)
+    change.implemented_at = now
+    return change
+
+
+def review(
+    session: Session, *, key: str, outcome: ReviewOutcome | str, note: str, actor: Actor,
+    now: datetime,
+) -> Change:
+    """Review → Closed with the outcome (successful, successful with issues, failed, backed
+    out) and a note."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="review a change")
+    try:
+        result = ReviewOutcome(outcome)
+    except ValueError:
+        raise FieldError("outcome", "Choose how the change went.") from None
+    if not note.strip():
+        raise FieldError("note", "Say in a sentence how the change went.")
+    summary = f"{result.label}: {note.strip()}"
+    _move(session, change, "review", actor=actor.user_id, now=now, note=summary)
+    change.review_outcome = result.value
+    change.review_note = note.strip()
+    change.closed_at = now
+    return change
+
+
+def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Change:
+    """Any change not yet implementing → Cancelled, with a reason."""
+    change = get(session, key=key, for_update=True)
+    _require_owner(actor, change, doing="cancel a change")
+    if not note.strip():
+        raise FieldError("note", "Say why the change is cancelled.")
+    _move(session, change, "cancel", actor=actor.user_id, now=now, note=note.strip())
+    change.closed_at = now
+    return change
+
+
+def move_to_review_by_release(
+    session: Session, *, change: Change, release_key: str, actor: str, now: datetime
+) -> None:
+    """A deployed release moves each change it bundles to Review (audited on the change)."""
+    _move(
+        session, change, "release_deployed", actor=actor, now=now,
+        note=f"deployed by {release_key}",
+    )
+    change.implemented_at = change.implemented_at or now
+
+
+# ---------------------------------------------------------------------------- calendar
+
+
+def calendar(session: Session, *, start: datetime, end: datetime) -> list[Change]:
+    """Approved, scheduled and implementing changes whose window overlaps [start, end)."""
+    statement = (
+        select(Change)
+        .where(
+            col(Change.status).in_([s.value for s in CALENDAR_STATUSES]),
+            col(Change.planned_start) < end,
+            col(Change.planned_end) > start,
+        )
+        .order_by(col(Change.planned_start), col(Change.id))
+    )
+    return list(session.exec(statement))
+
+
+def conflicts(
+    session: Session, *, change: Change,
+    related_targets: Callable[[list[str]], Iterable[str]] | None = None,
+) -> list[Change]:
+    """Other live changes on the same targets whose windows overlap this one's.
+    `related_targets` widens the targets (the CMDB gives what they depend on); by default only
+    the same targets count."""
+    if change.planned_start is None or change.planned_end is None:
+        return []
+    own = targets(session, key=change.key)
+    wanted = set(own) | (set(related_targets(own)) if related_targets else set())
+    if not wanted:
+        return []
+    statement = (
+        select(Change)
+        .join(ChangeTarget, col(ChangeTarget.change_id) == col(Change.id))
+        .where(
+            col(ChangeTarget.target).in_(sorted(wanted)),
+            col(Change.id) != change.id,
+            col(Change.status).in_([s.value for s in ACTIVE_STATUSES]),
+            col(Change.planned_start) < change.planned_end,
+            col(Change.planned_end) > change.planned_start,
+        )
+        .distinct()
+        .order_by(col(Change.planned_start), col(Change.id))
+    )
+    return list(session.exec(statement))
+
+
+# ---------------------------------------------------------------------------- reminders
+
+
+class Reminder(NamedTuple):
+    stage: str
+    due_at: datetime
+    recipient: str
+
+
+def reminder_plan(change: Change, policy: Policy) -> list[Reminder]:
+    """When to remind whom about this change: before and at the window's start (implementer),
+    when the planned end passes while still implementing (implementer), and a post-implementation
+    review after implementation (requester). A sweep turns these into notifications, checking
+    the change's state when each falls due."""
+    if change.planned_start is None or change.planned_end is None:
+        return []
+    if change.state in (S.REJECTED, S.CLOSED, S.CANCELLED):
+        return []
+    settings = policy.changes.reminders
+    doer = change.implementer or change.requester
+    plan: list[Reminder] = []
+    if change.state in (S.APPROVED, S.SCHEDULED):
+        for offset in sorted(set(settings.before_start), reverse=True):
+            stage = f"before_start:{duration_text(offset)}"
+            plan.append(Reminder(stage, change.planned_start - offset, doer))
+        if settings.at_start:
+            plan.append(Reminder("at_start", change.planned_start, doer))
+    if settings.overrun and change.state in (S.APPROVED, S.SCHEDULED, S.IMPLEMENTING):
+        plan.append(Reminder("overrun", change.planned_end, doer))
+    implemented = change.implemented_at or change.planned_end
+    plan.append(Reminder("review", implemented + settings.review_after, change.requester))
+    return plan
+
+
+def duration_text(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

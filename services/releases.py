@@ -1,0 +1,357 @@
+"""Release management: plan, build, test (the gate), schedule, deploy, roll back, close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from models.change import Change, ChangeStatus
+from models.incident import Incident, IncidentInput, Level
+from models.policy import Policy
+from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, ReleaseTest
+from services import audit, changes, incidents, links
+from services.changes import FieldError, Reminder
+from services.errors import InvalidInput, NotAllowed, NotFound
+from services.lifecycle import Lifecycle
+from services.permissions import Actor, require_agent_or
+
+S = ReleaseStatus
+BUNDLEABLE = (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
+
+LIFECYCLE = Lifecycle(
+    "release",
+    {
+        "build": ([S.PLANNED, S.TESTED], S.BUILT),
+        "test": ([S.BUILT, S.TESTED], S.TESTED),
+        "schedule": ([S.TESTED, S.SCHEDULED], S.SCHEDULED),
+        "deploy": ([S.SCHEDULED], S.DEPLOYING),
+        "deployed": ([S.DEPLOYING], S.DEPLOYED),
+        "failed": ([S.DEPLOYING], S.FAILED),
+        "roll_back": ([S.FAILED], S.ROLLED_BACK),
+        "close": ([S.DEPLOYED, S.ROLLED_BACK], S.CLOSED),
+    },
+    label=lambda state: ReleaseStatus(state).label,
+    action_label={
+        "build": "marked built",
+        "test": "tested",
+        "schedule": "scheduled",
+        "deploy": "deployed",
+        "deployed": "marked deployed",
+        "failed": "marked failed",
+        "roll_back": "rolled back",
+        "close": "closed",
+    },
+)
+
+
+def parse_key(key: str) -> int:
+    """'REL-2' (any case, spaces trimmed) → 2; anything else is refused in plain words."""
+    prefix, _, number = key.strip().upper().partition("-")
+    if prefix != KEY_PREFIX or not number.isdigit():
+        raise InvalidInput(f"'{key.strip()}' is not a release key; they look like REL-2.")
+    return int(number)
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> Release:
+    """The release with this key; with `for_update`, locked until the transaction ends."""
+    statement = select(Release).where(Release.id == parse_key(key))
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    release = session.exec(statement).first()
+    if release is None:
+        raise NotFound(f"There is no release {key.strip().upper()}.")
+    return release
+
+
+def bundled_changes(session: Session, *, key: str) -> list[Change]:
+    """The changes the release bundles, in key order."""
+    statement = (
+        select(Change)
+        .join(ReleaseChange, col(ReleaseChange.change_id) == col(Change.id))
+        .where(ReleaseChange.release_id == parse_key(key))
+        .order_by(col(Change.id))
+    )
+    return list(session.exec(statement))
+
+
+def tests(session: Session, *, key: str) -> list[ReleaseTest]:
+    """Every recorded test run of the release, oldest first."""
+    statement = (
+        select(ReleaseTest)
+        .where(ReleaseTest.release_id == parse_key(key))
+        .order_by(col(ReleaseTest.recorded_at), col(ReleaseTest.id))
+    )
+    return list(session.exec(statement))
+
+
+def list_releases(
+    session: Session, *, status: ReleaseStatus | str | None = None, mine: str | None = None,
+    limit: int = 25,
+) -> list[Release]:
+    """Releases, newest first; optionally in one status or managed by `mine`."""
+    statement = select(Release)
+    if status is not None:
+        statement = statement.where(Release.status == ReleaseStatus(status).value)
+    if mine is not None:
+        statement = statement.where(Release.release_manager == mine)
+    statement = statement.order_by(col(Release.created_at).desc(), col(Release.id).desc())
+    return list(session.exec(statement.limit(limit)))
+
+
+def _check_window(start: datetime | None, end: datetime | None, *, now: datetime) -> None:
+    if start is None and end is None:
+        return
+    if start is None:
+        raise FieldError("window_start", "Give the deployment window's start.")
+    if end is None:
+        raise FieldError("window_end", "Give the deployment window's end.")
+    if end <= start:
+        raise FieldError("window_end", "The deployment window must end after it starts.")
+    if start < now:
+        raise FieldError("window_start", "The deployment window starts in the past.")
+
+
+def create(
+    session: Session, *, name: str, version: str, change_keys: list[str], release_manager: str,
+    release_plan: str, backout_plan: str, actor: str, now: datetime,
+    window_start: datetime | None = None, window_end: datetime | None = None,
+) -> Release:
+    """Plan a release bundling approved (or scheduled) changes. Bad fields raise FieldError."""
+    name = " ".join(name.split())
+    version = version.strip()
+    if not name:
+        raise FieldError("name", "Give the release a name.")
+    if not version:
+        raise FieldError("version", "Give the release a version.")
+    if not backout_plan.strip():
+        raise FieldError("backout_plan", "Say how the release will be backed out if it fails.")
+    _check_window(window_start, window_end, now=now)
+    bundle: list[Change] = []
+    for key in dict.fromkeys(k.strip().upper() for k in change_keys if k.strip()):
+        try:
+            change = changes.get(session, key=key)
+        except (NotFound, InvalidInput) as error:
+            raise FieldError("changes", str(error)) from None
+        if change.state not in BUNDLEABLE:
+            raise FieldError(
+                "changes",
+                f"{change.key} is {change.state.label}; a release bundles only approved or "
+                "scheduled changes.",
+            )
+        bundle.append(change)
+    release = Release(
+        name=name, version=version, status=S.PLANNED.value, window_start=window_start,
+        window_end=window_end, release_plan=release_plan.strip(),
+        backout_plan=backout_plan.strip(), release_manager=release_manager, created_by=actor,
+        created_at=now, updated_at=now,
+    )
+    session.add(release)
+    session.flush()
+    for change in bundle:
+        session.add(ReleaseChange(release_id=release.id, change_id=change.id))
+    audit.record(
+        session, key=release.key, actor=actor, at=now, action="created", field="status",
+        after=S.PLANNED, note=f"{name} {version}; changes: "
+        + (", ".join(c.key for c in bundle) or "none"),
+    )
+    for change in bundle:
+        audit.record(
+            session, key=change.key, actor=actor, at=now, action="bundled", field="release",
+            after=release.key,
+        )
+    return release
+
+
+def _move(
+    session: Session, release: Release, action: str, *, actor: str, now: datetime,
+    note: str | None = None,
+) -> None:
+    before = release.state
+    after = ReleaseStatus(LIFECYCLE.check(action, release.status, key=release.key))
+    release.status = after.value
+    release.updated_at = now
+    audit.record(
+        session, key=release.key, actor=actor, at=now, action=action, field="status",
+        before=before, after=after, note=note,
+    )
+
+
+def _require_manager(actor: Actor, release: Release, *, doing: str) -> None:
+    require_agent_or(
+        actor, user_ids={release.release_manager}, doing=doing, who="the release manager"
+    )
+
+
+def build(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
+    """Planned (or Tested, for a rebuild after a failed test) → Built."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="mark a release built")
+    _move(session, release, "build", actor=actor.user_id, now=now)
+    return release
+
+
+def record_test(
+    session: Session, *, key: str, passed: bool, note: str, actor: Actor, now: datetime
+) -> ReleaseTest:
+    """Built → Tested, recording whether the tests passed, with a note. The latest result is the
+    one that gates deployment."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="record a release's test result")
+    if not note.strip():
+        raise FieldError("note", "Say in a sentence what was tested and how it went.")
+    _move(session, release, "test", actor=actor.user_id, now=now)
+    result = ReleaseTest(
+        release_id=release.id, passed=passed, note=note.strip(), recorded_by=actor.user_id,
+        recorded_at=now,
+    )
+    session.add(result)
+    audit.record(
+        session, key=release.key, actor=actor.user_id, at=now, action="test recorded",
+        field="test", after="passed" if passed else "failed", note=note.strip(),
+    )
+    return result
+
+
+def schedule(
+    session: Session, *, key: str, actor: Actor, now: datetime,
+    start: datetime | None = None, end: datetime | None = None,
+) -> Release:
+    """Tested → Scheduled in a deployment window (the planned one unless a new one is given)."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="schedule a release")
+    start = start or release.window_start
+    end = end or release.window_end
+    if start is None:
+        raise FieldError("window_start", "Give the deployment window's start.")
+    _check_window(start, end, now=now)
+    _move(
+        session, release, "schedule", actor=actor.user_id, now=now,
+        note=f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
+    )
+    release.window_start, release.window_end = start, end
+    return release
+
+
+def deploy(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
+    """Scheduled → Deploying; refused unless the latest test result passed."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="deploy a release")
+    runs = tests(session, key=release.key)
+    if not runs:
+        raise NotAllowed(
+            f"{release.key} has not been tested; record a passed test before deploying."
+        )
+    if not runs[-1].passed:
+        raise NotAllowed(
+            f"{release.key}'s latest test failed; fix it, rebuild and record a passed test "
+            "before deploying."
+        )
+    _move(session, release, "deploy", actor=actor.user_id, now=now)
+    return release
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    """What the handler needs to report a deployment: on failure the backout plan to post, the
+    incident opened for it and the changes affected."""
+
+    release: Release
+    succeeded: bool
+    change_keys: tuple[str, ...]
+    backout_plan: str | None = None
+    incident: Incident | None = None
+
+
+def finish_deployment(
+    session: Session, *, key: str, succeeded: bool, note: str, actor: Actor, now: datetime,
+    policy: Policy,
+) -> DeploymentResult:
+    """Deploying → Deployed (each bundled change moves to Review) or Failed (an incident is
+    opened, linked to the release and its changes, and the backout plan returned to post)."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="record a deployment's outcome")
+    if not succeeded and not note.strip():
+        raise FieldError("note", "Say what failed in the deployment.")
+    bundle = bundled_changes(session, key=release.key)
+    change_keys = tuple(change.key for change in bundle)
+    if succeeded:
+        _move(session, release, "deployed", actor=actor.user_id, now=now, note=note.strip() or None)
+        release.deployed_at = now
+        for change in bundle:
+            locked = changes.get(session, key=change.key, for_update=True)
+            changes.move_to_review_by_release(
+                session, change=locked, release_key=release.key, actor=actor.user_id, now=now
+            )
+        return DeploymentResult(release, True, change_keys)
+    _move(session, release, "failed", actor=actor.user_id, now=now, note=note.strip())
+    incident = _open_incident(session, release, bundle, note=note.strip(), actor=actor, now=now,
+                              policy=policy)
+    return DeploymentResult(release, False, change_keys, release.backout_plan, incident)
+
+
+def _open_incident(
+    session: Session, release: Release, bundle: list[Change], *, note: str, actor: Actor,
+    now: datetime, policy: Policy,
+) -> Incident:
+    service = None
+    for change in bundle:
+        for target in changes.targets(session, key=change.key):
+            if policy.service(target) is not None:
+                service = target
+                break
+        if service is not None:
+            break
+    category = "software" if "software" in policy.incidents.categories else None
+    data = IncidentInput(
+        title=f"Deployment of {release.name} {release.version} ({release.key}) failed",
+        description=f"{note}\n\nBackout plan:\n{release.backout_plan}",
+        impact=Level.MEDIUM,
+        urgency=Level.HIGH,
+        service=service,
+        category=category,
+    )
+    incident, _ = incidents.create(session, data=data, reporter=actor.user_id, now=now,
+                                   policy=policy)
+    links.link(session, a=incident.key, b=release.key, kind="caused by", actor=actor.user_id,
+               now=now)
+    for change in bundle:
+        links.link(session, a=incident.key, b=change.key, kind="caused by", actor=actor.user_id,
+                   now=now)
+    return incident
+
+
+def roll_back(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Release:
+    """Failed → Rolled back, once the backout plan has been carried out."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="record a rollback")
+    _move(session, release, "roll_back", actor=actor.user_id, now=now, note=note.strip() or None)
+    return release
+
+
+def close(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Release:
+    """Deployed or Rolled back → Closed."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="close a release")
+    _move(session, release, "close", actor=actor.user_id, now=now, note=note)
+    return release
+
+
+def reminder_plan(release: Release, policy: Policy) -> list[Reminder]:
+    """Reminders to the release manager before and at the start of the deployment window."""
+    if release.window_start is None:
+        return []
+    if release.state not in (S.PLANNED, S.BUILT, S.TESTED, S.SCHEDULED):
+        return []
+    settings = policy.releases
+    plan = [
+        Reminder(f"before_start:{changes.duration_text(offset)}", release.window_start - offset,
+                 release.release_manager)
+        for offset in sorted(set(settings.before_start), reverse=True)
+    ]
+    if settings.at_start:
+        plan.append(Reminder("at_start", release.window_start, release.release_manager))
+    return plan
