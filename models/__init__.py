@@ -2,5 +2,6 @@
 
 from models.audit import AuditEntry
 from models.incident import Incident, SlaPause
+from models.notification import Notification
 
-__all__ = ["AuditEntry", "Incident", "SlaPause"]
+__all__ = ["AuditEntry", "Incident", "Notification", "SlaPause"]
