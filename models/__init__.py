@@ -3,5 +3,7 @@
 from models.audit import AuditEntry
 from models.incident import Incident, SlaPause
 from models.notification import Notification
+from models.page import Page
+from models.sla_timer import SlaTimer
 
-__all__ = ["AuditEntry", "Incident", "Notification", "SlaPause"]
+__all__ = ["AuditEntry", "Incident", "Notification", "Page", "SlaPause", "SlaTimer"]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.escalation_policy import EscalationPolicy
 from models.sla_policy import Duration, SlaPolicy
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -53,6 +54,7 @@ class Team(Strict):
     name: Name
     lead: SlackRef | None = None
     on_call: SlackRef | None = None
+    escalation_ladder: list[SlackRef] = []
 
 
 class Service(Strict):
@@ -89,6 +91,7 @@ class Policy(Strict):
     services: list[Service] = []
     incidents: IncidentPolicy = IncidentPolicy()
     sla: SlaPolicy = SlaPolicy()
+    escalation: EscalationPolicy = EscalationPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

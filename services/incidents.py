@@ -20,7 +20,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, priority
+from services import audit, paging, priority, sla_timers
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
@@ -145,7 +145,13 @@ def create(
         after=S.NEW,
         note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
     )
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident, True
+
+
+def _refresh_sla(session: Session, incident: Incident, now: datetime, policy: Policy) -> None:
+    """Issue 3: recompute the incident's SLA timers after anything the SLA clock depends on."""
+    sla_timers.refresh_incident(session, incident=incident, now=now, policy=policy)
 
 
 def _move(
@@ -163,7 +169,9 @@ def _move(
     return before
 
 
-def acknowledge(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+def acknowledge(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
+) -> Incident:
     """New → In progress. Meets the response target; the acknowledger becomes the assignee
     when nobody was assigned."""
     incident = get(session, key=key, for_update=True)
@@ -174,6 +182,9 @@ def acknowledge(session: Session, *, key: str, actor: Actor, now: datetime) -> I
     incident.acknowledged_at = now
     if incident.assignee is None:
         _set_assignee(session, incident, actor.user_id, actor=actor, now=now)
+    # SLA timers and paging (issue 3): the response target is met and the ladder stops.
+    _refresh_sla(session, incident, now, policy)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
@@ -204,7 +215,7 @@ def assign(
 
 def hold(
     session: Session, *, key: str, reason: HoldReason, note: str | None, actor: Actor,
-    now: datetime,
+    now: datetime, policy: Policy,
 ) -> Incident:
     """In progress → On hold; the SLA clock pauses until it is resumed."""
     incident = get(session, key=key, for_update=True)
@@ -214,6 +225,7 @@ def hold(
     _move(session, incident, "hold", actor=actor, now=now, note=f"{reason.label}. {note or ''}".strip())
     incident.hold_reason = reason.value
     session.add(SlaPause(record_key=incident.key, started_at=now, reason=reason.value))
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -225,13 +237,14 @@ def _end_pause(session: Session, key: str, now: datetime) -> None:
     )
 
 
-def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+def resume(session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy) -> Incident:
     """On hold → In progress; the SLA clock runs again."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(actor, user_ids={incident.assignee}, doing="resume an incident", who="the assignee")
     _move(session, incident, "resume", actor=actor, now=now)
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -254,10 +267,15 @@ def resolve(
     incident.resolved_at = now
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
-def reopen(session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None) -> Incident:
+def reopen(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy,
+    note: str | None = None,
+) -> Incident:
     """Resolved → In progress, when the fix did not hold. The resolution target runs again."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(actor, user_ids={incident.reporter}, doing="reopen an incident", who="the reporter")
@@ -265,6 +283,7 @@ def reopen(session: Session, *, key: str, actor: Actor, now: datetime, note: str
     incident.resolved_at = None
     incident.resolution_code = None
     incident.resolution_note = None
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -277,7 +296,9 @@ def close(session: Session, *, key: str, actor: Actor, now: datetime, note: str 
     return incident
 
 
-def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Incident:
+def cancel(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str, policy: Policy
+) -> Incident:
     """An open incident logged by mistake → Cancelled, with a reason."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(actor, user_ids={incident.reporter}, doing="cancel an incident", who="the reporter")
@@ -286,11 +307,14 @@ def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
     incident.closed_at = now
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
 def set_priority(
-    session: Session, *, key: str, new_priority: int, reason: str, actor: Actor, now: datetime
+    session: Session, *, key: str, new_priority: int, reason: str, actor: Actor, now: datetime,
+    policy: Policy,
 ) -> Incident:
     """An agent overrides the computed priority; the reason goes into the audit trail."""
     incident = get(session, key=key, for_update=True)
@@ -310,6 +334,7 @@ def set_priority(
         session, key=incident.key, actor=actor.user_id, at=now, action="priority changed",
         field="priority", before=f"P{before}", after=f"P{new_priority}", note=reason.strip(),
     )
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3): from the original start
     return incident
 
 
