@@ -10,8 +10,12 @@ from services import notifications
 
 def _schedule(session, clock, **overrides) -> bool:  # type: ignore[no-untyped-def]
     values = dict(
-        record_key="INC-1", kind="sla", stage="response:50", recipient="U1",
-        due_at=clock.now(), text="half the response time is used",
+        record_key="INC-1",
+        kind="sla",
+        stage="response:50",
+        recipient="U1",
+        due_at=clock.now(),
+        text="half the response time is used",
     )
     values.update(overrides)
     return notifications.schedule(session, **values)
