@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.db import Database
 from bot.directory import Directory
+from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
 from handlers.incidents import IncidentHandlers
@@ -31,15 +32,17 @@ def build_context(
     background: Executor | None = None,
 ) -> AppContext:
     client = client or make_web_client(settings)
+    clock = clock or SystemClock()
     return AppContext(
         settings=settings,
         policy=policy,
         db=db,
-        clock=clock or SystemClock(),
+        clock=clock,
         client=client,
         directory=Directory(client),
         background=background
         or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
+        notifier=Notifier(client, db, clock),
     )
 
 

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.db import Database
 from bot.directory import Directory
+from bot.notifier import Notifier
 from bot.settings import Settings
 from models.policy import Policy
 from services.clock import Clock
@@ -24,3 +25,5 @@ class AppContext:
     directory: Directory
     # Where work that follows an ack runs (a thread pool; inline in tests).
     background: Executor
+    # Sends the notification outbox (pages, SLA warnings, reminders).
+    notifier: Notifier

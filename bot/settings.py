@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     servicedesk_config: Path | None = Field(default=None, alias="SERVICEDESK_CONFIG")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     run_scheduler: bool = Field(default=True, alias="RUN_SCHEDULER")
+    scheduler_interval_seconds: float = Field(default=30, ge=5, alias="SCHEDULER_INTERVAL_SECONDS")
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -5,6 +5,9 @@ from models.audit import AuditEntry
 from models.change import Change, ChangeApproval, ChangeTarget  # noqa: F401
 from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
+from models.notification import Notification
+from models.page import Page
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401
+from models.sla_timer import SlaTimer
 
-__all__ = ["AuditEntry", "Incident", "SlaPause"]
+__all__ = ["AuditEntry", "Incident", "Notification", "Page", "SlaPause", "SlaTimer"]

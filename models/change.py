@@ -163,4 +163,3 @@ class ChangeInput:
     test_plan: str = ""
     implementer: str | None = None
     standard_template: str | None = None
-

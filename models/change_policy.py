@@ -148,9 +148,7 @@ class ChangePolicy(Strict):
     reject_on_first: bool = True
     standard_changes: list[StandardChange] = []
     freezes: list[FreezeWindow] = []
-    risk_questions: list[RiskQuestion] = Field(
-        default_factory=lambda: list(DEFAULT_RISK_QUESTIONS)
-    )
+    risk_questions: list[RiskQuestion] = Field(default_factory=lambda: list(DEFAULT_RISK_QUESTIONS))
     risk_thresholds: RiskThresholds = RiskThresholds()
     reminders: ChangeReminders = ChangeReminders()
 
@@ -171,5 +169,3 @@ class ReleasePolicy(Strict):
         default_factory=lambda: ["1d", "1h"], validate_default=True
     )
     at_start: bool = True
-
-

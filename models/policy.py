@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from models.change_policy import ChangePolicy, ReleasePolicy
+from models.escalation_policy import EscalationPolicy
 from models.problem_policy import ProblemPolicy
 from models.request_policy import RequestCatalog
 from models.sla_policy import Duration, SlaPolicy
@@ -56,6 +57,7 @@ class Team(Strict):
     name: Name
     lead: SlackRef | None = None
     on_call: SlackRef | None = None
+    escalation_ladder: list[SlackRef] = []
 
 
 class Service(Strict):
@@ -96,6 +98,7 @@ class Policy(Strict):
     releases: ReleasePolicy = ReleasePolicy()
     catalog: RequestCatalog = RequestCatalog()
     problems: ProblemPolicy = ProblemPolicy()
+    escalation: EscalationPolicy = EscalationPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

@@ -20,7 +20,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, priority
+from services import audit, paging, priority, sla_timers
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
@@ -145,7 +145,13 @@ def create(
         after=S.NEW,
         note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
     )
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident, True
+
+
+def _refresh_sla(session: Session, incident: Incident, now: datetime, policy: Policy) -> None:
+    """Issue 3: recompute the incident's SLA timers after anything the SLA clock depends on."""
+    sla_timers.refresh_incident(session, incident=incident, now=now, policy=policy)
 
 
 def _move(
@@ -175,7 +181,9 @@ def _move(
     return before
 
 
-def acknowledge(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+def acknowledge(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
+) -> Incident:
     """New → In progress. Meets the response target; the acknowledger becomes the assignee
     when nobody was assigned."""
     incident = get(session, key=key, for_update=True)
@@ -186,6 +194,9 @@ def acknowledge(session: Session, *, key: str, actor: Actor, now: datetime) -> I
     incident.acknowledged_at = now
     if incident.assignee is None:
         _set_assignee(session, incident, actor.user_id, actor=actor, now=now)
+    # SLA timers and paging (issue 3): the response target is met and the ladder stops.
+    _refresh_sla(session, incident, now, policy)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
@@ -228,6 +239,7 @@ def hold(
     note: str | None,
     actor: Actor,
     now: datetime,
+    policy: Policy,
 ) -> Incident:
     """In progress → On hold; the SLA clock pauses until it is resumed."""
     incident = get(session, key=key, for_update=True)
@@ -244,6 +256,7 @@ def hold(
     )
     incident.hold_reason = reason.value
     session.add(SlaPause(record_key=incident.key, started_at=now, reason=reason.value))
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -255,7 +268,7 @@ def _end_pause(session: Session, key: str, now: datetime) -> None:
     )
 
 
-def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+def resume(session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy) -> Incident:
     """On hold → In progress; the SLA clock runs again."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(
@@ -264,6 +277,7 @@ def resume(session: Session, *, key: str, actor: Actor, now: datetime) -> Incide
     _move(session, incident, "resume", actor=actor, now=now)
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -294,11 +308,19 @@ def resolve(
     incident.resolved_at = now
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
 def reopen(
-    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    note: str | None = None,
 ) -> Incident:
     """Resolved → In progress, when the fix did not hold. The resolution target runs again."""
     incident = get(session, key=key, for_update=True)
@@ -309,6 +331,7 @@ def reopen(
     incident.resolved_at = None
     incident.resolution_code = None
     incident.resolution_note = None
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
     return incident
 
 
@@ -325,7 +348,9 @@ def close(
     return incident
 
 
-def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Incident:
+def cancel(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str, policy: Policy
+) -> Incident:
     """An open incident logged by mistake → Cancelled, with a reason."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(
@@ -336,11 +361,20 @@ def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
     incident.closed_at = now
     _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
 
 def set_priority(
-    session: Session, *, key: str, new_priority: int, reason: str, actor: Actor, now: datetime
+    session: Session,
+    *,
+    key: str,
+    new_priority: int,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
 ) -> Incident:
     """An agent overrides the computed priority; the reason goes into the audit trail."""
     incident = get(session, key=key, for_update=True)
@@ -367,6 +401,7 @@ def set_priority(
         after=f"P{new_priority}",
         note=reason.strip(),
     )
+    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3): from the original start
     return incident
 
 

@@ -18,7 +18,7 @@ from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Action, Field, More, View
 from models.incident import EscalationKind, HoldReason, Incident, IncidentInput
-from services import audit, incident_sla, incidents, priority
+from services import audit, incident_sla, incidents, paging, priority
 from services.errors import InvalidInput, ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class IncidentHandlers:
         app.view(View.PRIORITY.value)(self.on_priority_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.action(Action.ACKNOWLEDGE.value)(self.on_acknowledge)
+        app.action(paging.ACK_ACTION_ID)(self.on_page_acknowledge)
         app.action(Action.ASSIGN.value)(self.on_assign)
         app.action(Action.RESUME.value)(self.on_resume)
         app.action(Action.REOPEN.value)(self.on_reopen)
@@ -209,10 +210,18 @@ class IncidentHandlers:
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
         )
         permalink = self._permalink(posted["channel"], posted["ts"])
-        for target in incidents.page_targets(incident, self.ctx.policy):
-            self._dm(
-                self.ctx.directory.expand([target]), render.page_text(incident), incident, permalink
-            )
+        if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
+            # Paging goes through the outbox, so the ladder's later rungs follow if nobody
+            # acknowledges; send now rather than waiting for the next sweep.
+            with self.ctx.db.session() as session:
+                paging.start(
+                    session,
+                    record_key=incident.key,
+                    team=incident.team,
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+            self.ctx.notifier.send_due()
         client.chat_postMessage(
             channel=incident.reporter,
             text=f"You logged {incident.key}: {incident.title}."
@@ -229,8 +238,26 @@ class IncidentHandlers:
             body,
             respond,
             "acknowledge",
-            lambda s, key, actor, now: incidents.acknowledge(s, key=key, actor=actor, now=now),
+            lambda s, key, actor, now: incidents.acknowledge(
+                s, key=key, actor=actor, now=now, policy=self.ctx.policy
+            ),
         )
+
+    def on_page_acknowledge(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Acknowledge from a page: acknowledges the incident if it is still New, and stops the
+        escalation ladder either way."""
+        ack()
+
+        def apply(s: Any, key: str, actor: Any, now: Any) -> Incident | None:
+            incident = incidents.get(s, key=key)
+            if incident.status == "new":
+                return incidents.acknowledge(
+                    s, key=key, actor=actor, now=now, policy=self.ctx.policy
+                )
+            paging.acknowledge(s, record_key=key, by=actor.user_id, now=now)
+            return incident
+
+        later(self.ctx, self._step, body, respond, "acknowledge", apply)
 
     def on_resume(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -240,7 +267,9 @@ class IncidentHandlers:
             body,
             respond,
             "resume",
-            lambda s, key, actor, now: incidents.resume(s, key=key, actor=actor, now=now),
+            lambda s, key, actor, now: incidents.resume(
+                s, key=key, actor=actor, now=now, policy=self.ctx.policy
+            ),
         )
 
     def on_reopen(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -251,7 +280,9 @@ class IncidentHandlers:
             body,
             respond,
             "reopen",
-            lambda s, key, actor, now: incidents.reopen(s, key=key, actor=actor, now=now),
+            lambda s, key, actor, now: incidents.reopen(
+                s, key=key, actor=actor, now=now, policy=self.ctx.policy
+            ),
         )
 
     def on_close(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -475,6 +506,7 @@ class IncidentHandlers:
                 key=key,
                 reason=HoldReason(raw),
                 note=values.get(Field.NOTE),
+                policy=self.ctx.policy,
                 actor=actor,
                 now=now,
             )
@@ -501,6 +533,7 @@ class IncidentHandlers:
                 key=key,
                 new_priority=new_priority,
                 reason=values.get(Field.NOTE) or "",
+                policy=self.ctx.policy,
                 actor=actor,
                 now=now,
             )
@@ -518,7 +551,12 @@ class IncidentHandlers:
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
             return incidents.cancel(
-                s, key=key, actor=actor, now=now, note=values.get(Field.NOTE) or ""
+                s,
+                key=key,
+                actor=actor,
+                now=now,
+                note=values.get(Field.NOTE) or "",
+                policy=self.ctx.policy,
             )
 
         done = self._submit_step(ack, body, view, "cancel", apply)

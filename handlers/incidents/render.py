@@ -113,6 +113,10 @@ def message_blocks(
     if incident.escalation_level:
         meta.append(f"escalation level {incident.escalation_level}")
     out.append(b.context(" · ".join(meta)))
+    if sla is not None and incident.is_open:
+        out.append(
+            b.context(sla_line("response", sla.response), sla_line("resolution", sla.resolution))
+        )
     if affects:
         out.append(b.context("Affects services: " + ", ".join(affects)))
     for note in notes:

@@ -40,8 +40,11 @@ def policy() -> Policy:
                     {"name": "Rotate TLS certificate", "description": "Yearly", "risk": "low"}
                 ],
                 "freezes": [
-                    {"name": "Year end", "start": "2026-12-20T00:00:00Z",
-                     "end": "2027-01-04T00:00:00Z"}
+                    {
+                        "name": "Year end",
+                        "start": "2026-12-20T00:00:00Z",
+                        "end": "2027-01-04T00:00:00Z",
+                    }
                 ],
                 "reminders": {"before_start": ["1h", "1d"], "review_after": "2d"},
             },
@@ -77,27 +80,44 @@ def awaiting(database: Database, clock: ManualClock, policy: Policy) -> Submit:
         actor = Actor(REQUESTER)
         with database.session() as session:
             change = changes.create(
-                session, data=change_input(**overrides), requester=REQUESTER,
-                now=clock.now(), policy=policy,
+                session,
+                data=change_input(**overrides),
+                requester=REQUESTER,
+                now=clock.now(),
+                policy=policy,
             )
             key = change.key
             if change.change_type is ChangeType.NORMAL:
                 changes.assess(session, key=key, actor=actor, now=clock.now())
-            changes.submit_for_approval(session, key=key, actor=actor, now=clock.now(),
-                                        policy=policy)
+            changes.submit_for_approval(
+                session, key=key, actor=actor, now=clock.now(), policy=policy
+            )
         return key
 
     return make
 
 
 def approve(
-    database: Database, policy: Policy, clock: ManualClock, key: str, approver: str,
-    groups: set[str], *, decision: str = "approve", reason: str | None = None,
+    database: Database,
+    policy: Policy,
+    clock: ManualClock,
+    key: str,
+    approver: str,
+    groups: set[str],
+    *,
+    decision: str = "approve",
+    reason: str | None = None,
 ) -> changes.Tally:
     with database.session() as session:
         return changes.decide(
-            session, key=key, approver=approver, approver_groups=groups, decision=decision,
-            reason=reason, now=clock.now(), policy=policy,
+            session,
+            key=key,
+            approver=approver,
+            approver_groups=groups,
+            decision=decision,
+            reason=reason,
+            now=clock.now(),
+            policy=policy,
         )
 
 

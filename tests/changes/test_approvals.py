@@ -38,11 +38,17 @@ def test_submission_says_whom_to_ask_and_the_quorum(
     from tests.changes.conftest import change_input
 
     with database.session() as session:
-        change = changes.create(session, data=change_input(risk=Risk.HIGH), requester=REQUESTER,
-                                now=clock.now(), policy=policy)
+        change = changes.create(
+            session,
+            data=change_input(risk=Risk.HIGH),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
+        )
         changes.assess(session, key=change.key, actor=Actor(REQUESTER), now=clock.now())
-        request = changes.submit_for_approval(session, key=change.key, actor=Actor(REQUESTER),
-                                              now=clock.now(), policy=policy)
+        request = changes.submit_for_approval(
+            session, key=change.key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+        )
     assert request.ask == (CAB, CHAIR)
     assert request.quorum == 2
     assert request.chairs_needed == 1
@@ -102,9 +108,15 @@ def test_non_approver_is_refused(
 def test_an_approver_named_by_user_id_may_decide(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    named = policy.model_copy(update={"changes": policy.changes.model_copy(
-        update={"approvers": policy.changes.approvers.model_copy(update={"normal": ["UNAMED1"]})}
-    )})
+    named = policy.model_copy(
+        update={
+            "changes": policy.changes.model_copy(
+                update={
+                    "approvers": policy.changes.approvers.model_copy(update={"normal": ["UNAMED1"]})
+                }
+            )
+        }
+    )
     key = awaiting(risk=Risk.LOW)
     tally = approve(database, named, clock, key, "UNAMED1", set())
     assert tally.outcome == "approved"
@@ -124,8 +136,13 @@ def test_same_approver_twice_counts_once(
     assert _status(database, key) is ChangeStatus.AWAITING_APPROVAL
 
 
-def _race(target_args: list[tuple[str, set[str]]], database: Database, policy: Policy,
-          clock: ManualClock, key: str) -> list[changes.Tally | BaseException]:
+def _race(
+    target_args: list[tuple[str, set[str]]],
+    database: Database,
+    policy: Policy,
+    clock: ManualClock,
+    key: str,
+) -> list[changes.Tally | BaseException]:
     barrier = threading.Barrier(len(target_args))
     results: list[changes.Tally | BaseException] = [None] * len(target_args)  # type: ignore[list-item]
 
@@ -182,8 +199,9 @@ def test_reject_needs_a_reason_and_one_rejection_rejects(
     with pytest.raises(FieldError) as refused:
         approve(database, policy, clock, key, "UAPP2", {CAB}, decision="reject", reason="  ")
     assert refused.value.field == "reason"
-    tally = approve(database, policy, clock, key, "UAPP2", {CAB}, decision="reject",
-                    reason="No rollback test")
+    tally = approve(
+        database, policy, clock, key, "UAPP2", {CAB}, decision="reject", reason="No rollback test"
+    )
     assert tally.outcome == "rejected"
     assert tally.rejected_by == ("UAPP2",)
     assert _status(database, key) is ChangeStatus.REJECTED
@@ -198,8 +216,9 @@ def test_without_reject_on_first_one_rejection_does_not_reject(
         update={"changes": policy.changes.model_copy(update={"reject_on_first": False})}
     )
     key = awaiting()
-    tally = approve(database, lenient, clock, key, "UAPP1", {CAB}, decision="reject",
-                    reason="Not convinced")
+    tally = approve(
+        database, lenient, clock, key, "UAPP1", {CAB}, decision="reject", reason="Not convinced"
+    )
     assert tally.outcome == "pending"
     assert _status(database, key) is ChangeStatus.AWAITING_APPROVAL
 
@@ -210,8 +229,9 @@ def test_deciding_when_not_awaiting_approval_is_refused(
     from tests.changes.conftest import change_input
 
     with database.session() as session:
-        key = changes.create(session, data=change_input(), requester=REQUESTER, now=clock.now(),
-                             policy=policy).key
+        key = changes.create(
+            session, data=change_input(), requester=REQUESTER, now=clock.now(), policy=policy
+        ).key
     with pytest.raises(NotAllowed, match="New"):
         approve(database, policy, clock, key, "UAPP1", {CAB})
 
@@ -257,7 +277,8 @@ def test_every_decision_is_in_the_audit_trail(
     with database.session() as session:
         decisions = [
             (e.actor, e.at, e.action, e.to_value, e.note)
-            for e in audit.trail(session, key=key) if e.field == "approval"
+            for e in audit.trail(session, key=key)
+            if e.field == "approval"
         ]
         moves = [e.action for e in audit.trail(session, key=key) if e.field == "status"]
     assert decisions == [
@@ -265,4 +286,3 @@ def test_every_decision_is_in_the_audit_trail(
         ("UAPP2", decided_at + later(10 / 60), "rejected", "reject", "Too risky"),
     ]
     assert moves == ["created", "assess", "submit", "reject"]
-

@@ -30,7 +30,10 @@ from tests.changes.conftest import (
 def _create(database: Database, clock: ManualClock, policy: Policy, **overrides: object) -> str:
     with database.session() as session:
         return changes.create(
-            session, data=change_input(**overrides), requester=REQUESTER, now=clock.now(),
+            session,
+            data=change_input(**overrides),
+            requester=REQUESTER,
+            now=clock.now(),
             policy=policy,
         ).key
 
@@ -49,12 +52,17 @@ def _create(database: Database, clock: ManualClock, policy: Policy, **overrides:
         ({"title": "   "}, "title"),
         ({"risk": None}, "risk"),
         ({"risk": None, "risk_answers": {"no_such_question": True}}, "risk_answers"),
-        ({"type": ChangeType.STANDARD, "standard_template": "Reboot everything"},
-         "standard_template"),
+        (
+            {"type": ChangeType.STANDARD, "standard_template": "Reboot everything"},
+            "standard_template",
+        ),
     ],
 )
 def test_form_errors_name_the_field(
-    database: Database, clock: ManualClock, policy: Policy, overrides: dict[str, object],
+    database: Database,
+    clock: ManualClock,
+    policy: Policy,
+    overrides: dict[str, object],
     field: str,
 ) -> None:
     with pytest.raises(FieldError) as refused:
@@ -84,7 +92,12 @@ def test_standard_change_goes_straight_to_scheduled(
     database: Database, clock: ManualClock, policy: Policy
 ) -> None:
     key = _create(
-        database, clock, policy, type=ChangeType.STANDARD, risk=None, backout_plan="",
+        database,
+        clock,
+        policy,
+        type=ChangeType.STANDARD,
+        risk=None,
+        backout_plan="",
         standard_template="rotate tls certificate",
     )
     with database.session() as session:
@@ -101,15 +114,27 @@ def test_normal_change_inside_a_freeze_is_refused(
     database: Database, clock: ManualClock, policy: Policy
 ) -> None:
     with pytest.raises(NotAllowed, match="Year end"):
-        _create(database, clock, policy, planned_start=FREEZE_START - later(1),
-                planned_end=FREEZE_START + later(1))
+        _create(
+            database,
+            clock,
+            policy,
+            planned_start=FREEZE_START - later(1),
+            planned_end=FREEZE_START + later(1),
+        )
     with pytest.raises(NotAllowed, match="Year end"):
-        _create(database, clock, policy, type=ChangeType.STANDARD,
-                standard_template="Rotate TLS certificate",
-                planned_start=FREEZE_START + later(1), planned_end=FREEZE_START + later(2))
+        _create(
+            database,
+            clock,
+            policy,
+            type=ChangeType.STANDARD,
+            standard_template="Rotate TLS certificate",
+            planned_start=FREEZE_START + later(1),
+            planned_end=FREEZE_START + later(2),
+        )
     # Just before the freeze is fine.
-    _create(database, clock, policy, planned_start=FREEZE_START - later(2),
-            planned_end=FREEZE_START)
+    _create(
+        database, clock, policy, planned_start=FREEZE_START - later(2), planned_end=FREEZE_START
+    )
 
 
 def test_a_freeze_on_some_targets_only_refuses_changes_on_them(
@@ -128,11 +153,23 @@ def test_overlapping_changes_on_the_same_target_conflict(
     database: Database, clock: ManualClock, policy: Policy
 ) -> None:
     first = _create(database, clock, policy, targets=["Payments"])
-    overlapping = _create(database, clock, policy, targets=["Payments", "db-7"],
-                          planned_start=WINDOW_START + later(1), planned_end=WINDOW_END + later(1))
+    overlapping = _create(
+        database,
+        clock,
+        policy,
+        targets=["Payments", "db-7"],
+        planned_start=WINDOW_START + later(1),
+        planned_end=WINDOW_END + later(1),
+    )
     # Starts the moment the overlapping one ends: touching windows do not overlap.
-    back_to_back = _create(database, clock, policy, targets=["Payments"],
-                           planned_start=WINDOW_END + later(1), planned_end=WINDOW_END + later(2))
+    back_to_back = _create(
+        database,
+        clock,
+        policy,
+        targets=["Payments"],
+        planned_start=WINDOW_END + later(1),
+        planned_end=WINDOW_END + later(2),
+    )
     elsewhere = _create(database, clock, policy, targets=["intranet"])
     with database.session() as session:
         found = changes.conflicts(session, change=changes.get(session, key=first))
@@ -141,12 +178,18 @@ def test_overlapping_changes_on_the_same_target_conflict(
         assert changes.conflicts(session, change=changes.get(session, key=elsewhere)) == []
         # The CMDB can widen the search to what a target depends on.
         widened = changes.conflicts(
-            session, change=changes.get(session, key=elsewhere),
+            session,
+            change=changes.get(session, key=elsewhere),
             related_targets=lambda names: ["db-7"] if "intranet" in names else [],
         )
         assert [c.key for c in widened] == [overlapping]
-        changes.cancel(session, key=overlapping, actor=Actor(REQUESTER), now=clock.now(),
-                       note="Merged into the first")
+        changes.cancel(
+            session,
+            key=overlapping,
+            actor=Actor(REQUESTER),
+            now=clock.now(),
+            note="Merged into the first",
+        )
         assert changes.conflicts(session, change=changes.get(session, key=first)) == []
 
 
@@ -156,9 +199,15 @@ def test_calendar_lists_approved_scheduled_and_implementing_changes_in_the_windo
     _create(database, clock, policy)  # New: not on the calendar
     approved = awaiting(risk=Risk.LOW)
     approve(database, policy, clock, approved, "UAPP1", {CAB})
-    standard = _create(database, clock, policy, type=ChangeType.STANDARD,
-                       standard_template="Rotate TLS certificate",
-                       planned_start=WINDOW_START + later(48), planned_end=WINDOW_END + later(48))
+    standard = _create(
+        database,
+        clock,
+        policy,
+        type=ChangeType.STANDARD,
+        standard_template="Rotate TLS certificate",
+        planned_start=WINDOW_START + later(48),
+        planned_end=WINDOW_END + later(48),
+    )
     with database.session() as session:
         listed = changes.calendar(
             session, start=WINDOW_START - later(1), end=WINDOW_END + later(72)
@@ -177,38 +226,67 @@ def test_implementation_steps_to_closed(
     with database.session() as session:
         with pytest.raises(NotAllowed):
             changes.start_implementation(session, key=key, actor=implementer, now=clock.now())
-        changes.schedule(session, key=key, actor=implementer, now=clock.now(), policy=policy,
-                         start=WINDOW_START + later(1), end=WINDOW_END + later(1))
+        changes.schedule(
+            session,
+            key=key,
+            actor=implementer,
+            now=clock.now(),
+            policy=policy,
+            start=WINDOW_START + later(1),
+            end=WINDOW_END + later(1),
+        )
     with database.session() as session:
         with pytest.raises(NotAllowed, match="Year end"):
-            changes.schedule(session, key=key, actor=implementer, now=clock.now(), policy=policy,
-                             start=FREEZE_START, end=FREEZE_START + later(1))
+            changes.schedule(
+                session,
+                key=key,
+                actor=implementer,
+                now=clock.now(),
+                policy=policy,
+                start=FREEZE_START,
+                end=FREEZE_START + later(1),
+            )
     clock.set(WINDOW_START + later(1))
     with database.session() as session:
         changes.start_implementation(session, key=key, actor=implementer, now=clock.now())
         clock.advance(hours=1)
         changes.complete_implementation(session, key=key, actor=implementer, now=clock.now())
         with pytest.raises(FieldError) as refused:
-            changes.review(session, key=key, outcome="successful", note=" ", actor=implementer,
-                           now=clock.now())
+            changes.review(
+                session, key=key, outcome="successful", note=" ", actor=implementer, now=clock.now()
+            )
         assert refused.value.field == "note"
-        change = changes.review(session, key=key, outcome="successful_with_issues",
-                                note="Replica lag for 5 minutes", actor=Actor(REQUESTER),
-                                now=clock.now())
+        change = changes.review(
+            session,
+            key=key,
+            outcome="successful_with_issues",
+            note="Replica lag for 5 minutes",
+            actor=Actor(REQUESTER),
+            now=clock.now(),
+        )
         assert change.state is ChangeStatus.CLOSED
         assert change.review_outcome == "successful_with_issues"
         moves = [e.action for e in audit.trail(session, key=key) if e.field == "status"]
-        assert moves == ["created", "assess", "submit", "approve", "schedule", "start",
-                         "complete", "review"]
+        assert moves == [
+            "created",
+            "assess",
+            "submit",
+            "approve",
+            "schedule",
+            "start",
+            "complete",
+            "review",
+        ]
 
 
 def test_risk_from_the_questionnaire(policy: Policy) -> None:
     assert changes.risk_from_answers(policy, {}) is Risk.LOW
     assert changes.risk_from_answers(policy, {"untested": True}) is Risk.LOW
     assert changes.risk_from_answers(policy, {"downtime": True}) is Risk.MEDIUM
-    assert changes.risk_from_answers(
-        policy, {"downtime": True, "customer_facing": True, "data": True}
-    ) is Risk.HIGH
+    assert (
+        changes.risk_from_answers(policy, {"downtime": True, "customer_facing": True, "data": True})
+        is Risk.HIGH
+    )
 
 
 def test_risk_questions_and_thresholds_come_from_the_policy(
@@ -252,8 +330,9 @@ def test_reminder_plan_times(
         changes.schedule(session, key=key, actor=Actor("UIMPL1"), now=clock.now(), policy=policy)
         changes.start_implementation(session, key=key, actor=Actor("UIMPL1"), now=clock.now())
         clock.advance(minutes=30)
-        change = changes.complete_implementation(session, key=key, actor=Actor("UIMPL1"),
-                                                 now=clock.now())
+        change = changes.complete_implementation(
+            session, key=key, actor=Actor("UIMPL1"), now=clock.now()
+        )
         # After implementation only the review is left, counted from when it was implemented.
         assert changes.reminder_plan(change, policy) == [
             ("review", WINDOW_START + later(0.5) + later(48), REQUESTER),

@@ -19,8 +19,9 @@ from tests.changes.conftest import CAB, REQUESTER, WINDOW_END, WINDOW_START, Sub
 MANAGER = Actor("UMGR1")
 
 
-def _approved_change(database: Database, clock: ManualClock, policy: Policy,
-                     awaiting: Submit, **overrides: object) -> str:
+def _approved_change(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit, **overrides: object
+) -> str:
     key = awaiting(risk=Risk.LOW, **overrides)
     approve(database, policy, clock, key, "UAPP1", {CAB})
     return key
@@ -29,18 +30,26 @@ def _approved_change(database: Database, clock: ManualClock, policy: Policy,
 def _release(database: Database, clock: ManualClock, change_keys: list[str]) -> str:
     with database.session() as session:
         return releases.create(
-            session, name="Payments", version="2.4.0", change_keys=change_keys,
-            release_manager=MANAGER.user_id, release_plan="Blue/green switch",
-            backout_plan="Switch back to blue", actor=MANAGER.user_id, now=clock.now(),
-            window_start=WINDOW_START, window_end=WINDOW_END,
+            session,
+            name="Payments",
+            version="2.4.0",
+            change_keys=change_keys,
+            release_manager=MANAGER.user_id,
+            release_plan="Blue/green switch",
+            backout_plan="Switch back to blue",
+            actor=MANAGER.user_id,
+            now=clock.now(),
+            window_start=WINDOW_START,
+            window_end=WINDOW_END,
         ).key
 
 
 def _to_scheduled(database: Database, clock: ManualClock, key: str, *, passed: bool) -> None:
     with database.session() as session:
         releases.build(session, key=key, actor=MANAGER, now=clock.now())
-        releases.record_test(session, key=key, passed=passed, note="Regression suite",
-                             actor=MANAGER, now=clock.now())
+        releases.record_test(
+            session, key=key, passed=passed, note="Regression suite", actor=MANAGER, now=clock.now()
+        )
         releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
 
 
@@ -81,8 +90,11 @@ def test_release_cannot_deploy_after_a_failed_test(
     with database.session() as session:
         with pytest.raises(NotAllowed, match="latest test failed"):
             releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
-        trail = [(e.action, e.to_value, e.note) for e in audit.trail(session, key=key)
-                 if e.action == "test recorded"]
+        trail = [
+            (e.action, e.to_value, e.note)
+            for e in audit.trail(session, key=key)
+            if e.action == "test recorded"
+        ]
         assert trail == [("test recorded", "failed", "Regression suite")]
 
 
@@ -92,10 +104,12 @@ def test_a_passed_retest_opens_the_gate(
     key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
     with database.session() as session:
         releases.build(session, key=key, actor=MANAGER, now=clock.now())
-        releases.record_test(session, key=key, passed=False, note="Two failures", actor=MANAGER,
-                             now=clock.now())
-        releases.record_test(session, key=key, passed=True, note="All green", actor=MANAGER,
-                             now=clock.now())
+        releases.record_test(
+            session, key=key, passed=False, note="Two failures", actor=MANAGER, now=clock.now()
+        )
+        releases.record_test(
+            session, key=key, passed=True, note="All green", actor=MANAGER, now=clock.now()
+        )
         releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
         release = releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         assert release.state is ReleaseStatus.DEPLOYING
@@ -107,15 +121,17 @@ def test_deployed_release_moves_its_changes_to_review(
     first = _approved_change(database, clock, policy, awaiting)
     second = _approved_change(database, clock, policy, awaiting)
     with database.session() as session:
-        changes.schedule(session, key=second, actor=Actor(REQUESTER), now=clock.now(),
-                         policy=policy)
+        changes.schedule(
+            session, key=second, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+        )
     key = _release(database, clock, [first, second])
     _to_scheduled(database, clock, key, passed=True)
     clock.set(WINDOW_START)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
-        result = releases.finish_deployment(session, key=key, succeeded=True, note="",
-                                            actor=MANAGER, now=clock.now(), policy=policy)
+        result = releases.finish_deployment(
+            session, key=key, succeeded=True, note="", actor=MANAGER, now=clock.now(), policy=policy
+        )
     assert result.succeeded and result.incident is None
     assert result.change_keys == (first, second)
     with database.session() as session:
@@ -124,7 +140,9 @@ def test_deployed_release_moves_its_changes_to_review(
             assert changes.get(session, key=change_key).state is ChangeStatus.REVIEW
             last = audit.trail(session, key=change_key)[-1]
             assert (last.action, last.to_value, last.note) == (
-                "release_deployed", "review", f"deployed by {key}"
+                "release_deployed",
+                "review",
+                f"deployed by {key}",
             )
         releases.close(session, key=key, actor=MANAGER, now=clock.now())
 
@@ -139,11 +157,23 @@ def test_failed_deployment_opens_an_incident_linked_to_release_and_changes(
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         with pytest.raises(FieldError):
-            releases.finish_deployment(session, key=key, succeeded=False, note=" ",
-                                       actor=MANAGER, now=clock.now(), policy=policy)
+            releases.finish_deployment(
+                session,
+                key=key,
+                succeeded=False,
+                note=" ",
+                actor=MANAGER,
+                now=clock.now(),
+                policy=policy,
+            )
         result = releases.finish_deployment(
-            session, key=key, succeeded=False, note="Health checks failed on green",
-            actor=MANAGER, now=clock.now(), policy=policy,
+            session,
+            key=key,
+            succeeded=False,
+            note="Health checks failed on green",
+            actor=MANAGER,
+            now=clock.now(),
+            policy=policy,
         )
     assert not result.succeeded
     assert result.backout_plan == "Switch back to blue"
@@ -165,14 +195,14 @@ def test_failed_deployment_opens_an_incident_linked_to_release_and_changes(
         assert releases.get(session, key=key).state is ReleaseStatus.CLOSED
 
 
-def test_links_are_unique_and_read_from_both_sides(
-    database: Database, clock: ManualClock
-) -> None:
+def test_links_are_unique_and_read_from_both_sides(database: Database, clock: ManualClock) -> None:
     with database.session() as session:
-        created = links.link(session, a="INC-1", b="chg-2", kind="caused by", actor="U1",
-                             now=clock.now())
-        again = links.link(session, a="INC-1", b="CHG-2", kind="caused by", actor="U1",
-                           now=clock.now())
+        created = links.link(
+            session, a="INC-1", b="chg-2", kind="caused by", actor="U1", now=clock.now()
+        )
+        again = links.link(
+            session, a="INC-1", b="CHG-2", kind="caused by", actor="U1", now=clock.now()
+        )
         links.link(session, a="PRB-3", b="CHG-2", kind="fixed by", actor="U1", now=clock.now())
     assert created and not again
     with database.session() as session:
@@ -199,15 +229,29 @@ def test_release_form_errors_name_the_field(database: Database, clock: ManualClo
     with database.session() as session:
         with pytest.raises(FieldError) as refused:
             releases.create(
-                session, name="Payments", version="2.4.0", change_keys=[],
-                release_manager="UMGR1", release_plan="", backout_plan="", actor="UMGR1",
+                session,
+                name="Payments",
+                version="2.4.0",
+                change_keys=[],
+                release_manager="UMGR1",
+                release_plan="",
+                backout_plan="",
+                actor="UMGR1",
                 now=clock.now(),
             )
         assert refused.value.field == "backout_plan"
         with pytest.raises(FieldError) as refused:
             releases.create(
-                session, name="Payments", version="2.4.0", change_keys=[],
-                release_manager="UMGR1", release_plan="", backout_plan="Revert", actor="UMGR1",
-                now=clock.now(), window_start=WINDOW_END, window_end=WINDOW_START,
+                session,
+                name="Payments",
+                version="2.4.0",
+                change_keys=[],
+                release_manager="UMGR1",
+                release_plan="",
+                backout_plan="Revert",
+                actor="UMGR1",
+                now=clock.now(),
+                window_start=WINDOW_END,
+                window_end=WINDOW_START,
             )
         assert refused.value.field == "window_end"

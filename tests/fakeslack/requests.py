@@ -74,21 +74,23 @@ def slash_command(
     trigger_id: str | None = None,
     response_url: str = DEFAULT_RESPONSE_URL,
 ) -> str:
-    return urlencode({
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "team_domain": "test",
-        "channel_id": channel_id,
-        "channel_name": channel_id.lower(),
-        "user_id": user_id,
-        "user_name": user_id.lower(),
-        "command": command,
-        "text": text,
-        "api_app_id": APP_ID,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id or _trigger_id(),
-    })
+    return urlencode(
+        {
+            "token": VERIFICATION_TOKEN,
+            "team_id": team_id,
+            "team_domain": "test",
+            "channel_id": channel_id,
+            "channel_name": channel_id.lower(),
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id or _trigger_id(),
+        }
+    )
 
 
 def block_actions(
@@ -147,8 +149,9 @@ def _option(element: Json, chosen: str | Json) -> Json:
     for option in _options_of(element):
         if option.get("value") == chosen:
             return option
-    if element.get("type", "").startswith(("static_select", "multi_static", "overflow", "radio",
-                                           "checkboxes")):
+    if element.get("type", "").startswith(
+        ("static_select", "multi_static", "overflow", "radio", "checkboxes")
+    ):
         values = [o.get("value") for o in _options_of(element)]
         raise LookupError(f"{chosen!r} is not an option of {element.get('action_id')}: {values}")
     return {"text": {"type": "plain_text", "text": str(chosen)}, "value": str(chosen)}
@@ -200,8 +203,11 @@ def _action(
         if "style" in element:
             action["style"] = element["style"]
     elif kind in ("users_select", "conversations_select", "channels_select"):
-        key = {"users_select": "selected_user", "conversations_select": "selected_conversation",
-               "channels_select": "selected_channel"}[kind]
+        key = {
+            "users_select": "selected_user",
+            "conversations_select": "selected_conversation",
+            "channels_select": "selected_channel",
+        }[kind]
         action[key] = selected_user if kind == "users_select" else value
     elif kind in ("checkboxes",) or kind.startswith("multi_"):
         chosen_list = selected_options if selected_options is not None else [selected_option]
@@ -245,8 +251,12 @@ def click(
     or a view dict (as recorded by ``views.open``; it needs its ``id``).
     """
     if isinstance(source, list):
-        message: Json | None = {"type": "message", "ts": message_ts or "1700000000.000100",
-                                "text": "", "blocks": source}
+        message: Json | None = {
+            "type": "message",
+            "ts": message_ts or "1700000000.000100",
+            "text": "",
+            "blocks": source,
+        }
         view = None
     elif source.get("type") in ("modal", "home"):
         message, view = None, source
@@ -342,32 +352,36 @@ def view_submission(
     trigger_id: str | None = None,
 ) -> str:
     submitted = {**view, "state": {"values": values or {}}}
-    return _payload_body({
-        "type": "view_submission",
-        "team": TEAM,
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or _trigger_id(),
-        "view": submitted,
-        "response_urls": [],
-        "enterprise": None,
-        "is_enterprise_install": False,
-    })
+    return _payload_body(
+        {
+            "type": "view_submission",
+            "team": TEAM,
+            "user": _user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger_id or _trigger_id(),
+            "view": submitted,
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+    )
 
 
 def view_closed(*, user_id: str = "U1", view: Json, is_cleared: bool = False) -> str:
-    return _payload_body({
-        "type": "view_closed",
-        "team": TEAM,
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "view": view,
-        "is_cleared": is_cleared,
-        "enterprise": None,
-        "is_enterprise_install": False,
-    })
+    return _payload_body(
+        {
+            "type": "view_closed",
+            "team": TEAM,
+            "user": _user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "view": view,
+            "is_cleared": is_cleared,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+    )
 
 
 def block_suggestion(
@@ -398,23 +412,27 @@ def block_suggestion(
 
 
 def event_callback(event: Json, *, event_id: str | None = None, team_id: str = "T1") -> str:
-    return json.dumps({
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "api_app_id": APP_ID,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_ids):08d}",
-        "event_time": int(time.time()),
-        "authorizations": [{
-            "enterprise_id": None,
+    return json.dumps(
+        {
+            "token": VERIFICATION_TOKEN,
             "team_id": team_id,
-            "user_id": "UBOT",
-            "is_bot": True,
-            "is_enterprise_install": False,
-        }],
-        "is_ext_shared_channel": False,
-    })
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_ids):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team_id,
+                    "user_id": "UBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+    )
 
 
 def url_verification(challenge: str) -> str:
@@ -487,8 +505,7 @@ class SignedDispatcher:
         response_url: str | None = None,
         **fields: Any,
     ) -> DispatchResult:
-        body = slash_command(command, text, response_url=self._response_url(response_url),
-                             **fields)
+        body = slash_command(command, text, response_url=self._response_url(response_url), **fields)
         return self.dispatch(body, retry_num=retry_num, timestamp=timestamp)
 
     def click(

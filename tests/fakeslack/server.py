@@ -326,7 +326,8 @@ class FakeSlack:
     def messages(self, channel: str | None = None) -> list[Json]:
         with self._lock:
             found = [
-                m for (ch, _), m in self._messages.items()
+                m
+                for (ch, _), m in self._messages.items()
                 if channel is None or ch == _dm_channel(channel)
             ]
             return json.loads(json.dumps(found))
@@ -468,8 +469,13 @@ class FakeSlack:
                 updated[key] = args[key]
         updated["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         self._messages[(channel, ts)] = updated
-        return {"ok": True, "channel": channel, "ts": ts, "text": updated["text"],
-                "message": updated}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": updated["text"],
+            "message": updated,
+        }
 
     def _api_chat_delete(self, args: Json) -> Json:
         key = (_dm_channel(args.get("channel", "")), args.get("ts", ""))
@@ -490,8 +496,14 @@ class FakeSlack:
             "permalink": f"{TEAM_URL}archives/{channel}/p{ts.replace('.', '')}",
         }
 
-    def _new_view(self, spec: Json, *, view_id: str, root_view_id: str | None = None,
-                  previous_view_id: str | None = None) -> Json:
+    def _new_view(
+        self,
+        spec: Json,
+        *,
+        view_id: str,
+        root_view_id: str | None = None,
+        previous_view_id: str | None = None,
+    ) -> Json:
         view: Json = {
             "id": view_id,
             "team_id": TEAM_ID,
@@ -583,8 +595,7 @@ class FakeSlack:
                 "email": overrides.get("email", f"{user_id.lower()}@example.com"),
             },
         }
-        user.update({k: v for k, v in overrides.items()
-                     if k not in ("display_name", "email")})
+        user.update({k: v for k, v in overrides.items() if k not in ("display_name", "email")})
         return {"ok": True, "user": user}
 
     def _api_usergroups_users_list(self, args: Json) -> Json:
@@ -638,12 +649,14 @@ class FakeSlack:
             if stored is None or stored["content"] is None:
                 return {"ok": False, "error": "file_not_found"}
             stored["title"] = item.get("title") or stored["name"]
-            completed.append({
-                "id": stored["id"],
-                "name": stored["name"],
-                "title": stored["title"],
-                "size": len(stored["content"]),
-                "channels": [channel] if channel else [],
-                "permalink": f"{TEAM_URL}files/{BOT_USER_ID}/{stored['id']}/{stored['name']}",
-            })
+            completed.append(
+                {
+                    "id": stored["id"],
+                    "name": stored["name"],
+                    "title": stored["title"],
+                    "size": len(stored["content"]),
+                    "channels": [channel] if channel else [],
+                    "permalink": f"{TEAM_URL}files/{BOT_USER_ID}/{stored['id']}/{stored['name']}",
+                }
+            )
         return {"ok": True, "files": completed}

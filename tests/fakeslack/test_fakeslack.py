@@ -22,14 +22,29 @@ from tests.fakeslack import FakeSlack, SignedDispatcher, click, fill, sign, slas
 
 SECRET = "test-signing-secret"
 BUTTONS = [
-    {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "INC-1"},
-     "accessory": {"type": "overflow", "action_id": "more", "options": [
-         {"text": {"type": "plain_text", "text": "Reopen"}, "value": "reopen"}]}},
-    {"type": "actions", "block_id": "incident_actions", "elements": [
-        {"type": "button", "action_id": "acknowledge", "value": "INC-1",
-         "text": {"type": "plain_text", "text": "Acknowledge"}},
-        {"type": "users_select", "action_id": "assign"},
-    ]},
+    {
+        "type": "section",
+        "block_id": "summary",
+        "text": {"type": "mrkdwn", "text": "INC-1"},
+        "accessory": {
+            "type": "overflow",
+            "action_id": "more",
+            "options": [{"text": {"type": "plain_text", "text": "Reopen"}, "value": "reopen"}],
+        },
+    },
+    {
+        "type": "actions",
+        "block_id": "incident_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "acknowledge",
+                "value": "INC-1",
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+            },
+            {"type": "users_select", "action_id": "assign"},
+        ],
+    },
 ]
 MODAL = {
     "type": "modal",
@@ -38,16 +53,32 @@ MODAL = {
     "title": {"type": "plain_text", "text": "New incident"},
     "submit": {"type": "plain_text", "text": "Create"},
     "blocks": [
-        {"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "Title"},
-         "element": {"type": "plain_text_input", "action_id": "title_input"}},
-        {"type": "input", "block_id": "priority",
-         "label": {"type": "plain_text", "text": "Priority"},
-         "element": {"type": "static_select", "action_id": "priority_select", "options": [
-             {"text": {"type": "plain_text", "text": "P1 - critical"}, "value": "P1"},
-             {"text": {"type": "plain_text", "text": "P2 - high"}, "value": "P2"}]}},
-        {"type": "input", "block_id": "owner", "optional": True,
-         "label": {"type": "plain_text", "text": "Owner"},
-         "element": {"type": "users_select", "action_id": "owner_select"}},
+        {
+            "type": "input",
+            "block_id": "title",
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {"type": "plain_text_input", "action_id": "title_input"},
+        },
+        {
+            "type": "input",
+            "block_id": "priority",
+            "label": {"type": "plain_text", "text": "Priority"},
+            "element": {
+                "type": "static_select",
+                "action_id": "priority_select",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "P1 - critical"}, "value": "P1"},
+                    {"text": {"type": "plain_text", "text": "P2 - high"}, "value": "P2"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "owner",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Owner"},
+            "element": {"type": "users_select", "action_id": "owner_select"},
+        },
     ],
 }
 
@@ -100,8 +131,9 @@ def test_missing_token_is_not_authed(fake: FakeSlack) -> None:
 def test_wait_for_sees_calls_from_another_thread(fake: FakeSlack, client: WebClient) -> None:
     import threading
 
-    threading.Timer(0.1, lambda: client.reactions_add(
-        channel="C1", timestamp="1.0", name="eyes")).start()
+    threading.Timer(
+        0.1, lambda: client.reactions_add(channel="C1", timestamp="1.0", name="eyes")
+    ).start()
     assert len(fake.wait_for("reactions.add", timeout=2)) == 1
     with pytest.raises(AssertionError, match="reactions.add"):
         fake.wait_for("chat.delete", timeout=0.05)
@@ -111,8 +143,11 @@ def test_server_error_is_retried_by_server_error_handler(fake: FakeSlack) -> Non
     client = WebClient(
         base_url=fake.url,
         token="xoxb-test",
-        retry_handlers=[ServerErrorRetryHandler(
-            max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01))],
+        retry_handlers=[
+            ServerErrorRetryHandler(
+                max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
+            )
+        ],
     )
     fake.fail_next("chat.postMessage", status=500)
 
@@ -124,10 +159,17 @@ def test_server_error_is_retried_by_server_error_handler(fake: FakeSlack) -> Non
 
 
 def test_rate_limit_is_retried_after_retry_after(fake: FakeSlack) -> None:
-    client = WebClient(base_url=fake.url, token="xoxb-test",
-                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
-    fake.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"},
-                   body={"ok": False, "error": "ratelimited"})
+    client = WebClient(
+        base_url=fake.url,
+        token="xoxb-test",
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    fake.fail_next(
+        "chat.postMessage",
+        status=429,
+        headers={"Retry-After": "1"},
+        body={"ok": False, "error": "ratelimited"},
+    )
 
     started = time.monotonic()
     response = client.chat_postMessage(channel="C1", text="hello")
@@ -164,10 +206,13 @@ def test_views_echo_the_view_and_update_keeps_the_id(fake: FakeSlack, client: We
     opened = client.views_open(trigger_id="t.1", view=MODAL)["view"]
     assert opened["id"].startswith("V")
     assert (opened["callback_id"], opened["private_metadata"]) == (
-        "incident_new", '{"channel": "C1"}')
+        "incident_new",
+        '{"channel": "C1"}',
+    )
 
-    updated = client.views_update(view_id=opened["id"], hash=opened["hash"],
-                                  view={**MODAL, "callback_id": "incident_new_2"})["view"]
+    updated = client.views_update(
+        view_id=opened["id"], hash=opened["hash"], view={**MODAL, "callback_id": "incident_new_2"}
+    )["view"]
 
     assert updated["id"] == opened["id"]
     assert fake.view(opened["id"])["callback_id"] == "incident_new_2"
@@ -188,13 +233,17 @@ def test_files_upload_v2_end_to_end(fake: FakeSlack, client: WebClient) -> None:
 
 
 def test_fill_builds_state_values_like_slack() -> None:
-    values = fill({**MODAL, "id": "V1"}, {"title_input": "Printer on fire",
-                                          "priority_select": "P1"})
+    values = fill(
+        {**MODAL, "id": "V1"}, {"title_input": "Printer on fire", "priority_select": "P1"}
+    )
 
-    assert values["title"]["title_input"] == {"type": "plain_text_input",
-                                              "value": "Printer on fire"}
+    assert values["title"]["title_input"] == {
+        "type": "plain_text_input",
+        "value": "Printer on fire",
+    }
     assert values["priority"]["priority_select"]["selected_option"]["text"]["text"] == (
-        "P1 - critical")
+        "P1 - critical"
+    )
     assert values["owner"]["owner_select"] == {"type": "users_select", "selected_user": None}
     with pytest.raises(KeyError):
         fill(MODAL, {"no_such_input": "x"})
@@ -205,7 +254,10 @@ def test_click_finds_the_element_and_its_block() -> None:
     payload = json.loads(dict(urllib.parse.parse_qsl(body))["payload"])
     (action,) = payload["actions"]
     assert (action["block_id"], action["type"], action["selected_user"]) == (
-        "incident_actions", "users_select", "U2")
+        "incident_actions",
+        "users_select",
+        "U2",
+    )
     assert payload["container"]["message_ts"] == "1.2"
     with pytest.raises(LookupError):
         click(BUTTONS, "missing")
@@ -226,8 +278,11 @@ def app(fake: FakeSlack) -> App:
     @app.action("acknowledge")
     def acknowledge(ack, body, client) -> None:
         ack()
-        client.chat_update(channel=body["channel"]["id"], ts=body["message"]["ts"],
-                           text=f"acknowledged {body['actions'][0]['value']}")
+        client.chat_update(
+            channel=body["channel"]["id"],
+            ts=body["message"]["ts"],
+            text=f"acknowledged {body['actions'][0]['value']}",
+        )
 
     @app.view("incident_new")
     def incident_new(ack, view) -> None:
@@ -262,8 +317,7 @@ def test_stale_timestamp_is_rejected(app: App) -> None:
     assert SignedDispatcher(app, SECRET).command("/ping", timestamp=stale).status == 401
 
 
-def test_click_on_a_posted_message_updates_it(fake: FakeSlack, client: WebClient,
-                                              app: App) -> None:
+def test_click_on_a_posted_message_updates_it(fake: FakeSlack, client: WebClient, app: App) -> None:
     ts = client.chat_postMessage(channel="C1", text="new", blocks=BUTTONS)["ts"]
     message = fake.message("C1", ts)
     assert message is not None

@@ -35,7 +35,9 @@ def test_concurrent_acknowledge_counts_once(database, policy, clock):
         barrier.wait()
         try:
             with db.session() as session:
-                incidents.acknowledge(session, key=key, actor=Actor(user, AGENT), now=clock.now())
+                incidents.acknowledge(
+                    session, key=key, actor=Actor(user, AGENT), now=clock.now(), policy=policy
+                )
             outcomes.append("ok")
         except NotAllowed:
             outcomes.append("refused")

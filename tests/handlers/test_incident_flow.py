@@ -71,8 +71,21 @@ def test_log_p1_incident_posts_one_message_and_pages_on_call(slack, fake_slack, 
     ]
     assert "incident_acknowledge" in action_ids and "incident_resolve" not in action_ids
     # P1: the platform on-call group's member is paged by direct message.
-    pages = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "U0ONCALL1"]
-    assert len(pages) == 1 and "paged" in pages[0].args["text"]
+    pages = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "DU0ONCALL1"]
+    assert len(pages) == 1 and "INC-1" in pages[0].args["text"]
+    # Acknowledging from the page acknowledges the incident and stops the ladder.
+    slack.click(
+        pages[0].args["blocks"], "page_acknowledge", user_id="U0ONCALL1", channel_id="DU0ONCALL1"
+    )
+    with database.session() as session:
+        incident = incidents.get(session, key="INC-1")
+        assert incident.status == "in_progress" and incident.assignee == "U0ONCALL1"
+        acknowledged = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.record_key == "INC-1", AuditEntry.action == "page acknowledged"
+            )
+        ).all()
+        assert len(acknowledged) == 1
 
 
 def test_double_submit_creates_one_incident(slack, fake_slack, database):
@@ -168,7 +181,7 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
                 select(AuditEntry).where(AuditEntry.record_key == "INC-1").order_by(AuditEntry.id)
             )
         ]
-    assert actions[:3] == ["created", "acknowledge", "assigned"]
+    assert actions[:4] == ["created", "paged", "acknowledge", "assigned"]
     assert "escalated" in actions and actions[-2:] == ["resolve", "close"]
     # Steps are posted in the thread, the channel message is updated in place.
     thread = [c for c in fake_slack.calls("chat.postMessage") if c.args.get("thread_ts")]

@@ -31,7 +31,9 @@ def test_known_error_returns_the_linked_open_incidents(database, clock):
         first = _incident(session, clock)
         second = _incident(session, clock)
         closed = _incident(session, clock)
-        incidents.cancel(session, key=closed, actor=AGENT, now=clock.now(), note="duplicate")
+        incidents.cancel(
+            session, key=closed, actor=AGENT, now=clock.now(), note="duplicate", policy=POLICY
+        )
         problem = problems.raise_problem(
             session,
             title="Cache evictions",

@@ -1,0 +1,131 @@
+"""The periodic jobs: SLA sweep, paging sweep, sending the outbox, auto-closing incidents.
+
+Every job asks services what is due at the injected clock's now and hands messages to the
+outbox; the notifier sends them. Each job catches and logs its own errors, so one bad row
+or one Slack outage never stops the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.db import Database
+from bot.notifier import Notifier, SendReport
+from models.policy import Policy
+from services import incidents, paging, sla_timers
+from services.clock import Clock
+from services.errors import ServiceDeskError
+from services.permissions import SYSTEM
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL_SECONDS = 5
+SLA_SWEEP_LIMIT = 500
+
+
+@dataclass
+class RunReport:
+    """What one pass of every job did."""
+
+    sla_fired: int = 0
+    escalated: int = 0
+    closed: list[str] = field(default_factory=list)
+    sent: SendReport = field(default_factory=SendReport)
+
+
+def sweep_sla(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Fire every SLA stage due now; loops while full batches come back (catching up)."""
+    total = 0
+    while True:
+        with db.session() as session:
+            fired = sla_timers.sweep(session, now=clock.now(), policy=policy, limit=SLA_SWEEP_LIMIT)
+        total += len(fired)
+        if len(fired) < SLA_SWEEP_LIMIT:
+            return total
+
+
+def sweep_pages(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Escalate every page not acknowledged in time; returns how many rungs were paged."""
+    with db.session() as session:
+        return len(paging.sweep(session, now=clock.now(), policy=policy))
+
+
+def auto_close(*, db: Database, clock: Clock, policy: Policy) -> list[str]:
+    """Close resolved incidents whose `incidents.auto_close_after` has passed, each in its own
+    transaction so one refusal does not hold back the rest."""
+    with db.session() as session:
+        keys = incidents.due_for_auto_close(session, now=clock.now(), policy=policy)
+    closed = []
+    for key in keys:
+        try:
+            with db.session() as session:
+                incidents.close(
+                    session,
+                    key=key,
+                    actor=SYSTEM,
+                    now=clock.now(),
+                    note="Closed automatically after the resolution was not disputed.",
+                )
+            closed.append(key)
+        except ServiceDeskError as error:
+            log.info("%s not auto-closed: %s", key, error)
+    return closed
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        try:
+            return job()
+        except Exception:  # noqa: BLE001 - a scheduler job must survive anything one pass hits
+            log.exception("scheduled job %s failed; it runs again at the next tick", name)
+            return None
+
+    run.__name__ = f"servicedesk_{name}"
+    return run
+
+
+def run_once(*, db: Database, clock: Clock, policy: Policy, notifier: Notifier) -> RunReport:
+    """Run every job once, in order: used at start-up so a bot that was down catches up at
+    once, and by tests."""
+    report = RunReport()
+    fired = _guarded("sla", lambda: sweep_sla(db=db, clock=clock, policy=policy))()
+    report.sla_fired = fired if isinstance(fired, int) else 0
+    escalated = _guarded("paging", lambda: sweep_pages(db=db, clock=clock, policy=policy))()
+    report.escalated = escalated if isinstance(escalated, int) else 0
+    closed = _guarded("auto_close", lambda: auto_close(db=db, clock=clock, policy=policy))()
+    report.closed = closed if isinstance(closed, list) else []
+    sent = _guarded("notify", notifier.send_due)()
+    report.sent = sent if isinstance(sent, SendReport) else SendReport()
+    return report
+
+
+def build_scheduler(
+    *, db: Database, clock: Clock, policy: Policy, notifier: Notifier, interval_seconds: float = 30
+) -> BackgroundScheduler:
+    """A scheduler (not started) running each job every `interval_seconds` (at least 5)."""
+    if interval_seconds < MIN_INTERVAL_SECONDS:
+        raise ValueError(f"the scheduler interval must be at least {MIN_INTERVAL_SECONDS} s")
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    jobs: dict[str, Callable[[], object]] = {
+        "sla_sweep": lambda: sweep_sla(db=db, clock=clock, policy=policy),
+        "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
+        "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy),
+        "send_notifications": notifier.send_due,
+    }
+    for job_id, job in jobs.items():
+        scheduler.add_job(
+            _guarded(job_id, job),
+            "interval",
+            seconds=interval_seconds,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+        )
+    return scheduler

@@ -1,0 +1,28 @@
+"""Starting the scheduler with the app: catch up once, then sweep on an interval."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.context import AppContext
+from schedules.scheduler import build_scheduler, run_once
+
+log = logging.getLogger(__name__)
+
+
+def start(ctx: AppContext) -> BackgroundScheduler:
+    """Run every sweep once (a bot that was down sends what fell due, once), then start the
+    periodic jobs."""
+    report = run_once(db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier)
+    log.info("start-up catch-up: %s", report)
+    scheduler = build_scheduler(
+        db=ctx.db,
+        clock=ctx.clock,
+        policy=ctx.policy,
+        notifier=ctx.notifier,
+        interval_seconds=ctx.settings.scheduler_interval_seconds,
+    )
+    scheduler.start()
+    return scheduler

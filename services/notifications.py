@@ -1,0 +1,186 @@
+"""The notification outbox: schedule a message once, claim what is due, record the outcome.
+
+Sending is the notifier's job (bot/notifier.py); these functions only move rows. A row is
+never deleted: pending → sending (claimed, with a lease) → sent, or back to pending with a later
+`next_attempt_at` when Slack failed, or cancelled when it no longer applies.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from models.notification import Notification, NotificationStatus
+
+N = NotificationStatus
+
+# A message delivered this long after its due time is flagged late (the bot was down, or Slack).
+LATE_AFTER = timedelta(minutes=5)
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=30)
+ERROR_MAX = 500
+
+_UNIQUE_COLUMNS = ["record_key", "kind", "stage", "recipient"]
+
+
+def schedule(
+    session: Session,
+    *,
+    record_key: str,
+    kind: str,
+    stage: str,
+    recipient: str,
+    due_at: datetime,
+    text: str,
+    blocks: list[dict[str, Any]] | str | None = None,
+    thread: tuple[str, str] | None = None,
+    late: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """Queue one message for `recipient` at `due_at`. Returns False (and changes nothing) when
+    the same (record_key, kind, stage, recipient) was ever queued before, by anyone.
+
+    `thread` is (channel id, ts) of a record's message to reply under, for channel recipients.
+    """
+    values = {
+        "record_key": record_key,
+        "kind": kind,
+        "stage": stage,
+        "recipient": recipient,
+        "due_at": due_at,
+        "status": N.PENDING.value,
+        "next_attempt_at": due_at,
+        "attempts": 0,
+        "late": late,
+        "text": text,
+        "blocks": blocks if blocks is None or isinstance(blocks, str) else json.dumps(blocks),
+        "thread_channel": thread[0] if thread else None,
+        "thread_ts": thread[1] if thread else None,
+        "created_at": now or due_at,
+    }
+    # ON CONFLICT DO NOTHING never raises and never aborts the caller's transaction, so two
+    # processes scheduling the same stage at once both carry on; exactly one row results.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(col(Notification.id))
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def claim_due(
+    session: Session, *, now: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=2)
+) -> list[Notification]:
+    """Take up to `limit` due rows for sending: pending ones whose time has come, and rows
+    another sender claimed but never finished (its lease ran out: it crashed or hung).
+
+    Claimed rows are 'sending' until `now + lease`; commit promptly so others skip them.
+    """
+    due = and_(
+        col(Notification.status).in_([N.PENDING.value, N.SENDING.value]),
+        col(Notification.next_attempt_at) <= now,
+    )
+    statement = (
+        select(Notification)
+        .where(due)
+        .order_by(col(Notification.next_attempt_at), col(Notification.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two senders at once each lock a disjoint set of rows instead of queueing or both
+        # taking the same ones.
+        statement = statement.with_for_update(skip_locked=True)
+    candidates = list(session.exec(statement.execution_options(populate_existing=True)))
+    claimed: list[Notification] = []
+    for row in candidates:
+        # The conditional update is the claim: it succeeds for one sender only, even where
+        # the SELECT above took no lock.
+        result = session.execute(
+            update(Notification)
+            .where(col(Notification.id) == row.id, due)
+            .values(
+                status=N.SENDING.value,
+                next_attempt_at=now + lease,
+                attempts=col(Notification.attempts) + 1,
+            )
+        )
+        if result.rowcount == 1:
+            session.refresh(row)
+            claimed.append(row)
+    return claimed
+
+
+def mark_sent(session: Session, *, id: int, now: datetime) -> bool:
+    """Record that row `id` reached Slack. False when it was not ours to finish any more."""
+    row = session.get(Notification, id, populate_existing=True)
+    if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
+        return False
+    row.status = N.SENT.value
+    row.sent_at = now
+    row.last_error = None
+    row.late = row.late or now - row.due_at > LATE_AFTER
+    session.add(row)
+    return True
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try: doubling from 30 s, at most 30 min."""
+    exponent = max(0, min(attempts - 1, 16))
+    return min(BACKOFF_FIRST * (2**exponent), BACKOFF_CAP)
+
+
+def mark_failed(
+    session: Session, *, id: int, now: datetime, error: str, retry_after: float | None = None
+) -> datetime | None:
+    """Slack refused or could not be reached: the row goes back to pending for a later try
+    (exponential backoff, or Slack's Retry-After when longer). Nothing is dropped.
+
+    Returns the time of the next try, or None when the row was not ours to finish.
+    """
+    row = session.get(Notification, id, populate_existing=True)
+    if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
+        return None
+    wait = backoff(row.attempts)
+    if retry_after is not None and retry_after > 0:
+        wait = max(wait, timedelta(seconds=retry_after))
+    row.status = N.PENDING.value
+    row.next_attempt_at = now + wait
+    row.last_error = error[:ERROR_MAX]
+    session.add(row)
+    return row.next_attempt_at
+
+
+def cancel_for(
+    session: Session, *, record_key: str, kind: str | None = None, stage_prefix: str | None = None
+) -> int:
+    """Cancel what is still waiting for `record_key` (optionally one kind, or stages starting
+    with `stage_prefix`, e.g. "response:"). Rows being sent or sent are left alone. Returns the
+    number cancelled."""
+    statement = update(Notification).where(
+        col(Notification.record_key) == record_key,
+        col(Notification.status) == N.PENDING.value,
+    )
+    if kind is not None:
+        statement = statement.where(col(Notification.kind) == kind)
+    if stage_prefix is not None:
+        escaped = stage_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(col(Notification.stage).like(escaped + "%", escape="\\"))
+    return session.execute(statement.values(status=N.CANCELLED.value)).rowcount
+
+
+def for_record(session: Session, *, record_key: str, kind: str | None = None) -> list[Notification]:
+    """Every outbox row of one record, oldest first (for tests, `/incident show` and support)."""
+    statement = select(Notification).where(Notification.record_key == record_key)
+    if kind is not None:
+        statement = statement.where(Notification.kind == kind)
+    return list(session.exec(statement.order_by(col(Notification.id))))
+
+

@@ -1,0 +1,177 @@
+"""SLA timers fire each stage once, follow pauses, calendars and priority, and stop when met."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from models.incident import HoldReason
+from models.sla_timer import SlaTimer
+from services import audit, incidents, sla_timers
+from tests.sla.conftest import AGENT, new_incident, outbox, stages, sweep
+
+
+def _timer(db, key, target) -> SlaTimer:  # type: ignore[no-untyped-def]
+    with db.session() as session:
+        return session.exec(
+            sla_timers.select(SlaTimer).where(SlaTimer.record_key == key, SlaTimer.target == target)
+        ).one()
+
+
+def test_each_threshold_fires_exactly_once_however_many_sweeps(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=2)  # response 1h, 24x7
+    for _ in range(3):
+        assert sweep(database, clock, policy) == []
+    clock.advance(minutes=30)
+    for _ in range(3):
+        sweep(database, clock, policy)
+    # Unassigned: the assignee's warning goes to the service's (team's) on-call.
+    assert stages(database, key) == {"response:50": ["UONCALL"]}
+    clock.advance(minutes=15)
+    for _ in range(3):
+        sweep(database, clock, policy)
+    clock.advance(minutes=15)
+    for _ in range(3):
+        sweep(database, clock, policy)
+    assert stages(database, key) == {
+        "response:50": ["UONCALL"],
+        "response:75": ["UONCALL"],
+        "response:100": ["incident-escalations", "UONCALL", "ULEAD"],
+    }
+    clock.advance(minutes=59)
+    sweep(database, clock, policy)
+    assert "response:reminder:1" not in stages(database, key)
+    clock.advance(minutes=1)
+    for _ in range(3):
+        sweep(database, clock, policy)
+    found = stages(database, key)
+    assert found["response:reminder:1"] == ["incident-escalations", "UONCALL", "ULEAD"]
+    assert all(not row.late for row in outbox(database, key))
+    assert _timer(database, key, "response").breached_at == datetime(2026, 11, 27, 11, tzinfo=UTC)
+
+
+def test_business_hours_p3_deadlines_cross_the_weekend(database, clock, policy):
+    clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday 15:00, two working hours left
+    key = new_incident(database, clock, policy, priority=3)  # response 4 business hours
+    assert _timer(database, key, "response").next_due_at == datetime(2026, 11, 27, 17, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert list(stages(database, key)) == ["response:50"]
+    # 75 % is three working hours in: Monday 10:00, not Friday evening or the weekend.
+    assert _timer(database, key, "response").next_due_at == datetime(2026, 11, 30, 10, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))  # Sunday
+    sweep(database, clock, policy)
+    assert list(stages(database, key)) == ["response:50"]
+    clock.set(datetime(2026, 11, 30, 11, 0, tzinfo=UTC))  # Monday 11:00: four working hours
+    sweep(database, clock, policy)
+    # 75 % (10:00) went by unswept; once the breach is due only the breach is worth telling.
+    assert list(stages(database, key)) == ["response:50", "response:100"]
+    with database.session() as session:
+        incident = incidents.get(session, key=key)
+        response, resolution, next_deadline = sla_timers.incident_sla(
+            session, incident=incident, policy=policy, now=clock.now()
+        )
+    assert response.due_at == datetime(2026, 11, 30, 11, tzinfo=UTC)
+    assert response.breached is False and response.remaining == timedelta(0)
+    assert next_deadline == response.due_at
+    # Three business days (8 h each) from Friday 15:00: Wednesday 15:00.
+    assert resolution.due_at == datetime(2026, 12, 2, 15, tzinfo=UTC)
+
+
+def test_pause_and_resume_shift_the_notification_times(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=2)  # resolution 8h, 24x7
+    clock.advance(minutes=5)
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    assert _timer(database, key, "resolution").next_due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 27, 11, tzinfo=UTC))
+    with database.session() as session:
+        incidents.hold(
+            session,
+            key=key,
+            reason=HoldReason.CUSTOMER,
+            note=None,
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    assert _timer(database, key, "resolution").next_due_at is None  # paused: not swept at all
+    clock.set(datetime(2026, 11, 27, 13, tzinfo=UTC))
+    with database.session() as session:
+        incidents.resume(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    assert _timer(database, key, "resolution").next_due_at == datetime(2026, 11, 27, 16, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 27, 15, 59, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert "resolution:50" not in stages(database, key)
+    clock.set(datetime(2026, 11, 27, 16, tzinfo=UTC))
+    sweep(database, clock, policy)
+    # Assigned to the acknowledger, so the warning goes to them.
+    assert stages(database, key)["resolution:50"] == ["UAGENT"]
+
+
+def test_acknowledging_stops_response_notifications(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=2)
+    clock.advance(minutes=30)
+    sweep(database, clock, policy)
+    assert [row.status for row in outbox(database, key)] == ["pending"]  # not sent yet
+    clock.advance(minutes=5)
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    clock.advance(hours=4)  # 14:35: past the response deadline and half the resolution time
+    sweep(database, clock, policy)
+    rows = outbox(database, key)
+    assert [(row.stage, row.status) for row in rows if row.stage.startswith("response")] == [
+        ("response:50", "cancelled")
+    ]
+    assert _timer(database, key, "response").next_due_at is None
+    # The resolution target still runs: 8h, half at 14:00.
+    assert "resolution:50" in stages(database, key)
+
+
+def test_priority_change_recomputes_from_the_original_start(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=4)  # 1 business day response
+    assert _timer(database, key, "response").next_due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
+    clock.advance(minutes=20)
+    with database.session() as session:
+        incidents.set_priority(
+            session,
+            key=key,
+            new_priority=1,
+            reason="whole company affected",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    # P1: 15 minutes from 10:00 (not from 10:20), 24x7: already breached.
+    timer = _timer(database, key, "response")
+    assert timer.target_seconds == 15 * 60 and timer.calendar == "24x7"
+    assert timer.next_due_at == datetime(2026, 11, 27, 10, 7, 30, tzinfo=UTC)
+    assert _timer(database, key, "resolution").next_due_at == datetime(2026, 11, 27, 12, tzinfo=UTC)
+    sweep(database, clock, policy)
+    assert list(stages(database, key)) == ["response:100"]
+    with database.session() as session:
+        trail = audit.trail(session, key=key)
+    assert [(e.action, e.from_value, e.to_value) for e in trail][-1] == (
+        "priority changed",
+        "P4",
+        "P1",
+    )
+
+
+def test_reopen_runs_the_resolution_target_again(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=1)  # resolution 4h
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+        incidents.resolve(
+            session,
+            key=key,
+            code="fixed",
+            note="restarted",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    assert _timer(database, key, "resolution").next_due_at is None
+    clock.advance(hours=1)
+    with database.session() as session:
+        incidents.reopen(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    assert _timer(database, key, "resolution").next_due_at == datetime(2026, 11, 27, 12, tzinfo=UTC)
