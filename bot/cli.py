@@ -35,6 +35,7 @@ def configure_logging(level: str) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Start the bot: migrate, then Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
     from bot.app_factory import build_context, create_app
+    from bot.bootstrap import prepare_store
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -42,6 +43,7 @@ def run(argv: list[str] | None = None) -> int:
     db = Database.from_url(settings.database_url)
     db.upgrade()
     ctx = build_context(settings, policy, db)
+    prepare_store(db, policy, ctx.clock)
     app = create_app(ctx)
     scheduler = None
     if settings.run_scheduler:
