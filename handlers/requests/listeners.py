@@ -248,11 +248,11 @@ class RequestHandlers:
         later(self.ctx, self._after_reject, ref, notify, person)
 
     def _after_reject(self, ref: RecordRef, notify: Notify, person: str) -> None:
+        self.notify(notify, "rejected", person)
         if ref.channel and ref.ts:
             self.ctx.client.chat_update(
                 channel=ref.channel, ts=ref.ts, text=f"You rejected {ref.key}.", blocks=[]
             )
-        self.notify(notify, "rejected", person)
 
     # ---- fulfilment -----------------------------------------------------------------------------
 
@@ -300,8 +300,8 @@ class RequestHandlers:
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        self._show_fulfilment(notify.request, respond=respond)
         self.notify(notify, step, person)
+        self._show_fulfilment(notify.request, respond=respond)
 
     def _show_fulfilment(
         self,
@@ -347,8 +347,8 @@ class RequestHandlers:
         later(self.ctx, self._after_fulfil, ref, notify, person)
 
     def _after_fulfil(self, ref: RecordRef, notify: Notify, person: str) -> None:
-        self._show_fulfilment(notify.request, ref=ref)
         self.notify(notify, "fulfil", person)
+        self._show_fulfilment(notify.request, ref=ref)
 
     # ---- helpers --------------------------------------------------------------------------------
 
