@@ -15,7 +15,10 @@ from bot.directory import Directory
 from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
+from handlers.cmdb import CmdbHandlers
 from handlers.incidents import IncidentHandlers
+from handlers.problems import ProblemHandlers
+from handlers.requests import RequestHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
 
@@ -74,4 +77,7 @@ def create_app(ctx: AppContext) -> App:
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
 
     IncidentHandlers(ctx).register(app)
+    CmdbHandlers(ctx).register(app)
+    ProblemHandlers(ctx).register(app)
+    RequestHandlers(ctx).register(app)
     return app

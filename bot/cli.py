@@ -35,6 +35,7 @@ def configure_logging(level: str) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Start the bot: migrate, then Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
     from bot.app_factory import build_context, create_app
+    from bot.bootstrap import prepare_store
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -42,6 +43,7 @@ def run(argv: list[str] | None = None) -> int:
     db = Database.from_url(settings.database_url)
     db.upgrade()
     ctx = build_context(settings, policy, db)
+    prepare_store(db, policy, ctx.clock)
     app = create_app(ctx)
     scheduler = None
     if settings.run_scheduler:
@@ -80,26 +82,72 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot (the default)")
     db_parser = sub.add_parser("db", help="the store")
     db_parser.add_argument("action", choices=["upgrade"], help="apply pending migrations")
+    cmdb_parser = sub.add_parser("cmdb", help="the configuration database")
+    cmdb_sub = cmdb_parser.add_subparsers(dest="cmdb_action", required=True)
+    importing = cmdb_sub.add_parser("import", help="create and update items from a file")
+    importing.add_argument("file", help="a .csv, .toml or .yaml file")
+    exporting = cmdb_sub.add_parser("export", help="print every item")
+    exporting.add_argument("--format", choices=["csv", "toml", "yaml"], default="csv")
     args = parser.parse_args(argv)
     try:
         if args.command == "db":
-            from bot.settings import Settings
-
-            url = Settings.model_fields["database_url"].default
-            import os
-
-            from dotenv import dotenv_values
-
-            url = os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL") or url
-            Database.from_url(url).upgrade()
+            _database().upgrade()
             print("database is up to date")
             return 0
+        if args.command == "cmdb":
+            return cmdb_command(args)
         return run(argv)
     except (SettingsError, PolicyError) as error:
         print(error, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _database() -> Database:
+    import os
+
+    from dotenv import dotenv_values
+
+    from bot.settings import Settings
+
+    url = Settings.model_fields["database_url"].default
+    url = os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL") or url
+    return Database.from_url(url)
+
+
+def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
+    """`cmdb import FILE` prints the report (1 when the file has errors: nothing imported);
+    `cmdb export` prints the CMDB in the chosen format."""
+    from services import cmdb_import
+    from services.clock import SystemClock
+    from services.errors import ServiceDeskError
+
+    db = db or _database()
+    db.upgrade()
+    try:
+        if args.cmdb_action == "export":
+            with db.session() as session:
+                print(cmdb_import.export(session, format=args.format), end="")
+            return 0
+        with db.session() as session:
+            report = cmdb_import.import_file(
+                session, actor="servicedesk", now=SystemClock().now(), path=args.file
+            )
+    except (ServiceDeskError, OSError) as error:
+        print(f"{args.file if args.cmdb_action == 'import' else 'export'}: {error}",
+              file=sys.stderr)
+        return 1
+    if not report.ok:
+        print(f"{args.file}: {len(report.errors)} error(s), nothing imported:", file=sys.stderr)
+        for row_error in report.errors:
+            print(f"  {row_error}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+    return 0
 
 
 if __name__ == "__main__":

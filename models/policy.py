@@ -44,6 +44,7 @@ class Strict(BaseModel):
 class Channels(Strict):
     incidents: ChannelRef = "incidents"
     escalations: ChannelRef = "incident-escalations"
+    problems: ChannelRef | None = None  # where problems are posted; the incidents channel if unset
 
 
 class Roles(Strict):

@@ -158,7 +158,9 @@ def settings(fake_slack, database):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def ctx(settings, policy, database, clock):  # type: ignore[no-untyped-def]
     from bot.app_factory import build_context
+    from bot.bootstrap import prepare_store
 
+    prepare_store(database, policy, clock)
     return build_context(settings, policy, database, clock=clock, background=InlineExecutor())
 
 

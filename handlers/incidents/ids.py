@@ -22,6 +22,7 @@ class More(StrEnum):
 
     PRIORITY = "priority"
     CANCEL = "cancel"
+    PROBLEM = "problem"
 
 
 class View(StrEnum):

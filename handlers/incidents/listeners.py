@@ -17,9 +17,11 @@ from bot.metadata import RecordRef
 from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Action, Field, More, View
+from handlers.problems import render as problem_render
+from models.cmdb import CIType
 from models.incident import EscalationKind, HoldReason, Incident, IncidentInput
-from services import audit, incident_sla, incidents, paging, priority
-from services.errors import InvalidInput, ServiceDeskError
+from services import audit, cmdb, incident_sla, incidents, links, paging, priority, problems
+from services.errors import InvalidInput, NotFound, ServiceDeskError
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +155,18 @@ class IncidentHandlers:
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
         try:
+            with self.ctx.db.session() as session:
+                service, item_key = self._service_or_item(session, values.get(Field.SERVICE))
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={Field.SERVICE: str(error)})
+            return
+        try:
             data = IncidentInput(
                 title=values.get(Field.TITLE) or "",
                 description=values.get(Field.DESCRIPTION) or "",
                 impact=values.get(Field.IMPACT),
                 urgency=values.get(Field.URGENCY),
-                service=values.get(Field.SERVICE),
+                service=service,
                 category=values.get(Field.CATEGORY),
             )
         except ValidationError as error:
@@ -176,6 +184,15 @@ class IncidentHandlers:
                     submission_id=view["id"],
                 )
                 key = incident.key
+                if created and item_key:
+                    links.link(
+                        session,
+                        a=key,
+                        b=item_key,
+                        kind=cmdb.ITEM_LINK,
+                        actor=incident.reporter,
+                        now=incident.created_at,
+                    )
         except InvalidInput as error:
             ack(response_action="errors", errors={Field.TITLE: str(error)})
             return
@@ -183,6 +200,42 @@ class IncidentHandlers:
         if created:
             later(self.ctx, self.announce, key)
 
+    def _service_or_item(self, session: Any, chosen: str | None) -> tuple[str | None, str | None]:
+        """The type-ahead's choice (an item key or a name) → (the incident's service, the item to
+        link). A service item is the service itself; any other item is linked and the incident
+        goes to the first service it affects that the policy knows."""
+        if not chosen:
+            return None, None
+        known = self.ctx.policy.service(chosen)
+        try:
+            item = cmdb.resolve(session, ref=chosen)
+        except NotFound:
+            if known is not None:
+                return known.name, None
+            raise
+        if item.type == CIType.SERVICE.value and self.ctx.policy.service(item.name):
+            return self.ctx.policy.service(item.name).name, None  # type: ignore[union-attr]
+        affected = [
+            s.name
+            for s in cmdb.affected_services(session, key=item.key)
+            if self.ctx.policy.service(s.name) is not None
+        ]
+        return (affected[0] if affected else None), item.key
+
+    def _extras(self, session: Any, incident: Incident) -> dict[str, list[str]]:
+        """What the message adds beyond the incident itself: the services its items affect and
+        a known error's workaround."""
+        items = links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK)
+        affects: list[str] = []
+        for item in items:
+            for service in cmdb.affected_services(session, key=item):
+                if service.name not in affects:
+                    affects.append(service.name)
+        known = problems.known_error_for(session, service=incident.service)
+        for item in items:
+            known = known or problems.known_error_for(session, item=item)
+        notes = [problem_render.known_error_note(known)] if known else []
+        return {"affects": affects, "notes": notes}
     def announce(self, key: str) -> None:
         """Post the incident's one channel message, page on-call for P1, tell the reporter."""
         client = self.ctx.client
@@ -192,11 +245,12 @@ class IncidentHandlers:
                 return
             incident = incidents.get(session, key=key)
             sla = self._sla(session, incident)
+            extras = self._extras(session, incident)
         try:
             posted = client.chat_postMessage(
                 channel=channel,
                 text=render.fallback_text(incident),
-                blocks=render.message_blocks(incident, sla),
+                blocks=render.message_blocks(incident, sla, **extras),
             )
         except SlackApiError:
             with self.ctx.db.session() as session:
@@ -226,6 +280,21 @@ class IncidentHandlers:
             channel=incident.reporter,
             text=f"You logged {incident.key}: {incident.title}."
             + (f" <{permalink}|See it in the incidents channel.>" if permalink else ""),
+        )
+        self._propose_problem(key)
+
+    def _propose_problem(self, key: str) -> None:
+        """Repeated incidents on one service or item: offer to raise a problem, once."""
+        with self.ctx.db.session() as session:
+            finding = problems.detect_trend(
+                session, incident_key=key, now=self.ctx.clock.now(), policy=self.ctx.policy
+            )
+        if finding is None:
+            return
+        self.ctx.client.chat_postMessage(
+            channel=self.ctx.policy.channels.incidents,
+            text=problem_render.proposal_text(finding),
+            blocks=problem_render.proposal_blocks(finding),
         )
 
     # ---- buttons that act at once ------------------------------------------------------------
@@ -414,6 +483,8 @@ class IncidentHandlers:
                 render.priority_modal,
                 key=key,
             )
+        elif choice == More.PROBLEM:
+            later(self.ctx, self._open_problem, body, client, respond, key)
         elif choice == More.CANCEL:
             later(
                 self.ctx,
@@ -425,6 +496,26 @@ class IncidentHandlers:
                 render.cancel_modal,
                 key=key,
             )
+
+    def _open_problem(
+        self, body: dict[str, Any], client: WebClient, respond: Respond, key: str
+    ) -> None:
+        try:
+            with self.ctx.db.session() as session:
+                incident = incidents.get(session, key=key)
+                items = links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK)
+                item = cmdb.get(session, key=items[0]).name if items else None
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        view = problem_render.new_problem_modal(
+            title=incident.title,
+            description=incident.description or "",
+            target=item or incident.service,
+            priority=incident.priority,
+            incident=incident.key,
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def _open_step_modal(
         self,
@@ -624,13 +715,14 @@ class IncidentHandlers:
         with self.ctx.db.session() as session:
             incident = incidents.get(session, key=key)
             sla = self._sla(session, incident)
+            extras = self._extras(session, incident)
         if not incident.channel_id or not incident.message_ts:
             return None, None
         self.ctx.client.chat_update(
             channel=incident.channel_id,
             ts=incident.message_ts,
             text=render.fallback_text(incident),
-            blocks=render.message_blocks(incident, sla),
+            blocks=render.message_blocks(incident, sla, **extras),
         )
         if step:
             self.ctx.client.chat_postMessage(

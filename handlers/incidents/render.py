@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot import blocks as b
 from bot.metadata import RecordRef
+from handlers.cmdb.render import item_select
 from handlers.incidents.ids import Action, Field, More, View
 from models.audit import AuditEntry
 from models.incident import (
@@ -161,6 +162,8 @@ def _buttons(incident: Incident, value: str) -> b.Block | None:
         more.append(b.option("Change priority…", f"{More.PRIORITY}|{incident.key}"))
     if "cancel" in allowed:
         more.append(b.option("Cancel incident…", f"{More.CANCEL}|{incident.key}"))
+    if incident.is_open:
+        more.append(b.option("Raise problem…", f"{More.PROBLEM}|{incident.key}"))
     if more:
         elements.append({"type": "overflow", "action_id": Action.MORE.value, "options": more})
     return b.actions(f"incident_actions|{incident.key}", elements)
@@ -325,19 +328,15 @@ def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None =
             b.static_select(Field.URGENCY, LEVELS, placeholder="How soon must it be fixed?"),
         ),
     ]
-    if policy.services:
-        fields.append(
-            b.input_block(
-                Field.SERVICE,
-                "Service",
-                b.static_select(
-                    Field.SERVICE,
-                    [(s.name, s.name) for s in policy.services],
-                    placeholder="Affected service",
-                ),
-                optional=True,
-            )
+    fields.append(
+        b.input_block(
+            Field.SERVICE,
+            "Service or item",
+            item_select(placeholder="Affected service or configuration item"),
+            optional=True,
+            hint="Type a few letters of its name.",
         )
+    )
     fields.append(
         b.input_block(
             Field.CATEGORY,

@@ -1,0 +1,86 @@
+"""Slack listeners for the CMDB: /ci and the item type-ahead. No rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.context import AppContext
+from handlers.cmdb import render
+from handlers.cmdb.ids import ITEM_SELECT
+from handlers.common import later, tell
+from services import cmdb
+from services.errors import ServiceDeskError
+
+# Slack shows at most 100 options; fewer keeps the answer well inside its 3 seconds.
+SUGGESTIONS = 25
+
+
+class CmdbHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.command("/ci")(self.on_command)
+        app.options(ITEM_SELECT)(self.on_suggest)
+
+    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._command, body, respond)
+
+    def _command(self, body: dict[str, Any], respond: Respond) -> None:
+        text = (body.get("text") or "").strip()
+        words = text.split()
+        head = words[0].lower() if words else ""
+        if not words or head == "help":
+            respond(text=render.USAGE, response_type="ephemeral")
+        elif head == "show":
+            self._show(" ".join(words[1:]), respond)
+        else:
+            self._search(text, respond)
+
+    def _search(self, text: str, respond: Respond) -> None:
+        try:
+            with self.ctx.db.session() as session:
+                found = cmdb.search(session, text=text, limit=SUGGESTIONS)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        if not found:
+            respond(
+                text=f"No configuration item matches “{text}”.\n\n{render.USAGE}",
+                response_type="ephemeral",
+            )
+            return
+        respond(
+            text=f"Items matching {text}",
+            blocks=render.search_blocks(text, found),
+            response_type="ephemeral",
+        )
+
+    def _show(self, ref: str, respond: Respond) -> None:
+        if not ref:
+            tell(respond, "Which item? For example `/ci show CI-4` or `/ci show payments`.")
+            return
+        try:
+            with self.ctx.db.session() as session:
+                item = cmdb.resolve(session, ref=ref)
+                view = cmdb.show(session, key=item.key)
+                affected = cmdb.affected_services(session, key=item.key)
+                records = cmdb.open_records_for_item(session, key=item.key)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        respond(
+            text=f"{item.key} {item.name}",
+            blocks=render.show_blocks(view, affected, records),
+            response_type="ephemeral",
+        )
+
+    def on_suggest(self, ack: Ack, body: dict[str, Any]) -> None:
+        # Answered in the ack itself: Slack waits for the options, so no Slack calls here.
+        query = (body.get("value") or "").strip()
+        with self.ctx.db.session() as session:
+            found = cmdb.search(session, text=query, limit=SUGGESTIONS)
+        ack(options=render.options(found))

@@ -1,0 +1,5 @@
+"""Problems and known errors in Slack."""
+
+from handlers.problems.listeners import ProblemHandlers
+
+__all__ = ["ProblemHandlers"]

@@ -1,0 +1,275 @@
+"""Everything a person reads about problems in Slack: the channel message, modals, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import blocks as b
+from bot.metadata import RecordRef
+from handlers.cmdb.render import item_select
+from handlers.incidents.render import audit_line
+from handlers.problems.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.problem import TITLE_MAX, Problem, ProblemStatus
+from services import priority
+from services.problems import LIFECYCLE, TrendFinding
+
+USAGE = "\n".join(
+    [
+        "*Problems*",
+        "`/problem` — raise a problem (a form opens)",
+        "`/problem list` — open problems, newest first",
+        "`/problem show PRB-2` — one problem, its linked incidents and its audit trail",
+        "`/problem known-errors [search]` — known errors and their workarounds",
+        "`/problem help` — this text",
+    ]
+)
+
+
+def title_line(problem: Problem) -> str:
+    return f":mag: *{problem.key}* · {problem.title}"
+
+
+def fallback_text(problem: Problem) -> str:
+    return f"{problem.key} {problem.title} — P{problem.priority}, {problem.state.label}"
+
+
+def known_error_note(problem: Problem) -> str:
+    """The line an incident's message shows when a known error matches it."""
+    return f":bulb: Known error {problem.key}: workaround — {problem.workaround}"
+
+
+def message_blocks(
+    problem: Problem, incidents: Sequence[str], *, ref: RecordRef | None = None
+) -> list[b.Block]:
+    """The problem's one channel message, with the buttons its state allows."""
+    fields = [
+        f"*Priority*\n{priority.name(problem.priority)}",
+        f"*Status*\n{problem.state.label}",
+        f"*Service*\n{problem.service or '—'}",
+        f"*Item*\n{problem.item_key or '—'}",
+        f"*Linked incidents*\n{', '.join(incidents) or '—'}",
+    ]
+    out: list[b.Block] = [b.section(title_line(problem), fields=fields, block_id="summary")]
+    out.append(
+        b.context(f"Raised by <@{problem.created_by}> {b.slack_time(problem.created_at)}")
+    )
+    if problem.root_cause:
+        out.append(b.section(f"*Root cause*\n{problem.root_cause}"))
+    if problem.workaround:
+        out.append(b.section(f"*Workaround*\n{problem.workaround}"))
+    if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
+        how = problem.resolved_by_change or problem.resolution_note or ""
+        out.append(b.context(f"Resolved: {how}"))
+    value = (ref or RecordRef(key=problem.key)).dump()
+    allowed = set(LIFECYCLE.actions_from(problem.status))
+    elements = []
+    if "investigate" in allowed:
+        elements.append(b.button("Investigate", Action.INVESTIGATE, value, style="primary"))
+    if "known_error" in allowed:
+        elements.append(b.button("Record known error", Action.KNOWN_ERROR, value))
+    if "resolve" in allowed:
+        elements.append(b.button("Resolve", Action.RESOLVE, value, style="primary"))
+    if "close" in allowed:
+        elements.append(b.button("Close", Action.CLOSE, value))
+    if "link" in allowed:
+        elements.append(b.button("Link incident", Action.LINK, value))
+    buttons = b.actions(f"problem_actions|{problem.key}", elements)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def step_text(action: str, problem: Problem, actor: str) -> str:
+    texts = {
+        "investigate": f"<@{actor}> is investigating {problem.key}.",
+        "known_error": f"<@{actor}> recorded {problem.key} as a known error. Workaround: "
+        f"{problem.workaround}",
+        "resolve": f"<@{actor}> resolved {problem.key}"
+        + (f" by {problem.resolved_by_change}" if problem.resolved_by_change else "")
+        + (f": {problem.resolution_note}" if problem.resolution_note else "."),
+        "close": f"<@{actor}> closed {problem.key}.",
+        "created": f"<@{actor}> raised {problem.key}: {problem.title}",
+    }
+    return texts[action]
+
+
+def incident_thread_text(action: str, problem: Problem) -> str:
+    """What a linked incident's thread is told."""
+    if action == "known_error":
+        return (
+            f":bulb: {problem.key} is a known error. Root cause: {problem.root_cause}\n"
+            f"*Workaround*: {problem.workaround}"
+        )
+    how = problem.resolved_by_change or problem.resolution_note or ""
+    return f":white_check_mark: The problem behind this incident, {problem.key}, is resolved: {how}"
+
+
+def proposal_text(finding: TrendFinding) -> str:
+    kind, _, target = finding.target.partition(":")
+    return (
+        f":repeat: {len(finding.incident_keys)} incidents on {kind} {target} "
+        f"({', '.join(finding.incident_keys)}): is there a problem behind them?"
+    )
+
+
+def proposal_blocks(finding: TrendFinding) -> list[b.Block]:
+    return [
+        b.section(proposal_text(finding)),
+        b.actions(
+            f"problem_proposal|{finding.proposal_id}",
+            [
+                b.button(
+                    "Raise problem", Action.RAISE_PROPOSAL, str(finding.proposal_id),
+                    style="primary",
+                )
+            ],
+        ),
+    ]
+
+
+def list_blocks(found: Sequence[Problem], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"{heading}: none.")]
+    lines = [
+        f"*{p.key}* {p.title} — P{p.priority}, {p.state.label}"
+        + (f", {p.service}" if p.service else "")
+        + (f", {p.item_key}" if p.item_key else "")
+        for p in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+
+
+def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.Block]:
+    heading = "Known errors" + (f" mentioning “{search}”" if search else "")
+    if not found:
+        return [b.section(f"{heading}: none.")]
+    lines = [
+        f"*{p.key}* {p.title}" + (f" ({p.service or p.item_key})" if p.service or p.item_key else "")
+        + f"\n> Workaround: {p.workaround}"
+        for p in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+
+
+def show_blocks(
+    problem: Problem, incidents: Sequence[str], trail: Sequence[AuditEntry]
+) -> list[b.Block]:
+    out = [blk for blk in message_blocks(problem, incidents) if blk.get("type") != "actions"]
+    if problem.description:
+        out.append(b.section(f"*Description*\n{problem.description}"))
+    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
+    chunk: list[str] = []
+    for line in (audit_line(entry) for entry in trail):
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            out.append(b.section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        out.append(b.section("\n".join(chunk)))
+    return out[:50]
+
+
+PRIORITIES = [(priority.name(p), str(p)) for p in range(1, 6)]
+
+
+def new_problem_modal(
+    *,
+    title: str = "",
+    description: str = "",
+    target: str | None = None,
+    priority: int = 3,
+    incident: str | None = None,
+) -> dict:
+    blocks_: list[b.Block] = []
+    if incident:
+        blocks_.append(b.context(f"Raised from {incident}; it will be linked."))
+    blocks_ += [
+        b.input_block(
+            Field.TITLE,
+            "Title",
+            b.text_input(Field.TITLE, initial=title[:TITLE_MAX], max_length=TITLE_MAX),
+        ),
+        b.input_block(
+            Field.DESCRIPTION,
+            "Description",
+            b.text_input(
+                Field.DESCRIPTION, multiline=True, max_length=3000, initial=description[:3000]
+            ),
+            optional=True,
+        ),
+        b.input_block(
+            Field.TARGET, "Service or item", item_select(initial=target), optional=True
+        ),
+        b.input_block(
+            Field.PRIORITY,
+            "Priority",
+            b.static_select(Field.PRIORITY, PRIORITIES, initial=str(priority)),
+        ),
+    ]
+    metadata = RecordRef(key=incident or "new").dump()
+    return b.modal(View.NEW, "New problem", blocks_, submit="Raise", private_metadata=metadata)
+
+
+def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
+    return b.modal(
+        View.KNOWN_ERROR,
+        f"Known error {problem.key}",
+        [
+            b.section(title_line(problem)),
+            b.input_block(
+                Field.ROOT_CAUSE,
+                "Root cause",
+                b.text_input(Field.ROOT_CAUSE, multiline=True, max_length=3000),
+            ),
+            b.input_block(
+                Field.WORKAROUND,
+                "Workaround",
+                b.text_input(Field.WORKAROUND, multiline=True, max_length=3000),
+                hint="Posted in every linked open incident's thread.",
+            ),
+        ],
+        submit="Record",
+        private_metadata=ref.dump(),
+    )
+
+
+def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
+    return b.modal(
+        View.RESOLVE,
+        f"Resolve {problem.key}",
+        [
+            b.section(title_line(problem)),
+            b.input_block(
+                Field.CHANGE,
+                "Change",
+                b.text_input(Field.CHANGE, max_length=32, placeholder="CHG-12"),
+                optional=True,
+            ),
+            b.input_block(
+                Field.NOTE,
+                "How it was fixed",
+                b.text_input(Field.NOTE, multiline=True, max_length=3000),
+                optional=True,
+            ),
+        ],
+        submit="Resolve",
+        private_metadata=ref.dump(),
+    )
+
+
+def link_modal(problem: Problem, ref: RecordRef) -> dict:
+    return b.modal(
+        View.LINK,
+        f"Link to {problem.key}",
+        [
+            b.section(title_line(problem)),
+            b.input_block(
+                Field.INCIDENT,
+                "Incident",
+                b.text_input(Field.INCIDENT, max_length=32, placeholder="INC-12"),
+            ),
+        ],
+        submit="Link",
+        private_metadata=ref.dump(),
+    )

@@ -1,0 +1,5 @@
+"""Service requests from the catalog in Slack."""
+
+from handlers.requests.listeners import RequestHandlers
+
+__all__ = ["RequestHandlers"]

@@ -1,0 +1,390 @@
+"""Slack listeners for service requests: parse, call services.requests, render. No rules here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from bot.metadata import RecordRef
+from handlers.common import actor_of, later, tell, user_id
+from handlers.requests import render
+from handlers.requests.ids import Action, Field, View
+from models.service_request import ServiceRequest
+from services import audit, requests
+from services.errors import Forbidden, ServiceDeskError
+from services.requests import Notify
+
+log = logging.getLogger(__name__)
+
+
+class RequestHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.command("/request")(self.on_command)
+        app.action(Action.CHOOSE.value)(self.on_choose)
+        app.view(View.FORM.value)(self.on_form_submitted)
+        app.action(Action.APPROVE.value)(self.on_approve)
+        app.action(Action.REJECT.value)(self.on_open_reject)
+        app.view(View.REJECT.value)(self.on_reject_submitted)
+        app.action(Action.START.value)(self.on_start)
+        app.action(Action.FULFIL.value)(self.on_open_fulfil)
+        app.view(View.FULFIL.value)(self.on_fulfil_submitted)
+        app.action(Action.CLOSE.value)(self.on_close)
+
+    # ---- the slash command ------------------------------------------------------------------
+
+    def on_command(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._command, body, client, respond)
+
+    def _command(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        words = (body.get("text") or "").split()
+        head = words[0].lower() if words else ""
+        catalog = self.ctx.policy.catalog
+        if not words:
+            respond(
+                text="The request catalog",
+                blocks=render.catalog_blocks(catalog.items),
+                response_type="ephemeral",
+            )
+        elif head == "help":
+            respond(text=render.USAGE, response_type="ephemeral")
+        elif head == "list":
+            everyone = len(words) > 1 and words[1].lower() == "all"
+            with self.ctx.db.session() as session:
+                found = requests.list_requests(
+                    session, requester=None if everyone else user_id(body)
+                )
+            heading = "Open requests" if everyone else "Your open requests"
+            respond(
+                text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+            )
+        elif head == "show":
+            self._show(words[1:], respond)
+        elif catalog.item(head) is not None:
+            client.views_open(
+                trigger_id=body["trigger_id"], view=render.form_modal(catalog.item(head))  # type: ignore[arg-type]
+            )
+        else:
+            respond(
+                text=f"`{words[0]}` is not a request sub-command or catalog item.\n\n"
+                f"{render.USAGE}",
+                response_type="ephemeral",
+            )
+
+    def _show(self, args: list[str], respond: Respond) -> None:
+        if not args:
+            tell(respond, "Which request? For example `/request show REQ-5`.")
+            return
+        try:
+            with self.ctx.db.session() as session:
+                request = requests.get(session, key=args[0])
+                trail = audit.trail(session, key=request.key)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        item = self.ctx.policy.catalog.item(request.item_id)
+        respond(
+            text=render.summary(request),
+            blocks=render.show_blocks(request, item, trail),
+            response_type="ephemeral",
+        )
+
+    def on_choose(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        item = self.ctx.policy.catalog.item(body["actions"][0].get("value") or "")
+        if item is None:
+            later(self.ctx, tell, respond, "That item is no longer in the catalog.")
+            return
+        later(self.ctx, client.views_open, trigger_id=body["trigger_id"], view=render.form_modal(item))
+
+    # ---- the form ---------------------------------------------------------------------------
+
+    def on_form_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RecordRef.load(view.get("private_metadata"))
+        item = self.ctx.policy.catalog.item(ref.key) if ref else None
+        if item is None:
+            ack(response_action="errors", errors={"form": "This form is out of date."})
+            return
+        values = view_values(view)
+        answers = {f.name: values.get(f.name) for f in item.fields}
+        try:
+            with self.ctx.db.session() as session:
+                notify, created = requests.submit(
+                    session,
+                    item_id=item.id,
+                    answers=answers,
+                    requester=user_id(body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                    submission_id=view["id"],
+                )
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={self._field_of(item, str(error)): str(error)})
+            return
+        ack()
+        if created:
+            later(self.ctx, self.notify, notify, "submitted", None)
+
+    @staticmethod
+    def _field_of(item: Any, message: str) -> str:
+        """The form field an error is about: the service names it by its label."""
+        for form_field in item.fields:
+            if message.startswith(form_field.label):
+                return form_field.name
+        if item.manager_field and "manager" in message:
+            return item.manager_field
+        return item.fields[0].name if item.fields else "form"
+
+    # ---- telling people -----------------------------------------------------------------------
+
+    def notify(self, notify: Notify, step: str, actor: str | None) -> None:
+        """DM the requester, ask the approvers, alert the fulfilment team, as the service says."""
+        request = notify.request
+        item = self.ctx.policy.catalog.item(request.item_id)
+        for person in notify.dm:
+            self._post(person, render.requester_text(step, request, actor))
+        for person in self.ctx.directory.expand(notify.approvers):
+            if person != request.requester:
+                self._post(
+                    person,
+                    f"{request.key} needs your approval",
+                    render.approval_blocks(request, item),
+                )
+        if notify.team:
+            team = self.ctx.policy.team(notify.team)
+            people = self.ctx.directory.expand([team.on_call, team.lead] if team else [])
+            text = f"{request.key} for team {notify.team}: {request.title}"
+            blocks = render.fulfilment_blocks(request, item)
+            # With nobody named in the policy, the incidents channel sees it.
+            for target in people or [self.ctx.policy.channels.incidents]:
+                self._post(target, text, blocks)
+
+    def _post(self, channel: str, text: str, blocks: list[Any] | None = None) -> None:
+        try:
+            self.ctx.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as error:
+            log.error("could not message %s: %s", channel, error.response.get("error"))
+
+    # ---- approval -------------------------------------------------------------------------------
+
+    def _groups_of(self, key: str, person: str) -> frozenset[str]:
+        """The request's approval group, when the person is in it (the service checks the rest)."""
+        with self.ctx.db.session() as session:
+            request = requests.get(session, key=key)
+        if request.approver_is_group and request.approver:
+            if person in self.ctx.directory.members(request.approver):
+                return frozenset({request.approver})
+        return frozenset()
+
+    def on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._approve, body, respond)
+
+    def _approve(self, body: dict[str, Any], respond: Respond) -> None:
+        ref = RecordRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            return
+        person = user_id(body)
+        try:
+            groups = self._groups_of(ref.key, person)
+            with self.ctx.db.session() as session:
+                notify = requests.decide(
+                    session,
+                    key=ref.key,
+                    approver=person,
+                    approver_groups=groups,
+                    approve=True,
+                    now=self.ctx.clock.now(),
+                )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        self._replace(respond, f"You approved {ref.key}.")
+        self.notify(notify, "approved", person)
+
+    def on_open_reject(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._open_modal, body, client, respond, render.reject_modal)
+
+    def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RecordRef.load(view.get("private_metadata"))
+        if ref is None:
+            ack(response_action="errors", errors={Field.REASON: "This form is out of date."})
+            return
+        person = user_id(body)
+        reason = view_values(view).get(Field.REASON) or ""
+        try:
+            groups = self._groups_of(ref.key, person)
+            with self.ctx.db.session() as session:
+                notify = requests.decide(
+                    session,
+                    key=ref.key,
+                    approver=person,
+                    approver_groups=groups,
+                    approve=False,
+                    reason=reason,
+                    now=self.ctx.clock.now(),
+                )
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={Field.REASON: str(error)})
+            return
+        ack()
+        later(self.ctx, self._after_reject, ref, notify, person)
+
+    def _after_reject(self, ref: RecordRef, notify: Notify, person: str) -> None:
+        self.notify(notify, "rejected", person)
+        if ref.channel and ref.ts:
+            self.ctx.client.chat_update(
+                channel=ref.channel, ts=ref.ts, text=f"You rejected {ref.key}.", blocks=[]
+            )
+
+    # ---- fulfilment -----------------------------------------------------------------------------
+
+    def _check_fulfiller(self, key: str, body: dict[str, Any]) -> None:
+        """Only the fulfilment team's people (its on-call and lead) or agents work a request."""
+        actor = actor_of(self.ctx, body)
+        with self.ctx.db.session() as session:
+            request = requests.get(session, key=key)
+        team = self.ctx.policy.team(request.fulfilment_team)
+        members = self.ctx.directory.expand([team.on_call, team.lead] if team else [])
+        if not actor.is_agent and actor.user_id not in members:
+            raise Forbidden(f"Only team {request.fulfilment_team} or an agent can work {key}.")
+
+    def on_start(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+
+        def apply(s: Any, key: str, actor: str) -> Notify:
+            return requests.start_fulfilment(s, key=key, actor=actor, now=self.ctx.clock.now())
+
+        later(self.ctx, self._step, body, respond, "start", apply)
+
+    def on_close(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+
+        def apply(s: Any, key: str, actor: str) -> Notify:
+            return requests.close(s, key=key, actor=actor, now=self.ctx.clock.now())
+
+        later(self.ctx, self._step, body, respond, "close", apply)
+
+    def _step(
+        self,
+        body: dict[str, Any],
+        respond: Respond,
+        step: str,
+        apply: Callable[[Any, str, str], Notify],
+    ) -> None:
+        ref = RecordRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            return
+        person = user_id(body)
+        try:
+            self._check_fulfiller(ref.key, body)
+            with self.ctx.db.session() as session:
+                notify = apply(session, ref.key, person)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        self.notify(notify, step, person)
+        self._show_fulfilment(notify.request, respond=respond)
+
+    def _show_fulfilment(
+        self,
+        request: ServiceRequest,
+        *,
+        respond: Respond | None = None,
+        ref: RecordRef | None = None,
+    ) -> None:
+        item = self.ctx.policy.catalog.item(request.item_id)
+        blocks = render.fulfilment_blocks(request, item)
+        text = render.summary(request)
+        if respond is not None:
+            self._replace(respond, text, blocks)
+        elif ref is not None and ref.channel and ref.ts:
+            self.ctx.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+
+    def on_open_fulfil(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._open_modal, body, client, respond, render.fulfil_modal, True)
+
+    def on_fulfil_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RecordRef.load(view.get("private_metadata"))
+        if ref is None:
+            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
+            return
+        person = user_id(body)
+        try:
+            self._check_fulfiller(ref.key, body)
+            with self.ctx.db.session() as session:
+                notify = requests.fulfil(
+                    session,
+                    key=ref.key,
+                    note=view_values(view).get(Field.NOTE) or "",
+                    actor=person,
+                    now=self.ctx.clock.now(),
+                )
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={Field.NOTE: str(error)})
+            return
+        ack()
+        later(self.ctx, self._after_fulfil, ref, notify, person)
+
+    def _after_fulfil(self, ref: RecordRef, notify: Notify, person: str) -> None:
+        self.notify(notify, "fulfil", person)
+        self._show_fulfilment(notify.request, ref=ref)
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _open_modal(
+        self,
+        body: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        build: Callable[[ServiceRequest, RecordRef], dict[str, Any]],
+        fulfiller: bool = False,
+    ) -> None:
+        ref = RecordRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            return
+        try:
+            if fulfiller:
+                self._check_fulfiller(ref.key, body)
+            with self.ctx.db.session() as session:
+                request = requests.get(session, key=ref.key)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        if not request.is_open:
+            tell(respond, f"{request.key} is {request.state.label}; nothing left to do.")
+            return
+        # The modal remembers the message it came from, to update it once submitted.
+        where = RecordRef(
+            key=request.key,
+            channel=(body.get("channel") or {}).get("id"),
+            ts=(body.get("message") or {}).get("ts"),
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=build(request, where))
+
+    @staticmethod
+    def _replace(respond: Respond, text: str, blocks: list[Any] | None = None) -> None:
+        try:
+            respond(text=text, blocks=blocks or [], replace_original=True)
+        except Exception:
+            log.warning("could not update the message")

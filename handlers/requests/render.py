@@ -1,0 +1,219 @@
+"""Everything a person reads about service requests in Slack: catalog, forms, DMs, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from bot.metadata import RecordRef
+from handlers.incidents.render import audit_line
+from handlers.requests.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.request_policy import CatalogItem, FieldKind, FormField
+from models.service_request import RequestStatus, ServiceRequest
+from services.requests import answers_of
+
+USAGE = "\n".join(
+    [
+        "*Service requests*",
+        "`/request` — the catalog: choose what you need and fill in its form",
+        "`/request <item id>` — open that item's form at once",
+        "`/request list [all]` — your open requests (or every open one)",
+        "`/request show REQ-5` — one request and its audit trail",
+        "`/request help` — this text",
+    ]
+)
+
+
+def catalog_blocks(items: Sequence[CatalogItem]) -> list[b.Block]:
+    if not items:
+        return [b.section("The request catalog is empty; ask an admin to add items.")]
+    out: list[b.Block] = [b.section("*What do you need?*")]
+    for item in items:
+        approval = "needs approval" if item.needs_approval else "no approval needed"
+        block = b.section(f"*{item.name}* (`{item.id}`)\n{item.description or ''}\n_{approval}_")
+        block["accessory"] = b.button("Request", Action.CHOOSE, item.id)
+        out.append(block)
+    return out[:50]
+
+
+def _element(form_field: FormField) -> dict[str, Any]:
+    name = form_field.name
+    if form_field.kind is FieldKind.TEXTAREA:
+        return b.text_input(name, multiline=True, max_length=3000)
+    if form_field.kind is FieldKind.SELECT:
+        return b.static_select(name, [(o, o) for o in form_field.options])
+    if form_field.kind is FieldKind.USER:
+        return {"type": "users_select", "action_id": name, "placeholder": b.plain("Choose")}
+    if form_field.kind is FieldKind.DATE:
+        return {"type": "datepicker", "action_id": name}
+    return b.text_input(name, max_length=500)
+
+
+def form_modal(item: CatalogItem) -> dict:
+    """The item's form, one input per field; block and action ids are the field names."""
+    blocks_: list[b.Block] = []
+    if item.description:
+        blocks_.append(b.section(item.description))
+    for form_field in item.fields:
+        blocks_.append(
+            b.input_block(
+                form_field.name,
+                form_field.label,
+                _element(form_field),
+                optional=not form_field.required,
+            )
+        )
+    if not item.fields:
+        blocks_.append(b.section("No details needed: submit to ask for it."))
+    return b.modal(
+        View.FORM,
+        item.name,
+        blocks_,
+        submit="Request",
+        private_metadata=RecordRef(key=item.id).dump(),
+    )
+
+
+def answers_text(request: ServiceRequest, item: CatalogItem | None) -> str:
+    lines = []
+    for name, value in answers_of(request).items():
+        form_field = item.field(name) if item else None
+        label = form_field.label if form_field else name
+        shown = f"<@{value}>" if form_field and form_field.kind is FieldKind.USER else value
+        lines.append(f"*{label}*: {shown}")
+    return "\n".join(lines) or "_no details_"
+
+
+def summary(request: ServiceRequest) -> str:
+    return f"*{request.key}* · {request.title} — {request.state.label}"
+
+
+def approval_blocks(request: ServiceRequest, item: CatalogItem | None) -> list[b.Block]:
+    value = RecordRef(key=request.key).dump()
+    return [
+        b.section(
+            f":inbox_tray: <@{request.requester}> asks for *{request.title}* ({request.key}). "
+            "Please approve or reject."
+        ),
+        b.section(answers_text(request, item)),
+        b.actions(
+            f"request_approval|{request.key}",
+            [
+                b.button("Approve", Action.APPROVE, value, style="primary"),
+                b.button("Reject", Action.REJECT, value, style="danger"),
+            ],
+        ),
+    ]
+
+
+def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list[b.Block]:
+    """The fulfilment team's message, with the button the request's state allows."""
+    value = RecordRef(key=request.key).dump()
+    out: list[b.Block] = [
+        b.section(
+            f":package: {summary(request)}, requested by <@{request.requester}>"
+            + (f", assigned to <@{request.assignee}>" if request.assignee else "")
+        ),
+        b.section(answers_text(request, item)),
+    ]
+    if request.fulfilment_note:
+        out.append(b.context(f"Fulfilled: {request.fulfilment_note}"))
+    state = request.state
+    button = None
+    if state is RequestStatus.APPROVED:
+        button = b.button("Start fulfilment", Action.START, value, style="primary")
+    elif state is RequestStatus.IN_FULFILMENT:
+        button = b.button("Fulfil", Action.FULFIL, value, style="primary")
+    elif state is RequestStatus.FULFILLED:
+        button = b.button("Close", Action.CLOSE, value)
+    if button:
+        out.append(b.actions(f"request_fulfilment|{request.key}", [button]))
+    return out
+
+
+def requester_text(step: str, request: ServiceRequest, actor: str | None = None) -> str:
+    """The direct message the requester gets at each step."""
+    who = f"<@{actor}>" if actor else "someone"
+    texts = {
+        "submitted": f"You asked for *{request.title}*: {request.key}. "
+        + (
+            "It awaits approval."
+            if request.state is RequestStatus.AWAITING_APPROVAL
+            else f"Team {request.fulfilment_team} will take it from here."
+        ),
+        "approved": f"{who} approved {request.key} ({request.title}); "
+        f"team {request.fulfilment_team} will fulfil it.",
+        "rejected": f"{who} rejected {request.key} ({request.title}): {request.decision_reason}",
+        "start": f"{who} started work on {request.key} ({request.title}).",
+        "fulfil": f"{request.key} ({request.title}) is fulfilled: {request.fulfilment_note}",
+        "close": f"{request.key} ({request.title}) is closed.",
+    }
+    return texts[step]
+
+
+def list_blocks(found: Sequence[ServiceRequest], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"{heading}: none.")]
+    lines = [
+        f"{summary(r)}, by <@{r.requester}>, {b.slack_time(r.submitted_at, fmt='{date_short}')}"
+        for r in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+
+
+def show_blocks(
+    request: ServiceRequest, item: CatalogItem | None, trail: Sequence[AuditEntry]
+) -> list[b.Block]:
+    out = [
+        b.section(
+            summary(request),
+            fields=[
+                f"*Requester*\n<@{request.requester}>",
+                f"*Approver*\n{b.ref(request.approver) if request.approver else '—'}",
+                f"*Team*\n{request.fulfilment_team}",
+                f"*Assignee*\n{b.user(request.assignee)}",
+            ],
+        ),
+        b.section(answers_text(request, item)),
+        b.section(f"*Audit trail* ({len(trail)} entries)"),
+    ]
+    if trail:
+        out.append(b.section("\n".join(audit_line(e) for e in trail)[:2900]))
+    return out
+
+
+def reject_modal(request: ServiceRequest, ref: RecordRef) -> dict:
+    return b.modal(
+        View.REJECT,
+        f"Reject {request.key}",
+        [
+            b.section(summary(request)),
+            b.input_block(
+                Field.REASON,
+                "Why",
+                b.text_input(Field.REASON, multiline=True, max_length=1000),
+                hint="The requester will see this.",
+            ),
+        ],
+        submit="Reject",
+        private_metadata=ref.dump(),
+    )
+
+
+def fulfil_modal(request: ServiceRequest, ref: RecordRef) -> dict:
+    return b.modal(
+        View.FULFIL,
+        f"Fulfil {request.key}",
+        [
+            b.section(summary(request)),
+            b.input_block(
+                Field.NOTE,
+                "What was done",
+                b.text_input(Field.NOTE, multiline=True, max_length=1000),
+            ),
+        ],
+        submit="Fulfilled",
+        private_metadata=ref.dump(),
+    )
