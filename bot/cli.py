@@ -135,8 +135,9 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
                 session, actor="servicedesk", now=SystemClock().now(), path=args.file
             )
     except (ServiceDeskError, OSError) as error:
-        print(f"{args.file if args.cmdb_action == 'import' else 'export'}: {error}",
-              file=sys.stderr)
+        print(
+            f"{args.file if args.cmdb_action == 'import' else 'export'}: {error}", file=sys.stderr
+        )
         return 1
     if not report.ok:
         print(f"{args.file}: {len(report.errors)} error(s), nothing imported:", file=sys.stderr)

@@ -91,3 +91,18 @@ def test_url_verification_answers_the_challenge(server):
     body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"})
     status, text = post(server + "/slack/events", body, slack_requests.sign(body, SIGNING_SECRET))
     assert status == 200 and "abc123" in text
+
+
+def test_command_mentioning_payload_reaches_the_listener(server, fake_slack):
+    # Bolt alone mistakes any form body containing "payload" for interactivity.
+    body = slack_requests.slash_command(
+        "/incident",
+        "Kafka payload too large",
+        user_id="U0REPORTER",
+        response_url=fake_slack.response_url(),
+    )
+    status, _ = post(server + "/slack/events", body, slack_requests.sign(body, SIGNING_SECRET))
+    assert status == 200
+    call = fake_slack.wait_for("views.open")[-1]
+    view = fake_slack.view(call.response["view"]["id"])
+    assert view["blocks"][0]["element"]["initial_value"] == "Kafka payload too large"
