@@ -31,6 +31,7 @@ OPEN_STATUSES = (ProblemStatus.NEW, ProblemStatus.INVESTIGATING, ProblemStatus.K
 
 class Problem(SQLModel, table=True):
     __tablename__ = "problem"
+    __table_args__ = (UniqueConstraint("submission_id", name="uq_problem_submission_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=TITLE_MAX)
@@ -39,6 +40,11 @@ class Problem(SQLModel, table=True):
     item_key: str | None = Field(default=None, max_length=32, index=True)
     priority: int = Field(default=3, index=True)
     status: str = Field(default=ProblemStatus.NEW.value, max_length=20, index=True)
+    # Where its one channel message lives, and the Slack view that created it (a second
+    # delivery of the same form finds this and creates nothing).
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    submission_id: str | None = Field(default=None, max_length=64)
     root_cause: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     workaround: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     resolution_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

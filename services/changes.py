@@ -59,7 +59,8 @@ LIFECYCLE = Lifecycle(
         "release_deployed": ([S.APPROVED, S.SCHEDULED, S.IMPLEMENTING], S.REVIEW),
         "review": ([S.REVIEW], S.CLOSED),
         "cancel": (
-            [S.NEW, S.ASSESSMENT, S.AWAITING_APPROVAL, S.APPROVED, S.SCHEDULED], S.CANCELLED
+            [S.NEW, S.ASSESSMENT, S.AWAITING_APPROVAL, S.APPROVED, S.SCHEDULED],
+            S.CANCELLED,
         ),
     },
     label=lambda state: ChangeStatus(state).label,
@@ -113,7 +114,10 @@ def targets(session: Session, *, key: str) -> list[str]:
 
 
 def list_changes(
-    session: Session, *, status: ChangeStatus | str | None = None, mine: str | None = None,
+    session: Session,
+    *,
+    status: ChangeStatus | str | None = None,
+    mine: str | None = None,
     limit: int = 25,
 ) -> list[Change]:
     """Changes, newest first; optionally in one status, or requested or implemented by `mine`."""
@@ -196,9 +200,7 @@ def _check_window(
         raise FieldError("planned_start", "The planned start is in the past; choose a later time.")
 
 
-def _refuse_freeze(
-    freeze: FreezeWindow | None, change_type: ChangeType, *, what: str
-) -> None:
+def _refuse_freeze(freeze: FreezeWindow | None, change_type: ChangeType, *, what: str) -> None:
     if freeze is not None and change_type is not ChangeType.EMERGENCY:
         raise NotAllowed(
             f"{what} falls in the change freeze '{freeze.name}' "
@@ -245,7 +247,9 @@ def create(
     elif not data.backout_plan.strip():
         raise FieldError("backout_plan", "Say how the change will be backed out if it fails.")
     _check_window(
-        data.planned_start, data.planned_end, now=now,
+        data.planned_start,
+        data.planned_end,
+        now=now,
         required=change_type is ChangeType.STANDARD,
     )
     if data.risk is not None:
@@ -286,8 +290,14 @@ def create(
     if template is not None:
         note += f"; standard change '{template.name}', pre-approved"
     audit.record(
-        session, key=change.key, actor=requester, at=now, action="created", field="status",
-        after=status, note=note,
+        session,
+        key=change.key,
+        actor=requester,
+        at=now,
+        action="created",
+        field="status",
+        after=status,
+        note=note,
     )
     return change
 
@@ -296,7 +306,12 @@ def create(
 
 
 def _move(
-    session: Session, change: Change, action: str, *, actor: str, now: datetime,
+    session: Session,
+    change: Change,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
     note: str | None = None,
 ) -> None:
     before = change.state
@@ -304,14 +319,23 @@ def _move(
     change.status = after.value
     change.updated_at = now
     audit.record(
-        session, key=change.key, actor=actor, at=now, action=action, field="status",
-        before=before, after=after, note=note,
+        session,
+        key=change.key,
+        actor=actor,
+        at=now,
+        action=action,
+        field="status",
+        before=before,
+        after=after,
+        note=note,
     )
 
 
 def _require_owner(actor: Actor, change: Change, *, doing: str) -> None:
     require_agent_or(
-        actor, user_ids={change.requester, change.implementer}, doing=doing,
+        actor,
+        user_ids={change.requester, change.implementer},
+        doing=doing,
         who="the requester, the implementer",
     )
 
@@ -450,8 +474,15 @@ def _matches(refs: Iterable[str], approver: str, groups: set[str]) -> bool:
 
 
 def decide(
-    session: Session, *, key: str, approver: str, approver_groups: set[str],
-    decision: Decision | str, reason: str | None, now: datetime, policy: Policy,
+    session: Session,
+    *,
+    key: str,
+    approver: str,
+    approver_groups: set[str],
+    decision: Decision | str,
+    reason: str | None,
+    now: datetime,
+    policy: Policy,
 ) -> Tally:
     """Record one approver's approve or reject. `approver_groups` are the Slack user groups the
     handler resolved the person into. The requester and non-approvers are refused; a reject
@@ -497,8 +528,12 @@ def decide(
     if _matches(rules.freeze_refs, approver, groups):
         roles.append("freeze")
     row = ChangeApproval(
-        change_id=change.id, approver=approver, decision=choice.value, reason=reason,
-        roles=",".join(roles), decided_at=now,
+        change_id=change.id,
+        approver=approver,
+        decision=choice.value,
+        reason=reason,
+        roles=",".join(roles),
+        decided_at=now,
     )
     try:
         with session.begin_nested():
@@ -509,9 +544,14 @@ def decide(
         return _tally(session, change, rules, policy, counted=False)
     parts = [reason, f"as {' and '.join(roles)}" if roles else None]
     audit.record(
-        session, key=change.key, actor=approver, at=now,
-        action="approved" if choice is Decision.APPROVE else "rejected", field="approval",
-        after=choice, note="; ".join(part for part in parts if part) or None,
+        session,
+        key=change.key,
+        actor=approver,
+        at=now,
+        action="approved" if choice is Decision.APPROVE else "rejected",
+        field="approval",
+        after=choice,
+        note="; ".join(part for part in parts if part) or None,
     )
     tally = _tally(session, change, rules, policy, counted=True)
     if tally.outcome == "approved":
@@ -522,8 +562,14 @@ def decide(
 
 
 def schedule(
-    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy,
-    start: datetime | None = None, end: datetime | None = None,
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> Change:
     """Approved → Scheduled in a window (the planned one unless a new one is given). A window
     that falls into a freeze is refused, unless an approved emergency change had a freeze
@@ -553,8 +599,14 @@ def schedule(
     _move(session, change, "schedule", actor=actor.user_id, now=now, note=note)
     if before != (start, end):
         audit.record(
-            session, key=change.key, actor=actor.user_id, at=now, action="rescheduled",
-            field="window", before=_window_text(*before), after=note,
+            session,
+            key=change.key,
+            actor=actor.user_id,
+            at=now,
+            action="rescheduled",
+            field="window",
+            before=_window_text(*before),
+            after=note,
         )
     return change
 
@@ -586,7 +638,12 @@ def complete_implementation(
 
 
 def review(
-    session: Session, *, key: str, outcome: ReviewOutcome | str, note: str, actor: Actor,
+    session: Session,
+    *,
+    key: str,
+    outcome: ReviewOutcome | str,
+    note: str,
+    actor: Actor,
     now: datetime,
 ) -> Change:
     """Review → Closed with the outcome (successful, successful with issues, failed, backed
@@ -623,7 +680,11 @@ def move_to_review_by_release(
 ) -> None:
     """A deployed release moves each change it bundles to Review (audited on the change)."""
     _move(
-        session, change, "release_deployed", actor=actor, now=now,
+        session,
+        change,
+        "release_deployed",
+        actor=actor,
+        now=now,
         note=f"deployed by {release_key}",
     )
     change.implemented_at = change.implemented_at or now
@@ -647,7 +708,9 @@ def calendar(session: Session, *, start: datetime, end: datetime) -> list[Change
 
 
 def conflicts(
-    session: Session, *, change: Change,
+    session: Session,
+    *,
+    change: Change,
     related_targets: Callable[[list[str]], Iterable[str]] | None = None,
 ) -> list[Change]:
     """Other live changes on the same targets whose windows overlap this one's.

@@ -182,5 +182,3 @@ def for_record(session: Session, *, record_key: str, kind: str | None = None) ->
     if kind is not None:
         statement = statement.where(Notification.kind == kind)
     return list(session.exec(statement.order_by(col(Notification.id))))
-
-

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
@@ -73,9 +74,15 @@ def raise_problem(
     item: str | None = None,
     priority: int = 3,
     from_incident: str | None = None,
+    submission_id: str | None = None,
 ) -> Problem:
-    """Open a problem on a service or configuration item; linked to `from_incident` if given."""
+    """Open a problem on a service or configuration item; linked to `from_incident` if given.
+    A second call with the same `submission_id` returns the first problem."""
     require_agent(actor, doing="raise problems")
+    if submission_id is not None:
+        existing = _by_submission(session, submission_id)
+        if existing is not None:
+            return existing
     title = " ".join(title.split())
     if not title:
         raise InvalidInput("Give the problem a short title.")
@@ -91,15 +98,45 @@ def raise_problem(
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,
+        submission_id=submission_id,
     )
-    session.add(problem)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(problem)
+            session.flush()
+    except IntegrityError:
+        # The same form raced us in another transaction and won: return its problem.
+        existing = _by_submission(session, submission_id) if submission_id else None
+        if existing is None:
+            raise
+        return existing
     audit.record(
         session, key=problem.key, actor=actor.user_id, at=now, action="created", after=S.NEW
     )
     if from_incident:
         link_incident(session, key=problem.key, incident=from_incident, actor=actor, now=now)
     return problem
+
+
+def _by_submission(session: Session, submission_id: str) -> Problem | None:
+    return session.exec(select(Problem).where(Problem.submission_id == submission_id)).first()
+
+
+def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
+    """True for exactly one caller: the one that will post the problem's channel message."""
+    result = session.execute(
+        update(Problem)
+        .where(col(Problem.id) == parse_key(key), col(Problem.channel_id).is_(None))
+        .values(channel_id=channel_id)
+    )
+    return result.rowcount == 1
+
+
+def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
+    """Remember where the problem's channel message is."""
+    problem = get(session, key=key)
+    problem.channel_id = channel_id
+    problem.message_ts = ts
 
 
 def _incident_key(session: Session, incident: str) -> str:

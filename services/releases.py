@@ -87,7 +87,10 @@ def tests(session: Session, *, key: str) -> list[ReleaseTest]:
 
 
 def list_releases(
-    session: Session, *, status: ReleaseStatus | str | None = None, mine: str | None = None,
+    session: Session,
+    *,
+    status: ReleaseStatus | str | None = None,
+    mine: str | None = None,
     limit: int = 25,
 ) -> list[Release]:
     """Releases, newest first; optionally in one status or managed by `mine`."""
@@ -114,9 +117,18 @@ def _check_window(start: datetime | None, end: datetime | None, *, now: datetime
 
 
 def create(
-    session: Session, *, name: str, version: str, change_keys: list[str], release_manager: str,
-    release_plan: str, backout_plan: str, actor: str, now: datetime,
-    window_start: datetime | None = None, window_end: datetime | None = None,
+    session: Session,
+    *,
+    name: str,
+    version: str,
+    change_keys: list[str],
+    release_manager: str,
+    release_plan: str,
+    backout_plan: str,
+    actor: str,
+    now: datetime,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
 ) -> Release:
     """Plan a release bundling approved (or scheduled) changes. Bad fields raise FieldError."""
     name = " ".join(name.split())
@@ -142,30 +154,52 @@ def create(
             )
         bundle.append(change)
     release = Release(
-        name=name, version=version, status=S.PLANNED.value, window_start=window_start,
-        window_end=window_end, release_plan=release_plan.strip(),
-        backout_plan=backout_plan.strip(), release_manager=release_manager, created_by=actor,
-        created_at=now, updated_at=now,
+        name=name,
+        version=version,
+        status=S.PLANNED.value,
+        window_start=window_start,
+        window_end=window_end,
+        release_plan=release_plan.strip(),
+        backout_plan=backout_plan.strip(),
+        release_manager=release_manager,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
     )
     session.add(release)
     session.flush()
     for change in bundle:
         session.add(ReleaseChange(release_id=release.id, change_id=change.id))
     audit.record(
-        session, key=release.key, actor=actor, at=now, action="created", field="status",
-        after=S.PLANNED, note=f"{name} {version}; changes: "
-        + (", ".join(c.key for c in bundle) or "none"),
+        session,
+        key=release.key,
+        actor=actor,
+        at=now,
+        action="created",
+        field="status",
+        after=S.PLANNED,
+        note=f"{name} {version}; changes: " + (", ".join(c.key for c in bundle) or "none"),
     )
     for change in bundle:
         audit.record(
-            session, key=change.key, actor=actor, at=now, action="bundled", field="release",
+            session,
+            key=change.key,
+            actor=actor,
+            at=now,
+            action="bundled",
+            field="release",
             after=release.key,
         )
     return release
 
 
 def _move(
-    session: Session, release: Release, action: str, *, actor: str, now: datetime,
+    session: Session,
+    release: Release,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
     note: str | None = None,
 ) -> None:
     before = release.state
@@ -173,8 +207,15 @@ def _move(
     release.status = after.value
     release.updated_at = now
     audit.record(
-        session, key=release.key, actor=actor, at=now, action=action, field="status",
-        before=before, after=after, note=note,
+        session,
+        key=release.key,
+        actor=actor,
+        at=now,
+        action=action,
+        field="status",
+        before=before,
+        after=after,
+        note=note,
     )
 
 
@@ -203,20 +244,34 @@ def record_test(
         raise FieldError("note", "Say in a sentence what was tested and how it went.")
     _move(session, release, "test", actor=actor.user_id, now=now)
     result = ReleaseTest(
-        release_id=release.id, passed=passed, note=note.strip(), recorded_by=actor.user_id,
+        release_id=release.id,
+        passed=passed,
+        note=note.strip(),
+        recorded_by=actor.user_id,
         recorded_at=now,
     )
     session.add(result)
     audit.record(
-        session, key=release.key, actor=actor.user_id, at=now, action="test recorded",
-        field="test", after="passed" if passed else "failed", note=note.strip(),
+        session,
+        key=release.key,
+        actor=actor.user_id,
+        at=now,
+        action="test recorded",
+        field="test",
+        after="passed" if passed else "failed",
+        note=note.strip(),
     )
     return result
 
 
 def schedule(
-    session: Session, *, key: str, actor: Actor, now: datetime,
-    start: datetime | None = None, end: datetime | None = None,
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> Release:
     """Tested → Scheduled in a deployment window (the planned one unless a new one is given)."""
     release = get(session, key=key, for_update=True)
@@ -227,7 +282,11 @@ def schedule(
         raise FieldError("window_start", "Give the deployment window's start.")
     _check_window(start, end, now=now)
     _move(
-        session, release, "schedule", actor=actor.user_id, now=now,
+        session,
+        release,
+        "schedule",
+        actor=actor.user_id,
+        now=now,
         note=f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
     )
     release.window_start, release.window_end = start, end
@@ -265,7 +324,13 @@ class DeploymentResult:
 
 
 def finish_deployment(
-    session: Session, *, key: str, succeeded: bool, note: str, actor: Actor, now: datetime,
+    session: Session,
+    *,
+    key: str,
+    succeeded: bool,
+    note: str,
+    actor: Actor,
+    now: datetime,
     policy: Policy,
 ) -> DeploymentResult:
     """Deploying → Deployed (each bundled change moves to Review) or Failed (an incident is
@@ -286,14 +351,21 @@ def finish_deployment(
             )
         return DeploymentResult(release, True, change_keys)
     _move(session, release, "failed", actor=actor.user_id, now=now, note=note.strip())
-    incident = _open_incident(session, release, bundle, note=note.strip(), actor=actor, now=now,
-                              policy=policy)
+    incident = _open_incident(
+        session, release, bundle, note=note.strip(), actor=actor, now=now, policy=policy
+    )
     return DeploymentResult(release, False, change_keys, release.backout_plan, incident)
 
 
 def _open_incident(
-    session: Session, release: Release, bundle: list[Change], *, note: str, actor: Actor,
-    now: datetime, policy: Policy,
+    session: Session,
+    release: Release,
+    bundle: list[Change],
+    *,
+    note: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
 ) -> Incident:
     service = None
     for change in bundle:
@@ -312,13 +384,16 @@ def _open_incident(
         service=service,
         category=category,
     )
-    incident, _ = incidents.create(session, data=data, reporter=actor.user_id, now=now,
-                                   policy=policy)
-    links.link(session, a=incident.key, b=release.key, kind="caused by", actor=actor.user_id,
-               now=now)
+    incident, _ = incidents.create(
+        session, data=data, reporter=actor.user_id, now=now, policy=policy
+    )
+    links.link(
+        session, a=incident.key, b=release.key, kind="caused by", actor=actor.user_id, now=now
+    )
     for change in bundle:
-        links.link(session, a=incident.key, b=change.key, kind="caused by", actor=actor.user_id,
-                   now=now)
+        links.link(
+            session, a=incident.key, b=change.key, kind="caused by", actor=actor.user_id, now=now
+        )
     return incident
 
 
@@ -348,8 +423,11 @@ def reminder_plan(release: Release, policy: Policy) -> list[Reminder]:
         return []
     settings = policy.releases
     plan = [
-        Reminder(f"before_start:{changes.duration_text(offset)}", release.window_start - offset,
-                 release.release_manager)
+        Reminder(
+            f"before_start:{changes.duration_text(offset)}",
+            release.window_start - offset,
+            release.release_manager,
+        )
         for offset in sorted(set(settings.before_start), reverse=True)
     ]
     if settings.at_start:

@@ -236,6 +236,7 @@ class IncidentHandlers:
             known = known or problems.known_error_for(session, item=item)
         notes = [problem_render.known_error_note(known)] if known else []
         return {"affects": affects, "notes": notes}
+
     def announce(self, key: str) -> None:
         """Post the incident's one channel message, page on-call for P1, tell the reporter."""
         client = self.ctx.client

@@ -148,6 +148,7 @@ class ProblemHandlers:
                     actor=actor,
                     now=self.ctx.clock.now(),
                     from_incident=from_incident,
+                    submission_id=view["id"],
                 )
                 key = problem.key
         except ServiceDeskError as error:
@@ -160,6 +161,8 @@ class ProblemHandlers:
     def announce(self, key: str, actor: str) -> None:
         """Post the problem's one channel message and its first step in the thread."""
         with self.ctx.db.session() as session:
+            if not problems.claim_announcement(session, key=key, channel_id=self.channel):
+                return  # a second delivery of the same form: already announced
             problem = problems.get(session, key=key)
             linked = problems.linked_incidents(session, key=key)
         posted = self.ctx.client.chat_postMessage(
@@ -167,6 +170,8 @@ class ProblemHandlers:
             text=render.fallback_text(problem),
             blocks=render.message_blocks(problem, linked),
         )
+        with self.ctx.db.session() as session:
+            problems.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
         ref = RecordRef(key=key, channel=posted["channel"], ts=posted["ts"])
         # The buttons carry where the message lives, so later steps can update it in place.
         self.ctx.client.chat_update(
@@ -256,7 +261,12 @@ class ProblemHandlers:
     ) -> None:
         ack()
         later(
-            self.ctx, self._open_modal, body, client, respond, "known_error",
+            self.ctx,
+            self._open_modal,
+            body,
+            client,
+            respond,
+            "known_error",
             render.known_error_modal,
         )
 

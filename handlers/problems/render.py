@@ -51,9 +51,7 @@ def message_blocks(
         f"*Linked incidents*\n{', '.join(incidents) or '—'}",
     ]
     out: list[b.Block] = [b.section(title_line(problem), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by <@{problem.created_by}> {b.slack_time(problem.created_at)}")
-    )
+    out.append(b.context(f"Raised by <@{problem.created_by}> {b.slack_time(problem.created_at)}"))
     if problem.root_cause:
         out.append(b.section(f"*Root cause*\n{problem.root_cause}"))
     if problem.workaround:
@@ -120,7 +118,9 @@ def proposal_blocks(finding: TrendFinding) -> list[b.Block]:
             f"problem_proposal|{finding.proposal_id}",
             [
                 b.button(
-                    "Raise problem", Action.RAISE_PROPOSAL, str(finding.proposal_id),
+                    "Raise problem",
+                    Action.RAISE_PROPOSAL,
+                    str(finding.proposal_id),
                     style="primary",
                 )
             ],
@@ -145,7 +145,8 @@ def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.B
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"*{p.key}* {p.title}" + (f" ({p.service or p.item_key})" if p.service or p.item_key else "")
+        f"*{p.key}* {p.title}"
+        + (f" ({p.service or p.item_key})" if p.service or p.item_key else "")
         + f"\n> Workaround: {p.workaround}"
         for p in found
     ]
@@ -198,9 +199,7 @@ def new_problem_modal(
             ),
             optional=True,
         ),
-        b.input_block(
-            Field.TARGET, "Service or item", item_select(initial=target), optional=True
-        ),
+        b.input_block(Field.TARGET, "Service or item", item_select(initial=target), optional=True),
         b.input_block(
             Field.PRIORITY,
             "Priority",

@@ -74,7 +74,8 @@ class RequestHandlers:
             self._show(words[1:], respond)
         elif catalog.item(head) is not None:
             client.views_open(
-                trigger_id=body["trigger_id"], view=render.form_modal(catalog.item(head))  # type: ignore[arg-type]
+                trigger_id=body["trigger_id"],
+                view=render.form_modal(catalog.item(head)),  # type: ignore[arg-type]
             )
         else:
             respond(
@@ -109,7 +110,9 @@ class RequestHandlers:
         if item is None:
             later(self.ctx, tell, respond, "That item is no longer in the catalog.")
             return
-        later(self.ctx, client.views_open, trigger_id=body["trigger_id"], view=render.form_modal(item))
+        later(
+            self.ctx, client.views_open, trigger_id=body["trigger_id"], view=render.form_modal(item)
+        )
 
     # ---- the form ---------------------------------------------------------------------------
 

@@ -50,11 +50,19 @@ def build_chain(database, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
             session, name="web-01", type=CIType.SERVER, actor="U0ADMIN", now=clock.now()
         )
         cmdb.relate(
-            session, source=payments, kind=RelationKind.DEPENDS_ON, target=app,
-            actor="U0ADMIN", now=clock.now(),
+            session,
+            source=payments,
+            kind=RelationKind.DEPENDS_ON,
+            target=app,
+            actor="U0ADMIN",
+            now=clock.now(),
         )
         cmdb.relate(
-            session, source=app, kind=RelationKind.RUNS_ON, target=server,
-            actor="U0ADMIN", now=clock.now(),
+            session,
+            source=app,
+            kind=RelationKind.RUNS_ON,
+            target=server,
+            actor="U0ADMIN",
+            now=clock.now(),
         )
         return {"payments": payments.key, "app": app.key, "server": server.key}

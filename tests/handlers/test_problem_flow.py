@@ -27,9 +27,7 @@ def problem_message(fake_slack) -> dict:
     return found[0]
 
 
-def test_known_error_workaround_reaches_linked_incident_threads(
-    slack, fake_slack, database, clock
-):
+def test_known_error_workaround_reaches_linked_incident_threads(slack, fake_slack, database, clock):
     log_incident(slack, fake_slack, impact="low", urgency="low")
     incident_message = channel_message(fake_slack, database)
     slack.click(
@@ -100,8 +98,12 @@ def test_three_incidents_on_an_item_propose_one_problem_raised_once(
     for n in range(3):
         clock.advance(minutes=10)
         log_incident(
-            slack, fake_slack, title=f"Checkout down {n}", service=keys["app"],
-            impact="low", urgency="low",
+            slack,
+            fake_slack,
+            title=f"Checkout down {n}",
+            service=keys["app"],
+            impact="low",
+            urgency="low",
         )
     proposals = [
         c
@@ -128,6 +130,21 @@ def test_problem_command_list_help_and_modal(slack, fake_slack, database):
     refused = slack.submit(view, {"title": "Disk fills", "priority": "3"}, user_id="U0STRANGER")
     assert "agent" in refused.body["errors"]["title"]
     slack.submit(view, {"title": "Disk fills", "priority": "3"}, user_id="U0AGENT1")
+    # The same form delivered again (a double click) raises nothing more.
+    slack.submit(view, {"title": "Disk fills", "priority": "3"}, user_id="U0AGENT1")
+    with database.session() as session:
+        raised = session.exec(select(Problem)).all()
+        assert [p.key for p in raised] == ["PRB-1"] and raised[0].message_ts
+    assert (
+        len(
+            [
+                m
+                for m in fake_slack.messages("C0INCIDENTS")
+                if "problem_actions" in str(m.get("blocks"))
+            ]
+        )
+        == 1
+    )
     slack.command("/problem", "list", user_id="U0AGENT1")
     assert "PRB-1" in str(fake_slack.calls("response_url")[-1].args)
     slack.command("/problem", "help", user_id="U0AGENT1")

@@ -77,7 +77,10 @@ def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, dat
     assert "started work on REQ-1" in dms(fake_slack, "U0REQ")[-1].args["text"]
     updated = fake_slack.calls("response_url")[-1].args["blocks"]
     slack.click(
-        updated, "request_fulfil", user_id="U0ONCALL1", channel_id="DU0ONCALL1",
+        updated,
+        "request_fulfil",
+        user_id="U0ONCALL1",
+        channel_id="DU0ONCALL1",
         message_ts=team_message["ts"],
     )
     view = latest_view(fake_slack)
