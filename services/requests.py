@@ -19,7 +19,7 @@ from models.service_request import (
     RequestStatus,
     ServiceRequest,
 )
-from services import audit
+from services import audit, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from services.lifecycle import Lifecycle
 
@@ -163,6 +163,7 @@ def submit(
             submission_id=submission_id,
         )
     audit.record(session, key=request.key, actor=requester, at=now, action="created", after=status)
+    sla_timers.refresh_request(session, request=request, now=now, policy=policy)
     if approver:
         return Notify(request, dm=(requester,), approvers=(approver,)), True
     return Notify(request, dm=(requester,), team=request.fulfilment_team), True
@@ -177,9 +178,11 @@ def decide(
     approve: bool,
     now: datetime,
     reason: str | None = None,
+    policy: Policy | None = None,
 ) -> Notify:
     """An approver's decision. The approver must be in the item's group (or be the named
-    manager), never the requester; a rejection needs a reason; a second click counts once."""
+    manager), never the requester; a rejection needs a reason; a second click counts once.
+    With `policy`, the SLA timers are moved on at once (the approval wait was a pause)."""
     request = get(session, key=key, for_update=True)
     if session.exec(
         select(RequestApproval).where(
@@ -234,6 +237,8 @@ def decide(
     request.decided_at, request.decided_by = now, approver
     request.decision_reason = (reason or "").strip() or None
     request.updated_at = now
+    if policy is not None:
+        sla_timers.refresh_request(session, request=request, now=now, policy=policy)
     if approve:
         return Notify(request, dm=(request.requester,), team=request.fulfilment_team)
     return Notify(request, dm=(request.requester,))

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -47,6 +47,9 @@ LATE_AFTER = timedelta(minutes=5)
 _TOLERANCE_SECONDS = 1.0
 # A timer whose processing raised is looked at again after this, so it cannot block the queue.
 RETRY_BROKEN_AFTER = timedelta(minutes=10)
+
+# Service requests count working time: a "2d" fulfilment target is two working days.
+REQUEST_CALENDAR = "business"
 
 _calendars: dict[int, tuple[CalendarPolicy, BusinessCalendar]] = {}
 
@@ -171,6 +174,105 @@ def refresh(
     return timer
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """What the sweep needs of the record a timer belongs to, whatever its kind."""
+
+    key: str
+    headline: str
+    is_open: bool
+    stops: dict[Target, datetime | None]
+    pauses: list[Pause]
+    assignee: str | None
+    service: str | None
+    team: str | None
+    thread: tuple[str, str] | None
+
+
+def _subject(session: Session, record_key: str) -> _Subject | None:
+    prefix, _, number = record_key.partition("-")
+    if not number.isdigit():
+        return None
+    if prefix == "INC":
+        incident = session.get(Incident, int(number))
+        if incident is None:
+            return None
+        return _Subject(
+            key=incident.key,
+            headline=f"{incident.key} ({priority.name(incident.priority)}) {incident.title}",
+            is_open=incident.is_open,
+            stops=_stops(incident),
+            pauses=_pauses(session, incident.key),
+            assignee=incident.assignee,
+            service=incident.service,
+            team=incident.team,
+            thread=(incident.channel_id, incident.message_ts)
+            if incident.channel_id and incident.message_ts
+            else None,
+        )
+    if prefix == "REQ":
+        from models.service_request import ServiceRequest
+
+        request = session.get(ServiceRequest, int(number))
+        if request is None:
+            return None
+        return _Subject(
+            key=request.key,
+            headline=f"{request.key} (request) {request.title}",
+            is_open=request.status not in _REQUEST_ENDED,
+            stops=_request_stops(request),
+            pauses=_request_pauses(request),
+            assignee=request.assignee,
+            service=None,
+            team=request.fulfilment_team,
+            thread=None,
+        )
+    return None
+
+
+_REQUEST_ENDED = {"rejected", "fulfilled", "closed", "cancelled"}
+
+
+def _request_stops(request: Any) -> dict[Target, datetime | None]:
+    """Response is met when fulfilment starts; resolution (the fulfilment target) when it is
+    fulfilled. A rejected or cancelled request stops both."""
+    ended = request.closed_at if request.status in ("cancelled", "closed") else None
+    if request.status == "rejected":
+        ended = request.decided_at
+    return {
+        "response": request.started_at or request.fulfilled_at or ended,
+        "resolution": request.fulfilled_at or ended,
+    }
+
+
+def _request_pauses(request: Any) -> list[Pause]:
+    # Waiting for an approver is not the fulfilment team's time.
+    return [(request.submitted_at, request.decided_at)] if request.approver else []
+
+
+def refresh_request(session: Session, *, request: Any, now: datetime, policy: Policy) -> None:
+    """Refresh both timers of a service request (catalog targets, business-hours clock)."""
+    session.flush()
+    stops = _request_stops(request)
+    pauses = _request_pauses(request)
+    for which, seconds in (
+        ("response", request.response_target_s),
+        ("resolution", request.fulfilment_target_s),
+    ):
+        refresh(
+            session,
+            record_key=request.key,
+            target=which,  # type: ignore[arg-type]
+            duration=timedelta(seconds=seconds),
+            start=request.submitted_at,
+            calendar_kind=REQUEST_CALENDAR,
+            stopped_at=stops[which],  # type: ignore[index]
+            pauses=pauses,
+            now=now,
+            policy=policy,
+        )
+
+
 def _stops(incident: Incident) -> dict[Target, datetime | None]:
     ended = incident.closed_at if incident.state is IncidentStatus.CANCELLED else None
     return {
@@ -268,20 +370,14 @@ def sweep(session: Session, *, now: datetime, policy: Policy, limit: int = 500) 
     return fired
 
 
-def _incident_id(record_key: str) -> int | None:
-    prefix, _, number = record_key.partition("-")
-    return int(number) if prefix == "INC" and number.isdigit() else None
-
-
 def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy) -> Fired | None:
-    incident_id = _incident_id(timer.record_key)
-    incident = session.get(Incident, incident_id) if incident_id is not None else None
-    if incident is None:
+    subject = _subject(session, timer.record_key)
+    if subject is None:
         timer.next_due_at = None
         session.add(timer)
         return None
-    stop = _stops(incident)[timer.target]  # type: ignore[index]
-    if stop is not None or not incident.is_open:
+    stop = subject.stops[timer.target]  # type: ignore[index]
+    if stop is not None or not subject.is_open:
         # Met or closed since the timer was set (a refresh was missed): nothing applies now.
         timer.stopped_at = stop or now
         timer.next_due_at = None
@@ -291,7 +387,7 @@ def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy
         session.add(timer)
         return None
     calendar = _calendar(policy, timer.calendar)
-    pauses = _pauses(session, timer.record_key)
+    pauses = subject.pauses
     used = elapsed(start=timer.started_at, now=now, calendar=calendar, pauses=pauses)
     reached = used + _TOLERANCE_SECONDS
     target_seconds = float(timer.target_seconds)
@@ -314,7 +410,7 @@ def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy
         result = _fire(
             session,
             timer,
-            incident,
+            subject,
             crossed,
             now=now,
             policy=policy,
@@ -331,7 +427,7 @@ def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy
 def _fire(
     session: Session,
     timer: SlaTimer,
-    incident: Incident,
+    incident: _Subject,
     stage: int,
     *,
     now: datetime,
@@ -370,16 +466,12 @@ def _fire(
 
 
 def _recipients(
-    incident: Incident, audiences: Sequence[Audience], policy: Policy
+    incident: _Subject, audiences: Sequence[Audience], policy: Policy
 ) -> list[tuple[str, tuple[str, str] | None]]:
     service = policy.service(incident.service)
     team = policy.team(incident.team)
     on_call = (service.on_call if service else None) or (team.on_call if team else None)
-    thread = (
-        (incident.channel_id, incident.message_ts)
-        if incident.channel_id and incident.message_ts
-        else None
-    )
+    thread = incident.thread
     found: list[tuple[str, tuple[str, str] | None]] = []
     for audience in audiences:
         if audience is Audience.ASSIGNEE:
@@ -402,7 +494,7 @@ def _recipients(
 
 
 def _message(
-    incident: Incident,
+    incident: _Subject,
     timer: SlaTimer,
     stage: int,
     *,
@@ -411,7 +503,7 @@ def _message(
     now: datetime,
     late: bool,
 ) -> str:
-    head = f"{incident.key} ({priority.name(incident.priority)}) {incident.title}"
+    head = incident.headline
     if stage < BREACH_STAGE:
         due = f" It is due {deadline:%a %d %b %H:%M} UTC." if deadline else ""
         text = f":hourglass: {head}: {stage} % of the {timer.target} time is used.{due}"

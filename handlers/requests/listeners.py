@@ -212,6 +212,7 @@ class RequestHandlers:
                     approver_groups=groups,
                     approve=True,
                     now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
                 )
         except ServiceDeskError as error:
             tell(respond, str(error))
@@ -243,6 +244,7 @@ class RequestHandlers:
                     approve=False,
                     reason=reason,
                     now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
                 )
         except ServiceDeskError as error:
             ack(response_action="errors", errors={Field.REASON: str(error)})
