@@ -1,6 +1,7 @@
 """Every table, imported here so that SQLModel.metadata (and Alembic) sees them all."""
 
 from models import cmdb, links, problem, service_request  # noqa: F401  (issue 5 tables)
+from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
 from models.audit import AuditEntry
 from models.change import Change, ChangeApproval, ChangeTarget  # noqa: F401
 from models.incident import Incident, SlaPause
