@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -105,3 +106,26 @@ class TestState(SQLModel, table=True):
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The incident the current failure streak opened; cleared on recovery.
     incident_key: str | None = Field(default=None, max_length=32, index=True)
+
+
+class TestRunRef(BaseModel):
+    """Which run a Passed / Failed button or the failure modal is about (button value,
+    private_metadata), typed instead of an ad-hoc string."""
+
+    __test__ = False
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    run: int
+
+    def dump(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def load(cls, raw: str | None) -> TestRunRef | None:
+        """None when the value is missing or not ours (an old message, a tampered value)."""
+        if not raw:
+            return None
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            return None

@@ -50,7 +50,7 @@ class ServiceTest(_Strict):
         except ValueError as error:
             raise ValueError(
                 f"'{value}' is neither a cron expression (like \"0 9 * * mon\") nor an "
-                f"interval (like \"7d\"): {error}"
+                f'interval (like "7d"): {error}'
             ) from None
         return value
 
