@@ -16,6 +16,7 @@ from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
 from handlers.incidents import IncidentHandlers
+from handlers.servicedesk import ServiceDeskHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
 
@@ -74,4 +75,5 @@ def create_app(ctx: AppContext) -> App:
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
 
     IncidentHandlers(ctx).register(app)
+    ServiceDeskHandlers(ctx).register(app)
     return app
