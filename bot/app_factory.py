@@ -19,6 +19,7 @@ from handlers.cmdb import CmdbHandlers
 from handlers.incidents import IncidentHandlers
 from handlers.problems import ProblemHandlers
 from handlers.requests import RequestHandlers
+from handlers.servicedesk import ServiceDeskHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
 
@@ -80,4 +81,5 @@ def create_app(ctx: AppContext) -> App:
     CmdbHandlers(ctx).register(app)
     ProblemHandlers(ctx).register(app)
     RequestHandlers(ctx).register(app)
+    ServiceDeskHandlers(ctx).register(app)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from models.availability_policy import AvailabilityPolicy, ServiceTests
 from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
 from models.problem_policy import ProblemPolicy
@@ -66,6 +67,7 @@ class Service(Strict):
     team: Name
     on_call: SlackRef | None = None
     description: str = ""
+    tests: ServiceTests = []
 
 
 DEFAULT_CATEGORIES = ["hardware", "software", "network", "access", "security", "other"]
@@ -100,6 +102,7 @@ class Policy(Strict):
     catalog: RequestCatalog = RequestCatalog()
     problems: ProblemPolicy = ProblemPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
+    availability: AvailabilityPolicy = AvailabilityPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

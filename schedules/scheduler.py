@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
+from schedules import availability
 from services import incidents, paging, sla_timers
 from services.clock import Clock
 from services.errors import ServiceDeskError
@@ -88,7 +89,14 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-def run_once(*, db: Database, clock: Clock, policy: Policy, notifier: Notifier) -> RunReport:
+def run_once(
+    *,
+    db: Database,
+    clock: Clock,
+    policy: Policy,
+    notifier: Notifier,
+    announce: Callable[[str], None] | None = None,
+) -> RunReport:
     """Run every job once, in order: used at start-up so a bot that was down catches up at
     once, and by tests."""
     report = RunReport()
@@ -98,13 +106,26 @@ def run_once(*, db: Database, clock: Clock, policy: Policy, notifier: Notifier) 
     report.escalated = escalated if isinstance(escalated, int) else 0
     closed = _guarded("auto_close", lambda: auto_close(db=db, clock=clock, policy=policy))()
     report.closed = closed if isinstance(closed, list) else []
+    _guarded(
+        "availability_tests", lambda: availability.sweep_tests(db=db, clock=clock, policy=policy)
+    )()
+    _guarded(
+        "url_checks",
+        lambda: availability.run_url_checks(db=db, clock=clock, policy=policy, announce=announce),
+    )()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
 
 
 def build_scheduler(
-    *, db: Database, clock: Clock, policy: Policy, notifier: Notifier, interval_seconds: float = 30
+    *,
+    db: Database,
+    clock: Clock,
+    policy: Policy,
+    notifier: Notifier,
+    interval_seconds: float = 30,
+    announce: Callable[[str], None] | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started) running each job every `interval_seconds` (at least 5)."""
     if interval_seconds < MIN_INTERVAL_SECONDS:
@@ -117,6 +138,10 @@ def build_scheduler(
         "sla_sweep": lambda: sweep_sla(db=db, clock=clock, policy=policy),
         "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
         "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy),
+        "availability_tests": lambda: availability.sweep_tests(db=db, clock=clock, policy=policy),
+        "url_checks": lambda: availability.run_url_checks(
+            db=db, clock=clock, policy=policy, announce=announce
+        ),
         "send_notifications": notifier.send_due,
     }
     for job_id, job in jobs.items():

@@ -7,6 +7,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.context import AppContext
+from handlers.incidents import IncidentHandlers
 from schedules.scheduler import build_scheduler, run_once
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,11 @@ log = logging.getLogger(__name__)
 def start(ctx: AppContext) -> BackgroundScheduler:
     """Run every sweep once (a bot that was down sends what fell due, once), then start the
     periodic jobs."""
-    report = run_once(db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier)
+    # Incidents opened by failing URL checks get their channel message like any other.
+    announce = IncidentHandlers(ctx).announce
+    report = run_once(
+        db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, announce=announce
+    )
     log.info("start-up catch-up: %s", report)
     scheduler = build_scheduler(
         db=ctx.db,
@@ -23,6 +28,7 @@ def start(ctx: AppContext) -> BackgroundScheduler:
         policy=ctx.policy,
         notifier=ctx.notifier,
         interval_seconds=ctx.settings.scheduler_interval_seconds,
+        announce=announce,
     )
     scheduler.start()
     return scheduler

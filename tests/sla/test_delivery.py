@@ -118,7 +118,14 @@ def test_scheduler_is_built_with_every_job_and_safe_defaults(database, clock, po
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
-    assert set(jobs) == {"sla_sweep", "paging_sweep", "auto_close", "send_notifications"}
+    assert set(jobs) == {
+        "sla_sweep",
+        "paging_sweep",
+        "auto_close",
+        "availability_tests",
+        "url_checks",
+        "send_notifications",
+    }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 30
     try:

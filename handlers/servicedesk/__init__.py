@@ -1,0 +1,5 @@
+"""/servicedesk and the availability test buttons."""
+
+from handlers.servicedesk.listeners import ServiceDeskHandlers
+
+__all__ = ["ServiceDeskHandlers"]

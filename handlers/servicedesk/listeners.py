@@ -1,0 +1,177 @@
+"""Slack listeners for /servicedesk and the availability test buttons: parse, call services,
+render. No rules here."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.common import actor_of, later, tell
+from handlers.incidents.listeners import IncidentHandlers
+from handlers.servicedesk import render
+from handlers.servicedesk.ids import Action, Field, View
+from models.availability import TestRunRef
+from models.sla_policy import parse_duration
+from services import availability, service_tests
+from services.errors import AlreadyDone, ServiceDeskError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PERIOD = timedelta(days=30)
+_PERIOD = re.compile(r"^\d+\s*[dwh]$", re.IGNORECASE)
+OLD_BUTTON = "That button is from an old message; the test run it was about is unknown."
+
+
+class ServiceDeskHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.command("/servicedesk")(self.on_command)
+        app.action(Action.TEST_PASSED.value)(self.on_passed)
+        app.action(Action.TEST_FAILED.value)(self.on_failed)
+        app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
+
+    # ---- /servicedesk ----------------------------------------------------------------------
+
+    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._command, body, respond)
+
+    def _command(self, body: dict[str, Any], respond: Respond) -> None:
+        words = (body.get("text") or "").split()
+        head = words[0].lower() if words else "help"
+        if head == "availability":
+            self._availability(words[1:], respond)
+        elif head == "help":
+            tell(respond, render.USAGE)
+        else:
+            tell(respond, f"`{words[0]}` is not a /servicedesk sub-command.\n\n{render.USAGE}")
+
+    def _availability(self, args: list[str], respond: Respond) -> None:
+        policy = self.ctx.policy
+        period = DEFAULT_PERIOD
+        chosen: list[str] = []
+        for word in args:
+            if _PERIOD.match(word):
+                period = parse_duration(word)
+                continue
+            found = policy.service(word)
+            if found is None:
+                names = ", ".join(s.name for s in policy.services) or "none configured"
+                tell(
+                    respond,
+                    f"`{word}` is not a service or a period. Services: {names}. "
+                    "Periods look like `7d`, `30d` or `90d`.",
+                )
+                return
+            chosen.append(found.name)
+        names = chosen or [s.name for s in policy.services]
+        if not names:
+            tell(respond, "No services are configured in the policy file.")
+            return
+        now = self.ctx.clock.now()
+        with self.ctx.db.session() as session:
+            reports = [
+                availability.report(session, service=name, period=period, now=now, policy=policy)
+                for name in names
+            ]
+        respond(
+            text=render.report_fallback(reports, period),
+            blocks=render.report_blocks(reports, period),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    # ---- Passed / Failed ----------------------------------------------------------------------
+
+    def on_passed(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._passed, body, respond)
+
+    def _passed(self, body: dict[str, Any], respond: Respond) -> None:
+        ref = TestRunRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            tell(respond, OLD_BUTTON)
+            return
+        actor = actor_of(self.ctx, body)
+        try:
+            with self.ctx.db.session() as session:
+                run = service_tests.record_passed(
+                    session,
+                    run_id=ref.run,
+                    actor=actor,
+                    members_of=self.ctx.directory.members,
+                    now=self.ctx.clock.now(),
+                )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        self._replace(respond, render.recorded_text(run))
+
+    def on_failed(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._open_failed, body, client, respond)
+
+    def _open_failed(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ref = TestRunRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            tell(respond, OLD_BUTTON)
+            return
+        actor = actor_of(self.ctx, body)
+        try:
+            with self.ctx.db.session() as session:
+                run = service_tests.check_recorder(
+                    session, run_id=ref.run, actor=actor, members_of=self.ctx.directory.members
+                )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=render.failed_modal(run))
+
+    def on_failed_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = TestRunRef.load(view.get("private_metadata"))
+        if ref is None:
+            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
+            return
+        note = view_values(view).get(Field.NOTE)
+        actor = actor_of(self.ctx, body)
+        try:
+            service_tests.clean_note(note)
+            # Written before the ack: once Slack closes the modal, the outcome is stored.
+            with self.ctx.db.session() as session:
+                run = service_tests.record_failed(
+                    session,
+                    run_id=ref.run,
+                    actor=actor,
+                    members_of=self.ctx.directory.members,
+                    note=note or "",
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                incident_key = run.incident_key
+        except AlreadyDone:
+            # A repeated delivery of the same submission: the first one recorded it.
+            ack()
+            return
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={Field.NOTE: str(error)})
+            return
+        ack()
+        if incident_key:
+            later(self.ctx, IncidentHandlers(self.ctx).announce, incident_key)
+
+    def _replace(self, respond: Respond, text: str) -> None:
+        try:
+            respond(text=text, replace_original=True)
+        except Exception:
+            log.warning("could not update the reminder message")

@@ -1,0 +1,103 @@
+"""What /servicedesk and the availability buttons show people: one place for the wording."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.blocks import Block, context, header, input_block, modal, section, slack_time, text_input
+from handlers.servicedesk.ids import Field, View
+from models.availability import TestRun, TestRunRef
+from services.availability import ServiceAvailability
+from services.service_tests import NOTE_MAX
+
+USAGE = (
+    "*/servicedesk* commands:\n"
+    "• `/servicedesk availability [service] [period]` — availability %, outages, MTBF and MTRS "
+    "per service, with the availability and continuity tests run in the period. The period is "
+    "like `7d`, `30d` (the default) or `90d`; both words are optional, in any order.\n"
+    "• `/servicedesk help` — this message."
+)
+
+
+def hours(span: timedelta | None) -> str:
+    """A duration in hours, as availability reports give them ("717h", "2.5h")."""
+    if span is None:
+        return "—"
+    value = f"{span.total_seconds() / 3600:.2f}".rstrip("0").rstrip(".")
+    return f"{value}h"
+
+
+def period_label(period: timedelta) -> str:
+    days = period.total_seconds() / 86400
+    return f"last {days:g} days" if days >= 1 else f"last {hours(period)}"
+
+
+def run_line(run: TestRun) -> str:
+    outcome = run.state.label
+    if run.recorded_by:
+        outcome += f" by <@{run.recorded_by}>"
+    if run.incident_key:
+        outcome += f" → {run.incident_key}"
+    late = " (late)" if run.late else ""
+    return (
+        f"• {run.key} *{run.test_name}* ({run.kind}), due {slack_time(run.due_at)}{late}: {outcome}"
+    )
+
+
+def report_text(found: ServiceAvailability, period: timedelta) -> str:
+    return (
+        f"*{found.service}* — {period_label(period)}\n"
+        f"Availability *{found.availability_percent:.3f} %* · outages {len(found.outages)} · "
+        f"MTBF {hours(found.mtbf)} · MTRS {hours(found.mtrs)} · downtime {hours(found.downtime)}"
+    )
+
+
+def report_blocks(reports: list[ServiceAvailability], period: timedelta) -> list[Block]:
+    blocks: list[Block] = [header(f"Availability, {period_label(period)}")]
+    for found in reports:
+        blocks.append(section(report_text(found, period)))
+        if found.runs:
+            blocks.append(section("Tests:\n" + "\n".join(run_line(r) for r in found.runs[-15:])))
+        else:
+            blocks.append(context("No availability or continuity tests fell due in the period."))
+    blocks.append(
+        context(
+            "Agreed service time is 24×7. Downtime: high-impact incidents on the service and "
+            "failing URL checks, overlaps merged. MTBF = uptime / outages; "
+            "MTRS = downtime / outages."
+        )
+    )
+    return blocks[:50]
+
+
+def report_fallback(reports: list[ServiceAvailability], period: timedelta) -> str:
+    return "\n\n".join(report_text(found, period) for found in reports)
+
+
+def failed_modal(run: TestRun) -> dict[str, Any]:
+    return modal(
+        View.TEST_FAILED.value,
+        "Test failed",
+        [
+            section(
+                f"*{run.test_name}* on *{run.service}* ({run.key}). An incident will be opened "
+                "on the service with your note."
+            ),
+            input_block(
+                Field.NOTE.value,
+                "What failed?",
+                text_input(Field.NOTE.value, multiline=True, max_length=NOTE_MAX),
+            ),
+        ],
+        submit="Record failure",
+        private_metadata=TestRunRef(run=run.id or 0).dump(),
+    )
+
+
+def recorded_text(run: TestRun) -> str:
+    text = f"{run.key} *{run.test_name}* on *{run.service}*: {run.state.label.lower()}"
+    text += f", recorded by <@{run.recorded_by}>." if run.recorded_by else "."
+    if run.incident_key:
+        text += f" {run.incident_key} was opened."
+    return text
