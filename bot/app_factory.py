@@ -16,6 +16,7 @@ from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
 from handlers.cmdb import CmdbHandlers
+from handlers.home import HomeHandlers
 from handlers.incidents import IncidentHandlers
 from handlers.problems import ProblemHandlers
 from handlers.requests import RequestHandlers
@@ -78,6 +79,7 @@ def create_app(ctx: AppContext) -> App:
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
 
     IncidentHandlers(ctx).register(app)
+    HomeHandlers(ctx).register(app)
     CmdbHandlers(ctx).register(app)
     ProblemHandlers(ctx).register(app)
     RequestHandlers(ctx).register(app)

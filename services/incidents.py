@@ -509,10 +509,14 @@ def list_open(
     assignee: str | None = None,
     priority_is: int | None = None,
     service: str | None = None,
+    reporter: str | None = None,
     limit: int = 25,
 ) -> list[Incident]:
-    """Open incidents, newest first, optionally only one person's, one priority or one service."""
+    """Open incidents, newest first, optionally only one person's (assigned or reported), one
+    priority or one service."""
     statement = select(Incident).where(col(Incident.status).in_([s.value for s in OPEN_STATUSES]))
+    if reporter is not None:
+        statement = statement.where(Incident.reporter == reporter)
     if assignee is not None:
         statement = statement.where(Incident.assignee == assignee)
     if priority_is is not None:

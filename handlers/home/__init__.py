@@ -1,0 +1,5 @@
+"""The App Home tab."""
+
+from handlers.home.listeners import HomeHandlers
+
+__all__ = ["HomeHandlers"]
