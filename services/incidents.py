@@ -21,7 +21,7 @@ from models.incident import (
 )
 from models.policy import Policy
 from services import audit, paging, priority, sla_timers
-from services.errors import InvalidInput, NotFound
+from services.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
 
@@ -474,6 +474,27 @@ def escalate(
     )
     notify = tuple(ref for ref in [team.lead if team else None] if ref)
     return Escalation(incident, kind, notify, policy.channels.escalations)
+
+
+def acknowledge_escalation(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
+    """The person an escalation reached says they have it. Recorded once per person and
+    escalation; a New incident is acknowledged as well (by the caller, via `acknowledge`)."""
+    incident = get(session, key=key, for_update=True)
+    if not incident.is_open:
+        raise NotAllowed(f"{incident.key} is {incident.state.label}; there is nothing to take on.")
+    trail = audit.trail(session, key=incident.key)
+    last_escalation = max((e.id or 0 for e in trail if e.action == "escalated"), default=0)
+    if any(
+        e.action == "escalation acknowledged"
+        and e.actor == actor.user_id
+        and (e.id or 0) > last_escalation
+        for e in trail
+    ):
+        raise AlreadyDone(f"You already acknowledged the escalation of {incident.key}.")
+    audit.record(
+        session, key=incident.key, actor=actor.user_id, at=now, action="escalation acknowledged"
+    )
+    return incident
 
 
 def page_targets(incident: Incident, policy: Policy) -> tuple[str, ...]:

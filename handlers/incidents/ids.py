@@ -15,6 +15,7 @@ class Action(StrEnum):
     REOPEN = "incident_reopen"
     CLOSE = "incident_close"
     MORE = "incident_more"
+    ESCALATION_ACK = "incident_escalation_acknowledge"
 
 
 class More(StrEnum):

@@ -42,6 +42,7 @@ class IncidentHandlers:
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.action(Action.ACKNOWLEDGE.value)(self.on_acknowledge)
         app.action(paging.ACK_ACTION_ID)(self.on_page_acknowledge)
+        app.action(Action.ESCALATION_ACK.value)(self.on_escalation_acknowledge)
         app.action(Action.ASSIGN.value)(self.on_assign)
         app.action(Action.RESUME.value)(self.on_resume)
         app.action(Action.REOPEN.value)(self.on_reopen)
@@ -328,6 +329,33 @@ class IncidentHandlers:
             return incident
 
         later(self.ctx, self._step, body, respond, "acknowledge", apply)
+
+    def on_escalation_acknowledge(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Acknowledge from an escalation message: recorded once per person and escalation."""
+        ack()
+        later(self.ctx, self._escalation_acknowledge, body, respond)
+
+    def _escalation_acknowledge(self, body: dict[str, Any], respond: Respond) -> None:
+        key = self._key_from(body)
+        if key is None:
+            return
+        actor = actor_of(self.ctx, body)
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.session() as session:
+                incident = incidents.acknowledge_escalation(session, key=key, actor=actor, now=now)
+                if incident.status == "new" and actor.is_agent:
+                    incident = incidents.acknowledge(
+                        session, key=key, actor=actor, now=now, policy=self.ctx.policy
+                    )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        self.refresh(key, step=f"<@{actor.user_id}> acknowledged the escalation of {key}.")
+        try:
+            respond(text=f"You acknowledged the escalation of {key}.", replace_original=True)
+        except Exception:
+            log.warning("could not update the escalation message")
 
     def on_resume(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

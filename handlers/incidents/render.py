@@ -221,18 +221,19 @@ def escalation_text(incident: Incident, kind: str, actor: str, note: str) -> str
 
 
 def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) -> list[b.Block]:
-    """A direct message (page or escalation) with an Acknowledge button."""
+    """A direct message about an escalation, with an Acknowledge button: it acknowledges a
+    New incident, and otherwise records that the person has taken the escalation on."""
     out = [b.section(text)]
     if permalink:
         out.append(b.context(f"<{permalink}|Open the incident message>"))
-    if incident.state is IncidentStatus.NEW:
+    if incident.is_open:
         out.append(
             b.actions(
                 f"incident_dm|{incident.key}",
                 [
                     b.button(
                         "Acknowledge",
-                        Action.ACKNOWLEDGE,
+                        Action.ESCALATION_ACK,
                         RecordRef(key=incident.key).dump(),
                         style="primary",
                     )

@@ -156,6 +156,22 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
     lead_dms = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "U0LEAD"]
     assert len(lead_dms) == 1
     assert any(c.args["channel"] == "C0ESCALATE" for c in fake_slack.calls("chat.postMessage"))
+    # The lead acknowledges from the direct message; a second click counts once.
+    for _ in range(2):
+        slack.click(
+            lead_dms[0].args["blocks"],
+            "incident_escalation_acknowledge",
+            user_id="U0LEAD",
+            channel_id="DU0LEAD",
+        )
+    assert "already acknowledged" in fake_slack.calls("response_url")[-1].args["text"]
+    with database.session() as session:
+        taken = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.record_key == "INC-1", AuditEntry.action == "escalation acknowledged"
+            )
+        ).all()
+        assert [e.actor for e in taken] == ["U0LEAD"]
 
     # Resolve needs a code and a note.
     clock.advance(hours=1)
