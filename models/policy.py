@@ -43,6 +43,9 @@ class Strict(BaseModel):
 class Channels(Strict):
     incidents: ChannelRef = "incidents"
     escalations: ChannelRef = "incident-escalations"
+    changes: ChannelRef = "changes"
+    change_approvals: ChannelRef = "change-approvals"
+    releases: ChannelRef = "changes"
 
 
 class Roles(Strict):
