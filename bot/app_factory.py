@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.directory import Directory
 from bot.settings import Settings
 from bot.slack import make_web_client
+from handlers.changes import ChangeHandlers
 from handlers.incidents import IncidentHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
@@ -71,4 +72,5 @@ def create_app(ctx: AppContext) -> App:
         log.exception("listener failed for %s", body.get("type"), exc_info=error)
 
     IncidentHandlers(ctx).register(app)
+    ChangeHandlers(ctx).register(app)
     return app

@@ -696,24 +696,10 @@ def approval_messages(session: Session, *, key: str) -> list[tuple[str, str]]:
     return [(row.channel, row.ts) for row in session.exec(statement)]
 
 
-def approval_rules(session: Session, *, change: Change, policy: Policy) -> ApprovalRequest:
-    """Whom a change awaiting approval asks and what it needs, without moving it (for showing
-    the tally again)."""
-    change_targets = targets(session, key=change.key)
-    rules = _rules(change, change_targets, policy)
-    return ApprovalRequest(
-        change=change,
-        ask=rules.base + tuple(r for r in rules.freeze_refs if r not in rules.base),
-        quorum=rules.quorum,
-        chairs_needed=rules.chairs,
-        chair_refs=rules.chair_refs,
-        freeze=rules.freeze.name if rules.freeze else None,
-        freeze_refs=rules.freeze_refs,
-    )
-
-
-def current_tally(session: Session, *, change: Change, policy: Policy) -> Tally:
-    """Where the change's approval stands now."""
+def current_tally(session: Session, *, change: Change, policy: Policy) -> Tally | None:
+    """Where the change's approval stands now; None for standard (pre-approved) changes."""
+    if change.change_type is ChangeType.STANDARD:
+        return None
     rules = _rules(change, targets(session, key=change.key), policy)
     return _tally(session, change, rules, policy, counted=False)
 
