@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.slack import make_web_client
 from handlers.changes import ChangeHandlers
 from handlers.incidents import IncidentHandlers
+from handlers.releases import ReleaseHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
 
@@ -73,4 +74,5 @@ def create_app(ctx: AppContext) -> App:
 
     IncidentHandlers(ctx).register(app)
     ChangeHandlers(ctx).register(app)
+    ReleaseHandlers(ctx).register(app)
     return app
