@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,17 @@ log = logging.getLogger(__name__)
 # Which service error goes next to which form field when the service names none.
 DEFAULT_FIELD = Field.TITLE
 CALENDAR_DAYS = 14
+
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def message_lock(key: str) -> threading.Lock:
+    """One lock per record: two clicks finishing at once must not let the one that read the
+    older state update the message last."""
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
 
 
 def _when(raw: Any) -> datetime | None:
@@ -454,27 +466,32 @@ class ChangeHandlers:
     def refresh(self, key: str, *, step: str | None = None) -> None:
         """Update the change's channel message and its approval requests in place, and post the
         step in the thread."""
-        with self.ctx.db.session() as session:
-            change = changes.get(session, key=key)
-            targets = changes.targets(session, key=key)
-            conflicts = self._conflicts(session, change)
-            tally = changes.current_tally(session, change=change, policy=self.ctx.policy)
-            places = changes.approval_messages(session, key=key)
-        client = self.ctx.client
-        for channel, ts in places if tally is not None else ():
-            try:
-                client.chat_update(
-                    channel=channel, ts=ts, text=f"Approval: {render.fallback_text(change)}",
-                    blocks=render.approval_blocks(change, targets, tally),
-                )
-            except SlackApiError as error:
-                log.error("could not update an approval request: %s", error.response.get("error"))
-        if not change.channel_id or not change.message_ts:
-            return
-        client.chat_update(
-            channel=change.channel_id, ts=change.message_ts, text=render.fallback_text(change),
-            blocks=render.message_blocks(change, targets, conflicts, tally if places else None),
-        )
+        with message_lock(key):
+            with self.ctx.db.session() as session:
+                change = changes.get(session, key=key)
+                targets = changes.targets(session, key=key)
+                conflicts = self._conflicts(session, change)
+                tally = changes.current_tally(session, change=change, policy=self.ctx.policy)
+                places = changes.approval_messages(session, key=key)
+            client = self.ctx.client
+            for channel, ts in places if tally is not None else ():
+                try:
+                    client.chat_update(
+                        channel=channel, ts=ts, text=f"Approval: {render.fallback_text(change)}",
+                        blocks=render.approval_blocks(change, targets, tally),
+                    )
+                except SlackApiError as error:
+                    log.error("could not update an approval request: %s",
+                              error.response.get("error"))
+            if not change.channel_id or not change.message_ts:
+                return
+            client.chat_update(
+                channel=change.channel_id, ts=change.message_ts,
+                text=render.fallback_text(change),
+                blocks=render.message_blocks(
+                    change, targets, conflicts, tally if places else None
+                ),
+            )
         if step:
             client.chat_postMessage(
                 channel=change.channel_id, thread_ts=change.message_ts, text=step

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
-from handlers.changes.listeners import ChangeHandlers
+from handlers.changes.listeners import ChangeHandlers, message_lock
 from handlers.common import actor_of, later, tell, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
@@ -308,16 +308,18 @@ class ReleaseHandlers:
 
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the release's channel message in place and post the step in its thread."""
-        with self.ctx.db.session() as session:
-            release = releases.get(session, key=key)
-            bundle: list[Change] = releases.bundled_changes(session, key=key)
-            runs = releases.tests(session, key=key)
-        if not release.channel_id or not release.message_ts:
-            return None, None
-        self.ctx.client.chat_update(
-            channel=release.channel_id, ts=release.message_ts,
-            text=render.fallback_text(release), blocks=render.message_blocks(release, bundle, runs),
-        )
+        with message_lock(key):
+            with self.ctx.db.session() as session:
+                release = releases.get(session, key=key)
+                bundle: list[Change] = releases.bundled_changes(session, key=key)
+                runs = releases.tests(session, key=key)
+            if not release.channel_id or not release.message_ts:
+                return None, None
+            self.ctx.client.chat_update(
+                channel=release.channel_id, ts=release.message_ts,
+                text=render.fallback_text(release),
+                blocks=render.message_blocks(release, bundle, runs),
+            )
         if step:
             self.ctx.client.chat_postMessage(
                 channel=release.channel_id, thread_ts=release.message_ts, text=step
