@@ -15,10 +15,12 @@ from bot.directory import Directory
 from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
+from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
 from handlers.home import HomeHandlers
 from handlers.incidents import IncidentHandlers
 from handlers.problems import ProblemHandlers
+from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
 from handlers.servicedesk import ServiceDeskHandlers
 from models.policy import Policy
@@ -84,4 +86,6 @@ def create_app(ctx: AppContext) -> App:
     ProblemHandlers(ctx).register(app)
     RequestHandlers(ctx).register(app)
     ServiceDeskHandlers(ctx).register(app)
+    ChangeHandlers(ctx).register(app)
+    ReleaseHandlers(ctx).register(app)
     return app

@@ -3,7 +3,7 @@
 from models import cmdb, links, problem, service_request  # noqa: F401  (issue 5 tables)
 from models.audit import AuditEntry
 from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
-from models.change import Change, ChangeApproval, ChangeTarget  # noqa: F401
+from models.change import Change, ChangeApproval, ChangeApprovalMessage, ChangeTarget  # noqa: F401
 from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
 from models.notification import Notification

@@ -98,6 +98,11 @@ class Change(SQLModel, table=True):
     implementation_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     implemented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where the change's one channel message lives (kept up to date), and the Slack view that
+    # created it: a second submission of the same form finds this and creates nothing.
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    submission_id: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     @property
     def key(self) -> str:
@@ -144,6 +149,21 @@ class ChangeApproval(SQLModel, table=True):
     # so a later policy edit cannot change how past decisions counted.
     roles: str = Field(default="", max_length=60)
     decided_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ChangeApprovalMessage(SQLModel, table=True):
+    """A posted approval request (channel post or an approver's DM), updated with the tally."""
+
+    __tablename__ = "change_approval_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("change.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
 
 
 @dataclass(frozen=True)

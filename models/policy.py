@@ -45,6 +45,9 @@ class Strict(BaseModel):
 class Channels(Strict):
     incidents: ChannelRef = "incidents"
     escalations: ChannelRef = "incident-escalations"
+    changes: ChannelRef = "changes"
+    change_approvals: ChannelRef = "change-approvals"
+    releases: ChannelRef = "changes"
     problems: ChannelRef | None = None  # where problems are posted; the incidents channel if unset
 
 

@@ -46,6 +46,10 @@ class Release(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     deployed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The release's one channel message, and the Slack view that created it (idempotency).
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    submission_id: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     @property
     def key(self) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_, select, update
 
 from models.change import (
     ACTIVE_STATUSES,
@@ -19,6 +19,7 @@ from models.change import (
     TITLE_MAX,
     Change,
     ChangeApproval,
+    ChangeApprovalMessage,
     ChangeInput,
     ChangeStatus,
     ChangeTarget,
@@ -218,13 +219,29 @@ def _freeze_of(change: Change, change_targets: list[str], policy: Policy) -> Fre
 # ---------------------------------------------------------------------------- create
 
 
+def find_by_submission(session: Session, *, submission_id: str) -> Change | None:
+    """The change a Slack form submission created, if any."""
+    return session.exec(select(Change).where(Change.submission_id == submission_id)).first()
+
+
 def create(
-    session: Session, *, data: ChangeInput, requester: str, now: datetime, policy: Policy
+    session: Session,
+    *,
+    data: ChangeInput,
+    requester: str,
+    now: datetime,
+    policy: Policy,
+    submission_id: str | None = None,
 ) -> Change:
     """Log a change. Standard changes must name a catalogued template and a window, and go
     straight to Scheduled; normal and emergency changes start New and need a backout plan.
     Bad fields raise FieldError naming the field; a window in a freeze raises NotAllowed
-    (emergency changes excepted: they need an extra approval instead)."""
+    (emergency changes excepted: they need an extra approval instead). A second call with the
+    same `submission_id` returns the change the first created."""
+    if submission_id is not None:
+        existing = find_by_submission(session, submission_id=submission_id)
+        if existing is not None:
+            return existing
     title = " ".join(data.title.split())
     if not title:
         raise FieldError("title", "Give the change a short title.")
@@ -281,9 +298,20 @@ def create(
         requester=requester,
         created_at=now,
         updated_at=now,
+        submission_id=submission_id,
     )
-    session.add(change)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(change)
+            session.flush()
+    except IntegrityError:
+        # The same form submitted twice at once: the other submission created it.
+        existing = (
+            find_by_submission(session, submission_id=submission_id) if submission_id else None
+        )
+        if existing is None:
+            raise
+        return existing
     for name in change_targets:
         session.add(ChangeTarget(change_id=change.id, target=name))
     note = f"{change_type.value} change, {risk.value} risk"
@@ -688,6 +716,58 @@ def move_to_review_by_release(
         note=f"deployed by {release_key}",
     )
     change.implemented_at = change.implemented_at or now
+
+
+# ---------------------------------------------------------------------------- Slack messages
+
+
+def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
+    """True for exactly one caller: the one that will post the change's channel message."""
+    result = session.execute(
+        update(Change)
+        .where(col(Change.id) == parse_key(key), col(Change.channel_id).is_(None))
+        .values(channel_id=channel_id)
+    )
+    return result.rowcount == 1
+
+
+def release_announcement(session: Session, *, key: str) -> None:
+    """Posting the channel message failed: let a later attempt claim it again."""
+    session.execute(
+        update(Change)
+        .where(col(Change.id) == parse_key(key), col(Change.message_ts).is_(None))
+        .values(channel_id=None)
+    )
+
+
+def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
+    """Remember where the change's channel message is, to update it in place."""
+    change = get(session, key=key)
+    change.channel_id = channel_id
+    change.message_ts = ts
+
+
+def add_approval_message(session: Session, *, key: str, channel: str, ts: str) -> None:
+    """Remember a posted approval request, to update its tally in place."""
+    session.add(ChangeApprovalMessage(change_id=parse_key(key), channel=channel, ts=ts))
+
+
+def approval_messages(session: Session, *, key: str) -> list[tuple[str, str]]:
+    """(channel, ts) of every approval request posted for the change."""
+    statement = (
+        select(ChangeApprovalMessage)
+        .where(ChangeApprovalMessage.change_id == parse_key(key))
+        .order_by(col(ChangeApprovalMessage.id))
+    )
+    return [(row.channel, row.ts) for row in session.exec(statement)]
+
+
+def current_tally(session: Session, *, change: Change, policy: Policy) -> Tally | None:
+    """Where the change's approval stands now; None for standard (pre-approved) changes."""
+    if change.change_type is ChangeType.STANDARD:
+        return None
+    rules = _rules(change, targets(session, key=change.key), policy)
+    return _tally(session, change, rules, policy, counted=False)
 
 
 # ---------------------------------------------------------------------------- calendar

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select, update
 
 from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentInput, Level
@@ -103,6 +104,37 @@ def list_releases(
     return list(session.exec(statement.limit(limit)))
 
 
+def find_by_submission(session: Session, *, submission_id: str) -> Release | None:
+    """The release a Slack form submission created, if any."""
+    return session.exec(select(Release).where(Release.submission_id == submission_id)).first()
+
+
+def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
+    """True for exactly one caller: the one that will post the release's channel message."""
+    result = session.execute(
+        update(Release)
+        .where(col(Release.id) == parse_key(key), col(Release.channel_id).is_(None))
+        .values(channel_id=channel_id)
+    )
+    return result.rowcount == 1
+
+
+def release_announcement(session: Session, *, key: str) -> None:
+    """Posting the channel message failed: let a later attempt claim it again."""
+    session.execute(
+        update(Release)
+        .where(col(Release.id) == parse_key(key), col(Release.message_ts).is_(None))
+        .values(channel_id=None)
+    )
+
+
+def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
+    """Remember where the release's channel message is, to update it in place."""
+    release = get(session, key=key)
+    release.channel_id = channel_id
+    release.message_ts = ts
+
+
 def _check_window(start: datetime | None, end: datetime | None, *, now: datetime) -> None:
     if start is None and end is None:
         return
@@ -129,8 +161,14 @@ def create(
     now: datetime,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
+    submission_id: str | None = None,
 ) -> Release:
-    """Plan a release bundling approved (or scheduled) changes. Bad fields raise FieldError."""
+    """Plan a release bundling approved (or scheduled) changes. Bad fields raise FieldError.
+    A second call with the same `submission_id` returns the release the first created."""
+    if submission_id is not None:
+        existing = find_by_submission(session, submission_id=submission_id)
+        if existing is not None:
+            return existing
     name = " ".join(name.split())
     version = version.strip()
     if not name:
@@ -165,9 +203,19 @@ def create(
         created_by=actor,
         created_at=now,
         updated_at=now,
+        submission_id=submission_id,
     )
-    session.add(release)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(release)
+            session.flush()
+    except IntegrityError:
+        existing = (
+            find_by_submission(session, submission_id=submission_id) if submission_id else None
+        )
+        if existing is None:
+            raise
+        return existing
     for change in bundle:
         session.add(ReleaseChange(release_id=release.id, change_id=change.id))
     audit.record(

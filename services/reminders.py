@@ -43,7 +43,9 @@ def sync(
 ) -> list[str]:
     """Make the pending reminders of `record_key` exactly the future part of `plan`. Returns the
     stages newly scheduled."""
-    wanted = {(_stage(p), p.recipient): p for p in plan if p.recipient and p.due_at > now - STALE_AFTER}
+    wanted = {
+        (_stage(p), p.recipient): p for p in plan if p.recipient and p.due_at > now - STALE_AFTER
+    }
     pending = session.exec(
         select(Notification).where(
             Notification.record_key == record_key,

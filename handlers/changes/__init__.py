@@ -1,0 +1,5 @@
+"""Change listeners."""
+
+from handlers.changes.listeners import ChangeHandlers
+
+__all__ = ["ChangeHandlers"]

@@ -1,0 +1,400 @@
+"""Everything a person reads about changes in Slack: messages, modals, lists, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from bot.metadata import RecordRef
+from handlers.changes.ids import Action, Field, View
+from handlers.incidents.render import audit_line
+from models.audit import AuditEntry
+from models.change import (
+    TITLE_MAX,
+    Change,
+    ChangeApproval,
+    ChangeStatus,
+    ChangeType,
+    ReviewOutcome,
+    Risk,
+)
+from models.policy import Policy
+from services.changes import LIFECYCLE, Tally
+
+USAGE = "\n".join(
+    [
+        "*Changes*",
+        "`/change` — request a change (a form opens)",
+        "`/change list [mine]` — recent changes, newest first",
+        "`/change show CHG-3` — one change, its approvals and its audit trail",
+        "`/change calendar [days]` — scheduled changes in the next 14 days (or `days`)",
+        "`/change help` — this text",
+    ]
+)
+
+TYPE_EMOJI = {
+    ChangeType.STANDARD: ":large_green_square:",
+    ChangeType.NORMAL: ":large_blue_square:",
+    ChangeType.EMERGENCY: ":large_red_square:",
+}
+TYPES = [("Standard", "standard"), ("Normal", "normal"), ("Emergency", "emergency")]
+RISKS = [("Low", Risk.LOW.value), ("Medium", Risk.MEDIUM.value), ("High", Risk.HIGH.value)]
+
+
+def title_line(change: Change) -> str:
+    return f"{TYPE_EMOJI[change.change_type]} *{change.key}* · {change.title}"
+
+
+def fallback_text(change: Change) -> str:
+    return (
+        f"{change.key} {change.title} — {change.change_type.value} change, "
+        f"{change.risk} risk, {change.state.label}"
+    )
+
+
+def window_text(change: Change) -> str:
+    if change.planned_start is None or change.planned_end is None:
+        return "not planned yet"
+    return f"{b.slack_time(change.planned_start)} → {b.slack_time(change.planned_end)}"
+
+
+def conflict_text(change: Change, conflicts: Sequence[Change]) -> str:
+    keys = ", ".join(f"{c.key} ({c.title})" for c in conflicts)
+    return f":warning: {change.key} overlaps other changes on the same services: {keys}."
+
+
+def message_blocks(
+    change: Change, targets: Sequence[str], conflicts: Sequence[Change] = (),
+    tally: Tally | None = None,
+) -> list[b.Block]:
+    """The one channel message of a change, with the buttons its state allows."""
+    fields = [
+        f"*Type*\n{change.change_type.value.capitalize()}"
+        + (f" ({change.standard_template})" if change.standard_template else ""),
+        f"*Risk*\n{change.risk.capitalize()}",
+        f"*Status*\n{change.state.label}",
+        f"*Implementer*\n{b.user(change.implementer, nobody='—')}",
+        f"*Services or items*\n{', '.join(targets) or '—'}",
+        f"*Window*\n{window_text(change)}",
+    ]
+    out: list[b.Block] = [b.section(title_line(change), fields=fields, block_id="summary")]
+    out.append(
+        b.context(f"Requested by <@{change.requester}> {b.slack_time(change.created_at)}")
+    )
+    if conflicts:
+        out.append(b.section(conflict_text(change, conflicts)))
+    if tally is not None and (tally.approved_by or tally.rejected_by):
+        out.append(b.context(tally_text(tally)))
+    if change.state is ChangeStatus.CLOSED and change.review_outcome:
+        out.append(
+            b.context(
+                f"Review: {ReviewOutcome(change.review_outcome).label} — {change.review_note}"
+            )
+        )
+    buttons = _buttons(change)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def _buttons(change: Change) -> b.Block | None:
+    value = RecordRef(key=change.key).dump()
+    allowed = set(LIFECYCLE.actions_from(change.status))
+    emergency = change.change_type is ChangeType.EMERGENCY
+    elements = []
+    if "assess" in allowed and not emergency:
+        elements.append(b.button("Assess", Action.ASSESS, value, style="primary"))
+    if "submit" in allowed and (emergency or change.state is ChangeStatus.ASSESSMENT):
+        elements.append(b.button("Submit for approval", Action.SUBMIT, value, style="primary"))
+    if "schedule" in allowed and change.state is ChangeStatus.APPROVED:
+        elements.append(b.button("Schedule", Action.SCHEDULE, value, style="primary"))
+    if "start" in allowed:
+        elements.append(b.button("Start implementation", Action.START, value, style="primary"))
+    if "complete" in allowed:
+        elements.append(b.button("Complete implementation", Action.COMPLETE, value))
+    if "review" in allowed:
+        elements.append(b.button("Review", Action.REVIEW, value, style="primary"))
+    if "cancel" in allowed:
+        elements.append(b.button("Cancel", Action.CANCEL, value, style="danger"))
+    return b.actions(f"change_actions|{change.key}", elements)
+
+
+# ---- approvals -------------------------------------------------------------------------------
+
+
+def tally_text(tally: Tally) -> str:
+    parts = []
+    if tally.approved_by:
+        parts.append("Approved by " + ", ".join(f"<@{u}>" for u in tally.approved_by))
+    if tally.rejected_by:
+        parts.append("Rejected by " + ", ".join(f"<@{u}>" for u in tally.rejected_by))
+    if tally.outcome == "approved":
+        parts.append(":white_check_mark: *Approved*")
+    elif tally.outcome == "rejected":
+        parts.append(":x: *Rejected*")
+    else:
+        more = tally.needed_more
+        parts.append(f"{more} more approval{'s' if more != 1 else ''} needed")
+    return " · ".join(parts)
+
+
+def approval_blocks(change: Change, targets: Sequence[str], tally: Tally) -> list[b.Block]:
+    """An approval request (channel post or DM): the change, the tally and, while pending,
+    Approve and Reject."""
+    out: list[b.Block] = [
+        b.section(
+            f":ballot_box_with_ballot: Approval requested for {title_line(change)}",
+            fields=[
+                f"*Type*\n{change.change_type.value.capitalize()}",
+                f"*Risk*\n{change.risk.capitalize()}",
+                f"*Window*\n{window_text(change)}",
+                f"*Services or items*\n{', '.join(targets) or '—'}",
+                f"*Requested by*\n<@{change.requester}>",
+                f"*Backout plan*\n{(change.backout_plan or '—')[:500]}",
+            ],
+        ),
+        b.context(tally_text(tally)),
+    ]
+    if tally.outcome == "pending" and change.state is ChangeStatus.AWAITING_APPROVAL:
+        value = RecordRef(key=change.key).dump()
+        out.append(
+            b.actions(
+                f"change_approval|{change.key}",
+                [
+                    b.button("Approve", Action.APPROVE, value, style="primary"),
+                    b.button("Reject", Action.REJECT, value, style="danger"),
+                ],
+            )
+        )
+    return [block for block in out if block]
+
+
+# ---- steps posted in the thread -------------------------------------------------------------
+
+STEPS = {
+    "assess": "assessed {key}; it can be submitted for approval.",
+    "submit": "submitted {key} for approval.",
+    "schedule": "scheduled {key}.",
+    "start": "started implementing {key}.",
+    "complete": "completed the implementation of {key}; it awaits its review.",
+    "review": "reviewed and closed {key}.",
+    "cancel": "cancelled {key}.",
+    "approve": "approved {key}.",
+    "reject": "rejected {key}.",
+}
+
+
+def step_text(action: str, change: Change, actor: str, note: str | None = None) -> str:
+    text = f"<@{actor}> " + STEPS[action].format(key=change.key)
+    if note:
+        text += f"\n> {note}"
+    return text
+
+
+def created_text(change: Change) -> str:
+    text = f"<@{change.requester}> requested {change.key}: {change.title}"
+    if change.state is ChangeStatus.SCHEDULED:
+        text += f" (standard change, pre-approved; scheduled {window_text(change)})"
+    return text
+
+
+# ---- ephemeral answers ----------------------------------------------------------------------
+
+
+def list_blocks(found: Sequence[Change], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"{heading}: none.")]
+    lines = [
+        f"{TYPE_EMOJI[c.change_type]} *{c.key}* {c.title} — {c.state.label}, {c.risk} risk, "
+        f"window {window_text(c)}"
+        for c in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), *_chunks(lines)]
+
+
+def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
+    heading = f"Change calendar, next {days} day{'s' if days != 1 else ''}"
+    if not found:
+        return [b.section(f"{heading}: nothing scheduled.")]
+    lines = [
+        f"{b.slack_time(c.planned_start)} → {b.slack_time(c.planned_end)} "
+        f"*{c.key}* {c.title} ({c.state.label}, {c.risk} risk)"
+        for c in found
+    ]
+    return [b.section(f"*{heading}* ({len(found)})"), *_chunks(lines)]
+
+
+def show_blocks(
+    change: Change, targets: Sequence[str], conflicts: Sequence[Change], tally: Tally | None,
+    decisions: Sequence[ChangeApproval], trail: Sequence[AuditEntry],
+) -> list[b.Block]:
+    out = [
+        block
+        for block in message_blocks(change, targets, conflicts, tally)
+        if block.get("type") != "actions"
+    ]
+    for label, text in (
+        ("Description", change.description),
+        ("Implementation plan", change.implementation_plan),
+        ("Backout plan", change.backout_plan),
+        ("Test plan", change.test_plan),
+    ):
+        if text:
+            out.append(b.section(f"*{label}*\n{text}"))
+    if decisions:
+        lines = [
+            f"<@{d.approver}> *{d.decision}d*"
+            + (f" as {d.roles.replace(',', ' and ')}" if d.roles else "")
+            + f" `{d.decided_at:%Y-%m-%d %H:%M}Z`"
+            + (f" — {d.reason}" if d.reason else "")
+            for d in decisions
+        ]
+        out.append(b.section("*Approvals*\n" + "\n".join(lines)))
+    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
+    out.extend(_chunks([audit_line(entry) for entry in trail]))
+    return out[:50]
+
+
+def _chunks(lines: Sequence[str]) -> list[b.Block]:
+    # Slack caps a section at 3,000 characters: split long lists over several.
+    out: list[b.Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            out.append(b.section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        out.append(b.section("\n".join(chunk)))
+    return out
+
+
+# ---- modals ---------------------------------------------------------------------------------
+
+
+def _datetime_picker(action_id: str) -> dict[str, Any]:
+    return {"type": "datetimepicker", "action_id": action_id}
+
+
+def new_change_modal(policy: Policy) -> dict:
+    cp = policy.changes
+    fields: list[b.Block] = [
+        b.input_block(
+            Field.TITLE, "Title",
+            b.text_input(Field.TITLE, max_length=TITLE_MAX, placeholder="What will change?"),
+        ),
+        b.input_block(
+            Field.DESCRIPTION, "Description",
+            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000), optional=True,
+        ),
+        b.input_block(Field.TYPE, "Type", b.static_select(Field.TYPE, TYPES)),
+    ]
+    if cp.standard_changes:
+        fields.append(
+            b.input_block(
+                Field.TEMPLATE, "Standard change (for standard changes)",
+                b.static_select(Field.TEMPLATE, [(s.name, s.name) for s in cp.standard_changes]),
+                optional=True,
+            )
+        )
+    fields.append(
+        b.input_block(
+            Field.RISK, "Risk", b.static_select(Field.RISK, RISKS), optional=True,
+            hint="Leave empty to have the risk worked out from the questions below.",
+        )
+    )
+    if cp.risk_questions:
+        fields.append(
+            b.input_block(
+                Field.RISK_ANSWERS, "Risk questions (tick every yes)",
+                {
+                    "type": "checkboxes",
+                    "action_id": Field.RISK_ANSWERS.value,
+                    "options": [b.option(q.text, q.id) for q in cp.risk_questions[:10]],
+                },
+                optional=True,
+            )
+        )
+    if policy.services:
+        targets_element: dict[str, Any] = {
+            "type": "multi_static_select",
+            "action_id": Field.TARGETS.value,
+            "placeholder": b.plain("Services"),
+            "options": [b.option(s.name, s.name) for s in policy.services[:100]],
+        }
+    else:
+        targets_element = b.text_input(
+            Field.TARGETS, placeholder="Names, separated by commas", max_length=1000
+        )
+    fields += [
+        b.input_block(Field.TARGETS, "Services or items affected", targets_element,
+                      optional=True),
+        b.input_block(Field.START, "Planned start", _datetime_picker(Field.START),
+                      optional=True),
+        b.input_block(Field.END, "Planned end", _datetime_picker(Field.END), optional=True),
+        b.input_block(
+            Field.IMPLEMENTATION, "Implementation plan",
+            b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000), optional=True,
+        ),
+        b.input_block(
+            Field.BACKOUT, "Backout plan",
+            b.text_input(Field.BACKOUT, multiline=True, max_length=3000), optional=True,
+            hint="Required for normal and emergency changes.",
+        ),
+        b.input_block(
+            Field.TEST, "Test plan", b.text_input(Field.TEST, multiline=True, max_length=3000),
+            optional=True,
+        ),
+        b.input_block(
+            Field.IMPLEMENTER, "Implementer",
+            {"type": "users_select", "action_id": Field.IMPLEMENTER.value,
+             "placeholder": b.plain("Who carries it out")},
+            optional=True,
+        ),
+    ]
+    return b.modal(View.NEW, "Request a change", fields, submit="Request change",
+                   private_metadata=RecordRef(key="new").dump())
+
+
+def review_modal(change: Change, ref: RecordRef) -> dict:
+    return b.modal(
+        View.REVIEW, f"Review {change.key}",
+        [
+            b.section(title_line(change)),
+            b.input_block(
+                Field.OUTCOME, "Outcome",
+                b.static_select(Field.OUTCOME, [(o.label, o.value) for o in ReviewOutcome]),
+            ),
+            b.input_block(Field.NOTE, "Note",
+                          b.text_input(Field.NOTE, multiline=True, max_length=3000)),
+        ],
+        submit="Close change", private_metadata=ref.dump(),
+    )
+
+
+def cancel_modal(change: Change, ref: RecordRef) -> dict:
+    return b.modal(
+        View.CANCEL, f"Cancel {change.key}",
+        [
+            b.section(title_line(change)),
+            b.input_block(Field.NOTE, "Reason",
+                          b.text_input(Field.NOTE, multiline=True, max_length=1000)),
+        ],
+        submit="Cancel change", private_metadata=ref.dump(),
+    )
+
+
+def reject_modal(change: Change, ref: RecordRef) -> dict:
+    return b.modal(
+        View.REJECT, f"Reject {change.key}",
+        [
+            b.section(title_line(change)),
+            b.input_block(
+                Field.REASON, "Why do you reject it?",
+                b.text_input(Field.REASON, multiline=True, max_length=1000),
+                optional=True,  # checked by the service, so the refusal reads in plain words
+            ),
+        ],
+        submit="Reject", private_metadata=ref.dump(),
+    )

@@ -1,0 +1,5 @@
+"""Release listeners."""
+
+from handlers.releases.listeners import ReleaseHandlers
+
+__all__ = ["ReleaseHandlers"]

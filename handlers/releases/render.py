@@ -1,0 +1,235 @@
+"""Everything a person reads about releases in Slack: messages, modals, lists, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import blocks as b
+from bot.metadata import RecordRef
+from handlers.incidents.render import audit_line
+from handlers.releases.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.change import Change
+from models.release import NAME_MAX, Release, ReleaseStatus, ReleaseTest
+from services.releases import LIFECYCLE
+
+USAGE = "\n".join(
+    [
+        "*Releases*",
+        "`/release` — plan a release of approved changes (a form opens)",
+        "`/release list` — recent releases, newest first",
+        "`/release show REL-2` — one release, its changes, tests and audit trail",
+        "`/release help` — this text",
+    ]
+)
+
+
+def title_line(release: Release) -> str:
+    return f":package: *{release.key}* · {release.name} {release.version}"
+
+
+def fallback_text(release: Release) -> str:
+    return f"{release.key} {release.name} {release.version} — {release.state.label}"
+
+
+def window_text(release: Release) -> str:
+    if release.window_start is None or release.window_end is None:
+        return "not planned yet"
+    return f"{b.slack_time(release.window_start)} → {b.slack_time(release.window_end)}"
+
+
+def test_text(runs: Sequence[ReleaseTest]) -> str:
+    if not runs:
+        return "not tested"
+    latest = runs[-1]
+    return (":white_check_mark: passed" if latest.passed else ":x: failed") + f" — {latest.note}"
+
+
+def message_blocks(
+    release: Release, bundle: Sequence[Change], runs: Sequence[ReleaseTest]
+) -> list[b.Block]:
+    """The one channel message of a release, with the buttons its state allows."""
+    fields = [
+        f"*Status*\n{release.state.label}",
+        f"*Release manager*\n<@{release.release_manager}>",
+        f"*Window*\n{window_text(release)}",
+        f"*Latest test*\n{test_text(runs)}",
+        "*Changes*\n" + (", ".join(f"{c.key} ({c.state.label})" for c in bundle) or "—"),
+    ]
+    out: list[b.Block] = [b.section(title_line(release), fields=fields, block_id="summary")]
+    out.append(b.context(f"Planned by <@{release.created_by}> {b.slack_time(release.created_at)}"))
+    buttons = _buttons(release)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def _buttons(release: Release) -> b.Block | None:
+    value = RecordRef(key=release.key).dump()
+    allowed = set(LIFECYCLE.actions_from(release.status))
+    elements = []
+    for action, label, button, style in (
+        ("build", "Build", Action.BUILD, "primary"),
+        ("test", "Record test result", Action.TEST, None),
+        ("schedule", "Schedule", Action.SCHEDULE, None),
+        ("deploy", "Deploy", Action.DEPLOY, "primary"),
+        ("deployed", "Deployed", Action.DEPLOYED, "primary"),
+        ("failed", "Failed", Action.FAILED, "danger"),
+        ("roll_back", "Rolled back", Action.ROLL_BACK, None),
+        ("close", "Close", Action.CLOSE, None),
+    ):
+        if action == "schedule" and release.state is ReleaseStatus.SCHEDULED:
+            continue
+        if action in allowed:
+            elements.append(b.button(label, button, value, style=style))
+    return b.actions(f"release_actions|{release.key}", elements)
+
+
+STEPS = {
+    "build": "marked {key} built.",
+    "test": "recorded a test result for {key}.",
+    "schedule": "scheduled {key}.",
+    "deploy": "started deploying {key}.",
+    "deployed": "marked {key} deployed; its changes move to review.",
+    "failed": "marked the deployment of {key} failed.",
+    "roll_back": "rolled {key} back.",
+    "close": "closed {key}.",
+}
+
+
+def step_text(action: str, release: Release, actor: str, note: str | None = None) -> str:
+    text = f"<@{actor}> " + STEPS[action].format(key=release.key)
+    if note:
+        text += f"\n> {note}"
+    return text
+
+
+def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
+    """Posted in the thread when a deployment fails: the backout plan and Rolled back."""
+    text = f":rotating_light: Deployment of {release.key} failed. *Backout plan:*\n" + (
+        release.backout_plan or "—"
+    )
+    if incident_key:
+        text += f"\nIncident {incident_key} was opened for it."
+    out = [b.section(text)]
+    out.append(
+        b.actions(
+            f"release_backout|{release.key}",
+            [b.button("Rolled back", Action.ROLL_BACK, RecordRef(key=release.key).dump())],
+        )
+    )
+    return [block for block in out if block]
+
+
+def list_blocks(found: Sequence[Release]) -> list[b.Block]:
+    if not found:
+        return [b.section("Releases: none.")]
+    lines = [
+        f"*{r.key}* {r.name} {r.version} — {r.state.label}, window {window_text(r)}"
+        for r in found
+    ]
+    return [b.section(f"*Releases* ({len(found)})"), b.section("\n".join(lines)[:2900])]
+
+
+def show_blocks(
+    release: Release, bundle: Sequence[Change], runs: Sequence[ReleaseTest],
+    trail: Sequence[AuditEntry],
+) -> list[b.Block]:
+    out = [
+        block for block in message_blocks(release, bundle, runs) if block.get("type") != "actions"
+    ]
+    for label, text in (("Release plan", release.release_plan),
+                        ("Backout plan", release.backout_plan)):
+        if text:
+            out.append(b.section(f"*{label}*\n{text}"))
+    if runs:
+        lines = [
+            f"`{r.recorded_at:%Y-%m-%d %H:%M}Z` <@{r.recorded_by}> "
+            f"{'passed' if r.passed else 'failed'} — {r.note}"
+            for r in runs
+        ]
+        out.append(b.section("*Tests*\n" + "\n".join(lines)[:2900]))
+    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
+    out.append(b.section("\n".join(audit_line(entry) for entry in trail)[:2900] or "—"))
+    return out[:50]
+
+
+def new_release_modal(candidates: Sequence[Change]) -> dict:
+    fields: list[b.Block] = [
+        b.input_block(Field.NAME, "Name", b.text_input(Field.NAME, max_length=NAME_MAX)),
+        b.input_block(Field.VERSION, "Version", b.text_input(Field.VERSION, max_length=40)),
+    ]
+    if candidates:
+        fields.append(
+            b.input_block(
+                Field.CHANGES, "Approved changes it bundles",
+                {
+                    "type": "multi_static_select",
+                    "action_id": Field.CHANGES.value,
+                    "placeholder": b.plain("Changes"),
+                    "options": [
+                        b.option(f"{c.key} {c.title}", c.key) for c in candidates[:100]
+                    ],
+                },
+            )
+        )
+    else:
+        fields.append(
+            b.section(
+                "There are no approved or scheduled changes to bundle; a release needs at "
+                "least one.",
+                block_id="no_changes",
+            )
+        )
+    fields += [
+        b.input_block(Field.START, "Deployment window start",
+                      {"type": "datetimepicker", "action_id": Field.START.value}, optional=True),
+        b.input_block(Field.END, "Deployment window end",
+                      {"type": "datetimepicker", "action_id": Field.END.value}, optional=True),
+        b.input_block(Field.PLAN, "Release plan",
+                      b.text_input(Field.PLAN, multiline=True, max_length=3000), optional=True),
+        b.input_block(Field.BACKOUT, "Backout plan",
+                      b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
+                      optional=True),
+        b.input_block(
+            Field.MANAGER, "Release manager",
+            {"type": "users_select", "action_id": Field.MANAGER.value,
+             "placeholder": b.plain("Who runs the release")},
+        ),
+    ]
+    return b.modal(View.NEW, "Plan a release", fields, submit="Plan release",
+                   private_metadata=RecordRef(key="new").dump())
+
+
+def test_modal(release: Release, ref: RecordRef) -> dict:
+    result = {
+        "type": "radio_buttons",
+        "action_id": Field.RESULT.value,
+        "options": [b.option("Passed", "passed"), b.option("Failed", "failed")],
+    }
+    return b.modal(
+        View.TEST, f"Test {release.key}",
+        [
+            b.section(title_line(release)),
+            b.input_block(Field.RESULT, "Result", result),
+            b.input_block(Field.NOTE, "What was tested",
+                          b.text_input(Field.NOTE, multiline=True, max_length=3000),
+                          optional=True),
+        ],
+        submit="Record", private_metadata=ref.dump(),
+    )
+
+
+def outcome_modal(release: Release, ref: RecordRef, *, succeeded: bool) -> dict:
+    return b.modal(
+        View.DEPLOYED if succeeded else View.FAILED,
+        f"{'Deployed' if succeeded else 'Failed'} {release.key}",
+        [
+            b.section(title_line(release)),
+            b.input_block(
+                Field.NOTE, "Note" if succeeded else "What failed",
+                b.text_input(Field.NOTE, multiline=True, max_length=3000), optional=True,
+            ),
+        ],
+        submit="Record", private_metadata=ref.dump(),
+    )
