@@ -17,7 +17,7 @@ from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
 from schedules import availability
-from services import incidents, paging, sla_timers
+from services import change_reminders, incidents, paging, sla_timers
 from services.clock import Clock
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
@@ -53,6 +53,12 @@ def sweep_pages(*, db: Database, clock: Clock, policy: Policy) -> int:
     """Escalate every page not acknowledged in time; returns how many rungs were paged."""
     with db.session() as session:
         return len(paging.sweep(session, now=clock.now(), policy=policy))
+
+
+def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Keep change and release reminders in the outbox in line with their records."""
+    with db.session() as session:
+        return change_reminders.sweep(session, now=clock.now(), policy=policy)
 
 
 def auto_close(*, db: Database, clock: Clock, policy: Policy) -> list[str]:
@@ -104,6 +110,7 @@ def run_once(
     report.sla_fired = fired if isinstance(fired, int) else 0
     escalated = _guarded("paging", lambda: sweep_pages(db=db, clock=clock, policy=policy))()
     report.escalated = escalated if isinstance(escalated, int) else 0
+    _guarded("reminders", lambda: sweep_reminders(db=db, clock=clock, policy=policy))()
     closed = _guarded("auto_close", lambda: auto_close(db=db, clock=clock, policy=policy))()
     report.closed = closed if isinstance(closed, list) else []
     _guarded(
@@ -137,6 +144,7 @@ def build_scheduler(
     jobs: dict[str, Callable[[], object]] = {
         "sla_sweep": lambda: sweep_sla(db=db, clock=clock, policy=policy),
         "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
+        "change_reminders": lambda: sweep_reminders(db=db, clock=clock, policy=policy),
         "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy),
         "availability_tests": lambda: availability.sweep_tests(db=db, clock=clock, policy=policy),
         "url_checks": lambda: availability.run_url_checks(

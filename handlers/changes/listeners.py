@@ -19,7 +19,7 @@ from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.common import actor_of, later, tell, user_id
 from models.change import Change, ChangeInput, ChangeStatus, Decision
-from services import audit, changes
+from services import audit, change_reminders, changes
 from services.errors import InvalidInput, ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,13 @@ class ChangeHandlers:
         app.view(View.REVIEW.value)(self.on_review_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.view(View.REJECT.value)(self.on_reject_submitted)
-        for action in (Action.ASSESS, Action.SUBMIT, Action.SCHEDULE, Action.START,
-                       Action.COMPLETE):
+        for action in (
+            Action.ASSESS,
+            Action.SUBMIT,
+            Action.SCHEDULE,
+            Action.START,
+            Action.COMPLETE,
+        ):
             app.action(action.value)(self.on_step)
         app.action(Action.REVIEW.value)(self.on_open_review)
         app.action(Action.CANCEL.value)(self.on_open_cancel)
@@ -172,8 +177,12 @@ class ChangeHandlers:
             # Written before the ack: once Slack closes the modal, nothing is lost.
             with self.ctx.db.session() as session:
                 change = changes.create(
-                    session, data=data, requester=user_id(body), now=self.ctx.clock.now(),
-                    policy=self.ctx.policy, submission_id=view["id"],
+                    session,
+                    data=data,
+                    requester=user_id(body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                    submission_id=view["id"],
                 )
                 key = change.key
         except ServiceDeskError as error:
@@ -213,7 +222,8 @@ class ChangeHandlers:
         )
         if conflicts:
             client.chat_postMessage(
-                channel=posted["channel"], thread_ts=posted["ts"],
+                channel=posted["channel"],
+                thread_ts=posted["ts"],
                 text=render.conflict_text(change, conflicts),
             )
 
@@ -295,18 +305,24 @@ class ChangeHandlers:
         """The configured approver groups (and user ids) the person belongs to."""
         cp = self.ctx.policy.changes
         refs = {
-            *cp.approvers.normal, *cp.approvers.emergency, *cp.cab_chair, *cp.emergency_cab,
+            *cp.approvers.normal,
+            *cp.approvers.emergency,
+            *cp.cab_chair,
+            *cp.emergency_cab,
             *cp.freeze_approvers,
         }
         return {ref for ref in refs if user in self.ctx.directory.members(ref)}
 
-    def _decide(
-        self, key: str, user: str, decision: Decision, reason: str | None
-    ) -> changes.Tally:
+    def _decide(self, key: str, user: str, decision: Decision, reason: str | None) -> changes.Tally:
         with self.ctx.db.session() as session:
             return changes.decide(
-                session, key=key, approver=user, approver_groups=self._groups_of(user),
-                decision=decision, reason=reason, now=self.ctx.clock.now(),
+                session,
+                key=key,
+                approver=user,
+                approver_groups=self._groups_of(user),
+                decision=decision,
+                reason=reason,
+                now=self.ctx.clock.now(),
                 policy=self.ctx.policy,
             )
 
@@ -405,7 +421,10 @@ class ChangeHandlers:
         client.views_open(trigger_id=body["trigger_id"], view=build(change, RecordRef(key=ref.key)))
 
     def _submit_step(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
         apply: Callable[[Any, str, Any, Any, dict[str, Any]], Change],
     ) -> tuple[Change, str, dict[str, Any]] | None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -431,15 +450,23 @@ class ChangeHandlers:
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Change:
             return changes.review(
-                s, key=key, outcome=values.get(Field.OUTCOME) or "",
-                note=values.get(Field.NOTE) or "", actor=actor, now=now,
+                s,
+                key=key,
+                outcome=values.get(Field.OUTCOME) or "",
+                note=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=now,
             )
 
         done = self._submit_step(ack, body, view, apply)
         if done:
             change, actor, values = done
-            later(self.ctx, self.refresh, change.key,
-                  step=render.step_text("review", change, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                change.key,
+                step=render.step_text("review", change, actor, values.get(Field.NOTE)),
+            )
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Change:
@@ -450,15 +477,23 @@ class ChangeHandlers:
         done = self._submit_step(ack, body, view, apply)
         if done:
             change, actor, values = done
-            later(self.ctx, self.refresh, change.key,
-                  step=render.step_text("cancel", change, actor, values.get(Field.NOTE)))
+            later(
+                self.ctx,
+                self.refresh,
+                change.key,
+                step=render.step_text("cancel", change, actor, values.get(Field.NOTE)),
+            )
 
     # ---- rendering helpers ------------------------------------------------------------------------
 
     def _conflicts(self, session: Any, change: Change) -> list[Change]:
         if change.state not in (
-            ChangeStatus.NEW, ChangeStatus.ASSESSMENT, ChangeStatus.AWAITING_APPROVAL,
-            ChangeStatus.APPROVED, ChangeStatus.SCHEDULED, ChangeStatus.IMPLEMENTING,
+            ChangeStatus.NEW,
+            ChangeStatus.ASSESSMENT,
+            ChangeStatus.AWAITING_APPROVAL,
+            ChangeStatus.APPROVED,
+            ChangeStatus.SCHEDULED,
+            ChangeStatus.IMPLEMENTING,
         ):
             return []
         return changes.conflicts(session, change=change)
@@ -468,6 +503,9 @@ class ChangeHandlers:
         step in the thread."""
         with message_lock(key):
             with self.ctx.db.session() as session:
+                change_reminders.sync_change(
+                    session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
+                )
                 change = changes.get(session, key=key)
                 targets = changes.targets(session, key=key)
                 conflicts = self._conflicts(session, change)
@@ -477,20 +515,22 @@ class ChangeHandlers:
             for channel, ts in places if tally is not None else ():
                 try:
                     client.chat_update(
-                        channel=channel, ts=ts, text=f"Approval: {render.fallback_text(change)}",
+                        channel=channel,
+                        ts=ts,
+                        text=f"Approval: {render.fallback_text(change)}",
                         blocks=render.approval_blocks(change, targets, tally),
                     )
                 except SlackApiError as error:
-                    log.error("could not update an approval request: %s",
-                              error.response.get("error"))
+                    log.error(
+                        "could not update an approval request: %s", error.response.get("error")
+                    )
             if not change.channel_id or not change.message_ts:
                 return
             client.chat_update(
-                channel=change.channel_id, ts=change.message_ts,
+                channel=change.channel_id,
+                ts=change.message_ts,
                 text=render.fallback_text(change),
-                blocks=render.message_blocks(
-                    change, targets, conflicts, tally if places else None
-                ),
+                blocks=render.message_blocks(change, targets, conflicts, tally if places else None),
             )
         if step:
             client.chat_postMessage(

@@ -65,7 +65,9 @@ def conflict_text(change: Change, conflicts: Sequence[Change]) -> str:
 
 
 def message_blocks(
-    change: Change, targets: Sequence[str], conflicts: Sequence[Change] = (),
+    change: Change,
+    targets: Sequence[str],
+    conflicts: Sequence[Change] = (),
     tally: Tally | None = None,
 ) -> list[b.Block]:
     """The one channel message of a change, with the buttons its state allows."""
@@ -79,9 +81,7 @@ def message_blocks(
         f"*Window*\n{window_text(change)}",
     ]
     out: list[b.Block] = [b.section(title_line(change), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Requested by <@{change.requester}> {b.slack_time(change.created_at)}")
-    )
+    out.append(b.context(f"Requested by <@{change.requester}> {b.slack_time(change.created_at)}"))
     if conflicts:
         out.append(b.section(conflict_text(change, conflicts)))
     if tally is not None and (tally.approved_by or tally.rejected_by):
@@ -226,8 +226,12 @@ def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
 
 
 def show_blocks(
-    change: Change, targets: Sequence[str], conflicts: Sequence[Change], tally: Tally | None,
-    decisions: Sequence[ChangeApproval], trail: Sequence[AuditEntry],
+    change: Change,
+    targets: Sequence[str],
+    conflicts: Sequence[Change],
+    tally: Tally | None,
+    decisions: Sequence[ChangeApproval],
+    trail: Sequence[AuditEntry],
 ) -> list[b.Block]:
     out = [
         block
@@ -281,33 +285,41 @@ def new_change_modal(policy: Policy) -> dict:
     cp = policy.changes
     fields: list[b.Block] = [
         b.input_block(
-            Field.TITLE, "Title",
+            Field.TITLE,
+            "Title",
             b.text_input(Field.TITLE, max_length=TITLE_MAX, placeholder="What will change?"),
         ),
         b.input_block(
-            Field.DESCRIPTION, "Description",
-            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000), optional=True,
+            Field.DESCRIPTION,
+            "Description",
+            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
+            optional=True,
         ),
         b.input_block(Field.TYPE, "Type", b.static_select(Field.TYPE, TYPES)),
     ]
     if cp.standard_changes:
         fields.append(
             b.input_block(
-                Field.TEMPLATE, "Standard change (for standard changes)",
+                Field.TEMPLATE,
+                "Standard change (for standard changes)",
                 b.static_select(Field.TEMPLATE, [(s.name, s.name) for s in cp.standard_changes]),
                 optional=True,
             )
         )
     fields.append(
         b.input_block(
-            Field.RISK, "Risk", b.static_select(Field.RISK, RISKS), optional=True,
+            Field.RISK,
+            "Risk",
+            b.static_select(Field.RISK, RISKS),
+            optional=True,
             hint="Leave empty to have the risk worked out from the questions below.",
         )
     )
     if cp.risk_questions:
         fields.append(
             b.input_block(
-                Field.RISK_ANSWERS, "Risk questions (tick every yes)",
+                Field.RISK_ANSWERS,
+                "Risk questions (tick every yes)",
                 {
                     "type": "checkboxes",
                     "action_id": Field.RISK_ANSWERS.value,
@@ -328,73 +340,96 @@ def new_change_modal(policy: Policy) -> dict:
             Field.TARGETS, placeholder="Names, separated by commas", max_length=1000
         )
     fields += [
-        b.input_block(Field.TARGETS, "Services or items affected", targets_element,
-                      optional=True),
-        b.input_block(Field.START, "Planned start", _datetime_picker(Field.START),
-                      optional=True),
+        b.input_block(Field.TARGETS, "Services or items affected", targets_element, optional=True),
+        b.input_block(Field.START, "Planned start", _datetime_picker(Field.START), optional=True),
         b.input_block(Field.END, "Planned end", _datetime_picker(Field.END), optional=True),
         b.input_block(
-            Field.IMPLEMENTATION, "Implementation plan",
-            b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000), optional=True,
+            Field.IMPLEMENTATION,
+            "Implementation plan",
+            b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000),
+            optional=True,
         ),
         b.input_block(
-            Field.BACKOUT, "Backout plan",
-            b.text_input(Field.BACKOUT, multiline=True, max_length=3000), optional=True,
+            Field.BACKOUT,
+            "Backout plan",
+            b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
+            optional=True,
             hint="Required for normal and emergency changes.",
         ),
         b.input_block(
-            Field.TEST, "Test plan", b.text_input(Field.TEST, multiline=True, max_length=3000),
+            Field.TEST,
+            "Test plan",
+            b.text_input(Field.TEST, multiline=True, max_length=3000),
             optional=True,
         ),
         b.input_block(
-            Field.IMPLEMENTER, "Implementer",
-            {"type": "users_select", "action_id": Field.IMPLEMENTER.value,
-             "placeholder": b.plain("Who carries it out")},
+            Field.IMPLEMENTER,
+            "Implementer",
+            {
+                "type": "users_select",
+                "action_id": Field.IMPLEMENTER.value,
+                "placeholder": b.plain("Who carries it out"),
+            },
             optional=True,
         ),
     ]
-    return b.modal(View.NEW, "Request a change", fields, submit="Request change",
-                   private_metadata=RecordRef(key="new").dump())
+    return b.modal(
+        View.NEW,
+        "Request a change",
+        fields,
+        submit="Request change",
+        private_metadata=RecordRef(key="new").dump(),
+    )
 
 
 def review_modal(change: Change, ref: RecordRef) -> dict:
     return b.modal(
-        View.REVIEW, f"Review {change.key}",
+        View.REVIEW,
+        f"Review {change.key}",
         [
             b.section(title_line(change)),
             b.input_block(
-                Field.OUTCOME, "Outcome",
+                Field.OUTCOME,
+                "Outcome",
                 b.static_select(Field.OUTCOME, [(o.label, o.value) for o in ReviewOutcome]),
             ),
-            b.input_block(Field.NOTE, "Note",
-                          b.text_input(Field.NOTE, multiline=True, max_length=3000)),
+            b.input_block(
+                Field.NOTE, "Note", b.text_input(Field.NOTE, multiline=True, max_length=3000)
+            ),
         ],
-        submit="Close change", private_metadata=ref.dump(),
+        submit="Close change",
+        private_metadata=ref.dump(),
     )
 
 
 def cancel_modal(change: Change, ref: RecordRef) -> dict:
     return b.modal(
-        View.CANCEL, f"Cancel {change.key}",
+        View.CANCEL,
+        f"Cancel {change.key}",
         [
             b.section(title_line(change)),
-            b.input_block(Field.NOTE, "Reason",
-                          b.text_input(Field.NOTE, multiline=True, max_length=1000)),
+            b.input_block(
+                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
+            ),
         ],
-        submit="Cancel change", private_metadata=ref.dump(),
+        submit="Cancel change",
+        private_metadata=ref.dump(),
     )
 
 
 def reject_modal(change: Change, ref: RecordRef) -> dict:
     return b.modal(
-        View.REJECT, f"Reject {change.key}",
+        View.REJECT,
+        f"Reject {change.key}",
         [
             b.section(title_line(change)),
             b.input_block(
-                Field.REASON, "Why do you reject it?",
+                Field.REASON,
+                "Why do you reject it?",
                 b.text_input(Field.REASON, multiline=True, max_length=1000),
                 optional=True,  # checked by the service, so the refusal reads in plain words
             ),
         ],
-        submit="Reject", private_metadata=ref.dump(),
+        submit="Reject",
+        private_metadata=ref.dump(),
     )

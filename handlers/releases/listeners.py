@@ -21,7 +21,7 @@ from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
 from models.change import Change, ChangeStatus
 from models.release import Release
-from services import audit, changes, releases
+from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,13 @@ class ReleaseHandlers:
         app.view(View.TEST.value)(self.on_test_submitted)
         app.view(View.DEPLOYED.value)(self.on_outcome_submitted)
         app.view(View.FAILED.value)(self.on_outcome_submitted)
-        for action in (Action.BUILD, Action.SCHEDULE, Action.DEPLOY, Action.ROLL_BACK,
-                       Action.CLOSE):
+        for action in (
+            Action.BUILD,
+            Action.SCHEDULE,
+            Action.DEPLOY,
+            Action.ROLL_BACK,
+            Action.CLOSE,
+        ):
             app.action(action.value)(self.on_step)
         app.action(Action.TEST.value)(self.on_open_test)
         app.action(Action.DEPLOYED.value)(self.on_open_outcome)
@@ -112,8 +117,9 @@ class ReleaseHandlers:
             ack(
                 response_action="errors",
                 errors={
-                    Field.CHANGES if Field.CHANGES in present else Field.NAME:
-                    "A release bundles at least one approved or scheduled change; approve a "
+                    Field.CHANGES
+                    if Field.CHANGES in present
+                    else Field.NAME: "A release bundles at least one approved or scheduled change; approve a "
                     "change first."
                 },
             )
@@ -156,7 +162,8 @@ class ReleaseHandlers:
             bundle = releases.bundled_changes(session, key=key)
         try:
             posted = client.chat_postMessage(
-                channel=channel, text=render.fallback_text(release),
+                channel=channel,
+                text=render.fallback_text(release),
                 blocks=render.message_blocks(release, bundle, []),
             )
         except SlackApiError:
@@ -166,7 +173,8 @@ class ReleaseHandlers:
         with self.ctx.db.session() as session:
             releases.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
         client.chat_postMessage(
-            channel=posted["channel"], thread_ts=posted["ts"],
+            channel=posted["channel"],
+            thread_ts=posted["ts"],
             text=f"<@{release.created_by}> planned {release.key}: {release.name} "
             f"{release.version} with " + (", ".join(c.key for c in bundle) or "no changes"),
         )
@@ -220,11 +228,22 @@ class ReleaseHandlers:
         def build(release: Release, ref: RecordRef) -> dict[str, Any]:
             return render.outcome_modal(release, ref, succeeded=succeeded)
 
-        later(self.ctx, self._open_modal, body, client, respond,
-              "deployed" if succeeded else "failed", build)
+        later(
+            self.ctx,
+            self._open_modal,
+            body,
+            client,
+            respond,
+            "deployed" if succeeded else "failed",
+            build,
+        )
 
     def _open_modal(
-        self, body: dict[str, Any], client: WebClient, respond: Respond, action: str,
+        self,
+        body: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        action: str,
         build: Callable[[Release, RecordRef], dict[str, Any]],
     ) -> None:
         ref = RecordRef.load(body["actions"][0].get("value"))
@@ -237,7 +256,9 @@ class ReleaseHandlers:
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        client.views_open(trigger_id=body["trigger_id"], view=build(release, RecordRef(key=ref.key)))
+        client.views_open(
+            trigger_id=body["trigger_id"], view=build(release, RecordRef(key=ref.key))
+        )
 
     def on_test_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -249,8 +270,12 @@ class ReleaseHandlers:
         try:
             with self.ctx.db.session() as session:
                 result = releases.record_test(
-                    session, key=ref.key, passed=values[Field.RESULT] == "passed",
-                    note=values.get(Field.NOTE) or "", actor=actor, now=self.ctx.clock.now(),
+                    session,
+                    key=ref.key,
+                    passed=values[Field.RESULT] == "passed",
+                    note=values.get(Field.NOTE) or "",
+                    actor=actor,
+                    now=self.ctx.clock.now(),
                 )
                 release = releases.get(session, key=ref.key)
         except ServiceDeskError as error:
@@ -259,8 +284,12 @@ class ReleaseHandlers:
             return
         ack()
         note = f"{'Passed' if result.passed else 'Failed'}: {result.note}"
-        later(self.ctx, self.refresh, release.key,
-              step=render.step_text("test", release, actor.user_id, note))
+        later(
+            self.ctx,
+            self.refresh,
+            release.key,
+            step=render.step_text("test", release, actor.user_id, note),
+        )
 
     def on_outcome_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -273,8 +302,13 @@ class ReleaseHandlers:
         try:
             with self.ctx.db.session() as session:
                 result = releases.finish_deployment(
-                    session, key=ref.key, succeeded=succeeded, note=note, actor=actor,
-                    now=self.ctx.clock.now(), policy=self.ctx.policy,
+                    session,
+                    key=ref.key,
+                    succeeded=succeeded,
+                    note=note,
+                    actor=actor,
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
                 )
                 incident_key = result.incident.key if result.incident else None
         except ServiceDeskError as error:
@@ -298,7 +332,9 @@ class ReleaseHandlers:
             return
         if channel and ts:
             self.ctx.client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=f"Backout plan for {release.key}",
+                channel=channel,
+                thread_ts=ts,
+                text=f"Backout plan for {release.key}",
                 blocks=render.backout_blocks(release, incident_key),
             )
         if incident_key:
@@ -310,13 +346,17 @@ class ReleaseHandlers:
         """Update the release's channel message in place and post the step in its thread."""
         with message_lock(key):
             with self.ctx.db.session() as session:
+                change_reminders.sync_release(
+                    session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
+                )
                 release = releases.get(session, key=key)
                 bundle: list[Change] = releases.bundled_changes(session, key=key)
                 runs = releases.tests(session, key=key)
             if not release.channel_id or not release.message_ts:
                 return None, None
             self.ctx.client.chat_update(
-                channel=release.channel_id, ts=release.message_ts,
+                channel=release.channel_id,
+                ts=release.message_ts,
                 text=render.fallback_text(release),
                 blocks=render.message_blocks(release, bundle, runs),
             )

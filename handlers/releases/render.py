@@ -125,21 +125,24 @@ def list_blocks(found: Sequence[Release]) -> list[b.Block]:
     if not found:
         return [b.section("Releases: none.")]
     lines = [
-        f"*{r.key}* {r.name} {r.version} — {r.state.label}, window {window_text(r)}"
-        for r in found
+        f"*{r.key}* {r.name} {r.version} — {r.state.label}, window {window_text(r)}" for r in found
     ]
     return [b.section(f"*Releases* ({len(found)})"), b.section("\n".join(lines)[:2900])]
 
 
 def show_blocks(
-    release: Release, bundle: Sequence[Change], runs: Sequence[ReleaseTest],
+    release: Release,
+    bundle: Sequence[Change],
+    runs: Sequence[ReleaseTest],
     trail: Sequence[AuditEntry],
 ) -> list[b.Block]:
     out = [
         block for block in message_blocks(release, bundle, runs) if block.get("type") != "actions"
     ]
-    for label, text in (("Release plan", release.release_plan),
-                        ("Backout plan", release.backout_plan)):
+    for label, text in (
+        ("Release plan", release.release_plan),
+        ("Backout plan", release.backout_plan),
+    ):
         if text:
             out.append(b.section(f"*{label}*\n{text}"))
     if runs:
@@ -162,14 +165,13 @@ def new_release_modal(candidates: Sequence[Change]) -> dict:
     if candidates:
         fields.append(
             b.input_block(
-                Field.CHANGES, "Approved changes it bundles",
+                Field.CHANGES,
+                "Approved changes it bundles",
                 {
                     "type": "multi_static_select",
                     "action_id": Field.CHANGES.value,
                     "placeholder": b.plain("Changes"),
-                    "options": [
-                        b.option(f"{c.key} {c.title}", c.key) for c in candidates[:100]
-                    ],
+                    "options": [b.option(f"{c.key} {c.title}", c.key) for c in candidates[:100]],
                 },
             )
         )
@@ -182,23 +184,47 @@ def new_release_modal(candidates: Sequence[Change]) -> dict:
             )
         )
     fields += [
-        b.input_block(Field.START, "Deployment window start",
-                      {"type": "datetimepicker", "action_id": Field.START.value}, optional=True),
-        b.input_block(Field.END, "Deployment window end",
-                      {"type": "datetimepicker", "action_id": Field.END.value}, optional=True),
-        b.input_block(Field.PLAN, "Release plan",
-                      b.text_input(Field.PLAN, multiline=True, max_length=3000), optional=True),
-        b.input_block(Field.BACKOUT, "Backout plan",
-                      b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
-                      optional=True),
         b.input_block(
-            Field.MANAGER, "Release manager",
-            {"type": "users_select", "action_id": Field.MANAGER.value,
-             "placeholder": b.plain("Who runs the release")},
+            Field.START,
+            "Deployment window start",
+            {"type": "datetimepicker", "action_id": Field.START.value},
+            optional=True,
+        ),
+        b.input_block(
+            Field.END,
+            "Deployment window end",
+            {"type": "datetimepicker", "action_id": Field.END.value},
+            optional=True,
+        ),
+        b.input_block(
+            Field.PLAN,
+            "Release plan",
+            b.text_input(Field.PLAN, multiline=True, max_length=3000),
+            optional=True,
+        ),
+        b.input_block(
+            Field.BACKOUT,
+            "Backout plan",
+            b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
+            optional=True,
+        ),
+        b.input_block(
+            Field.MANAGER,
+            "Release manager",
+            {
+                "type": "users_select",
+                "action_id": Field.MANAGER.value,
+                "placeholder": b.plain("Who runs the release"),
+            },
         ),
     ]
-    return b.modal(View.NEW, "Plan a release", fields, submit="Plan release",
-                   private_metadata=RecordRef(key="new").dump())
+    return b.modal(
+        View.NEW,
+        "Plan a release",
+        fields,
+        submit="Plan release",
+        private_metadata=RecordRef(key="new").dump(),
+    )
 
 
 def test_modal(release: Release, ref: RecordRef) -> dict:
@@ -208,15 +234,20 @@ def test_modal(release: Release, ref: RecordRef) -> dict:
         "options": [b.option("Passed", "passed"), b.option("Failed", "failed")],
     }
     return b.modal(
-        View.TEST, f"Test {release.key}",
+        View.TEST,
+        f"Test {release.key}",
         [
             b.section(title_line(release)),
             b.input_block(Field.RESULT, "Result", result),
-            b.input_block(Field.NOTE, "What was tested",
-                          b.text_input(Field.NOTE, multiline=True, max_length=3000),
-                          optional=True),
+            b.input_block(
+                Field.NOTE,
+                "What was tested",
+                b.text_input(Field.NOTE, multiline=True, max_length=3000),
+                optional=True,
+            ),
         ],
-        submit="Record", private_metadata=ref.dump(),
+        submit="Record",
+        private_metadata=ref.dump(),
     )
 
 
@@ -227,9 +258,12 @@ def outcome_modal(release: Release, ref: RecordRef, *, succeeded: bool) -> dict:
         [
             b.section(title_line(release)),
             b.input_block(
-                Field.NOTE, "Note" if succeeded else "What failed",
-                b.text_input(Field.NOTE, multiline=True, max_length=3000), optional=True,
+                Field.NOTE,
+                "Note" if succeeded else "What failed",
+                b.text_input(Field.NOTE, multiline=True, max_length=3000),
+                optional=True,
             ),
         ],
-        submit="Record", private_metadata=ref.dump(),
+        submit="Record",
+        private_metadata=ref.dump(),
     )

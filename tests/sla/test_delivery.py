@@ -123,6 +123,7 @@ def test_scheduler_is_built_with_every_job_and_safe_defaults(database, clock, po
         "paging_sweep",
         "auto_close",
         "availability_tests",
+        "change_reminders",
         "url_checks",
         "send_notifications",
     }
