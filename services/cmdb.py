@@ -342,6 +342,27 @@ def affected_services(session: Session, *, key: str) -> list[ConfigItem]:
     return list(session.exec(statement))
 
 
+def related_names(session: Session, *, names: Iterable[str]) -> set[str]:
+    """For change conflicts: the names of every item connected to the named ones through
+    depends-on or runs-on, in either direction and at any depth (a change to a database
+    conflicts with one to the service on top of it). Names that are not items add nothing."""
+    start: set[int] = set()
+    for name in names:
+        item = find_by_name(session, name=name)
+        if item is not None and item.id is not None:
+            start.add(item.id)
+    seen, frontier = set(start), set(start)
+    while frontier:
+        down = select(CIRelation.target_id).where(col(CIRelation.source_id).in_(frontier))
+        up = select(CIRelation.source_id).where(col(CIRelation.target_id).in_(frontier))
+        frontier = ({row for row in session.exec(down)} | {row for row in session.exec(up)}) - seen
+        seen |= frontier
+    if not seen:
+        return set()
+    statement = select(ConfigItem.name).where(col(ConfigItem.id).in_(seen))
+    return set(session.exec(statement))
+
+
 def sync_policy_services(session: Session, *, policy: Policy, now: datetime) -> list[ConfigItem]:
     """Make every service of the policy file an item of type service (owned by its team).
     Creates only the missing ones; returns those it created."""

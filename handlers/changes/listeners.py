@@ -17,9 +17,10 @@ from bot.context import AppContext
 from bot.metadata import RecordRef
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
+from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import actor_of, later, tell, user_id
 from models.change import Change, ChangeInput, ChangeStatus, Decision
-from services import audit, change_reminders, changes
+from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class ChangeHandlers:
 
     def register(self, app: App) -> None:
         app.command("/change")(self.on_command)
+        # The affected services and items are a type-ahead over the CMDB.
+        app.options(Field.TARGETS.value)(CmdbHandlers(self.ctx).on_suggest)
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.REVIEW.value)(self.on_review_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
@@ -151,6 +154,18 @@ class ChangeHandlers:
 
     # ---- requesting a change ----------------------------------------------------------------
 
+    def _target_names(self, raw: Any) -> list[str]:
+        """Chosen items arrive as keys (CI-4); the change records their names. A name that is
+        no item is kept as typed."""
+        names = []
+        with self.ctx.db.session() as session:
+            for ref in _targets(raw):
+                try:
+                    names.append(cmdb.resolve(session, ref=ref).name)
+                except ServiceDeskError:
+                    names.append(ref)
+        return names
+
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
         answers = values.get(Field.RISK_ANSWERS)
@@ -161,7 +176,7 @@ class ChangeHandlers:
             risk=values.get(Field.RISK),  # type: ignore[arg-type]
             # Unticked questions are answered "no"; they count only when no risk was chosen.
             risk_answers=None if values.get(Field.RISK) else {a: True for a in answers or []},
-            targets=_targets(values.get(Field.TARGETS)),
+            targets=self._target_names(values.get(Field.TARGETS)),
             planned_start=_when(values.get(Field.START)),
             planned_end=_when(values.get(Field.END)),
             implementation_plan=values.get(Field.IMPLEMENTATION) or "",
@@ -496,7 +511,11 @@ class ChangeHandlers:
             ChangeStatus.IMPLEMENTING,
         ):
             return []
-        return changes.conflicts(session, change=change)
+        return changes.conflicts(
+            session,
+            change=change,
+            related_targets=lambda names: cmdb.related_names(session, names=names),
+        )
 
     def refresh(self, key: str, *, step: str | None = None) -> None:
         """Update the change's channel message and its approval requests in place, and post the

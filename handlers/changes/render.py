@@ -328,17 +328,12 @@ def new_change_modal(policy: Policy) -> dict:
                 optional=True,
             )
         )
-    if policy.services:
-        targets_element: dict[str, Any] = {
-            "type": "multi_static_select",
-            "action_id": Field.TARGETS.value,
-            "placeholder": b.plain("Services"),
-            "options": [b.option(s.name, s.name) for s in policy.services[:100]],
-        }
-    else:
-        targets_element = b.text_input(
-            Field.TARGETS, placeholder="Names, separated by commas", max_length=1000
-        )
+    targets_element: dict[str, Any] = {
+        "type": "multi_external_select",
+        "action_id": Field.TARGETS.value,
+        "placeholder": b.plain("Services or items"),
+        "min_query_length": 0,
+    }
     fields += [
         b.input_block(Field.TARGETS, "Services or items affected", targets_element, optional=True),
         b.input_block(Field.START, "Planned start", _datetime_picker(Field.START), optional=True),
