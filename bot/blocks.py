@@ -193,3 +193,49 @@ def view_values(view: dict[str, Any]) -> dict[str, Any]:
             else:
                 flat[action_id] = element.get("value")
     return flat
+
+
+SECTION_LIMIT = 2900  # Slack refuses a section text over 3,000 characters
+
+
+def line_sections(lines: Sequence[str]) -> list[Block]:
+    """Lines spread over as many sections as Slack's per-section limit needs, none cut."""
+    out: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        line = line[:SECTION_LIMIT]
+        if chunk and size + len(line) + 1 > SECTION_LIMIT:
+            out.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        out.append(section("\n".join(chunk)))
+    return out
+
+
+def audit_line(entry: Any) -> str:
+    """One audit row as a line: when (UTC), who, what, from → to, and the note."""
+    change = ""
+    if entry.field:
+        change = f" {entry.field}: {entry.from_value or '—'} → {entry.to_value or '—'}"
+    elif entry.to_value:
+        change = f" → {entry.to_value}"
+    note = f" — {entry.note}" if entry.note else ""
+    who = "servicedesk" if entry.actor == "servicedesk" else f"<@{entry.actor}>"
+    return f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {who} *{entry.action}*{change}{note}"
+
+
+def audit_trail(trail: Sequence[Any], *, room: int = 40) -> list[Block]:
+    """A record's whole audit trail, in at most `room` blocks (a message holds 50). When even
+    that is too little, the oldest entries are left out and the heading says how many."""
+    room = max(room, 2)
+    sections = line_sections([audit_line(entry) for entry in trail])
+    heading = f"*Audit trail* ({len(trail)} entries)"
+    if len(sections) > room - 1:
+        shown = sections[-(room - 1) :]
+        hidden = len(trail) - sum(s["text"]["text"].count("\n") + 1 for s in shown)
+        heading += f", the {hidden} oldest not shown here"
+        sections = shown
+    return [section(heading), *sections]

@@ -8,7 +8,6 @@ from typing import Any
 from bot import blocks as b
 from bot.metadata import RecordRef
 from handlers.changes.ids import Action, Field, View
-from handlers.incidents.render import audit_line
 from models.audit import AuditEntry
 from models.change import (
     TITLE_MAX,
@@ -210,7 +209,7 @@ def list_blocks(found: Sequence[Change], heading: str) -> list[b.Block]:
         f"window {window_text(c)}"
         for c in found
     ]
-    return [b.section(f"*{heading}* ({len(found)})"), *_chunks(lines)]
+    return [b.section(f"*{heading}* ({len(found)})"), *b.line_sections(lines)]
 
 
 def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
@@ -222,7 +221,7 @@ def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
         f"*{c.key}* {c.title} ({c.state.label}, {c.risk} risk)"
         for c in found
     ]
-    return [b.section(f"*{heading}* ({len(found)})"), *_chunks(lines)]
+    return [b.section(f"*{heading}* ({len(found)})"), *b.line_sections(lines)]
 
 
 def show_blocks(
@@ -255,23 +254,7 @@ def show_blocks(
             for d in decisions
         ]
         out.append(b.section("*Approvals*\n" + "\n".join(lines)))
-    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
-    out.extend(_chunks([audit_line(entry) for entry in trail]))
-    return out[:50]
-
-
-def _chunks(lines: Sequence[str]) -> list[b.Block]:
-    # Slack caps a section at 3,000 characters: split long lists over several.
-    out: list[b.Block] = []
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            out.append(b.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        out.append(b.section("\n".join(chunk)))
-    return out
+    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 # ---- modals ---------------------------------------------------------------------------------

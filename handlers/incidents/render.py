@@ -271,29 +271,7 @@ def show_blocks(incident: Incident, sla: IncidentSla, trail: Sequence[AuditEntry
             )
         )
     )
-    lines = [audit_line(entry) for entry in trail]
-    # Slack caps a section at 3,000 characters: split the trail over several.
-    chunk: list[str] = []
-    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            out.append(b.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        out.append(b.section("\n".join(chunk)))
-    return out[:50]
-
-
-def audit_line(entry: AuditEntry) -> str:
-    change = ""
-    if entry.field:
-        change = f" {entry.field}: {entry.from_value or '—'} → {entry.to_value or '—'}"
-    elif entry.to_value:
-        change = f" → {entry.to_value}"
-    note = f" — {entry.note}" if entry.note else ""
-    who = "servicedesk" if entry.actor == "servicedesk" else f"<@{entry.actor}>"
-    return f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {who} *{entry.action}*{change}{note}"
+    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 # ---- modals ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from bot import blocks as b
 from bot.metadata import RecordRef
 from handlers.cmdb.render import item_select
-from handlers.incidents.render import audit_line
 from handlers.problems.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.problem import TITLE_MAX, Problem, ProblemStatus
@@ -159,16 +158,7 @@ def show_blocks(
     out = [blk for blk in message_blocks(problem, incidents) if blk.get("type") != "actions"]
     if problem.description:
         out.append(b.section(f"*Description*\n{problem.description}"))
-    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
-    chunk: list[str] = []
-    for line in (audit_line(entry) for entry in trail):
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            out.append(b.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        out.append(b.section("\n".join(chunk)))
-    return out[:50]
+    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 PRIORITIES = [(priority.name(p), str(p)) for p in range(1, 6)]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from bot import blocks as b
 from bot.metadata import RecordRef
-from handlers.incidents.render import audit_line
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.change import Change
@@ -152,9 +151,7 @@ def show_blocks(
             for r in runs
         ]
         out.append(b.section("*Tests*\n" + "\n".join(lines)[:2900]))
-    out.append(b.section(f"*Audit trail* ({len(trail)} entries)"))
-    out.append(b.section("\n".join(audit_line(entry) for entry in trail)[:2900] or "—"))
-    return out[:50]
+    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 def new_release_modal(candidates: Sequence[Change]) -> dict:

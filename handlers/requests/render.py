@@ -7,7 +7,6 @@ from typing import Any
 
 from bot import blocks as b
 from bot.metadata import RecordRef
-from handlers.incidents.render import audit_line
 from handlers.requests.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.request_policy import CatalogItem, FieldKind, FormField
@@ -177,11 +176,8 @@ def show_blocks(
             ],
         ),
         b.section(answers_text(request, item)),
-        b.section(f"*Audit trail* ({len(trail)} entries)"),
     ]
-    if trail:
-        out.append(b.section("\n".join(audit_line(e) for e in trail)[:2900]))
-    return out
+    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 def reject_modal(request: ServiceRequest, ref: RecordRef) -> dict:
