@@ -12,7 +12,11 @@ from models.base import UTCDateTime
 
 class Page(SQLModel, table=True):
     __tablename__ = "page"
-    __table_args__ = (UniqueConstraint("record_key", "level", name="uq_page_level"),)
+    # One ladder per team a record was paged to (a functional escalation starts the new
+    # team's ladder); each rung once.
+    __table_args__ = (
+        UniqueConstraint("record_key", "team", "level", name="uq_page_team_level"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     record_key: str = Field(max_length=32, index=True)

@@ -86,7 +86,7 @@ def _page(
         session,
         record_key=record_key,
         kind=KIND,
-        stage=f"ladder:{level}",
+        stage=f"ladder:{team}:{level}",
         recipient=rungs[level],
         due_at=now,
         text=text,
@@ -100,7 +100,8 @@ def start(
     session: Session, *, record_key: str, team: str, now: datetime, policy: Policy
 ) -> Page | None:
     """Page level 0 of `team`'s ladder for `record_key`. Returns None when the team has nobody
-    to page; a second start for the same record returns the existing first page."""
+    to page; a second start for the same record and team returns the existing first page.
+    Starting another team's ladder (a functional escalation) stops the previous one."""
     rungs = ladder(policy, team)
     if not rungs:
         return None
@@ -109,8 +110,12 @@ def start(
     )
     if page is None:
         return session.exec(
-            select(Page).where(Page.record_key == record_key, Page.level == 0)
+            select(Page).where(Page.record_key == record_key, Page.team == team, Page.level == 0)
         ).one()
+    for earlier in pages(session, record_key=record_key):
+        if earlier.team != team and earlier.ack_due_at is not None:
+            earlier.ack_due_at = None  # handed to another team: stop climbing the old ladder
+            session.add(earlier)
     audit.record(
         session,
         key=record_key,
@@ -126,7 +131,7 @@ def start(
 
 def pages(session: Session, *, record_key: str, for_update: bool = False) -> list[Page]:
     """Every rung paged for a record, lowest first."""
-    statement = select(Page).where(Page.record_key == record_key).order_by(col(Page.level))
+    statement = select(Page).where(Page.record_key == record_key).order_by(col(Page.id))
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return list(session.exec(statement))
@@ -135,9 +140,11 @@ def pages(session: Session, *, record_key: str, for_update: bool = False) -> lis
 def acknowledge(session: Session, *, record_key: str, by: str, now: datetime) -> Page:
     """Stop the ladder for `record_key`: nobody further is paged and waiting pages are
     cancelled. A second acknowledgement raises AlreadyDone naming who acknowledged first."""
-    paged = pages(session, record_key=record_key, for_update=True)
-    if not paged:
+    everything = pages(session, record_key=record_key, for_update=True)
+    if not everything:
         raise NotFound(f"Nobody has been paged for {record_key}.")
+    # Only the latest team's ladder is live; an earlier team's acknowledgement does not count.
+    paged = [p for p in everything if p.team == everything[-1].team]
     done = next((p for p in paged if p.acknowledged_at is not None), None)
     if done is not None:
         raise AlreadyDone(
@@ -146,7 +153,7 @@ def acknowledge(session: Session, *, record_key: str, by: str, now: datetime) ->
     current = paged[-1]
     current.acknowledged_at = now
     current.acknowledged_by = by
-    for page in paged:
+    for page in everything:
         page.ack_due_at = None
         session.add(page)
     notifications.cancel_for(session, record_key=record_key, kind=KIND)

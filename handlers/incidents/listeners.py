@@ -725,7 +725,21 @@ class IncidentHandlers:
         text = render.escalation_text(incident, escalation.kind.value, actor, note)
         channel, ts = self.refresh(incident.key, step=text)
         permalink = self._permalink(channel, ts) if channel and ts else None
-        self._dm(self.ctx.directory.expand(escalation.notify), text, incident, permalink)
+        paged = None
+        if escalation.kind is EscalationKind.FUNCTIONAL and incident.team:
+            # The new team is paged through its own escalation ladder, which climbs if
+            # nobody acknowledges; the page carries the Acknowledge button.
+            with self.ctx.db.session() as session:
+                paged = paging.start(
+                    session,
+                    record_key=incident.key,
+                    team=incident.team,
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+            self.ctx.notifier.send_due()
+        if paged is None:
+            self._dm(self.ctx.directory.expand(escalation.notify), text, incident, permalink)
         if escalation.channel:
             self.ctx.client.chat_postMessage(
                 channel=escalation.channel,

@@ -38,10 +38,10 @@ def test_ladder_escalates_level_by_level_and_stops_at_the_top(
     clock.advance(hours=2)
     assert _sweep(database, clock, policy) == []
     assert stages(database, key, "page") == {
-        "ladder:0": ["UONCALL"],
-        "ladder:1": ["USECOND"],
-        "ladder:2": ["ULEAD"],
-        "ladder:3": ["SHEADS"],
+        "ladder:ops:0": ["UONCALL"],
+        "ladder:ops:1": ["USECOND"],
+        "ladder:ops:2": ["ULEAD"],
+        "ladder:ops:3": ["SHEADS"],
     }
     with database.session() as session:
         notes = [e.note for e in audit.trail(session, key=key) if e.action == "escalated"]
@@ -75,8 +75,8 @@ def test_acknowledging_stops_the_ladder_and_a_second_ack_is_already_done(databas
     assert _sweep(database, clock, policy) == []
     # Nothing beyond level 1 was paged, and the pages not yet delivered were withdrawn.
     assert [(row.stage, row.status) for row in outbox(database, key, "page")] == [
-        ("ladder:0", "cancelled"),
-        ("ladder:1", "cancelled"),
+        ("ladder:ops:0", "cancelled"),
+        ("ladder:ops:1", "cancelled"),
     ]
 
 

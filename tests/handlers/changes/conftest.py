@@ -33,8 +33,12 @@ end = "2027-01-04T00:00:00Z"
 
 @pytest.fixture
 def policy():  # type: ignore[no-untyped-def]
-    return parse_policy(TEST_POLICY.replace("[channels]", '[channels]\nchanges = "C0CHANGES"\n'
-                                            'change_approvals = "C0APPROVALS"') + EXTRA)
+    return parse_policy(
+        TEST_POLICY.replace(
+            "[channels]", '[channels]\nchanges = "C0CHANGES"\nchange_approvals = "C0APPROVALS"'
+        )
+        + EXTRA
+    )
 
 
 @pytest.fixture

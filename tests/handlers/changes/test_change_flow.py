@@ -39,18 +39,27 @@ def to_awaiting_approval(slack, fake_slack, database, **overrides) -> dict:
     request message."""
     _, result = request_change(slack, fake_slack, **overrides)
     assert result.status == 200 and not result.body, result.body
-    slack.click(change_message(fake_slack, database), "change_assess", user_id=REQUESTER,
-                channel_id="C0CHANGES")
+    slack.click(
+        change_message(fake_slack, database),
+        "change_assess",
+        user_id=REQUESTER,
+        channel_id="C0CHANGES",
+    )
     assert status(database) == "assessment"
-    slack.click(change_message(fake_slack, database), "change_submit", user_id=REQUESTER,
-                channel_id="C0CHANGES")
+    slack.click(
+        change_message(fake_slack, database),
+        "change_submit",
+        user_id=REQUESTER,
+        channel_id="C0CHANGES",
+    )
     assert status(database) == "awaiting_approval"
     return approval_message(fake_slack, "C0APPROVALS")
 
 
 def approval_message(fake_slack, channel: str) -> dict:
     posts = [
-        c for c in fake_slack.calls("chat.postMessage")
+        c
+        for c in fake_slack.calls("chat.postMessage")
         if c.args["channel"] == channel and "Approval requested" in c.args["text"]
     ]
     assert posts, f"no approval request in {channel}"
@@ -92,13 +101,25 @@ def test_change_is_approved_by_two_approvers_with_tally(slack, fake_slack, datab
     # Schedule, start, complete, review: the message follows each step.
     slack.click(message, "change_schedule", user_id=REQUESTER, channel_id="C0CHANGES")
     assert status(database) == "scheduled"
-    slack.click(change_message(fake_slack, database), "change_start", user_id="U0AGENT2",
-                channel_id="C0CHANGES")
-    slack.click(change_message(fake_slack, database), "change_complete", user_id="U0AGENT2",
-                channel_id="C0CHANGES")
+    slack.click(
+        change_message(fake_slack, database),
+        "change_start",
+        user_id="U0AGENT2",
+        channel_id="C0CHANGES",
+    )
+    slack.click(
+        change_message(fake_slack, database),
+        "change_complete",
+        user_id="U0AGENT2",
+        channel_id="C0CHANGES",
+    )
     assert status(database) == "review"
-    slack.click(change_message(fake_slack, database), "change_review", user_id=REQUESTER,
-                channel_id="C0CHANGES")
+    slack.click(
+        change_message(fake_slack, database),
+        "change_review",
+        user_id=REQUESTER,
+        channel_id="C0CHANGES",
+    )
     view = latest_view(fake_slack)
     empty = slack.submit(view, {"outcome": "successful", "note": " "}, user_id=REQUESTER)
     assert "note" in empty.body["errors"]
@@ -108,11 +129,20 @@ def test_change_is_approved_by_two_approvers_with_tally(slack, fake_slack, datab
 
 
 def approval_blocks_with_buttons() -> list[dict]:
-    return [{
-        "type": "actions", "block_id": "change_approval|CHG-1",
-        "elements": [{"type": "button", "action_id": "change_approve", "value": '{"key":"CHG-1"}',
-                      "text": {"type": "plain_text", "text": "Approve"}}],
-    }]
+    return [
+        {
+            "type": "actions",
+            "block_id": "change_approval|CHG-1",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "change_approve",
+                    "value": '{"key":"CHG-1"}',
+                    "text": {"type": "plain_text", "text": "Approve"},
+                }
+            ],
+        }
+    ]
 
 
 def test_requester_and_non_approver_are_refused(slack, fake_slack, database):
@@ -157,9 +187,7 @@ def test_concurrent_approve_clicks_count_once_each(slack, fake_slack, database):
     with database.session() as session:
         rows = session.exec(select(ChangeApproval)).all()
         assert sorted(r.approver for r in rows) == ["U0APPROVER1", "U0APPROVER2"]
-        approved = [
-            e for e in changes.approvals(session, key="CHG-1") if e.decision == "approve"
-        ]
+        approved = [e for e in changes.approvals(session, key="CHG-1") if e.decision == "approve"]
         assert len(approved) == 2
     assert status(database) == "approved"
     assert "*Approved*" in str(approval_message(fake_slack, "C0APPROVALS")["blocks"])
@@ -178,23 +206,31 @@ def test_reject_needs_a_reason(slack, fake_slack, database):
     assert status(database) == "rejected"
     assert "Rejected by <@U0APPROVER1>" in str(approval_message(fake_slack, "C0APPROVALS"))
     requester_dms = [
-        c.args["text"] for c in fake_slack.calls("chat.postMessage")
+        c.args["text"]
+        for c in fake_slack.calls("chat.postMessage")
         if c.args["channel"] == REQUESTER
     ]
     assert any("rejected" in t and "payroll" in t for t in requester_dms)
 
 
 def test_inline_errors_for_window_backout_and_freeze(slack, fake_slack, database):
-    _, backwards = request_change(slack, fake_slack, planned_start=datetime(2026, 12, 2, tzinfo=UTC),
-                                  planned_end=datetime(2026, 12, 1, tzinfo=UTC))
+    _, backwards = request_change(
+        slack,
+        fake_slack,
+        planned_start=datetime(2026, 12, 2, tzinfo=UTC),
+        planned_end=datetime(2026, 12, 1, tzinfo=UTC),
+    )
     assert "planned_end" in backwards.body["errors"]
     _, past = request_change(slack, fake_slack, planned_start=datetime(2026, 11, 1, tzinfo=UTC))
     assert "past" in past.body["errors"]["planned_start"]
     _, no_backout = request_change(slack, fake_slack, backout_plan=None)
     assert "backout_plan" in no_backout.body["errors"]
-    _, frozen = request_change(slack, fake_slack,
-                               planned_start=datetime(2026, 12, 24, 20, tzinfo=UTC),
-                               planned_end=datetime(2026, 12, 24, 22, tzinfo=UTC))
+    _, frozen = request_change(
+        slack,
+        fake_slack,
+        planned_start=datetime(2026, 12, 24, 20, tzinfo=UTC),
+        planned_end=datetime(2026, 12, 24, 22, tzinfo=UTC),
+    )
     assert "freeze" in frozen.body["errors"]["planned_start"]
     with database.session() as session:
         assert session.exec(select(Change)).all() == []
@@ -203,20 +239,36 @@ def test_inline_errors_for_window_backout_and_freeze(slack, fake_slack, database
 def test_double_submit_creates_one_change_and_standard_goes_to_scheduled(
     slack, fake_slack, database
 ):
-    view, _ = request_change(slack, fake_slack, type="standard", risk=None,
-                             standard_template="Rotate TLS certificate", backout_plan=None)
-    slack.submit(view, {"title": "Rotate", "type": "standard",
-                        "standard_template": "Rotate TLS certificate",
-                        "planned_start": datetime(2026, 12, 3, tzinfo=UTC),
-                        "planned_end": datetime(2026, 12, 3, 1, tzinfo=UTC)},
-                 user_id=REQUESTER, retry_num=1)
+    view, _ = request_change(
+        slack,
+        fake_slack,
+        type="standard",
+        risk=None,
+        standard_template="Rotate TLS certificate",
+        backout_plan=None,
+    )
+    slack.submit(
+        view,
+        {
+            "title": "Rotate",
+            "type": "standard",
+            "standard_template": "Rotate TLS certificate",
+            "planned_start": datetime(2026, 12, 3, tzinfo=UTC),
+            "planned_end": datetime(2026, 12, 3, 1, tzinfo=UTC),
+        },
+        user_id=REQUESTER,
+        retry_num=1,
+    )
     with database.session() as session:
         assert len(session.exec(select(Change)).all()) == 1
     assert status(database) == "scheduled"
     message = change_message(fake_slack, database)
     assert "change_start" in buttons(message)
-    tops = [c for c in fake_slack.calls("chat.postMessage")
-            if c.args["channel"] == "C0CHANGES" and "thread_ts" not in c.args]
+    tops = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "C0CHANGES" and "thread_ts" not in c.args
+    ]
     assert len(tops) == 1
 
 
@@ -225,26 +277,46 @@ def test_overlapping_changes_are_flagged_in_the_thread(slack, fake_slack, databa
     request_change(slack, fake_slack, title="Patch the payments hosts")
     with database.session() as session:
         second = changes.get(session, key="CHG-2")
-    thread = [c.args["text"] for c in fake_slack.calls("chat.postMessage")
-              if c.args.get("thread_ts") == second.message_ts]
+    thread = [
+        c.args["text"]
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args.get("thread_ts") == second.message_ts
+    ]
     assert any("overlaps" in t and "CHG-1" in t for t in thread)
     assert "overlaps" in str(change_message(fake_slack, database, "CHG-2")["blocks"])
     # Submitting for approval flags it again.
-    slack.click(change_message(fake_slack, database, "CHG-2"), "change_assess",
-                user_id=REQUESTER, channel_id="C0CHANGES")
-    slack.click(change_message(fake_slack, database, "CHG-2"), "change_submit",
-                user_id=REQUESTER, channel_id="C0CHANGES")
-    thread = [c.args["text"] for c in fake_slack.calls("chat.postMessage")
-              if c.args.get("thread_ts") == second.message_ts and "overlaps" in c.args["text"]]
+    slack.click(
+        change_message(fake_slack, database, "CHG-2"),
+        "change_assess",
+        user_id=REQUESTER,
+        channel_id="C0CHANGES",
+    )
+    slack.click(
+        change_message(fake_slack, database, "CHG-2"),
+        "change_submit",
+        user_id=REQUESTER,
+        channel_id="C0CHANGES",
+    )
+    thread = [
+        c.args["text"]
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args.get("thread_ts") == second.message_ts and "overlaps" in c.args["text"]
+    ]
     assert len(thread) == 2
 
 
 def test_calendar_list_show_help_and_unknown(slack, fake_slack, database):
-    request_change(slack, fake_slack, type="standard", risk=None,
-                   standard_template="Rotate TLS certificate")
-    request_change(slack, fake_slack, title="Upgrade VPN", targets=["vpn"],
-                   planned_start=datetime(2027, 2, 1, tzinfo=UTC),
-                   planned_end=datetime(2027, 2, 1, 2, tzinfo=UTC))
+    request_change(
+        slack, fake_slack, type="standard", risk=None, standard_template="Rotate TLS certificate"
+    )
+    request_change(
+        slack,
+        fake_slack,
+        title="Upgrade VPN",
+        targets=["vpn"],
+        planned_start=datetime(2027, 2, 1, tzinfo=UTC),
+        planned_end=datetime(2027, 2, 1, 2, tzinfo=UTC),
+    )
     slack.command("/change", "calendar", user_id=REQUESTER)
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "CHG-1" in shown and "CHG-2" not in shown

@@ -23,16 +23,32 @@ def approved_change(database, policy, clock, title="Upgrade payments") -> str:
     with database.session() as session:
         change = changes.create(
             session,
-            data=ChangeInput(title=title, type=ChangeType.NORMAL, risk=Risk.LOW,
-                             targets=["payments"], planned_start=START, planned_end=END,
-                             backout_plan="Fail back"),
-            requester=REQUESTER, now=clock.now(), policy=policy,
+            data=ChangeInput(
+                title=title,
+                type=ChangeType.NORMAL,
+                risk=Risk.LOW,
+                targets=["payments"],
+                planned_start=START,
+                planned_end=END,
+                backout_plan="Fail back",
+            ),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
         )
         key = change.key
         changes.assess(session, key=key, actor=actor, now=clock.now())
         changes.submit_for_approval(session, key=key, actor=actor, now=clock.now(), policy=policy)
-        changes.decide(session, key=key, approver="U0APPROVER1", approver_groups={"S0CAB"},
-                       decision="approve", reason=None, now=clock.now(), policy=policy)
+        changes.decide(
+            session,
+            key=key,
+            approver="U0APPROVER1",
+            approver_groups={"S0CAB"},
+            decision="approve",
+            reason=None,
+            now=clock.now(),
+            policy=policy,
+        )
     return key
 
 
@@ -40,15 +56,19 @@ def plan_release(slack, fake_slack, **overrides):  # type: ignore[no-untyped-def
     slack.command("/release", "", user_id=MANAGER)
     view = latest_view(fake_slack)
     answers = {
-        "name": "Payments", "version": "2.4.0", "changes": ["CHG-1"],
+        "name": "Payments",
+        "version": "2.4.0",
+        "changes": ["CHG-1"],
         "window_start": datetime(2026, 12, 1, 20, 30, tzinfo=UTC),
         "window_end": datetime(2026, 12, 1, 21, 30, tzinfo=UTC),
-        "release_plan": "Blue-green", "backout_plan": "Switch back to blue",
+        "release_plan": "Blue-green",
+        "backout_plan": "Switch back to blue",
         "release_manager": MANAGER,
     }
     answers.update(overrides)
-    return view, slack.submit(view, {k: v for k, v in answers.items() if v is not None},
-                              user_id=MANAGER)
+    return view, slack.submit(
+        view, {k: v for k, v in answers.items() if v is not None}, user_id=MANAGER
+    )
 
 
 def release_message(fake_slack, database, key="REL-1") -> dict:
@@ -58,8 +78,9 @@ def release_message(fake_slack, database, key="REL-1") -> dict:
 
 
 def click(slack, fake_slack, database, action: str) -> None:
-    slack.click(release_message(fake_slack, database), action, user_id=MANAGER,
-                channel_id="C0CHANGES")
+    slack.click(
+        release_message(fake_slack, database), action, user_id=MANAGER, channel_id="C0CHANGES"
+    )
 
 
 def release_status(database) -> str:
@@ -71,16 +92,15 @@ def test_release_form_refuses_without_approved_changes(slack, fake_slack, databa
     slack.command("/release", "", user_id=MANAGER)
     view = latest_view(fake_slack)
     assert "no approved or scheduled changes" in str(view["blocks"])
-    refused = slack.submit(view, {"name": "Empty", "version": "1", "release_manager": MANAGER},
-                           user_id=MANAGER)
+    refused = slack.submit(
+        view, {"name": "Empty", "version": "1", "release_manager": MANAGER}, user_id=MANAGER
+    )
     assert refused.body["response_action"] == "errors" and "name" in refused.body["errors"]
     with database.session() as session:
         assert session.exec(select(Release)).all() == []
 
 
-def test_release_cannot_deploy_untested_then_deploys(
-    slack, fake_slack, database, policy, clock
-):
+def test_release_cannot_deploy_untested_then_deploys(slack, fake_slack, database, policy, clock):
     approved_change(database, policy, clock)
     _, no_backout = plan_release(slack, fake_slack, backout_plan=None)
     assert "backout_plan" in no_backout.body["errors"]
@@ -91,11 +111,20 @@ def test_release_cannot_deploy_untested_then_deploys(
     click(slack, fake_slack, database, "release_build")
     # A release message that still offers Deploy (an old one) is refused while untested.
     stale = release_message(fake_slack, database)
-    stale["blocks"] = [{
-        "type": "actions", "block_id": "x",
-        "elements": [{"type": "button", "action_id": "release_deploy",
-                      "value": '{"key":"REL-1"}', "text": {"type": "plain_text", "text": "D"}}],
-    }]
+    stale["blocks"] = [
+        {
+            "type": "actions",
+            "block_id": "x",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "release_deploy",
+                    "value": '{"key":"REL-1"}',
+                    "text": {"type": "plain_text", "text": "D"},
+                }
+            ],
+        }
+    ]
     slack.click(stale, "release_deploy", user_id=MANAGER, channel_id="C0CHANGES")
     assert "has not been tested" in fake_slack.calls("response_url")[-1].args["text"]
     assert release_status(database) == "built"
@@ -126,8 +155,9 @@ def test_deployed_release_moves_changes_to_review(slack, fake_slack, database, p
 def _to_deploying(slack, fake_slack, database) -> None:
     click(slack, fake_slack, database, "release_build")
     click(slack, fake_slack, database, "release_test")
-    slack.submit(latest_view(fake_slack), {"result": "passed", "note": "Smoke tests green"},
-                 user_id=MANAGER)
+    slack.submit(
+        latest_view(fake_slack), {"result": "passed", "note": "Smoke tests green"}, user_id=MANAGER
+    )
     click(slack, fake_slack, database, "release_schedule")
     click(slack, fake_slack, database, "release_deploy")
     assert release_status(database) == "deploying"
@@ -153,7 +183,8 @@ def test_failed_deployment_opens_linked_incident_with_its_message(
     incident_message = fake_slack.message(incident.channel_id, incident.message_ts)
     assert incident.key in str(incident_message["blocks"])
     backout = [
-        c for c in fake_slack.calls("chat.postMessage")
+        c
+        for c in fake_slack.calls("chat.postMessage")
         if c.args.get("thread_ts") == release.message_ts and "Backout plan" in c.args["text"]
     ]
     assert len(backout) == 1
