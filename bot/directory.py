@@ -73,4 +73,10 @@ class Directory:
             roles.add(Role.ADMIN)
         if not policy.roles.agents or self.is_member(user_id, policy.roles.agents):
             roles.add(Role.AGENT)
+        else:
+            rotas: list[str | None] = [s.on_call for s in policy.services]
+            for team in policy.teams:
+                rotas += [team.on_call, team.lead, *team.escalation_ladder]
+            if self.is_member(user_id, rotas):
+                roles.add(Role.RESPONDER)
         return Actor(user_id, frozenset(roles))

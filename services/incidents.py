@@ -188,7 +188,11 @@ def acknowledge(
     when nobody was assigned."""
     incident = get(session, key=key, for_update=True)
     require_agent_or(
-        actor, user_ids={incident.assignee}, doing="acknowledge an incident", who="the assignee"
+        actor,
+        user_ids={incident.assignee},
+        doing="acknowledge an incident",
+        who="the assignee",
+        responders=True,
     )
     _move(session, incident, "acknowledge", actor=actor, now=now)
     incident.acknowledged_at = now
@@ -476,10 +480,36 @@ def escalate(
     return Escalation(incident, kind, notify, policy.channels.escalations)
 
 
+def acknowledge_page(
+    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
+) -> Incident:
+    """Acknowledge from a page: a New incident is acknowledged (which stops the ladder); one
+    already being worked on only has its page acknowledged, so the ladder stops climbing."""
+    incident = get(session, key=key, for_update=True)
+    if incident.state is IncidentStatus.NEW:
+        return acknowledge(session, key=key, actor=actor, now=now, policy=policy)
+    require_agent_or(
+        actor,
+        user_ids={incident.assignee},
+        doing="acknowledge a page",
+        who="the assignee",
+        responders=True,
+    )
+    paging.acknowledge(session, record_key=incident.key, by=actor.user_id, now=now)
+    return incident
+
+
 def acknowledge_escalation(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
     """The person an escalation reached says they have it. Recorded once per person and
     escalation; a New incident is acknowledged as well (by the caller, via `acknowledge`)."""
     incident = get(session, key=key, for_update=True)
+    require_agent_or(
+        actor,
+        user_ids={incident.assignee},
+        doing="take on an escalation",
+        who="the assignee",
+        responders=True,
+    )
     if not incident.is_open:
         raise NotAllowed(f"{incident.key} is {incident.state.label}; there is nothing to take on.")
     trail = audit.trail(session, key=incident.key)

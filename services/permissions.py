@@ -11,6 +11,9 @@ from services.errors import Forbidden
 class Role(StrEnum):
     AGENT = "agent"
     ADMIN = "admin"
+    # On a team's on-call rota, escalation ladder or its lead: the people pages and
+    # escalations reach, who must be able to take them on even if they are not agents.
+    RESPONDER = "responder"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class Actor:
     def is_admin(self) -> bool:
         return Role.ADMIN in self.roles
 
+    @property
+    def is_responder(self) -> bool:
+        return self.is_agent or Role.RESPONDER in self.roles
+
 
 SYSTEM = Actor("servicedesk", frozenset({Role.ADMIN}))
 
@@ -37,7 +44,13 @@ def require_agent(actor: Actor, *, doing: str) -> None:
         )
 
 
-def require_agent_or(actor: Actor, *, user_ids: set[str | None], doing: str, who: str) -> None:
+def require_agent_or(
+    actor: Actor, *, user_ids: set[str | None], doing: str, who: str, responders: bool = False
+) -> None:
+    """Agents, the named people, and (with `responders`) on-call staff and team leads."""
     if actor.is_agent or actor.user_id in user_ids:
         return
-    raise Forbidden(f"Only {who} or a service desk agent can {doing}.")
+    if responders and actor.is_responder:
+        return
+    extra = ", on-call staff" if responders else ""
+    raise Forbidden(f"Only {who}{extra} or a service desk agent can {doing}.")

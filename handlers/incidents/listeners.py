@@ -320,13 +320,9 @@ class IncidentHandlers:
         ack()
 
         def apply(s: Any, key: str, actor: Any, now: Any) -> Incident | None:
-            incident = incidents.get(s, key=key)
-            if incident.status == "new":
-                return incidents.acknowledge(
-                    s, key=key, actor=actor, now=now, policy=self.ctx.policy
-                )
-            paging.acknowledge(s, record_key=key, by=actor.user_id, now=now)
-            return incident
+            return incidents.acknowledge_page(
+                s, key=key, actor=actor, now=now, policy=self.ctx.policy
+            )
 
         later(self.ctx, self._step, body, respond, "acknowledge", apply)
 
@@ -344,7 +340,7 @@ class IncidentHandlers:
         try:
             with self.ctx.db.session() as session:
                 incident = incidents.acknowledge_escalation(session, key=key, actor=actor, now=now)
-                if incident.status == "new" and actor.is_agent:
+                if incident.status == "new":
                     incident = incidents.acknowledge(
                         session, key=key, actor=actor, now=now, policy=self.ctx.policy
                     )

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from models.audit import AuditEntry
 from schedules.scheduler import run_once
+from services import incidents
 from tests.handlers.test_incident_flow import channel_message, latest_view, log_incident
 
 LADDER = """
@@ -70,3 +71,23 @@ def test_functional_escalation_pages_the_new_team_and_climbs_its_ladder(
         ]
     assert ("page acknowledged", None) in actions
     assert sum(1 for a, _ in actions if a == "paged") == 1
+
+
+def test_pages_are_acknowledged_by_on_call_staff_only(slack, fake_slack, database):
+    # vpn belongs to network, whose on-call U0NETONCALL is not a service desk agent.
+    log_incident(slack, fake_slack, title="VPN down for everyone", service="vpn")
+    pages = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "DU0NETONCALL"]
+    assert len(pages) == 1
+    slack.click(
+        pages[0].args["blocks"], "page_acknowledge", user_id="U0STRANGER", channel_id="DU0STRANGER"
+    )
+    assert "on-call staff" in fake_slack.calls("response_url")[-1].args["text"]
+    slack.click(
+        pages[0].args["blocks"],
+        "page_acknowledge",
+        user_id="U0NETONCALL",
+        channel_id="DU0NETONCALL",
+    )
+    with database.session() as session:
+        incident = incidents.get(session, key="INC-1")
+        assert incident.status == "in_progress" and incident.assignee == "U0NETONCALL"
