@@ -46,7 +46,9 @@ def build_context(
         db=db,
         clock=clock,
         client=client,
-        directory=Directory(client),
+        # Group lookups can sit on an ack path (who is an agent?): a short timeout and no
+        # retry sleeps there, falling back to what was cached.
+        directory=Directory(WebClient(token=client.token, base_url=client.base_url, timeout=2)),
         background=background
         or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
         notifier=Notifier(client, db, clock),

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+from typing import TYPE_CHECKING
 
 from bot.db import Database
 from bot.policy import PolicyError, load_policy
 from bot.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.context import AppContext
 
 log = logging.getLogger("servicedesk")
 
@@ -17,8 +24,6 @@ class _RedactTokens(logging.Filter):
     """Belt and braces: no log line ever carries a Slack token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        import re
-
         message = record.getMessage()
         if re.search(r"xox[abpre]-|xapp-", message):
             record.msg = re.sub(r"(xox[abpre]|xapp)-[A-Za-z0-9-]+", r"\1-***", message)
@@ -44,6 +49,7 @@ def run(argv: list[str] | None = None) -> int:
     db.upgrade()
     ctx = build_context(settings, policy, db)
     prepare_store(db, policy, ctx.clock)
+    ctx.background.submit(ctx.directory.warm, policy)
     app = create_app(ctx)
     scheduler = None
     if settings.run_scheduler:
@@ -67,12 +73,10 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start_scheduler(ctx: object) -> object | None:
-    """Start the background sweeps, if this build has them."""
-    try:
-        from schedules.wiring import start
-    except ImportError:
-        return None
+def start_scheduler(ctx: AppContext) -> BackgroundScheduler:
+    """Catch up on what fell due while the bot was down, then start the periodic sweeps."""
+    from schedules.wiring import start
+
     return start(ctx)
 
 

@@ -48,6 +48,9 @@ class Directory:
         except SlackApiError as error:
             log.warning("cannot read user group %s: %s", ref, error.response.get("error"))
             users = cached[1] if cached else frozenset()
+        except OSError as error:  # timeouts and refused connections
+            log.warning("cannot reach Slack for user group %s: %s", ref, error)
+            users = cached[1] if cached else frozenset()
         with self._lock:
             self._cache[ref] = (now, users)
         return users
@@ -64,6 +67,15 @@ class Directory:
 
     def is_member(self, user_id: str, refs: Iterable[str | None]) -> bool:
         return any(ref and user_id in self.members(ref) for ref in refs)
+
+    def warm(self, policy: Policy) -> None:
+        """Read every group the policy names once, so the first click does not wait for Slack."""
+        refs: list[str | None] = [*policy.roles.agents, *policy.roles.admins]
+        refs += [s.on_call for s in policy.services]
+        for team in policy.teams:
+            refs += [team.on_call, team.lead, *team.escalation_ladder]
+        for ref in {r for r in refs if r and r.startswith("S")}:
+            self.members(ref)
 
     def actor(self, user_id: str, policy: Policy) -> Actor:
         """The person with the roles the policy gives them. With no agents configured, everyone
