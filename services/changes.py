@@ -31,9 +31,10 @@ from models.change import (
 from models.change_policy import FreezeWindow
 from models.policy import Policy
 from services import audit
-from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from services.errors import Forbidden, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent_or
+from services.records import RecordKind
 
 S = ChangeStatus
 
@@ -84,24 +85,17 @@ LIFECYCLE = Lifecycle(
 # ---------------------------------------------------------------------------- keys and reads
 
 
+KIND = RecordKind(Change, KEY_PREFIX, "change", "CHG-12")
+
+
 def parse_key(key: str) -> int:
-    """'CHG-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
-    prefix, _, number = key.strip().upper().partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not a change key; they look like CHG-12.")
-    return int(number)
+    """'CHG-12' → 12; anything else is refused in plain words."""
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> Change:
     """The change with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(Change).where(Change.id == parse_key(key))
-    if for_update:
-        # Concurrent clicks on the same change queue here and each sees what the previous left.
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    change = session.exec(statement).first()
-    if change is None:
-        raise NotFound(f"There is no change {key.strip().upper()}.")
-    return change
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def targets(session: Session, *, key: str) -> list[str]:

@@ -19,6 +19,7 @@ from models.problem import OPEN_STATUSES as PROBLEM_OPEN
 from models.problem import Problem
 from services import audit, links
 from services.errors import InvalidInput, NotFound
+from services.records import RecordKind
 
 # Link kind for "this record concerns that configuration item" (INC-3 → CI-4).
 ITEM_LINK = "item"
@@ -26,25 +27,17 @@ ITEM_LINK = "item"
 FIELDS = ("type", "owner", "team", "status", "supplier", "attributes")
 
 
+KIND = RecordKind(ConfigItem, KEY_PREFIX, "configuration item", "CI-12")
+
+
 def parse_key(key: str) -> int:
-    """'CI-7' (any case) → 7; anything else is refused in plain words."""
-    prefix, _, number = key.strip().upper().partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(
-            f"'{key.strip()}' is not a configuration item key; they look like CI-12."
-        )
-    return int(number)
+    """'CI-12' → 12; anything else is refused in plain words."""
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> ConfigItem:
-    """The item with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(ConfigItem).where(ConfigItem.id == parse_key(key))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    item = session.exec(statement).first()
-    if item is None:
-        raise NotFound(f"There is no configuration item {key.strip().upper()}.")
-    return item
+    """The configuration item with this key; with `for_update`, locked until the transaction ends."""
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def find_by_name(session: Session, *, name: str) -> ConfigItem | None:

@@ -21,9 +21,10 @@ from models.incident import (
 )
 from models.policy import Policy
 from services import audit, paging, priority, sla_timers
-from services.errors import AlreadyDone, InvalidInput, NotAllowed, NotFound
+from services.errors import AlreadyDone, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
+from services.records import RecordKind
 
 S = IncidentStatus
 
@@ -57,26 +58,17 @@ LIFECYCLE = Lifecycle(
 )
 
 
+KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12")
+
+
 def parse_key(key: str) -> int:
-    """'INC-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
-    cleaned = key.strip().upper()
-    prefix, _, number = cleaned.partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not an incident key; they look like INC-12.")
-    return int(number)
+    """'INC-12' → 12; anything else is refused in plain words."""
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> Incident:
     """The incident with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(Incident).where(Incident.id == parse_key(key))
-    if for_update:
-        # Lock the row (PostgreSQL; SQLite already serialises writers) and re-read it, so a
-        # second click waiting behind the first sees the state the first one left.
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    incident = session.exec(statement).first()
-    if incident is None:
-        raise NotFound(f"There is no incident {key.strip().upper()}.")
-    return incident
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def find_by_submission(session: Session, *, submission_id: str) -> Incident | None:

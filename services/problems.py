@@ -20,6 +20,7 @@ from services import audit, cmdb, links
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent
+from services.records import RecordKind
 
 S = ProblemStatus
 INCIDENT_LINK = "problem"
@@ -44,23 +45,17 @@ LIFECYCLE = Lifecycle(
 )
 
 
+KIND = RecordKind(Problem, KEY_PREFIX, "problem", "PRB-4")
+
+
 def parse_key(key: str) -> int:
     """'PRB-4' → 4; anything else is refused in plain words."""
-    prefix, _, number = key.strip().upper().partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not a problem key; they look like PRB-4.")
-    return int(number)
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> Problem:
     """The problem with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(Problem).where(Problem.id == parse_key(key))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    problem = session.exec(statement).first()
-    if problem is None:
-        raise NotFound(f"There is no problem {key.strip().upper()}.")
-    return problem
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def raise_problem(

@@ -17,6 +17,7 @@ from services.changes import FieldError, Reminder
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent_or
+from services.records import RecordKind
 
 S = ReleaseStatus
 BUNDLEABLE = (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
@@ -47,23 +48,17 @@ LIFECYCLE = Lifecycle(
 )
 
 
+KIND = RecordKind(Release, KEY_PREFIX, "release", "REL-2")
+
+
 def parse_key(key: str) -> int:
-    """'REL-2' (any case, spaces trimmed) → 2; anything else is refused in plain words."""
-    prefix, _, number = key.strip().upper().partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not a release key; they look like REL-2.")
-    return int(number)
+    """'REL-2' → 2; anything else is refused in plain words."""
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> Release:
     """The release with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(Release).where(Release.id == parse_key(key))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    release = session.exec(statement).first()
-    if release is None:
-        raise NotFound(f"There is no release {key.strip().upper()}.")
-    return release
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def bundled_changes(session: Session, *, key: str) -> list[Change]:

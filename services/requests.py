@@ -20,8 +20,9 @@ from models.service_request import (
     ServiceRequest,
 )
 from services import audit, sla_timers
-from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
+from services.records import RecordKind
 
 S = RequestStatus
 LIFECYCLE = Lifecycle(
@@ -54,22 +55,17 @@ class Notify:
     team: str | None = None
 
 
+KIND = RecordKind(ServiceRequest, KEY_PREFIX, "request", "REQ-3")
+
+
 def parse_key(key: str) -> int:
-    prefix, _, number = key.strip().upper().partition("-")
-    if prefix != KEY_PREFIX or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not a request key; they look like REQ-3.")
-    return int(number)
+    """'REQ-3' → 3; anything else is refused in plain words."""
+    return KIND.parse_key(key)
 
 
 def get(session: Session, *, key: str, for_update: bool = False) -> ServiceRequest:
     """The request with this key; with `for_update`, locked until the transaction ends."""
-    statement = select(ServiceRequest).where(ServiceRequest.id == parse_key(key))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    request = session.exec(statement).first()
-    if request is None:
-        raise NotFound(f"There is no request {key.strip().upper()}.")
-    return request
+    return KIND.get(session, key=key, for_update=for_update)
 
 
 def _validate(item: Any, answers: dict[str, Any]) -> dict[str, str]:

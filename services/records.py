@@ -1,0 +1,45 @@
+"""What every record kind shares: its human key (INC-7, CHG-3, …) and fetching it by that key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session, select
+
+from services.errors import InvalidInput, NotFound
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RecordKind(Generic[T]):
+    """One kind of record: its table, key prefix and the noun people read ("incident")."""
+
+    model: type[T]
+    prefix: str
+    noun: str
+    example: str
+
+    def parse_key(self, key: str) -> int:
+        """'INC-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
+        prefix, _, number = key.strip().upper().partition("-")
+        if prefix != self.prefix or not number.isdigit():
+            article = "an" if self.noun[0] in "aeiou" else "a"
+            raise InvalidInput(
+                f"'{key.strip()}' is not {article} {self.noun} key; they look like {self.example}."
+            )
+        return int(number)
+
+    def get(self, session: Session, *, key: str, for_update: bool = False) -> T:
+        """The record with this key. With `for_update` the row is locked until the transaction
+        ends (PostgreSQL; SQLite already serialises writers) and re-read, so a second click
+        waiting behind the first sees the state the first one left."""
+        model: Any = self.model
+        statement = select(model).where(model.id == self.parse_key(key))
+        if for_update:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        found = session.exec(statement).first()
+        if found is None:
+            raise NotFound(f"There is no {self.noun} {key.strip().upper()}.")
+        return found
