@@ -309,9 +309,7 @@ class IncidentHandlers:
             body,
             respond,
             "acknowledge",
-            lambda s, key, actor, now: incidents.acknowledge(
-                s, key=key, actor=actor, now=now, policy=self.ctx.policy
-            ),
+            self._with_policy(incidents.acknowledge),
         )
 
     def on_page_acknowledge(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -355,40 +353,15 @@ class IncidentHandlers:
 
     def on_resume(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(
-            self.ctx,
-            self._step,
-            body,
-            respond,
-            "resume",
-            lambda s, key, actor, now: incidents.resume(
-                s, key=key, actor=actor, now=now, policy=self.ctx.policy
-            ),
-        )
+        later(self.ctx, self._step, body, respond, "resume", self._with_policy(incidents.resume))
 
     def on_reopen(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(
-            self.ctx,
-            self._step,
-            body,
-            respond,
-            "reopen",
-            lambda s, key, actor, now: incidents.reopen(
-                s, key=key, actor=actor, now=now, policy=self.ctx.policy
-            ),
-        )
+        later(self.ctx, self._step, body, respond, "reopen", self._with_policy(incidents.reopen))
 
     def on_close(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(
-            self.ctx,
-            self._step,
-            body,
-            respond,
-            "close",
-            lambda s, key, actor, now: incidents.close(s, key=key, actor=actor, now=now),
-        )
+        later(self.ctx, self._step, body, respond, "close", self._plain(incidents.close))
 
     def on_assign(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -401,6 +374,21 @@ class IncidentHandlers:
             return incident if changed else None
 
         later(self.ctx, self._step, body, respond, "assign", assign)
+
+    def _with_policy(self, step: Callable[..., Incident]) -> Callable[..., Incident]:
+        """A service step as `_step` calls it, for steps that also take the policy."""
+
+        def apply(session: Any, key: str, actor: Any, now: Any) -> Incident:
+            return step(session, key=key, actor=actor, now=now, policy=self.ctx.policy)
+
+        return apply
+
+    @staticmethod
+    def _plain(step: Callable[..., Incident]) -> Callable[..., Incident]:
+        def apply(session: Any, key: str, actor: Any, now: Any) -> Incident:
+            return step(session, key=key, actor=actor, now=now)
+
+        return apply
 
     def _key_from(self, body: dict[str, Any]) -> str | None:
         action = body["actions"][0]
