@@ -1,0 +1,142 @@
+"""The incident's Slack presence: its one channel message, kept up to date, its thread, and
+the direct messages it sends. Shared by the command, form and button listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.context import AppContext
+from handlers.incidents import render
+from handlers.problems import render as problem_render
+from models.incident import Incident
+from services import cmdb, incident_sla, incidents, links, paging, problems
+
+log = logging.getLogger(__name__)
+
+
+class IncidentMessages:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def _extras(self, session: Any, incident: Incident) -> dict[str, list[str]]:
+        """What the message adds beyond the incident itself: the services its items affect and
+        a known error's workaround."""
+        items = links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK)
+        affects: list[str] = []
+        for item in items:
+            for service in cmdb.affected_services(session, key=item):
+                if service.name not in affects:
+                    affects.append(service.name)
+        known = problems.known_error_for(session, service=incident.service)
+        for item in items:
+            known = known or problems.known_error_for(session, item=item)
+        notes = [problem_render.known_error_note(known)] if known else []
+        return {"affects": affects, "notes": notes}
+
+    def announce(self, key: str) -> None:
+        """Post the incident's one channel message, page on-call for P1, tell the reporter."""
+        client = self.ctx.client
+        channel = self.ctx.policy.channels.incidents
+        with self.ctx.db.session() as session:
+            if not incidents.claim_announcement(session, key=key, channel_id=channel):
+                return
+            incident = incidents.get(session, key=key)
+            sla = self._sla(session, incident)
+            extras = self._extras(session, incident)
+        try:
+            posted = client.chat_postMessage(
+                channel=channel,
+                text=render.fallback_text(incident),
+                blocks=render.message_blocks(incident, sla, **extras),
+            )
+        except SlackApiError:
+            with self.ctx.db.session() as session:
+                incidents.release_announcement(session, key=key)
+            raise
+        with self.ctx.db.session() as session:
+            incidents.record_message(
+                session, key=key, channel_id=posted["channel"], ts=posted["ts"]
+            )
+        client.chat_postMessage(
+            channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
+        )
+        permalink = self._permalink(posted["channel"], posted["ts"])
+        if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
+            # Paging goes through the outbox, so the ladder's later rungs follow if nobody
+            # acknowledges; send now rather than waiting for the next sweep.
+            with self.ctx.db.session() as session:
+                paging.start(
+                    session,
+                    record_key=incident.key,
+                    team=incident.team,
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+            self.ctx.notifier.send_due()
+        client.chat_postMessage(
+            channel=incident.reporter,
+            text=f"You logged {incident.key}: {incident.title}."
+            + (f" <{permalink}|See it in the incidents channel.>" if permalink else ""),
+        )
+        self._propose_problem(key)
+
+    def _propose_problem(self, key: str) -> None:
+        """Repeated incidents on one service or item: offer to raise a problem, once."""
+        with self.ctx.db.session() as session:
+            finding = problems.detect_trend(
+                session, incident_key=key, now=self.ctx.clock.now(), policy=self.ctx.policy
+            )
+        if finding is None:
+            return
+        self.ctx.client.chat_postMessage(
+            channel=self.ctx.policy.channels.incidents,
+            text=problem_render.proposal_text(finding),
+            blocks=problem_render.proposal_blocks(finding),
+        )
+
+    # ---- buttons that act at once ------------------------------------------------------------
+
+    def _sla(self, session: Any, incident: Incident) -> incident_sla.IncidentSla:
+        return incident_sla.evaluate(
+            session, incident=incident, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
+
+    def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
+        """Update the incident's channel message in place and post the step in its thread."""
+        with self.ctx.db.session() as session:
+            incident = incidents.get(session, key=key)
+            sla = self._sla(session, incident)
+            extras = self._extras(session, incident)
+        if not incident.channel_id or not incident.message_ts:
+            return None, None
+        self.ctx.client.chat_update(
+            channel=incident.channel_id,
+            ts=incident.message_ts,
+            text=render.fallback_text(incident),
+            blocks=render.message_blocks(incident, sla, **extras),
+        )
+        if step:
+            self.ctx.client.chat_postMessage(
+                channel=incident.channel_id, thread_ts=incident.message_ts, text=step
+            )
+        return incident.channel_id, incident.message_ts
+
+    def _dm(self, users: list[str], text: str, incident: Incident, permalink: str | None) -> None:
+        for user in users:
+            try:
+                self.ctx.client.chat_postMessage(
+                    channel=user,
+                    text=text,
+                    blocks=render.dm_blocks(text, incident, permalink=permalink),
+                )
+            except SlackApiError as error:
+                log.error("could not message %s: %s", user, error.response.get("error"))
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            return self.ctx.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except SlackApiError:
+            return None
