@@ -106,4 +106,6 @@ def test_policy_errors_name_the_key(text, expected):
 
 def test_example_policy_file_is_valid():
     policy = parse_policy((ROOT / "servicedesk.example.toml").read_text())
-    assert policy.services and policy.teams
+    assert policy.services and policy.teams and policy.services[0].tests
+    assert policy.catalog.items and policy.changes.freezes and policy.changes.standard_changes
+    assert policy.sla.calendar.country == "GB"

@@ -1,0 +1,33 @@
+"""Run the fake Slack Web API on its own, to try the bot without a workspace:
+
+    python -m tests.fakeslack            # prints the URL to put in SLACK_API_URL
+
+Every call the bot makes is printed as it arrives. Stop with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.fakeslack import FakeSlack
+
+
+def main() -> None:
+    with FakeSlack() as fake:
+        print(f"fake Slack Web API listening: SLACK_API_URL={fake.url}", flush=True)
+        seen = 0
+        try:
+            while True:
+                calls = fake.calls()
+                for call in calls[seen:]:
+                    args = {k: v for k, v in call.args.items() if k != "token"}
+                    print(f"{call.method} {json.dumps(args, default=str)[:400]}", flush=True)
+                seen = len(calls)
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
