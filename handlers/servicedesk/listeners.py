@@ -29,6 +29,10 @@ _PERIOD = re.compile(r"^\d+\s*[dwh]$", re.IGNORECASE)
 OLD_BUTTON = "That button is from an old message; the test run it was about is unknown."
 
 
+# Far enough back for any report; further would run off the calendar.
+MAX_PERIOD = timedelta(days=3660)
+
+
 class ServiceDeskHandlers:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -61,7 +65,14 @@ class ServiceDeskHandlers:
         chosen: list[str] = []
         for word in args:
             if _PERIOD.match(word):
-                period = parse_duration(word)
+                try:
+                    period = parse_duration(word)
+                except ValueError as error:
+                    tell(respond, f"{error}. Periods look like `7d`, `30d` or `90d`.")
+                    return
+                if period > MAX_PERIOD:
+                    tell(respond, "Reports cover at most ten years; try `365d`.")
+                    return
                 continue
             found = policy.service(word)
             if found is None:
