@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select, update
@@ -31,7 +31,7 @@ from models.change import (
 from models.change_policy import FreezeWindow
 from models.policy import Policy
 from services import audit
-from services.errors import Forbidden, InvalidInput, NotAllowed
+from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent_or
 from services.records import RecordKind
@@ -495,6 +495,49 @@ def _matches(refs: Iterable[str], approver: str, groups: set[str]) -> bool:
     return any(ref == approver or ref in groups for ref in refs)
 
 
+def _check_decider(change: Change, rules: Any, approver: str, groups: set[str]) -> None:
+    if approver == change.requester:
+        raise Forbidden(
+            f"You requested {change.key}, so you cannot approve it; another approver must."
+        )
+    eligible = (
+        not rules.base
+        or _matches(rules.base, approver, groups)
+        or _matches(rules.freeze_refs, approver, groups)
+    )
+    if not eligible:
+        raise Forbidden(
+            f"You are not an approver for {change.change_type.value} changes, so you cannot "
+            f"decide on {change.key}."
+        )
+
+
+def may_decide(
+    session: Session, *, key: str, approver: str, approver_groups: set[str], policy: Policy
+) -> Change:
+    """Before a Reject form opens: may this person decide on the change now? Raises Forbidden,
+    NotAllowed, or AlreadyDone when their decision is already recorded."""
+    change = get(session, key=key)
+    rules = _rules(change, targets(session, key=change.key), policy)
+    previous = session.exec(
+        select(ChangeApproval).where(
+            ChangeApproval.change_id == change.id, ChangeApproval.approver == approver
+        )
+    ).first()
+    if previous is not None:
+        raise AlreadyDone(f"Your decision on {change.key} is already recorded.")
+    _check_decider(change, rules, approver, set(approver_groups))
+    LIFECYCLE.check("decide", change.status, key=change.key)
+    return change
+
+
+def check_step(change: Change, action: str, actor: Actor) -> None:
+    """Before a form for `action` opens: may this person move the change, and does the
+    lifecycle allow it now?"""
+    _require_owner(actor, change, doing=f"{action} a change")
+    LIFECYCLE.check(action, change.status, key=change.key)
+
+
 def decide(
     session: Session,
     *,
@@ -521,21 +564,8 @@ def decide(
     ).first()
     if previous is not None:
         return _tally(session, change, rules, policy, counted=False)
-    if approver == change.requester:
-        raise Forbidden(
-            f"You requested {change.key}, so you cannot approve it; another approver must."
-        )
+    _check_decider(change, rules, approver, set(approver_groups))
     groups = set(approver_groups)
-    eligible = (
-        not rules.base
-        or _matches(rules.base, approver, groups)
-        or _matches(rules.freeze_refs, approver, groups)
-    )
-    if not eligible:
-        raise Forbidden(
-            f"You are not an approver for {change.change_type.value} changes, so you cannot "
-            f"decide on {change.key}."
-        )
     LIFECYCLE.check("decide", change.status, key=change.key)
     try:
         choice = Decision(decision)

@@ -58,6 +58,48 @@ LIFECYCLE = Lifecycle(
 )
 
 
+@dataclass(frozen=True)
+class _Rule:
+    doing: str
+    also: str | None  # "assignee" or "reporter": who besides agents may
+    responders: bool = False  # on-call staff and team leads too
+
+
+RULES = {
+    "acknowledge": _Rule("acknowledge an incident", "assignee", responders=True),
+    "assign": _Rule("assign incidents", None),
+    "hold": _Rule("put an incident on hold", "assignee"),
+    "resume": _Rule("resume an incident", "assignee"),
+    "resolve": _Rule("resolve an incident", "assignee"),
+    "reopen": _Rule("reopen an incident", "reporter"),
+    "close": _Rule("close an incident", "reporter"),
+    "cancel": _Rule("cancel an incident", "reporter"),
+    "reprioritise": _Rule("change an incident's priority", None),
+    "escalate": _Rule("escalate an incident", "assignee"),
+    "page": _Rule("acknowledge a page", "assignee", responders=True),
+    "take_escalation": _Rule("take on an escalation", "assignee", responders=True),
+}
+
+
+def authorise(incident: Incident, action: str, actor: Actor) -> None:
+    """Forbidden unless `actor` may do `action` to this incident (agents always may)."""
+    rule = RULES[action]
+    if rule.also is None and not rule.responders:
+        require_agent(actor, doing=rule.doing)
+        return
+    named = {incident.assignee} if rule.also == "assignee" else {incident.reporter}
+    require_agent_or(
+        actor, user_ids=named, doing=rule.doing, who=f"the {rule.also}", responders=rule.responders
+    )
+
+
+def check_step(incident: Incident, action: str, actor: Actor) -> None:
+    """Before a form for `action` is opened: may this person do it, and does the lifecycle
+    allow it now? Raises Forbidden or NotAllowed with the reason."""
+    authorise(incident, action, actor)
+    LIFECYCLE.check(action, incident.status, key=incident.key)
+
+
 KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12")
 
 
@@ -179,13 +221,7 @@ def acknowledge(
     """New → In progress. Meets the response target; the acknowledger becomes the assignee
     when nobody was assigned."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor,
-        user_ids={incident.assignee},
-        doing="acknowledge an incident",
-        who="the assignee",
-        responders=True,
-    )
+    authorise(incident, "acknowledge", actor)
     _move(session, incident, "acknowledge", actor=actor, now=now)
     incident.acknowledged_at = now
     if incident.assignee is None:
@@ -219,7 +255,7 @@ def assign(
 ) -> tuple[Incident, bool]:
     """Give the incident to `assignee`. Returns False when they already had it (nothing recorded)."""
     incident = get(session, key=key, for_update=True)
-    require_agent(actor, doing="assign incidents")
+    authorise(incident, "assign", actor)
     LIFECYCLE.check("assign", incident.status, key=incident.key)
     if incident.assignee == assignee:
         return incident, False
@@ -239,9 +275,7 @@ def hold(
 ) -> Incident:
     """In progress → On hold; the SLA clock pauses until it is resumed."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.assignee}, doing="put an incident on hold", who="the assignee"
-    )
+    authorise(incident, "hold", actor)
     _move(
         session,
         incident,
@@ -267,9 +301,7 @@ def _end_pause(session: Session, key: str, now: datetime) -> None:
 def resume(session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy) -> Incident:
     """On hold → In progress; the SLA clock runs again."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.assignee}, doing="resume an incident", who="the assignee"
-    )
+    authorise(incident, "resume", actor)
     _move(session, incident, "resume", actor=actor, now=now)
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
@@ -289,9 +321,7 @@ def resolve(
 ) -> Incident:
     """→ Resolved, with a resolution code from the policy and a note (both required)."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.assignee}, doing="resolve an incident", who="the assignee"
-    )
+    authorise(incident, "resolve", actor)
     if code not in policy.incidents.resolution_codes:
         raise InvalidInput(f"'{code}' is not a resolution code.")
     if not note.strip():
@@ -320,9 +350,7 @@ def reopen(
 ) -> Incident:
     """Resolved → In progress, when the fix did not hold. The resolution target runs again."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.reporter}, doing="reopen an incident", who="the reporter"
-    )
+    authorise(incident, "reopen", actor)
     _move(session, incident, "reopen", actor=actor, now=now, note=note)
     incident.resolved_at = None
     incident.resolution_code = None
@@ -336,9 +364,7 @@ def close(
 ) -> Incident:
     """Resolved → Closed (also done automatically some days after resolution)."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.reporter}, doing="close an incident", who="the reporter"
-    )
+    authorise(incident, "close", actor)
     _move(session, incident, "close", actor=actor, now=now, note=note)
     incident.closed_at = now
     return incident
@@ -349,9 +375,7 @@ def cancel(
 ) -> Incident:
     """An open incident logged by mistake → Cancelled, with a reason."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.reporter}, doing="cancel an incident", who="the reporter"
-    )
+    authorise(incident, "cancel", actor)
     if not note.strip():
         raise InvalidInput("Say why the incident is cancelled.")
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
@@ -374,7 +398,7 @@ def set_priority(
 ) -> Incident:
     """An agent overrides the computed priority; the reason goes into the audit trail."""
     incident = get(session, key=key, for_update=True)
-    require_agent(actor, doing="change an incident's priority")
+    authorise(incident, "reprioritise", actor)
     LIFECYCLE.check("reprioritise", incident.status, key=incident.key)
     if not 1 <= new_priority <= 5:
         raise InvalidInput("Priority runs from P1 to P5.")
@@ -425,9 +449,7 @@ def escalate(
     """Functional: hand the incident to another team, whose on-call is told.
     Hierarchical: raise it one level and tell the team lead and the escalation channel."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor, user_ids={incident.assignee}, doing="escalate an incident", who="the assignee"
-    )
+    authorise(incident, "escalate", actor)
     LIFECYCLE.check("escalate", incident.status, key=incident.key)
     if kind is EscalationKind.FUNCTIONAL:
         team = policy.team(to_team)
@@ -480,13 +502,7 @@ def acknowledge_page(
     incident = get(session, key=key, for_update=True)
     if incident.state is IncidentStatus.NEW:
         return acknowledge(session, key=key, actor=actor, now=now, policy=policy)
-    require_agent_or(
-        actor,
-        user_ids={incident.assignee},
-        doing="acknowledge a page",
-        who="the assignee",
-        responders=True,
-    )
+    authorise(incident, "page", actor)
     paging.acknowledge(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
 
@@ -495,13 +511,7 @@ def acknowledge_escalation(session: Session, *, key: str, actor: Actor, now: dat
     """The person an escalation reached says they have it. Recorded once per person and
     escalation; a New incident is acknowledged as well (by the caller, via `acknowledge`)."""
     incident = get(session, key=key, for_update=True)
-    require_agent_or(
-        actor,
-        user_ids={incident.assignee},
-        doing="take on an escalation",
-        who="the assignee",
-        responders=True,
-    )
+    authorise(incident, "take_escalation", actor)
     if not incident.is_open:
         raise NotAllowed(f"{incident.key} is {incident.state.label}; there is nothing to take on.")
     trail = audit.trail(session, key=incident.key)

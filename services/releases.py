@@ -268,6 +268,13 @@ def _require_manager(actor: Actor, release: Release, *, doing: str) -> None:
     )
 
 
+def check_step(release: Release, action: str, actor: Actor) -> None:
+    """Before a form for `action` opens: may this person move the release, and does the
+    lifecycle allow it now?"""
+    _require_manager(actor, release, doing=f"record a release's {action} step")
+    LIFECYCLE.check(action, release.status, key=release.key)
+
+
 def build(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
     """Planned (or Tested, for a rebuild after a failed test) → Built."""
     release = get(session, key=key, for_update=True)

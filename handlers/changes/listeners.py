@@ -426,10 +426,21 @@ class ChangeHandlers:
         ref = RecordRef.load(body["actions"][0].get("value"))
         if ref is None:
             return
+        user = user_id(body)
         try:
+            # Refuse before the form opens, not after someone has filled it in.
             with self.ctx.db.session() as session:
-                change = changes.get(session, key=ref.key)
-                changes.LIFECYCLE.check(action, change.status, key=change.key)
+                if action == "decide":
+                    change = changes.may_decide(
+                        session,
+                        key=ref.key,
+                        approver=user,
+                        approver_groups=self._groups_of(user),
+                        policy=self.ctx.policy,
+                    )
+                else:
+                    change = changes.get(session, key=ref.key)
+                    changes.check_step(change, action, actor_of(self.ctx, body))
         except ServiceDeskError as error:
             tell(respond, str(error))
             return

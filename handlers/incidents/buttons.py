@@ -269,7 +269,8 @@ class IncidentButtons(IncidentMessages):
         try:
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=key)
-                incidents.LIFECYCLE.check(action, incident.status, key=incident.key)
+                # Refuse before the form opens, not after someone has filled it in.
+                incidents.check_step(incident, action, actor_of(self.ctx, body))
         except ServiceDeskError as error:
             tell(respond, str(error))
             return

@@ -252,7 +252,8 @@ class ReleaseHandlers:
         try:
             with self.ctx.db.session() as session:
                 release = releases.get(session, key=ref.key)
-                releases.LIFECYCLE.check(action, release.status, key=release.key)
+                # Refuse before the form opens, not after someone has filled it in.
+                releases.check_step(release, action, actor_of(self.ctx, body))
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
