@@ -113,6 +113,14 @@ def raise_problem(
     return problem
 
 
+def check_step(problem: Problem, action: str, actor: Actor) -> None:
+    """Before a form for `action` opens: only agents work problems, and the lifecycle must
+    allow it now."""
+    require_agent(actor, doing="work on problems")
+    if action in LIFECYCLE.moves:
+        LIFECYCLE.check(action, problem.status, key=problem.key)
+
+
 def _by_submission(session: Session, submission_id: str) -> Problem | None:
     return session.exec(select(Problem).where(Problem.submission_id == submission_id)).first()
 

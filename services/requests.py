@@ -165,6 +165,39 @@ def submit(
     return Notify(request, dm=(requester,), team=request.fulfilment_team), True
 
 
+def _check_decider(
+    session: Session, request: ServiceRequest, approver: str, groups: frozenset[str] | set[str]
+) -> None:
+    if session.exec(
+        select(RequestApproval).where(
+            RequestApproval.request_id == request.id, RequestApproval.approver == approver
+        )
+    ).first():
+        raise AlreadyDone(f"You already decided on {request.key}.")
+    LIFECYCLE.check("decide", request.status, key=request.key)
+    if approver == request.requester:
+        raise Forbidden("You cannot approve your own request.")
+    allowed = (
+        request.approver in groups if request.approver_is_group else approver == request.approver
+    )
+    if not allowed:
+        who = (
+            f"members of <!subteam^{request.approver}>"
+            if request.approver_is_group
+            else f"<@{request.approver}>"
+        )
+        raise Forbidden(f"Only {who} can decide on {request.key}.")
+
+
+def may_decide(
+    session: Session, *, key: str, approver: str, approver_groups: frozenset[str] | set[str]
+) -> ServiceRequest:
+    """Before a Reject form opens: may this person decide on the request now?"""
+    request = get(session, key=key)
+    _check_decider(session, request, approver, approver_groups)
+    return request
+
+
 def decide(
     session: Session,
     *,
@@ -180,27 +213,7 @@ def decide(
     manager), never the requester; a rejection needs a reason; a second click counts once.
     With `policy`, the SLA timers are moved on at once (the approval wait was a pause)."""
     request = get(session, key=key, for_update=True)
-    if session.exec(
-        select(RequestApproval).where(
-            RequestApproval.request_id == request.id, RequestApproval.approver == approver
-        )
-    ).first():
-        raise AlreadyDone(f"You already decided on {request.key}.")
-    LIFECYCLE.check("decide", request.status, key=request.key)
-    if approver == request.requester:
-        raise Forbidden("You cannot approve your own request.")
-    allowed = (
-        request.approver in approver_groups
-        if request.approver_is_group
-        else approver == request.approver
-    )
-    if not allowed:
-        who = (
-            f"members of <!subteam^{request.approver}>"
-            if request.approver_is_group
-            else f"<@{request.approver}>"
-        )
-        raise Forbidden(f"Only {who} can decide on {request.key}.")
+    _check_decider(session, request, approver, approver_groups)
     if not approve and not (reason or "").strip():
         raise InvalidInput("Say why the request is rejected; the requester will see it.")
     try:

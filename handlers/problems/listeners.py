@@ -296,7 +296,8 @@ class ProblemHandlers:
         try:
             with self.ctx.db.session() as session:
                 problem = problems.get(session, key=ref.key)
-                problems.LIFECYCLE.check(action, problem.status, key=problem.key)
+                # Refuse before the form opens, not after someone has filled it in.
+                problems.check_step(problem, action, actor_of(self.ctx, body))
         except ServiceDeskError as error:
             tell(respond, str(error))
             return

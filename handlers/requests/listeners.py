@@ -224,7 +224,7 @@ class RequestHandlers:
         self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, render.reject_modal)
+        later(self.ctx, self._open_modal, body, client, respond, render.reject_modal, decider=True)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -364,13 +364,24 @@ class RequestHandlers:
         respond: Respond,
         build: Callable[[ServiceRequest, RecordRef], dict[str, Any]],
         fulfiller: bool = False,
+        decider: bool = False,
     ) -> None:
         ref = RecordRef.load(body["actions"][0].get("value"))
         if ref is None:
             return
         try:
+            # Refuse before the form opens, not after someone has filled it in.
             if fulfiller:
                 self._check_fulfiller(ref.key, body)
+            if decider:
+                person = user_id(body)
+                with self.ctx.db.session() as session:
+                    requests.may_decide(
+                        session,
+                        key=ref.key,
+                        approver=person,
+                        approver_groups=self._groups_of(ref.key, person),
+                    )
             with self.ctx.db.session() as session:
                 request = requests.get(session, key=ref.key)
         except ServiceDeskError as error:
