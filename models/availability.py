@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
+from models.carried import Carried
 
 KEY_PREFIX = "TST"
 
@@ -108,24 +108,12 @@ class TestState(SQLModel, table=True):
     incident_key: str | None = Field(default=None, max_length=32, index=True)
 
 
-class TestRunRef(BaseModel):
-    """Which run a Passed / Failed button or the failure modal is about (button value,
-    private_metadata), typed instead of an ad-hoc string."""
+class TestRunRef(Carried):
+    """Which run a Passed / Failed button or the failure modal is about, and (in the modal)
+    where the reminder it came from lives, to update it once the outcome is recorded."""
 
     __test__ = False
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     run: int
-
-    def dump(self) -> str:
-        return self.model_dump_json()
-
-    @classmethod
-    def load(cls, raw: str | None) -> TestRunRef | None:
-        """None when the value is missing or not ours (an old message, a tampered value)."""
-        if not raw:
-            return None
-        try:
-            return cls.model_validate_json(raw)
-        except ValidationError:
-            return None
+    channel: str | None = None
+    ts: str | None = None

@@ -147,7 +147,10 @@ class ServiceDeskHandlers:
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        client.views_open(trigger_id=body["trigger_id"], view=render.failed_modal(run))
+        # The form remembers the reminder it came from, to replace its buttons once recorded.
+        where = body.get("container") or {}
+        view = render.failed_modal(run, channel=where.get("channel_id"), ts=where.get("message_ts"))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_failed_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = TestRunRef.load(view.get("private_metadata"))
@@ -178,6 +181,15 @@ class ServiceDeskHandlers:
             ack(response_action="errors", errors={Field.NOTE: str(error)})
             return
         ack()
+        if ref.channel and ref.ts:
+            later(
+                self.ctx,
+                self.ctx.client.chat_update,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=render.recorded_text(run),
+                blocks=[],
+            )
         if incident_key:
             later(self.ctx, IncidentHandlers(self.ctx).announce, incident_key)
 

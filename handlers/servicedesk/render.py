@@ -75,7 +75,9 @@ def report_fallback(reports: list[ServiceAvailability], period: timedelta) -> st
     return "\n\n".join(report_text(found, period) for found in reports)
 
 
-def failed_modal(run: TestRun) -> dict[str, Any]:
+def failed_modal(
+    run: TestRun, *, channel: str | None = None, ts: str | None = None
+) -> dict[str, Any]:
     return modal(
         View.TEST_FAILED.value,
         "Test failed",
@@ -91,7 +93,7 @@ def failed_modal(run: TestRun) -> dict[str, Any]:
             ),
         ],
         submit="Record failure",
-        private_metadata=TestRunRef(run=run.id or 0).dump(),
+        private_metadata=TestRunRef(run=run.id or 0, channel=channel, ts=ts).dump(),
     )
 
 

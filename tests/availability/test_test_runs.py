@@ -90,8 +90,9 @@ def test_failed_needs_a_note_then_opens_a_linked_announced_incident(
     slack, ctx, owners, database, clock, policy
 ):
     _due_run(ctx, database, clock, policy)
-    blocks = _reminder_dm(owners, "U0OWNER2")["blocks"]
-    slack.click(blocks, "service_test_failed", user_id="U0OWNER2", channel_id="DU0OWNER2")
+    post = [c for c in owners.calls("chat.postMessage") if c.args["channel"] == "DU0OWNER2"][-1]
+    reminder = owners.message(post.response["channel"], post.response["ts"])
+    slack.click(reminder, "service_test_failed", user_id="U0OWNER2", channel_id="DU0OWNER2")
     view = owners.view(owners.wait_for("views.open")[-1].response["view"]["id"])
     assert view["callback_id"] == "service_test_failed_view"
     empty = slack.submit(view, {"note": "   "}, user_id="U0OWNER2")
@@ -102,6 +103,9 @@ def test_failed_needs_a_note_then_opens_a_linked_announced_incident(
         view, {"note": "Restore from last night's backup failed"}, user_id="U0OWNER2"
     )
     assert done.status == 200 and not done.body
+    # The reminder's buttons give way to the outcome.
+    updated = owners.message(post.response["channel"], post.response["ts"])
+    assert "failed" in updated["text"] and "service_test_failed" not in str(updated["blocks"])
     again = slack.submit(view, {"note": "Restore failed"}, user_id="U0OWNER2")
     assert again.status == 200
     (run,) = runs(database)
