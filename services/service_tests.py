@@ -511,6 +511,20 @@ def record_check(
         or state.consecutive_failures < policy.availability.failures_before_incident
     ):
         return CheckRecorded()
+    shared = _open_outage(session, service=service, besides=state)
+    if shared is not None:
+        # Another check of the same service already has the outage open: one incident.
+        state.incident_key = shared
+        session.add(state)
+        audit.record(
+            session,
+            key=shared,
+            actor=SYSTEM.user_id,
+            at=now,
+            action="url check failing",
+            note=f"{test_name} fails too",
+        )
+        return CheckRecorded()
     described = f"HTTP {status_code}" if status_code is not None else (error or "no answer")
     incident, _ = incidents.create(
         session,
@@ -532,6 +546,21 @@ def record_check(
     state.incident_key = incident.key
     session.add(state)
     return CheckRecorded(opened=incident.key)
+
+
+def _open_outage(session: Session, *, service: str, besides: TestState) -> str | None:
+    """The open incident another URL check of `service` is failing under, if any."""
+    others = session.exec(
+        select(TestState).where(
+            TestState.service == service,
+            TestState.id != besides.id,
+            col(TestState.incident_key).is_not(None),
+        )
+    ).all()
+    for other in others:
+        if other.incident_key and incidents.get(session, key=other.incident_key).is_open:
+            return other.incident_key
+    return None
 
 
 def _recovered(
@@ -559,7 +588,8 @@ def _recovered(
         session,
         record_key=key,
         kind=OUTBOX_KIND,
-        stage="recovered",
+        # One per check and failure streak: two checks sharing an outage both report back.
+        stage=f"recovered:{state.test_name}:{int(failing_since.timestamp()) if failing_since else 0}",
         recipient=incident.channel_id or policy.channels.incidents,
         due_at=now,
         text=text,

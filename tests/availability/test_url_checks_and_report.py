@@ -15,7 +15,7 @@ from handlers.incidents import IncidentHandlers
 from models.availability import UrlCheck
 from models.incident import Incident, IncidentInput, Level
 from schedules.availability import run_url_checks
-from services import availability, incidents
+from services import availability, incidents, notifications, service_tests
 from services.permissions import Actor, Role
 from tests.availability.conftest import TESTS_POLICY
 
@@ -234,3 +234,37 @@ def test_servicedesk_availability_command(slack, fake_slack, database, clock, po
     assert "`billing` is not a service" in unknown and "payments, vpn" in unknown
     slack.command("/servicedesk", "help", user_id="U0ANYONE")
     assert "/servicedesk availability" in fake_slack.calls("response_url")[-1].args["text"]
+
+
+def test_two_failing_checks_of_one_service_share_one_incident(database, clock, policy):
+    def record(test_name: str, ok: bool):  # type: ignore[no-untyped-def]
+        with database.session() as session:
+            service_tests.ensure_state(
+                session, service="payments", test_name=test_name, now=clock.now()
+            )
+            return service_tests.record_check(
+                session,
+                service="payments",
+                test_name=test_name,
+                ok=ok,
+                status_code=200 if ok else 503,
+                error=None,
+                latency_ms=5,
+                now=clock.now(),
+                policy=policy,
+            )
+
+    for _ in range(2):
+        record("health endpoint", False)
+        record("login page", False)
+        clock.advance(minutes=1)
+    assert [i.key for i in _incidents(database)] == ["INC-1"]
+    assert record("health endpoint", True).recovered == "INC-1"
+    assert record("login page", True).recovered == "INC-1"
+    with database.session() as session:
+        stages = sorted(
+            row.stage
+            for row in notifications.for_record(session, record_key="INC-1")
+            if row.stage.startswith("recovered")
+        )
+    assert len(stages) == 2
