@@ -109,3 +109,34 @@ def test_example_policy_file_is_valid():
     assert policy.services and policy.teams and policy.services[0].tests
     assert policy.catalog.items and policy.changes.freezes and policy.changes.standard_changes
     assert policy.sla.calendar.country == "GB"
+
+
+def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
+    """With SLACK_APP_TOKEN set the bot opens a Socket Mode connection (asking the Web API at
+    SLACK_API_URL for it with the app-level token) instead of serving HTTP."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_SIGNING_SECRET": "a" * 32,
+            "SLACK_APP_TOKEN": "xapp-1-A0-socket",
+            "SLACK_API_URL": fake_slack.url,
+            "RUN_SCHEDULER": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        calls = fake_slack.wait_for("apps.connections.open", timeout=30)
+    finally:
+        process.kill()
+        output = process.communicate(timeout=10)[0]
+    assert calls[0].headers.get("Authorization") == "Bearer xapp-1-A0-socket", output
+    assert "xapp-1-A0-socket" not in output and "xoxb-1-2" not in output
