@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,3 +60,8 @@ def field_errors(error: ValidationError, *, fallback: str) -> dict[str, str]:
             message = "Choose one."
         errors.setdefault(field, message)
     return errors
+
+
+def one_of(*action_ids: str) -> re.Pattern[str]:
+    """A matcher for several action ids, so one listener is registered once for all of them."""
+    return re.compile("^(" + "|".join(re.escape(str(a)) for a in action_ids) + ")$")

@@ -18,7 +18,7 @@ from bot.metadata import RecordRef
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, tell, user_id
+from handlers.common import actor_of, later, one_of, tell, user_id
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
@@ -66,14 +66,11 @@ class ChangeHandlers:
         app.view(View.REVIEW.value)(self.on_review_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.view(View.REJECT.value)(self.on_reject_submitted)
-        for action in (
-            Action.ASSESS,
-            Action.SUBMIT,
-            Action.SCHEDULE,
-            Action.START,
-            Action.COMPLETE,
-        ):
-            app.action(action.value)(self.on_step)
+        # One listener for the buttons that move the record at once; which move is in the
+        # action id.
+        app.action(
+            one_of(Action.ASSESS, Action.SUBMIT, Action.SCHEDULE, Action.START, Action.COMPLETE)
+        )(self.on_step)
         app.action(Action.REVIEW.value)(self.on_open_review)
         app.action(Action.CANCEL.value)(self.on_open_cancel)
         app.action(Action.APPROVE.value)(self.on_approve)

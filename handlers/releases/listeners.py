@@ -15,7 +15,7 @@ from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
 from handlers.changes.listeners import ChangeHandlers, message_lock
-from handlers.common import actor_of, later, tell, user_id
+from handlers.common import actor_of, later, one_of, tell, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
@@ -44,14 +44,11 @@ class ReleaseHandlers:
         app.view(View.TEST.value)(self.on_test_submitted)
         app.view(View.DEPLOYED.value)(self.on_outcome_submitted)
         app.view(View.FAILED.value)(self.on_outcome_submitted)
-        for action in (
-            Action.BUILD,
-            Action.SCHEDULE,
-            Action.DEPLOY,
-            Action.ROLL_BACK,
-            Action.CLOSE,
-        ):
-            app.action(action.value)(self.on_step)
+        # One listener for the buttons that move the record at once; which move is in the
+        # action id.
+        app.action(
+            one_of(Action.BUILD, Action.SCHEDULE, Action.DEPLOY, Action.ROLL_BACK, Action.CLOSE)
+        )(self.on_step)
         app.action(Action.TEST.value)(self.on_open_test)
         app.action(Action.DEPLOYED.value)(self.on_open_outcome)
         app.action(Action.FAILED.value)(self.on_open_outcome)
