@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from models.change import ACTIVE_STATUSES as CHANGE_ACTIVE
+from models.change import Change, ChangeStatus, ChangeTarget
 from models.cmdb import KEY_PREFIX, NAME_MAX, CIRelation, CIStatus, CIType, ConfigItem, RelationKind
 from models.incident import OPEN_STATUSES as INCIDENT_OPEN
 from models.incident import Incident
@@ -384,6 +386,7 @@ class OpenRecords:
     incidents: list[str]
     problems: list[str]
     other: list[str]
+    changes: list[str] = field(default_factory=list)
 
 
 def open_records_for_item(session: Session, *, key: str) -> OpenRecords:
@@ -409,10 +412,20 @@ def open_records_for_item(session: Session, *, key: str) -> OpenRecords:
             | col(Problem.id).in_(linked_problems),
         )
     )
+    changes = session.exec(
+        select(Change.id)
+        .join(ChangeTarget, col(ChangeTarget.change_id) == col(Change.id))
+        .where(
+            func.lower(ChangeTarget.target) == item.name_lower,
+            col(Change.status).in_([*(s.value for s in CHANGE_ACTIVE), ChangeStatus.REVIEW.value]),
+        )
+        .distinct()
+    )
     return OpenRecords(
         incidents=[f"INC-{i}" for i in sorted(incidents)],
         problems=[f"PRB-{i}" for i in sorted(problems)],
-        other=[k for k in linked_keys if not k.startswith(("INC-", "PRB-"))],
+        other=[k for k in linked_keys if not k.startswith(("INC-", "PRB-", "CHG-"))],
+        changes=[f"CHG-{i}" for i in sorted(changes)],
     )
 
 

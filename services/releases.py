@@ -12,7 +12,7 @@ from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
 from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, ReleaseTest
-from services import audit, changes, incidents, links
+from services import audit, changes, cmdb, incidents, links
 from services.changes import FieldError, Reminder
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
@@ -70,6 +70,16 @@ def bundled_changes(session: Session, *, key: str) -> list[Change]:
         .order_by(col(Change.id))
     )
     return list(session.exec(statement))
+
+
+def targets(session: Session, *, key: str) -> list[str]:
+    """The services and items the release touches: those of the changes it bundles."""
+    names = {
+        t
+        for change in bundled_changes(session, key=key)
+        for t in changes.targets(session, key=change.key)
+    }
+    return sorted(names, key=str.lower)
 
 
 def tests(session: Session, *, key: str) -> list[ReleaseTest]:
@@ -233,6 +243,14 @@ def create(
             field="release",
             after=release.key,
         )
+    # The release touches what its changes touch: link the configuration items, so that the
+    # item's card lists the release.
+    for name in sorted({t for c in bundle for t in changes.targets(session, key=c.key)}):
+        item = cmdb.find_by_name(session, name=name)
+        if item is not None:
+            links.link(
+                session, a=release.key, b=item.key, kind=cmdb.ITEM_LINK, actor=actor, now=now
+            )
     return release
 
 

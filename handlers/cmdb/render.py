@@ -70,6 +70,7 @@ def show_blocks(
                 [
                     "*Open incidents*: " + (", ".join(records.incidents) or "none"),
                     "*Open problems*: " + (", ".join(records.problems) or "none"),
+                    "*Open changes*: " + (", ".join(records.changes) or "none"),
                     "*Other linked records*: " + (", ".join(records.other) or "none"),
                 ]
             )

@@ -98,6 +98,7 @@ class ReleaseHandlers:
                     releases.bundled_changes(session, key=release.key),
                     releases.tests(session, key=release.key),
                     audit.trail(session, key=release.key),
+                    releases.targets(session, key=release.key),
                 )
                 text = render.fallback_text(release)
         except ServiceDeskError as error:
@@ -157,11 +158,12 @@ class ReleaseHandlers:
                 return
             release = releases.get(session, key=key)
             bundle = releases.bundled_changes(session, key=key)
+            touched = releases.targets(session, key=key)
         try:
             posted = client.chat_postMessage(
                 channel=channel,
                 text=render.fallback_text(release),
-                blocks=render.message_blocks(release, bundle, []),
+                blocks=render.message_blocks(release, bundle, [], touched),
             )
         except SlackApiError:
             with self.ctx.db.session() as session:
@@ -350,13 +352,14 @@ class ReleaseHandlers:
                 release = releases.get(session, key=key)
                 bundle: list[Change] = releases.bundled_changes(session, key=key)
                 runs = releases.tests(session, key=key)
+                touched = releases.targets(session, key=key)
             if not release.channel_id or not release.message_ts:
                 return None, None
             self.ctx.client.chat_update(
                 channel=release.channel_id,
                 ts=release.message_ts,
                 text=render.fallback_text(release),
-                blocks=render.message_blocks(release, bundle, runs),
+                blocks=render.message_blocks(release, bundle, runs, touched),
             )
         if step:
             self.ctx.client.chat_postMessage(

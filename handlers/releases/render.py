@@ -45,7 +45,10 @@ def test_text(runs: Sequence[ReleaseTest]) -> str:
 
 
 def message_blocks(
-    release: Release, bundle: Sequence[Change], runs: Sequence[ReleaseTest]
+    release: Release,
+    bundle: Sequence[Change],
+    runs: Sequence[ReleaseTest],
+    targets: Sequence[str] = (),
 ) -> list[b.Block]:
     """The one channel message of a release, with the buttons its state allows."""
     fields = [
@@ -54,6 +57,7 @@ def message_blocks(
         f"*Window*\n{window_text(release)}",
         f"*Latest test*\n{test_text(runs)}",
         "*Changes*\n" + (", ".join(f"{c.key} ({c.state.label})" for c in bundle) or "—"),
+        "*Services or items*\n" + (", ".join(targets) or "—"),
     ]
     out: list[b.Block] = [b.section(title_line(release), fields=fields, block_id="summary")]
     out.append(b.context(f"Planned by <@{release.created_by}> {b.slack_time(release.created_at)}"))
@@ -134,9 +138,12 @@ def show_blocks(
     bundle: Sequence[Change],
     runs: Sequence[ReleaseTest],
     trail: Sequence[AuditEntry],
+    targets: Sequence[str] = (),
 ) -> list[b.Block]:
     out = [
-        block for block in message_blocks(release, bundle, runs) if block.get("type") != "actions"
+        block
+        for block in message_blocks(release, bundle, runs, targets)
+        if block.get("type") != "actions"
     ]
     for label, text in (
         ("Release plan", release.release_plan),

@@ -13,12 +13,13 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
+from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import actor_of, later, tell, user_id
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.service_request import ServiceRequest
-from services import audit, requests
-from services.errors import Forbidden, ServiceDeskError
+from services import audit, cmdb, links, requests
+from services.errors import Forbidden, NotFound, ServiceDeskError
 from services.requests import Notify
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class RequestHandlers:
         app.command("/request")(self.on_command)
         app.action(Action.CHOOSE.value)(self.on_choose)
         app.view(View.FORM.value)(self.on_form_submitted)
+        app.options(render.ABOUT_ITEM)(CmdbHandlers(self.ctx).on_suggest)
         app.action(Action.APPROVE.value)(self.on_approve)
         app.action(Action.REJECT.value)(self.on_open_reject)
         app.view(View.REJECT.value)(self.on_reject_submitted)
@@ -135,6 +137,20 @@ class RequestHandlers:
                     policy=self.ctx.policy,
                     submission_id=view["id"],
                 )
+                about = values.get(render.ABOUT_ITEM)
+                if created and about:
+                    chosen = cmdb.resolve(session, ref=about)
+                    links.link(
+                        session,
+                        a=notify.request.key,
+                        b=chosen.key,
+                        kind=cmdb.ITEM_LINK,
+                        actor=user_id(body),
+                        now=self.ctx.clock.now(),
+                    )
+        except NotFound as error:
+            ack(response_action="errors", errors={render.ABOUT_ITEM: str(error)})
+            return
         except ServiceDeskError as error:
             ack(response_action="errors", errors={self._field_of(item, str(error)): str(error)})
             return

@@ -50,6 +50,11 @@ def _element(form_field: FormField) -> dict[str, Any]:
     return b.text_input(name, max_length=500)
 
 
+# The optional configuration item a request is about (a type-ahead over the CMDB); the name
+# cannot clash with a catalog field's, which are plain words.
+ABOUT_ITEM = "about_item"
+
+
 def form_modal(item: CatalogItem) -> dict:
     """The item's form, one input per field; block and action ids are the field names."""
     blocks_: list[b.Block] = []
@@ -66,6 +71,19 @@ def form_modal(item: CatalogItem) -> dict:
         )
     if not item.fields:
         blocks_.append(b.section("No details needed: submit to ask for it."))
+    blocks_.append(
+        b.input_block(
+            ABOUT_ITEM,
+            "Which service or system is it about?",
+            {
+                "type": "external_select",
+                "action_id": ABOUT_ITEM,
+                "placeholder": b.plain("Service or item"),
+                "min_query_length": 0,
+            },
+            optional=True,
+        )
+    )
     return b.modal(
         View.FORM,
         item.name,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
+from models.change import ChangeInput, ChangeType, Risk
 from models.incident import Incident
-from services import cmdb, links
+from services import changes, cmdb, links, requests
 from tests.handlers.issue5_support import build_chain, issue5_policy
-from tests.handlers.test_incident_flow import channel_message, log_incident
+from tests.handlers.test_incident_flow import channel_message, latest_view, log_incident
 
 
 @pytest.fixture
@@ -70,3 +73,49 @@ def test_unknown_item_is_refused_inline(slack, fake_slack, database):
         view, {"title": "Broken", "impact": "low", "urgency": "low", "service": "nonesuch"}
     )
     assert result.body["response_action"] == "errors" and "service" in result.body["errors"]
+
+
+def test_ci_show_lists_open_changes_and_requests_about_the_item(
+    slack, fake_slack, database, clock, policy
+):
+    start = clock.now() + timedelta(days=2)
+    with database.session() as session:
+        payments = cmdb.find_by_name(session, name="payments")
+        assert payments is not None
+        payments_key = payments.key
+        changes.create(
+            session,
+            data=ChangeInput(
+                title="Upgrade payments",
+                type=ChangeType.NORMAL,
+                risk=Risk.LOW,
+                targets=["payments"],
+                planned_start=start,
+                planned_end=start + timedelta(hours=1),
+                implementation_plan="Roll out",
+                backout_plan="Roll back",
+                test_plan="Smoke",
+            ),
+            requester="U0AGENT1",
+            now=clock.now(),
+            policy=policy,
+        )
+    slack.command("/request", "laptop", user_id="U0REQ", channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    result = slack.submit(
+        view, {"model": "13 inch", "reason": "Broken", "about_item": payments_key}, user_id="U0REQ"
+    )
+    assert result.status == 200 and not result.body
+    slack.command("/ci", "show payments", user_id="U0AGENT1")
+    shown = str(fake_slack.calls("response_url")[-1].args)
+    assert "*Open changes*: CHG-1" in shown
+    assert "REQ-1" in shown
+    # An item that does not exist is refused inline, and nothing is requested.
+    slack.command("/request", "laptop", user_id="U0REQ", channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    refused = slack.submit(
+        view, {"model": "13 inch", "reason": "Broken", "about_item": "CI-999"}, user_id="U0REQ"
+    )
+    assert "about_item" in refused.body["errors"]
+    with database.session() as session:
+        assert len(requests.list_requests(session, open_only=False)) == 1

@@ -42,8 +42,9 @@ def _problem_message(slack, fake_slack) -> dict:
     result = slack.submit(view, {"title": "Disk fills up", "priority": "3"}, user_id="U0AGENT1")
     assert result.status == 200 and not result.body
     found = [
-        m for m in fake_slack.messages() if "problem_actions" in str(m.get("blocks"))
-        and not m.get("thread_ts")
+        m
+        for m in fake_slack.messages()
+        if "problem_actions" in str(m.get("blocks")) and not m.get("thread_ts")
     ]
     return found[-1]
 

@@ -202,6 +202,10 @@ def test_list_show_help(slack, fake_slack, database, policy, clock):
     slack.command("/release", "show rel-1", user_id=MANAGER)
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "Audit trail" in shown and "CHG-1" in shown and "Switch back to blue" in shown
+    # The release touches what its change touches, and the item's card lists it.
+    assert "*Services or items*\\npayments" in shown
+    slack.command("/ci", "show payments", user_id=MANAGER)
+    assert "REL-1" in str(fake_slack.calls("response_url")[-1].args)
     slack.command("/release", "show REL-5", user_id=MANAGER)
     assert "no release REL-5" in fake_slack.calls("response_url")[-1].args["text"]
     slack.command("/release", "help", user_id=MANAGER)
