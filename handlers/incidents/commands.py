@@ -16,7 +16,7 @@ from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
 from models.cmdb import CIType
 from models.incident import IncidentInput
-from services import audit, cmdb, incident_sla, incidents, links, priority
+from services import audit, cmdb, incident_sla, incidents, links, notifications, priority
 from services.errors import InvalidInput, NotFound, ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,13 @@ class IncidentCommands(IncidentMessages):
                     session, incident=incident, policy=self.ctx.policy, now=self.ctx.clock.now()
                 )
                 trail = audit.trail(session, key=incident.key)
+                sent = notifications.for_record(session, record_key=incident.key)
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
         respond(
             text=render.fallback_text(incident),
-            blocks=render.show_blocks(incident, sla, trail),
+            blocks=render.show_blocks(incident, sla, trail, sent),
             response_type="ephemeral",
         )
 

@@ -17,6 +17,7 @@ from models.incident import (
     IncidentStatus,
     Level,
 )
+from models.notification import Notification
 from models.policy import Policy
 from models.sla_policy import format_duration
 from services import priority
@@ -258,7 +259,12 @@ def list_blocks(found: Sequence[Incident], heading: str) -> list[b.Block]:
     return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
 
 
-def show_blocks(incident: Incident, sla: IncidentSla, trail: Sequence[AuditEntry]) -> list[b.Block]:
+def show_blocks(
+    incident: Incident,
+    sla: IncidentSla,
+    trail: Sequence[AuditEntry],
+    sent: Sequence[Notification] = (),
+) -> list[b.Block]:
     out = message_blocks(incident, sla)
     out = [block for block in out if block.get("type") != "actions"]
     if incident.description:
@@ -271,7 +277,21 @@ def show_blocks(incident: Incident, sla: IncidentSla, trail: Sequence[AuditEntry
             )
         )
     )
+    if sent:
+        out.append(b.section(f"*Notifications* ({len(sent)})"))
+        out += b.line_sections([notification_line(row) for row in sent])[:5]
     return out + b.audit_trail(trail, room=50 - len(out))
+
+
+def notification_line(row: Notification) -> str:
+    """One outbox row for the record's history: what, to whom, due and sent (or why not)."""
+    if row.status == "sent" and row.sent_at:
+        state = f"sent {row.sent_at:%Y-%m-%d %H:%M}Z" + (" (late)" if row.late else "")
+    elif row.status == "cancelled":
+        state = "cancelled (no longer applied)"
+    else:
+        state = f"pending, {row.attempts} attempt(s)" if row.attempts else "pending"
+    return f"`{row.due_at:%Y-%m-%d %H:%M}Z` {row.kind} {row.stage} → {b.ref(row.recipient) if row.recipient[:1] in 'UWS' else row.recipient}: {state}"
 
 
 # ---- modals ---------------------------------------------------------------------------------

@@ -270,3 +270,10 @@ def test_list_show_help_and_unknown(slack, fake_slack, database, clock):
     assert "/incident list" in fake_slack.calls("response_url")[-1].args["text"]
     slack.command("/incident", "frobnicate", user_id="U0AGENT1")
     assert "not an incident sub-command" in fake_slack.calls("response_url")[-1].args["text"]
+
+
+def test_show_lists_the_notifications_sent(slack, fake_slack, database):
+    log_incident(slack, fake_slack)  # P1: the on-call is paged
+    slack.command("/incident", "show INC-1", user_id="U0AGENT1")
+    shown = str(fake_slack.calls("response_url")[-1].args)
+    assert "*Notifications*" in shown and "page ladder:platform:0" in shown and "sent" in shown
