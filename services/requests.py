@@ -22,6 +22,7 @@ from models.service_request import (
 from services import audit, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
+from services.permissions import Actor
 from services.records import RecordKind
 
 S = RequestStatus
@@ -272,6 +273,19 @@ def _move(
         note=note,
     )
     return request
+
+
+def fulfilment_team_refs(request: ServiceRequest, policy: Policy) -> list[str]:
+    """Who works a request: its fulfilment team's on-call and lead (users or user groups)."""
+    team = policy.team(request.fulfilment_team)
+    return [ref for ref in (team.on_call, team.lead) if ref] if team else []
+
+
+def check_fulfiller(request: ServiceRequest, *, actor: Actor, team_members: set[str]) -> None:
+    """Only the fulfilment team's people (`team_members`, expanded from its refs) or agents
+    start, fulfil and close a request."""
+    if not actor.is_agent and actor.user_id not in team_members:
+        raise Forbidden(f"Only team {request.fulfilment_team} or an agent can work {request.key}.")
 
 
 def start_fulfilment(session: Session, *, key: str, actor: str, now: datetime) -> Notify:

@@ -19,7 +19,7 @@ from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.service_request import ServiceRequest
 from services import audit, cmdb, links, requests
-from services.errors import Forbidden, NotFound, ServiceDeskError
+from services.errors import NotFound, ServiceDeskError
 from services.requests import Notify
 
 log = logging.getLogger(__name__)
@@ -279,13 +279,10 @@ class RequestHandlers:
 
     def _check_fulfiller(self, key: str, body: dict[str, Any]) -> None:
         """Only the fulfilment team's people (its on-call and lead) or agents work a request."""
-        actor = actor_of(self.ctx, body)
         with self.ctx.db.session() as session:
             request = requests.get(session, key=key)
-        team = self.ctx.policy.team(request.fulfilment_team)
-        members = self.ctx.directory.expand([team.on_call, team.lead] if team else [])
-        if not actor.is_agent and actor.user_id not in members:
-            raise Forbidden(f"Only team {request.fulfilment_team} or an agent can work {key}.")
+        members = self.ctx.directory.expand(requests.fulfilment_team_refs(request, self.ctx.policy))
+        requests.check_fulfiller(request, actor=actor_of(self.ctx, body), team_members=set(members))
 
     def on_start(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
