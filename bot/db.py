@@ -36,7 +36,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # psycopg prepares a statement after five runs, and PostgreSQL then tends to a generic
+        # plan that cannot use an index for `LIKE $1` (the type-ahead); planning with the real
+        # values each time keeps those index scans. It also keeps PgBouncer in transaction
+        # mode working, which prepared statements break.
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
