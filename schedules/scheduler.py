@@ -61,9 +61,23 @@ def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
         return change_reminders.sweep(session, now=clock.now(), policy=policy)
 
 
-def auto_close(*, db: Database, clock: Clock, policy: Policy) -> list[str]:
+@dataclass(frozen=True)
+class IncidentHooks:
+    """What jobs that open or close incidents call so the incident's Slack message follows:
+    post it (`announce`), or update it in place with a step in its thread (`refresh`)."""
+
+    announce: Callable[[str], object] | None = None
+    refresh: Callable[..., object] | None = None
+
+
+AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
+
+
+def auto_close(
+    *, db: Database, clock: Clock, policy: Policy, hooks: IncidentHooks | None = None
+) -> list[str]:
     """Close resolved incidents whose `incidents.auto_close_after` has passed, each in its own
-    transaction so one refusal does not hold back the rest."""
+    transaction so one refusal does not hold back the rest; their messages are updated."""
     with db.session() as session:
         keys = incidents.due_for_auto_close(session, now=clock.now(), policy=policy)
     closed = []
@@ -75,11 +89,14 @@ def auto_close(*, db: Database, clock: Clock, policy: Policy) -> list[str]:
                     key=key,
                     actor=SYSTEM,
                     now=clock.now(),
-                    note="Closed automatically after the resolution was not disputed.",
+                    note=AUTO_CLOSE_NOTE,
                 )
             closed.append(key)
         except ServiceDeskError as error:
             log.info("%s not auto-closed: %s", key, error)
+            continue
+        if hooks is not None and hooks.refresh is not None:
+            _guarded("auto_close message", lambda k=key: hooks.refresh(k, step=AUTO_CLOSE_NOTE))()
     return closed
 
 
@@ -101,7 +118,7 @@ def run_once(
     clock: Clock,
     policy: Policy,
     notifier: Notifier,
-    announce: Callable[[str], None] | None = None,
+    hooks: IncidentHooks | None = None,
 ) -> RunReport:
     """Run every job once, in order: used at start-up so a bot that was down catches up at
     once, and by tests."""
@@ -111,14 +128,18 @@ def run_once(
     escalated = _guarded("paging", lambda: sweep_pages(db=db, clock=clock, policy=policy))()
     report.escalated = escalated if isinstance(escalated, int) else 0
     _guarded("reminders", lambda: sweep_reminders(db=db, clock=clock, policy=policy))()
-    closed = _guarded("auto_close", lambda: auto_close(db=db, clock=clock, policy=policy))()
+    closed = _guarded(
+        "auto_close", lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks)
+    )()
     report.closed = closed if isinstance(closed, list) else []
     _guarded(
         "availability_tests", lambda: availability.sweep_tests(db=db, clock=clock, policy=policy)
     )()
     _guarded(
         "url_checks",
-        lambda: availability.run_url_checks(db=db, clock=clock, policy=policy, announce=announce),
+        lambda: availability.run_url_checks(
+            db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
+        ),
     )()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
@@ -132,7 +153,7 @@ def build_scheduler(
     policy: Policy,
     notifier: Notifier,
     interval_seconds: float = 30,
-    announce: Callable[[str], None] | None = None,
+    hooks: IncidentHooks | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started) running each job every `interval_seconds` (at least 5)."""
     if interval_seconds < MIN_INTERVAL_SECONDS:
@@ -145,10 +166,10 @@ def build_scheduler(
         "sla_sweep": lambda: sweep_sla(db=db, clock=clock, policy=policy),
         "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
         "change_reminders": lambda: sweep_reminders(db=db, clock=clock, policy=policy),
-        "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy),
+        "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks),
         "availability_tests": lambda: availability.sweep_tests(db=db, clock=clock, policy=policy),
         "url_checks": lambda: availability.run_url_checks(
-            db=db, clock=clock, policy=policy, announce=announce
+            db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
         ),
         "send_notifications": notifier.send_due,
     }

@@ -8,7 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.context import AppContext
 from handlers.incidents import IncidentHandlers
-from schedules.scheduler import build_scheduler, run_once
+from schedules.scheduler import IncidentHooks, build_scheduler, run_once
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +16,12 @@ log = logging.getLogger(__name__)
 def start(ctx: AppContext) -> BackgroundScheduler:
     """Run every sweep once (a bot that was down sends what fell due, once), then start the
     periodic jobs."""
-    # Incidents opened by failing URL checks get their channel message like any other.
-    announce = IncidentHandlers(ctx).announce
+    # Incidents opened by failing URL checks get their channel message like any other, and
+    # auto-closed ones have theirs updated.
+    handlers = IncidentHandlers(ctx)
+    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
     report = run_once(
-        db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, announce=announce
+        db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks
     )
     log.info("start-up catch-up: %s", report)
     scheduler = build_scheduler(
@@ -28,7 +30,7 @@ def start(ctx: AppContext) -> BackgroundScheduler:
         policy=ctx.policy,
         notifier=ctx.notifier,
         interval_seconds=ctx.settings.scheduler_interval_seconds,
-        announce=announce,
+        hooks=hooks,
     )
     scheduler.start()
     return scheduler

@@ -277,3 +277,42 @@ def test_show_lists_the_notifications_sent(slack, fake_slack, database):
     slack.command("/incident", "show INC-1", user_id="U0AGENT1")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "*Notifications*" in shown and "page ladder:platform:0" in shown and "sent" in shown
+
+
+def test_resolved_incident_closes_itself_and_its_message_follows(
+    slack, fake_slack, database, clock, ctx
+):
+    from handlers.incidents import IncidentHandlers
+    from schedules.scheduler import IncidentHooks, run_once
+
+    log_incident(slack, fake_slack, impact="low", urgency="low")
+    message = channel_message(fake_slack, database)
+    slack.click(message, "incident_acknowledge", user_id="U0AGENT1", channel_id="C0INCIDENTS")
+    slack.click(
+        channel_message(fake_slack, database),
+        "incident_resolve",
+        user_id="U0AGENT1",
+        channel_id="C0INCIDENTS",
+    )
+    slack.submit(
+        latest_view(fake_slack), {"resolution_code": "fixed", "note": "Cleared"}, user_id="U0AGENT1"
+    )
+    handlers = IncidentHandlers(ctx)
+    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
+    clock.advance(timedelta(days=2))
+    run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks)
+    with database.session() as session:
+        assert incidents.get(session, key="INC-1").status == "resolved"
+    clock.advance(timedelta(days=1, minutes=1))
+    for _ in range(2):
+        run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks)
+    with database.session() as session:
+        assert incidents.get(session, key="INC-1").status == "closed"
+    message = channel_message(fake_slack, database)
+    assert "Closed" in str(message["blocks"]) and not _has(message, "incident_reopen")
+    thread = [
+        c.args["text"]
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args.get("thread_ts") == message["ts"]
+    ]
+    assert sum("Closed automatically" in text for text in thread) == 1
