@@ -1,0 +1,26 @@
+"""The Slack app manifest matches what the bot listens for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_manifest_declares_every_command_the_bot_handles_and_socket_mode():
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    handled = set()
+    for path in (ROOT / "handlers").rglob("*.py"):
+        handled |= set(re.findall(r'app\.command\("(/[a-z-]+)"\)', path.read_text()))
+    assert handled and declared == handled
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"commands", "chat:write", "im:write", "usergroups:read"}
