@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -65,3 +66,14 @@ def field_errors(error: ValidationError, *, fallback: str) -> dict[str, str]:
 def one_of(*action_ids: str) -> re.Pattern[str]:
     """A matcher for several action ids, so one listener is registered once for all of them."""
     return re.compile("^(" + "|".join(re.escape(str(a)) for a in action_ids) + ")$")
+
+
+_locks_guard = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+
+
+def message_lock(key: str) -> threading.Lock:
+    """One lock per record in this process: two clicks finishing at once must not let the one
+    that read the older state update the record's message last."""
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from bot.metadata import RecordRef
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, one_of, tell, user_id
+from handlers.common import actor_of, later, message_lock, one_of, tell, user_id
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
@@ -28,17 +27,6 @@ log = logging.getLogger(__name__)
 # Which service error goes next to which form field when the service names none.
 DEFAULT_FIELD = Field.TITLE
 CALENDAR_DAYS = 14
-
-
-_locks_guard = threading.Lock()
-_locks: dict[str, threading.Lock] = {}
-
-
-def message_lock(key: str) -> threading.Lock:
-    """One lock per record: two clicks finishing at once must not let the one that read the
-    older state update the message last."""
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
 
 
 def _when(raw: Any) -> datetime | None:

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
+from handlers.common import message_lock
 from handlers.incidents import render
 from handlers.problems import render as problem_render
 from models.incident import Incident
@@ -106,18 +107,19 @@ class IncidentMessages:
 
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the incident's channel message in place and post the step in its thread."""
-        with self.ctx.db.session() as session:
-            incident = incidents.get(session, key=key)
-            sla = self._sla(session, incident)
-            extras = self._extras(session, incident)
-        if not incident.channel_id or not incident.message_ts:
-            return None, None
-        self.ctx.client.chat_update(
-            channel=incident.channel_id,
-            ts=incident.message_ts,
-            text=render.fallback_text(incident),
-            blocks=render.message_blocks(incident, sla, **extras),
-        )
+        with message_lock(key):
+            with self.ctx.db.session() as session:
+                incident = incidents.get(session, key=key)
+                sla = self._sla(session, incident)
+                extras = self._extras(session, incident)
+            if not incident.channel_id or not incident.message_ts:
+                return None, None
+            self.ctx.client.chat_update(
+                channel=incident.channel_id,
+                ts=incident.message_ts,
+                text=render.fallback_text(incident),
+                blocks=render.message_blocks(incident, sla, **extras),
+            )
         if step:
             self.ctx.client.chat_postMessage(
                 channel=incident.channel_id, thread_ts=incident.message_ts, text=step

@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
-from handlers.changes.listeners import ChangeHandlers, message_lock
-from handlers.common import actor_of, later, one_of, tell, user_id
+from handlers.changes.listeners import ChangeHandlers
+from handlers.common import actor_of, later, message_lock, one_of, tell, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
