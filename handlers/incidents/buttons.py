@@ -303,6 +303,28 @@ class IncidentButtons(IncidentMessages):
         ack()
         return incident, actor.user_id, values
 
+    def _submit_and_refresh(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        action: str,
+        apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
+        *,
+        step: str,
+        error_field: str = Field.NOTE,
+    ) -> None:
+        """Apply a form's step before the ack; then update the message and post the step."""
+        done = self._submit_step(ack, body, view, action, apply, error_field=error_field)
+        if done:
+            incident, actor, values = done
+            later(
+                self.ctx,
+                self.refresh,
+                incident.key,
+                step=render.step_text(step, incident, actor, values.get(Field.NOTE)),
+            )
+
     def on_resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
             return incidents.resolve(
@@ -315,15 +337,7 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        done = self._submit_step(ack, body, view, "resolve", apply)
-        if done:
-            incident, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                incident.key,
-                step=render.step_text("resolve", incident, actor, values.get(Field.NOTE)),
-            )
+        self._submit_and_refresh(ack, body, view, "resolve", apply, step="resolve")
 
     def on_hold_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -340,15 +354,9 @@ class IncidentButtons(IncidentMessages):
                 now=now,
             )
 
-        done = self._submit_step(ack, body, view, "hold", apply, error_field=Field.HOLD_REASON)
-        if done:
-            incident, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                incident.key,
-                step=render.step_text("hold", incident, actor, values.get(Field.NOTE)),
-            )
+        self._submit_and_refresh(
+            ack, body, view, "hold", apply, step="hold", error_field=Field.HOLD_REASON
+        )
 
     def on_priority_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -367,15 +375,7 @@ class IncidentButtons(IncidentMessages):
                 now=now,
             )
 
-        done = self._submit_step(ack, body, view, "priority", apply)
-        if done:
-            incident, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                incident.key,
-                step=render.step_text("priority", incident, actor, values.get(Field.NOTE)),
-            )
+        self._submit_and_refresh(ack, body, view, "priority", apply, step="priority")
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -388,15 +388,7 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        done = self._submit_step(ack, body, view, "cancel", apply)
-        if done:
-            incident, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                incident.key,
-                step=render.step_text("cancel", incident, actor, values.get(Field.NOTE)),
-            )
+        self._submit_and_refresh(ack, body, view, "cancel", apply, step="cancel")
 
     def on_escalate_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         result: dict[str, Any] = {}
