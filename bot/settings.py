@@ -21,7 +21,9 @@ WHERE_TO_FIND = {
 class Settings(BaseSettings):
     """Everything the process needs that is not policy. Secrets never appear in repr or logs."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr = Field(alias="SLACK_SIGNING_SECRET")

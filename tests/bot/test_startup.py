@@ -38,6 +38,13 @@ def test_missing_tokens_stop_startup_with_where_to_find_them(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_empty_token_counts_as_missing(tmp_path):
+    result = run_cli({"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": ""}, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+
+
 def test_malformed_token_names_the_variable(tmp_path):
     result = run_cli(
         {"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "abc"}, tmp_path
