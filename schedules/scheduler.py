@@ -100,6 +100,17 @@ def auto_close(
     return closed
 
 
+def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None = None) -> list[str]:
+    """Post the channel message of incidents logged while Slack was unreachable."""
+    if hooks is None or hooks.announce is None:
+        return []
+    with db.session() as session:
+        keys = incidents.unannounced(session, now=clock.now())
+    for key in keys:
+        _guarded("announce " + key, lambda k=key: hooks.announce(k))()
+    return keys
+
+
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], object]:
     def run() -> object:
         try:
@@ -128,6 +139,7 @@ def run_once(
     escalated = _guarded("paging", lambda: sweep_pages(db=db, clock=clock, policy=policy))()
     report.escalated = escalated if isinstance(escalated, int) else 0
     _guarded("reminders", lambda: sweep_reminders(db=db, clock=clock, policy=policy))()
+    _guarded("announce_missed", lambda: announce_missed(db=db, clock=clock, hooks=hooks))()
     closed = _guarded(
         "auto_close", lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks)
     )()
@@ -166,6 +178,7 @@ def build_scheduler(
         "sla_sweep": lambda: sweep_sla(db=db, clock=clock, policy=policy),
         "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
         "change_reminders": lambda: sweep_reminders(db=db, clock=clock, policy=policy),
+        "announce_missed": lambda: announce_missed(db=db, clock=clock, hooks=hooks),
         "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks),
         "availability_tests": lambda: availability.sweep_tests(db=db, clock=clock, policy=policy),
         "url_checks": lambda: availability.run_url_checks(

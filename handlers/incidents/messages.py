@@ -47,13 +47,26 @@ class IncidentMessages:
             incident = incidents.get(session, key=key)
             sla = self._sla(session, incident)
             extras = self._extras(session, incident)
+            if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
+                # The page goes into the outbox before anything is posted, so a Slack outage
+                # delays it rather than losing it; the ladder's later rungs follow if nobody
+                # acknowledges.
+                paging.start(
+                    session,
+                    record_key=incident.key,
+                    team=incident.team,
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+        self.ctx.notifier.send_due()
         try:
             posted = client.chat_postMessage(
                 channel=channel,
                 text=render.fallback_text(incident),
                 blocks=render.message_blocks(incident, sla, **extras),
             )
-        except SlackApiError:
+        except Exception:
+            # Not posted: a later sweep (schedules: announce_missed) tries again.
             with self.ctx.db.session() as session:
                 incidents.release_announcement(session, key=key)
             raise
@@ -65,18 +78,6 @@ class IncidentMessages:
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
         )
         permalink = self._permalink(posted["channel"], posted["ts"])
-        if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
-            # Paging goes through the outbox, so the ladder's later rungs follow if nobody
-            # acknowledges; send now rather than waiting for the next sweep.
-            with self.ctx.db.session() as session:
-                paging.start(
-                    session,
-                    record_key=incident.key,
-                    team=incident.team,
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-            self.ctx.notifier.send_due()
         client.chat_postMessage(
             channel=incident.reporter,
             text=f"You logged {incident.key}: {incident.title}."

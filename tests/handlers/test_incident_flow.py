@@ -316,3 +316,45 @@ def test_resolved_incident_closes_itself_and_its_message_follows(
         if c.args.get("thread_ts") == message["ts"]
     ]
     assert sum("Closed automatically" in text for text in thread) == 1
+
+
+def test_incident_logged_while_slack_is_down_is_announced_and_paged_once_it_is_back(
+    slack, fake_slack, database, clock, ctx
+):
+    from handlers.incidents import IncidentHandlers
+    from schedules.scheduler import IncidentHooks, run_once
+
+    slack.command("/incident", "Payments down", user_id="U0REPORTER", channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    fake_slack.down(True)
+    try:
+        result = slack.submit(
+            view,
+            {"title": "Payments down", "impact": "high", "urgency": "high", "service": "payments"},
+            user_id="U0REPORTER",
+        )
+    finally:
+        fake_slack.down(False)
+    assert result.status == 200 and not result.body  # the record is kept whatever Slack does
+    with database.session() as session:
+        incident = incidents.get(session, key="INC-1")
+        assert incident.channel_id is None and incident.message_ts is None
+    handlers = IncidentHandlers(ctx)
+    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
+    clock.advance(minutes=2)
+    for _ in range(2):
+        run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks)
+    message = channel_message(fake_slack, database)
+    assert "INC-1" in str(message["blocks"])
+    top_level = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "C0INCIDENTS" and "thread_ts" not in c.args and not c.failed
+    ]
+    assert len(top_level) == 1
+    pages = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "DU0ONCALL1" and not c.failed
+    ]
+    assert len(pages) == 1

@@ -124,6 +124,7 @@ def test_scheduler_is_built_with_every_job_and_safe_defaults(database, clock, po
         "auto_close",
         "availability_tests",
         "change_reminders",
+        "announce_missed",
         "url_checks",
         "send_notifications",
     }
