@@ -8,7 +8,7 @@ or one Slack outage never stops the scheduler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,7 +17,7 @@ from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
 from schedules import availability
-from services import change_reminders, incidents, paging, sla_timers
+from services import change_reminders, changes, incidents, paging, problems, releases, sla_timers
 from services.clock import Clock
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
@@ -68,6 +68,8 @@ class IncidentHooks:
 
     announce: Callable[[str], object] | None = None
     refresh: Callable[..., object] | None = None
+    # Posting the messages of other record kinds ("CHG", "REL", "PRB") that Slack missed.
+    announce_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
 
 
 AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
@@ -101,13 +103,25 @@ def auto_close(
 
 
 def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None = None) -> list[str]:
-    """Post the channel message of incidents logged while Slack was unreachable."""
-    if hooks is None or hooks.announce is None:
+    """Post the channel message of records logged while Slack was unreachable."""
+    if hooks is None:
         return []
+    finders = {
+        "INC": incidents.unannounced,
+        "CHG": changes.unannounced,
+        "REL": releases.unannounced,
+        "PRB": problems.unannounced,
+    }
+    announcers = dict(hooks.announce_other)
+    if hooks.announce is not None:
+        announcers["INC"] = hooks.announce
+    keys: list[str] = []
     with db.session() as session:
-        keys = incidents.unannounced(session, now=clock.now())
+        for prefix in announcers:
+            keys += finders[prefix](session, now=clock.now())
     for key in keys:
-        _guarded("announce " + key, lambda k=key: hooks.announce(k))()
+        announce = announcers[key.partition("-")[0]]
+        _guarded("announce " + key, lambda k=key, a=announce: a(k))()
     return keys
 
 

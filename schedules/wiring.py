@@ -13,13 +13,30 @@ from schedules.scheduler import IncidentHooks, build_scheduler, run_once
 log = logging.getLogger(__name__)
 
 
+def hooks_for(ctx: AppContext) -> IncidentHooks:
+    """How jobs reach Slack through the handlers: post or update record messages."""
+    from handlers.changes.listeners import ChangeHandlers
+    from handlers.problems.listeners import ProblemHandlers
+    from handlers.releases.listeners import ReleaseHandlers
+
+    incidents = IncidentHandlers(ctx)
+    return IncidentHooks(
+        announce=incidents.announce,
+        refresh=incidents.refresh,
+        announce_other={
+            "CHG": ChangeHandlers(ctx).announce,
+            "REL": ReleaseHandlers(ctx).announce,
+            "PRB": ProblemHandlers(ctx).announce,
+        },
+    )
+
+
 def start(ctx: AppContext) -> BackgroundScheduler:
     """Run every sweep once (a bot that was down sends what fell due, once), then start the
     periodic jobs."""
     # Incidents opened by failing URL checks get their channel message like any other, and
     # auto-closed ones have theirs updated.
-    handlers = IncidentHandlers(ctx)
-    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
+    hooks = hooks_for(ctx)
     report = run_once(
         db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks
     )

@@ -93,6 +93,11 @@ def parse_key(key: str) -> int:
     return KIND.parse_key(key)
 
 
+def unannounced(session: Session, *, now: datetime) -> list[str]:
+    """Records whose channel message was never posted (Slack was down)."""
+    return KIND.unannounced(session, now=now)
+
+
 def get(session: Session, *, key: str, for_update: bool = False) -> Change:
     """The change with this key; with `for_update`, locked until the transaction ends."""
     return KIND.get(session, key=key, for_update=for_update)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -603,23 +603,9 @@ def due_for_auto_close(
     return [f"{KEY_PREFIX}-{row}" for row in session.exec(statement)]
 
 
-def unannounced(
-    session: Session, *, now: datetime, grace: timedelta = timedelta(minutes=1), limit: int = 50
-) -> list[str]:
-    """Open incidents logged more than `grace` ago whose channel message was never posted
-    (Slack was down): the index on (status, created_at) keeps this to the last week's."""
-    statement = (
-        select(Incident.id)
-        .where(
-            col(Incident.status).in_([s.value for s in OPEN_STATUSES]),
-            col(Incident.created_at) >= now - timedelta(days=7),
-            col(Incident.created_at) <= now - grace,
-            col(Incident.channel_id).is_(None),
-        )
-        .order_by(col(Incident.created_at))
-        .limit(limit)
-    )
-    return [f"{KEY_PREFIX}-{number}" for number in session.exec(statement)]
+def unannounced(session: Session, *, now: datetime) -> list[str]:
+    """Incidents whose channel message was never posted (Slack was down)."""
+    return KIND.unannounced(session, now=now)
 
 
 def release_announcement(session: Session, *, key: str) -> None:

@@ -53,6 +53,11 @@ def parse_key(key: str) -> int:
     return KIND.parse_key(key)
 
 
+def unannounced(session: Session, *, now: datetime) -> list[str]:
+    """Records whose channel message was never posted (Slack was down)."""
+    return KIND.unannounced(session, now=now)
+
+
 def get(session: Session, *, key: str, for_update: bool = False) -> Problem:
     """The problem with this key; with `for_update`, locked until the transaction ends."""
     return KIND.get(session, key=key, for_update=for_update)
@@ -133,6 +138,15 @@ def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
         .values(channel_id=channel_id)
     )
     return result.rowcount == 1
+
+
+def release_announcement(session: Session, *, key: str) -> None:
+    """Posting the channel message failed: let a later attempt claim it again."""
+    session.execute(
+        update(Problem)
+        .where(col(Problem.id) == parse_key(key), col(Problem.message_ts).is_(None))
+        .values(channel_id=None)
+    )
 
 
 def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:

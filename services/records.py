@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.errors import InvalidInput, NotFound
 
@@ -43,3 +44,28 @@ class RecordKind(Generic[T]):
         if found is None:
             raise NotFound(f"There is no {self.noun} {key.strip().upper()}.")
         return found
+
+    def unannounced(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        grace: timedelta = timedelta(minutes=1),
+        within: timedelta = timedelta(days=7),
+        limit: int = 50,
+    ) -> list[str]:
+        """Records created more than `grace` ago (and within the last `within`) whose channel
+        message was never posted, because Slack was unreachable. The created_at index keeps
+        this to the recent ones."""
+        model: Any = self.model
+        statement = (
+            select(model.id)
+            .where(
+                col(model.channel_id).is_(None),
+                col(model.created_at) >= now - within,
+                col(model.created_at) <= now - grace,
+            )
+            .order_by(col(model.created_at))
+            .limit(limit)
+        )
+        return [f"{self.prefix}-{number}" for number in session.exec(statement)]

@@ -211,7 +211,8 @@ class ChangeHandlers:
                 text=render.fallback_text(change),
                 blocks=render.message_blocks(change, targets, conflicts),
             )
-        except SlackApiError:
+        except Exception:
+            # Not posted: a later sweep (schedules: announce_missed) tries again.
             with self.ctx.db.session() as session:
                 changes.release_announcement(session, key=key)
             raise

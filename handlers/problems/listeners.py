@@ -158,18 +158,25 @@ class ProblemHandlers:
         ack()
         later(self.ctx, self.announce, key, actor.user_id)
 
-    def announce(self, key: str, actor: str) -> None:
+    def announce(self, key: str, actor: str | None = None) -> None:
         """Post the problem's one channel message and its first step in the thread."""
         with self.ctx.db.session() as session:
             if not problems.claim_announcement(session, key=key, channel_id=self.channel):
                 return  # a second delivery of the same form: already announced
             problem = problems.get(session, key=key)
             linked = problems.linked_incidents(session, key=key)
-        posted = self.ctx.client.chat_postMessage(
-            channel=self.channel,
-            text=render.fallback_text(problem),
-            blocks=render.message_blocks(problem, linked),
-        )
+        try:
+            posted = self.ctx.client.chat_postMessage(
+                channel=self.channel,
+                text=render.fallback_text(problem),
+                blocks=render.message_blocks(problem, linked),
+            )
+        except Exception:
+            # Not posted: a later sweep (schedules: announce_missed) tries again.
+            with self.ctx.db.session() as session:
+                problems.release_announcement(session, key=key)
+            raise
+        actor = actor or problem.created_by
         with self.ctx.db.session() as session:
             problems.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
         ref = RecordRef(key=key, channel=posted["channel"], ts=posted["ts"])

@@ -9,7 +9,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
 from bot.context import AppContext
@@ -165,7 +164,8 @@ class ReleaseHandlers:
                 text=render.fallback_text(release),
                 blocks=render.message_blocks(release, bundle, [], touched),
             )
-        except SlackApiError:
+        except Exception:
+            # Not posted: a later sweep (schedules: announce_missed) tries again.
             with self.ctx.db.session() as session:
                 releases.release_announcement(session, key=key)
             raise

@@ -282,8 +282,8 @@ def test_show_lists_the_notifications_sent(slack, fake_slack, database):
 def test_resolved_incident_closes_itself_and_its_message_follows(
     slack, fake_slack, database, clock, ctx
 ):
-    from handlers.incidents import IncidentHandlers
-    from schedules.scheduler import IncidentHooks, run_once
+    from schedules.scheduler import run_once
+    from schedules.wiring import hooks_for
 
     log_incident(slack, fake_slack, impact="low", urgency="low")
     message = channel_message(fake_slack, database)
@@ -297,8 +297,7 @@ def test_resolved_incident_closes_itself_and_its_message_follows(
     slack.submit(
         latest_view(fake_slack), {"resolution_code": "fixed", "note": "Cleared"}, user_id="U0AGENT1"
     )
-    handlers = IncidentHandlers(ctx)
-    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
+    hooks = hooks_for(ctx)
     clock.advance(timedelta(days=2))
     run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks)
     with database.session() as session:
@@ -321,8 +320,8 @@ def test_resolved_incident_closes_itself_and_its_message_follows(
 def test_incident_logged_while_slack_is_down_is_announced_and_paged_once_it_is_back(
     slack, fake_slack, database, clock, ctx
 ):
-    from handlers.incidents import IncidentHandlers
-    from schedules.scheduler import IncidentHooks, run_once
+    from schedules.scheduler import run_once
+    from schedules.wiring import hooks_for
 
     slack.command("/incident", "Payments down", user_id="U0REPORTER", channel_id="C0WORK")
     view = latest_view(fake_slack)
@@ -339,8 +338,7 @@ def test_incident_logged_while_slack_is_down_is_announced_and_paged_once_it_is_b
     with database.session() as session:
         incident = incidents.get(session, key="INC-1")
         assert incident.channel_id is None and incident.message_ts is None
-    handlers = IncidentHandlers(ctx)
-    hooks = IncidentHooks(announce=handlers.announce, refresh=handlers.refresh)
+    hooks = hooks_for(ctx)
     clock.advance(minutes=2)
     for _ in range(2):
         run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks)

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.policy import parse_policy
+from schedules.scheduler import run_once
+from schedules.wiring import hooks_for
 from tests.conftest import TEST_POLICY
-from tests.handlers.changes.conftest import EXTRA, REQUESTER, request_change
+from tests.handlers.changes.conftest import END, EXTRA, REQUESTER, START, request_change
 from tests.handlers.changes.test_change_flow import (
     approval_message,
     buttons,
@@ -69,3 +71,42 @@ def test_cancel_asks_why_and_ends_the_approval(slack, fake_slack, database):
     assert status(database) == "cancelled"
     message = change_message(fake_slack, database)
     assert "Cancelled" in str(message["blocks"]) and not buttons(message)
+
+
+def test_change_raised_while_slack_is_down_is_posted_once_it_is_back(
+    slack, fake_slack, database, clock, ctx
+):
+    slack.command("/change", "", user_id=REQUESTER, channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    fake_slack.down(True)
+    try:
+        result = slack.submit(
+            view,
+            {
+                "title": "Upgrade the payments database",
+                "type": "normal",
+                "risk": "medium",
+                "targets": ["payments"],
+                "planned_start": START,
+                "planned_end": END,
+                "implementation_plan": "pg_upgrade",
+                "backout_plan": "Fail back",
+            },
+            user_id=REQUESTER,
+        )
+    finally:
+        fake_slack.down(False)
+    assert result.status == 200 and not result.body
+    clock.advance(minutes=2)
+    for _ in range(2):
+        run_once(
+            db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks_for(ctx)
+        )
+    message = change_message(fake_slack, database)
+    assert "CHG-1" in str(message["blocks"])
+    posted = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "C0CHANGES" and "thread_ts" not in c.args and not c.failed
+    ]
+    assert len(posted) == 1
