@@ -74,6 +74,10 @@ class Directory:
         refs += [s.on_call for s in policy.services]
         for team in policy.teams:
             refs += [team.on_call, team.lead, *team.escalation_ladder]
+        refs += [item.approval for item in policy.catalog.items]
+        changes = policy.changes
+        refs += [*changes.approvers.normal, *changes.approvers.emergency, *changes.cab_chair]
+        refs += [*changes.emergency_cab, *changes.freeze_approvers]
         for ref in {r for r in refs if r and r.startswith("S")}:
             self.members(ref)
 

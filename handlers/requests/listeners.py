@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
 from bot.context import AppContext
@@ -18,7 +17,7 @@ from handlers.common import actor_of, later, tell, user_id
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.service_request import ServiceRequest
-from services import audit, cmdb, links, requests
+from services import audit, cmdb, links, notifications, requests
 from services.errors import NotFound, ServiceDeskError
 from services.requests import Notify
 
@@ -174,29 +173,49 @@ class RequestHandlers:
         """DM the requester, ask the approvers, alert the fulfilment team, as the service says."""
         request = notify.request
         item = self.ctx.policy.catalog.item(request.item_id)
+        # Every message goes through the notification outbox: a Slack outage delays it and
+        # loses none, and a repeated step cannot send it twice.
+        outgoing: list[tuple[str, str, str, list[Any] | None]] = []
         for person in notify.dm:
-            self._post(person, render.requester_text(step, request, actor))
-        for person in self.ctx.directory.expand(notify.approvers):
-            if person != request.requester:
-                self._post(
+            outgoing.append(
+                (f"{step}:requester", person, render.requester_text(step, request, actor), None)
+            )
+        approvers = [
+            p for p in self.ctx.directory.expand(notify.approvers) if p != request.requester
+        ]
+        # Slack unreachable (no members read): address the groups; the notifier expands them.
+        for person in approvers or list(notify.approvers):
+            outgoing.append(
+                (
+                    "approval",
                     person,
                     f"{request.key} needs your approval",
                     render.approval_blocks(request, item),
                 )
+            )
         if notify.team:
-            team = self.ctx.policy.team(notify.team)
-            people = self.ctx.directory.expand([team.on_call, team.lead] if team else [])
+            refs = requests.fulfilment_team_refs(request, self.ctx.policy)
+            people = self.ctx.directory.expand(refs) or refs
             text = f"{request.key} for team {notify.team}: {request.title}"
             blocks = render.fulfilment_blocks(request, item)
             # With nobody named in the policy, the incidents channel sees it.
             for target in people or [self.ctx.policy.channels.incidents]:
-                self._post(target, text, blocks)
-
-    def _post(self, channel: str, text: str, blocks: list[Any] | None = None) -> None:
-        try:
-            self.ctx.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as error:
-            log.error("could not message %s: %s", channel, error.response.get("error"))
+                outgoing.append(("fulfilment", target, text, blocks))
+        now = self.ctx.clock.now()
+        with self.ctx.db.session() as session:
+            for stage, recipient, text, blocks in outgoing:
+                notifications.schedule(
+                    session,
+                    record_key=request.key,
+                    kind="request",
+                    stage=stage,
+                    recipient=recipient,
+                    due_at=now,
+                    text=text,
+                    blocks=blocks,
+                    now=now,
+                )
+        self.ctx.notifier.send_due()
 
     # ---- approval -------------------------------------------------------------------------------
 

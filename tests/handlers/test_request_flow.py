@@ -22,7 +22,10 @@ def approvers(fake_slack):  # type: ignore[no-untyped-def]
 
 
 def dms(fake_slack, user: str) -> list:
-    return [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == user]
+    # Direct messages come from the notifier, which opens the DM channel (D + user id).
+    return [
+        c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] in (user, f"D{user}")
+    ]
 
 
 def submit_laptop(slack, fake_slack, reason="My old one broke"):  # type: ignore[no-untyped-def]
@@ -124,3 +127,27 @@ def test_request_list_help_and_unknown(slack, fake_slack, database):
     assert "/request show" in fake_slack.calls("response_url")[-1].args["text"]
     slack.command("/request", "frobnicate", user_id="U0REQ")
     assert "not a request sub-command" in fake_slack.calls("response_url")[-1].args["text"]
+
+
+def test_request_made_while_slack_is_down_reaches_its_approver_later(
+    slack, fake_slack, database, clock, ctx
+):
+    from schedules.scheduler import run_once
+
+    ctx.directory.warm(ctx.policy)  # as at start-up: group members are known before the outage
+    slack.command("/request", "laptop", user_id="U0REQ", channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    fake_slack.down(True)
+    try:
+        result = slack.submit(view, {"model": "13 inch", "reason": "Broken"}, user_id="U0REQ")
+    finally:
+        fake_slack.down(False)
+    assert result.status == 200 and not result.body
+    assert not [c for c in dms(fake_slack, "U0BOSS") if not c.failed]
+    clock.advance(minutes=5)
+    for _ in range(2):
+        run_once(db=database, clock=clock, policy=ctx.policy, notifier=ctx.notifier)
+    asks = [c for c in dms(fake_slack, "U0BOSS") if not c.failed]
+    assert len(asks) == 1 and "request_approve" in str(asks[0].args["blocks"])
+    told = [c for c in dms(fake_slack, "U0REQ") if not c.failed]
+    assert len(told) == 1 and "REQ-1" in told[0].args["text"]
