@@ -106,3 +106,74 @@ def test_command_mentioning_payload_reaches_the_listener(server, fake_slack):
     call = fake_slack.wait_for("views.open")[-1]
     view = fake_slack.view(call.response["view"]["id"])
     assert view["blocks"][0]["element"]["initial_value"] == "Kafka payload too large"
+
+
+def _wait(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def test_whole_lifecycle_over_http_with_the_real_thread_pool(server, fake_slack, database):
+    def send(body: str) -> str:
+        status, text = post(
+            server + "/slack/events", body, slack_requests.sign(body, SIGNING_SECRET)
+        )
+        assert status == 200
+        return text
+
+    def incident() -> Incident:
+        with database.session() as session:
+            return session.exec(select(Incident)).one()
+
+    send(
+        slack_requests.slash_command(
+            "/incident",
+            "Queue backlog growing",
+            user_id="U0REPORTER",
+            response_url=fake_slack.response_url(),
+        )
+    )
+    call = fake_slack.wait_for("views.open")[-1]
+    view = fake_slack.view(call.response["view"]["id"])
+    values = slack_requests.fill(
+        view, {"title": "Queue backlog growing", "impact": "medium", "urgency": "medium"}
+    )
+    send(slack_requests.view_submission(user_id="U0REPORTER", view=view, values=values))
+    _wait(lambda: incident().message_ts)
+    found = incident()
+    message = fake_slack.message(found.channel_id, found.message_ts)
+    send(
+        slack_requests.click(
+            message,
+            "incident_acknowledge",
+            user_id="U0AGENT1",
+            channel_id=found.channel_id,
+            message_ts=found.message_ts,
+            response_url=fake_slack.response_url(),
+        )
+    )
+    _wait(lambda: incident().status == "in_progress")
+    _wait(lambda: "In progress" in str(fake_slack.message(found.channel_id, found.message_ts)))
+    message = fake_slack.message(found.channel_id, found.message_ts)
+    opened = len(fake_slack.calls("views.open"))
+    send(
+        slack_requests.click(
+            message,
+            "incident_resolve",
+            user_id="U0AGENT1",
+            channel_id=found.channel_id,
+            message_ts=found.message_ts,
+            response_url=fake_slack.response_url(),
+        )
+    )
+    fake_slack.wait_for("views.open", count=opened + 1)
+    view = fake_slack.view(fake_slack.calls("views.open")[-1].response["view"]["id"])
+    values = slack_requests.fill(view, {"resolution_code": "fixed", "note": "Scaled consumers"})
+    assert send(slack_requests.view_submission(user_id="U0AGENT1", view=view, values=values)) == ""
+    _wait(lambda: incident().status == "resolved")
+    _wait(lambda: "Resolved" in str(fake_slack.message(found.channel_id, found.message_ts)))
