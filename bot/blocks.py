@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from models.sla_policy import format_duration
+
+if TYPE_CHECKING:
+    from services.sla_clock import SlaState
 
 Block = dict[str, Any]
 
@@ -239,3 +244,20 @@ def audit_trail(trail: Sequence[Any], *, room: int = 40) -> list[Block]:
         heading += f", the {hidden} oldest not shown here"
         sections = shown
     return [section(heading), *sections]
+
+
+def sla_line(name: str, state: SlaState) -> str:
+    """One target in a line: due time, time left or overdue, % used, and running/paused/met."""
+    if state.stopped:
+        outcome = ":white_check_mark: met" if state.met else ":x: breached"
+        return f"{name.capitalize()}: {outcome} ({state.percent_used:.0f}% used)"
+    when = slack_time(state.due_at) if state.due_at else "paused"
+    if state.breached:
+        left = f"overdue by {format_duration(-state.remaining)}"
+    else:
+        left = f"{format_duration(state.remaining)} left"
+    running = ":double_vertical_bar: paused" if state.paused else "running"
+    flag = " :warning: *breached*" if state.breached else ""
+    return (
+        f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, {running}{flag}"
+    )

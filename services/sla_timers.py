@@ -273,6 +273,28 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
         )
 
 
+def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaState, SlaState]:
+    """(response state, fulfilment state) of a service request, for `/request show`."""
+    stops = _request_stops(request)
+    pauses = _request_pauses(request)
+    calendar = _calendar(policy, REQUEST_CALENDAR)
+    response, resolution = (
+        evaluate(
+            start=request.submitted_at,
+            target=timedelta(seconds=seconds),
+            calendar=calendar,
+            pauses=pauses,
+            now=now,
+            stopped_at=stops[which],  # type: ignore[index]
+        )
+        for which, seconds in (
+            ("response", request.response_target_s),
+            ("resolution", request.fulfilment_target_s),
+        )
+    )
+    return response, resolution
+
+
 def _stops(incident: Incident) -> dict[Target, datetime | None]:
     ended = incident.closed_at if incident.state is IncidentStatus.CANCELLED else None
     return {

@@ -19,11 +19,9 @@ from models.incident import (
 )
 from models.notification import Notification
 from models.policy import Policy
-from models.sla_policy import format_duration
 from services import priority
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
-from services.sla_clock import SlaState
 
 USAGE = "\n".join(
     [
@@ -54,23 +52,6 @@ def fallback_text(incident: Incident) -> str:
     return (
         f"{incident.key} {incident.title} — P{incident.priority}, {incident.state.label}, "
         f"{'assigned to <@' + incident.assignee + '>' if incident.assignee else 'unassigned'}"
-    )
-
-
-def sla_line(name: str, state: SlaState) -> str:
-    """One target in a line: due time, time left or overdue, % used, and running/paused/met."""
-    if state.stopped:
-        outcome = ":white_check_mark: met" if state.met else ":x: breached"
-        return f"{name.capitalize()}: {outcome} ({state.percent_used:.0f}% used)"
-    when = b.slack_time(state.due_at) if state.due_at else "paused"
-    if state.breached:
-        left = f"overdue by {format_duration(-state.remaining)}"
-    else:
-        left = f"{format_duration(state.remaining)} left"
-    running = ":double_vertical_bar: paused" if state.paused else "running"
-    flag = " :warning: *breached*" if state.breached else ""
-    return (
-        f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, {running}{flag}"
     )
 
 
@@ -117,7 +98,9 @@ def message_blocks(
     out.append(b.context(" · ".join(meta)))
     if sla is not None and incident.is_open:
         out.append(
-            b.context(sla_line("response", sla.response), sla_line("resolution", sla.resolution))
+            b.context(
+                b.sla_line("response", sla.response), b.sla_line("resolution", sla.resolution)
+            )
         )
     if affects:
         out.append(b.context("Affects services: " + ", ".join(affects)))
@@ -273,7 +256,7 @@ def show_blocks(
         b.section(
             "*SLA*\n"
             + "\n".join(
-                [sla_line("response", sla.response), sla_line("resolution", sla.resolution)]
+                [b.sla_line("response", sla.response), b.sla_line("resolution", sla.resolution)]
             )
         )
     )

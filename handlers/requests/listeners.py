@@ -17,7 +17,7 @@ from handlers.common import actor_of, later, tell, user_id
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.service_request import ServiceRequest
-from services import audit, cmdb, links, notifications, requests
+from services import audit, cmdb, links, notifications, requests, sla_timers
 from services.errors import NotFound, ServiceDeskError
 from services.requests import Notify
 
@@ -97,9 +97,12 @@ class RequestHandlers:
             tell(respond, str(error))
             return
         item = self.ctx.policy.catalog.item(request.item_id)
+        sla = sla_timers.request_sla(
+            request=request, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
         respond(
             text=render.summary(request),
-            blocks=render.show_blocks(request, item, trail),
+            blocks=render.show_blocks(request, item, trail, sla),
             response_type="ephemeral",
         )
 

@@ -181,7 +181,10 @@ def list_blocks(found: Sequence[ServiceRequest], heading: str) -> list[b.Block]:
 
 
 def show_blocks(
-    request: ServiceRequest, item: CatalogItem | None, trail: Sequence[AuditEntry]
+    request: ServiceRequest,
+    item: CatalogItem | None,
+    trail: Sequence[AuditEntry],
+    sla: tuple[Any, Any] | None = None,
 ) -> list[b.Block]:
     out = [
         b.section(
@@ -195,6 +198,16 @@ def show_blocks(
         ),
         b.section(answers_text(request, item)),
     ]
+    if sla is not None:
+        response, fulfilment = sla
+        out.append(
+            b.section(
+                "*SLA*\n"
+                + b.sla_line("response", response)
+                + "\n"
+                + b.sla_line("fulfilment", fulfilment)
+            )
+        )
     return out + b.audit_trail(trail, room=50 - len(out))
 
 

@@ -99,6 +99,9 @@ def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, dat
     slack.command("/request", "show REQ-1", user_id="U0REQ")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "Audit trail" in shown and "approved" in shown and "fulfil" in shown
+    # Fulfilled at once: both targets met.
+    assert "*SLA*" in shown and "Response: :white_check_mark: met" in shown
+    assert "Fulfilment: :white_check_mark: met" in shown
     slack.command("/request", "list all", user_id="U0REQ")
     assert "none" in str(fake_slack.calls("response_url")[-1].args)
 
