@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from models.change import ACTIVE_STATUSES as CHANGE_ACTIVE
@@ -416,7 +416,8 @@ def open_records_for_item(session: Session, *, key: str) -> OpenRecords:
         select(Change.id)
         .join(ChangeTarget, col(ChangeTarget.change_id) == col(Change.id))
         .where(
-            func.lower(ChangeTarget.target) == item.name_lower,
+            # Targets are stored with the item's name (or as typed): an indexed IN, not lower().
+            col(ChangeTarget.target).in_({item.name, item.name_lower}),
             col(Change.status).in_([*(s.value for s in CHANGE_ACTIVE), ChangeStatus.REVIEW.value]),
         )
         .distinct()
