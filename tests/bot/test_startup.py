@@ -147,3 +147,16 @@ def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
         output = process.communicate(timeout=10)[0]
     assert calls[0].headers.get("Authorization") == "Bearer xapp-1-A0-socket", output
     assert "xapp-1-A0-socket" not in output and "xoxb-1-2" not in output
+
+
+def test_db_upgrade_command_creates_the_schema(tmp_path):
+    result = run_cli(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}, tmp_path, "db", "upgrade"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "fresh.db") as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+    assert {"incident", "audit_entry", "change", "notification", "config_item"} <= tables
