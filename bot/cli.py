@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,8 @@ def run(argv: list[str] | None = None) -> int:
     scheduler = None
     if settings.run_scheduler:
         scheduler = start_scheduler(ctx)
+    # A container stop (SIGTERM) ends the process like Ctrl-C: the finally below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -70,6 +73,9 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        # Let work already acknowledged to Slack (messages, pages) finish before exiting.
+        ctx.background.shutdown(wait=True)
+        log.info("servicedesk stopped")
     return 0
 
 

@@ -160,3 +160,52 @@ def test_db_upgrade_command_creates_the_schema(tmp_path):
     with sqlite3.connect(tmp_path / "fresh.db") as connection:
         tables = {row[0] for row in connection.execute("select name from sqlite_master")}
     assert {"incident", "audit_entry", "change", "notification", "config_item"} <= tables
+
+
+def test_sigterm_stops_the_http_server_cleanly(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_SIGNING_SECRET": "a" * 32,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "RUN_SCHEDULER": "false",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=20)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "servicedesk stopped" in output
