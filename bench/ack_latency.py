@@ -4,8 +4,9 @@
 
 Runs the real app against the fake Slack Web API on loopback: signed requests are sent
 over HTTP to the real waitress server (what Slack sees) and also dispatched in-process
-(the Bolt App alone). Measured: a button click (ack, work after), a slash command, and a
-modal submission that writes the incident before acking.
+(the Bolt App alone). Measured: a button click (ack, work after), a slash command, a
+modal submission that writes the incident before acking, and a type-ahead options request
+(answered from the CMDB inside the ack).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app_factory import build_context, create_app  # noqa: E402
+from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
@@ -63,6 +65,7 @@ def main() -> None:
                                  SLACK_API_URL=fake.url, DATABASE_URL=url, _env_file=None)
         pool = ThreadPoolExecutor(max_workers=8)
         ctx = build_context(settings, parse_policy(POLICY), db, background=pool)
+        prepare_store(db, ctx.policy, ctx.clock)  # the policy's services become CMDB items
         app = create_app(ctx)
         server = make_server(app, db, host="127.0.0.1", port=0)
         threading.Thread(target=server.run, daemon=True).start()
@@ -115,6 +118,12 @@ def main() -> None:
                   [over_http(command) for _ in range(args.requests)])
         summarise("modal submit (validate + write incident, ack)",
                   [over_http(submission(n)) for n in range(args.requests)])
+        suggestion = slack_requests.block_suggestion(
+            user_id="U1", action_id="service", block_id="service", value="pay",
+            view={"id": "V0", "type": "modal", "callback_id": "incident_new"},
+        )
+        summarise("type-ahead options (answered in the ack)",
+                  [over_http(suggestion) for _ in range(args.requests)])
         print("in-process App.dispatch (no HTTP):")
         summarise("button click", [in_process(click) for _ in range(args.requests)])
         summarise("modal submit", [in_process(submission(n + 10**6))
