@@ -582,13 +582,6 @@ def list_open(
     return list(session.exec(statement))
 
 
-def pauses(session: Session, *, key: str) -> list[tuple[datetime, datetime | None]]:
-    statement = (
-        select(SlaPause).where(SlaPause.record_key == key).order_by(col(SlaPause.started_at))
-    )
-    return [(pause.started_at, pause.ended_at) for pause in session.exec(statement)]
-
-
 def due_for_auto_close(
     session: Session, *, now: datetime, policy: Policy, limit: int = 200
 ) -> list[str]:
