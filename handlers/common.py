@@ -6,12 +6,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
+from services.errors import ServiceDeskError
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,27 @@ def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) 
             log.exception("follow-up work %s failed", getattr(work, "__name__", work))
 
     ctx.background.submit(run)
+
+
+T = TypeVar("T")
+
+
+def open_checked_form(
+    ctx: AppContext,
+    body: dict[str, Any],
+    respond: Callable[..., Any] | None,
+    load: Callable[[Any], T],
+    build: Callable[[T], dict[str, Any]],
+) -> None:
+    """Open a form only once `load(session)` has read the record and checked that this person
+    may take this step now: refused before the form opens, not after it was filled in."""
+    try:
+        with ctx.db.session() as session:
+            record = load(session)
+    except ServiceDeskError as error:
+        tell(respond, str(error))
+        return
+    ctx.client.views_open(trigger_id=body["trigger_id"], view=build(record))
 
 
 def tell(respond: Callable[..., Any] | None, text: str) -> None:

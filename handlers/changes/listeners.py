@@ -17,7 +17,7 @@ from bot.metadata import RecordRef
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, message_lock, one_of, tell, user_id
+from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
@@ -346,11 +346,9 @@ class ChangeHandlers:
             return
         self._after_decision(tally, user, Decision.APPROVE, None)
 
-    def on_open_reject(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_reject(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "decide", render.reject_modal)
+        later(self.ctx, self._open_modal, body, respond, "decide", render.reject_modal)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -389,22 +387,17 @@ class ChangeHandlers:
 
     # ---- buttons that open a modal first --------------------------------------------------------
 
-    def on_open_review(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_review(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "review", render.review_modal)
+        later(self.ctx, self._open_modal, body, respond, "review", render.review_modal)
 
-    def on_open_cancel(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_cancel(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "cancel", render.cancel_modal)
+        later(self.ctx, self._open_modal, body, respond, "cancel", render.cancel_modal)
 
     def _open_modal(
         self,
         body: dict[str, Any],
-        client: WebClient,
         respond: Respond,
         action: str,
         build: Callable[[Change, RecordRef], dict[str, Any]],
@@ -413,24 +406,23 @@ class ChangeHandlers:
         if ref is None:
             return
         user = user_id(body)
-        try:
-            # Refuse before the form opens, not after someone has filled it in.
-            with self.ctx.db.session() as session:
-                if action == "decide":
-                    change = changes.may_decide(
-                        session,
-                        key=ref.key,
-                        approver=user,
-                        approver_groups=self._groups_of(user),
-                        policy=self.ctx.policy,
-                    )
-                else:
-                    change = changes.get(session, key=ref.key)
-                    changes.check_step(change, action, actor_of(self.ctx, body))
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=build(change, RecordRef(key=ref.key)))
+
+        def load(session: Any) -> Change:
+            if action == "decide":
+                return changes.may_decide(
+                    session,
+                    key=ref.key,
+                    approver=user,
+                    approver_groups=self._groups_of(user),
+                    policy=self.ctx.policy,
+                )
+            change = changes.get(session, key=ref.key)
+            changes.check_step(change, action, actor_of(self.ctx, body))
+            return change
+
+        open_checked_form(
+            self.ctx, body, respond, load, lambda change: build(change, RecordRef(key=ref.key))
+        )
 
     def _submit_step(
         self,

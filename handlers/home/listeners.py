@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot import blocks as b
 from bot.context import AppContext
@@ -33,7 +32,7 @@ class HomeHandlers:
     def register(self, app: App) -> None:
         app.event("app_home_opened")(self.on_home_opened)
 
-    def on_home_opened(self, ack: Any, event: dict[str, Any], client: WebClient) -> None:
+    def on_home_opened(self, ack: Any, event: dict[str, Any]) -> None:
         ack()
         if event.get("tab", "home") == "home":
             later(self.ctx, self.publish, event["user"])

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.metadata import RecordRef
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, later, open_checked_form, tell
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
@@ -164,43 +164,34 @@ class IncidentButtons(IncidentMessages):
 
     # ---- buttons that open a modal first --------------------------------------------------------
 
-    def on_open_resolve(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_resolve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         later(
             self.ctx,
             self._open_step_modal,
             body,
-            client,
             respond,
             "resolve",
             lambda incident, ref: render.resolve_modal(incident, self.ctx.policy, ref),
         )
 
-    def on_open_hold(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_hold(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         later(
             self.ctx,
             self._open_step_modal,
             body,
-            client,
             respond,
             "hold",
             lambda incident, ref: render.hold_modal(incident, ref),
         )
 
-    def on_open_escalate(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_escalate(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         later(
             self.ctx,
             self._open_step_modal,
             body,
-            client,
             respond,
             "escalate",
             lambda incident, ref: render.escalate_modal(incident, self.ctx.policy, ref),
@@ -214,7 +205,6 @@ class IncidentButtons(IncidentMessages):
                 self.ctx,
                 self._open_step_modal,
                 body,
-                client,
                 respond,
                 "reprioritise",
                 render.priority_modal,
@@ -227,7 +217,6 @@ class IncidentButtons(IncidentMessages):
                 self.ctx,
                 self._open_step_modal,
                 body,
-                client,
                 respond,
                 "cancel",
                 render.cancel_modal,
@@ -257,7 +246,6 @@ class IncidentButtons(IncidentMessages):
     def _open_step_modal(
         self,
         body: dict[str, Any],
-        client: WebClient,
         respond: Respond,
         action: str,
         build: Callable[[Incident, RecordRef], dict[str, Any]],
@@ -266,16 +254,19 @@ class IncidentButtons(IncidentMessages):
         key = key or self._key_from(body)
         if key is None:
             return
-        try:
-            with self.ctx.db.session() as session:
-                incident = incidents.get(session, key=key)
-                # Refuse before the form opens, not after someone has filled it in.
-                incidents.check_step(incident, action, actor_of(self.ctx, body))
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        ref = RecordRef(key=incident.key)
-        client.views_open(trigger_id=body["trigger_id"], view=build(incident, ref))
+
+        def load(session: Any) -> Incident:
+            incident = incidents.get(session, key=key)
+            incidents.check_step(incident, action, actor_of(self.ctx, body))
+            return incident
+
+        open_checked_form(
+            self.ctx,
+            body,
+            respond,
+            load,
+            lambda incident: build(incident, RecordRef(key=incident.key)),
+        )
 
     # ---- modal submissions that act --------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, later, open_checked_form, tell
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.cmdb import CIType
@@ -263,36 +263,28 @@ class ProblemHandlers:
             return
         self.refresh(ref, step=render.step_text(action, problem, actor.user_id))
 
-    def on_open_known_error(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_known_error(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         later(
             self.ctx,
             self._open_modal,
             body,
-            client,
             respond,
             "known_error",
             render.known_error_modal,
         )
 
-    def on_open_resolve(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_resolve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "resolve", render.resolve_modal)
+        later(self.ctx, self._open_modal, body, respond, "resolve", render.resolve_modal)
 
-    def on_open_link(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_link(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "link", render.link_modal)
+        later(self.ctx, self._open_modal, body, respond, "link", render.link_modal)
 
     def _open_modal(
         self,
         body: dict[str, Any],
-        client: WebClient,
         respond: Respond,
         action: str,
         build: Callable[[Problem, RecordRef], dict[str, Any]],
@@ -300,15 +292,13 @@ class ProblemHandlers:
         ref = self._ref(body)
         if ref is None:
             return
-        try:
-            with self.ctx.db.session() as session:
-                problem = problems.get(session, key=ref.key)
-                # Refuse before the form opens, not after someone has filled it in.
-                problems.check_step(problem, action, actor_of(self.ctx, body))
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=build(problem, ref))
+
+        def load(session: Any) -> Problem:
+            problem = problems.get(session, key=ref.key)
+            problems.check_step(problem, action, actor_of(self.ctx, body))
+            return problem
+
+        open_checked_form(self.ctx, body, respond, load, lambda problem: build(problem, ref))
 
     # ---- modal submissions --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, message_lock, one_of, tell, user_id
+from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
@@ -212,15 +212,11 @@ class ReleaseHandlers:
 
     # ---- buttons that open a modal first --------------------------------------------------------
 
-    def on_open_test(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_test(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        later(self.ctx, self._open_modal, body, client, respond, "test", render.test_modal)
+        later(self.ctx, self._open_modal, body, respond, "test", render.test_modal)
 
-    def on_open_outcome(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
+    def on_open_outcome(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         succeeded = body["actions"][0]["action_id"] == Action.DEPLOYED
 
@@ -231,7 +227,6 @@ class ReleaseHandlers:
             self.ctx,
             self._open_modal,
             body,
-            client,
             respond,
             "deployed" if succeeded else "failed",
             build,
@@ -240,7 +235,6 @@ class ReleaseHandlers:
     def _open_modal(
         self,
         body: dict[str, Any],
-        client: WebClient,
         respond: Respond,
         action: str,
         build: Callable[[Release, RecordRef], dict[str, Any]],
@@ -248,16 +242,14 @@ class ReleaseHandlers:
         ref = RecordRef.load(body["actions"][0].get("value"))
         if ref is None:
             return
-        try:
-            with self.ctx.db.session() as session:
-                release = releases.get(session, key=ref.key)
-                # Refuse before the form opens, not after someone has filled it in.
-                releases.check_step(release, action, actor_of(self.ctx, body))
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"], view=build(release, RecordRef(key=ref.key))
+
+        def load(session: Any) -> Release:
+            release = releases.get(session, key=ref.key)
+            releases.check_step(release, action, actor_of(self.ctx, body))
+            return release
+
+        open_checked_form(
+            self.ctx, body, respond, load, lambda release: build(release, RecordRef(key=ref.key))
         )
 
     def on_test_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
