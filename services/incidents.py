@@ -179,7 +179,7 @@ def create(
         after=S.NEW,
         note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
     )
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    _refresh_sla(session, incident, now, policy)
     return incident, True
 
 
@@ -226,7 +226,7 @@ def acknowledge(
     incident.acknowledged_at = now
     if incident.assignee is None:
         _set_assignee(session, incident, actor.user_id, actor=actor, now=now)
-    # SLA timers and paging (issue 3): the response target is met and the ladder stops.
+    # The response target is met and the paging ladder stops.
     _refresh_sla(session, incident, now, policy)
     paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
     return incident
@@ -286,8 +286,18 @@ def hold(
     )
     incident.hold_reason = reason.value
     session.add(SlaPause(record_key=incident.key, started_at=now, reason=reason.value))
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    _refresh_sla(session, incident, now, policy)
     return incident
+
+
+def _stop_clock(
+    session: Session, incident: Incident, *, actor: Actor, now: datetime, policy: Policy
+) -> None:
+    """The incident is settled (resolved or cancelled): no pause stays open, its SLA timers
+    stop, and nobody further is paged."""
+    _end_pause(session, incident.key, now)
+    _refresh_sla(session, incident, now, policy)
+    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
 
 
 def _end_pause(session: Session, key: str, now: datetime) -> None:
@@ -305,7 +315,7 @@ def resume(session: Session, *, key: str, actor: Actor, now: datetime, policy: P
     _move(session, incident, "resume", actor=actor, now=now)
     incident.hold_reason = None
     _end_pause(session, incident.key, now)
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    _refresh_sla(session, incident, now, policy)
     return incident
 
 
@@ -333,9 +343,7 @@ def resolve(
     incident.resolution_note = note.strip()
     incident.resolved_at = now
     incident.hold_reason = None
-    _end_pause(session, incident.key, now)
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
-    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
+    _stop_clock(session, incident, actor=actor, now=now, policy=policy)
     return incident
 
 
@@ -355,7 +363,7 @@ def reopen(
     incident.resolved_at = None
     incident.resolution_code = None
     incident.resolution_note = None
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
+    _refresh_sla(session, incident, now, policy)
     return incident
 
 
@@ -380,9 +388,7 @@ def cancel(
         raise InvalidInput("Say why the incident is cancelled.")
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
     incident.closed_at = now
-    _end_pause(session, incident.key, now)
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3)
-    paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
+    _stop_clock(session, incident, actor=actor, now=now, policy=policy)
     return incident
 
 
@@ -421,7 +427,7 @@ def set_priority(
         after=f"P{new_priority}",
         note=reason.strip(),
     )
-    _refresh_sla(session, incident, now, policy)  # SLA timers (issue 3): from the original start
+    _refresh_sla(session, incident, now, policy)  # deadlines from the original start
     return incident
 
 
