@@ -184,7 +184,7 @@ def create(
 
 
 def _refresh_sla(session: Session, incident: Incident, now: datetime, policy: Policy) -> None:
-    """Issue 3: recompute the incident's SLA timers after anything the SLA clock depends on."""
+    """Recompute the incident's SLA timers after anything the SLA clock depends on."""
     sla_timers.refresh_incident(session, incident=incident, now=now, policy=policy)
 
 

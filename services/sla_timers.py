@@ -250,23 +250,28 @@ def _request_pauses(request: Any) -> list[Pause]:
     return [(request.submitted_at, request.decided_at)] if request.approver else []
 
 
+def _request_targets(request: Any) -> tuple[tuple[Target, timedelta], ...]:
+    """Response, then resolution (the catalog item's fulfilment target)."""
+    return (
+        ("response", timedelta(seconds=request.response_target_s)),
+        ("resolution", timedelta(seconds=request.fulfilment_target_s)),
+    )
+
+
 def refresh_request(session: Session, *, request: Any, now: datetime, policy: Policy) -> None:
     """Refresh both timers of a service request (catalog targets, business-hours clock)."""
     session.flush()
     stops = _request_stops(request)
     pauses = _request_pauses(request)
-    for which, seconds in (
-        ("response", request.response_target_s),
-        ("resolution", request.fulfilment_target_s),
-    ):
+    for which, target in _request_targets(request):
         refresh(
             session,
             record_key=request.key,
-            target=which,  # type: ignore[arg-type]
-            duration=timedelta(seconds=seconds),
+            target=which,
+            duration=target,
             start=request.submitted_at,
             calendar_kind=REQUEST_CALENDAR,
-            stopped_at=stops[which],  # type: ignore[index]
+            stopped_at=stops[which],
             pauses=pauses,
             now=now,
             policy=policy,
@@ -281,16 +286,13 @@ def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaStat
     response, resolution = (
         evaluate(
             start=request.submitted_at,
-            target=timedelta(seconds=seconds),
+            target=target,
             calendar=calendar,
             pauses=pauses,
             now=now,
-            stopped_at=stops[which],  # type: ignore[index]
+            stopped_at=stops[which],
         )
-        for which, seconds in (
-            ("response", request.response_target_s),
-            ("resolution", request.fulfilment_target_s),
-        )
+        for which, target in _request_targets(request)
     )
     return response, resolution
 
