@@ -4,18 +4,15 @@ URL checks behave)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
+from models.policy_types import USER_OR_GROUP, Strict
 from models.sla_policy import Duration, parse_duration
-
-# Same shapes as models.policy's SlackRef; repeated here because models.policy imports us.
-_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 
 
 class TestKind(StrEnum):
@@ -23,11 +20,7 @@ class TestKind(StrEnum):
     CONTINUITY = "continuity"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServiceTest(_Strict):
+class ServiceTest(Strict):
     """One test of a service, run by its owner on a schedule (or by the bot, with a URL)."""
 
     name: Annotated[str, Field(min_length=1, max_length=60)]
@@ -57,7 +50,7 @@ class ServiceTest(_Strict):
     @field_validator("owner")
     @classmethod
     def _owner(cls, value: str) -> str:
-        if not _USER_OR_GROUP.match(value):
+        if not USER_OR_GROUP.match(value):
             raise ValueError(f"'{value}' is not a Slack user id (U…/W…) or user group id (S…)")
         return value
 
@@ -104,7 +97,7 @@ def _unique_names(tests: list[ServiceTest]) -> list[ServiceTest]:
 ServiceTests = Annotated[list[ServiceTest], AfterValidator(_unique_names)]
 
 
-class AvailabilityPolicy(_Strict):
+class AvailabilityPolicy(Strict):
     chase_every: Duration = Field(default="1d", validate_default=True)
     escalate_after: Duration = Field(default="3d", validate_default=True)
     check_timeout: Duration = Field(default="10s", validate_default=True)

@@ -3,35 +3,13 @@ change catalog, freeze windows, the risk questionnaire and reminder timing."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from models.change import Risk
+from models.policy_types import Name, SlackRef, Strict
 from models.sla_policy import Duration
-
-# models/policy.py imports this module to add the section, so the small helpers it also defines
-# are repeated here rather than imported back (a circular import).
-_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-
-
-def _slack_ref(value: str) -> str:
-    if not _USER_OR_GROUP.match(value):
-        raise ValueError(
-            f"'{value}' is not a Slack user id (U…/W…) or user group id (S…); "
-            "copy it from the person's or group's profile → ⋮ → Copy member/group ID"
-        )
-    return value
-
-
-SlackRef = Annotated[str, AfterValidator(_slack_ref)]
-Name = Annotated[str, Field(min_length=1, max_length=60)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ApproverGroups(Strict):

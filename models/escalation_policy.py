@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from models.policy_types import Strict
 from models.sla_policy import Duration
 
 
@@ -19,11 +20,9 @@ class Audience(StrEnum):
     INCIDENT_CHANNEL = "incident_channel"  # the incident's own thread, else channels.incidents
 
 
-class SlaRecipients(BaseModel):
+class SlaRecipients(Strict):
     """Audiences per warning percentage (from `sla.warn_at`), at the breach, and for the
     reminders after it. A warning percentage without an entry uses the highest listed below it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     warn: dict[int, list[Audience]] = Field(
         default_factory=lambda: {
@@ -52,11 +51,9 @@ class SlaRecipients(BaseModel):
         return self.reminder if self.reminder is not None else self.breach
 
 
-class EscalationPolicy(BaseModel):
+class EscalationPolicy(Strict):
     """How long a page waits for an acknowledgement before the next rung of the team's
     `escalation_ladder` is paged, and who hears about SLA stages."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     page_ack_timeout: Duration = Field(default="10m", validate_default=True)
     sla_recipients: SlaRecipients = Field(default_factory=SlaRecipients)

@@ -14,9 +14,7 @@ class Page(SQLModel, table=True):
     __tablename__ = "page"
     # One ladder per team a record was paged to (a functional escalation starts the new
     # team's ladder); each rung once.
-    __table_args__ = (
-        UniqueConstraint("record_key", "team", "level", name="uq_page_team_level"),
-    )
+    __table_args__ = (UniqueConstraint("record_key", "team", "level", name="uq_page_team_level"),)
 
     id: int | None = Field(default=None, primary_key=True)
     record_key: str = Field(max_length=32, index=True)

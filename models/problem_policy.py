@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from models.policy_types import Strict
 from models.sla_policy import Duration
 
 
-class ProblemPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ProblemPolicy(Strict):
     trend_incidents: Annotated[int, Field(ge=2, le=100)] = 3
     trend_window: Duration = Field(default=timedelta(hours=24))

@@ -3,20 +3,15 @@ in, who approves and which team fulfils it."""
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from models.policy_types import USER_OR_GROUP, Strict
 from models.sla_policy import Duration
 
-_GROUP_OR_USER = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FieldKind(StrEnum):
@@ -27,7 +22,7 @@ class FieldKind(StrEnum):
     DATE = "date"
 
 
-class FormField(_Strict):
+class FormField(Strict):
     name: Ident
     label: Annotated[str, Field(min_length=1, max_length=80)]
     kind: FieldKind = FieldKind.TEXT
@@ -43,7 +38,7 @@ class FormField(_Strict):
         return self
 
 
-class CatalogItem(_Strict):
+class CatalogItem(Strict):
     """`approval`: "none", a user group id (S…) whose members approve, or "manager:<field>"
     naming the form's user field that holds the requester's manager."""
 
@@ -61,7 +56,7 @@ class CatalogItem(_Strict):
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"catalog item '{self.id}' has two fields with the same name")
-        if self.approval == "none" or _GROUP_OR_USER.match(self.approval):
+        if self.approval == "none" or USER_OR_GROUP.match(self.approval):
             return self
         kind, _, field_name = self.approval.partition(":")
         if kind != "manager":
@@ -90,7 +85,7 @@ class CatalogItem(_Strict):
         return next((f for f in self.fields if f.name == name), None)
 
 
-class RequestCatalog(_Strict):
+class RequestCatalog(Strict):
     items: list[CatalogItem] = []
 
     @model_validator(mode="after")
