@@ -73,6 +73,20 @@ def tell(respond: Callable[..., Any] | None, text: str) -> None:
         log.warning("could not answer through response_url")
 
 
+def replace_clicked(
+    respond: Callable[..., Any] | None, text: str, blocks: list[Any] | None = None
+) -> None:
+    """Replace the message whose button was clicked (a page, a reminder, a proposal) with what
+    became of it; a failure only costs the cosmetic update, so it is logged, not raised."""
+    if respond is None:
+        return
+    extra: dict[str, Any] = {} if blocks is None else {"blocks": blocks}
+    try:
+        respond(text=text, replace_original=True, **extra)
+    except Exception:
+        log.warning("could not update the clicked message")
+
+
 def field_errors(error: ValidationError, *, fallback: str) -> dict[str, str]:
     """pydantic errors → {block_id: message}; our block ids are the field names."""
     errors: dict[str, str] = {}

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.metadata import RecordRef
-from handlers.common import actor_of, later, open_checked_form, tell
+from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
@@ -70,10 +70,7 @@ class IncidentButtons(IncidentMessages):
             tell(respond, str(error))
             return
         self.refresh(key, step=f"<@{actor.user_id}> acknowledged the escalation of {key}.")
-        try:
-            respond(text=f"You acknowledged the escalation of {key}.", replace_original=True)
-        except Exception:
-            log.warning("could not update the escalation message")
+        replace_clicked(respond, f"You acknowledged the escalation of {key}.")
 
     def on_resume(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -154,13 +151,7 @@ class IncidentButtons(IncidentMessages):
             )
         if body.get("channel", {}).get("id", "").startswith("D") and action == "acknowledge":
             # Acknowledged from a page: replace the DM's button with who acknowledged.
-            try:
-                respond(
-                    text=f"{incident.key} acknowledged by <@{actor.user_id}>.",
-                    replace_original=True,
-                )
-            except Exception:
-                log.warning("could not update the page message")
+            replace_clicked(respond, f"{incident.key} acknowledged by <@{actor.user_id}>.")
 
     # ---- buttons that open a modal first --------------------------------------------------------
 

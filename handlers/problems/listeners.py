@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
-from handlers.common import actor_of, later, open_checked_form, tell
+from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.cmdb import CIType
@@ -216,13 +216,7 @@ class ProblemHandlers:
         if not created:
             tell(respond, f"{key} was already raised for these incidents.")
             return
-        try:
-            respond(
-                text=f"<@{actor.user_id}> raised {key} for these incidents.",
-                replace_original=True,
-            )
-        except Exception:
-            log.warning("could not update the proposal message")
+        replace_clicked(respond, f"<@{actor.user_id}> raised {key} for these incidents.")
         self.announce(key, actor.user_id)
 
     # ---- buttons --------------------------------------------------------------------------------

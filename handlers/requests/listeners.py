@@ -13,7 +13,7 @@ from bot.blocks import view_values
 from bot.context import AppContext
 from bot.metadata import RecordRef
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, tell, user_id
+from handlers.common import actor_of, later, replace_clicked, tell, user_id
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.service_request import ServiceRequest
@@ -255,7 +255,7 @@ class RequestHandlers:
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        self._replace(respond, f"You approved {ref.key}.")
+        replace_clicked(respond, f"You approved {ref.key}.", [])
         self.notify(notify, "approved", person)
 
     def on_open_reject(
@@ -354,7 +354,7 @@ class RequestHandlers:
         blocks = render.fulfilment_blocks(request, item)
         text = render.summary(request)
         if respond is not None:
-            self._replace(respond, text, blocks)
+            replace_clicked(respond, text, blocks or [])
         elif ref is not None and ref.channel and ref.ts:
             self.ctx.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
 
@@ -432,10 +432,3 @@ class RequestHandlers:
             ts=(body.get("message") or {}).get("ts"),
         )
         client.views_open(trigger_id=body["trigger_id"], view=build(request, where))
-
-    @staticmethod
-    def _replace(respond: Respond, text: str, blocks: list[Any] | None = None) -> None:
-        try:
-            respond(text=text, blocks=blocks or [], replace_original=True)
-        except Exception:
-            log.warning("could not update the message")

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.ids import Action, Field, View
@@ -125,7 +125,7 @@ class ServiceDeskHandlers:
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
-        self._replace(respond, render.recorded_text(run))
+        replace_clicked(respond, render.recorded_text(run))
 
     def on_failed(
         self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
@@ -192,9 +192,3 @@ class ServiceDeskHandlers:
             )
         if incident_key:
             later(self.ctx, IncidentHandlers(self.ctx).announce, incident_key)
-
-    def _replace(self, respond: Respond, text: str) -> None:
-        try:
-            respond(text=text, replace_original=True)
-        except Exception:
-            log.warning("could not update the reminder message")
