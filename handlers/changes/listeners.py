@@ -13,11 +13,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from bot.metadata import RecordRef
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
+from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError

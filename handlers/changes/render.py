@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from bot.metadata import RecordRef
 from handlers.changes.ids import Action, Field, View
 from models.audit import AuditEntry
+from models.carried import RecordRef
 from models.change import (
     TITLE_MAX,
     Change,

@@ -11,12 +11,12 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import view_values
-from bot.metadata import RecordRef
 from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
 from handlers.problems import render as problem_render
+from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
 from services import cmdb, incidents, links, paging, priority
 from services.errors import InvalidInput, ServiceDeskError

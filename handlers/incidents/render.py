@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import blocks as b
-from bot.metadata import RecordRef
 from handlers.cmdb.render import item_select
 from handlers.incidents.ids import Action, Field, More, View
 from models.audit import AuditEntry
+from models.carried import RecordRef
 from models.incident import (
     TITLE_MAX,
     HoldReason,

@@ -12,10 +12,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from bot.metadata import RecordRef
 from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
+from models.carried import RecordRef
 from models.cmdb import CIType
 from models.problem import Problem
 from services import audit, cmdb, incidents, problems

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
-from bot.metadata import RecordRef
 from handlers.cmdb.render import item_select
 from handlers.problems.ids import Action, Field, View
 from models.audit import AuditEntry
+from models.carried import RecordRef
 from models.problem import TITLE_MAX, Problem, ProblemStatus
 from services import priority
 from services.problems import LIFECYCLE, TrendFinding

@@ -12,12 +12,12 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from bot.metadata import RecordRef
 from handlers.changes.listeners import ChangeHandlers
 from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
+from models.carried import RecordRef
 from models.change import Change, ChangeStatus
 from models.release import Release
 from services import audit, change_reminders, changes, releases

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
-from bot.metadata import RecordRef
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
+from models.carried import RecordRef
 from models.change import Change
 from models.release import NAME_MAX, Release, ReleaseStatus, ReleaseTest
 from services.releases import LIFECYCLE

@@ -11,11 +11,11 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from bot.metadata import RecordRef
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import actor_of, later, replace_clicked, tell, user_id
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
+from models.carried import RecordRef
 from models.service_request import ServiceRequest
 from services import audit, cmdb, links, notifications, requests, sla_timers
 from services.errors import NotFound, ServiceDeskError

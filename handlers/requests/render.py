@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from bot.metadata import RecordRef
 from handlers.requests.ids import Action, Field, View
 from models.audit import AuditEntry
+from models.carried import RecordRef
 from models.request_policy import CatalogItem, FieldKind, FormField
 from models.service_request import RequestStatus, ServiceRequest
 from services.requests import answers_of
