@@ -341,21 +341,7 @@ def _move(
     now: datetime,
     note: str | None = None,
 ) -> None:
-    before = change.state
-    after = ChangeStatus(LIFECYCLE.check(action, change.status, key=change.key))
-    change.status = after.value
-    change.updated_at = now
-    audit.record(
-        session,
-        key=change.key,
-        actor=actor,
-        at=now,
-        action=action,
-        field="status",
-        before=before,
-        after=after,
-        note=note,
-    )
+    LIFECYCLE.move(session, change, action, actor=actor, now=now, note=note)
 
 
 def _require_owner(actor: Actor, change: Change, *, doing: str) -> None:

@@ -196,23 +196,8 @@ def _move(
     actor: Actor,
     now: datetime,
     note: str | None = None,
-) -> IncidentStatus:
-    before = incident.state
-    after = IncidentStatus(LIFECYCLE.check(action, incident.status, key=incident.key))
-    incident.status = after.value
-    incident.updated_at = now
-    audit.record(
-        session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
-        action=action,
-        field="status",
-        before=before,
-        after=after,
-        note=note,
-    )
-    return before
+) -> None:
+    LIFECYCLE.move(session, incident, action, actor=actor.user_id, now=now, note=note)
 
 
 def acknowledge(

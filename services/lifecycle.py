@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlmodel import Session
+
+from services import audit
 from services.errors import NotAllowed
 
 
@@ -48,3 +53,32 @@ class Lifecycle:
                 f"that is only possible when it is {where}."
             )
         return move.target if move.target is not None else state
+
+    def move(
+        self,
+        session: Session,
+        record: Any,
+        action: str,
+        *,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
+    ) -> None:
+        """Take `action` on `record` (any kind with key, status and updated_at): refused unless
+        the lifecycle allows it from the current state, otherwise the new status is set and the
+        transition audited."""
+        before = record.status
+        after = self.check(action, before, key=record.key)
+        record.status = str(after)
+        record.updated_at = now
+        audit.record(
+            session,
+            key=record.key,
+            actor=actor,
+            at=now,
+            action=action,
+            field="status",
+            before=before,
+            after=after,
+            note=note,
+        )

@@ -214,20 +214,7 @@ def _move(
     now: datetime,
     note: str | None = None,
 ) -> None:
-    before = problem.status
-    problem.status = LIFECYCLE.check(action, problem.status, key=problem.key)
-    problem.updated_at = now
-    audit.record(
-        session,
-        key=problem.key,
-        actor=actor.user_id,
-        at=now,
-        action=action,
-        field="status",
-        before=before,
-        after=problem.status,
-        note=note,
-    )
+    LIFECYCLE.move(session, problem, action, actor=actor.user_id, now=now, note=note)
 
 
 def investigate(session: Session, *, key: str, actor: Actor, now: datetime) -> Problem:

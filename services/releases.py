@@ -268,21 +268,7 @@ def _move(
     now: datetime,
     note: str | None = None,
 ) -> None:
-    before = release.state
-    after = ReleaseStatus(LIFECYCLE.check(action, release.status, key=release.key))
-    release.status = after.value
-    release.updated_at = now
-    audit.record(
-        session,
-        key=release.key,
-        actor=actor,
-        at=now,
-        action=action,
-        field="status",
-        before=before,
-        after=after,
-        note=note,
-    )
+    LIFECYCLE.move(session, release, action, actor=actor, now=now, note=note)
 
 
 def _require_manager(actor: Actor, release: Release, *, doing: str) -> None:

@@ -258,20 +258,7 @@ def _move(
     session: Session, key: str, action: str, *, actor: str, now: datetime, note: str | None = None
 ) -> ServiceRequest:
     request = get(session, key=key, for_update=True)
-    before = request.status
-    request.status = LIFECYCLE.check(action, request.status, key=request.key)
-    request.updated_at = now
-    audit.record(
-        session,
-        key=request.key,
-        actor=actor,
-        at=now,
-        action=action,
-        field="status",
-        before=before,
-        after=request.status,
-        note=note,
-    )
+    LIFECYCLE.move(session, request, action, actor=actor, now=now, note=note)
     return request
 
 
