@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, or_, select, update
+from sqlmodel import Session, col, or_, select
 
 from models.change import (
     ACTIVE_STATUSES,
@@ -736,32 +736,6 @@ def move_to_review_by_release(
 # ---------------------------------------------------------------------------- Slack messages
 
 
-def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
-    """True for exactly one caller: the one that will post the change's channel message."""
-    result = session.execute(
-        update(Change)
-        .where(col(Change.id) == parse_key(key), col(Change.channel_id).is_(None))
-        .values(channel_id=channel_id)
-    )
-    return result.rowcount == 1
-
-
-def release_announcement(session: Session, *, key: str) -> None:
-    """Posting the channel message failed: let a later attempt claim it again."""
-    session.execute(
-        update(Change)
-        .where(col(Change.id) == parse_key(key), col(Change.message_ts).is_(None))
-        .values(channel_id=None)
-    )
-
-
-def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
-    """Remember where the change's channel message is, to update it in place."""
-    change = get(session, key=key)
-    change.channel_id = channel_id
-    change.message_ts = ts
-
-
 def add_approval_message(session: Session, *, key: str, channel: str, ts: str) -> None:
     """Remember a posted approval request, to update its tally in place."""
     session.add(ChangeApprovalMessage(change_id=parse_key(key), channel=channel, ts=ts))
@@ -873,3 +847,9 @@ def duration_text(delta: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+# Its one channel message: claimed by one poster, released if posting failed, then remembered.
+claim_announcement = KIND.claim_announcement
+release_announcement = KIND.release_announcement
+record_message = KIND.record_message

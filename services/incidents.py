@@ -531,22 +531,6 @@ def page_targets(incident: Incident, policy: Policy) -> tuple[str, ...]:
     return (ref,) if ref else ()
 
 
-def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
-    incident = get(session, key=key)
-    incident.channel_id = channel_id
-    incident.message_ts = ts
-
-
-def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
-    """True for exactly one caller: the one that will post the incident's channel message."""
-    result = session.execute(
-        update(Incident)
-        .where(col(Incident.id) == parse_key(key), col(Incident.channel_id).is_(None))
-        .values(channel_id=channel_id)
-    )
-    return result.rowcount == 1
-
-
 def list_open(
     session: Session,
     *,
@@ -592,10 +576,7 @@ def unannounced(session: Session, *, now: datetime) -> list[str]:
     return KIND.unannounced(session, now=now)
 
 
-def release_announcement(session: Session, *, key: str) -> None:
-    """Posting the channel message failed: let a later attempt claim it again."""
-    session.execute(
-        update(Incident)
-        .where(col(Incident.id) == parse_key(key), col(Incident.message_ts).is_(None))
-        .values(channel_id=None)
-    )
+# Its one channel message: claimed by one poster, released if posting failed, then remembered.
+claim_announcement = KIND.claim_announcement
+release_announcement = KIND.release_announcement
+record_message = KIND.record_message

@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
@@ -128,32 +127,6 @@ def check_step(problem: Problem, action: str, actor: Actor) -> None:
 
 def _by_submission(session: Session, submission_id: str) -> Problem | None:
     return session.exec(select(Problem).where(Problem.submission_id == submission_id)).first()
-
-
-def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
-    """True for exactly one caller: the one that will post the problem's channel message."""
-    result = session.execute(
-        update(Problem)
-        .where(col(Problem.id) == parse_key(key), col(Problem.channel_id).is_(None))
-        .values(channel_id=channel_id)
-    )
-    return result.rowcount == 1
-
-
-def release_announcement(session: Session, *, key: str) -> None:
-    """Posting the channel message failed: let a later attempt claim it again."""
-    session.execute(
-        update(Problem)
-        .where(col(Problem.id) == parse_key(key), col(Problem.message_ts).is_(None))
-        .values(channel_id=None)
-    )
-
-
-def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
-    """Remember where the problem's channel message is."""
-    problem = get(session, key=key)
-    problem.channel_id = channel_id
-    problem.message_ts = ts
 
 
 def _incident_key(session: Session, incident: str) -> str:
@@ -458,3 +431,9 @@ def raise_from_proposal(
         link_incident(session, key=problem.key, incident=key, actor=actor, now=now)
     proposal.problem_id = problem.id
     return problem, True
+
+
+# Its one channel message: claimed by one poster, released if posting failed, then remembered.
+claim_announcement = KIND.claim_announcement
+release_announcement = KIND.release_announcement
+record_message = KIND.record_message

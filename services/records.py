@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from services.errors import InvalidInput, NotFound
@@ -69,3 +70,30 @@ class RecordKind(Generic[T]):
             .limit(limit)
         )
         return [f"{self.prefix}-{number}" for number in session.exec(statement)]
+
+    # ---- the record's one channel message -----------------------------------------------------
+
+    def claim_announcement(self, session: Session, *, key: str, channel_id: str) -> bool:
+        """True for exactly one caller: the one that will post the record's channel message."""
+        model: Any = self.model
+        result = session.execute(
+            update(model)
+            .where(col(model.id) == self.parse_key(key), col(model.channel_id).is_(None))
+            .values(channel_id=channel_id)
+        )
+        return result.rowcount == 1
+
+    def release_announcement(self, session: Session, *, key: str) -> None:
+        """Posting the channel message failed: let a later attempt claim it again."""
+        model: Any = self.model
+        session.execute(
+            update(model)
+            .where(col(model.id) == self.parse_key(key), col(model.message_ts).is_(None))
+            .values(channel_id=None)
+        )
+
+    def record_message(self, session: Session, *, key: str, channel_id: str, ts: str) -> None:
+        """Remember where the record's channel message is, to update it in place."""
+        record: Any = self.get(session, key=key)
+        record.channel_id = channel_id
+        record.message_ts = ts

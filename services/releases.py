@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
 from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentInput, Level
@@ -117,32 +117,6 @@ def list_releases(
 def find_by_submission(session: Session, *, submission_id: str) -> Release | None:
     """The release a Slack form submission created, if any."""
     return session.exec(select(Release).where(Release.submission_id == submission_id)).first()
-
-
-def claim_announcement(session: Session, *, key: str, channel_id: str) -> bool:
-    """True for exactly one caller: the one that will post the release's channel message."""
-    result = session.execute(
-        update(Release)
-        .where(col(Release.id) == parse_key(key), col(Release.channel_id).is_(None))
-        .values(channel_id=channel_id)
-    )
-    return result.rowcount == 1
-
-
-def release_announcement(session: Session, *, key: str) -> None:
-    """Posting the channel message failed: let a later attempt claim it again."""
-    session.execute(
-        update(Release)
-        .where(col(Release.id) == parse_key(key), col(Release.message_ts).is_(None))
-        .values(channel_id=None)
-    )
-
-
-def record_message(session: Session, *, key: str, channel_id: str, ts: str) -> None:
-    """Remember where the release's channel message is, to update it in place."""
-    release = get(session, key=key)
-    release.channel_id = channel_id
-    release.message_ts = ts
 
 
 def _check_window(start: datetime | None, end: datetime | None, *, now: datetime) -> None:
@@ -492,3 +466,9 @@ def reminder_plan(release: Release, policy: Policy) -> list[Reminder]:
     if settings.at_start:
         plan.append(Reminder("at_start", release.window_start, release.release_manager))
     return plan
+
+
+# Its one channel message: claimed by one poster, released if posting failed, then remembered.
+claim_announcement = KIND.claim_announcement
+release_announcement = KIND.release_announcement
+record_message = KIND.record_message
