@@ -73,6 +73,23 @@ def tell(respond: Callable[..., Any] | None, text: str) -> None:
         log.warning("could not answer through response_url")
 
 
+def post_claimed_message(
+    ctx: AppContext, records: Any, *, key: str, channel: str, text: str, blocks: list[Any]
+) -> Any:
+    """Post the one channel message of a record whose announcement this caller claimed
+    (`records` is its service module: claim/release/record_message). If Slack refuses, the
+    claim is released so a later sweep (schedules: announce_missed) tries again."""
+    try:
+        posted = ctx.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except Exception:
+        with ctx.db.session() as session:
+            records.release_announcement(session, key=key)
+        raise
+    with ctx.db.session() as session:
+        records.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
+    return posted
+
+
 def replace_clicked(
     respond: Callable[..., Any] | None, text: str, blocks: list[Any] | None = None
 ) -> None:

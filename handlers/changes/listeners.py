@@ -16,7 +16,16 @@ from bot.context import AppContext
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
+from handlers.common import (
+    actor_of,
+    later,
+    message_lock,
+    one_of,
+    open_checked_form,
+    post_claimed_message,
+    tell,
+    user_id,
+)
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
@@ -205,19 +214,14 @@ class ChangeHandlers:
             change = changes.get(session, key=key)
             targets = changes.targets(session, key=key)
             conflicts = self._conflicts(session, change)
-        try:
-            posted = client.chat_postMessage(
-                channel=channel,
-                text=render.fallback_text(change),
-                blocks=render.message_blocks(change, targets, conflicts),
-            )
-        except Exception:
-            # Not posted: a later sweep (schedules: announce_missed) tries again.
-            with self.ctx.db.session() as session:
-                changes.release_announcement(session, key=key)
-            raise
-        with self.ctx.db.session() as session:
-            changes.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
+        posted = post_claimed_message(
+            self.ctx,
+            changes,
+            key=key,
+            channel=channel,
+            text=render.fallback_text(change),
+            blocks=render.message_blocks(change, targets, conflicts),
+        )
         client.chat_postMessage(
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(change)
         )

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from handlers.common import message_lock
+from handlers.common import message_lock, post_claimed_message
 from handlers.incidents import render
 from handlers.problems import render as problem_render
 from models.incident import Incident
@@ -59,21 +59,14 @@ class IncidentMessages:
                     policy=self.ctx.policy,
                 )
         self.ctx.notifier.send_due()
-        try:
-            posted = client.chat_postMessage(
-                channel=channel,
-                text=render.fallback_text(incident),
-                blocks=render.message_blocks(incident, sla, **extras),
-            )
-        except Exception:
-            # Not posted: a later sweep (schedules: announce_missed) tries again.
-            with self.ctx.db.session() as session:
-                incidents.release_announcement(session, key=key)
-            raise
-        with self.ctx.db.session() as session:
-            incidents.record_message(
-                session, key=key, channel_id=posted["channel"], ts=posted["ts"]
-            )
+        posted = post_claimed_message(
+            self.ctx,
+            incidents,
+            key=key,
+            channel=channel,
+            text=render.fallback_text(incident),
+            blocks=render.message_blocks(incident, sla, **extras),
+        )
         client.chat_postMessage(
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
         )

@@ -12,7 +12,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
+from handlers.common import (
+    actor_of,
+    later,
+    open_checked_form,
+    post_claimed_message,
+    replace_clicked,
+    tell,
+)
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
@@ -165,20 +172,15 @@ class ProblemHandlers:
                 return  # a second delivery of the same form: already announced
             problem = problems.get(session, key=key)
             linked = problems.linked_incidents(session, key=key)
-        try:
-            posted = self.ctx.client.chat_postMessage(
-                channel=self.channel,
-                text=render.fallback_text(problem),
-                blocks=render.message_blocks(problem, linked),
-            )
-        except Exception:
-            # Not posted: a later sweep (schedules: announce_missed) tries again.
-            with self.ctx.db.session() as session:
-                problems.release_announcement(session, key=key)
-            raise
+        posted = post_claimed_message(
+            self.ctx,
+            problems,
+            key=key,
+            channel=self.channel,
+            text=render.fallback_text(problem),
+            blocks=render.message_blocks(problem, linked),
+        )
         actor = actor or problem.created_by
-        with self.ctx.db.session() as session:
-            problems.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
         ref = RecordRef(key=key, channel=posted["channel"], ts=posted["ts"])
         # The buttons carry where the message lives, so later steps can update it in place.
         self.ctx.client.chat_update(

@@ -13,7 +13,16 @@ from slack_sdk import WebClient
 from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, message_lock, one_of, open_checked_form, tell, user_id
+from handlers.common import (
+    actor_of,
+    later,
+    message_lock,
+    one_of,
+    open_checked_form,
+    post_claimed_message,
+    tell,
+    user_id,
+)
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
@@ -158,19 +167,14 @@ class ReleaseHandlers:
             release = releases.get(session, key=key)
             bundle = releases.bundled_changes(session, key=key)
             touched = releases.targets(session, key=key)
-        try:
-            posted = client.chat_postMessage(
-                channel=channel,
-                text=render.fallback_text(release),
-                blocks=render.message_blocks(release, bundle, [], touched),
-            )
-        except Exception:
-            # Not posted: a later sweep (schedules: announce_missed) tries again.
-            with self.ctx.db.session() as session:
-                releases.release_announcement(session, key=key)
-            raise
-        with self.ctx.db.session() as session:
-            releases.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
+        posted = post_claimed_message(
+            self.ctx,
+            releases,
+            key=key,
+            channel=channel,
+            text=render.fallback_text(release),
+            blocks=render.message_blocks(release, bundle, [], touched),
+        )
         client.chat_postMessage(
             channel=posted["channel"],
             thread_ts=posted["ts"],
