@@ -1,4 +1,4 @@
-"""service level agreements, versions, reviews and scheduled report runs (issue 11)
+"""service level agreements, their versions and reviews (issue 11, agreements)
 
 Revision ID: 0013
 Revises: 0012
