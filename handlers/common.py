@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -73,12 +76,37 @@ def tell(respond: Callable[..., Any] | None, text: str) -> None:
         log.warning("could not answer through response_url")
 
 
+def claim_owner() -> str:
+    """Who holds a claim, for whoever reads the row: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+TAKEN_OVER_NOTE = (
+    ":warning: This record may have been announced twice after a restart: the bot stopped "
+    "while posting it. This message is the one kept up to date."
+)
+
+
 def post_claimed_message(
-    ctx: AppContext, records: Any, *, key: str, channel: str, text: str, blocks: list[Any]
+    ctx: AppContext,
+    records: Any,
+    *,
+    key: str,
+    channel: str,
+    text: str,
+    blocks: list[Any],
+    claim: Any = None,
+    version: int | None = None,
+    refresh: Callable[[], object] | None = None,
 ) -> Any:
     """Post the one channel message of a record whose announcement this caller claimed
     (`records` is its service module: claim/release/record_message). If Slack refuses, the
-    claim is released so a later sweep (schedules: announce_missed) tries again."""
+    claim is released so a later sweep (schedules: announce_missed) tries again.
+
+    `version` is the record's message_version the blocks were rendered from; if the record
+    changed meanwhile (a click while Slack was slow to answer), `refresh` brings the message
+    up to date at once (and the stale-message sweep would, had this process died). A `claim`
+    that took over an expired one says in the thread that there may be two messages."""
     try:
         posted = ctx.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except Exception:
@@ -86,7 +114,19 @@ def post_claimed_message(
             records.release_announcement(session, key=key)
         raise
     with ctx.db.session() as session:
-        records.record_message(session, key=key, channel_id=posted["channel"], ts=posted["ts"])
+        stale = records.record_message(
+            session,
+            key=key,
+            channel_id=posted["channel"],
+            ts=posted["ts"],
+            rendered_version=version,
+        )
+    if claim is not None and getattr(claim, "taken_over", False):
+        ctx.client.chat_postMessage(
+            channel=posted["channel"], thread_ts=posted["ts"], text=TAKEN_OVER_NOTE
+        )
+    if stale and refresh is not None:
+        refresh()
     return posted
 
 
@@ -122,11 +162,30 @@ def one_of(*action_ids: str) -> re.Pattern[str]:
 
 
 _locks_guard = threading.Lock()
-_locks: dict[str, threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 
 
-def message_lock(key: str) -> threading.Lock:
-    """One lock per record in this process: two clicks finishing at once must not let the one
-    that read the older state update the record's message last."""
+@contextmanager
+def message_lock(ctx: AppContext, records: Any, key: str) -> Iterator[None]:
+    """Serialise render-and-update of one record's message: two clicks finishing at once must
+    not let the one that read the older state update the message last.
+
+    On PostgreSQL a transaction-level advisory lock (services.records.lock_message) held on its
+    own connection for the whole block does it across every process on the database; on
+    SQLite (one process) a lock per database file and record in this process does."""
+    if ctx.db.dialect == "postgresql":
+        with ctx.db.session() as session:
+            records.lock_message(session, key=key)
+            yield
+        return
+    name = (str(ctx.db.engine.url), key)
     with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+        lock = _locks.setdefault(name, threading.Lock())
+    with lock:
+        yield
+
+
+def rendered(ctx: AppContext, records: Any, *, key: str, version: int) -> None:
+    """Slack accepted an update showing `version` of the record: its message is not stale."""
+    with ctx.db.session() as session:
+        records.mark_rendered(session, key=key, version=version)

@@ -10,6 +10,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstrain
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
+from models.record_message import RecordMessage, message_indexes
 
 KEY_PREFIX = "CHG"
 TITLE_MAX = 150
@@ -73,9 +74,12 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
-class Change(SQLModel, table=True):
+class Change(RecordMessage, table=True):
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_window", "planned_start", "planned_end"),)
+    __table_args__ = (
+        Index("ix_change_window", "planned_start", "planned_end"),
+        *message_indexes("change"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=TITLE_MAX)

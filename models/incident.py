@@ -10,6 +10,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
+from models.record_message import RecordMessage, message_indexes
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
@@ -64,11 +65,12 @@ class EscalationKind(StrEnum):
     HIERARCHICAL = "hierarchical"
 
 
-class Incident(SQLModel, table=True):
+class Incident(RecordMessage, table=True):
     __tablename__ = "incident"
     __table_args__ = (
         UniqueConstraint("submission_id", name="uq_incident_submission_id"),
         Index("ix_incident_status_created", "status", "created_at"),
+        *message_indexes("incident"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

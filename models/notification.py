@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
@@ -29,6 +29,13 @@ class Notification(SQLModel, table=True):
         UniqueConstraint("record_key", "kind", "stage", "recipient", name="uq_notification_once"),
         # The claim query: status = pending/sending and next_attempt_at <= now.
         Index("ix_notification_status_next_attempt", "status", "next_attempt_at"),
+        # Counting late deliveries over a period (service figures): only late rows are in it.
+        Index(
+            "ix_notification_late_sent",
+            "sent_at",
+            sqlite_where=text("late"),
+            postgresql_where=text("late"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,6 +9,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
+from models.record_message import RecordMessage, message_indexes
 
 KEY_PREFIX = "PRB"
 TITLE_MAX = 150
@@ -29,9 +30,12 @@ class ProblemStatus(StrEnum):
 OPEN_STATUSES = (ProblemStatus.NEW, ProblemStatus.INVESTIGATING, ProblemStatus.KNOWN_ERROR)
 
 
-class Problem(SQLModel, table=True):
+class Problem(RecordMessage, table=True):
     __tablename__ = "problem"
-    __table_args__ = (UniqueConstraint("submission_id", name="uq_problem_submission_id"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", name="uq_problem_submission_id"),
+        *message_indexes("problem"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=TITLE_MAX)

@@ -9,6 +9,7 @@ from sqlalchemy import Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
+from models.record_message import RecordMessage, message_indexes
 
 KEY_PREFIX = "REL"
 NAME_MAX = 100
@@ -30,8 +31,9 @@ class ReleaseStatus(StrEnum):
         return self.value.replace("_", " ").capitalize()
 
 
-class Release(SQLModel, table=True):
+class Release(RecordMessage, table=True):
     __tablename__ = "release"
+    __table_args__ = message_indexes("release")
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=NAME_MAX, index=True)

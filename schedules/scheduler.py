@@ -70,6 +70,8 @@ class IncidentHooks:
     refresh: Callable[..., object] | None = None
     # Posting the messages of other record kinds ("CHG", "REL", "PRB") that Slack missed.
     announce_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
+    # Updating the messages of other record kinds in place (no thread step).
+    refresh_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
 
 
 AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
@@ -125,6 +127,33 @@ def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None =
     return keys
 
 
+MESSAGE_KINDS = {
+    "INC": incidents.KIND,
+    "CHG": changes.KIND,
+    "REL": releases.KIND,
+    "PRB": problems.KIND,
+}
+
+
+def refresh_stale(*, db: Database, hooks: IncidentHooks | None = None) -> list[str]:
+    """Update the channel messages that are behind their record: a refresh that could not run
+    when the record changed (its ts was not stored yet, Slack failed, the process died). One
+    query per record kind finds them; each refresh renders the record's current state."""
+    if hooks is None:
+        return []
+    refreshers = dict(hooks.refresh_other)
+    if hooks.refresh is not None:
+        refreshers["INC"] = hooks.refresh
+    keys: list[str] = []
+    with db.session() as session:
+        for prefix in refreshers:
+            keys += MESSAGE_KINDS[prefix].stale_messages(session)
+    for key in keys:
+        refresh = refreshers[key.partition("-")[0]]
+        _guarded("refresh " + key, lambda k=key, r=refresh: r(k))()
+    return keys
+
+
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], object]:
     def run() -> object:
         try:
@@ -154,6 +183,7 @@ def run_once(
     report.escalated = escalated if isinstance(escalated, int) else 0
     _guarded("reminders", lambda: sweep_reminders(db=db, clock=clock, policy=policy))()
     _guarded("announce_missed", lambda: announce_missed(db=db, clock=clock, hooks=hooks))()
+    _guarded("refresh_stale", lambda: refresh_stale(db=db, hooks=hooks))()
     closed = _guarded(
         "auto_close", lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks)
     )()
@@ -193,6 +223,7 @@ def build_scheduler(
         "paging_sweep": lambda: sweep_pages(db=db, clock=clock, policy=policy),
         "change_reminders": lambda: sweep_reminders(db=db, clock=clock, policy=policy),
         "announce_missed": lambda: announce_missed(db=db, clock=clock, hooks=hooks),
+        "refresh_stale": lambda: refresh_stale(db=db, hooks=hooks),
         "auto_close": lambda: auto_close(db=db, clock=clock, policy=policy, hooks=hooks),
         "availability_tests": lambda: availability.sweep_tests(db=db, clock=clock, policy=policy),
         "url_checks": lambda: availability.run_url_checks(

@@ -20,13 +20,21 @@ def hooks_for(ctx: AppContext) -> IncidentHooks:
     from handlers.releases.listeners import ReleaseHandlers
 
     incidents = IncidentHandlers(ctx)
+    change_handlers = ChangeHandlers(ctx)
+    release_handlers = ReleaseHandlers(ctx)
+    problem_handlers = ProblemHandlers(ctx)
     return IncidentHooks(
         announce=incidents.announce,
         refresh=incidents.refresh,
         announce_other={
-            "CHG": ChangeHandlers(ctx).announce,
-            "REL": ReleaseHandlers(ctx).announce,
-            "PRB": ProblemHandlers(ctx).announce,
+            "CHG": change_handlers.announce,
+            "REL": release_handlers.announce,
+            "PRB": problem_handlers.announce,
+        },
+        refresh_other={
+            "CHG": change_handlers.refresh,
+            "REL": release_handlers.refresh,
+            "PRB": problem_handlers.refresh,
         },
     )
 

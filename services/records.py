@@ -1,17 +1,50 @@
-"""What every record kind shares: its human key (INC-7, CHG-3, …) and fetching it by that key."""
+"""What every record kind shares: its human key (INC-7, CHG-3, …), fetching it by that key,
+and the bookkeeping of its one channel message.
+
+The channel message is posted at least once, and kept up to date durably:
+
+- Posting is claimed (channel_id, claimed_at, claimed_by) before the post and completed by
+  storing the ts. A claim still without a ts after CLAIM_LEASE belongs to a poster that died
+  (kill -9 between posting and storing) or hung; the announce sweep takes it over and posts
+  again. If the first post did reach Slack, the record now has two messages: the second says so.
+- Every change to a record bumps its message_version in the same transaction (a before-flush
+  hook below, so no service can forget it). A refresh that rendered version v stores
+  rendered_version = v after Slack accepted the update; a message whose version is ahead of
+  what was rendered is stale, and a sweep refreshes it. A refresh that could not run (the ts
+  was not known yet, Slack was down, the process died) is therefore repeated, never dropped.
+- Refreshes of one record are serialised across processes by `lock_message` (see there).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import event, inspect, or_, text, update
 from sqlmodel import Session, col, select
 
+from models.record_message import MESSAGE_COLUMNS
 from services.errors import InvalidInput, NotFound
+from services.permissions import SYSTEM
 
 T = TypeVar("T")
+
+# Longer than one post can take (10 s timeout, two retries of each kind, plus backoff), so a
+# live poster is never overtaken; short enough that a dead one's record is announced soon.
+CLAIM_LEASE = timedelta(minutes=2)
+
+# Record tables that carry a channel message; filled as RecordKinds are declared.
+_MESSAGE_MODELS: set[type] = set()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This caller is to post the record's channel message. `taken_over`: an earlier claim
+    expired without a ts, so the record may already have a message in Slack."""
+
+    taken_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -22,6 +55,10 @@ class RecordKind(Generic[T]):
     prefix: str
     noun: str
     example: str
+
+    def __post_init__(self) -> None:
+        if hasattr(self.model, "message_version"):
+            _MESSAGE_MODELS.add(self.model)
 
     def parse_key(self, key: str) -> int:
         """'INC-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
@@ -54,17 +91,24 @@ class RecordKind(Generic[T]):
         grace: timedelta = timedelta(minutes=1),
         within: timedelta = timedelta(days=7),
         limit: int = 50,
+        lease: timedelta = CLAIM_LEASE,
     ) -> list[str]:
         """Records created more than `grace` ago (and within the last `within`) whose channel
-        message was never posted, because Slack was unreachable. The created_at index keeps
-        this to the recent ones."""
+        message is not known: never posted because Slack was unreachable, or claimed by a
+        poster that never stored the ts and whose lease ran out. The partial index on
+        created_at (only rows without a ts) keeps this to the few such records."""
         model: Any = self.model
         statement = (
             select(model.id)
             .where(
-                col(model.channel_id).is_(None),
+                col(model.message_ts).is_(None),
                 col(model.created_at) >= now - within,
                 col(model.created_at) <= now - grace,
+                or_(
+                    col(model.channel_id).is_(None),
+                    col(model.claimed_at).is_(None),
+                    col(model.claimed_at) <= now - lease,
+                ),
             )
             .order_by(col(model.created_at))
             .limit(limit)
@@ -73,15 +117,39 @@ class RecordKind(Generic[T]):
 
     # ---- the record's one channel message -----------------------------------------------------
 
-    def claim_announcement(self, session: Session, *, key: str, channel_id: str) -> bool:
-        """True for exactly one caller: the one that will post the record's channel message."""
+    def claim_announcement(
+        self,
+        session: Session,
+        *,
+        key: str,
+        channel_id: str,
+        now: datetime,
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
+    ) -> Claim | None:
+        """A Claim for exactly one caller: the one that will post the record's channel message;
+        None for everyone else. An unfinished claim older than `lease` is taken over."""
         model: Any = self.model
-        result = session.execute(
+        number = self.parse_key(key)
+        values = {"channel_id": channel_id, "claimed_at": now, "claimed_by": owner[:80]}
+        fresh = session.execute(
             update(model)
-            .where(col(model.id) == self.parse_key(key), col(model.channel_id).is_(None))
-            .values(channel_id=channel_id)
+            .where(col(model.id) == number, col(model.channel_id).is_(None))
+            .values(**values)
         )
-        return result.rowcount == 1
+        if fresh.rowcount == 1:
+            return Claim()
+        # Claimed before claims had a time (claimed_at NULL) counts as expired too.
+        expired = session.execute(
+            update(model)
+            .where(
+                col(model.id) == number,
+                col(model.message_ts).is_(None),
+                or_(col(model.claimed_at).is_(None), col(model.claimed_at) <= now - lease),
+            )
+            .values(**values)
+        )
+        return Claim(taken_over=True) if expired.rowcount == 1 else None
 
     def release_announcement(self, session: Session, *, key: str) -> None:
         """Posting the channel message failed: let a later attempt claim it again."""
@@ -89,11 +157,107 @@ class RecordKind(Generic[T]):
         session.execute(
             update(model)
             .where(col(model.id) == self.parse_key(key), col(model.message_ts).is_(None))
-            .values(channel_id=None)
+            .values(channel_id=None, claimed_at=None, claimed_by=None)
         )
 
-    def record_message(self, session: Session, *, key: str, channel_id: str, ts: str) -> None:
-        """Remember where the record's channel message is, to update it in place."""
-        record: Any = self.get(session, key=key)
-        record.channel_id = channel_id
-        record.message_ts = ts
+    def record_message(
+        self,
+        session: Session,
+        *,
+        key: str,
+        channel_id: str,
+        ts: str,
+        rendered_version: int | None = None,
+    ) -> bool:
+        """Remember where the record's channel message is, to update it in place, and which
+        version of the record it shows. The first message recorded stays the record's one.
+        Returns True when the record changed since that version (the message needs a refresh)."""
+        model: Any = self.model
+        number = self.parse_key(key)
+        session.execute(
+            update(model)
+            .where(col(model.id) == number, col(model.message_ts).is_(None))
+            .values(channel_id=channel_id, message_ts=ts)
+        )
+        if rendered_version is not None:
+            self.mark_rendered(session, key=key, version=rendered_version)
+        return self.is_stale(session, key=key)
+
+    def mark_rendered(self, session: Session, *, key: str, version: int) -> None:
+        """Slack now shows `version` of the record (never moves backwards)."""
+        model: Any = self.model
+        session.execute(
+            update(model)
+            .where(col(model.id) == self.parse_key(key), col(model.rendered_version) < version)
+            .values(rendered_version=version)
+        )
+
+    def is_stale(self, session: Session, *, key: str) -> bool:
+        """Whether the record changed after the version its message last showed."""
+        model: Any = self.model
+        statement = select(col(model.message_version) > col(model.rendered_version)).where(
+            col(model.id) == self.parse_key(key)
+        )
+        return bool(session.exec(statement).first())
+
+    def stale_messages(self, session: Session, *, limit: int = 100) -> list[str]:
+        """Records whose posted message is behind their state: a refresh was lost (the ts was
+        not known yet, Slack failed, the process died). Served by the partial index."""
+        model: Any = self.model
+        statement = (
+            select(model.id)
+            .where(
+                col(model.message_version) > col(model.rendered_version),
+                col(model.message_ts).is_not(None),
+            )
+            .order_by(col(model.id))
+            .limit(limit)
+        )
+        return [f"{self.prefix}-{number}" for number in session.exec(statement)]
+
+    def lock_message(self, session: Session, *, key: str) -> None:
+        """Hold the record's message lock until `session`'s transaction ends.
+
+        On PostgreSQL this is a transaction-level advisory lock keyed by the record, so two
+        processes (web replicas on one database) never interleave render-and-update of one
+        record's message: whoever holds it renders from the committed state and sends the
+        update before the next one reads. It ends with the transaction, so a crash cannot leave
+        it held. SQLite has no such lock; a SQLite deployment is one process, and the caller's
+        in-process lock does the same there.
+        """
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _lock_id(f"message:{key}")}
+        )
+
+
+def is_person(user: str | None) -> bool:
+    """Whether a record's reporter or requester is someone to tell: a Slack user, not the bot
+    itself (records a failed URL check or availability test opened have nobody to tell)."""
+    return bool(user) and user != SYSTEM.user_id and user[:1] in ("U", "W")
+
+
+def _lock_id(name: str) -> int:
+    """A stable signed 64-bit number for an advisory lock name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_message_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """Any change to a record that has a channel message makes that message stale, in the same
+    transaction. The increment is done by the database (version + 1), so two transactions
+    changing one record concurrently both count."""
+    for record in session.dirty:
+        if type(record) not in _MESSAGE_MODELS:
+            continue
+        state = inspect(record)
+        changed = any(
+            attr.history.has_changes()
+            for attr in state.attrs
+            if attr.key not in MESSAGE_COLUMNS
+        )
+        if changed:
+            model: Any = type(record)
+            record.message_version = model.message_version + 1  # type: ignore[attr-defined]

@@ -19,10 +19,12 @@ from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import (
     actor_of,
     later,
+    claim_owner,
     message_lock,
     one_of,
     open_checked_form,
     post_claimed_message,
+    rendered,
     tell,
     user_id,
 )
@@ -209,9 +211,13 @@ class ChangeHandlers:
         client = self.ctx.client
         channel = self.ctx.policy.channels.changes
         with self.ctx.db.session() as session:
-            if not changes.claim_announcement(session, key=key, channel_id=channel):
+            claim = changes.claim_announcement(
+                session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
+            )
+            if claim is None:
                 return
             change = changes.get(session, key=key)
+            version = change.message_version
             targets = changes.targets(session, key=key)
             conflicts = self._conflicts(session, change)
         posted = post_claimed_message(
@@ -221,6 +227,9 @@ class ChangeHandlers:
             channel=channel,
             text=render.fallback_text(change),
             blocks=render.message_blocks(change, targets, conflicts),
+            claim=claim,
+            version=version,
+            refresh=lambda: self.refresh(key),
         )
         client.chat_postMessage(
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(change)
@@ -513,12 +522,13 @@ class ChangeHandlers:
     def refresh(self, key: str, *, step: str | None = None) -> None:
         """Update the change's channel message and its approval requests in place, and post the
         step in the thread."""
-        with message_lock(key):
+        with message_lock(self.ctx, changes.KIND, key):
             with self.ctx.db.session() as session:
                 change_reminders.sync_change(
                     session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
                 )
                 change = changes.get(session, key=key)
+                version = change.message_version
                 targets = changes.targets(session, key=key)
                 conflicts = self._conflicts(session, change)
                 tally = changes.current_tally(session, change=change, policy=self.ctx.policy)
@@ -544,6 +554,7 @@ class ChangeHandlers:
                 text=render.fallback_text(change),
                 blocks=render.message_blocks(change, targets, conflicts, tally if places else None),
             )
+            rendered(self.ctx, changes.KIND, key=key, version=version)
         if step:
             client.chat_postMessage(
                 channel=change.channel_id, thread_ts=change.message_ts, text=step

@@ -9,11 +9,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from handlers.common import message_lock, post_claimed_message
+from handlers.common import claim_owner, message_lock, post_claimed_message, rendered
 from handlers.incidents import render
 from handlers.problems import render as problem_render
 from models.incident import Incident
-from services import cmdb, incident_sla, incidents, links, paging, problems
+from services import cmdb, incident_sla, incidents, links, paging, problems, records
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,13 @@ class IncidentMessages:
         client = self.ctx.client
         channel = self.ctx.policy.channels.incidents
         with self.ctx.db.session() as session:
-            if not incidents.claim_announcement(session, key=key, channel_id=channel):
+            claim = incidents.claim_announcement(
+                session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
+            )
+            if claim is None:
                 return
             incident = incidents.get(session, key=key)
+            version = incident.message_version
             sla = self._sla(session, incident)
             extras = self._extras(session, incident)
             if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
@@ -66,16 +70,20 @@ class IncidentMessages:
             channel=channel,
             text=render.fallback_text(incident),
             blocks=render.message_blocks(incident, sla, **extras),
+            claim=claim,
+            version=version,
+            refresh=lambda: self.refresh(key),
         )
         client.chat_postMessage(
             channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
         )
-        permalink = self._permalink(posted["channel"], posted["ts"])
-        client.chat_postMessage(
-            channel=incident.reporter,
-            text=f"You logged {incident.key}: {incident.title}."
-            + (f" <{permalink}|See it in the incidents channel.>" if permalink else ""),
-        )
+        if records.is_person(incident.reporter):
+            permalink = self._permalink(posted["channel"], posted["ts"])
+            client.chat_postMessage(
+                channel=incident.reporter,
+                text=f"You logged {incident.key}: {incident.title}."
+                + (f" <{permalink}|See it in the incidents channel.>" if permalink else ""),
+            )
         self._propose_problem(key)
 
     def _propose_problem(self, key: str) -> None:
@@ -101,12 +109,15 @@ class IncidentMessages:
 
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the incident's channel message in place and post the step in its thread."""
-        with message_lock(key):
+        with message_lock(self.ctx, incidents.KIND, key):
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=key)
+                version = incident.message_version
                 sla = self._sla(session, incident)
                 extras = self._extras(session, incident)
             if not incident.channel_id or not incident.message_ts:
+                # Not posted yet (or its poster is still waiting for Slack): the record stays
+                # stale and the message is brought up to date once its ts is known.
                 return None, None
             self.ctx.client.chat_update(
                 channel=incident.channel_id,
@@ -114,6 +125,7 @@ class IncidentMessages:
                 text=render.fallback_text(incident),
                 blocks=render.message_blocks(incident, sla, **extras),
             )
+            rendered(self.ctx, incidents.KIND, key=key, version=version)
         if step:
             self.ctx.client.chat_postMessage(
                 channel=incident.channel_id, thread_ts=incident.message_ts, text=step

@@ -14,9 +14,12 @@ from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.common import (
     actor_of,
+    claim_owner,
     later,
+    message_lock,
     open_checked_form,
     post_claimed_message,
+    rendered,
     replace_clicked,
     tell,
 )
@@ -168,9 +171,17 @@ class ProblemHandlers:
     def announce(self, key: str, actor: str | None = None) -> None:
         """Post the problem's one channel message and its first step in the thread."""
         with self.ctx.db.session() as session:
-            if not problems.claim_announcement(session, key=key, channel_id=self.channel):
+            claim = problems.claim_announcement(
+                session,
+                key=key,
+                channel_id=self.channel,
+                now=self.ctx.clock.now(),
+                owner=claim_owner(),
+            )
+            if claim is None:
                 return  # a second delivery of the same form: already announced
             problem = problems.get(session, key=key)
+            version = problem.message_version
             linked = problems.linked_incidents(session, key=key)
         posted = post_claimed_message(
             self.ctx,
@@ -179,16 +190,12 @@ class ProblemHandlers:
             channel=self.channel,
             text=render.fallback_text(problem),
             blocks=render.message_blocks(problem, linked),
+            claim=claim,
+            version=version,
         )
         actor = actor or problem.created_by
-        ref = RecordRef(key=key, channel=posted["channel"], ts=posted["ts"])
         # The buttons carry where the message lives, so later steps can update it in place.
-        self.ctx.client.chat_update(
-            channel=posted["channel"],
-            ts=posted["ts"],
-            text=render.fallback_text(problem),
-            blocks=render.message_blocks(problem, linked, ref=ref),
-        )
+        self.refresh(key)
         self.ctx.client.chat_postMessage(
             channel=posted["channel"],
             thread_ts=posted["ts"],
@@ -396,18 +403,23 @@ class ProblemHandlers:
         except SlackApiError as error:
             log.error("could not post in %s's thread: %s", key, error.response.get("error"))
 
-    def refresh(self, ref: RecordRef, *, step: str | None = None) -> None:
+    def refresh(self, ref: RecordRef | str, *, step: str | None = None) -> None:
         """Update the problem's channel message in place and post the step in its thread."""
-        with self.ctx.db.session() as session:
-            problem = problems.get(session, key=ref.key)
-            linked = problems.linked_incidents(session, key=ref.key)
-        if not ref.channel or not ref.ts:
-            return
-        self.ctx.client.chat_update(
-            channel=ref.channel,
-            ts=ref.ts,
-            text=render.fallback_text(problem),
-            blocks=render.message_blocks(problem, linked, ref=ref),
-        )
+        key = ref if isinstance(ref, str) else ref.key
+        with message_lock(self.ctx, problems.KIND, key):
+            with self.ctx.db.session() as session:
+                problem = problems.get(session, key=key)
+                version = problem.message_version
+                linked = problems.linked_incidents(session, key=key)
+            if not problem.channel_id or not problem.message_ts:
+                return  # stale until its message is posted; brought up to date then
+            where = RecordRef(key=key, channel=problem.channel_id, ts=problem.message_ts)
+            self.ctx.client.chat_update(
+                channel=where.channel,
+                ts=where.ts,
+                text=render.fallback_text(problem),
+                blocks=render.message_blocks(problem, linked, ref=where),
+            )
+            rendered(self.ctx, problems.KIND, key=key, version=version)
         if step:
-            self.ctx.client.chat_postMessage(channel=ref.channel, thread_ts=ref.ts, text=step)
+            self.ctx.client.chat_postMessage(channel=where.channel, thread_ts=where.ts, text=step)

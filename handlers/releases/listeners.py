@@ -16,10 +16,12 @@ from handlers.changes.listeners import ChangeHandlers
 from handlers.common import (
     actor_of,
     later,
+    claim_owner,
     message_lock,
     one_of,
     open_checked_form,
     post_claimed_message,
+    rendered,
     tell,
     user_id,
 )
@@ -162,9 +164,13 @@ class ReleaseHandlers:
         client = self.ctx.client
         channel = self.ctx.policy.channels.releases
         with self.ctx.db.session() as session:
-            if not releases.claim_announcement(session, key=key, channel_id=channel):
+            claim = releases.claim_announcement(
+                session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
+            )
+            if claim is None:
                 return
             release = releases.get(session, key=key)
+            version = release.message_version
             bundle = releases.bundled_changes(session, key=key)
             touched = releases.targets(session, key=key)
         posted = post_claimed_message(
@@ -174,6 +180,9 @@ class ReleaseHandlers:
             channel=channel,
             text=render.fallback_text(release),
             blocks=render.message_blocks(release, bundle, [], touched),
+            claim=claim,
+            version=version,
+            refresh=lambda: self.refresh(key),
         )
         client.chat_postMessage(
             channel=posted["channel"],
@@ -340,12 +349,13 @@ class ReleaseHandlers:
 
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the release's channel message in place and post the step in its thread."""
-        with message_lock(key):
+        with message_lock(self.ctx, releases.KIND, key):
             with self.ctx.db.session() as session:
                 change_reminders.sync_release(
                     session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
                 )
                 release = releases.get(session, key=key)
+                version = release.message_version
                 bundle: list[Change] = releases.bundled_changes(session, key=key)
                 runs = releases.tests(session, key=key)
                 touched = releases.targets(session, key=key)
@@ -357,6 +367,7 @@ class ReleaseHandlers:
                 text=render.fallback_text(release),
                 blocks=render.message_blocks(release, bundle, runs, touched),
             )
+            rendered(self.ctx, releases.KIND, key=key, version=version)
         if step:
             self.ctx.client.chat_postMessage(
                 channel=release.channel_id, thread_ts=release.message_ts, text=step

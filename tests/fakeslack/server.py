@@ -182,6 +182,7 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
         self._down = False
+        self._delays: dict[str, tuple[float, int | None]] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
         self._messages: dict[tuple[str, str], Json] = {}
@@ -269,6 +270,7 @@ class FakeSlack:
             self._calls.clear()
             self._failures.clear()
             self._down = False
+            self._delays.clear()
             self._messages.clear()
             self._views.clear()
             self._files.clear()
@@ -291,6 +293,21 @@ class FakeSlack:
             body = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
         with self._lock:
             self._failures.append(_Failure(method, status, count, dict(headers), body))
+
+    def delay(self, method: str, seconds: float, *, count: int | None = None) -> None:
+        """A slow Slack: the next ``count`` calls of ``method`` (every one when None) are
+        recorded at once but take effect and are answered only after ``seconds``."""
+        with self._lock:
+            self._delays[method] = (seconds, count)
+
+    def _take_delay(self, method: str) -> float:
+        with self._lock:
+            seconds, count = self._delays.get(method, (0.0, None))
+            if count is not None:
+                if count <= 0:
+                    return 0.0
+                self._delays[method] = (seconds, count - 1)
+            return seconds
 
     def down(self, is_down: bool = True) -> None:
         """While down, every API call is answered with 503."""
@@ -383,6 +400,9 @@ class FakeSlack:
             self._record(call)
             return failure
         self._record(call)
+        pause = self._take_delay(method)
+        if pause > 0:
+            time.sleep(pause)
         if not _has_token(args, headers):
             return 200, {}, {"ok": False, "error": "not_authed"}
         present = {k: v for k, v in args.items() if v is not None}
