@@ -18,8 +18,8 @@ from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import (
     actor_of,
-    later,
     claim_owner,
+    later,
     message_lock,
     one_of,
     open_checked_form,

@@ -15,8 +15,8 @@ from bot.context import AppContext
 from handlers.changes.listeners import ChangeHandlers
 from handlers.common import (
     actor_of,
-    later,
     claim_owner,
+    later,
     message_lock,
     one_of,
     open_checked_form,

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
 from handlers.common import TAKEN_OVER_NOTE
@@ -15,7 +16,7 @@ from handlers.incidents.messages import IncidentMessages
 from models.incident import HoldReason, IncidentInput, Level
 from schedules.scheduler import announce_missed, refresh_stale
 from schedules.wiring import hooks_for
-from services import changes, incidents, problems, releases, records
+from services import incidents, records, releases
 from services.permissions import Actor, Role
 from tests.conftest import InlineExecutor
 
@@ -144,7 +145,7 @@ def test_a_failed_update_stays_stale_until_the_sweep_succeeds(ctx, fake_slack, c
     with ctx.db.session() as session:
         incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy)
     fake_slack.fail_next("chat.update", status=400, body={"ok": False, "error": "fatal_error"})
-    with pytest.raises(Exception):
+    with pytest.raises(SlackApiError):
         IncidentMessages(ctx).refresh(key)
     assert "In progress" not in str(_message(fake_slack, ctx, key)["blocks"])
     assert refresh_stale(db=ctx.db, hooks=hooks_for(ctx)) == [key]
@@ -172,9 +173,7 @@ def test_two_replicas_refreshing_one_record_update_it_in_state_order(
 
     def replica_a() -> None:
         with ctx.db.session() as session:
-            incidents.acknowledge(
-                session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy
-            )
+            incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy)
         IncidentMessages(ctx).refresh(key)
 
     a = threading.Thread(target=replica_a)
