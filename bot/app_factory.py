@@ -51,7 +51,7 @@ def build_context(
         directory=Directory(WebClient(token=client.token, base_url=client.base_url, timeout=2)),
         background=background
         or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
-        notifier=Notifier(client, db, clock),
+        notifier=Notifier(client, db, clock, late_grace=policy.escalation.late_grace),
     )
 
 

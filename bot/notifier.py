@@ -67,10 +67,19 @@ class Notifier:
     """Sends due outbox rows: DMs to users, one DM per member for user groups, channel posts
     (in a record's thread when the row names one) for everything else."""
 
-    def __init__(self, client: WebClient, db: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        db: Database,
+        clock: Clock,
+        *,
+        late_grace: timedelta = notifications.LATE_GRACE,
+    ) -> None:
         self.client = client
         self.db = db
         self.clock = clock
+        # A row sent later than its due time by more than this is marked late.
+        self.late_grace = late_grace
         self._groups: dict[str, tuple[datetime, list[str]]] = {}
         self._dm_channels: dict[str, str] = {}
 
@@ -111,7 +120,9 @@ class Notifier:
             self._failed(row, f"Slack unreachable: {type(error).__name__}", None, report)
             return
         with self.db.session() as session:
-            if notifications.mark_sent(session, id=row.id, now=self.clock.now()):
+            if notifications.mark_sent(
+                session, id=row.id, now=self.clock.now(), late_grace=self.late_grace
+            ):
                 report.sent += 1
 
     def _failed(
@@ -177,7 +188,7 @@ class Notifier:
                     late=row.late,
                     now=now,
                 )
-            notifications.mark_sent(session, id=row.id, now=now)
+            notifications.mark_sent(session, id=row.id, now=now, late_grace=self.late_grace)
 
 
 def _outgoing(row: Any) -> _Outgoing:

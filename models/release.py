@@ -25,6 +25,7 @@ class ReleaseStatus(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
     CLOSED = "closed"
+    CANCELLED = "cancelled"
 
     @property
     def label(self) -> str:

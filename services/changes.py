@@ -65,6 +65,7 @@ LIFECYCLE = Lifecycle(
             S.CANCELLED,
         ),
     },
+    final=[S.REJECTED, S.CLOSED, S.CANCELLED],
     label=lambda state: ChangeStatus(state).label,
     action_label={
         "assess": "assessed",

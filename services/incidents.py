@@ -42,6 +42,7 @@ LIFECYCLE = Lifecycle(
         "escalate": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], None),
         "reprioritise": ([S.NEW, S.IN_PROGRESS, S.ON_HOLD], None),
     },
+    final=[S.CLOSED, S.CANCELLED],
     label=lambda state: IncidentStatus(state).label,
     action_label={
         "acknowledge": "acknowledged",

@@ -20,7 +20,11 @@ class Move:
 
 
 class Lifecycle:
-    """Moves by action name; `check` refuses what the lifecycle does not allow, in plain words."""
+    """Moves by action name; `check` refuses what the lifecycle does not allow, in plain words.
+
+    `final` names the states a record rests in for good. Every other state must offer a way
+    forward (tests/services/test_lifecycles.py holds every kind to that), so a record can never
+    be stuck in a state nobody can leave."""
 
     def __init__(
         self,
@@ -29,9 +33,11 @@ class Lifecycle:
         *,
         label: Callable[[str], str],
         action_label: Mapping[str, str],
+        final: Iterable[str] = (),
     ) -> None:
         self.record_kind = record_kind
         self.moves = {name: Move(frozenset(src), dst) for name, (src, dst) in moves.items()}
+        self.final = frozenset(str(state) for state in final)
         self._label = label
         self._action_label = action_label
 
@@ -41,6 +47,14 @@ class Lifecycle:
 
     def actions_from(self, state: str) -> list[str]:
         return [name for name, move in self.moves.items() if state in move.sources]
+
+    def ways_forward(self, state: str) -> list[str]:
+        """The actions that take a record in `state` to another state."""
+        return [
+            name
+            for name, move in self.moves.items()
+            if state in move.sources and move.target is not None and move.target != state
+        ]
 
     def check(self, action: str, state: str, *, key: str) -> str:
         """The state after `action`, or NotAllowed explaining why not."""

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -22,6 +22,9 @@ N = NotificationStatus
 
 # A message delivered this long after its due time is flagged late (the bot was down, or Slack).
 LATE_AFTER = timedelta(minutes=5)
+# The default grace at send time (policy: escalation.late_grace): twice the default sweep
+# interval, so a bot that is up never marks a message late, and one that was down does.
+LATE_GRACE = timedelta(seconds=60)
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
 ERROR_MAX = 500
@@ -118,15 +121,18 @@ def claim_due(
     return claimed
 
 
-def mark_sent(session: Session, *, id: int, now: datetime) -> bool:
-    """Record that row `id` reached Slack. False when it was not ours to finish any more."""
+def mark_sent(
+    session: Session, *, id: int, now: datetime, late_grace: timedelta = LATE_GRACE
+) -> bool:
+    """Record that row `id` reached Slack. False when it was not ours to finish any more.
+    Sent more than `late_grace` after its due time, it is marked late, for good."""
     row = session.get(Notification, id, populate_existing=True)
     if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
         return False
     row.status = N.SENT.value
     row.sent_at = now
     row.last_error = None
-    row.late = row.late or now - row.due_at > LATE_AFTER
+    row.late = row.late or now - row.due_at > late_grace
     session.add(row)
     return True
 
@@ -182,3 +188,21 @@ def for_record(session: Session, *, record_key: str, kind: str | None = None) ->
     if kind is not None:
         statement = statement.where(Notification.kind == kind)
     return list(session.exec(statement.order_by(col(Notification.id))))
+
+
+def late_by(row: Notification) -> timedelta | None:
+    """How late a sent row went out (sent_at − due_at), for rows marked late; else None."""
+    if not row.late or row.sent_at is None:
+        return None
+    return max(row.sent_at - row.due_at, timedelta(0))
+
+
+def count_late(session: Session, *, since: datetime, until: datetime) -> int:
+    """How many notifications sent between `since` and `until` (both included) went out late (the bot or Slack was
+    unavailable when they fell due). Served by the partial index on late rows' sent_at."""
+    statement = select(func.count()).where(
+        col(Notification.late).is_(True),
+        col(Notification.sent_at) >= since,
+        col(Notification.sent_at) <= until,
+    )
+    return int(session.exec(statement).one())

@@ -33,6 +33,7 @@ LIFECYCLE = Lifecycle(
         "close": ([S.RESOLVED], S.CLOSED),
         "link": ([S.NEW, S.INVESTIGATING, S.KNOWN_ERROR], None),
     },
+    final=[S.CLOSED],
     label=lambda state: ProblemStatus(state).label,
     action_label={
         "investigate": "investigated",

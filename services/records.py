@@ -254,9 +254,7 @@ def _bump_message_versions(session: Session, _context: Any, _instances: Any) -> 
             continue
         state = inspect(record)
         changed = any(
-            attr.history.has_changes()
-            for attr in state.attrs
-            if attr.key not in MESSAGE_COLUMNS
+            attr.history.has_changes() for attr in state.attrs if attr.key not in MESSAGE_COLUMNS
         )
         if changed:
             model: Any = type(record)

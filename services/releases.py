@@ -25,7 +25,8 @@ BUNDLEABLE = (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
 LIFECYCLE = Lifecycle(
     "release",
     {
-        "build": ([S.PLANNED, S.TESTED], S.BUILT),
+        # A rebuild after a failed test, or of a scheduled release that must change again.
+        "build": ([S.PLANNED, S.TESTED, S.SCHEDULED], S.BUILT),
         "test": ([S.BUILT, S.TESTED], S.TESTED),
         "schedule": ([S.TESTED, S.SCHEDULED], S.SCHEDULED),
         "deploy": ([S.SCHEDULED], S.DEPLOYING),
@@ -33,7 +34,9 @@ LIFECYCLE = Lifecycle(
         "failed": ([S.DEPLOYING], S.FAILED),
         "roll_back": ([S.FAILED], S.ROLLED_BACK),
         "close": ([S.DEPLOYED, S.ROLLED_BACK], S.CLOSED),
+        "cancel": ([S.PLANNED, S.BUILT, S.TESTED, S.SCHEDULED], S.CANCELLED),
     },
+    final=[S.CLOSED, S.CANCELLED],
     label=lambda state: ReleaseStatus(state).label,
     action_label={
         "build": "marked built",
@@ -44,6 +47,7 @@ LIFECYCLE = Lifecycle(
         "failed": "marked failed",
         "roll_back": "rolled back",
         "close": "closed",
+        "cancel": "cancelled",
     },
 )
 
@@ -259,7 +263,8 @@ def check_step(release: Release, action: str, actor: Actor) -> None:
 
 
 def build(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
-    """Planned (or Tested, for a rebuild after a failed test) → Built."""
+    """Planned → Built; also a rebuild from Tested (after a failed test) or Scheduled (the
+    release must change again), which then needs a new passed test before it can go out."""
     release = get(session, key=key, for_update=True)
     _require_manager(actor, release, doing="mark a release built")
     _move(session, release, "build", actor=actor.user_id, now=now)
@@ -306,9 +311,12 @@ def schedule(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> Release:
-    """Tested → Scheduled in a deployment window (the planned one unless a new one is given)."""
+    """Tested → Scheduled in a deployment window (the planned one unless a new one is given);
+    refused unless the latest test passed, so a scheduled release can always be deployed."""
     release = get(session, key=key, for_update=True)
     _require_manager(actor, release, doing="schedule a release")
+    LIFECYCLE.check("schedule", release.status, key=release.key)
+    _require_passed_test(session, release, doing="scheduling")
     start = start or release.window_start
     end = end or release.window_end
     if start is None:
@@ -330,17 +338,30 @@ def deploy(session: Session, *, key: str, actor: Actor, now: datetime) -> Releas
     """Scheduled → Deploying; refused unless the latest test result passed."""
     release = get(session, key=key, for_update=True)
     _require_manager(actor, release, doing="deploy a release")
+    _require_passed_test(session, release, doing="deploying")
+    _move(session, release, "deploy", actor=actor.user_id, now=now)
+    return release
+
+
+def _require_passed_test(session: Session, release: Release, *, doing: str) -> None:
     runs = tests(session, key=release.key)
     if not runs:
-        raise NotAllowed(
-            f"{release.key} has not been tested; record a passed test before deploying."
-        )
+        raise NotAllowed(f"{release.key} has not been tested; record a passed test before {doing}.")
     if not runs[-1].passed:
         raise NotAllowed(
             f"{release.key}'s latest test failed; fix it, rebuild and record a passed test "
-            "before deploying."
+            f"before {doing}."
         )
-    _move(session, release, "deploy", actor=actor.user_id, now=now)
+
+
+def cancel(
+    session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
+) -> Release:
+    """Planned, Built, Tested or Scheduled → Cancelled: the release will not go out. Its
+    changes stay as they are, free to be bundled into another release."""
+    release = get(session, key=key, for_update=True)
+    _require_manager(actor, release, doing="cancel a release")
+    _move(session, release, "cancel", actor=actor.user_id, now=now, note=note)
     return release
 
 

@@ -35,6 +35,7 @@ LIFECYCLE = Lifecycle(
         "close": ([S.FULFILLED], S.CLOSED),
         "cancel": ([S.SUBMITTED, S.AWAITING_APPROVAL, S.APPROVED, S.IN_FULFILMENT], S.CANCELLED),
     },
+    final=[S.REJECTED, S.CLOSED, S.CANCELLED],
     label=lambda state: RequestStatus(state).label,
     action_label={
         "decide": "approved or rejected",

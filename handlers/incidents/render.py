@@ -19,7 +19,8 @@ from models.incident import (
 )
 from models.notification import Notification
 from models.policy import Policy
-from services import priority
+from models.sla_policy import format_duration
+from services import notifications, priority
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
 
@@ -269,7 +270,10 @@ def show_blocks(
 def notification_line(row: Notification) -> str:
     """One outbox row for the record's history: what, to whom, due and sent (or why not)."""
     if row.status == "sent" and row.sent_at:
-        state = f"sent {row.sent_at:%Y-%m-%d %H:%M}Z" + (" (late)" if row.late else "")
+        state = f"sent {row.sent_at:%Y-%m-%d %H:%M}Z"
+        late = notifications.late_by(row)
+        if late is not None:
+            state += f" (late by {format_duration(late)})"
     elif row.status == "cancelled":
         state = "cancelled (no longer applied)"
     else:

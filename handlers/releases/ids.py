@@ -14,6 +14,7 @@ class Action(StrEnum):
     FAILED = "release_failed"
     ROLL_BACK = "release_roll_back"
     CLOSE = "release_close"
+    CANCEL = "release_cancel"
 
 
 class View(StrEnum):

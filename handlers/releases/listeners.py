@@ -57,7 +57,14 @@ class ReleaseHandlers:
         # One listener for the buttons that move the record at once; which move is in the
         # action id.
         app.action(
-            one_of(Action.BUILD, Action.SCHEDULE, Action.DEPLOY, Action.ROLL_BACK, Action.CLOSE)
+            one_of(
+                Action.BUILD,
+                Action.SCHEDULE,
+                Action.DEPLOY,
+                Action.ROLL_BACK,
+                Action.CLOSE,
+                Action.CANCEL,
+            )
         )(self.on_step)
         app.action(Action.TEST.value)(self.on_open_test)
         app.action(Action.DEPLOYED.value)(self.on_open_outcome)
@@ -213,6 +220,7 @@ class ReleaseHandlers:
                 s, key=ref.key, actor=actor, now=now, note=""
             ),
             Action.CLOSE: lambda s: releases.close(s, key=ref.key, actor=actor, now=now),
+            Action.CANCEL: lambda s: releases.cancel(s, key=ref.key, actor=actor, now=now),
         }
         try:
             with self.ctx.db.session() as session:

@@ -80,9 +80,12 @@ def _buttons(release: Release) -> b.Block | None:
         ("failed", "Failed", Action.FAILED, "danger"),
         ("roll_back", "Rolled back", Action.ROLL_BACK, None),
         ("close", "Close", Action.CLOSE, None),
+        ("cancel", "Cancel release", Action.CANCEL, None),
     ):
         if action == "schedule" and release.state is ReleaseStatus.SCHEDULED:
             continue
+        if action == "build" and release.state is not ReleaseStatus.PLANNED:
+            label = "Rebuild"
         if action in allowed:
             elements.append(b.button(label, button, value, style=style))
     return b.actions(f"release_actions|{release.key}", elements)
@@ -97,6 +100,7 @@ STEPS = {
     "failed": "marked the deployment of {key} failed.",
     "roll_back": "rolled {key} back.",
     "close": "closed {key}.",
+    "cancel": "cancelled {key}; it will not be deployed.",
 }
 
 

@@ -93,6 +93,7 @@ class RequestHandlers:
             with self.ctx.db.session() as session:
                 request = requests.get(session, key=args[0])
                 trail = audit.trail(session, key=request.key)
+                sent = notifications.for_record(session, record_key=request.key)
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
@@ -102,7 +103,7 @@ class RequestHandlers:
         )
         respond(
             text=render.summary(request),
-            blocks=render.show_blocks(request, item, trail, sla),
+            blocks=render.show_blocks(request, item, trail, sla, sent),
             response_type="ephemeral",
         )
 

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers.incidents.render import notification_line
 from handlers.requests.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
+from models.notification import Notification
 from models.request_policy import CatalogItem, FieldKind, FormField
 from models.service_request import RequestStatus, ServiceRequest
 from services.requests import answers_of
@@ -185,6 +187,7 @@ def show_blocks(
     item: CatalogItem | None,
     trail: Sequence[AuditEntry],
     sla: tuple[Any, Any] | None = None,
+    sent: Sequence[Notification] = (),
 ) -> list[b.Block]:
     out = [
         b.section(
@@ -208,6 +211,9 @@ def show_blocks(
                 + b.sla_line("fulfilment", fulfilment)
             )
         )
+    if sent:
+        out.append(b.section(f"*Notifications* ({len(sent)})"))
+        out += b.line_sections([notification_line(row) for row in sent])[:5]
     return out + b.audit_trail(trail, room=50 - len(out))
 
 

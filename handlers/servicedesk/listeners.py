@@ -19,7 +19,7 @@ from handlers.servicedesk import render
 from handlers.servicedesk.ids import Action, Field, View
 from models.availability import TestRunRef
 from models.sla_policy import parse_duration
-from services import availability, service_tests
+from services import availability, notifications, service_tests
 from services.errors import AlreadyDone, ServiceDeskError
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,10 @@ class ServiceDeskHandlers:
                 availability.report(session, service=name, period=period, now=now, policy=policy)
                 for name in names
             ]
+            late = notifications.count_late(session, since=now - period, until=now)
         respond(
             text=render.report_fallback(reports, period),
-            blocks=render.report_blocks(reports, period),
+            blocks=render.report_blocks(reports, period, late=late),
             response_type="ephemeral",
             replace_original=False,
         )

@@ -53,8 +53,13 @@ def report_text(found: ServiceAvailability, period: timedelta) -> str:
     )
 
 
-def report_blocks(reports: list[ServiceAvailability], period: timedelta) -> list[Block]:
+def report_blocks(
+    reports: list[ServiceAvailability], period: timedelta, *, late: int | None = None
+) -> list[Block]:
     blocks: list[Block] = [header(f"Availability, {period_label(period)}")]
+    if late is not None:
+        # The bot's own delivery: what it owed people and sent late in the period.
+        blocks.append(context(late_line(late)))
     for found in reports:
         blocks.append(section(report_text(found, period)))
         if found.runs:
@@ -69,6 +74,13 @@ def report_blocks(reports: list[ServiceAvailability], period: timedelta) -> list
         )
     )
     return blocks[:50]
+
+
+def late_line(late: int) -> str:
+    if late == 0:
+        return "No notification was sent late in the period."
+    noun = "notification was" if late == 1 else "notifications were"
+    return f"{late} {noun} sent late in the period (the bot or Slack was unavailable)."
 
 
 def report_fallback(reports: list[ServiceAvailability], period: timedelta) -> str:

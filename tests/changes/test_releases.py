@@ -12,7 +12,7 @@ from models.release import ReleaseStatus
 from services import audit, changes, incidents, links, releases
 from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import NotAllowed
+from services.errors import Forbidden, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import CAB, REQUESTER, WINDOW_END, WINDOW_START, Submit, approve, later
 
@@ -82,12 +82,19 @@ def test_release_cannot_deploy_untested(
             releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
 
 
-def test_release_cannot_deploy_after_a_failed_test(
+def test_release_cannot_be_scheduled_or_deployed_after_a_failed_test(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
-    _to_scheduled(database, clock, key, passed=False)
     with database.session() as session:
+        releases.build(session, key=key, actor=MANAGER, now=clock.now())
+        releases.record_test(
+            session, key=key, passed=False, note="Regression suite", actor=MANAGER, now=clock.now()
+        )
+    with database.session() as session:
+        with pytest.raises(NotAllowed, match="latest test failed"):
+            releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
+        assert releases.get(session, key=key).state is ReleaseStatus.TESTED
         with pytest.raises(NotAllowed, match="latest test failed"):
             releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         trail = [
@@ -96,6 +103,29 @@ def test_release_cannot_deploy_after_a_failed_test(
             if e.action == "test recorded"
         ]
         assert trail == [("test recorded", "failed", "Regression suite")]
+
+
+def test_a_scheduled_release_can_be_rebuilt_or_cancelled(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
+    _to_scheduled(database, clock, key, passed=True)
+    with database.session() as session:
+        # Back to build and test: it needs a new passed test before it is scheduled again.
+        assert releases.build(session, key=key, actor=MANAGER, now=clock.now()).state is (
+            ReleaseStatus.BUILT
+        )
+        releases.record_test(
+            session, key=key, passed=False, note="Broken", actor=MANAGER, now=clock.now()
+        )
+        with pytest.raises(NotAllowed, match="latest test failed"):
+            releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
+        release = releases.cancel(session, key=key, actor=MANAGER, now=clock.now(), note="Dropped")
+        assert release.state is ReleaseStatus.CANCELLED
+        with pytest.raises(NotAllowed):
+            releases.build(session, key=key, actor=MANAGER, now=clock.now())
+    with database.session() as session, pytest.raises(Forbidden):
+        releases.cancel(session, key=key, actor=Actor("USTRANGER"), now=clock.now())
 
 
 def test_a_passed_retest_opens_the_gate(

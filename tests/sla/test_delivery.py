@@ -125,6 +125,7 @@ def test_scheduler_is_built_with_every_job_and_safe_defaults(database, clock, po
         "availability_tests",
         "change_reminders",
         "announce_missed",
+        "refresh_stale",
         "url_checks",
         "send_notifications",
     }

@@ -107,7 +107,8 @@ def test_release_cannot_deploy_untested_then_deploys(slack, fake_slack, database
     view, result = plan_release(slack, fake_slack)
     assert result.status == 200 and not result.body, result.body
     message = release_message(fake_slack, database)
-    assert "REL-1" in str(message["blocks"]) and buttons(message) == ["release_build"]
+    assert "REL-1" in str(message["blocks"])
+    assert buttons(message) == ["release_build", "release_cancel"]
     click(slack, fake_slack, database, "release_build")
     # A release message that still offers Deploy (an old one) is refused while untested.
     stale = release_message(fake_slack, database)
@@ -132,11 +133,16 @@ def test_release_cannot_deploy_untested_then_deploys(slack, fake_slack, database
     click(slack, fake_slack, database, "release_test")
     test_view = latest_view(fake_slack)
     slack.submit(test_view, {"result": "failed", "note": "Smoke tests red"}, user_id=MANAGER)
+    # A failed test is not scheduled (a scheduled release could then only be refused Deploy).
     click(slack, fake_slack, database, "release_schedule")
-    assert release_status(database) == "scheduled"
-    click(slack, fake_slack, database, "release_deploy")
     assert "latest test failed" in fake_slack.calls("response_url")[-1].args["text"]
-    assert release_status(database) == "scheduled"
+    assert release_status(database) == "tested"
+    message = release_message(fake_slack, database)
+    assert {"release_build", "release_test", "release_cancel"} <= set(buttons(message))
+    assert "Rebuild" in str(message["blocks"])
+    click(slack, fake_slack, database, "release_cancel")
+    assert release_status(database) == "cancelled"
+    assert buttons(release_message(fake_slack, database)) == []
 
 
 def test_deployed_release_moves_changes_to_review(slack, fake_slack, database, policy, clock):
