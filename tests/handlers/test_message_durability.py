@@ -233,3 +233,21 @@ def test_no_reporter_message_for_an_incident_the_bot_opened(ctx, fake_slack):
     IncidentMessages(ctx).announce(person)
     told = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "U0REPORTER"]
     assert told and told[0].args["text"].startswith(f"You logged {person}")
+
+
+def test_a_claim_made_before_claims_had_a_time_is_taken_over(ctx, fake_slack, clock):
+    # Rows claimed by an older version (channel set, no ts, no claimed_at) were stuck for ever.
+    from sqlalchemy import update
+
+    from models.incident import Incident
+
+    key = _incident(ctx)
+    with ctx.db.session() as session:
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incidents.parse_key(key))
+            .values(channel_id="C0INCIDENTS")
+        )
+    clock.advance(timedelta(minutes=2))
+    assert announce_missed(db=ctx.db, clock=clock, hooks=hooks_for(ctx)) == [key]
+    assert _message(fake_slack, ctx, key)
