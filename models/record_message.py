@@ -42,10 +42,10 @@ def message_indexes(table: str) -> tuple[Index, Index]:
             sqlite_where=unposted,
             postgresql_where=unposted,
         ),
+        # On id, so the sweep's ORDER BY id walks just the index's few rows (SQLite and PG).
         Index(
             f"ix_{table}_message_dirty",
-            "message_version",
-            "rendered_version",
+            "id",
             sqlite_where=dirty,
             postgresql_where=dirty,
         ),

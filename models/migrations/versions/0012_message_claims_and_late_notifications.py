@@ -47,7 +47,7 @@ def upgrade() -> None:
         op.create_index(
             f"ix_{table}_message_dirty",
             table,
-            ["message_version", "rendered_version"],
+            ["id"],
             sqlite_where=DIRTY,
             postgresql_where=DIRTY,
         )
