@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from services.errors import ServiceDeskError
 from services.permissions import Actor
+from services.records import Claim
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def post_claimed_message(
     channel: str,
     text: str,
     blocks: list[Any],
-    claim: Any = None,
+    claim: Claim | None = None,
     version: int | None = None,
     refresh: Callable[[], object] | None = None,
 ) -> Any:
@@ -114,18 +115,19 @@ def post_claimed_message(
             records.release_announcement(session, key=key)
         raise
     with ctx.db.session() as session:
-        stale = records.record_message(
+        recorded = records.record_message(
             session,
             key=key,
             channel_id=posted["channel"],
             ts=posted["ts"],
             rendered_version=version,
+            claim=claim,
         )
-    if claim is not None and getattr(claim, "taken_over", False):
+    if recorded.kept and claim is not None and claim.taken_over:
         ctx.client.chat_postMessage(
             channel=posted["channel"], thread_ts=posted["ts"], text=TAKEN_OVER_NOTE
         )
-    if stale and refresh is not None:
+    if recorded.stale and refresh is not None:
         refresh()
     return posted
 

@@ -18,6 +18,7 @@ The channel message is posted at least once, and kept up to date durably:
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -42,9 +43,21 @@ _MESSAGE_MODELS: set[type] = set()
 @dataclass(frozen=True)
 class Claim:
     """This caller is to post the record's channel message. `taken_over`: an earlier claim
-    expired without a ts, so the record may already have a message in Slack."""
+    expired without a ts, so the record may already have a message in Slack. `token` is what
+    this claim wrote to claimed_by: only its holder records the message's ts."""
 
+    token: str
     taken_over: bool = False
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing a posted message's ts found: `kept` when it became the record's message
+    (False for a poster whose claim was taken over meanwhile), `stale` when the record changed
+    after the version the message shows."""
+
+    kept: bool
+    stale: bool
 
 
 @dataclass(frozen=True)
@@ -131,14 +144,15 @@ class RecordKind(Generic[T]):
         None for everyone else. An unfinished claim older than `lease` is taken over."""
         model: Any = self.model
         number = self.parse_key(key)
-        values = {"channel_id": channel_id, "claimed_at": now, "claimed_by": owner[:80]}
+        token = f"{owner[:60]}/{secrets.token_hex(6)}"
+        values = {"channel_id": channel_id, "claimed_at": now, "claimed_by": token}
         fresh = session.execute(
             update(model)
             .where(col(model.id) == number, col(model.channel_id).is_(None))
             .values(**values)
         )
         if fresh.rowcount == 1:
-            return Claim()
+            return Claim(token)
         # Claimed before claims had a time (claimed_at NULL) counts as expired too.
         expired = session.execute(
             update(model)
@@ -149,7 +163,7 @@ class RecordKind(Generic[T]):
             )
             .values(**values)
         )
-        return Claim(taken_over=True) if expired.rowcount == 1 else None
+        return Claim(token, taken_over=True) if expired.rowcount == 1 else None
 
     def release_announcement(self, session: Session, *, key: str) -> None:
         """Posting the channel message failed: let a later attempt claim it again."""
@@ -168,20 +182,29 @@ class RecordKind(Generic[T]):
         channel_id: str,
         ts: str,
         rendered_version: int | None = None,
-    ) -> bool:
+        claim: Claim | None = None,
+    ) -> Recorded:
         """Remember where the record's channel message is, to update it in place, and which
-        version of the record it shows. The first message recorded stays the record's one.
-        Returns True when the record changed since that version (the message needs a refresh)."""
+        version of the record it shows. With a `claim`, only while that claim is the record's
+        (a poster overtaken after its lease leaves the message of the one that took over);
+        without one, the first message recorded stays."""
         model: Any = self.model
         number = self.parse_key(key)
-        session.execute(
+        mine = (
+            col(model.message_ts).is_(None)
+            if claim is None
+            else col(model.claimed_by) == claim.token
+        )
+        kept = session.execute(
             update(model)
-            .where(col(model.id) == number, col(model.message_ts).is_(None))
+            .where(col(model.id) == number, mine)
             .values(channel_id=channel_id, message_ts=ts)
         )
+        if kept.rowcount != 1:
+            return Recorded(kept=False, stale=False)
         if rendered_version is not None:
             self.mark_rendered(session, key=key, version=rendered_version)
-        return self.is_stale(session, key=key)
+        return Recorded(kept=True, stale=self.is_stale(session, key=key))
 
     def mark_rendered(self, session: Session, *, key: str, version: int) -> None:
         """Slack now shows `version` of the record (never moves backwards)."""

@@ -131,7 +131,7 @@ def test_a_refresh_lost_while_the_ts_was_unknown_is_applied_once_it_is_known(
     with ctx.db.session() as session:
         assert incidents.record_message(
             session, key=key, channel_id=posted["channel"], ts=posted["ts"], rendered_version=0
-        )
+        ).stale
     assert refresh_stale(db=ctx.db, hooks=hooks_for(ctx)) == [key]
     assert "In progress" in str(_message(fake_slack, ctx, key)["blocks"])
     with ctx.db.session() as session:
@@ -251,3 +251,26 @@ def test_a_claim_made_before_claims_had_a_time_is_taken_over(ctx, fake_slack, cl
     clock.advance(timedelta(minutes=2))
     assert announce_missed(db=ctx.db, clock=clock, hooks=hooks_for(ctx)) == [key]
     assert _message(fake_slack, ctx, key)
+
+
+def test_a_poster_overtaken_after_its_lease_does_not_replace_the_kept_message(ctx, clock):
+    key = _incident(ctx)
+    with ctx.db.session() as session:
+        slow = incidents.claim_announcement(
+            session, key=key, channel_id="C0INCIDENTS", now=clock.now(), owner="slow:1"
+        )
+    clock.advance(records.CLAIM_LEASE + timedelta(seconds=1))
+    with ctx.db.session() as session:
+        second = incidents.claim_announcement(
+            session, key=key, channel_id="C0INCIDENTS", now=clock.now(), owner="sweep:2"
+        )
+        assert second is not None and second.taken_over
+        assert incidents.record_message(
+            session, key=key, channel_id="C0INCIDENTS", ts="2.0", claim=second
+        ).kept
+        # The slow first poster finally hears back from Slack: its message is not the one kept.
+        late = incidents.record_message(
+            session, key=key, channel_id="C0INCIDENTS", ts="1.0", claim=slow
+        )
+        assert not late.kept
+        assert incidents.get(session, key=key).message_ts == "2.0"
