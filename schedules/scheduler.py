@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
 from bot.notifier import Notifier, SendReport
@@ -127,6 +128,17 @@ def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None =
     return keys
 
 
+# Slack's answers for a message that can never be updated again: stop trying.
+GONE = frozenset(
+    {
+        "message_not_found",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "cant_update_message",
+    }
+)
+
 MESSAGE_KINDS = {
     "INC": incidents.KIND,
     "CHG": changes.KIND,
@@ -149,8 +161,18 @@ def refresh_stale(*, db: Database, hooks: IncidentHooks | None = None) -> list[s
         for prefix in refreshers:
             keys += MESSAGE_KINDS[prefix].stale_messages(session)
     for key in keys:
+        kind = MESSAGE_KINDS[key.partition("-")[0]]
         refresh = refreshers[key.partition("-")[0]]
-        _guarded("refresh " + key, lambda k=key, r=refresh: r(k))()
+        try:
+            refresh(key)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            log.warning("could not refresh %s's message: %s", key, code)
+            if code in GONE:
+                with db.session() as session:
+                    kind.forget_stale(session, key=key)
+        except Exception:  # noqa: BLE001 - one record must not stop the others
+            log.exception("refreshing %s's message failed; the next sweep tries again", key)
     return keys
 
 

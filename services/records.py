@@ -215,6 +215,16 @@ class RecordKind(Generic[T]):
             .values(rendered_version=version)
         )
 
+    def forget_stale(self, session: Session, *, key: str) -> None:
+        """Stop refreshing a message that can no longer be updated (deleted in Slack, the bot
+        removed from its channel): the sweep would otherwise retry it for ever."""
+        model: Any = self.model
+        session.execute(
+            update(model)
+            .where(col(model.id) == self.parse_key(key))
+            .values(rendered_version=model.message_version)
+        )
+
     def is_stale(self, session: Session, *, key: str) -> bool:
         """Whether the record changed after the version its message last showed."""
         model: Any = self.model

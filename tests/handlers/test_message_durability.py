@@ -274,3 +274,17 @@ def test_a_poster_overtaken_after_its_lease_does_not_replace_the_kept_message(ct
         )
         assert not late.kept
         assert incidents.get(session, key=key).message_ts == "2.0"
+
+
+def test_a_message_deleted_in_slack_is_not_refreshed_for_ever(ctx, fake_slack, clock):
+    key = _incident(ctx)
+    IncidentMessages(ctx).announce(key)
+    with ctx.db.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy)
+    fake_slack.fail_next(
+        "chat.update", status=200, body={"ok": False, "error": "message_not_found"}
+    )
+    assert refresh_stale(db=ctx.db, hooks=hooks_for(ctx)) == [key]
+    with ctx.db.session() as session:
+        assert not incidents.KIND.is_stale(session, key=key)
+    assert refresh_stale(db=ctx.db, hooks=hooks_for(ctx)) == []
