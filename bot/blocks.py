@@ -7,6 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from models.sla_policy import format_duration
+from services.mrkdwn import mention, ref_mention, user_text
+
+# Renderers reach the escaping helper as `b.user_text`: every value a person or a file
+# supplied goes through it where it is put into mrkdwn (see services/mrkdwn.py).
 
 if TYPE_CHECKING:
     from services.sla_clock import SlaState
@@ -166,12 +170,13 @@ def slack_time(when: datetime | None, *, fmt: str = "{date_short_pretty} {time}"
 
 
 def user(user_id: str | None, *, nobody: str = "Unassigned") -> str:
-    return f"<@{user_id}>" if user_id else nobody
+    """A person the bot mentions on purpose (only a well-formed user id becomes a mention)."""
+    return mention(user_id, nobody=nobody)
 
 
 def ref(slack_ref: str) -> str:
     """A user or user-group reference as a mention."""
-    return f"<!subteam^{slack_ref}>" if slack_ref.startswith("S") else f"<@{slack_ref}>"
+    return ref_mention(slack_ref)
 
 
 def view_values(view: dict[str, Any]) -> dict[str, Any]:
@@ -222,14 +227,18 @@ def line_sections(lines: Sequence[str]) -> list[Block]:
 
 def audit_line(entry: Any) -> str:
     """One audit row as a line: when (UTC), who, what, from → to, and the note."""
+    # Values and notes are what people typed (titles, reasons, notes): escaped.
     change = ""
     if entry.field:
-        change = f" {entry.field}: {entry.from_value or '—'} → {entry.to_value or '—'}"
+        change = (
+            f" {user_text(entry.field)}: {user_text(entry.from_value) or '—'}"
+            f" → {user_text(entry.to_value) or '—'}"
+        )
     elif entry.to_value:
-        change = f" → {entry.to_value}"
-    note = f" — {entry.note}" if entry.note else ""
-    who = "servicedesk" if entry.actor == "servicedesk" else f"<@{entry.actor}>"
-    return f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {who} *{entry.action}*{change}{note}"
+        change = f" → {user_text(entry.to_value)}"
+    note = f" — {user_text(entry.note)}" if entry.note else ""
+    who = "servicedesk" if entry.actor == "servicedesk" else user(entry.actor, nobody="—")
+    return f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {who} *{user_text(entry.action)}*{change}{note}"
 
 
 def audit_trail(trail: Sequence[Any], *, room: int = 40) -> list[Block]:

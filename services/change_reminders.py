@@ -12,6 +12,7 @@ from models.notification import Notification, NotificationStatus
 from models.policy import Policy
 from models.release import Release, ReleaseStatus
 from services import changes, releases, reminders
+from services.mrkdwn import user_text
 
 # Records whose plan can still hold reminders; anything else has none (and pending ones are
 # cancelled by the sweep).
@@ -34,7 +35,7 @@ def _when(at: datetime) -> str:
 
 
 def change_text(change: Change, planned: reminders.Planned) -> str:
-    head = f"*{change.key}* {change.title}"
+    head = f"*{change.key}* {user_text(change.title)}"
     stage = planned.stage
     if stage.startswith("before_start:"):
         return (
@@ -52,7 +53,7 @@ def change_text(change: Change, planned: reminders.Planned) -> str:
 
 
 def release_text(release: Release, planned: reminders.Planned) -> str:
-    head = f"*{release.key}* {release.name} {release.version}"
+    head = f"*{release.key}* {user_text(release.name)} {user_text(release.version)}"
     if planned.stage.startswith("before_start:"):
         return (
             f":calendar: Reminder: the deployment window of {head} opens in "

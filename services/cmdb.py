@@ -21,6 +21,7 @@ from models.problem import OPEN_STATUSES as PROBLEM_OPEN
 from models.problem import Problem
 from services import audit, links
 from services.errors import InvalidInput, NotFound
+from services.mrkdwn import user_text
 from services.records import RecordKind
 
 # Link kind for "this record concerns that configuration item" (INC-3 → CI-4).
@@ -55,7 +56,7 @@ def resolve(session: Session, *, ref: str) -> ConfigItem:
         return get(session, key=ref)
     item = find_by_name(session, name=ref)
     if item is None:
-        raise NotFound(f"There is no configuration item called '{ref.strip()}'.")
+        raise NotFound(f"There is no configuration item called '{user_text(ref.strip())}'.")
     return item
 
 

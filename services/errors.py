@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class ServiceDeskError(Exception):
-    """Base: `str(error)` is a plain explanation for the person in Slack."""
+    """Base: `str(error)` is a plain explanation for the person in Slack, shown as mrkdwn;
+    anything it quotes from what the person typed is escaped with services.mrkdwn.user_text."""
 
 
 class NotFound(ServiceDeskError):

@@ -12,13 +12,16 @@ from sqlmodel import Session, col, or_, select
 from models.links import RecordLink
 from services import audit
 from services.errors import InvalidInput
+from services.mrkdwn import user_text
 
 
 def _clean(key: str) -> str:
     cleaned = key.strip().upper()
     prefix, _, number = cleaned.partition("-")
     if not prefix.isalpha() or not number.isdigit():
-        raise InvalidInput(f"'{key.strip()}' is not a record key; they look like INC-12 or CI-4.")
+        raise InvalidInput(
+            f"'{user_text(key.strip())}' is not a record key; they look like INC-12 or CI-4."
+        )
     return cleaned
 
 

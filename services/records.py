@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from models.record_message import MESSAGE_COLUMNS
 from services.errors import InvalidInput, NotFound
+from services.mrkdwn import user_text
 from services.permissions import SYSTEM
 
 T = TypeVar("T")
@@ -79,7 +80,8 @@ class RecordKind(Generic[T]):
         if prefix != self.prefix or not number.isdigit():
             article = "an" if self.noun[0] in "aeiou" else "a"
             raise InvalidInput(
-                f"'{key.strip()}' is not {article} {self.noun} key; they look like {self.example}."
+                f"'{user_text(key.strip())}' is not {article} {self.noun} key; "
+                f"they look like {self.example}."
             )
         return int(number)
 

@@ -36,6 +36,7 @@ from models.incident import IncidentInput, Level
 from models.policy import Policy, Service
 from services import audit, incidents, links, notifications
 from services.errors import AlreadyDone, InvalidInput, NotFound
+from services.mrkdwn import mention, user_text
 from services.permissions import SYSTEM, Actor, require_agent_or
 
 OUTBOX_KIND = "availability"
@@ -119,13 +120,16 @@ def ensure_state(session: Session, *, service: str, test_name: str, now: datetim
 
 
 def reminder_text(run: TestRun, stage: str) -> str:
-    what = f"the {run.kind} test *{run.test_name}* of *{run.service}*"
+    # Test and service names come from the policy file: escaped like anything supplied.
+    what = (
+        f"the {user_text(run.kind)} test *{user_text(run.test_name)}* of *{user_text(run.service)}*"
+    )
     if stage == "due":
         late = " (it fell due while the bot was offline)" if run.late else ""
         return f"It is time to run {what}{late}. Record the outcome when done."
     if stage == "escalated":
         return (
-            f"{what[0].upper()}{what[1:]} has not been recorded by <@{run.owner}> "
+            f"{what[0].upper()}{what[1:]} has not been recorded by {mention(run.owner)} "
             f"since it fell due. Please follow it up."
             if not run.owner.startswith("S")
             else f"{what[0].upper()}{what[1:]} has not been recorded by its owners "
@@ -324,7 +328,8 @@ def check_recorder(
     require_agent_or(
         actor,
         user_ids=set(members_of(run.owner)),
-        doing=f"record the outcome of {run.key} ({run.test_name} on {run.service})",
+        doing=f"record the outcome of {run.key} "
+        f"({user_text(run.test_name)} on {user_text(run.service)})",
         who="the test's owner",
     )
     if not run.is_open:
@@ -412,7 +417,8 @@ def record_failed(
         session,
         data=IncidentInput(
             title=failure_title(kind=run.kind, test_name=run.test_name, service=run.service),
-            description=f"{run.key} recorded as failed by <@{actor.user_id}>: {cleaned}",
+            # Plain words: a description is shown escaped, so a mention here would show as text.
+            description=f"{run.key} recorded as failed: {cleaned}",
             impact=Level.HIGH,
             urgency=Level.MEDIUM,
             service=run.service if policy.service(run.service) else None,
@@ -576,9 +582,10 @@ def _recovered(
         return CheckRecorded()
     incident = incidents.get(session, key=key)
     down_for = now - failing_since if failing_since else None
-    text = f"Recovered: the URL check of {state.test_name} on {state.service} passes again" + (
-        f" after {_hours_minutes(down_for)}." if down_for is not None else "."
-    )
+    text = (
+        f"Recovered: the URL check of {user_text(state.test_name)} on "
+        f"{user_text(state.service)} passes again"
+    ) + (f" after {_hours_minutes(down_for)}." if down_for is not None else ".")
     thread = (
         (incident.channel_id, incident.message_ts)
         if incident.channel_id and incident.message_ts

@@ -24,6 +24,7 @@ from models.policy import Policy
 from models.sla_policy import CalendarPolicy, format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
 from services import notifications, priority
+from services.mrkdwn import user_text
 from services.sla_clock import (
     BusinessCalendar,
     Pause,
@@ -199,7 +200,9 @@ def _subject(session: Session, record_key: str) -> _Subject | None:
             return None
         return _Subject(
             key=incident.key,
-            headline=f"{incident.key} ({priority.name(incident.priority)}) {incident.title}",
+            # Notification text is mrkdwn: the title is escaped here, where it is composed.
+            headline=f"{incident.key} ({priority.name(incident.priority)}) "
+            f"{user_text(incident.title)}",
             is_open=incident.is_open,
             stops=_stops(incident),
             pauses=_pauses(session, incident.key),
@@ -218,7 +221,7 @@ def _subject(session: Session, record_key: str) -> _Subject | None:
             return None
         return _Subject(
             key=request.key,
-            headline=f"{request.key} (request) {request.title}",
+            headline=f"{request.key} (request) {user_text(request.title)}",
             is_open=request.status not in _REQUEST_ENDED,
             stops=_request_stops(request),
             pauses=_request_pauses(request),

@@ -32,6 +32,7 @@ from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
+from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,14 @@ class ChangeHandlers:
         elif head == "calendar":
             self._calendar(words[1:], respond)
         else:
-            tell(respond, f"`{' '.join(words)}` is not a change sub-command.\n\n{render.USAGE}")
+            tell(
+                respond,
+                f"`{user_text(' '.join(words))}` is not a change sub-command.\n\n{render.USAGE}",
+            )
 
     def _list(self, body: dict[str, Any], args: list[str], respond: Respond) -> None:
         if args and args[0].lower() != "mine":
-            tell(respond, f"`{args[0]}` is not a filter. Use `/change list [mine]`.")
+            tell(respond, f"`{user_text(args[0])}` is not a filter. Use `/change list [mine]`.")
             return
         mine = user_id(body) if args else None
         with self.ctx.db.session() as session:
@@ -393,9 +397,9 @@ class ChangeHandlers:
         if tally.outcome == "pending":
             return
         verdict = "approved" if tally.outcome == "approved" else "rejected"
-        text = f"Your change *{key}* ({tally.change.title}) was {verdict}."
+        text = f"Your change *{key}* ({user_text(tally.change.title)}) was {verdict}."
         if reason and tally.outcome == "rejected":
-            text += f"\n> {reason}"
+            text += f"\n> {user_text(reason)}"
         self._dm(tally.change.requester, text)
 
     # ---- buttons that open a modal first --------------------------------------------------------

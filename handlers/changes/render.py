@@ -1,4 +1,7 @@
-"""Everything a person reads about changes in Slack: messages, modals, lists, usage."""
+"""Everything a person reads about changes in Slack: messages, modals, lists, usage.
+
+Every value a person or a file supplied (titles, plans, reasons, notes, item names) goes
+through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
 
 from __future__ import annotations
 
@@ -42,13 +45,13 @@ RISKS = [("Low", Risk.LOW.value), ("Medium", Risk.MEDIUM.value), ("High", Risk.H
 
 
 def title_line(change: Change) -> str:
-    return f"{TYPE_EMOJI[change.change_type]} *{change.key}* · {change.title}"
+    return f"{TYPE_EMOJI[change.change_type]} *{change.key}* · {b.user_text(change.title)}"
 
 
 def fallback_text(change: Change) -> str:
     return (
-        f"{change.key} {change.title} — {change.change_type.value} change, "
-        f"{change.risk} risk, {change.state.label}"
+        f"{change.key} {b.user_text(change.title)} — {change.change_type.value} change, "
+        f"{b.user_text(change.risk)} risk, {change.state.label}"
     )
 
 
@@ -59,7 +62,7 @@ def window_text(change: Change) -> str:
 
 
 def conflict_text(change: Change, conflicts: Sequence[Change]) -> str:
-    keys = ", ".join(f"{c.key} ({c.title})" for c in conflicts)
+    keys = ", ".join(f"{c.key} ({b.user_text(c.title)})" for c in conflicts)
     return f":warning: {change.key} overlaps other changes on the same services: {keys}."
 
 
@@ -72,15 +75,17 @@ def message_blocks(
     """The one channel message of a change, with the buttons its state allows."""
     fields = [
         f"*Type*\n{change.change_type.value.capitalize()}"
-        + (f" ({change.standard_template})" if change.standard_template else ""),
-        f"*Risk*\n{change.risk.capitalize()}",
+        + (f" ({b.user_text(change.standard_template)})" if change.standard_template else ""),
+        f"*Risk*\n{b.user_text(change.risk.capitalize())}",
         f"*Status*\n{change.state.label}",
         f"*Implementer*\n{b.user(change.implementer, nobody='—')}",
-        f"*Services or items*\n{', '.join(targets) or '—'}",
+        f"*Services or items*\n{_targets(targets)}",
         f"*Window*\n{window_text(change)}",
     ]
     out: list[b.Block] = [b.section(title_line(change), fields=fields, block_id="summary")]
-    out.append(b.context(f"Requested by <@{change.requester}> {b.slack_time(change.created_at)}"))
+    out.append(
+        b.context(f"Requested by {b.user(change.requester)} {b.slack_time(change.created_at)}")
+    )
     if conflicts:
         out.append(b.section(conflict_text(change, conflicts)))
     if tally is not None and (tally.approved_by or tally.rejected_by):
@@ -88,13 +93,19 @@ def message_blocks(
     if change.state is ChangeStatus.CLOSED and change.review_outcome:
         out.append(
             b.context(
-                f"Review: {ReviewOutcome(change.review_outcome).label} — {change.review_note}"
+                f"Review: {ReviewOutcome(change.review_outcome).label} — "
+                f"{b.user_text(change.review_note)}"
             )
         )
     buttons = _buttons(change)
     if buttons:
         out.append(buttons)
     return out
+
+
+def _targets(targets: Sequence[str]) -> str:
+    """Service and item names (from the CMDB, possibly imported from a file)."""
+    return ", ".join(b.user_text(t) for t in targets) or "—"
 
 
 def _buttons(change: Change) -> b.Block | None:
@@ -125,9 +136,9 @@ def _buttons(change: Change) -> b.Block | None:
 def tally_text(tally: Tally) -> str:
     parts = []
     if tally.approved_by:
-        parts.append("Approved by " + ", ".join(f"<@{u}>" for u in tally.approved_by))
+        parts.append("Approved by " + ", ".join(b.user(u) for u in tally.approved_by))
     if tally.rejected_by:
-        parts.append("Rejected by " + ", ".join(f"<@{u}>" for u in tally.rejected_by))
+        parts.append("Rejected by " + ", ".join(b.user(u) for u in tally.rejected_by))
     if tally.outcome == "approved":
         parts.append(":white_check_mark: *Approved*")
     elif tally.outcome == "rejected":
@@ -146,11 +157,12 @@ def approval_blocks(change: Change, targets: Sequence[str], tally: Tally) -> lis
             f":ballot_box_with_ballot: Approval requested for {title_line(change)}",
             fields=[
                 f"*Type*\n{change.change_type.value.capitalize()}",
-                f"*Risk*\n{change.risk.capitalize()}",
+                f"*Risk*\n{b.user_text(change.risk.capitalize())}",
                 f"*Window*\n{window_text(change)}",
-                f"*Services or items*\n{', '.join(targets) or '—'}",
-                f"*Requested by*\n<@{change.requester}>",
-                f"*Backout plan*\n{(change.backout_plan or '—')[:500]}",
+                f"*Services or items*\n{_targets(targets)}",
+                f"*Requested by*\n{b.user(change.requester)}",
+                # Cut before escaping, so an entity is never cut in half.
+                f"*Backout plan*\n{b.user_text((change.backout_plan or '—')[:500])}",
             ],
         ),
         b.context(tally_text(tally)),
@@ -185,14 +197,15 @@ STEPS = {
 
 
 def step_text(action: str, change: Change, actor: str, note: str | None = None) -> str:
-    text = f"<@{actor}> " + STEPS[action].format(key=change.key)
+    """The thread post of one step; `note` is what the person typed with it."""
+    text = f"{b.user(actor)} " + STEPS[action].format(key=change.key)
     if note:
-        text += f"\n> {note}"
+        text += f"\n> {b.user_text(note)}"
     return text
 
 
 def created_text(change: Change) -> str:
-    text = f"<@{change.requester}> requested {change.key}: {change.title}"
+    text = f"{b.user(change.requester)} requested {change.key}: {b.user_text(change.title)}"
     if change.state is ChangeStatus.SCHEDULED:
         text += f" (standard change, pre-approved; scheduled {window_text(change)})"
     return text
@@ -202,10 +215,12 @@ def created_text(change: Change) -> str:
 
 
 def list_blocks(found: Sequence[Change], heading: str) -> list[b.Block]:
+    heading = b.user_text(heading)
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"{TYPE_EMOJI[c.change_type]} *{c.key}* {c.title} — {c.state.label}, {c.risk} risk, "
+        f"{TYPE_EMOJI[c.change_type]} *{c.key}* {b.user_text(c.title)} — {c.state.label}, "
+        f"{b.user_text(c.risk)} risk, "
         f"window {window_text(c)}"
         for c in found
     ]
@@ -218,7 +233,7 @@ def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
         return [b.section(f"{heading}: nothing scheduled.")]
     lines = [
         f"{b.slack_time(c.planned_start)} → {b.slack_time(c.planned_end)} "
-        f"*{c.key}* {c.title} ({c.state.label}, {c.risk} risk)"
+        f"*{c.key}* {b.user_text(c.title)} ({c.state.label}, {b.user_text(c.risk)} risk)"
         for c in found
     ]
     return [b.section(f"*{heading}* ({len(found)})"), *b.line_sections(lines)]
@@ -244,13 +259,13 @@ def show_blocks(
         ("Test plan", change.test_plan),
     ):
         if text:
-            out.append(b.section(f"*{label}*\n{text}"))
+            out.append(b.section(f"*{label}*\n{b.user_text(text)}"))
     if decisions:
         lines = [
-            f"<@{d.approver}> *{d.decision}d*"
-            + (f" as {d.roles.replace(',', ' and ')}" if d.roles else "")
+            f"{b.user(d.approver)} *{b.user_text(d.decision)}d*"
+            + (f" as {b.user_text(d.roles.replace(',', ' and '))}" if d.roles else "")
             + f" `{d.decided_at:%Y-%m-%d %H:%M}Z`"
-            + (f" — {d.reason}" if d.reason else "")
+            + (f" — {b.user_text(d.reason)}" if d.reason else "")
             for d in decisions
         ]
         out.append(b.section("*Approvals*\n" + "\n".join(lines)))

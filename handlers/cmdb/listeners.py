@@ -12,6 +12,7 @@ from handlers.cmdb.ids import ITEM_SELECT
 from handlers.common import later, tell
 from services import cmdb
 from services.errors import ServiceDeskError
+from services.mrkdwn import user_text
 
 # Slack shows at most 100 options; fewer keeps the answer well inside its 3 seconds.
 SUGGESTIONS = 25
@@ -49,12 +50,12 @@ class CmdbHandlers:
             return
         if not found:
             respond(
-                text=f"No configuration item matches “{text}”.\n\n{render.USAGE}",
+                text=f"No configuration item matches “{user_text(text)}”.\n\n{render.USAGE}",
                 response_type="ephemeral",
             )
             return
         respond(
-            text=f"Items matching {text}",
+            text=f"Items matching {user_text(text)}",
             blocks=render.search_blocks(text, found),
             response_type="ephemeral",
         )
@@ -73,7 +74,7 @@ class CmdbHandlers:
             tell(respond, str(error))
             return
         respond(
-            text=f"{item.key} {item.name}",
+            text=f"{item.key} {user_text(item.name)}",
             blocks=render.show_blocks(view, affected, records),
             response_type="ephemeral",
         )

@@ -1,4 +1,7 @@
-"""What a person reads about configuration items: search lists, the item card, usage, options."""
+"""What a person reads about configuration items: search lists, the item card, usage, options.
+
+Names, teams, suppliers and attributes come from people and from imported files: they go
+through `b.user_text` in mrkdwn. Type-ahead options are plain_text and stay as they are."""
 
 from __future__ import annotations
 
@@ -23,20 +26,23 @@ USAGE = "\n".join(
 
 def item_line(item: ConfigItem) -> str:
     owner = b.user(item.owner, nobody="no owner")
-    return f"*{item.key}* {item.name} — {item.type}, {item.status}, {owner}"
+    return (
+        f"*{item.key}* {b.user_text(item.name)} — {b.user_text(item.type)}, "
+        f"{b.user_text(item.status)}, {owner}"
+    )
 
 
 def search_blocks(text: str, found: Sequence[ConfigItem]) -> list[b.Block]:
     if not found:
-        return [b.section(f"No configuration item matches “{text}”.")]
+        return [b.section(f"No configuration item matches “{b.user_text(text)}”.")]
     return [
-        b.section(f"*Items matching “{text}”* ({len(found)})"),
+        b.section(f"*Items matching “{b.user_text(text)}”* ({len(found)})"),
         b.section("\n".join(item_line(item) for item in found)),
     ]
 
 
 def _names(items: Sequence[ConfigItem]) -> str:
-    return ", ".join(f"{i.name} ({i.key})" for i in items) or "—"
+    return ", ".join(f"{b.user_text(i.name)} ({i.key})" for i in items) or "—"
 
 
 def show_blocks(
@@ -45,13 +51,13 @@ def show_blocks(
     item = view.item
     out: list[b.Block] = [
         b.section(
-            f"*{item.key}* · {item.name}",
+            f"*{item.key}* · {b.user_text(item.name)}",
             fields=[
-                f"*Type*\n{item.type}",
-                f"*Status*\n{item.status}",
+                f"*Type*\n{b.user_text(item.type)}",
+                f"*Status*\n{b.user_text(item.status)}",
                 f"*Owner*\n{b.user(item.owner, nobody='—')}",
-                f"*Team*\n{item.team or '—'}",
-                f"*Supplier*\n{item.supplier or '—'}",
+                f"*Team*\n{b.user_text(item.team) or '—'}",
+                f"*Supplier*\n{b.user_text(item.supplier) or '—'}",
             ],
         ),
         b.section(
@@ -64,21 +70,33 @@ def show_blocks(
                 ]
             )
         ),
-        b.section("*Affects services*: " + (", ".join(s.name for s in affected) or "none")),
+        b.section(
+            "*Affects services*: " + (", ".join(b.user_text(s.name) for s in affected) or "none")
+        ),
         b.section(
             "\n".join(
                 [
-                    "*Open incidents*: " + (", ".join(records.incidents) or "none"),
-                    "*Open problems*: " + (", ".join(records.problems) or "none"),
-                    "*Open changes*: " + (", ".join(records.changes) or "none"),
-                    "*Other linked records*: " + (", ".join(records.other) or "none"),
+                    "*Open incidents*: " + _keys(records.incidents),
+                    "*Open problems*: " + _keys(records.problems),
+                    "*Open changes*: " + _keys(records.changes),
+                    "*Other linked records*: " + _keys(records.other),
                 ]
             )
         ),
     ]
     if view.attributes:
-        out.append(b.context(" · ".join(f"{k}: {v}" for k, v in view.attributes.items())))
+        out.append(
+            b.context(
+                " · ".join(
+                    f"{b.user_text(k)}: {b.user_text(v)}" for k, v in view.attributes.items()
+                )
+            )
+        )
     return out
+
+
+def _keys(keys: Sequence[str]) -> str:
+    return b.user_text(", ".join(keys)) or "none"
 
 
 def options(found: Sequence[ConfigItem]) -> list[dict[str, Any]]:

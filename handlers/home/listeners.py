@@ -50,7 +50,7 @@ class HomeHandlers:
         out: list[b.Block] = [b.header("Service desk")]
         out += incident_render.list_blocks(mine, "Incidents assigned to you")
         out += incident_render.list_blocks(reported, "Open incidents you reported")
-        lines = [f"*{r.key}* {r.title} — {r.state.label}" for r in asked]
+        lines = [f"*{r.key}* {b.user_text(r.title)} — {r.state.label}" for r in asked]
         out.append(b.section("*Your open requests*\n" + ("\n".join(lines) or "none.")))
         out += [b.divider(), b.section(COMMANDS)]
         return {"type": "home", "blocks": out[:100]}

@@ -20,6 +20,7 @@ from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
 from services import cmdb, incidents, links, paging, priority
 from services.errors import InvalidInput, ServiceDeskError
+from services.mrkdwn import link
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,7 @@ class IncidentButtons(IncidentMessages):
         self.refresh(incident.key, step=render.step_text(action, incident, actor.user_id))
         if action == "assign" and incident.assignee and incident.assignee != actor.user_id:
             self._dm(
-                [incident.assignee],
-                f"<@{actor.user_id}> assigned *{incident.key}* to you: "
-                f"{incident.title} ({priority.name(incident.priority)}).",
-                incident,
-                None,
+                [incident.assignee], render.assigned_text(incident, actor.user_id), incident, None
             )
         if body.get("channel", {}).get("id", "").startswith("D") and action == "acknowledge":
             # Acknowledged from a page: replace the DM's button with who acknowledged.
@@ -426,7 +423,7 @@ class IncidentButtons(IncidentMessages):
         if escalation.channel:
             self.ctx.client.chat_postMessage(
                 channel=escalation.channel,
-                text=text + (f"\n<{permalink}|Open the incident>" if permalink else ""),
+                text=text + (f"\n{link(permalink, 'Open the incident')}" if permalink else ""),
             )
 
     # ---- rendering helpers ------------------------------------------------------------------------

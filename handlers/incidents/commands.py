@@ -18,6 +18,7 @@ from models.cmdb import CIType
 from models.incident import IncidentInput
 from services import audit, cmdb, incident_sla, incidents, links, notifications, priority
 from services.errors import InvalidInput, NotFound, ServiceDeskError
+from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class IncidentCommands(IncidentMessages):
             self._show(words[1:], respond)
         elif len(words) == 1:
             respond(
-                text=f"`{text}` is not an incident sub-command.\n\n{render.USAGE}",
+                text=f"`{user_text(text)}` is not an incident sub-command.\n\n{render.USAGE}",
                 blocks=render.unknown_blocks(text),
                 response_type="ephemeral",
             )
@@ -86,7 +87,8 @@ class IncidentCommands(IncidentMessages):
                     names = ", ".join(s.name for s in self.ctx.policy.services) or "none configured"
                     tell(
                         respond,
-                        f"`{word}` is not a filter or a service. Services: {names}.\n"
+                        f"`{user_text(word)}` is not a filter or a service. "
+                        f"Services: {user_text(names)}.\n"
                         f"Use `/incident list [mine] [P1…P5] [service]`.",
                     )
                     return
@@ -96,7 +98,7 @@ class IncidentCommands(IncidentMessages):
             found_incidents = incidents.list_open(
                 session, assignee=assignee, priority_is=priority_is, service=service
             )
-        heading = "Open incidents" + (f" ({', '.join(described)})" if described else "")
+        heading = "Open incidents" + (f" ({user_text(', '.join(described))})" if described else "")
         respond(
             text=heading,
             blocks=render.list_blocks(found_incidents, heading),

@@ -14,6 +14,7 @@ from handlers.incidents import render
 from handlers.problems import render as problem_render
 from models.incident import Incident
 from services import cmdb, incident_sla, incidents, links, paging, problems, records
+from services.mrkdwn import link, user_text
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ class IncidentMessages:
             permalink = self._permalink(posted["channel"], posted["ts"])
             client.chat_postMessage(
                 channel=incident.reporter,
-                text=f"You logged {incident.key}: {incident.title}."
-                + (f" <{permalink}|See it in the incidents channel.>" if permalink else ""),
+                text=f"You logged {incident.key}: {user_text(incident.title)}."
+                + (f" {link(permalink, 'See it in the incidents channel.')}" if permalink else ""),
             )
         self._propose_problem(key)
 

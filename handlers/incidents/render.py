@@ -1,4 +1,7 @@
-"""Everything a person reads about incidents in Slack: messages, modals, lists, usage."""
+"""Everything a person reads about incidents in Slack: messages, modals, lists, usage.
+
+Every value a person or a file supplied (titles, descriptions, notes, names) goes through
+`b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from models.sla_policy import format_duration
 from services import notifications, priority
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
+from services.mrkdwn import is_user_id, link
 
 USAGE = "\n".join(
     [
@@ -46,13 +50,14 @@ LEVELS = [("High", Level.HIGH.value), ("Medium", Level.MEDIUM.value), ("Low", Le
 
 
 def title_line(incident: Incident) -> str:
-    return f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {incident.title}"
+    return f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {b.user_text(incident.title)}"
 
 
 def fallback_text(incident: Incident) -> str:
     return (
-        f"{incident.key} {incident.title} — P{incident.priority}, {incident.state.label}, "
-        f"{'assigned to <@' + incident.assignee + '>' if incident.assignee else 'unassigned'}"
+        f"{incident.key} {b.user_text(incident.title)} — P{incident.priority}, "
+        f"{incident.state.label}, "
+        f"{'assigned to ' + b.user(incident.assignee) if incident.assignee else 'unassigned'}"
     )
 
 
@@ -83,17 +88,17 @@ def message_blocks(
         + (" (overridden)" if incident.priority_overridden else ""),
         f"*Status*\n{status}",
         f"*Assignee*\n{b.user(incident.assignee)}",
-        f"*Service*\n{incident.service or '—'}",
-        f"*Team*\n{incident.team or '—'}",
+        f"*Service*\n{b.user_text(incident.service) or '—'}",
+        f"*Team*\n{b.user_text(incident.team) or '—'}",
         f"*Next SLA deadline*\n{next_deadline(sla)}",
     ]
     out: list[b.Block] = [b.section(title_line(incident), fields=fields, block_id="summary")]
     meta = [
-        f"Logged by <@{incident.reporter}> {b.slack_time(incident.created_at)}",
-        f"impact {incident.impact} · urgency {incident.urgency}",
+        f"Logged by {b.user(incident.reporter)} {b.slack_time(incident.created_at)}",
+        f"impact {b.user_text(incident.impact)} · urgency {b.user_text(incident.urgency)}",
     ]
     if incident.category:
-        meta.append(f"category {incident.category}")
+        meta.append(f"category {b.user_text(incident.category)}")
     if incident.escalation_level:
         meta.append(f"escalation level {incident.escalation_level}")
     out.append(b.context(" · ".join(meta)))
@@ -104,11 +109,17 @@ def message_blocks(
             )
         )
     if affects:
-        out.append(b.context("Affects services: " + ", ".join(affects)))
+        out.append(b.context("Affects services: " + ", ".join(b.user_text(a) for a in affects)))
+    # `notes` are mrkdwn the problems renderer made (it escaped what people typed in them).
     for note in notes:
         out.append(b.section(note))
     if incident.state is IncidentStatus.RESOLVED and incident.resolution_code:
-        out.append(b.context(f"Resolved ({incident.resolution_code}): {incident.resolution_note}"))
+        out.append(
+            b.context(
+                f"Resolved ({b.user_text(incident.resolution_code)}): "
+                f"{b.user_text(incident.resolution_note)}"
+            )
+        )
     buttons = _buttons(incident, value)
     if buttons:
         out.append(buttons)
@@ -127,7 +138,7 @@ def _buttons(incident: Incident, value: str) -> b.Block | None:
             "action_id": Action.ASSIGN.value,
             "placeholder": b.plain("Assign…"),
         }
-        if incident.assignee:
+        if is_user_id(incident.assignee):  # Slack refuses the whole message for a bad id
             picker["initial_user"] = incident.assignee
         elements.append(picker)
     if "escalate" in allowed:
@@ -158,59 +169,71 @@ def _buttons(incident: Incident, value: str) -> b.Block | None:
 
 
 def step_text(action: str, incident: Incident, actor: str, note: str | None = None) -> str:
+    """The thread post of one step; `note` is what the person typed with it."""
+    actor = b.user(actor)
     texts = {
-        "acknowledge": f"<@{actor}> acknowledged {incident.key}; it is in progress.",
-        "assign": f"<@{actor}> assigned {incident.key} to {b.user(incident.assignee)}.",
-        "hold": f"<@{actor}> put {incident.key} on hold"
+        "acknowledge": f"{actor} acknowledged {incident.key}; it is in progress.",
+        "assign": f"{actor} assigned {incident.key} to {b.user(incident.assignee)}.",
+        "hold": f"{actor} put {incident.key} on hold"
         + (f" ({HoldReason(incident.hold_reason).label.lower()})" if incident.hold_reason else "")
         + "; the SLA clock is paused.",
-        "resume": f"<@{actor}> resumed {incident.key}; the SLA clock runs again.",
-        "resolve": f"<@{actor}> resolved {incident.key} ({incident.resolution_code}).",
-        "reopen": f"<@{actor}> reopened {incident.key}.",
-        "close": f"<@{actor}> closed {incident.key}.",
-        "cancel": f"<@{actor}> cancelled {incident.key}.",
-        "priority": f"<@{actor}> changed the priority of {incident.key} to "
+        "resume": f"{actor} resumed {incident.key}; the SLA clock runs again.",
+        "resolve": f"{actor} resolved {incident.key} ({b.user_text(incident.resolution_code)}).",
+        "reopen": f"{actor} reopened {incident.key}.",
+        "close": f"{actor} closed {incident.key}.",
+        "cancel": f"{actor} cancelled {incident.key}.",
+        "priority": f"{actor} changed the priority of {incident.key} to "
         f"{priority.name(incident.priority)}.",
-        "escalate": f"<@{actor}> escalated {incident.key}.",
+        "escalate": f"{actor} escalated {incident.key}.",
     }
     text = texts[action]
     if note:
-        text += f"\n> {note}"
+        text += f"\n> {b.user_text(note)}"
     return text
 
 
+def assigned_text(incident: Incident, actor: str) -> str:
+    """The direct message the new assignee gets."""
+    return (
+        f"{b.user(actor)} assigned *{incident.key}* to you: "
+        f"{b.user_text(incident.title)} ({priority.name(incident.priority)})."
+    )
+
+
 def created_text(incident: Incident) -> str:
-    return f"<@{incident.reporter}> logged {incident.key}: {incident.title}"
+    return f"{b.user(incident.reporter)} logged {incident.key}: {b.user_text(incident.title)}"
 
 
 def page_text(incident: Incident) -> str:
     return (
         f":rotating_light: You are paged for *{incident.key}* ({priority.name(incident.priority)}): "
-        f"{incident.title}. Please acknowledge."
+        f"{b.user_text(incident.title)}. Please acknowledge."
     )
 
 
 def escalation_text(incident: Incident, kind: str, actor: str, note: str) -> str:
     lead = (
-        f"{incident.key} was handed to team *{incident.team}*"
+        f"{incident.key} was handed to team *{b.user_text(incident.team)}*"
         if kind == "functional"
         else f"{incident.key} was escalated to level {incident.escalation_level}"
     )
     text = (
-        f":arrow_double_up: {lead} by <@{actor}>: *{incident.title}* "
+        f":arrow_double_up: {lead} by {b.user(actor)}: *{b.user_text(incident.title)}* "
         f"({priority.name(incident.priority)})."
     )
     if note:
-        text += f"\n> {note}"
+        text += f"\n> {b.user_text(note)}"
     return text
 
 
 def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) -> list[b.Block]:
     """A direct message about an escalation, with an Acknowledge button: it acknowledges a
-    New incident, and otherwise records that the person has taken the escalation on."""
+    New incident, and otherwise records that the person has taken the escalation on.
+
+    `text` is mrkdwn one of the texts above made (they escape what people typed)."""
     out = [b.section(text)]
     if permalink:
-        out.append(b.context(f"<{permalink}|Open the incident message>"))
+        out.append(b.context(link(permalink, "Open the incident message")))
     if incident.is_open:
         out.append(
             b.actions(
@@ -232,11 +255,13 @@ def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) ->
 
 
 def list_blocks(found: Sequence[Incident], heading: str) -> list[b.Block]:
+    heading = b.user_text(heading)  # it can quote the filters that were typed
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {i.title} — P{i.priority}, {i.state.label}, "
-        f"{b.user(i.assignee)}{', ' + i.service if i.service else ''}, "
+        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
+        f"{i.state.label}, "
+        f"{b.user(i.assignee)}{', ' + b.user_text(i.service) if i.service else ''}, "
         f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
         for i in found
     ]
@@ -252,7 +277,7 @@ def show_blocks(
     out = message_blocks(incident, sla)
     out = [block for block in out if block.get("type") != "actions"]
     if incident.description:
-        out.append(b.section(f"*Description*\n{incident.description}"))
+        out.append(b.section(f"*Description*\n{b.user_text(incident.description)}"))
     out.append(
         b.section(
             "*SLA*\n"
@@ -278,7 +303,12 @@ def notification_line(row: Notification) -> str:
         state = "cancelled (no longer applied)"
     else:
         state = f"pending, {row.attempts} attempt(s)" if row.attempts else "pending"
-    return f"`{row.due_at:%Y-%m-%d %H:%M}Z` {row.kind} {row.stage} → {b.ref(row.recipient) if row.recipient[:1] in 'UWS' else row.recipient}: {state}"
+    # The stage can carry a test's name from the policy file; an unknown recipient is text.
+    recipient = b.ref(row.recipient) if row.recipient[:1] in "UWS" else b.user_text(row.recipient)
+    return (
+        f"`{row.due_at:%Y-%m-%d %H:%M}Z` {b.user_text(row.kind)} {b.user_text(row.stage)} "
+        f"→ {recipient}: {state}"
+    )
 
 
 # ---- modals ---------------------------------------------------------------------------------
@@ -468,7 +498,7 @@ def when(at: datetime) -> str:
 
 def unknown_blocks(word: str) -> list[b.Block]:
     return [
-        b.section(f"`{word}` is not an incident sub-command.\n\n{USAGE}"),
+        b.section(f"`{b.user_text(word)}` is not an incident sub-command.\n\n{USAGE}"),
         b.actions(
             "incident_unknown",
             [

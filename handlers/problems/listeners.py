@@ -30,6 +30,7 @@ from models.cmdb import CIType
 from models.problem import Problem
 from services import audit, cmdb, incidents, problems
 from services.errors import InvalidInput, NotFound, ServiceDeskError
+from services.mrkdwn import user_text
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class ProblemHandlers:
             )
         else:
             respond(
-                text=f"`{words[0]}` is not a problem sub-command.\n\n{render.USAGE}",
+                text=f"`{user_text(words[0])}` is not a problem sub-command.\n\n{render.USAGE}",
                 response_type="ephemeral",
             )
 

@@ -1,4 +1,7 @@
-"""Everything a person reads about problems in Slack: the channel message, modals, lists."""
+"""Everything a person reads about problems in Slack: the channel message, modals, lists.
+
+Every value a person or a file supplied (titles, root causes, workarounds, notes, names) goes
+through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
 
 from __future__ import annotations
 
@@ -26,16 +29,18 @@ USAGE = "\n".join(
 
 
 def title_line(problem: Problem) -> str:
-    return f":mag: *{problem.key}* · {problem.title}"
+    return f":mag: *{problem.key}* · {b.user_text(problem.title)}"
 
 
 def fallback_text(problem: Problem) -> str:
-    return f"{problem.key} {problem.title} — P{problem.priority}, {problem.state.label}"
+    return (
+        f"{problem.key} {b.user_text(problem.title)} — P{problem.priority}, {problem.state.label}"
+    )
 
 
 def known_error_note(problem: Problem) -> str:
     """The line an incident's message shows when a known error matches it."""
-    return f":bulb: Known error {problem.key}: workaround — {problem.workaround}"
+    return f":bulb: Known error {problem.key}: workaround — {b.user_text(problem.workaround)}"
 
 
 def message_blocks(
@@ -45,19 +50,21 @@ def message_blocks(
     fields = [
         f"*Priority*\n{priority.name(problem.priority)}",
         f"*Status*\n{problem.state.label}",
-        f"*Service*\n{problem.service or '—'}",
-        f"*Item*\n{problem.item_key or '—'}",
-        f"*Linked incidents*\n{', '.join(incidents) or '—'}",
+        f"*Service*\n{b.user_text(problem.service) or '—'}",
+        f"*Item*\n{b.user_text(problem.item_key) or '—'}",
+        f"*Linked incidents*\n{b.user_text(', '.join(incidents)) or '—'}",
     ]
     out: list[b.Block] = [b.section(title_line(problem), fields=fields, block_id="summary")]
-    out.append(b.context(f"Raised by <@{problem.created_by}> {b.slack_time(problem.created_at)}"))
+    out.append(
+        b.context(f"Raised by {b.user(problem.created_by)} {b.slack_time(problem.created_at)}")
+    )
     if problem.root_cause:
-        out.append(b.section(f"*Root cause*\n{problem.root_cause}"))
+        out.append(b.section(f"*Root cause*\n{b.user_text(problem.root_cause)}"))
     if problem.workaround:
-        out.append(b.section(f"*Workaround*\n{problem.workaround}"))
+        out.append(b.section(f"*Workaround*\n{b.user_text(problem.workaround)}"))
     if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
         how = problem.resolved_by_change or problem.resolution_note or ""
-        out.append(b.context(f"Resolved: {how}"))
+        out.append(b.context(f"Resolved: {b.user_text(how)}"))
     value = (ref or RecordRef(key=problem.key)).dump()
     allowed = set(LIFECYCLE.actions_from(problem.status))
     elements = []
@@ -78,15 +85,16 @@ def message_blocks(
 
 
 def step_text(action: str, problem: Problem, actor: str) -> str:
+    actor = b.user(actor)
     texts = {
-        "investigate": f"<@{actor}> is investigating {problem.key}.",
-        "known_error": f"<@{actor}> recorded {problem.key} as a known error. Workaround: "
-        f"{problem.workaround}",
-        "resolve": f"<@{actor}> resolved {problem.key}"
-        + (f" by {problem.resolved_by_change}" if problem.resolved_by_change else "")
-        + (f": {problem.resolution_note}" if problem.resolution_note else "."),
-        "close": f"<@{actor}> closed {problem.key}.",
-        "created": f"<@{actor}> raised {problem.key}: {problem.title}",
+        "investigate": f"{actor} is investigating {problem.key}.",
+        "known_error": f"{actor} recorded {problem.key} as a known error. Workaround: "
+        f"{b.user_text(problem.workaround)}",
+        "resolve": f"{actor} resolved {problem.key}"
+        + (f" by {b.user_text(problem.resolved_by_change)}" if problem.resolved_by_change else "")
+        + (f": {b.user_text(problem.resolution_note)}" if problem.resolution_note else "."),
+        "close": f"{actor} closed {problem.key}.",
+        "created": f"{actor} raised {problem.key}: {b.user_text(problem.title)}",
     }
     return texts[action]
 
@@ -95,18 +103,19 @@ def incident_thread_text(action: str, problem: Problem) -> str:
     """What a linked incident's thread is told."""
     if action == "known_error":
         return (
-            f":bulb: {problem.key} is a known error. Root cause: {problem.root_cause}\n"
-            f"*Workaround*: {problem.workaround}"
+            f":bulb: {problem.key} is a known error. Root cause: "
+            f"{b.user_text(problem.root_cause)}\n*Workaround*: {b.user_text(problem.workaround)}"
         )
-    how = problem.resolved_by_change or problem.resolution_note or ""
+    how = b.user_text(problem.resolved_by_change or problem.resolution_note or "")
     return f":white_check_mark: The problem behind this incident, {problem.key}, is resolved: {how}"
 
 
 def proposal_text(finding: TrendFinding) -> str:
     kind, _, target = finding.target.partition(":")
     return (
-        f":repeat: {len(finding.incident_keys)} incidents on {kind} {target} "
-        f"({', '.join(finding.incident_keys)}): is there a problem behind them?"
+        f":repeat: {len(finding.incident_keys)} incidents on {b.user_text(kind)} "
+        f"{b.user_text(target)} "
+        f"({b.user_text(', '.join(finding.incident_keys))}): is there a problem behind them?"
     )
 
 
@@ -128,25 +137,26 @@ def proposal_blocks(finding: TrendFinding) -> list[b.Block]:
 
 
 def list_blocks(found: Sequence[Problem], heading: str) -> list[b.Block]:
+    heading = b.user_text(heading)
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"*{p.key}* {p.title} — P{p.priority}, {p.state.label}"
-        + (f", {p.service}" if p.service else "")
-        + (f", {p.item_key}" if p.item_key else "")
+        f"*{p.key}* {b.user_text(p.title)} — P{p.priority}, {p.state.label}"
+        + (f", {b.user_text(p.service)}" if p.service else "")
+        + (f", {b.user_text(p.item_key)}" if p.item_key else "")
         for p in found
     ]
     return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
 
 
 def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.Block]:
-    heading = "Known errors" + (f" mentioning “{search}”" if search else "")
+    heading = "Known errors" + (f" mentioning “{b.user_text(search)}”" if search else "")
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"*{p.key}* {p.title}"
-        + (f" ({p.service or p.item_key})" if p.service or p.item_key else "")
-        + f"\n> Workaround: {p.workaround}"
+        f"*{p.key}* {b.user_text(p.title)}"
+        + (f" ({b.user_text(p.service or p.item_key)})" if p.service or p.item_key else "")
+        + f"\n> Workaround: {b.user_text(p.workaround)}"
         for p in found
     ]
     return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
@@ -157,7 +167,7 @@ def show_blocks(
 ) -> list[b.Block]:
     out = [blk for blk in message_blocks(problem, incidents) if blk.get("type") != "actions"]
     if problem.description:
-        out.append(b.section(f"*Description*\n{problem.description}"))
+        out.append(b.section(f"*Description*\n{b.user_text(problem.description)}"))
     return out + b.audit_trail(trail, room=50 - len(out))
 
 
@@ -174,7 +184,7 @@ def new_problem_modal(
 ) -> dict:
     blocks_: list[b.Block] = []
     if incident:
-        blocks_.append(b.context(f"Raised from {incident}; it will be linked."))
+        blocks_.append(b.context(f"Raised from {b.user_text(incident)}; it will be linked."))
     blocks_ += [
         b.input_block(
             Field.TITLE,

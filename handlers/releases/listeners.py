@@ -33,6 +33,7 @@ from models.change import Change, ChangeStatus
 from models.release import Release
 from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
+from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,10 @@ class ReleaseHandlers:
         elif head == "show":
             self._show(words[1:], respond)
         else:
-            tell(respond, f"`{' '.join(words)}` is not a release sub-command.\n\n{render.USAGE}")
+            tell(
+                respond,
+                f"`{user_text(' '.join(words))}` is not a release sub-command.\n\n{render.USAGE}",
+            )
 
     def _show(self, args: list[str], respond: Respond) -> None:
         if not args:
@@ -194,8 +198,9 @@ class ReleaseHandlers:
         client.chat_postMessage(
             channel=posted["channel"],
             thread_ts=posted["ts"],
-            text=f"<@{release.created_by}> planned {release.key}: {release.name} "
-            f"{release.version} with " + (", ".join(c.key for c in bundle) or "no changes"),
+            text=f"<@{release.created_by}> planned {release.key}: "
+            f"{user_text(release.name)} {user_text(release.version)} with "
+            + (", ".join(c.key for c in bundle) or "no changes"),
         )
 
     # ---- buttons that act at once ------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Everything a person reads about releases in Slack: messages, modals, lists, usage."""
+"""Everything a person reads about releases in Slack: messages, modals, lists, usage.
+
+Every value a person or a file supplied (names, versions, plans, notes, change titles) goes
+through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
 
 from __future__ import annotations
 
@@ -23,12 +26,16 @@ USAGE = "\n".join(
 )
 
 
+def _name(release: Release) -> str:
+    return b.user_text(f"{release.name} {release.version}")
+
+
 def title_line(release: Release) -> str:
-    return f":package: *{release.key}* · {release.name} {release.version}"
+    return f":package: *{release.key}* · {_name(release)}"
 
 
 def fallback_text(release: Release) -> str:
-    return f"{release.key} {release.name} {release.version} — {release.state.label}"
+    return f"{release.key} {_name(release)} — {release.state.label}"
 
 
 def window_text(release: Release) -> str:
@@ -41,7 +48,8 @@ def test_text(runs: Sequence[ReleaseTest]) -> str:
     if not runs:
         return "not tested"
     latest = runs[-1]
-    return (":white_check_mark: passed" if latest.passed else ":x: failed") + f" — {latest.note}"
+    outcome = ":white_check_mark: passed" if latest.passed else ":x: failed"
+    return f"{outcome} — {b.user_text(latest.note)}"
 
 
 def message_blocks(
@@ -53,14 +61,16 @@ def message_blocks(
     """The one channel message of a release, with the buttons its state allows."""
     fields = [
         f"*Status*\n{release.state.label}",
-        f"*Release manager*\n<@{release.release_manager}>",
+        f"*Release manager*\n{b.user(release.release_manager, nobody='—')}",
         f"*Window*\n{window_text(release)}",
         f"*Latest test*\n{test_text(runs)}",
         "*Changes*\n" + (", ".join(f"{c.key} ({c.state.label})" for c in bundle) or "—"),
-        "*Services or items*\n" + (", ".join(targets) or "—"),
+        "*Services or items*\n" + (", ".join(b.user_text(t) for t in targets) or "—"),
     ]
     out: list[b.Block] = [b.section(title_line(release), fields=fields, block_id="summary")]
-    out.append(b.context(f"Planned by <@{release.created_by}> {b.slack_time(release.created_at)}"))
+    out.append(
+        b.context(f"Planned by {b.user(release.created_by)} {b.slack_time(release.created_at)}")
+    )
     buttons = _buttons(release)
     if buttons:
         out.append(buttons)
@@ -105,19 +115,20 @@ STEPS = {
 
 
 def step_text(action: str, release: Release, actor: str, note: str | None = None) -> str:
-    text = f"<@{actor}> " + STEPS[action].format(key=release.key)
+    """The thread post of one step; `note` is what the person typed with it."""
+    text = f"{b.user(actor)} " + STEPS[action].format(key=release.key)
     if note:
-        text += f"\n> {note}"
+        text += f"\n> {b.user_text(note)}"
     return text
 
 
 def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
     """Posted in the thread when a deployment fails: the backout plan and Rolled back."""
     text = f":rotating_light: Deployment of {release.key} failed. *Backout plan:*\n" + (
-        release.backout_plan or "—"
+        b.user_text(release.backout_plan) or "—"
     )
     if incident_key:
-        text += f"\nIncident {incident_key} was opened for it."
+        text += f"\nIncident {b.user_text(incident_key)} was opened for it."
     out = [b.section(text)]
     out.append(
         b.actions(
@@ -131,9 +142,7 @@ def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
 def list_blocks(found: Sequence[Release]) -> list[b.Block]:
     if not found:
         return [b.section("Releases: none.")]
-    lines = [
-        f"*{r.key}* {r.name} {r.version} — {r.state.label}, window {window_text(r)}" for r in found
-    ]
+    lines = [f"*{r.key}* {_name(r)} — {r.state.label}, window {window_text(r)}" for r in found]
     return [b.section(f"*Releases* ({len(found)})"), b.section("\n".join(lines)[:2900])]
 
 
@@ -154,11 +163,11 @@ def show_blocks(
         ("Backout plan", release.backout_plan),
     ):
         if text:
-            out.append(b.section(f"*{label}*\n{text}"))
+            out.append(b.section(f"*{label}*\n{b.user_text(text)}"))
     if runs:
         lines = [
-            f"`{r.recorded_at:%Y-%m-%d %H:%M}Z` <@{r.recorded_by}> "
-            f"{'passed' if r.passed else 'failed'} — {r.note}"
+            f"`{r.recorded_at:%Y-%m-%d %H:%M}Z` {b.user(r.recorded_by)} "
+            f"{'passed' if r.passed else 'failed'} — {b.user_text(r.note)}"
             for r in runs
         ]
         out.append(b.section("*Tests*\n" + "\n".join(lines)[:2900]))

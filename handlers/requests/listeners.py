@@ -19,6 +19,7 @@ from models.carried import RecordRef
 from models.service_request import ServiceRequest
 from services import audit, cmdb, links, notifications, requests, sla_timers
 from services.errors import NotFound, ServiceDeskError
+from services.mrkdwn import user_text
 from services.requests import Notify
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class RequestHandlers:
             )
         else:
             respond(
-                text=f"`{words[0]}` is not a request sub-command or catalog item.\n\n"
+                text=f"`{user_text(words[0])}` is not a request sub-command or catalog item.\n\n"
                 f"{render.USAGE}",
                 response_type="ephemeral",
             )
@@ -200,7 +201,7 @@ class RequestHandlers:
         if notify.team:
             refs = requests.fulfilment_team_refs(request, self.ctx.policy)
             people = self.ctx.directory.expand(refs) or refs
-            text = f"{request.key} for team {notify.team}: {request.title}"
+            text = f"{request.key} for team {user_text(notify.team)}: {user_text(request.title)}"
             blocks = render.fulfilment_blocks(request, item)
             # With nobody named in the policy, the incidents channel sees it.
             for target in people or [self.ctx.policy.channels.incidents]:

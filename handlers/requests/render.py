@@ -1,4 +1,7 @@
-"""Everything a person reads about service requests in Slack: catalog, forms, DMs, lists."""
+"""Everything a person reads about service requests in Slack: catalog, forms, DMs, lists.
+
+Every value a person or a file supplied (titles, answers, reasons, notes, catalog wording)
+goes through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
 
 from __future__ import annotations
 
@@ -33,7 +36,10 @@ def catalog_blocks(items: Sequence[CatalogItem]) -> list[b.Block]:
     out: list[b.Block] = [b.section("*What do you need?*")]
     for item in items:
         approval = "needs approval" if item.needs_approval else "no approval needed"
-        block = b.section(f"*{item.name}* (`{item.id}`)\n{item.description or ''}\n_{approval}_")
+        block = b.section(
+            f"*{b.user_text(item.name)}* (`{b.user_text(item.id)}`)\n"
+            f"{b.user_text(item.description)}\n_{approval}_"
+        )
         block["accessory"] = b.button("Request", Action.CHOOSE, item.id)
         out.append(block)
     return out[:50]
@@ -61,7 +67,7 @@ def form_modal(item: CatalogItem) -> dict:
     """The item's form, one input per field; block and action ids are the field names."""
     blocks_: list[b.Block] = []
     if item.description:
-        blocks_.append(b.section(item.description))
+        blocks_.append(b.section(b.user_text(item.description)))
     for form_field in item.fields:
         blocks_.append(
             b.input_block(
@@ -100,20 +106,24 @@ def answers_text(request: ServiceRequest, item: CatalogItem | None) -> str:
     for name, value in answers_of(request).items():
         form_field = item.field(name) if item else None
         label = form_field.label if form_field else name
-        shown = f"<@{value}>" if form_field and form_field.kind is FieldKind.USER else value
-        lines.append(f"*{label}*: {shown}")
+        if form_field and form_field.kind is FieldKind.USER:
+            shown = b.user(value, nobody="—")
+        else:
+            shown = b.user_text(value)
+        lines.append(f"*{b.user_text(label)}*: {shown}")
     return "\n".join(lines) or "_no details_"
 
 
 def summary(request: ServiceRequest) -> str:
-    return f"*{request.key}* · {request.title} — {request.state.label}"
+    return f"*{request.key}* · {b.user_text(request.title)} — {request.state.label}"
 
 
 def approval_blocks(request: ServiceRequest, item: CatalogItem | None) -> list[b.Block]:
     value = RecordRef(key=request.key).dump()
     return [
         b.section(
-            f":inbox_tray: <@{request.requester}> asks for *{request.title}* ({request.key}). "
+            f":inbox_tray: {b.user(request.requester)} asks for *{b.user_text(request.title)}* "
+            f"({request.key}). "
             "Please approve or reject."
         ),
         b.section(answers_text(request, item)),
@@ -132,13 +142,13 @@ def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list
     value = RecordRef(key=request.key).dump()
     out: list[b.Block] = [
         b.section(
-            f":package: {summary(request)}, requested by <@{request.requester}>"
-            + (f", assigned to <@{request.assignee}>" if request.assignee else "")
+            f":package: {summary(request)}, requested by {b.user(request.requester)}"
+            + (f", assigned to {b.user(request.assignee)}" if request.assignee else "")
         ),
         b.section(answers_text(request, item)),
     ]
     if request.fulfilment_note:
-        out.append(b.context(f"Fulfilled: {request.fulfilment_note}"))
+        out.append(b.context(f"Fulfilled: {b.user_text(request.fulfilment_note)}"))
     state = request.state
     button = None
     if state is RequestStatus.APPROVED:
@@ -154,29 +164,33 @@ def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list
 
 def requester_text(step: str, request: ServiceRequest, actor: str | None = None) -> str:
     """The direct message the requester gets at each step."""
-    who = f"<@{actor}>" if actor else "someone"
+    who = b.user(actor, nobody="someone")
+    title = b.user_text(request.title)
+    team = b.user_text(request.fulfilment_team)
     texts = {
-        "submitted": f"You asked for *{request.title}*: {request.key}. "
+        "submitted": f"You asked for *{title}*: {request.key}. "
         + (
             "It awaits approval."
             if request.state is RequestStatus.AWAITING_APPROVAL
-            else f"Team {request.fulfilment_team} will take it from here."
+            else f"Team {team} will take it from here."
         ),
-        "approved": f"{who} approved {request.key} ({request.title}); "
-        f"team {request.fulfilment_team} will fulfil it.",
-        "rejected": f"{who} rejected {request.key} ({request.title}): {request.decision_reason}",
-        "start": f"{who} started work on {request.key} ({request.title}).",
-        "fulfil": f"{request.key} ({request.title}) is fulfilled: {request.fulfilment_note}",
-        "close": f"{request.key} ({request.title}) is closed.",
+        "approved": f"{who} approved {request.key} ({title}); team {team} will fulfil it.",
+        "rejected": f"{who} rejected {request.key} ({title}): "
+        f"{b.user_text(request.decision_reason)}",
+        "start": f"{who} started work on {request.key} ({title}).",
+        "fulfil": f"{request.key} ({title}) is fulfilled: {b.user_text(request.fulfilment_note)}",
+        "close": f"{request.key} ({title}) is closed.",
     }
     return texts[step]
 
 
 def list_blocks(found: Sequence[ServiceRequest], heading: str) -> list[b.Block]:
+    heading = b.user_text(heading)
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"{summary(r)}, by <@{r.requester}>, {b.slack_time(r.submitted_at, fmt='{date_short}')}"
+        f"{summary(r)}, by {b.user(r.requester)}, "
+        f"{b.slack_time(r.submitted_at, fmt='{date_short}')}"
         for r in found
     ]
     return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
@@ -193,9 +207,9 @@ def show_blocks(
         b.section(
             summary(request),
             fields=[
-                f"*Requester*\n<@{request.requester}>",
+                f"*Requester*\n{b.user(request.requester)}",
                 f"*Approver*\n{b.ref(request.approver) if request.approver else '—'}",
-                f"*Team*\n{request.fulfilment_team}",
+                f"*Team*\n{b.user_text(request.fulfilment_team)}",
                 f"*Assignee*\n{b.user(request.assignee)}",
             ],
         ),

@@ -21,6 +21,7 @@ from models.availability import TestRunRef
 from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
 from services.errors import AlreadyDone, ServiceDeskError
+from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,10 @@ class ServiceDeskHandlers:
         elif head == "help":
             tell(respond, render.USAGE)
         else:
-            tell(respond, f"`{words[0]}` is not a /servicedesk sub-command.\n\n{render.USAGE}")
+            tell(
+                respond,
+                f"`{user_text(words[0])}` is not a /servicedesk sub-command.\n\n{render.USAGE}",
+            )
 
     def _availability(self, args: list[str], respond: Respond) -> None:
         policy = self.ctx.policy
@@ -68,7 +72,7 @@ class ServiceDeskHandlers:
                 try:
                     period = parse_duration(word)
                 except ValueError as error:
-                    tell(respond, f"{error}. Periods look like `7d`, `30d` or `90d`.")
+                    tell(respond, f"{user_text(error)}. Periods look like `7d`, `30d` or `90d`.")
                     return
                 if period > MAX_PERIOD:
                     tell(respond, "Reports cover at most ten years; try `365d`.")
@@ -79,7 +83,8 @@ class ServiceDeskHandlers:
                 names = ", ".join(s.name for s in policy.services) or "none configured"
                 tell(
                     respond,
-                    f"`{word}` is not a service or a period. Services: {names}. "
+                    f"`{user_text(word)}` is not a service or a period. "
+                    f"Services: {user_text(names)}. "
                     "Periods look like `7d`, `30d` or `90d`.",
                 )
                 return

@@ -1,11 +1,25 @@
-"""What /servicedesk and the availability buttons show people: one place for the wording."""
+"""What /servicedesk and the availability buttons show people: one place for the wording.
+
+Service and test names come from the policy file and notes from people: they go through
+`user_text` in mrkdwn (the header is plain_text and shows them as they are)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from bot.blocks import Block, context, header, input_block, modal, section, slack_time, text_input
+from bot.blocks import (
+    Block,
+    context,
+    header,
+    input_block,
+    modal,
+    section,
+    slack_time,
+    text_input,
+    user,
+    user_text,
+)
 from handlers.servicedesk.ids import Field, View
 from models.availability import TestRun, TestRunRef
 from services.availability import ServiceAvailability
@@ -36,18 +50,19 @@ def period_label(period: timedelta) -> str:
 def run_line(run: TestRun) -> str:
     outcome = run.state.label
     if run.recorded_by:
-        outcome += f" by <@{run.recorded_by}>"
+        outcome += f" by {user(run.recorded_by)}"
     if run.incident_key:
-        outcome += f" → {run.incident_key}"
+        outcome += f" → {user_text(run.incident_key)}"
     late = " (late)" if run.late else ""
     return (
-        f"• {run.key} *{run.test_name}* ({run.kind}), due {slack_time(run.due_at)}{late}: {outcome}"
+        f"• {run.key} *{user_text(run.test_name)}* ({user_text(run.kind)}), "
+        f"due {slack_time(run.due_at)}{late}: {outcome}"
     )
 
 
 def report_text(found: ServiceAvailability, period: timedelta) -> str:
     return (
-        f"*{found.service}* — {period_label(period)}\n"
+        f"*{user_text(found.service)}* — {period_label(period)}\n"
         f"Availability *{found.availability_percent:.3f} %* · outages {len(found.outages)} · "
         f"MTBF {hours(found.mtbf)} · MTRS {hours(found.mtrs)} · downtime {hours(found.downtime)}"
     )
@@ -95,7 +110,8 @@ def failed_modal(
         "Test failed",
         [
             section(
-                f"*{run.test_name}* on *{run.service}* ({run.key}). An incident will be opened "
+                f"*{user_text(run.test_name)}* on *{user_text(run.service)}* ({run.key}). "
+                "An incident will be opened "
                 "on the service with your note."
             ),
             input_block(
@@ -110,8 +126,11 @@ def failed_modal(
 
 
 def recorded_text(run: TestRun) -> str:
-    text = f"{run.key} *{run.test_name}* on *{run.service}*: {run.state.label.lower()}"
-    text += f", recorded by <@{run.recorded_by}>." if run.recorded_by else "."
+    text = (
+        f"{run.key} *{user_text(run.test_name)}* on *{user_text(run.service)}*: "
+        f"{run.state.label.lower()}"
+    )
+    text += f", recorded by {user(run.recorded_by)}." if run.recorded_by else "."
     if run.incident_key:
-        text += f" {run.incident_key} was opened."
+        text += f" {user_text(run.incident_key)} was opened."
     return text
