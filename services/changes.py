@@ -33,6 +33,7 @@ from models.policy import Policy
 from services import audit
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
+from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
 from services.records import RecordKind
 
@@ -634,7 +635,8 @@ def schedule(
         )
         if change.change_type is not ChangeType.EMERGENCY or not freeze_approved:
             raise NotAllowed(
-                f"That window falls in the change freeze '{freeze.name}' and {change.key} was "
+                f"That window falls in the change freeze '{user_text(freeze.name)}' and "
+                f"{change.key} was "
                 "not approved for the freeze. Choose a window outside it."
             )
     before = (change.planned_start, change.planned_end)

@@ -175,6 +175,8 @@ def test_hostile_incident_is_shown_inert_everywhere(slack, fake_slack, database,
         seen.keep(slack.command("/incident", typed, user_id="U0LEAD"))
     seen.keep(slack.command("/incident", "show <!channel>", user_id=REPORTER))
     seen.keep(slack.command("/incident", "list <!channel>", user_id=REPORTER))
+    for typed in ("<!channel>", "availability <!here>", "availability payments 7d"):
+        seen.keep(slack.command("/servicedesk", typed, user_id=REPORTER))
     # The App Home of the reporter and of the assignee.
     for person in (REPORTER, "U0LEAD"):
         slack.event({"type": "app_home_opened", "user": person, "tab": "home"})
