@@ -36,9 +36,9 @@ import re
 
 # An `&` that does not already start one of the three entities Slack decodes.
 _BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
-# Slack user, bot-user and enterprise user ids (U…, W…), user groups (S…), channels (C…, G…, D…).
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+# Slack user ids (U…, and W… on Enterprise Grid) and user-group ids (S…): capitals and digits.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 
 
