@@ -330,7 +330,35 @@ def test_hostile_request_is_shown_inert_everywhere(slack, fake_slack, database, 
     posted = fake_slack.message(asked.response["channel"], asked.response["ts"])
     slack.click(posted, "request_reject", user_id="U0BOSS", channel_id="DU0BOSS")
     seen.keep(slack.submit(latest_view(fake_slack), {"reason": HOSTILE}, user_id="U0BOSS"))
-    for typed in ("show REQ-1", "list", "list all", "<!channel>", "show <!here>"):
+    # A second one, approved and fulfilled with a hostile note.
+    slack.command("/request", "laptop", user_id=REPORTER, channel_id="C0WORK")
+    seen.keep(slack.submit(latest_view(fake_slack), {"reason": HOSTILE}, user_id=REPORTER))
+    asked = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "DU0BOSS" and "request_approve" in str(c.args.get("blocks"))
+    ][-1]
+    posted = fake_slack.message(asked.response["channel"], asked.response["ts"])
+    slack.click(posted, "request_approve", user_id="U0BOSS", channel_id="DU0BOSS")
+    team = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.args["channel"] == "DU0ONCALL1" and "request_start" in str(c.args.get("blocks"))
+    ][-1]
+    posted = fake_slack.message(team.response["channel"], team.response["ts"])
+    slack.click(posted, "request_start", user_id="U0ONCALL1", channel_id="DU0ONCALL1")
+    updated = fake_slack.calls("response_url")[-1].args["blocks"]
+    slack.click(
+        updated,
+        "request_fulfil",
+        user_id="U0ONCALL1",
+        channel_id="DU0ONCALL1",
+        message_ts=posted["ts"],
+    )
+    seen.keep(slack.submit(latest_view(fake_slack), {"note": HOSTILE}, user_id="U0ONCALL1"))
+    with database.session() as session:
+        assert requests.get(session, key="REQ-2").status == "fulfilled"
+    for typed in ("show REQ-1", "show REQ-2", "list", "list all", "<!channel>", "show <!here>"):
         seen.keep(slack.command("/request", typed, user_id=REPORTER))
     slack.event({"type": "app_home_opened", "user": REPORTER, "tab": "home"})
 
