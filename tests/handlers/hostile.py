@@ -58,9 +58,25 @@ def rendered_strings(payload: Any, path: str = "$") -> Iterator[tuple[str, str]]
         yield path, payload
 
 
+def plain_texts(payload: Any, path: str = "$") -> Iterator[tuple[str, str]]:
+    """(path, text) of every plain_text object: Slack shows these exactly as given."""
+    if isinstance(payload, dict):
+        if payload.get("type") == "plain_text" and isinstance(payload.get("text"), str):
+            yield path, payload["text"]
+        for key, value in payload.items():
+            yield from plain_texts(value, f"{path}.{key}")
+    elif isinstance(payload, list | tuple):
+        for index, value in enumerate(payload):
+            yield from plain_texts(value, f"{path}[{index}]")
+
+
 def markup_problems(payload: Any) -> list[str]:
-    """Each place where hostile text survived as markup, or was escaped twice."""
+    """Each place where hostile text survived as markup, was escaped twice, or was escaped
+    into plain text (where the person would see `&lt;` instead of `<`)."""
     found: list[str] = []
+    for path, text in plain_texts(payload):
+        if "&lt;" in text or "&gt;" in text or "&amp;" in text:
+            found.append(f"{path}: escaped plain text shows entities: {text[:200]!r}")
     for path, text in rendered_strings(payload):
         if "&amp;lt;" in text or "&amp;gt;" in text or "&amp;amp;" in text:
             found.append(f"{path}: escaped twice: {text[:200]!r}")

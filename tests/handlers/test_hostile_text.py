@@ -452,6 +452,9 @@ def test_hostile_import_is_shown_inert_everywhere(slack, fake_slack, database, c
     )
     options = suggested.body.get("options") or []
     assert options, suggested.body
+    # Type-ahead labels are plain_text: shown as typed, never read as markup.
+    assert {option["text"]["type"] for option in options} == {"plain_text"}
+    assert any("<!everyone> db" in option["text"]["text"] for option in options)
     seen.keep(
         slack.submit(
             view,

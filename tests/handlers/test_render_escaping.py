@@ -487,5 +487,6 @@ def test_the_check_itself_catches_raw_markup() -> None:
     assert markup_problems([{"type": "mrkdwn", "text": "<@U0EVIL>"}])
     assert markup_problems({"text": "&amp;lt;!channel&amp;gt;"})
     assert not markup_problems({"type": "plain_text", "text": HOSTILE})
+    assert markup_problems({"type": "plain_text", "text": user_text(HOSTILE)})
     assert not markup_problems({"initial_value": HOSTILE})
     assert not markup_problems({"text": "<@U0LEAD> <!subteam^S0ONCALL> " + user_text(HOSTILE)})
