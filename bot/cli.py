@@ -98,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     importing.add_argument("file", help="a .csv, .toml or .yaml file")
     exporting = cmdb_sub.add_parser("export", help="print every item")
     exporting.add_argument("--format", choices=["csv", "toml", "yaml"], default="csv")
+    audit_parser = sub.add_parser("audit", help="the audit trail")
+    audit_parser.add_argument(
+        "audit_action", choices=["verify"], help="check the audit trail's hash chain"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "audit":
+            return audit_command(args)
         if args.command == "db":
             _database().upgrade()
             print("database is up to date")
@@ -124,6 +130,25 @@ def _database() -> Database:
     url = Settings.model_fields["database_url"].default
     url = os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL") or url
     return Database.from_url(url)
+
+
+def audit_command(args: argparse.Namespace, db: Database | None = None) -> int:
+    """`audit verify`: walk the hash chain; 0 and the row count when every row matches, 1 and
+    the first row that does not (its id, record and what is wrong) otherwise."""
+    from services import audit
+
+    db = db or _database()
+    with db.session() as session:
+        report = audit.verify(session)
+    if report.ok:
+        print(f"audit trail OK: {report.rows} rows, hash chain intact")
+        return 0
+    print(
+        f"audit trail BROKEN at row {report.bad_id} ({report.record_key}): {report.problem}. "
+        f"{report.rows} rows before it verified.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:

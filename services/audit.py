@@ -1,18 +1,57 @@
-"""The audit trail: append rows, read a record's history. There is no update and no delete."""
+"""The audit trail: append rows, read a record's history, verify the hash chain. There is no
+update and no delete (the database refuses both)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from models.audit import AuditEntry
+from models.audit import GENESIS, AuditEntry, chain_hash
+
+# Any constant will do, as long as nothing else in the database uses it: the advisory lock that
+# serialises audit appends on PostgreSQL ("audit" in ASCII).
+_APPEND_LOCK = 0x6175646974
 
 
 def _text(value: object) -> str | None:
     if value is None:
         return None
     return getattr(value, "value", value) if not isinstance(value, str) else value
+
+
+def _hash_of(entry: Any, prev_hash: str) -> str:
+    return chain_hash(
+        prev_hash=prev_hash,
+        record_key=entry.record_key,
+        actor=entry.actor,
+        at=entry.at,
+        action=entry.action,
+        field=entry.field,
+        from_value=entry.from_value,
+        to_value=entry.to_value,
+        note=entry.note,
+    )
+
+
+def _tail_hash(session: Session) -> str:
+    """The newest row's hash, once this transaction holds the right to append.
+
+    Two writers must never chain to the same predecessor. SQLite transactions here start with
+    BEGIN IMMEDIATE (bot.db), so only one writer is in at a time already. PostgreSQL takes a
+    transaction-level advisory lock, only here: a second appender waits until the first
+    commits, then reads its row as the tail."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    last = session.exec(
+        select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)
+    ).first()
+    return last or GENESIS
 
 
 def record(
@@ -27,7 +66,8 @@ def record(
     after: object = None,
     note: str | None = None,
 ) -> AuditEntry:
-    """Append one audit row for `key` (INC-3, CHG-7, …) in the caller's transaction."""
+    """Append one audit row for `key` (INC-3, CHG-7, …) in the caller's transaction, chained
+    to the row before it."""
     entry = AuditEntry(
         record_key=key,
         actor=actor,
@@ -38,7 +78,12 @@ def record(
         to_value=None if after is None else str(_text(after)),
         note=note,
     )
+    # Rows appended earlier in this transaction must be in the table before the tail is read.
+    session.flush()
+    entry.prev_hash = _tail_hash(session)
+    entry.row_hash = _hash_of(entry, entry.prev_hash)
     session.add(entry)
+    session.flush()
     return entry
 
 
@@ -50,3 +95,74 @@ def trail(session: Session, *, key: str) -> list[AuditEntry]:
         .order_by(col(AuditEntry.at), col(AuditEntry.id))
     )
     return list(session.exec(statement))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify` found: every row checked, or the first one that does not match."""
+
+    rows: int
+    bad_id: int | None = None
+    record_key: str | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_id is None
+
+
+_COLUMNS = (
+    AuditEntry.id,
+    AuditEntry.record_key,
+    AuditEntry.actor,
+    AuditEntry.at,
+    AuditEntry.action,
+    AuditEntry.field,
+    AuditEntry.from_value,
+    AuditEntry.to_value,
+    AuditEntry.note,
+    AuditEntry.prev_hash,
+    AuditEntry.row_hash,
+)
+
+
+def _batches(session: Session, size: int) -> Iterator[list[Any]]:
+    # Keyset pages of plain rows (no ORM objects kept in the session): memory stays flat
+    # however long the trail is, and no cursor is held open across the whole walk.
+    after = 0
+    while True:
+        page = list(
+            session.execute(
+                select(*_COLUMNS)
+                .where(col(AuditEntry.id) > after)
+                .order_by(col(AuditEntry.id))
+                .limit(size)
+            )
+        )
+        if not page:
+            return
+        yield page
+        after = page[-1].id
+
+
+def verify(session: Session, *, batch_size: int = 5000) -> ChainReport:
+    """Walk the audit trail in id order and check every row's hash and its link to the row
+    before it. Stops at the first row that does not match."""
+    expected_prev, previous_id, rows = GENESIS, None, 0
+    for page in _batches(session, batch_size):
+        for entry in page:
+            where = f"row {previous_id}" if previous_id is not None else "the start of the trail"
+            if entry.row_hash is None or entry.prev_hash is None:
+                problem = "it has no hash: it was written without the audit service"
+            elif entry.prev_hash != expected_prev:
+                problem = (
+                    f"it does not chain to {where}: a row was removed or inserted before it, "
+                    "or the row before it was rewritten together with its hash"
+                )
+            elif entry.row_hash != _hash_of(entry, entry.prev_hash):
+                problem = "its content does not match its hash: the row was edited"
+            else:
+                expected_prev, previous_id, rows = entry.row_hash, entry.id, rows + 1
+                continue
+            return ChainReport(rows, bad_id=entry.id, record_key=entry.record_key, problem=problem)
+    return ChainReport(rows)
