@@ -28,6 +28,33 @@ KNOWN = ("name", "type", "owner", "team", "status", "supplier")
 RELATIONS = ("depends_on", "runs_on")
 COLUMNS = (*KNOWN, *RELATIONS, "attributes")
 _SLACK_REF = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+# The longest each field may be: the columns' sizes (the name's is checked with its own words).
+_FIELD_MAX = {"type": 20, "owner": 32, "team": 60, "status": 20, "supplier": 120}
+# A CMDB file is a few thousand items; anything far larger is a mistake or an attack, refused
+# before parsing so a YAML or TOML parser never sees it.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# One attributes value (JSON) may be this long.
+MAX_ATTRIBUTES_CHARS = 10_000
+
+# A CSV cell starting with one of these is run as a formula by spreadsheets (OWASP "CSV
+# injection"). Export puts a single quote in front; a leading quote is itself escaped the same
+# way, so import can take exactly one quote off a cell that starts with a quote and one of
+# these, and every value comes back as it was.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED_START = (*FORMULA_START, "'")
+
+
+def neutralise_cell(value: str) -> str:
+    """A CSV cell a spreadsheet will show as text: a single quote before a formula start (and
+    before a leading quote, so that `restore_cell` is exact)."""
+    return "'" + value if value.startswith(_ESCAPED_START) else value
+
+
+def restore_cell(value: str) -> str:
+    """The value `neutralise_cell` was given."""
+    if value.startswith("'") and value[1:].startswith(_ESCAPED_START):
+        return value[1:]
+    return value
 
 
 @dataclass(frozen=True)
@@ -74,10 +101,15 @@ def import_file(
 ) -> ImportReport:
     """Create and update items (and their relationships) from a file. Idempotent: the same file
     twice changes nothing the second time. Any bad row → nothing imported, every error listed."""
+    report = ImportReport()
     if path is not None:
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
         format = format or path.suffix.lstrip(".").lower()
+        try:
+            text = _decode(path)
+        except _FileError as error:
+            report.errors.append(RowError(error.line, str(error)))
+            return report
     if text is None:
         raise InvalidInput("Give a file or its text to import.")
     format = (format or "").lower()
@@ -85,8 +117,15 @@ def import_file(
         format = "yaml"
     if format not in formats():
         raise InvalidInput(f"Import reads {', '.join(formats())} files, not '{format}'.")
-    report = ImportReport()
     try:
+        if len(text) > MAX_FILE_BYTES:
+            raise _FileError(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        text = text.removeprefix("\ufeff")  # a byte order mark some editors write
+        if not text.strip():
+            raise _FileError(1, "the file is empty")
+        if "\x00" in text:  # PostgreSQL stores no NUL in text: say where it is
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise _FileError(line, "contains a NUL character; the file is probably not text")
         rows = {"csv": _csv_rows, "toml": _toml_rows, "yaml": _yaml_rows}[format](text)
     except _FileError as error:
         report.errors.append(RowError(error.line, str(error)))
@@ -102,6 +141,23 @@ class _FileError(Exception):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
         self.line = line
+
+
+def _decode(path: Path) -> str:
+    """The file's text: UTF-8 (a byte order mark is allowed), or the line where it is not."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise _FileError(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise _FileError(
+            line,
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {column}); "
+            "save the file as UTF-8",
+        ) from None
 
 
 def _split(value: Any) -> list[str]:
@@ -123,13 +179,22 @@ def _blank_none(value: Any) -> Any:
 
 def _csv_rows(text: str) -> list[_Row]:
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _read_csv(reader)
+    except csv.Error as error:
+        # Over the field size limit, a NUL byte, an unclosed quote…: say where, not how.
+        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
+
+
+def _read_csv(reader: Any) -> list[_Row]:
     header = next(reader, None)
     if not header or "name" not in [h.strip().lower() for h in header]:
         raise _FileError(1, "the first line must be a header with at least a 'name' column")
     columns = [h.strip().lower() for h in header]
     rows = []
     line = reader.line_num + 1
-    for cells in reader:
+    for raw_cells in reader:
+        cells = [restore_cell(cell) for cell in raw_cells]
         start, line = line, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
@@ -176,8 +241,15 @@ def _mapping_rows(items: Any, lines: list[int]) -> list[_Row]:
         for key, value in entry.items():
             key = str(key).strip().lower()
             if key in KNOWN:
-                values[key] = _blank_none(value if value is None else str(value))
+                if value is not None and not isinstance(value, str):
+                    values["__bad__"] = f"{key} must be text, not {_kind_of(value)}"
+                    continue
+                values[key] = _blank_none(value)
             elif key in RELATIONS:
+                names = value if isinstance(value, list) else [value]
+                if not all(isinstance(n, str) for n in names if n is not None):
+                    values["__bad__"] = f"{key} must be item names (text) or a list of them"
+                    continue
                 relations[key] = _split(value)
             elif key == "attributes":
                 if not isinstance(value, dict):
@@ -192,10 +264,15 @@ def _mapping_rows(items: Any, lines: list[int]) -> list[_Row]:
     return rows
 
 
+def _kind_of(value: Any) -> str:
+    names = {list: "a list", dict: "a table", bool: "true/false", int: "a number"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
 def _toml_rows(text: str) -> list[_Row]:
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, and integers past Python's digit limit
         match = re.search(r"line (\d+)", str(error))
         raise _FileError(int(match.group(1)) if match else 1, f"not valid TOML: {error}") from None
     # tomllib keeps no positions: the n-th [[item]] header is the n-th item.
@@ -209,11 +286,20 @@ def _toml_rows(text: str) -> list[_Row]:
 
 def _yaml_rows(text: str) -> list[_Row]:
     try:
+        # Anchors and aliases have no use in a CMDB file, and aliases nested in aliases are
+        # how a few lines expand to billions of values: refused before anything is built.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise _FileError(
+                    event.start_mark.line + 1, "YAML anchors and aliases (&, *) are not accepted"
+                )
         data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise _FileError(mark.line + 1 if mark else 1, f"not valid YAML: {error}") from None
+    except ValueError as error:  # integers past Python's digit limit
+        raise _FileError(1, f"not valid YAML: {error}") from None
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -248,6 +334,19 @@ def _validate(session: Session, rows: list[_Row]) -> list[RowError]:
         status = row.values.get("status")
         if status is not None and status.lower() not in {s.value for s in CIStatus}:
             problems.append(f"bad status '{status}' (use {', '.join(s.value for s in CIStatus)})")
+        for key, longest in _FIELD_MAX.items():
+            given = row.values.get(key)
+            if isinstance(given, str) and len(given) > longest:
+                problems.append(f"{key} longer than {longest} characters")
+        attributes = row.values.get("attributes")
+        if attributes:
+            try:
+                size = len(json.dumps(attributes))
+            except (TypeError, ValueError):
+                problems.append("attributes must be text, numbers, true/false or lists of them")
+            else:
+                if size > MAX_ATTRIBUTES_CHARS:
+                    problems.append(f"attributes longer than {MAX_ATTRIBUTES_CHARS} characters")
         owner = row.values.get("owner")
         if owner is not None and not _SLACK_REF.match(owner):
             problems.append(f"owner '{owner}' is not a Slack user id (U…) or user group id (S…)")
@@ -373,17 +472,20 @@ def export(session: Session, *, format: str) -> str:
 def _csv_text(records: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # A carriage return inside a cell is only read back when the cell is quoted, which the
+    # minimal quoting does not do for it (the line ends are "\n"): such rows quote every cell.
+    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow(
-            [
-                *(record[k] or "" for k in KNOWN),
-                *(";".join(record[r]) for r in RELATIONS),
-                json.dumps(record["attributes"], sort_keys=True, ensure_ascii=False)
-                if record["attributes"]
-                else "",
-            ]
-        )
+        cells = [
+            *(record[k] or "" for k in KNOWN),
+            *(";".join(record[r]) for r in RELATIONS),
+            json.dumps(record["attributes"], sort_keys=True, ensure_ascii=False)
+            if record["attributes"]
+            else "",
+        ]
+        row = [neutralise_cell(cell) for cell in cells]
+        (quoting_all if any("\r" in cell for cell in row) else writer).writerow(row)
     return out.getvalue()
 
 
