@@ -40,18 +40,21 @@ def build_context(
 ) -> AppContext:
     client = client or make_web_client(settings)
     clock = clock or SystemClock()
+    # Group lookups can sit on an ack path (who is an agent?): a short timeout and no
+    # retry sleeps there, falling back to what was cached.
+    directory = Directory(WebClient(token=client.token, base_url=client.base_url, timeout=2))
     return AppContext(
         settings=settings,
         policy=policy,
         db=db,
         clock=clock,
         client=client,
-        # Group lookups can sit on an ack path (who is an agent?): a short timeout and no
-        # retry sleeps there, falling back to what was cached.
-        directory=Directory(WebClient(token=client.token, base_url=client.base_url, timeout=2)),
+        directory=directory,
         background=background
         or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
-        notifier=Notifier(client, db, clock, late_grace=policy.escalation.late_grace),
+        notifier=Notifier(
+            client, db, clock, directory, late_grace=policy.escalation.late_grace
+        ),
     )
 
 

@@ -18,7 +18,12 @@ log = logging.getLogger(__name__)
 
 class Directory:
     """Expands user and user-group references into user ids. Group lookups are cached for
-    `ttl_seconds`, so a burst of button clicks costs one Slack call per group."""
+    `ttl_seconds`, so a burst of button clicks costs one Slack call per group.
+
+    This is the one place membership is read: whom to ask for an approval (the handlers and
+    the notifier's group expansion) and who may decide (the services, through `members`) see
+    the same cached answer, so whoever was asked can decide until the cache is refreshed and
+    shows they left the group."""
 
     def __init__(
         self,
@@ -34,7 +39,25 @@ class Directory:
         self._lock = threading.Lock()
 
     def members(self, ref: str) -> frozenset[str]:
-        """The user ids a reference stands for: itself for a user, the members for a group."""
+        """The user ids a reference stands for: itself for a user, the members for a group.
+        When Slack cannot be read, what was read last (or nobody)."""
+        try:
+            return self.current(ref)
+        except SlackApiError as error:
+            log.warning("cannot read user group %s: %s", ref, error.response.get("error"))
+        except OSError as error:  # timeouts and refused connections
+            log.warning("cannot reach Slack for user group %s: %s", ref, error)
+        with self._lock:
+            cached = self._cache.get(ref)
+            users = cached[1] if cached else frozenset()
+            # Remember the failure for a while too, so an outage does not cost a Slack call
+            # (and its timeout) on every click.
+            self._cache[ref] = (self._monotonic(), users)
+        return users
+
+    def current(self, ref: str) -> frozenset[str]:
+        """Like `members`, but raises SlackApiError or OSError when the group cannot be read
+        and nothing fresh is cached (the notifier then retries the row later)."""
         if not ref.startswith("S"):
             return frozenset({ref})
         now = self._monotonic()
@@ -42,15 +65,8 @@ class Directory:
             cached = self._cache.get(ref)
             if cached and now - cached[0] < self._ttl:
                 return cached[1]
-        try:
-            response = self._client.usergroups_users_list(usergroup=ref)
-            users = frozenset(response.get("users") or [])
-        except SlackApiError as error:
-            log.warning("cannot read user group %s: %s", ref, error.response.get("error"))
-            users = cached[1] if cached else frozenset()
-        except OSError as error:  # timeouts and refused connections
-            log.warning("cannot reach Slack for user group %s: %s", ref, error)
-            users = cached[1] if cached else frozenset()
+        response = self._client.usergroups_users_list(usergroup=ref)
+        users = frozenset(response.get("users") or [])
         with self._lock:
             self._cache[ref] = (now, users)
         return users

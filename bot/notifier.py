@@ -19,12 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
-from services import notifications
+from bot.directory import Directory
+from services import notifications, permissions
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
 
-GROUP_CACHE_FOR = timedelta(minutes=5)
 _NETWORK_ERRORS = (URLError, socket.timeout, TimeoutError, ConnectionError)
 
 
@@ -72,6 +72,7 @@ class Notifier:
         client: WebClient,
         db: Database,
         clock: Clock,
+        directory: Directory | None = None,
         *,
         late_grace: timedelta = notifications.LATE_GRACE,
     ) -> None:
@@ -80,7 +81,9 @@ class Notifier:
         self.clock = clock
         # A row sent later than its due time by more than this is marked late.
         self.late_grace = late_grace
-        self._groups: dict[str, tuple[datetime, list[str]]] = {}
+        # The app's one directory: the people a group row reaches are the people the services
+        # let decide. Standalone notifiers (tests, scripts) get their own.
+        self.directory = directory or Directory(client)
         self._dm_channels: dict[str, str] = {}
 
     def send_due(self, limit: int = 100) -> SendReport:
@@ -159,22 +162,15 @@ class Notifier:
             self._dm_channels[user_id] = channel
         return channel
 
-    def _members(self, group_id: str) -> list[str]:
-        now = self.clock.now()
-        cached = self._groups.get(group_id)
-        if cached is not None and now - cached[0] < GROUP_CACHE_FOR:
-            return cached[1]
-        answer = self.client.usergroups_users_list(usergroup=group_id)
-        members = [str(user) for user in answer.get("users", [])]
-        self._groups[group_id] = (now, members)
-        return members
-
     def _expand_group(self, row: _Outgoing) -> None:
         """Replace a user-group row by one row per member, in one transaction, so that a
         failure half-way through the members never messages the first ones twice."""
-        members = self._members(row.recipient)
+        members = sorted(self.directory.current(row.recipient))
         with self.db.session() as session:
             now = self.clock.now()
+            if row.stage == "approval":
+                skip = permissions.never_asked(session, record_key=row.record_key)
+                members = [m for m in members if m not in skip]
             for member in members:
                 notifications.schedule(
                     session,

@@ -21,7 +21,15 @@ class NotAllowed(ServiceDeskError):
 
 
 class Forbidden(ServiceDeskError):
-    """This person may not do this to this record."""
+    """This person may not do this to this record. Raised by the service that makes the change
+    (a handler may raise it earlier, never instead); reads "Refused, because …"."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        return f"Refused, because {self.reason[:1].lower()}{self.reason[1:]}"
 
 
 class AlreadyDone(ServiceDeskError):

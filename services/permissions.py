@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
 
 from services.errors import Forbidden
 
@@ -54,3 +58,45 @@ def require_agent_or(
         return
     extra = ", on-call staff" if responders else ""
     raise Forbidden(f"Only {who}{extra} or a service desk agent can {doing}.")
+
+
+# Expands a user or user-group reference into user ids (bot.directory.Directory.members).
+# Services that check group membership take one of these, so the check reads the same
+# directory, with the same freshness, as the code that decided whom to ask.
+MembersOf = Callable[[str], frozenset[str]]
+
+
+def in_any(user_id: str, refs: Iterable[str | None], members_of: MembersOf) -> bool:
+    """Is the person one of these references (a user id, or a member of a user group)?"""
+    return any(ref and (ref == user_id or user_id in members_of(ref)) for ref in refs)
+
+
+def require_fulfiller(
+    actor: Actor, *, team: str | None, refs: Iterable[str | None], members_of: MembersOf, key: str
+) -> None:
+    """Only the fulfilment team's people (its on-call and lead) or agents work a request."""
+    if actor.is_agent or in_any(actor.user_id, refs, members_of):
+        return
+    raise Forbidden(f"Only team {team} or a service desk agent can work {key}.")
+
+
+def require_requester_or_agent(actor: Actor, *, requester: str, doing: str) -> None:
+    require_agent_or(actor, user_ids={requester}, doing=doing, who="the requester")
+
+
+def require_cmdb_editor(actor: Actor) -> None:
+    """Configuration items are changed by agents (and admins, through imports)."""
+    require_agent(actor, doing="change configuration items")
+
+
+def never_asked(session: Session, *, record_key: str) -> frozenset[str]:
+    """Who must never be asked to approve this record: its requester (REQ-…, CHG-…)."""
+    from models.change import Change
+    from models.service_request import ServiceRequest
+
+    prefix, _, number = record_key.partition("-")
+    model: Any = {"REQ": ServiceRequest, "CHG": Change}.get(prefix)
+    if model is None or not number.isdigit():
+        return frozenset()
+    record = session.get(model, int(number))
+    return frozenset({record.requester}) if record is not None else frozenset()

@@ -118,6 +118,12 @@ def raise_problem(
     return problem
 
 
+def may_raise(actor: Actor) -> None:
+    """Before the New problem form opens: only agents raise problems (raise_problem checks
+    again when the form comes back)."""
+    require_agent(actor, doing="raise problems")
+
+
 def check_step(problem: Problem, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: only agents work problems, and the lifecycle must
     allow it now."""
@@ -140,6 +146,7 @@ def link_incident(
     session: Session, *, key: str, incident: str, actor: Actor, now: datetime
 ) -> bool:
     """Link an incident to the problem. False when already linked."""
+    require_agent(actor, doing="link incidents to problems")
     problem = get(session, key=key, for_update=True)
     LIFECYCLE.check("link", problem.status, key=problem.key)
     return links.link(
@@ -156,6 +163,7 @@ def unlink_incident(
     session: Session, *, key: str, incident: str, actor: Actor, now: datetime
 ) -> bool:
     """Remove an incident from the problem. False when it was not linked."""
+    require_agent(actor, doing="unlink incidents from problems")
     problem = get(session, key=key, for_update=True)
     return links.unlink(
         session,
@@ -403,6 +411,7 @@ def raise_from_proposal(
 ) -> tuple[Problem, bool]:
     """Raise the proposed problem with the cluster's incidents linked. Twice → one problem
     (returns it and False)."""
+    require_agent(actor, doing="raise problems")
     statement = (
         select(TrendProposal)
         .where(TrendProposal.id == proposal_id)

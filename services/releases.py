@@ -16,7 +16,7 @@ from services import audit, changes, cmdb, incidents, links
 from services.changes import FieldError, Reminder
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
-from services.permissions import Actor, require_agent_or
+from services.permissions import Actor, require_agent, require_agent_or
 from services.records import RecordKind
 
 S = ReleaseStatus
@@ -145,14 +145,17 @@ def create(
     release_manager: str,
     release_plan: str,
     backout_plan: str,
-    actor: str,
+    actor: Actor,
     now: datetime,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     submission_id: str | None = None,
 ) -> Release:
     """Plan a release bundling approved (or scheduled) changes. Bad fields raise FieldError.
-    A second call with the same `submission_id` returns the release the first created."""
+    A second call with the same `submission_id` returns the release the first created.
+    Only agents plan releases."""
+    require_agent(actor, doing="plan releases")
+    by = actor.user_id
     if submission_id is not None:
         existing = find_by_submission(session, submission_id=submission_id)
         if existing is not None:
@@ -188,7 +191,7 @@ def create(
         release_plan=release_plan.strip(),
         backout_plan=backout_plan.strip(),
         release_manager=release_manager,
-        created_by=actor,
+        created_by=by,
         created_at=now,
         updated_at=now,
         submission_id=submission_id,
@@ -209,7 +212,7 @@ def create(
     audit.record(
         session,
         key=release.key,
-        actor=actor,
+        actor=by,
         at=now,
         action="created",
         field="status",
@@ -220,7 +223,7 @@ def create(
         audit.record(
             session,
             key=change.key,
-            actor=actor,
+            actor=by,
             at=now,
             action="bundled",
             field="release",
@@ -232,7 +235,7 @@ def create(
         item = cmdb.find_by_name(session, name=name)
         if item is not None:
             links.link(
-                session, a=release.key, b=item.key, kind=cmdb.ITEM_LINK, actor=actor, now=now
+                session, a=release.key, b=item.key, kind=cmdb.ITEM_LINK, actor=by, now=now
             )
     return release
 

@@ -22,7 +22,12 @@ from models.service_request import (
 from services import audit, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
-from services.permissions import Actor
+from services.permissions import (
+    Actor,
+    MembersOf,
+    require_fulfiller,
+    require_requester_or_agent,
+)
 from services.records import RecordKind
 
 S = RequestStatus
@@ -168,7 +173,7 @@ def submit(
 
 
 def _check_decider(
-    session: Session, request: ServiceRequest, approver: str, groups: frozenset[str] | set[str]
+    session: Session, request: ServiceRequest, approver: str, members_of: MembersOf
 ) -> None:
     if session.exec(
         select(RequestApproval).where(
@@ -179,24 +184,24 @@ def _check_decider(
     LIFECYCLE.check("decide", request.status, key=request.key)
     if approver == request.requester:
         raise Forbidden("You cannot approve your own request.")
-    allowed = (
-        request.approver in groups if request.approver_is_group else approver == request.approver
-    )
-    if not allowed:
-        who = (
-            f"members of <!subteam^{request.approver}>"
-            if request.approver_is_group
-            else f"<@{request.approver}>"
-        )
-        raise Forbidden(f"Only {who} can decide on {request.key}.")
+    if request.approver_is_group and request.approver:
+        # The same directory (and cache) that chose whom to ask: whoever was asked may decide,
+        # unless they have left the group since.
+        if approver not in members_of(request.approver):
+            raise Forbidden(
+                f"Only members of <!subteam^{request.approver}> can decide on {request.key}, "
+                "and you are not (or no longer) one of them."
+            )
+    elif approver != request.approver:
+        raise Forbidden(f"Only <@{request.approver}> can decide on {request.key}.")
 
 
 def may_decide(
-    session: Session, *, key: str, approver: str, approver_groups: frozenset[str] | set[str]
+    session: Session, *, key: str, approver: str, members_of: MembersOf
 ) -> ServiceRequest:
     """Before a Reject form opens: may this person decide on the request now?"""
     request = get(session, key=key)
-    _check_decider(session, request, approver, approver_groups)
+    _check_decider(session, request, approver, members_of)
     return request
 
 
@@ -205,17 +210,18 @@ def decide(
     *,
     key: str,
     approver: str,
-    approver_groups: frozenset[str] | set[str],
+    members_of: MembersOf,
     approve: bool,
     now: datetime,
     reason: str | None = None,
     policy: Policy | None = None,
 ) -> Notify:
-    """An approver's decision. The approver must be in the item's group (or be the named
-    manager), never the requester; a rejection needs a reason; a second click counts once.
+    """An approver's decision. The approver must be in the item's group (read through
+    `members_of`, the directory that chose whom to ask) or be the named manager, never the
+    requester; a rejection needs a reason; a second click counts once.
     With `policy`, the SLA timers are moved on at once (the approval wait was a pause)."""
     request = get(session, key=key, for_update=True)
-    _check_decider(session, request, approver, approver_groups)
+    _check_decider(session, request, approver, members_of)
     if not approve and not (reason or "").strip():
         raise InvalidInput("Say why the request is rejected; the requester will see it.")
     try:
@@ -255,55 +261,117 @@ def decide(
     return Notify(request, dm=(request.requester,))
 
 
-def _move(
-    session: Session, key: str, action: str, *, actor: str, now: datetime, note: str | None = None
-) -> ServiceRequest:
-    request = get(session, key=key, for_update=True)
-    LIFECYCLE.move(session, request, action, actor=actor, now=now, note=note)
-    return request
-
-
 def fulfilment_team_refs(request: ServiceRequest, policy: Policy) -> list[str]:
     """Who works a request: its fulfilment team's on-call and lead (users or user groups)."""
     team = policy.team(request.fulfilment_team)
     return [ref for ref in (team.on_call, team.lead) if ref] if team else []
 
 
-def check_fulfiller(request: ServiceRequest, *, actor: Actor, team_members: set[str]) -> None:
-    """Only the fulfilment team's people (`team_members`, expanded from its refs) or agents
-    start, fulfil and close a request."""
-    if not actor.is_agent and actor.user_id not in team_members:
-        raise Forbidden(f"Only team {request.fulfilment_team} or an agent can work {request.key}.")
+def check_fulfiller(
+    request: ServiceRequest, *, actor: Actor, policy: Policy, members_of: MembersOf
+) -> None:
+    """Only the fulfilment team's people (its on-call and lead) or agents start, fulfil and
+    close a request."""
+    require_fulfiller(
+        actor,
+        team=request.fulfilment_team,
+        refs=fulfilment_team_refs(request, policy),
+        members_of=members_of,
+        key=request.key,
+    )
 
 
-def start_fulfilment(session: Session, *, key: str, actor: str, now: datetime) -> Notify:
-    """Approved → In fulfilment; the actor becomes the assignee."""
-    request = _move(session, key, "start", actor=actor, now=now)
-    request.started_at, request.assignee = now, actor
+def _fulfilment_move(
+    session: Session,
+    key: str,
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    members_of: MembersOf,
+    note: str | None = None,
+) -> ServiceRequest:
+    request = get(session, key=key, for_update=True)
+    check_fulfiller(request, actor=actor, policy=policy, members_of=members_of)
+    LIFECYCLE.move(session, request, action, actor=actor.user_id, now=now, note=note)
+    return request
+
+
+def start_fulfilment(
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    members_of: MembersOf,
+) -> Notify:
+    """Approved → In fulfilment; the actor (of the fulfilment team, or an agent) becomes the
+    assignee."""
+    request = _fulfilment_move(
+        session, key, "start", actor=actor, now=now, policy=policy, members_of=members_of
+    )
+    request.started_at, request.assignee = now, actor.user_id
     return Notify(request, dm=(request.requester,))
 
 
-def fulfil(session: Session, *, key: str, note: str, actor: str, now: datetime) -> Notify:
+def fulfil(
+    session: Session,
+    *,
+    key: str,
+    note: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    members_of: MembersOf,
+) -> Notify:
     """In fulfilment → Fulfilled, with a note for the requester. Stops the SLA clock."""
     if not note.strip():
         raise InvalidInput("Say in a sentence what was done.")
-    request = _move(session, key, "fulfil", actor=actor, now=now, note=note.strip())
+    request = _fulfilment_move(
+        session,
+        key,
+        "fulfil",
+        actor=actor,
+        now=now,
+        policy=policy,
+        members_of=members_of,
+        note=note.strip(),
+    )
     request.fulfilled_at, request.fulfilment_note = now, note.strip()
     return Notify(request, dm=(request.requester,))
 
 
-def close(session: Session, *, key: str, actor: str, now: datetime) -> Notify:
-    """Fulfilled → Closed."""
-    request = _move(session, key, "close", actor=actor, now=now)
+def close(
+    session: Session,
+    *,
+    key: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    members_of: MembersOf,
+) -> Notify:
+    """Fulfilled → Closed, by the fulfilment team or an agent."""
+    request = _fulfilment_move(
+        session, key, "close", actor=actor, now=now, policy=policy, members_of=members_of
+    )
     request.closed_at = now
     return Notify(request, dm=(request.requester,))
 
 
-def cancel(session: Session, *, key: str, actor: str, now: datetime, note: str = "") -> Notify:
+def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str = "") -> Notify:
     """An open request → Cancelled (by the requester, or an agent with a reason)."""
-    request = _move(session, key, "cancel", actor=actor, now=now, note=note.strip() or None)
+    request = get(session, key=key, for_update=True)
+    require_requester_or_agent(actor, requester=request.requester, doing="cancel a request")
+    if actor.user_id != request.requester and not note.strip():
+        raise InvalidInput("Say why the request is cancelled; the requester will see it.")
+    LIFECYCLE.move(
+        session, request, "cancel", actor=actor.user_id, now=now, note=note.strip() or None
+    )
     request.closed_at = now
-    return Notify(request, dm=(request.requester,) if actor != request.requester else ())
+    dm = (request.requester,) if actor.user_id != request.requester else ()
+    return Notify(request, dm=dm)
 
 
 def list_requests(

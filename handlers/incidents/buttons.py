@@ -18,7 +18,7 @@ from handlers.incidents.messages import IncidentMessages
 from handlers.problems import render as problem_render
 from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
-from services import cmdb, incidents, links, paging, priority
+from services import cmdb, incidents, links, paging, priority, problems
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import link
 
@@ -215,6 +215,7 @@ class IncidentButtons(IncidentMessages):
         self, body: dict[str, Any], client: WebClient, respond: Respond, key: str
     ) -> None:
         try:
+            problems.may_raise(actor_of(self.ctx, body))
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=key)
                 items = links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK)

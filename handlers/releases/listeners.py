@@ -153,7 +153,7 @@ class ReleaseHandlers:
                     release_manager=values.get(Field.MANAGER) or user_id(body),
                     release_plan=values.get(Field.PLAN) or "",
                     backout_plan=values.get(Field.BACKOUT) or "",
-                    actor=user_id(body),
+                    actor=actor_of(self.ctx, body),
                     now=self.ctx.clock.now(),
                     window_start=_when(values.get(Field.START)),
                     window_end=_when(values.get(Field.END)),

@@ -20,6 +20,7 @@ from models.service_request import ServiceRequest
 from services import audit, cmdb, links, notifications, requests, sla_timers
 from services.errors import NotFound, ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 from services.requests import Notify
 
 log = logging.getLogger(__name__)
@@ -224,15 +225,6 @@ class RequestHandlers:
 
     # ---- approval -------------------------------------------------------------------------------
 
-    def _groups_of(self, key: str, person: str) -> frozenset[str]:
-        """The request's approval group, when the person is in it (the service checks the rest)."""
-        with self.ctx.db.session() as session:
-            request = requests.get(session, key=key)
-        if request.approver_is_group and request.approver:
-            if person in self.ctx.directory.members(request.approver):
-                return frozenset({request.approver})
-        return frozenset()
-
     def on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         later(self.ctx, self._approve, body, respond)
@@ -243,13 +235,12 @@ class RequestHandlers:
             return
         person = user_id(body)
         try:
-            groups = self._groups_of(ref.key, person)
             with self.ctx.db.session() as session:
                 notify = requests.decide(
                     session,
                     key=ref.key,
                     approver=person,
-                    approver_groups=groups,
+                    members_of=self.ctx.directory.members,
                     approve=True,
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
@@ -274,13 +265,12 @@ class RequestHandlers:
         person = user_id(body)
         reason = view_values(view).get(Field.REASON) or ""
         try:
-            groups = self._groups_of(ref.key, person)
             with self.ctx.db.session() as session:
                 notify = requests.decide(
                     session,
                     key=ref.key,
                     approver=person,
-                    approver_groups=groups,
+                    members_of=self.ctx.directory.members,
                     approve=False,
                     reason=reason,
                     now=self.ctx.clock.now(),
@@ -302,25 +292,33 @@ class RequestHandlers:
     # ---- fulfilment -----------------------------------------------------------------------------
 
     def _check_fulfiller(self, key: str, body: dict[str, Any]) -> None:
-        """Only the fulfilment team's people (its on-call and lead) or agents work a request."""
+        """Refuse before a form opens; the service checks again when the step is taken."""
         with self.ctx.db.session() as session:
             request = requests.get(session, key=key)
-        members = self.ctx.directory.expand(requests.fulfilment_team_refs(request, self.ctx.policy))
-        requests.check_fulfiller(request, actor=actor_of(self.ctx, body), team_members=set(members))
+        requests.check_fulfiller(
+            request,
+            actor=actor_of(self.ctx, body),
+            policy=self.ctx.policy,
+            members_of=self.ctx.directory.members,
+        )
 
     def on_start(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
 
-        def apply(s: Any, key: str, actor: str) -> Notify:
-            return requests.start_fulfilment(s, key=key, actor=actor, now=self.ctx.clock.now())
+        def apply(s: Any, key: str, actor: Actor) -> Notify:
+            return requests.start_fulfilment(
+                s, key=key, actor=actor, now=self.ctx.clock.now(), **self._fulfilment_checks()
+            )
 
         later(self.ctx, self._step, body, respond, "start", apply)
 
     def on_close(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
 
-        def apply(s: Any, key: str, actor: str) -> Notify:
-            return requests.close(s, key=key, actor=actor, now=self.ctx.clock.now())
+        def apply(s: Any, key: str, actor: Actor) -> Notify:
+            return requests.close(
+                s, key=key, actor=actor, now=self.ctx.clock.now(), **self._fulfilment_checks()
+            )
 
         later(self.ctx, self._step, body, respond, "close", apply)
 
@@ -329,16 +327,15 @@ class RequestHandlers:
         body: dict[str, Any],
         respond: Respond,
         step: str,
-        apply: Callable[[Any, str, str], Notify],
+        apply: Callable[[Any, str, Actor], Notify],
     ) -> None:
         ref = RecordRef.load(body["actions"][0].get("value"))
         if ref is None:
             return
         person = user_id(body)
         try:
-            self._check_fulfiller(ref.key, body)
             with self.ctx.db.session() as session:
-                notify = apply(session, ref.key, person)
+                notify = apply(session, ref.key, actor_of(self.ctx, body))
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
@@ -373,14 +370,14 @@ class RequestHandlers:
             return
         person = user_id(body)
         try:
-            self._check_fulfiller(ref.key, body)
             with self.ctx.db.session() as session:
                 notify = requests.fulfil(
                     session,
                     key=ref.key,
                     note=view_values(view).get(Field.NOTE) or "",
-                    actor=person,
+                    actor=actor_of(self.ctx, body),
                     now=self.ctx.clock.now(),
+                    **self._fulfilment_checks(),
                 )
         except ServiceDeskError as error:
             ack(response_action="errors", errors={Field.NOTE: str(error)})
@@ -393,6 +390,10 @@ class RequestHandlers:
         self._show_fulfilment(notify.request, ref=ref)
 
     # ---- helpers --------------------------------------------------------------------------------
+
+    def _fulfilment_checks(self) -> dict[str, Any]:
+        """What the service needs to check the fulfiller itself."""
+        return {"policy": self.ctx.policy, "members_of": self.ctx.directory.members}
 
     def _open_modal(
         self,
@@ -417,7 +418,7 @@ class RequestHandlers:
                         session,
                         key=ref.key,
                         approver=person,
-                        approver_groups=self._groups_of(ref.key, person),
+                        members_of=self.ctx.directory.members,
                     )
             with self.ctx.db.session() as session:
                 request = requests.get(session, key=ref.key)

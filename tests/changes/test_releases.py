@@ -13,10 +13,12 @@ from services import audit, changes, incidents, links, releases
 from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import Forbidden, NotAllowed
-from services.permissions import Actor
+from services.permissions import Actor, Role
 from tests.changes.conftest import CAB, REQUESTER, WINDOW_END, WINDOW_START, Submit, approve, later
 
 MANAGER = Actor("UMGR1")
+# The same person as an agent: agents plan releases.
+PLANNER = Actor("UMGR1", frozenset({Role.AGENT}))
 
 
 def _approved_change(
@@ -37,7 +39,7 @@ def _release(database: Database, clock: ManualClock, change_keys: list[str]) -> 
             release_manager=MANAGER.user_id,
             release_plan="Blue/green switch",
             backout_plan="Switch back to blue",
-            actor=MANAGER.user_id,
+            actor=PLANNER,
             now=clock.now(),
             window_start=WINDOW_START,
             window_end=WINDOW_END,
@@ -266,7 +268,7 @@ def test_release_form_errors_name_the_field(database: Database, clock: ManualClo
                 release_manager="UMGR1",
                 release_plan="",
                 backout_plan="",
-                actor="UMGR1",
+                actor=PLANNER,
                 now=clock.now(),
             )
         assert refused.value.field == "backout_plan"
@@ -279,7 +281,7 @@ def test_release_form_errors_name_the_field(database: Database, clock: ManualClo
                 release_manager="UMGR1",
                 release_plan="",
                 backout_plan="Revert",
-                actor="UMGR1",
+                actor=PLANNER,
                 now=clock.now(),
                 window_start=WINDOW_END,
                 window_end=WINDOW_START,

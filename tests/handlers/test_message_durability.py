@@ -91,7 +91,7 @@ def test_a_release_claimed_by_a_dead_process_is_announced_by_the_sweep(ctx, fake
             release_manager="U0AGENT1",
             release_plan="Roll out",
             backout_plan="Roll back",
-            actor="U0AGENT1",
+            actor=AGENT,
             now=clock.now(),
         ).key
         assert releases.claim_announcement(

@@ -60,7 +60,7 @@ def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, dat
     slack.click(message, "request_approve", user_id="U0REQ", channel_id="DU0BOSS")
     assert "own request" in fake_slack.calls("response_url")[-1].args["text"]
     slack.click(message, "request_approve", user_id="U0STRANGER", channel_id="DU0BOSS")
-    assert "Only members" in fake_slack.calls("response_url")[-1].args["text"]
+    assert "Refused, because only members" in fake_slack.calls("response_url")[-1].args["text"]
     slack.click(message, "request_approve", user_id="U0BOSS", channel_id="DU0BOSS")
     slack.click(message, "request_approve", user_id="U0BOSS", channel_id="DU0BOSS")
     assert "already decided" in fake_slack.calls("response_url")[-1].args["text"]
@@ -75,7 +75,9 @@ def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, dat
     assert len(team_call) == 1 and dms(fake_slack, "U0LEAD")
     team_message = fake_slack.message(team_call[0].response["channel"], team_call[0].response["ts"])
     slack.click(team_message, "request_start", user_id="U0STRANGER", channel_id="DU0ONCALL1")
-    assert "Only team platform" in fake_slack.calls("response_url")[-1].args["text"]
+    assert (
+        "Refused, because only team platform" in fake_slack.calls("response_url")[-1].args["text"]
+    )
     slack.click(team_message, "request_start", user_id="U0ONCALL1", channel_id="DU0ONCALL1")
     assert "started work on REQ-1" in dms(fake_slack, "U0REQ")[-1].args["text"]
     updated = fake_slack.calls("response_url")[-1].args["blocks"]

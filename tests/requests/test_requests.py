@@ -11,6 +11,13 @@ from models.policy import Policy
 from models.service_request import RequestApproval
 from services import audit, requests
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
+from services.permissions import Actor, Role
+
+
+def APPROVERS(ref: str) -> frozenset[str]:  # noqa: N802 - stands in for Directory.members
+    """The approver group's members, as the directory would read them from Slack."""
+    return frozenset({"U0BOSS", "U0BOSS2"}) if ref == "S0APPROVERS" else frozenset({ref})
+
 
 POLICY = Policy.model_validate(
     {
@@ -46,6 +53,7 @@ POLICY = Policy.model_validate(
         }
     }
 )
+FULFILMENT = {"policy": POLICY, "members_of": APPROVERS}
 
 
 def test_request_with_group_approval_goes_through_to_fulfilment(database, clock):
@@ -88,7 +96,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 session,
                 key=key,
                 approver="U0REQ",
-                approver_groups={"S0APPROVERS"},
+                members_of=APPROVERS,
                 approve=True,
                 now=clock.now(),
             )
@@ -97,7 +105,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 session,
                 key=key,
                 approver="U0OTHER",
-                approver_groups=set(),
+                members_of=APPROVERS,
                 approve=True,
                 now=clock.now(),
             )
@@ -105,7 +113,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
             session,
             key=key,
             approver="U0BOSS",
-            approver_groups={"S0APPROVERS"},
+            members_of=APPROVERS,
             approve=True,
             now=clock.now(),
         )
@@ -116,7 +124,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 session,
                 key=key,
                 approver="U0BOSS",
-                approver_groups={"S0APPROVERS"},
+                members_of=APPROVERS,
                 approve=True,
                 now=clock.now(),
             )
@@ -125,15 +133,34 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 session,
                 key=key,
                 approver="U0BOSS2",
-                approver_groups={"S0APPROVERS"},
+                members_of=APPROVERS,
                 approve=False,
                 reason="no",
                 now=clock.now(),
             )
         assert len(list(session.exec(select(RequestApproval)))) == 1
-        requests.start_fulfilment(session, key=key, actor="U0IT", now=clock.now())
-        requests.fulfil(session, key=key, note="Shipped", actor="U0IT", now=clock.now())
-        request = requests.close(session, key=key, actor="U0IT", now=clock.now()).request
+        requests.start_fulfilment(
+            session,
+            key=key,
+            actor=Actor("U0IT", frozenset({Role.AGENT})),
+            now=clock.now(),
+            **FULFILMENT,
+        )
+        requests.fulfil(
+            session,
+            key=key,
+            note="Shipped",
+            actor=Actor("U0IT", frozenset({Role.AGENT})),
+            now=clock.now(),
+            **FULFILMENT,
+        )
+        request = requests.close(
+            session,
+            key=key,
+            actor=Actor("U0IT", frozenset({Role.AGENT})),
+            now=clock.now(),
+            **FULFILMENT,
+        ).request
         assert request.status == "closed"
         start, target, pauses = requests.sla_inputs(request)
         assert target == timedelta(days=2)
@@ -168,7 +195,7 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
                 session,
                 key=key,
                 approver="U0ELSE",
-                approver_groups=set(),
+                members_of=APPROVERS,
                 approve=True,
                 now=clock.now(),
             )
@@ -177,7 +204,7 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
                 session,
                 key=key,
                 approver="U0MGR",
-                approver_groups=set(),
+                members_of=APPROVERS,
                 approve=False,
                 now=clock.now(),
             )
@@ -185,7 +212,7 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
             session,
             key=key,
             approver="U0MGR",
-            approver_groups=set(),
+            members_of=APPROVERS,
             approve=False,
             reason="Not needed",
             now=clock.now(),

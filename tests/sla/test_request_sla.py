@@ -10,6 +10,13 @@ from bot.policy import parse_policy
 from models.notification import Notification
 from models.sla_timer import SlaTimer
 from services import requests, sla_timers
+from services.permissions import Actor
+
+
+def APPROVERS(ref: str) -> frozenset[str]:  # noqa: N802 - stands in for Directory.members
+    """The approver group's members, as the directory would read them from Slack."""
+    return frozenset({"U0BOSS", "U0BOSS2"}) if ref == "S0APPROVERS" else frozenset({ref})
+
 
 POLICY = parse_policy(
     """
@@ -36,6 +43,7 @@ kind = "text"
 required = true
 """
 )
+FULFILMENT = {"policy": POLICY, "members_of": APPROVERS}
 
 
 def _sent(session, key):  # type: ignore[no-untyped-def]
@@ -63,7 +71,7 @@ def test_request_clock_waits_for_approval_then_warns_and_breaches_once(database,
             session,
             key=key,
             approver="U0BOSS",
-            approver_groups={"S0APPROVERS"},
+            members_of=APPROVERS,
             approve=True,
             now=clock.now(),
             policy=POLICY,
@@ -84,8 +92,17 @@ def test_request_clock_waits_for_approval_then_warns_and_breaches_once(database,
     assert len(stages) == len(set(stages))
     clock.advance(timedelta(hours=3))  # Friday 17:01: the working day is over
     with database.session() as session:
-        requests.start_fulfilment(session, key=key, actor="U0ITONCALL", now=clock.now())
-        requests.fulfil(session, key=key, note="Granted", actor="U0ITONCALL", now=clock.now())
+        requests.start_fulfilment(
+            session, key=key, actor=Actor("U0ITONCALL"), now=clock.now(), **FULFILMENT
+        )
+        requests.fulfil(
+            session,
+            key=key,
+            note="Granted",
+            actor=Actor("U0ITONCALL"),
+            now=clock.now(),
+            **FULFILMENT,
+        )
     with database.session() as session:
         sla_timers.sweep(session, now=clock.now() + timedelta(days=7), policy=POLICY)
         later = _sent(session, key)
