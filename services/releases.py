@@ -234,9 +234,7 @@ def create(
     for name in sorted({t for c in bundle for t in changes.targets(session, key=c.key)}):
         item = cmdb.find_by_name(session, name=name)
         if item is not None:
-            links.link(
-                session, a=release.key, b=item.key, kind=cmdb.ITEM_LINK, actor=by, now=now
-            )
+            links.link(session, a=release.key, b=item.key, kind=cmdb.ITEM_LINK, actor=by, now=now)
     return release
 
 
