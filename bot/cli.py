@@ -157,6 +157,7 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
     from services import cmdb_import
     from services.clock import SystemClock
     from services.errors import ServiceDeskError
+    from services.permissions import SYSTEM
 
     db = db or _database()
     db.upgrade()
@@ -167,7 +168,7 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
             return 0
         with db.session() as session:
             report = cmdb_import.import_file(
-                session, actor="servicedesk", now=SystemClock().now(), path=args.file
+                session, actor=SYSTEM, now=SystemClock().now(), path=args.file
             )
     except (ServiceDeskError, OSError) as error:
         print(

@@ -500,8 +500,8 @@ def _check_decider(change: Change, rules: Any, approver: str, groups: set[str]) 
     )
     if not eligible:
         raise Forbidden(
-            f"You are not (or no longer) in an approver group for {change.change_type.value} "
-            f"changes, so you cannot decide on {change.key}."
+            f"You are not an approver for {change.change_type.value} changes (or no longer in "
+            f"their approver group), so you cannot decide on {change.key}."
         )
 
 

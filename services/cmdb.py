@@ -22,6 +22,7 @@ from models.problem import Problem
 from services import audit, links
 from services.errors import InvalidInput, NotFound
 from services.mrkdwn import user_text
+from services.permissions import SYSTEM, Actor, require_cmdb_editor
 from services.records import RecordKind
 
 # Link kind for "this record concerns that configuration item" (INC-3 → CI-4).
@@ -78,7 +79,7 @@ def create_item(
     *,
     name: str,
     type: CIType | str,
-    actor: str,
+    actor: Actor,
     now: datetime,
     owner: str | None = None,
     team: str | None = None,
@@ -87,6 +88,7 @@ def create_item(
     attributes: dict[str, Any] | None = None,
 ) -> ConfigItem:
     """Add an item. Names are unique without regard to case."""
+    require_cmdb_editor(actor)
     name = normalise_name(name)
     if not name:
         raise InvalidInput("Give the configuration item a name.")
@@ -108,15 +110,18 @@ def create_item(
     )
     session.add(item)
     session.flush()
-    audit.record(session, key=item.key, actor=actor, at=now, action="created", after=item.name)
+    audit.record(
+        session, key=item.key, actor=actor.user_id, at=now, action="created", after=item.name
+    )
     return item
 
 
 def update_item(
-    session: Session, *, item: ConfigItem, changes: dict[str, Any], actor: str, now: datetime
+    session: Session, *, item: ConfigItem, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> list[str]:
     """Apply `changes` (field → new value) and audit each field that really changed.
     Returns the names of the changed fields."""
+    require_cmdb_editor(actor)
     changed: list[str] = []
     for name in FIELDS:
         if name not in changes:
@@ -135,7 +140,7 @@ def update_item(
         audit.record(
             session,
             key=item.key,
-            actor=actor,
+            actor=actor.user_id,
             at=now,
             action="updated",
             field=name,
@@ -172,10 +177,11 @@ def relate(
     source: ConfigItem,
     kind: RelationKind,
     target: ConfigItem,
-    actor: str,
+    actor: Actor,
     now: datetime,
 ) -> bool:
     """Record `source kind target` (app depends_on db). False when it was already there."""
+    require_cmdb_editor(actor)
     if source.id == target.id:
         raise InvalidInput(f"{source.name} cannot {kind.value.replace('_', ' ')} itself.")
     existing = session.exec(
@@ -191,7 +197,7 @@ def relate(
     audit.record(
         session,
         key=source.key,
-        actor=actor,
+        actor=actor.user_id,
         at=now,
         action="related",
         field=kind.value,
@@ -206,10 +212,11 @@ def unrelate(
     source: ConfigItem,
     kind: RelationKind,
     target: ConfigItem,
-    actor: str,
+    actor: Actor,
     now: datetime,
 ) -> bool:
     """Remove `source kind target`. False when there was no such relationship."""
+    require_cmdb_editor(actor)
     result = session.execute(
         delete(CIRelation).where(
             col(CIRelation.source_id) == source.id,
@@ -222,7 +229,7 @@ def unrelate(
     audit.record(
         session,
         key=source.key,
-        actor=actor,
+        actor=actor.user_id,
         at=now,
         action="unrelated",
         field=kind.value,
@@ -374,7 +381,7 @@ def sync_policy_services(session: Session, *, policy: Policy, now: datetime) -> 
                 type=CIType.SERVICE,
                 team=service.team,
                 owner=service.on_call,
-                actor="servicedesk",
+                actor=SYSTEM,
                 now=now,
                 attributes=described,
             )

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from models.cmdb import NAME_MAX, CIRelation, CIStatus, CIType, ConfigItem, RelationKind
 from services import cmdb
 from services.errors import InvalidInput
+from services.permissions import Actor, require_cmdb_editor
 
 try:  # YAML is optional: offered when pyyaml is installed.
     import yaml
@@ -93,14 +94,16 @@ def formats() -> list[str]:
 def import_file(
     session: Session,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     path: str | Path | None = None,
     text: str | None = None,
     format: str | None = None,
 ) -> ImportReport:
     """Create and update items (and their relationships) from a file. Idempotent: the same file
-    twice changes nothing the second time. Any bad row → nothing imported, every error listed."""
+    twice changes nothing the second time. Any bad row → nothing imported, every error listed.
+    Only those who may change configuration items import (agents; the CLI acts as the system)."""
+    require_cmdb_editor(actor)
     report = ImportReport()
     if path is not None:
         path = Path(path)
@@ -377,7 +380,7 @@ def _existing_names(session: Session, lowered: set[str]) -> set[str]:
 
 
 def _apply(
-    session: Session, rows: list[_Row], report: ImportReport, *, actor: str, now: datetime
+    session: Session, rows: list[_Row], report: ImportReport, *, actor: Actor, now: datetime
 ) -> None:
     items: dict[str, ConfigItem] = {}
     touched: dict[str, bool] = {}

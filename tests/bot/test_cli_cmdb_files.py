@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import cmdb_command
 from services import cmdb, cmdb_import
+from tests.permissions_support import editor
 
 
 def _import(database, path, capsys) -> tuple[int, str]:  # type: ignore[no-untyped-def]
@@ -107,14 +108,16 @@ def test_csv_export_neutralises_formulas_and_round_trips(database, clock, tmp_pa
                 session,
                 name=f"item-{suffix}",
                 type="server",
-                actor="U0ADMIN",
+                actor=editor("U0ADMIN"),
                 now=clock.now(),
                 # The named fields are trimmed on import: whitespace-led values live in
                 # attributes, which keep every character.
                 supplier=None if suffix in WHITESPACE_LED else value,
                 attributes={"note": value},
             )
-        cmdb.create_item(session, name="=evil()", type="other", actor="U0ADMIN", now=clock.now())
+        cmdb.create_item(
+            session, name="=evil()", type="other", actor=editor("U0ADMIN"), now=clock.now()
+        )
     exported = _export(database, capsys)
     # No cell of the file starts with a formula character any more.
     import csv
@@ -143,3 +146,18 @@ def test_csv_export_neutralises_formulas_and_round_trips(database, clock, tmp_pa
 @pytest.mark.parametrize("value", list(FORMULAS.values()) + ["", "'", "''", "-", "=", "a'=b"])
 def test_neutralise_and_restore_are_exact_inverses(value):
     assert cmdb_import.restore_cell(cmdb_import.neutralise_cell(value)) == value
+
+
+def test_a_hand_quoted_formula_imports_without_its_quote():
+    assert cmdb_import.restore_cell("'=x") == "=x"
+    assert cmdb_import.restore_cell("'note") == "'note"
+
+
+def test_files_over_the_size_bound_are_refused_before_parsing(
+    database, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(cmdb_import, "MAX_FILE_BYTES", 1024)
+    path = tmp_path / "big.yaml"
+    path.write_text("item:\n" + "  - name: web\n    type: server\n" * 100, encoding="utf-8")
+    code, output = _import(database, path, capsys)
+    assert code == 1 and "line 1: the file is larger than" in output

@@ -98,7 +98,7 @@ def test_non_approver_is_refused(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     key = awaiting()
-    with pytest.raises(Forbidden, match="in an approver group for normal changes"):
+    with pytest.raises(Forbidden, match="not an approver for normal changes"):
         approve(database, policy, clock, key, "UOTHER", {"SSOMETHING"})
     # Emergency approvers are not normal approvers.
     with pytest.raises(Forbidden):

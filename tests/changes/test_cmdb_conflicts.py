@@ -11,6 +11,7 @@ from models.policy import Policy
 from services import changes, cmdb
 from services.clock import ManualClock
 from tests.changes.conftest import REQUESTER, WINDOW_END, change_input
+from tests.permissions_support import editor
 
 
 def test_change_on_a_dependency_conflicts_both_ways(
@@ -19,19 +20,28 @@ def test_change_on_a_dependency_conflicts_both_ways(
     with database.session() as session:
         now = clock.now()
         service = cmdb.create_item(
-            session, name="Payments", type=CIType.SERVICE, actor="U1", now=now
+            session, name="Payments", type=CIType.SERVICE, actor=editor("U1"), now=now
         )
         app = cmdb.create_item(
-            session, name="payments-api", type=CIType.APPLICATION, actor="U1", now=now
+            session, name="payments-api", type=CIType.APPLICATION, actor=editor("U1"), now=now
         )
         db = cmdb.create_item(
-            session, name="payments-db", type=CIType.DATABASE, actor="U1", now=now
+            session, name="payments-db", type=CIType.DATABASE, actor=editor("U1"), now=now
         )
-        other = cmdb.create_item(session, name="wiki", type=CIType.SERVICE, actor="U1", now=now)
+        other = cmdb.create_item(
+            session, name="wiki", type=CIType.SERVICE, actor=editor("U1"), now=now
+        )
         cmdb.relate(
-            session, source=service, kind=RelationKind.DEPENDS_ON, target=app, actor="U1", now=now
+            session,
+            source=service,
+            kind=RelationKind.DEPENDS_ON,
+            target=app,
+            actor=editor("U1"),
+            now=now,
         )
-        cmdb.relate(session, source=app, kind=RelationKind.RUNS_ON, target=db, actor="U1", now=now)
+        cmdb.relate(
+            session, source=app, kind=RelationKind.RUNS_ON, target=db, actor=editor("U1"), now=now
+        )
         on_service = changes.create(
             session,
             data=change_input(targets=["Payments"]),

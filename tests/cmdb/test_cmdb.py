@@ -10,6 +10,7 @@ from models.audit import AuditEntry
 from models.cmdb import CIType, ConfigItem, RelationKind
 from models.policy import Policy
 from services import cmdb, cmdb_import
+from tests.permissions_support import editor
 
 CSV = """name,type,owner,team,status,supplier,depends_on,runs_on,rack
 Payments,service,S0PAY,payments,live,,Payments API,,
@@ -27,7 +28,7 @@ def _audit_count(session) -> int:
 def test_import_twice_changes_nothing_the_second_time(database, clock):
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, text=CSV, format="csv", actor="U0ADMIN", now=clock.now()
+            session, text=CSV, format="csv", actor=editor("U0ADMIN"), now=clock.now()
         )
     assert report.ok, report.errors
     assert (report.created, report.updated) == (5, 0)
@@ -44,7 +45,7 @@ def test_import_twice_changes_nothing_the_second_time(database, clock):
     clock.advance(timedelta(hours=1)) if hasattr(clock, "advance") else None
     with database.session() as session:
         again = cmdb_import.import_file(
-            session, text=CSV, format="csv", actor="U0ADMIN", now=clock.now()
+            session, text=CSV, format="csv", actor=editor("U0ADMIN"), now=clock.now()
         )
     assert again.ok and (again.created, again.updated, again.unchanged) == (0, 0, 5)
     with database.session() as session:
@@ -53,13 +54,15 @@ def test_import_twice_changes_nothing_the_second_time(database, clock):
 
 def test_changed_row_updates_and_audits_each_field(database, clock):
     with database.session() as session:
-        cmdb_import.import_file(session, text=CSV, format="csv", actor="U0ADMIN", now=clock.now())
+        cmdb_import.import_file(
+            session, text=CSV, format="csv", actor=editor("U0ADMIN"), now=clock.now()
+        )
     changed = CSV.replace(
         "Ledger DB,database,,dba,live,Acme DB Corp", "Ledger DB,database,,dba,retired,Initech"
     )
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, text=changed, format="csv", actor="U0BOB", now=clock.now()
+            session, text=changed, format="csv", actor=editor("U0BOB"), now=clock.now()
         )
     assert (report.created, report.updated, report.unchanged) == (0, 1, 4)
     with database.session() as session:
@@ -91,7 +94,7 @@ def test_file_with_a_bad_row_imports_nothing_and_names_the_lines(database, clock
     )
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, text=bad, format="csv", actor="U0ADMIN", now=clock.now()
+            session, text=bad, format="csv", actor=editor("U0ADMIN"), now=clock.now()
         )
     assert not report.ok
     by_line = {(e.line, e.message.split(" ")[0]) for e in report.errors}
@@ -107,20 +110,22 @@ def test_file_with_a_bad_row_imports_nothing_and_names_the_lines(database, clock
 
 def test_toml_line_numbers_and_relations_to_items_already_in_the_db(database, clock):
     with database.session() as session:
-        cmdb.create_item(session, name="Core Switch", type="network", actor="U0A", now=clock.now())
+        cmdb.create_item(
+            session, name="Core Switch", type="network", actor=editor("U0A"), now=clock.now()
+        )
     toml = (
         '[[item]]\nname = "Wifi"\ntype = "service"\ndepends_on = ["core switch"]\n\n'
         '[[item]]\nname = "Broken"\ntype = "service"\nstatus = "dead"\n'
     )
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, text=toml, format="toml", actor="U0ADMIN", now=clock.now()
+            session, text=toml, format="toml", actor=editor("U0ADMIN"), now=clock.now()
         )
     assert [(e.line, e.message.split(" ")[0]) for e in report.errors] == [(6, "bad")]
     fixed = toml.replace('status = "dead"', 'status = "planned"')
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, text=fixed, format="toml", actor="U0ADMIN", now=clock.now()
+            session, text=fixed, format="toml", actor=editor("U0ADMIN"), now=clock.now()
         )
         assert report.ok and report.created == 2
         wifi = cmdb.find_by_name(session, name="wifi")
@@ -131,13 +136,15 @@ def test_toml_line_numbers_and_relations_to_items_already_in_the_db(database, cl
 
 def test_export_round_trips_through_import(database, clock, tmp_path):
     with database.session() as session:
-        cmdb_import.import_file(session, text=CSV, format="csv", actor="U0ADMIN", now=clock.now())
+        cmdb_import.import_file(
+            session, text=CSV, format="csv", actor=editor("U0ADMIN"), now=clock.now()
+        )
         item = cmdb.find_by_name(session, name="app-01")
         cmdb.update_item(
             session,
             item=item,
             changes={"attributes": {"rack": "A3", "cores": 16, "tags": ["x"]}},
-            actor="U0ADMIN",
+            actor=editor("U0ADMIN"),
             now=clock.now(),
         )
     for format in cmdb_import.formats():
@@ -145,7 +152,7 @@ def test_export_round_trips_through_import(database, clock, tmp_path):
             exported = cmdb_import.export(session, format=format)
             before = _audit_count(session)
             report = cmdb_import.import_file(
-                session, text=exported, format=format, actor="U0ADMIN", now=clock.now()
+                session, text=exported, format=format, actor=editor("U0ADMIN"), now=clock.now()
             )
             assert report.ok, (format, report.errors)
             assert (report.created, report.updated, report.unchanged) == (0, 0, 5), format
@@ -158,7 +165,9 @@ def test_export_round_trips_through_import(database, clock, tmp_path):
     path.write_text(exported)
     with database.session() as session:
         session.execute(ConfigItem.__table__.delete())
-        report = cmdb_import.import_file(session, path=path, actor="U0ADMIN", now=clock.now())
+        report = cmdb_import.import_file(
+            session, path=path, actor=editor("U0ADMIN"), now=clock.now()
+        )
         assert report.ok and report.created == 5
         assert cmdb_import.export(session, format="toml") == exported
 
@@ -175,11 +184,15 @@ def test_impact_analysis_through_a_chain_and_a_cycle(database, clock):
             ("Cache", "application"),
             ("Host 1", "server"),
         ]:
-            make[name] = cmdb.create_item(session, name=name, type=kind, actor="U0A", now=now)
+            make[name] = cmdb.create_item(
+                session, name=name, type=kind, actor=editor("U0A"), now=now
+            )
         rel = RelationKind
 
         def r(a, kind, b):
-            cmdb.relate(session, source=make[a], kind=kind, target=make[b], actor="U0A", now=now)
+            cmdb.relate(
+                session, source=make[a], kind=kind, target=make[b], actor=editor("U0A"), now=now
+            )
 
         r("Shop", rel.DEPENDS_ON, "Shop App")
         r("Shop App", rel.DEPENDS_ON, "Cache")

@@ -7,6 +7,7 @@ from bot.policy import parse_policy
 from models.cmdb import CIType, RelationKind
 from services import cmdb
 from tests.conftest import TEST_POLICY
+from tests.permissions_support import editor
 
 EXTRA = """
 [problems]
@@ -44,17 +45,21 @@ def build_chain(database, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
         payments = cmdb.find_by_name(session, name="payments")
         assert payments is not None, "policy services are synced into the CMDB"
         app = cmdb.create_item(
-            session, name="checkout-app", type=CIType.APPLICATION, actor="U0ADMIN", now=clock.now()
+            session,
+            name="checkout-app",
+            type=CIType.APPLICATION,
+            actor=editor("U0ADMIN"),
+            now=clock.now(),
         )
         server = cmdb.create_item(
-            session, name="web-01", type=CIType.SERVER, actor="U0ADMIN", now=clock.now()
+            session, name="web-01", type=CIType.SERVER, actor=editor("U0ADMIN"), now=clock.now()
         )
         cmdb.relate(
             session,
             source=payments,
             kind=RelationKind.DEPENDS_ON,
             target=app,
-            actor="U0ADMIN",
+            actor=editor("U0ADMIN"),
             now=clock.now(),
         )
         cmdb.relate(
@@ -62,7 +67,7 @@ def build_chain(database, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
             source=app,
             kind=RelationKind.RUNS_ON,
             target=server,
-            actor="U0ADMIN",
+            actor=editor("U0ADMIN"),
             now=clock.now(),
         )
         return {"payments": payments.key, "app": app.key, "server": server.key}

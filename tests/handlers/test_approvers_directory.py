@@ -161,7 +161,7 @@ class TestChanges:
             user_id="U0APPROVER2",
             channel_id="DU0APPROVER2",
         )
-        assert "not (or no longer) in an approver group" in _answer(fake_slack)
+        assert "or no longer in their approver group" in _answer(fake_slack)
         slack.click(request, "change_approve", user_id="U0APPROVER1", channel_id="C0APPROVALS")
         assert change_status(database) in ("awaiting_approval", "approved")
         assert "Approved by <@U0APPROVER1>" in str(change_approval(fake_slack, "C0APPROVALS"))

@@ -11,6 +11,7 @@ from models.policy import Policy
 from models.problem import Problem
 from services import cmdb, incidents, links, problems
 from services.permissions import Actor, Role
+from tests.permissions_support import editor
 
 AGENT = Actor("U0AGENT", frozenset({Role.AGENT}))
 POLICY = Policy.model_validate(
@@ -78,7 +79,9 @@ def test_known_error_returns_the_linked_open_incidents(database, clock):
 
 def test_three_incidents_on_one_item_propose_one_problem(database, clock):
     with database.session() as session:
-        item = cmdb.create_item(session, name="db-01", type="server", actor="U0A", now=clock.now())
+        item = cmdb.create_item(
+            session, name="db-01", type="server", actor=editor("U0A"), now=clock.now()
+        )
         item_key = item.key
     found = []
     for _ in range(4):
