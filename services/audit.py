@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session, col, select
 
 from models.audit import GENESIS, AuditEntry, chain_hash
@@ -38,13 +38,28 @@ def _hash_of(entry: Any, prev_hash: str) -> str:
     )
 
 
+_TAIL = "servicedesk.audit_tail"
+
+
+def _forget_tail(session: Session, *args: Any) -> None:
+    session.info.pop(_TAIL, None)
+
+
 def _tail_hash(session: Session) -> str:
     """The newest row's hash, once this transaction holds the right to append.
 
     Two writers must never chain to the same predecessor. SQLite transactions here start with
     BEGIN IMMEDIATE (bot.db), so only one writer is in at a time already. PostgreSQL takes a
     transaction-level advisory lock, only here: a second appender waits until the first
-    commits, then reads its row as the tail."""
+    commits, then reads its row as the tail. Within one transaction the tail is remembered, so
+    only its first append reads it; any commit or rollback (a savepoint's too) forgets it."""
+    cached = session.info.get(_TAIL)
+    if cached is not None:
+        return str(cached)
+    if not session.info.get(f"{_TAIL}.listening"):
+        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+            event.listen(session, name, _forget_tail)
+        session.info[f"{_TAIL}.listening"] = True
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
@@ -78,12 +93,13 @@ def record(
         to_value=None if after is None else str(_text(after)),
         note=note,
     )
-    # Rows appended earlier in this transaction must be in the table before the tail is read.
-    session.flush()
     entry.prev_hash = _tail_hash(session)
     entry.row_hash = _hash_of(entry, entry.prev_hash)
+    # Inserted with the caller's next flush: the unit of work inserts one table's new rows in
+    # the order they were added (on PostgreSQL sorted by parameter order), so ids follow the
+    # chain.
     session.add(entry)
-    session.flush()
+    session.info[_TAIL] = entry.row_hash
     return entry
 
 
