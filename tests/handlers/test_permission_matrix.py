@@ -660,6 +660,7 @@ ROWS: dict[str, Row] = {
     ),
     # releases (AGENT2 is the release manager)
     "release_build": Row(World.release, click("release_build"), AGENT2),
+    "release_cancel": Row(lambda w: w.release("scheduled"), click("release_cancel"), AGENT2),
     "release_schedule": Row(lambda w: w.release("tested"), click("release_schedule"), AGENT2),
     "release_deploy": Row(lambda w: w.release("scheduled"), click("release_deploy"), AGENT2),
     "release_roll_back": Row(lambda w: w.release("failed"), click("release_roll_back"), AGENT2),
