@@ -13,6 +13,7 @@ import pytest
 
 from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentStatus
+from models.policy import Policy
 from models.problem import Problem, ProblemStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
@@ -27,7 +28,9 @@ PERSON = "U0PERSON"
 
 def _request_check(record: Any, action: str, actor: Actor) -> None:
     # Requests are worked by the fulfilment team or agents; there is no one check_step.
-    requests.check_fulfiller(record, actor=actor, team_members=set())
+    requests.check_fulfiller(
+        record, actor=actor, policy=Policy(), members_of=lambda ref: frozenset()
+    )
     requests.LIFECYCLE.check(action, record.status, key=record.key)
 
 
