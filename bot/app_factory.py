@@ -52,9 +52,7 @@ def build_context(
         directory=directory,
         background=background
         or ThreadPoolExecutor(max_workers=8, thread_name_prefix="servicedesk-work"),
-        notifier=Notifier(
-            client, db, clock, directory, late_grace=policy.escalation.late_grace
-        ),
+        notifier=Notifier(client, db, clock, directory, late_grace=policy.escalation.late_grace),
     )
 
 

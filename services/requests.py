@@ -22,6 +22,7 @@ from models.service_request import (
 from services import audit, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
+from services.mrkdwn import group_mention, mention
 from services.permissions import (
     Actor,
     MembersOf,
@@ -189,11 +190,11 @@ def _check_decider(
         # unless they have left the group since.
         if approver not in members_of(request.approver):
             raise Forbidden(
-                f"Only members of <!subteam^{request.approver}> can decide on {request.key}, "
+                f"Only members of {group_mention(request.approver)} can decide on {request.key}, "
                 "and you are not (or no longer) one of them."
             )
     elif approver != request.approver:
-        raise Forbidden(f"Only <@{request.approver}> can decide on {request.key}.")
+        raise Forbidden(f"Only {mention(request.approver)} can decide on {request.key}.")
 
 
 def may_decide(

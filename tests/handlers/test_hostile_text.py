@@ -24,6 +24,7 @@ from tests.handlers.hostile import (
     assert_no_markup,
     markup_problems,
 )
+from tests.permissions_support import editor
 
 REPORTER = "U0REPORTER"
 AGENT = "U0AGENT1"
@@ -439,7 +440,7 @@ def test_hostile_import_is_shown_inert_everywhere(slack, fake_slack, database, c
     )
     with database.session() as session:
         report = cmdb_import.import_file(
-            session, actor="U0ADMIN", now=clock.now(), text=rows, format="csv"
+            session, actor=editor("U0ADMIN"), now=clock.now(), text=rows, format="csv"
         )
     assert report.ok, report
     for typed in ("<!channel>", "<#C0EVIL>", "show <!everyone> db", "show CI-1", "show <@U0EVIL>"):
