@@ -11,6 +11,7 @@ from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
+from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import Duration, SlaPolicy
 
@@ -79,6 +80,7 @@ class Policy(Strict):
     problems: ProblemPolicy = ProblemPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
     availability: AvailabilityPolicy = AvailabilityPolicy()
+    reports: list[ScheduledReport] = []
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
@@ -91,6 +93,11 @@ class Policy(Strict):
                     f"services[{index}].team: '{service.team}' is not one of the [[teams]] "
                     f"({', '.join(team_names) or 'none defined'})"
                 )
+        _unique("reports", [report.name for report in self.reports])
+        for index, report in enumerate(self.reports):
+            kind, name = scope_parts(report.scope)
+            if kind == "service" and self.service(name) is None:
+                raise ValueError(f"reports[{index}].scope: '{name}' is not one of the [[services]]")
         return self
 
     def team(self, name: str | None) -> Team | None:

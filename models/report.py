@@ -1,0 +1,49 @@
+"""Scheduled service reports: the claim that makes each one go out once per period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime
+from models.change import Change
+from models.incident import Incident
+from models.problem import Problem
+
+
+class RunStatus(StrEnum):
+    SENDING = "sending"
+    SENT = "sent"
+
+
+class ReportRun(SQLModel, table=True):
+    """One scheduled report for one period. The unique (name, period start) is claimed before
+    the report is built and sent, so several bot instances, or a restart, send it once."""
+
+    __tablename__ = "report_run"
+    __table_args__ = (UniqueConstraint("report_name", "period_start", name="uq_report_run_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_name: str = Field(max_length=60)
+    period_start: datetime = Field(sa_type=UTCDateTime)
+    period_end: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=RunStatus.SENDING.value, max_length=12, index=True)
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel: str = Field(max_length=80)
+
+
+# Indexes the report's range queries need on other record kinds' tables, declared here with
+# the reason they exist (an Index built from a table's columns attaches to that table).
+REPORT_INDEXES = (
+    # A service-scoped report counts incidents of one service logged in a period.
+    Index("ix_incident_service_created", Incident.service, Incident.created_at),  # type: ignore[arg-type]
+    # MTTR reads incidents resolved in the period.
+    Index("ix_incident_resolved_created", Incident.resolved_at, Incident.created_at),  # type: ignore[arg-type]
+    Index("ix_change_implemented_at", Change.implemented_at),  # type: ignore[arg-type]
+    Index("ix_problem_resolved_at", Problem.resolved_at),  # type: ignore[arg-type]
+    Index("ix_problem_known_error_at", Problem.known_error_at),  # type: ignore[arg-type]
+)
