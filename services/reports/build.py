@@ -621,3 +621,85 @@ def _tests(sql: _Sql, scope: Scope, period: Period) -> Tests:
         ).where(*where)
     ).one()
     return Tests(due=int(due), done=int(done or 0), failed=int(failed or 0))
+
+
+# ---- the underlying records, for the CSV export -------------------------------------------
+
+
+def incident_records(session: Session, report: Report) -> list[dict[str, Any]]:
+    """The incidents the period's figures count, with their SLA outcome (CSV export)."""
+    sql = _Sql(session)
+    now = report.generated_at
+    breached = _breached(sql, now)
+    outcome = case(
+        (breached, "breached"),
+        (col(SlaTimer.stopped_at).is_not(None), "met"),
+        else_="running",
+    )
+    response = (
+        select(outcome)
+        .where(SlaTimer.record_key == sql.key("INC", Incident.id), SlaTimer.target == "response")
+        .scalar_subquery()
+    )
+    resolution = (
+        select(outcome)
+        .where(SlaTimer.record_key == sql.key("INC", Incident.id), SlaTimer.target == "resolution")
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Incident, response.label("response"), resolution.label("resolution"))
+        .where(*_logged_in(report.period, report.scope))
+        .order_by(col(Incident.id))
+    ).all()
+    return [
+        {
+            "key": incident.key,
+            "title": incident.title,
+            "priority": f"P{incident.priority}",
+            "service": incident.service or "",
+            "category": incident.category or "",
+            "status": incident.status,
+            "created_at": incident.created_at.isoformat(),
+            "acknowledged_at": incident.acknowledged_at.isoformat()
+            if incident.acknowledged_at
+            else "",
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else "",
+            "response_sla": response_outcome or "",
+            "resolution_sla": resolution_outcome or "",
+        }
+        for incident, response_outcome, resolution_outcome in rows
+    ]
+
+
+def change_records(session: Session, report: Report) -> list[dict[str, Any]]:
+    """The changes implemented in the period (CSV export)."""
+    sql = _Sql(session)
+    where: list[Any] = [
+        col(Change.implemented_at) >= report.period.start,
+        col(Change.implemented_at) < report.period.end,
+    ]
+    scope = report.scope
+    if scope.services is not None:
+        where.append(
+            exists().where(
+                ChangeTarget.change_id == Change.id,
+                func.lower(ChangeTarget.target).in_([s.lower() for s in scope.services]),
+            )
+        )
+    caused = exists().where(RecordLink.b == sql.key("CHG", Change.id), RecordLink.kind == CAUSED_BY)
+    rows = session.execute(
+        select(Change, caused.label("caused")).where(*where).order_by(col(Change.id))
+    ).all()
+    return [
+        {
+            "key": change.key,
+            "title": change.title,
+            "type": change.type,
+            "risk": change.risk,
+            "status": change.status,
+            "implemented_at": change.implemented_at.isoformat() if change.implemented_at else "",
+            "review_outcome": change.review_outcome or "",
+            "caused_incidents": "yes" if caused_flag else "no",
+        }
+        for change, caused_flag in rows
+    ]
