@@ -93,11 +93,7 @@ class Policy(Strict):
                     f"services[{index}].team: '{service.team}' is not one of the [[teams]] "
                     f"({', '.join(team_names) or 'none defined'})"
                 )
-        _unique("reports", [report.name for report in self.reports])
-        for index, report in enumerate(self.reports):
-            kind, name = scope_parts(report.scope)
-            if kind == "service" and self.service(name) is None:
-                raise ValueError(f"reports[{index}].scope: '{name}' is not one of the [[services]]")
+        _check_report_scopes(self)
         return self
 
     def team(self, name: str | None) -> Team | None:
@@ -108,6 +104,26 @@ class Policy(Strict):
             return None
         lowered = name.lower()
         return next((s for s in self.services if s.name.lower() == lowered), None)
+
+
+def _check_report_scopes(policy: Policy) -> None:
+    """Each [[reports]] scope names a service, agreement or customer the policy defines."""
+    _unique("reports", [report.name for report in policy.reports])
+    agreements = list(getattr(policy, "agreements", None) or [])
+    known = {
+        "agreement": {a.name.lower() for a in agreements},
+        "customer": {(getattr(a, "customer", None) or "").lower() for a in agreements},
+    }
+    for index, report in enumerate(policy.reports):
+        kind, name = scope_parts(report.scope)
+        if kind == "service" and policy.service(name) is None:
+            raise ValueError(f"reports[{index}].scope: '{name}' is not one of the [[services]]")
+        if kind in known and (name or "").lower() not in known[kind]:
+            raise ValueError(
+                f"reports[{index}].scope: '{name}' is not an {kind} of the [[agreements]]"
+                if kind == "agreement"
+                else f"reports[{index}].scope: '{name}' is not a customer of the [[agreements]]"
+            )
 
 
 def _unique(section: str, names: list[str]) -> None:

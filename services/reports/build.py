@@ -180,7 +180,7 @@ class _Sql:
             .where(*where)
             .subquery()
         )
-        near = [func.abs(ranked.c.rank - p * (ranked.c.n - 1)) < 1 for p in (0.5, 0.9)]
+        near = [func.abs(ranked.c.rank - p * (ranked.c.n - 1)) <= 1 for p in (0.5, 0.9)]
         rows = self.session.execute(
             select(ranked.c.v, ranked.c.rank, ranked.c.n).where(or_(*near))
         ).all()
@@ -200,6 +200,8 @@ def _interpolate(values: dict[int, float], p: float, count: int) -> float:
     low = int(position)
     high = min(low + 1, count - 1)
     fraction = position - low
+    if fraction == 0:
+        return values[low]
     return values[low] + fraction * (values[high] - values[low])
 
 
@@ -236,9 +238,19 @@ def _volumes(
     sql: _Sql, scope: Scope, period: Period, *, detail: bool
 ) -> tuple[dict[int, int], dict[str, int], list[tuple[datetime, dict[int, int]]]]:
     """Incidents by priority, by service and (with `detail`) by week and priority, from one
-    grouped scan of the period."""
-    week = sql.floor(sql.seconds(Incident.created_at, sql.at(period.start)) / WEEK_SECONDS)
-    week_column = week if detail else literal(0)
+    grouped scan of the period. Weeks are 7-day buckets from the period's start, found by
+    comparing with the bucket boundaries (cheaper than date arithmetic on every row)."""
+    starts = []
+    when = period.start
+    while when < period.end:
+        starts.append(when)
+        when += timedelta(weeks=1)
+    week_column: ColumnElement[Any] = literal(0)
+    if detail and len(starts) > 1:
+        week_column = case(
+            *[(col(Incident.created_at) < boundary, i) for i, boundary in enumerate(starts[1:])],
+            else_=len(starts) - 1,
+        )
     rows = sql.session.execute(
         select(Incident.priority, Incident.service, week_column.label("week"), func.count())
         .where(*_logged_in(period, scope))
@@ -246,20 +258,15 @@ def _volumes(
     ).all()
     by_priority: dict[int, int] = {}
     by_service: dict[str, int] = {}
-    weeks = max(1, -(-int((period.end - period.start).total_seconds()) // WEEK_SECONDS))
-    weekly: list[dict[int, int]] = [{} for _ in range(weeks)]
+    weekly: list[dict[int, int]] = [{} for _ in starts]
     for priority, service, week_number, count in rows:
         by_priority[priority] = by_priority.get(priority, 0) + count
         name = service or "(no service)"
         by_service[name] = by_service.get(name, 0) + count
         if detail:
-            bucket = weekly[min(int(week_number), weeks - 1)]
+            bucket = weekly[int(week_number)]
             bucket[priority] = bucket.get(priority, 0) + count
-    series = (
-        [(period.start + timedelta(weeks=i), counts) for i, counts in enumerate(weekly)]
-        if detail
-        else []
-    )
+    series = list(zip(starts, weekly, strict=True)) if detail else []
     return dict(sorted(by_priority.items())), _by_count(by_service), series
 
 
@@ -276,12 +283,13 @@ def _mtta(sql: _Sql, scope: Scope, period: Period) -> Percentiles:
 
 def _mttr(sql: _Sql, scope: Scope, period: Period) -> Percentiles:
     value = sql.seconds(Incident.resolved_at, Incident.created_at)
+    # No status test: a cancelled incident has no resolution time (cancelling clears none,
+    # and only open incidents can be cancelled), so the (resolved_at, created_at) index covers.
     return sql.percentiles(
         value,
         [
             col(Incident.resolved_at) >= period.start,
             col(Incident.resolved_at) < period.end,
-            col(Incident.status) != CANCELLED,
             *_incident_scope(scope),
         ],
     )
@@ -398,23 +406,41 @@ def _availability(
         return [Uptime(service=n, agreed_s=0.0, downtime_s=0.0, outages=0) for n in names]
     start_s = sql.epoch(sql.at(period.start))
     end_s = sql.epoch(sql.at(end))
-    began = sql.epoch(Incident.created_at)
-    ended = sql.epoch(func.coalesce(Incident.resolved_at, sql.at(end)))
-    spans = (
-        select(
-            Incident.service.label("service"),
-            case((began < start_s, start_s), else_=began).label("s"),
-            case((ended > end_s, end_s), else_=ended).label("e"),
-        )
-        .where(
-            col(Incident.service).in_(names),
-            Incident.impact == "high",
-            col(Incident.status) != CANCELLED,
-            col(Incident.created_at) < end,
-            or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) > period.start),
-        )
-        .subquery()
+    # The high-impact incidents overlapping the period, read in three disjoint parts that
+    # each follow an index: logged in it; logged before and resolved in or after it; logged
+    # before and still open.
+    base = [
+        col(Incident.service).in_(names),
+        Incident.impact == "high",
+        col(Incident.status) != CANCELLED,
+    ]
+    columns = (
+        Incident.service.label("service"),
+        Incident.created_at.label("created_at"),
+        Incident.resolved_at.label("resolved_at"),
     )
+    overlapping = union_all(
+        select(*columns).where(
+            *base, col(Incident.created_at) >= period.start, col(Incident.created_at) < end
+        ),
+        select(*columns).where(
+            *base,
+            col(Incident.resolved_at) > period.start,
+            col(Incident.created_at) < period.start,
+        ),
+        select(*columns).where(
+            *base,
+            col(Incident.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Incident.created_at) < period.start,
+        ),
+    ).subquery()
+    began = sql.epoch(overlapping.c.created_at)
+    ended = sql.epoch(func.coalesce(overlapping.c.resolved_at, sql.at(end)))
+    spans = select(
+        overlapping.c.service.label("service"),
+        case((began < start_s, start_s), else_=began).label("s"),
+        case((ended > end_s, end_s), else_=ended).label("e"),
+    ).subquery()
     reach = (
         func.max(spans.c.e)
         .over(partition_by=spans.c.service, order_by=spans.c.s, rows=(None, -1))

@@ -131,6 +131,7 @@ def test_a_failed_send_is_retried_and_a_stale_claim_taken_over(
         ('schedule = "every month"', "is not a cron expression"),
         ('scope = "service:nosuch"', "'nosuch' is not one of the [[services]]"),
         ('scope = "team:x"', "is not a report scope"),
+        ('scope = "agreement:Gold"', "'Gold' is not an agreement of the [[agreements]]"),
         ('period = "last year"', "reports[0].period: Input should be 'last month' or 'last week'"),
     ],
 )
