@@ -13,7 +13,6 @@ from handlers.common import actor_of, tell, user_id
 from handlers.servicedesk import report_render as render
 from services import reports
 from services.errors import ServiceDeskError
-from services.reports.charts import render_all
 from services.reports.figures import Report
 from services.reports.period import Period
 
@@ -69,6 +68,9 @@ class ReportSender:
             unfurl_links=False,
         )
         channel_id = posted["channel"]
+        # matplotlib is imported on first use, not when the bot starts.
+        from services.reports.charts import render_all
+
         charts = render_all(report)
         client.files_upload_v2(
             channel=channel_id,
