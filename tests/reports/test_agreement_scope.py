@@ -23,6 +23,7 @@ name = "Gold"
 customer = "Acme <Retail>"
 services = ["payments"]
 owner = "U0GOLDOWNER"
+review_every = "yearly"
 availability_target = 99.9
 
 [[agreements]]
@@ -30,6 +31,7 @@ name = "Silver"
 customer = "Acme <Retail>"
 services = ["vpn"]
 owner = "U0SILVEROWNER"
+review_every = "yearly"
 availability_target = 85
 
 [[agreements]]
@@ -37,6 +39,7 @@ name = "Bronze"
 customer = "Staff"
 services = ["email"]
 owner = "U0BRONZEOWNER"
+review_every = "yearly"
 """
 NOW = at(11, 27, 10)
 
