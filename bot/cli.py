@@ -214,7 +214,7 @@ def report_command(
     try:
         scope = reports.resolve(policy, args.scope)
         period = reports.parse_period(args.period, now=now)
-        with db.session() as session:
+        with db.read_session() as session:
             report = reports.build_report(session, policy, scope, period, now)
             written = files.write(
                 session, report, formats=args.formats or files.FORMATS, out_dir=Path(args.out)

@@ -26,7 +26,7 @@ def sweep_reports(*, db: Database, clock: Clock, policy: Policy, send: SendRepor
     for due in claimed:
         name, start = due.report.name, due.period.start
         try:
-            with db.session() as session:
+            with db.read_session() as session:
                 scope = reports.resolve(policy, due.report.scope)
                 report = reports.build_report(session, policy, scope, due.period, now)
             send(due.report.channel, report)

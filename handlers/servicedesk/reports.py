@@ -51,7 +51,7 @@ class ReportSender:
         self.ctx = ctx
 
     def build(self, scope: reports.Scope, period: Period) -> Report:
-        with self.ctx.db.session() as session:
+        with self.ctx.db.read_session() as session:
             return reports.build_report(
                 session, self.ctx.policy, scope, period, self.ctx.clock.now()
             )

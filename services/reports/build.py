@@ -409,12 +409,13 @@ def _availability(
     end_s = sql.epoch(sql.at(end))
     # The high-impact incidents overlapping the period, read in three disjoint parts that
     # each follow an index: logged in it; logged before and resolved in or after it; logged
-    # before and still open.
-    base = [
-        col(Incident.service).in_(names),
-        Incident.impact == "high",
-        col(Incident.status) != CANCELLED,
-    ]
+    # before and still open. Materialised, so the window functions' ordering by service is
+    # not pushed into the parts (which would walk the service index instead).
+    base = [Incident.impact == "high", col(Incident.status) != CANCELLED]
+    # For the part read by resolution time the service is tested through coalesce(), which no
+    # index serves: otherwise the planner may walk a service's whole history instead.
+    in_services = col(Incident.service).in_(names)
+    any_of_services = func.coalesce(Incident.service, "").in_(names)
     columns = (
         Incident.service.label("service"),
         Incident.created_at.label("created_at"),
@@ -422,19 +423,24 @@ def _availability(
     )
     overlapping = union_all(
         select(*columns).where(
-            *base, col(Incident.created_at) >= period.start, col(Incident.created_at) < end
+            *base,
+            in_services,
+            col(Incident.created_at) >= period.start,
+            col(Incident.created_at) < end,
         ),
         select(*columns).where(
             *base,
+            any_of_services,
             col(Incident.resolved_at) > period.start,
             col(Incident.created_at) < period.start,
         ),
         select(*columns).where(
             *base,
+            in_services,
             col(Incident.status).in_([s.value for s in OPEN_STATUSES]),
             col(Incident.created_at) < period.start,
         ),
-    ).subquery()
+    ).cte("overlapping").prefix_with("MATERIALIZED")
     began = sql.epoch(overlapping.c.created_at)
     ended = sql.epoch(func.coalesce(overlapping.c.resolved_at, sql.at(end)))
     spans = select(
