@@ -59,7 +59,7 @@ def _fill(engine: Engine, *, count: int, months: int) -> None:
     )
     created = f"({first} + (i - 1) * {step})"
     acked = f"({created} + 60 + (i * 37) % 7200)"
-    resolved = f"(CASE WHEN i % 20 = 0 THEN NULL ELSE {created} + 600 + (i * 91) % 90000 END)"
+    resolved = f"(CASE WHEN i % 20 = 3 THEN NULL ELSE {created} + 600 + (i * 91) % 90000 END)"
     priority = "(1 + i % 5)"
     response_s = " ".join(f"WHEN {p} THEN {s}" for p, s in RESPONSE_S.items())
     resolution_s = " ".join(f"WHEN {p} THEN {s}" for p, s in RESOLUTION_S.items())
@@ -69,7 +69,7 @@ def _fill(engine: Engine, *, count: int, months: int) -> None:
         "priority_overridden, status, service, team, reporter, assignee, escalation_level, "
         "created_at, updated_at, acknowledged_at, resolved_at, closed_at) "
         f"SELECT i, 'Bench incident ' || i, '', CASE WHEN i % 10 = 0 THEN 'high' ELSE 'medium' "
-        f"END, 'medium', {priority}, {false}, CASE WHEN i % 20 = 0 THEN 'in_progress' ELSE "
+        f"END, 'medium', {priority}, {false}, CASE WHEN i % 20 = 3 THEN 'in_progress' ELSE "
         "'closed' END, CASE WHEN i % 7 = 0 THEN NULL ELSE 'service-' || (i % 10) END, 'ops', "
         f"'UBENCH', 'UBENCH', 0, {at(created)}, {at(created)}, {at(acked)}, {at(resolved)}, "
         f"{at(resolved)} FROM {numbers}"
@@ -110,18 +110,21 @@ def _prepare(url: str) -> Engine:
     return engine
 
 
-def _time_report(db: Database, scope_text: str) -> tuple[float, int]:
+def _time_report(db: Database, scope_text: str) -> tuple[float, float, int]:
+    """Best of three: wall-clock seconds, this process's CPU seconds (on SQLite the whole
+    work, as the database runs in-process), incidents in the month."""
     scope = resolve(POLICY, scope_text)
     period = parse_period("2026-10", now=NOW)
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     incidents = 0
     for _ in range(3):
-        started = time.perf_counter()
-        with db.session() as session:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        with db.read_session() as session:
             report = build_report(session, POLICY, scope, period, NOW)
         best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - started_cpu)
         incidents = report.current.incidents
-    return best, incidents
+    return best, best_cpu, incidents
 
 
 def run(url: str, *, count: int, months: int, refill: bool = True) -> None:
@@ -138,10 +141,11 @@ def run(url: str, *, count: int, months: int, refill: bool = True) -> None:
         filled = "kept from an earlier run"
     db = Database(engine)
     for scope_text in ("all", SERVICES[3]):
-        seconds, incidents = _time_report(db, scope_text)
+        seconds, cpu, incidents = _time_report(db, scope_text)
         print(
             f"{engine.dialect.name}: {count:,} incidents stored ({months} months, {filled}); report October 2026 for {scope_text}: {incidents:,} incidents in "
-            f"the month, built (with September beside it) in {seconds * 1000:.0f} ms (best of 3)"
+            f"the month, built (with September beside it) in {seconds * 1000:.0f} ms wall, "
+            f"{cpu * 1000:.0f} ms CPU in this process (best of 3)"
         )
     db.dispose()
 

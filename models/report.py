@@ -12,6 +12,7 @@ from models.base import UTCDateTime
 from models.change import Change
 from models.incident import Incident
 from models.problem import Problem
+from models.sla_timer import SlaTimer
 
 
 class RunStatus(StrEnum):
@@ -57,6 +58,26 @@ REPORT_INDEXES = (
         Incident.resolved_at,  # type: ignore[arg-type]
         Incident.created_at,  # type: ignore[arg-type]
         Incident.service,  # type: ignore[arg-type]
+        Incident.impact,  # type: ignore[arg-type]
+        Incident.status,  # type: ignore[arg-type]
+    ),
+    # Outages and the backlog read the incidents still open, logged before a moment.
+    Index(
+        "ix_incident_open_report",
+        Incident.status,  # type: ignore[arg-type]
+        Incident.created_at,  # type: ignore[arg-type]
+        Incident.service,  # type: ignore[arg-type]
+        Incident.impact,  # type: ignore[arg-type]
+        Incident.closed_at,  # type: ignore[arg-type]
+    ),
+    # SLA attainment reads each incident's two timers from the index alone.
+    Index(
+        "ix_sla_timer_report",
+        SlaTimer.record_key,  # type: ignore[arg-type]
+        SlaTimer.target,  # type: ignore[arg-type]
+        SlaTimer.stopped_at,  # type: ignore[arg-type]
+        SlaTimer.due_at,  # type: ignore[arg-type]
+        SlaTimer.breached_at,  # type: ignore[arg-type]
     ),
     Index("ix_change_implemented_at", Change.implemented_at),  # type: ignore[arg-type]
     Index("ix_problem_resolved_at", Problem.resolved_at),  # type: ignore[arg-type]

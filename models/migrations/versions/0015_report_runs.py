@@ -11,7 +11,8 @@ Revises: 0014
   sweep marked them).
 - Indexes for the ranges the report reads: incidents logged in a period (covering the
   columns counted, so a month is read from the index alone), per service, resolved in a
-  period; changes implemented and problems resolved / made known errors.
+  period, still open; each incident's SLA timers with their outcome columns; changes
+  implemented and problems resolved / made known errors.
 """
 
 from __future__ import annotations
@@ -51,7 +52,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_incident_service_created", "incident", ["service", "created_at"])
     op.create_index(
-        "ix_incident_resolved_created", "incident", ["resolved_at", "created_at", "service"]
+        "ix_incident_resolved_created",
+        "incident",
+        ["resolved_at", "created_at", "service", "impact", "status"],
+    )
+    op.create_index(
+        "ix_incident_open_report",
+        "incident",
+        ["status", "created_at", "service", "impact", "closed_at"],
+    )
+    op.create_index(
+        "ix_sla_timer_report",
+        "sla_timer",
+        ["record_key", "target", "stopped_at", "due_at", "breached_at"],
     )
     op.create_index("ix_change_implemented_at", "change", ["implemented_at"])
     op.create_index("ix_problem_resolved_at", "problem", ["resolved_at"])
@@ -62,6 +75,8 @@ def downgrade() -> None:
     op.drop_index("ix_problem_known_error_at", table_name="problem")
     op.drop_index("ix_problem_resolved_at", table_name="problem")
     op.drop_index("ix_change_implemented_at", table_name="change")
+    op.drop_index("ix_sla_timer_report", table_name="sla_timer")
+    op.drop_index("ix_incident_open_report", table_name="incident")
     op.drop_index("ix_incident_resolved_created", table_name="incident")
     op.drop_index("ix_incident_service_created", table_name="incident")
     op.drop_index("ix_incident_report_logged", table_name="incident")
