@@ -46,10 +46,14 @@ def markdown(report: Report) -> str:
         "| Figure | This period | Previous | Change |",
         "|---|---:|---:|---:|",
     ]
-    lines += [
-        f"| {_md(row.label.strip())} | {row.current} | {row.previous} | {row.change} |"
-        for row in text.summary_rows(report)
-    ]
+    group = None
+    for row in text.summary_rows(report):
+        if row.group != group:
+            group = row.group
+            lines.append(f"| **{_md(group)}** | | | |")
+        lines.append(
+            f"| {_md(row.label.strip())} | {row.current} | {row.previous} | {row.change} |"
+        )
     lines += [
         "",
         f"**Incidents by service:** {_md(text.by_service(c, limit=50))}",
@@ -200,9 +204,13 @@ def pdf(report: Report, charts: list[Chart]) -> bytes:
         heading = table.row()
         for cell in ("Figure", "This period", "Previous", "Change"):
             heading.cell(cell)
+        group = None
         for row in text.summary_rows(report):
+            if row.group != group:
+                group = row.group
+                table.row().cell(_latin1(group), colspan=4)
             line = table.row()
-            for cell in (row.label, row.current, row.previous, row.change):
+            for cell in ("  " + row.label.strip(), row.current, row.previous, row.change):
                 line.cell(_latin1(cell))
     c = report.current
     document.ln(3)
