@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from bot.blocks import Block, context, divider, header, section
+from services.mrkdwn import user_text
 from services.reports import text
 from services.reports.figures import Report
 
@@ -15,8 +16,8 @@ FIELDS_PER_SECTION = 10  # Slack's limit
 
 def escape(value: str) -> str:
     """Text from records or the policy shown in mrkdwn: &, < and > can no longer form a
-    mention, a link or a broadcast."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    mention, a link or a broadcast (the project's helper, services.mrkdwn)."""
+    return user_text(value)
 
 
 def _field(row: text.Row) -> str:
