@@ -7,6 +7,7 @@ import logging
 import re
 import signal
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.db import Database
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from bot.context import AppContext
+    from models.policy import Policy
 
 log = logging.getLogger("servicedesk")
 
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     audit_parser.add_argument(
         "audit_action", choices=["verify"], help="check the audit trail's hash chain"
     )
+    add_report_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "audit":
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "cmdb":
             return cmdb_command(args)
+        if args.command == "report":
+            return report_command(args)
         return run(argv)
     except (SettingsError, PolicyError) as error:
         print(error, file=sys.stderr)
@@ -184,6 +189,71 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
         f"{args.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged"
     )
+    return 0
+
+
+# ---- servicedesk report -------------------------------------------------------------------------
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    report = sub.add_parser(
+        "report", help="write a service report as files (PDF, CSV, Markdown)"
+    )
+    report.add_argument(
+        "--scope", default="all", help='"all", a service, service:NAME, agreement:NAME, customer:NAME'
+    )
+    report.add_argument(
+        "--period", default=None, help='2026-10 (a month), "last month" (default), or FROM..TO'
+    )
+    report.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=["pdf", "csv", "md"],
+        help="repeat for several; all three when left out",
+    )
+    report.add_argument("--out", default=".", help="the directory to write into")
+
+
+def report_command(
+    args: argparse.Namespace,
+    db: Database | None = None,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> int:
+    """`report`: build the report of the scope and period and write the chosen formats."""
+    from pathlib import Path
+
+    from services import reports
+    from services.clock import SystemClock
+    from services.errors import ServiceDeskError
+    from services.reports import files, text
+
+    db = db or _database()
+    db.upgrade()
+    if policy is None:
+        import os
+
+        config = os.environ.get("SERVICEDESK_CONFIG")
+        policy = load_policy(Path(config) if config else None)
+    now = now or SystemClock().now()
+    try:
+        scope = reports.resolve(policy, args.scope)
+        period = reports.parse_period(args.period, now=now)
+        with db.read_session() as session:
+            report = reports.build_report(session, policy, scope, period, now)
+            written = files.write(
+                session, report, formats=args.formats or files.FORMATS, out_dir=Path(args.out)
+            )
+    except ServiceDeskError as error:
+        print(str(error).replace("`", ""), file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"{args.out}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"{text.title(report)}: {len(written)} file(s) written")
+    for path in written:
+        print(f"  {path}")
     return 0
 
 

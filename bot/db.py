@@ -50,6 +50,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+# Execution option marking a connection that only reads (see Database.read_session).
+READ_ONLY = "servicedesk_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -64,6 +68,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
+        if connection.get_execution_options().get(READ_ONLY):
+            # A read-only session (a report) reads a WAL snapshot without the write lock.
+            connection.exec_driver_sql("BEGIN")
+            return
         # Deferred transactions that read and then write deadlock under concurrency
         # (SQLITE_BUSY on lock upgrade, which the busy timeout does not cover). Taking the
         # write lock up front makes concurrent writers queue instead, like row locks would.
@@ -94,6 +102,17 @@ class Database:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for long reads (reports): on SQLite a deferred transaction, so writers
+        do not queue behind it; whatever it did is rolled back."""
+        session = Session(self.engine.execution_options(**{READ_ONLY: True}))
+        try:
+            yield session
+        finally:
+            session.rollback()
             session.close()
 
     def upgrade(self) -> None:

@@ -9,6 +9,7 @@ from models.links import RecordLink  # noqa: F401
 from models.notification import Notification
 from models.page import Page
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401
+from models.report import ReportRun  # noqa: F401
 from models.sla_timer import SlaTimer
 
 __all__ = ["AuditEntry", "Incident", "Notification", "Page", "SlaPause", "SlaTimer"]

@@ -11,6 +11,7 @@ from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
+from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import Duration, SlaPolicy
 
@@ -79,6 +80,7 @@ class Policy(Strict):
     problems: ProblemPolicy = ProblemPolicy()
     escalation: EscalationPolicy = EscalationPolicy()
     availability: AvailabilityPolicy = AvailabilityPolicy()
+    reports: list[ScheduledReport] = []
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
@@ -91,6 +93,7 @@ class Policy(Strict):
                     f"services[{index}].team: '{service.team}' is not one of the [[teams]] "
                     f"({', '.join(team_names) or 'none defined'})"
                 )
+        _check_report_scopes(self)
         return self
 
     def team(self, name: str | None) -> Team | None:
@@ -101,6 +104,26 @@ class Policy(Strict):
             return None
         lowered = name.lower()
         return next((s for s in self.services if s.name.lower() == lowered), None)
+
+
+def _check_report_scopes(policy: Policy) -> None:
+    """Each [[reports]] scope names a service, agreement or customer the policy defines."""
+    _unique("reports", [report.name for report in policy.reports])
+    agreements = list(getattr(policy, "agreements", None) or [])
+    known = {
+        "agreement": {a.name.lower() for a in agreements},
+        "customer": {(getattr(a, "customer", None) or "").lower() for a in agreements},
+    }
+    for index, report in enumerate(policy.reports):
+        kind, name = scope_parts(report.scope)
+        if kind == "service" and policy.service(name) is None:
+            raise ValueError(f"reports[{index}].scope: '{name}' is not one of the [[services]]")
+        if kind in known and (name or "").lower() not in known[kind]:
+            raise ValueError(
+                f"reports[{index}].scope: '{name}' is not an {kind} of the [[agreements]]"
+                if kind == "agreement"
+                else f"reports[{index}].scope: '{name}' is not a customer of the [[agreements]]"
+            )
 
 
 def _unique(section: str, names: list[str]) -> None:

@@ -33,4 +33,8 @@ class SlaTimer(SQLModel, table=True):
     next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the target is (or was) due, pauses and the calendar counted; NULL while paused.
+    # Reports compare it with stopped_at, so a target met late counts as breached even when
+    # the sweep never got to fire the breach before the record was settled.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

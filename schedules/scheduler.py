@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
-from schedules import availability
+from schedules import availability, reports
 from services import change_reminders, changes, incidents, paging, problems, releases, sla_timers
 from services.clock import Clock
 from services.errors import ServiceDeskError
@@ -73,6 +73,8 @@ class IncidentHooks:
     announce_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
     # Updating the messages of other record kinds in place (no thread step).
     refresh_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
+    # Posting a scheduled service report (summary and charts) to a channel.
+    send_report: reports.SendReport | None = None
 
 
 AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
@@ -219,6 +221,12 @@ def run_once(
             db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
         ),
     )()
+    if hooks is not None and hooks.send_report is not None:
+        send_report = hooks.send_report
+        _guarded(
+            "scheduled_reports",
+            lambda: reports.sweep_reports(db=db, clock=clock, policy=policy, send=send_report),
+        )()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
@@ -253,6 +261,11 @@ def build_scheduler(
         ),
         "send_notifications": notifier.send_due,
     }
+    if hooks is not None and hooks.send_report is not None:
+        send_report = hooks.send_report
+        jobs["scheduled_reports"] = lambda: reports.sweep_reports(
+            db=db, clock=clock, policy=policy, send=send_report
+        )
     for job_id, job in jobs.items():
         scheduler.add_job(
             _guarded(job_id, job),

@@ -18,6 +18,7 @@ def hooks_for(ctx: AppContext) -> IncidentHooks:
     from handlers.changes.listeners import ChangeHandlers
     from handlers.problems.listeners import ProblemHandlers
     from handlers.releases.listeners import ReleaseHandlers
+    from handlers.servicedesk.reports import ReportSender
 
     incidents = IncidentHandlers(ctx)
     change_handlers = ChangeHandlers(ctx)
@@ -36,6 +37,7 @@ def hooks_for(ctx: AppContext) -> IncidentHooks:
             "REL": release_handlers.refresh,
             "PRB": problem_handlers.refresh,
         },
+        send_report=ReportSender(ctx).send,
     )
 
 

@@ -162,6 +162,10 @@ def refresh(
     timer.calendar = calendar_kind
     timer.stopped_at = stopped_at
     timer.updated_at = now
+    # Kept for reports: met or breached is then a comparison the database can make.
+    timer.due_at = _instant(
+        timer, BREACH_STAGE, _calendar(policy, calendar_kind), pauses, policy
+    )
     if stopped_at is not None:
         timer.next_due_at = None
         notifications.cancel_for(

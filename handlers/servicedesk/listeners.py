@@ -17,6 +17,7 @@ from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.ids import Action, Field, View
+from handlers.servicedesk.reports import ReportCommand
 from models.availability import TestRunRef
 from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
@@ -55,6 +56,8 @@ class ServiceDeskHandlers:
         head = words[0].lower() if words else "help"
         if head == "availability":
             self._availability(words[1:], respond)
+        elif head == "report":
+            ReportCommand(self.ctx).run(words[1:], body, respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -21,6 +21,7 @@ from bot.blocks import (
     user_text,
 )
 from handlers.servicedesk.ids import Field, View
+from handlers.servicedesk.report_render import REPORT_USAGE
 from models.availability import TestRun, TestRunRef
 from services.availability import ServiceAvailability
 from services.service_tests import NOTE_MAX
@@ -30,6 +31,7 @@ USAGE = (
     "• `/servicedesk availability [service] [period]` — availability %, outages, MTBF and MTRS "
     "per service, with the availability and continuity tests run in the period. The period is "
     "like `7d`, `30d` (the default) or `90d`; both words are optional, in any order.\n"
+    f"{REPORT_USAGE}\n"
     "• `/servicedesk help` — this message."
 )
 

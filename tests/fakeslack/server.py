@@ -355,6 +355,11 @@ class FakeSlack:
             found = self._views.get(view_id)
             return json.loads(json.dumps(found)) if found is not None else None
 
+    def files(self) -> list[Json]:
+        """Every file an upload URL was asked for, in order (content None until uploaded)."""
+        with self._lock:
+            return [dict(found) for found in self._files.values()]
+
     def file(self, file_id: str) -> Json | None:
         """An uploaded file: id, name, title, length and the uploaded ``content`` bytes."""
         with self._lock:
@@ -669,6 +674,9 @@ class FakeSlack:
             if stored is None or stored["content"] is None:
                 return {"ok": False, "error": "file_not_found"}
             stored["title"] = item.get("title") or stored["name"]
+            # Where it was shared (reports: the DM or channel, in the summary's thread).
+            stored["channel"] = channel
+            stored["thread_ts"] = args.get("thread_ts")
             completed.append(
                 {
                     "id": stored["id"],

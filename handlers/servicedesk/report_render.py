@@ -1,0 +1,101 @@
+"""How a service report reads in Slack: a Block Kit summary (every figure beside the previous
+period's), the breaches, and the wording of the replies. One place for the words."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from bot.blocks import Block, context, divider, header, section
+from services.mrkdwn import user_text
+from services.reports import text
+from services.reports.figures import Report
+
+BREACHES_SHOWN = 10
+FIELDS_PER_SECTION = 10  # Slack's limit
+
+
+def escape(value: str) -> str:
+    """Text from records or the policy shown in mrkdwn: &, < and > can no longer form a
+    mention, a link or a broadcast (the project's helper, services.mrkdwn)."""
+    return user_text(value)
+
+
+def _field(row: text.Row) -> str:
+    previous = f"prev {row.previous}"
+    if row.change:
+        previous += f", {row.change}"
+    return f"*{escape(row.label.strip())}*\n{row.current}  _({previous})_"
+
+
+def summary_blocks(report: Report) -> list[Block]:
+    """The report as Block Kit: a header, one section of fields per group, then details."""
+    current = report.current
+    blocks: list[Block] = [
+        header(text.title(report)[:150]),
+        context(escape(text.subtitle(report))),
+    ]
+    rows = text.summary_rows(report)
+    for group, members in groupby(rows, key=lambda row: row.group):
+        fields = [_field(row) for row in members]
+        for start in range(0, len(fields), FIELDS_PER_SECTION):
+            heading = f"*{escape(group)}*" if start == 0 else " "
+            blocks.append(section(heading, fields=fields[start : start + FIELDS_PER_SECTION]))
+    blocks.append(
+        context(
+            f"By service: {escape(text.by_service(current))} · Changes by type: "
+            f"{escape(text.changes_by_type(current))} · by outcome: "
+            f"{escape(text.changes_by_outcome(current))}"
+        )
+    )
+    blocks.append(divider())
+    blocks.append(section(breaches_text(report)))
+    blocks.append(
+        context(
+            "Charts follow in this conversation. For the full record lists run "
+            "`servicedesk report --scope … --period …` (PDF, CSV, Markdown)."
+        )
+    )
+    return blocks[:50]
+
+
+def breaches_text(report: Report) -> str:
+    breaches = report.current.breaches
+    if not breaches:
+        return "*SLA breaches:* none."
+    lines = [f"*SLA breaches* ({len(breaches)}):"]
+    for breach in breaches[:BREACHES_SHOWN]:
+        service = f" · {escape(breach.service)}" if breach.service else ""
+        lines.append(
+            f"• {breach.key} {breach.target} · P{breach.priority}{service} · "
+            f"{escape(breach.title[:80])}"
+        )
+    if len(breaches) > BREACHES_SHOWN:
+        lines.append(f"…and {len(breaches) - BREACHES_SHOWN} more (in the CSV export).")
+    return "\n".join(lines)[:2900]
+
+
+def fallback(report: Report) -> str:
+    c = report.current
+    return (
+        f"{text.title(report)}: {c.incidents} incidents, response met "
+        f"{text.percent(c.response.percent)}, resolution met {text.percent(c.resolution.percent)}."
+    )
+
+
+def preparing(report_scope: str, period_label: str) -> str:
+    return (
+        f"Preparing the service report for {escape(report_scope)}, {period_label}. "
+        "I'll send it to you in a direct message."
+    )
+
+
+def failed() -> str:
+    return "The report could not be sent to Slack. Try again in a minute."
+
+
+REPORT_USAGE = (
+    "• `/servicedesk report [scope] [period]` — a service report sent to you by direct "
+    "message, with charts. Scope: `all` (default), a service, `agreement:NAME` or "
+    "`customer:NAME`. Period: `2026-10`, `last month` (default), `this month`, `last week`, "
+    "or `2026-10-01..2026-10-15`."
+)

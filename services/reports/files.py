@@ -1,0 +1,289 @@
+"""A report as files, for the Slack upload and for `servicedesk report` (a customer's or an
+auditor's copy): PNG charts, a PDF with the charts and tables, CSVs of the underlying records
+and a Markdown summary. The evidence pack reuses `write`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from sqlmodel import Session
+
+from services.reports import text
+from services.reports.build import change_records, incident_records
+from services.reports.charts import Chart, render_all
+from services.reports.figures import Report
+
+FORMATS = ("pdf", "csv", "md")
+
+
+# ---- Markdown ---------------------------------------------------------------------------------
+
+
+def _md(value: str) -> str:
+    """Text from records (titles, names) made inert in Markdown: no HTML, no emphasis or
+    links, no table breaks."""
+    cleaned = " ".join(value.split()).replace("\\", "\\\\")
+    for mark in ("`", "*", "_", "[", "]", "|"):
+        cleaned = cleaned.replace(mark, "\\" + mark)
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        cleaned = cleaned.replace(raw, safe)
+    return cleaned
+
+
+def markdown(report: Report) -> str:
+    """The summary as Markdown: every figure beside the previous period's, then the details."""
+    c = report.current
+    lines = [
+        f"# {_md(text.title(report))}",
+        "",
+        text.subtitle(report),
+        "",
+        "| Figure | This period | Previous | Change |",
+        "|---|---:|---:|---:|",
+    ]
+    group = None
+    for row in text.summary_rows(report):
+        if row.group != group:
+            group = row.group
+            lines.append(f"| **{_md(group)}** | | | |")
+        lines.append(
+            f"| {_md(row.label.strip())} | {row.current} | {row.previous} | {row.change} |"
+        )
+    lines += [
+        "",
+        f"**Incidents by service:** {_md(text.by_service(c, limit=50))}",
+        "",
+        f"**Changes by type:** {_md(text.changes_by_type(c))}; "
+        f"**by outcome:** {_md(text.changes_by_outcome(c))}",
+        "",
+        "## SLA breaches",
+        "",
+    ]
+    if c.breaches:
+        lines += [
+            "| Incident | Target | Priority | Service | Title | Due |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {b.key} | {b.target} | P{b.priority} | {_md(b.service or '')} | {_md(b.title)} | "
+            f"{b.due_at:%Y-%m-%d %H:%M} |"
+            if b.due_at
+            else f"| {b.key} | {b.target} | P{b.priority} | {_md(b.service or '')} | "
+            f"{_md(b.title)} | |"
+            for b in c.breaches
+        ]
+    else:
+        lines.append("None.")
+    lines += ["", "## Backlog by age at period end", ""]
+    lines += [f"- {label}: {count}" for label, count in c.backlog.by_age.items()]
+    return "\n".join(lines) + "\n"
+
+
+# ---- CSV --------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    # A cell starting with = + - @ is a formula to a spreadsheet; a quote keeps it text.
+    cell = "" if value is None else str(value)
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _csv(header: list[str], rows: Iterable[dict[str, Any] | list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        values = [row.get(h) for h in header] if isinstance(row, dict) else row
+        writer.writerow([_cell(v) for v in values])
+    return out.getvalue()
+
+
+def csv_files(session: Session, report: Report) -> dict[str, str]:
+    """figures.csv (the summary), incidents.csv, breaches.csv, availability.csv, changes.csv."""
+    c = report.current
+    files = {
+        "figures.csv": _csv(
+            ["group", "figure", "this period", "previous period", "change"],
+            (
+                [row.group, row.label.strip(), row.current, row.previous, row.change]
+                for row in text.summary_rows(report)
+            ),
+        ),
+        "breaches.csv": _csv(
+            ["incident", "target", "priority", "service", "title", "due_at", "stopped_at"],
+            (
+                [
+                    b.key,
+                    b.target,
+                    f"P{b.priority}",
+                    b.service or "",
+                    b.title,
+                    b.due_at.isoformat() if b.due_at else "",
+                    b.stopped_at.isoformat() if b.stopped_at else "",
+                ]
+                for b in c.breaches
+            ),
+        ),
+        "availability.csv": _csv(
+            [
+                "service",
+                "availability_percent",
+                "target_percent",
+                "downtime_s",
+                "outages",
+                "mtbf_s",
+                "mtrs_s",
+            ],
+            (
+                [
+                    u.service,
+                    f"{u.percent:.4f}",
+                    "" if u.target is None else f"{u.target:g}",
+                    f"{u.downtime_s:.0f}",
+                    u.outages,
+                    "" if u.mtbf_s is None else f"{u.mtbf_s:.0f}",
+                    "" if u.mtrs_s is None else f"{u.mtrs_s:.0f}",
+                ]
+                for u in c.availability
+            ),
+        ),
+    }
+    incidents = incident_records(session, report)
+    files["incidents.csv"] = _csv(
+        list(incidents[0]) if incidents else ["key", "title", "priority", "service"], incidents
+    )
+    changes = change_records(session, report)
+    files["changes.csv"] = _csv(
+        list(changes[0]) if changes else ["key", "title", "type", "review_outcome"], changes
+    )
+    return files
+
+
+# ---- PDF --------------------------------------------------------------------------------------
+
+# The PDF's built-in fonts cover Latin-1 only; these read the same in it.
+_PDF_SUBSTITUTES = {
+    "—": "-",
+    "–": "-",
+    "−": "-",
+    "·": "|",
+    "→": "->",
+    "≥": ">=",
+    "×": "x",
+    "…": "...",
+}
+
+
+def _latin1(value: str) -> str:
+    for raw, safe in _PDF_SUBSTITUTES.items():
+        value = value.replace(raw, safe)
+    return value.encode("latin-1", "replace").decode("latin-1")
+
+
+def pdf(report: Report, charts: list[Chart]) -> bytes:
+    """An A4 PDF: title, the summary table, the charts, and the breach list."""
+    document = FPDF(orientation="portrait", unit="mm", format="A4")
+    document.set_title(_latin1(text.title(report)))
+    document.set_author("servicedesk")
+    document.set_auto_page_break(auto=True, margin=15)
+    document.add_page()
+    document.set_font("Helvetica", "B", 16)
+    document.multi_cell(0, 8, _latin1(text.title(report)), new_x="LMARGIN", new_y="NEXT")
+    document.set_font("Helvetica", "", 10)
+    document.multi_cell(0, 6, _latin1(text.subtitle(report)), new_x="LMARGIN", new_y="NEXT")
+    document.ln(2)
+    document.set_font("Helvetica", "", 9)
+    with document.table(
+        col_widths=(80, 35, 35, 30), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT")
+    ) as table:
+        heading = table.row()
+        for cell in ("Figure", "This period", "Previous", "Change"):
+            heading.cell(cell)
+        group = None
+        for row in text.summary_rows(report):
+            if row.group != group:
+                group = row.group
+                table.row().cell(_latin1(group), colspan=4)
+            line = table.row()
+            for cell in ("  " + row.label.strip(), row.current, row.previous, row.change):
+                line.cell(_latin1(cell))
+    c = report.current
+    document.ln(3)
+    document.multi_cell(
+        0,
+        5,
+        _latin1(
+            f"Incidents by service: {text.by_service(c, limit=30)}. "
+            f"Changes by type: {text.changes_by_type(c)}; by outcome: {text.changes_by_outcome(c)}."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    for chart in charts:
+        document.add_page()
+        document.set_font("Helvetica", "B", 12)
+        document.cell(0, 8, _latin1(chart.title), new_x="LMARGIN", new_y="NEXT")
+        document.image(io.BytesIO(chart.png), w=180)
+    document.add_page()
+    document.set_font("Helvetica", "B", 12)
+    document.cell(0, 8, "SLA breaches", new_x="LMARGIN", new_y="NEXT")
+    document.set_font("Helvetica", "", 8)
+    if c.breaches:
+        with document.table(col_widths=(20, 22, 12, 28, 78, 30)) as table:
+            heading = table.row()
+            for cell in ("Incident", "Target", "Prio", "Service", "Title", "Due (UTC)"):
+                heading.cell(cell)
+            for breach in c.breaches:
+                line = table.row()
+                for cell in (
+                    breach.key,
+                    breach.target,
+                    f"P{breach.priority}",
+                    breach.service or "",
+                    breach.title,
+                    f"{breach.due_at:%Y-%m-%d %H:%M}" if breach.due_at else "",
+                ):
+                    line.cell(_latin1(cell))
+    else:
+        document.cell(0, 6, "None.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(document.output())
+
+
+# ---- all together -----------------------------------------------------------------------------
+
+
+def file_stem(report: Report) -> str:
+    return f"service-report-{report.scope.slug}-{report.period.slug}"
+
+
+def write(session: Session, report: Report, *, formats: Iterable[str], out_dir: Path) -> list[Path]:
+    """Write the report in each of `formats` ("pdf", "csv", "md") under `out_dir`; returns
+    the files written. PDF brings its charts as PNGs beside it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(report)
+    written: list[Path] = []
+    wanted = list(dict.fromkeys(formats))
+    if "pdf" in wanted:
+        charts = render_all(report)
+        path = out_dir / f"{stem}.pdf"
+        path.write_bytes(pdf(report, charts))
+        written.append(path)
+        for chart in charts:
+            chart_path = out_dir / f"{stem}-{chart.name}"
+            chart_path.write_bytes(chart.png)
+            written.append(chart_path)
+    if "csv" in wanted:
+        for name, content in csv_files(session, report).items():
+            path = out_dir / f"{stem}-{name}"
+            path.write_text(content, encoding="utf-8")
+            written.append(path)
+    if "md" in wanted:
+        path = out_dir / f"{stem}.md"
+        path.write_text(markdown(report), encoding="utf-8")
+        written.append(path)
+    return written
