@@ -71,7 +71,9 @@ def test_a_window_outside_the_freeze_is_accepted(
 def test_a_window_inside_the_freeze_is_refused_naming_it(
     database: Database, clock: ManualClock, policy: Policy, window: tuple[datetime, datetime]
 ) -> None:
-    with pytest.raises(NotAllowed, match=r"change freeze 'Year end' \(20 Dec 00:00 to 04 Jan 00:00"):
+    with pytest.raises(
+        NotAllowed, match=r"change freeze 'Year end' \(20 Dec 00:00 to 04 Jan 00:00"
+    ):
         _create(database, clock, policy, planned_start=window[0], planned_end=window[1])
 
 
@@ -83,7 +85,9 @@ def test_an_emergency_change_starting_as_the_freeze_ends_needs_no_freeze_approve
         key = changes.create(
             session,
             data=change_input(
-                type=ChangeType.EMERGENCY, planned_start=FREEZE_END, planned_end=FREEZE_END + later(1)
+                type=ChangeType.EMERGENCY,
+                planned_start=FREEZE_END,
+                planned_end=FREEZE_END + later(1),
             ),
             requester=REQUESTER,
             now=clock.now(),
@@ -127,7 +131,9 @@ def test_an_emergency_change_a_minute_into_the_freeze_needs_a_freeze_approver(
     assert approve(database, policy, clock, key, "UFREEZE", {FREEZERS}).outcome == "approved"
 
 
-def _approved_normal(database: Database, clock: ManualClock, policy: Policy, awaiting: Submit) -> str:
+def _approved_normal(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> str:
     key = awaiting()
     approve(database, policy, clock, key, "UAPP1", {CAB})
     assert approve(database, policy, clock, key, "UAPP2", {CAB}).outcome == "approved"
@@ -135,7 +141,11 @@ def _approved_normal(database: Database, clock: ManualClock, policy: Policy, awa
 
 
 def _schedule(
-    database: Database, clock: ManualClock, policy: Policy, key: str, window: tuple[datetime, datetime]
+    database: Database,
+    clock: ManualClock,
+    policy: Policy,
+    key: str,
+    window: tuple[datetime, datetime],
 ) -> changes.Change:
     with database.session() as session:
         return changes.schedule(
@@ -166,7 +176,10 @@ def test_rescheduling_a_minute_into_the_freeze_is_refused_and_nothing_moves(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit, window: tuple
 ) -> None:
     key = _approved_normal(database, clock, policy, awaiting)
-    with pytest.raises(NotAllowed, match=r"falls in the change freeze 'Year end' and .* was not approved for the freeze"):
+    with pytest.raises(
+        NotAllowed,
+        match=r"falls in the change freeze 'Year end' and .* was not approved for the freeze",
+    ):
         _schedule(database, clock, policy, key, window)
     with database.session() as session:
         change = changes.get(session, key=key)
