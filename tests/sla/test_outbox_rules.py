@@ -1,0 +1,101 @@
+"""The outbox's finishing rules: a row that is no longer ours is left alone, and Retry-After
+only ever lengthens the wait."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from models.notification import Notification
+from services import notifications
+
+
+def _claimed(database, clock):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        notifications.schedule(
+            session,
+            record_key="INC-1",
+            kind="sla",
+            stage="response:50",
+            recipient="U1",
+            due_at=clock.now(),
+            text="half the response time is used",
+        )
+    with database.session() as session:
+        (row,) = notifications.claim_due(session, now=clock.now())
+        return row.id
+
+
+def _stored(database):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        (row,) = notifications.for_record(session, record_key="INC-1")
+        return row
+
+
+def test_a_failure_reported_after_the_row_was_sent_changes_nothing(database, clock):
+    row_id = _claimed(database, clock)
+    with database.session() as session:
+        assert notifications.mark_sent(session, id=row_id, now=clock.now())
+    with database.session() as session:
+        assert notifications.mark_failed(session, id=row_id, now=clock.now(), error="late") is None
+        assert notifications.mark_sent(session, id=row_id, now=clock.now()) is False
+    stored = _stored(database)
+    assert (stored.status, stored.last_error) == ("sent", None)
+
+
+def test_a_cancelled_or_missing_row_is_not_ours_to_finish(database, clock):
+    row_id = _claimed(database, clock)
+    with database.session() as session:
+        session.execute(text("UPDATE notification SET status = 'cancelled'"))
+    with database.session() as session:
+        assert notifications.mark_failed(session, id=row_id, now=clock.now(), error="x") is None
+        assert notifications.mark_sent(session, id=row_id, now=clock.now()) is False
+        assert (
+            notifications.mark_failed(session, id=row_id + 99, now=clock.now(), error="x") is None
+        )
+    assert _stored(database).status == "cancelled"
+
+
+def test_finishing_reads_the_row_afresh_not_what_the_session_holds(database, clock):
+    row_id = _claimed(database, clock)
+    with database.session() as session:
+        held = session.get(Notification, row_id)
+        assert held is not None and held.status == "sending"
+        # Another sender finished it meanwhile (written past this session's identity map).
+        session.connection().execute(text("UPDATE notification SET status = 'sent'"))
+        assert notifications.mark_failed(session, id=row_id, now=clock.now(), error="x") is None
+        assert notifications.mark_sent(session, id=row_id, now=clock.now()) is False
+    assert _stored(database).status == "sent"
+
+
+def test_retry_after_lengthens_the_wait_never_shortens_it(database, clock):
+    row_id = _claimed(database, clock)
+    with database.session() as session:
+        at = notifications.mark_failed(
+            session, id=row_id, now=clock.now(), error="ratelimited", retry_after=31
+        )
+    assert at == clock.now() + timedelta(seconds=31)
+    assert _stored(database).last_error == "ratelimited"
+    with database.session() as session:
+        (row,) = notifications.claim_due(session, now=clock.now() + timedelta(seconds=31))
+        # Second failure: the back-off (60 s) is longer than what Slack asked for.
+        at = notifications.mark_failed(
+            session, id=row.id, now=clock.now(), error="x" * 600, retry_after=5
+        )
+    assert at == clock.now() + timedelta(seconds=60)
+    assert _stored(database).last_error == "x" * notifications.ERROR_MAX
+
+
+def test_backoff_doubles_from_thirty_seconds_up_to_half_an_hour():
+    assert [notifications.backoff(n).total_seconds() for n in range(0, 8)] == [
+        30,
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1800,
+    ]
+    assert notifications.backoff(10_000) == notifications.BACKOFF_CAP
