@@ -34,6 +34,9 @@ def test_plan_becomes_pending_rows_once(database, clock):
         ("reminder", "start-1h@20261128T100000Z", "U1", "pending", "start-1h for U1"),
         ("reminder", "start-1h@20261128T100000Z", "S0CAB", "pending", "start-1h for S0CAB"),
     ]
+    with database.session() as session:
+        rows = notifications.for_record(session, record_key="CHG-1")
+        assert [(r.due_at, r.created_at) for r in rows] == [(start, clock.now())] * 2
     assert _sync(database, clock, plan) == []
     assert len(_rows(database)) == 2
 
@@ -74,5 +77,15 @@ def test_a_rescheduled_plan_cancels_the_old_reminders_of_this_record_only(databa
     assert [r[3] for r in _rows(database, kind="sla")] == ["pending"]
     assert [r[3] for r in _rows(database, key="CHG-2")] == ["pending"]
     # An empty plan cancels what is left; a sent reminder stays sent.
+    _sync(
+        database, clock, [Planned("start-1d", clock.now(), "U1"), Planned("start-1h", moved, "U1")]
+    )
+    with database.session() as session:
+        (due,) = notifications.claim_due(session, now=clock.now())
+        notifications.mark_sent(session, id=due.id, now=clock.now())
     assert _sync(database, clock, []) == []
-    assert {r[3] for r in _rows(database, kind="reminder")} == {"cancelled"}
+    assert [(r[1], r[3]) for r in _rows(database, kind="reminder")] == [
+        ("start-1h@20261128T100000Z", "cancelled"),
+        ("start-1h@20261130T100000Z", "cancelled"),
+        ("start-1d@20261127T100000Z", "sent"),
+    ]

@@ -99,3 +99,57 @@ def test_backoff_doubles_from_thirty_seconds_up_to_half_an_hour():
         1800,
     ]
     assert notifications.backoff(10_000) == notifications.BACKOFF_CAP
+
+
+def _queue(session, key, stage, *, due_at, kind="sla"):  # type: ignore[no-untyped-def]
+    notifications.schedule(
+        session, record_key=key, kind=kind, stage=stage, recipient="U1", due_at=due_at, text=stage
+    )
+
+
+def test_cancel_for_takes_the_prefix_literally_and_only_pending_rows_of_that_record(
+    database, clock
+):
+    stages = ["a_b:1", "axb:1", "a%:1", "abc:1", "a\\:1", "response:50", "sent:1"]
+    with database.session() as session:
+        for stage in stages:
+            _queue(session, "INC-1", stage, due_at=clock.now())
+        _queue(session, "INC-2", "a_b:1", due_at=clock.now())
+        _queue(session, "INC-1", "a_b:2", due_at=clock.now(), kind="reminder")
+    with database.session() as session:
+        (sent,) = [
+            r for r in notifications.for_record(session, record_key="INC-1") if r.stage == "sent:1"
+        ]
+        notifications.mark_sent(session, id=sent.id, now=clock.now())
+    with database.session() as session:
+        # "_" and "%" are no wildcards, "\" is no escape: each prefix matches itself only.
+        assert (
+            notifications.cancel_for(session, record_key="INC-1", kind="sla", stage_prefix="a_b")
+            == 1
+        )
+        assert notifications.cancel_for(session, record_key="INC-1", stage_prefix="a%") == 1
+        assert notifications.cancel_for(session, record_key="INC-1", stage_prefix="a\\") == 1
+        assert notifications.cancel_for(session, record_key="INC-1", stage_prefix="sent") == 0
+    with database.session() as session:
+        status = {
+            (r.record_key, r.kind, r.stage): r.status
+            for key in ("INC-1", "INC-2")
+            for r in notifications.for_record(session, record_key=key)
+        }
+    assert status == {
+        ("INC-1", "sla", "a_b:1"): "cancelled",
+        ("INC-1", "sla", "axb:1"): "pending",
+        ("INC-1", "sla", "a%:1"): "cancelled",
+        ("INC-1", "sla", "abc:1"): "pending",
+        ("INC-1", "sla", "a\\:1"): "cancelled",
+        ("INC-1", "sla", "response:50"): "pending",
+        ("INC-1", "sla", "sent:1"): "sent",
+        ("INC-2", "sla", "a_b:1"): "pending",
+        ("INC-1", "reminder", "a_b:2"): "pending",
+    }
+    # Without a prefix or kind: everything still pending of that record, nothing else.
+    with database.session() as session:
+        assert notifications.cancel_for(session, record_key="INC-1") == 4
+        assert [r.status for r in notifications.for_record(session, record_key="INC-2")] == [
+            "pending"
+        ]
