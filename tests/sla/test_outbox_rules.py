@@ -153,3 +153,57 @@ def test_cancel_for_takes_the_prefix_literally_and_only_pending_rows_of_that_rec
         assert [r.status for r in notifications.for_record(session, record_key="INC-2")] == [
             "pending"
         ]
+
+
+def test_mark_sent_reads_the_row_afresh_and_records_when_and_whether_late(database, clock):
+    row_id = _claimed(database, clock)
+    with database.session() as session:
+        held = session.get(Notification, row_id)
+        assert held is not None and held.status == "sending"
+        session.connection().execute(text("UPDATE notification SET status = 'cancelled'"))
+        assert notifications.mark_sent(session, id=row_id, now=clock.now()) is False
+    assert _stored(database).status == "cancelled"
+    with database.session() as session:
+        session.execute(text("UPDATE notification SET status = 'sending'"))
+    # Exactly five minutes after it was due is still on time.
+    sent_at = clock.now() + notifications.LATE_AFTER
+    with database.session() as session:
+        assert notifications.mark_sent(session, id=row_id, now=sent_at) is True
+    stored = _stored(database)
+    assert (stored.status, stored.sent_at, stored.late) == ("sent", sent_at, False)
+
+
+def test_a_row_sent_a_second_past_five_minutes_is_late(database, clock):
+    row_id = _claimed(database, clock)
+    sent_at = clock.now() + notifications.LATE_AFTER + timedelta(seconds=1)
+    with database.session() as session:
+        assert notifications.mark_sent(session, id=row_id, now=sent_at) is True
+    assert _stored(database).late is True
+
+
+def test_claim_takes_the_earliest_due_first_up_to_the_limit(database, clock):
+    with database.session() as session:
+        # Queued latest-due first, so id order and due order disagree.
+        for minutes in (3, 2, 1):
+            _queue(
+                session,
+                "INC-1",
+                f"due:{minutes}",
+                due_at=clock.now() - timedelta(minutes=minutes),
+            )
+    with database.session() as session:
+        first = notifications.claim_due(session, now=clock.now(), limit=1)
+        second = notifications.claim_due(session, now=clock.now(), limit=1)
+        rest = notifications.claim_due(session, now=clock.now(), limit=5)
+    assert [r.stage for r in first] == ["due:3"]
+    assert [r.stage for r in second] == ["due:2"]
+    assert [r.stage for r in rest] == ["due:1"]
+
+
+def test_claim_takes_a_hundred_rows_by_default(database, clock):
+    with database.session() as session:
+        for n in range(101):
+            _queue(session, "INC-1", f"n:{n:03}", due_at=clock.now())
+    with database.session() as session:
+        assert len(notifications.claim_due(session, now=clock.now())) == 100
+        assert len(notifications.claim_due(session, now=clock.now(), limit=2)) == 1
