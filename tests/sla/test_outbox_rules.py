@@ -165,17 +165,17 @@ def test_mark_sent_reads_the_row_afresh_and_records_when_and_whether_late(databa
     assert _stored(database).status == "cancelled"
     with database.session() as session:
         session.execute(text("UPDATE notification SET status = 'sending'"))
-    # Exactly five minutes after it was due is still on time.
-    sent_at = clock.now() + notifications.LATE_AFTER
+    # Exactly the late grace after it was due is still on time.
+    sent_at = clock.now() + notifications.LATE_GRACE
     with database.session() as session:
         assert notifications.mark_sent(session, id=row_id, now=sent_at) is True
     stored = _stored(database)
     assert (stored.status, stored.sent_at, stored.late) == ("sent", sent_at, False)
 
 
-def test_a_row_sent_a_second_past_five_minutes_is_late(database, clock):
+def test_a_row_sent_a_second_past_the_late_grace_is_late(database, clock):
     row_id = _claimed(database, clock)
-    sent_at = clock.now() + notifications.LATE_AFTER + timedelta(seconds=1)
+    sent_at = clock.now() + notifications.LATE_GRACE + timedelta(seconds=1)
     with database.session() as session:
         assert notifications.mark_sent(session, id=row_id, now=sent_at) is True
     assert _stored(database).late is True
