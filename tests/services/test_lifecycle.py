@@ -28,9 +28,11 @@ def _door() -> Lifecycle:
             "shut": ([Door.OPEN], Door.SHUT),
             "lock": ((Door.SHUT,), Door.LOCKED),
             "knock": ([Door.SHUT, Door.LOCKED], None),
+            "rattle": ([Door.OPEN], Door.OPEN),
         },
         label=lambda state: state.upper(),
         action_label={"open": "opened", "lock": "locked"},
+        final=[Door.LOCKED],
     )
 
 
@@ -49,7 +51,11 @@ def test_the_table_becomes_moves() -> None:
         "shut": Move(frozenset({"open"}), "shut"),
         "lock": Move(frozenset({"shut"}), "locked"),
         "knock": Move(frozenset({"shut", "locked"}), None),
+        "rattle": Move(frozenset({"open"}), "open"),
     }
+    assert door.final == frozenset({"locked"})
+    assert all(type(state) is str for state in door.final)
+    assert Lifecycle("bare", {}, label=str, action_label={}).final == frozenset()
 
 
 def test_allowed_and_actions_from() -> None:
@@ -59,8 +65,16 @@ def test_allowed_and_actions_from() -> None:
     assert not door.allowed("fly", "shut")
     assert door.actions_from("shut") == ["open", "lock", "knock"]
     assert door.actions_from("locked") == ["knock"]
-    assert door.actions_from("open") == ["shut"]
+    assert door.actions_from("open") == ["shut", "rattle"]
     assert door.actions_from("gone") == []
+
+
+def test_ways_forward_are_the_moves_that_change_the_state() -> None:
+    door = _door()
+    # Knocking keeps the state (no target), rattling an open door leaves it open.
+    assert door.ways_forward("shut") == ["open", "lock"]
+    assert door.ways_forward("open") == ["shut"]
+    assert door.ways_forward("locked") == []
 
 
 def test_check_gives_the_next_state_or_the_refusal_in_plain_words() -> None:
