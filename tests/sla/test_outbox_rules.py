@@ -207,3 +207,63 @@ def test_claim_takes_a_hundred_rows_by_default(database, clock):
     with database.session() as session:
         assert len(notifications.claim_due(session, now=clock.now())) == 100
         assert len(notifications.claim_due(session, now=clock.now(), limit=2)) == 1
+
+
+def test_late_by_and_the_count_of_late_rows_between_two_instants(database, clock):
+    start = clock.now()
+    with database.session() as session:
+        for n in range(4):
+            _queue(session, "INC-1", f"s:{n}", due_at=start)
+    with database.session() as session:
+        rows = notifications.claim_due(session, now=start)
+        for row, minutes_late in zip(rows, [0, 2, 5, 30], strict=True):
+            notifications.mark_sent(session, id=row.id, now=start + timedelta(minutes=minutes_late))
+    with database.session() as session:
+        stored = notifications.for_record(session, record_key="INC-1")
+        assert [notifications.late_by(row) for row in stored] == [
+            None,
+            timedelta(minutes=2),
+            timedelta(minutes=5),
+            timedelta(minutes=30),
+        ]
+        # Both ends included; only late rows count.
+        count = notifications.count_late
+        assert count(session, since=start, until=start + timedelta(minutes=30)) == 3
+        assert (
+            count(session, since=start + timedelta(minutes=2), until=start + timedelta(minutes=5))
+            == 2
+        )
+        assert (
+            count(session, since=start + timedelta(minutes=3), until=start + timedelta(minutes=29))
+            == 1
+        )
+        assert (
+            count(session, since=start + timedelta(minutes=31), until=start + timedelta(days=1))
+            == 0
+        )
+        # A row marked late but never sent, or sent before it was due, is not late by anything.
+        pending = Notification(
+            record_key="X",
+            kind="k",
+            stage="s",
+            recipient="U1",
+            due_at=start,
+            late=True,
+            text="t",
+            next_attempt_at=start,
+            created_at=start,
+        )
+        assert notifications.late_by(pending) is None
+        early = Notification(
+            record_key="X",
+            kind="k",
+            stage="s",
+            recipient="U1",
+            due_at=start,
+            late=True,
+            text="t",
+            next_attempt_at=start,
+            created_at=start,
+            sent_at=start - timedelta(minutes=1),
+        )
+        assert notifications.late_by(early) == timedelta(0)
