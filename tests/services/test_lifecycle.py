@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 import pytest
 
 from services import audit
 from services.errors import NotAllowed
 from services.lifecycle import Lifecycle, Move
+
+
+class Colour(Enum):
+    RED = "red"
 
 
 class Door(StrEnum):
@@ -148,6 +152,8 @@ def test_audit_rows_store_enum_values_text_and_nothing_as_given(database) -> Non
             note="n",
         )
         audit.record(session, key="D-9", actor="U1", at=at, action="counted", before=2, after=0)
+        # An Enum that is not a str is stored by its value, not its repr.
+        audit.record(session, key="D-9", actor="U1", at=at, action="coloured", after=Colour.RED)
         audit.record(session, key="OTHER", actor="U1", at=at, action="elsewhere")
         audit.record(session, key="D-9", actor="U3", at=at - timedelta(hours=1), action="earlier")
     with database.session() as session:
@@ -160,4 +166,5 @@ def test_audit_rows_store_enum_values_text_and_nothing_as_given(database) -> Non
         ("D-9", "U1", at, "made", None, None, None, None),
         ("D-9", "U1", at, "moved", "status", "shut", "open", "n"),
         ("D-9", "U1", at, "counted", None, "2", "0", None),
+        ("D-9", "U1", at, "coloured", None, None, "red", None),
     ]
