@@ -55,9 +55,10 @@ def test_strangers_are_refused_on_requests_and_problems(slack, fake_slack, datab
     problem = _problem_message(slack, fake_slack)
     before = _audit_count(database)
     refusals = {
-        "request": "Only members of <!subteam^S0APPROVERS> can decide on REQ-1.",
-        "problem": "Only service desk agents can work on problems. Ask an agent, or an admin "
-        "to add you.",
+        "request": "Refused, because only members of <!subteam^S0APPROVERS> can decide on "
+        "REQ-1, and you are not (or no longer) one of them.",
+        "problem": "Refused, because only service desk agents can work on problems. Ask an "
+        "agent, or an admin to add you.",
     }
     # Every button is tried: an empty list would make the loop below prove nothing.
     assert _buttons(approval) == ["request_approve", "request_reject"]

@@ -91,7 +91,9 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
         key = notify.request.key
     clock.advance(timedelta(hours=5))
     with database.session() as session:
-        with pytest.raises(Forbidden, match=r"You cannot approve your own request\."):
+        with pytest.raises(
+            Forbidden, match=r"Refused, because you cannot approve your own request\."
+        ):
             requests.decide(
                 session,
                 key=key,
@@ -101,7 +103,8 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 now=clock.now(),
             )
         with pytest.raises(
-            Forbidden, match=r"Only members of <!subteam\^S0APPROVERS> can decide on REQ-1\."
+            Forbidden,
+            match=r"Refused, because only members of <!subteam\^S0APPROVERS> can decide on REQ-1",
         ):
             requests.decide(
                 session,
@@ -194,7 +197,9 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
         )
         key = notify.request.key
         assert notify.approvers == ("U0MGR",)
-        with pytest.raises(Forbidden, match=r"Only <@U0MGR> can decide on REQ-1\."):
+        with pytest.raises(
+            Forbidden, match=r"Refused, because only <@U0MGR> can decide on REQ-1\."
+        ):
             requests.decide(
                 session,
                 key=key,
