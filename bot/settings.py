@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     run_scheduler: bool = Field(default=True, alias="RUN_SCHEDULER")
     scheduler_interval_seconds: float = Field(default=30, ge=5, alias="SCHEDULER_INTERVAL_SECONDS")
+    # The first wait before a failed Slack call (5xx, dropped connection) is retried, doubling on
+    # each retry. Unset: slack_sdk's own back-off (0.5 s doubling, plus up to 1 s of jitter).
+    slack_retry_backoff_seconds: float | None = Field(
+        default=None, ge=0, alias="SLACK_RETRY_BACKOFF_SECONDS"
+    )
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -151,6 +151,8 @@ def settings(fake_slack, database):  # type: ignore[no-untyped-def]
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=fake_slack.url,
         DATABASE_URL=str(database.engine.url.render_as_string(hide_password=False)),
+        # Retrying a Slack that is down waits milliseconds, not slack_sdk's seconds.
+        SLACK_RETRY_BACKOFF_SECONDS=0.001,
         _env_file=None,
     )
 

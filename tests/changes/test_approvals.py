@@ -101,7 +101,7 @@ def test_non_approver_is_refused(
     with pytest.raises(Forbidden, match="not an approver for normal changes"):
         approve(database, policy, clock, key, "UOTHER", {"SSOMETHING"})
     # Emergency approvers are not normal approvers.
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden, match=r"not an approver for normal changes"):
         approve(database, policy, clock, key, "UECAB", {ECAB})
 
 
@@ -260,7 +260,7 @@ def test_emergency_change_outside_a_freeze_needs_one_emergency_approval(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     key = awaiting(type=ChangeType.EMERGENCY, risk=Risk.HIGH)
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden, match=r"not an approver for emergency changes"):
         approve(database, policy, clock, key, "UFREEZE", {FREEZERS})
     tally = approve(database, policy, clock, key, "UECAB1", {ECAB})
     assert tally.outcome == "approved"

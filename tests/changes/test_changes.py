@@ -224,7 +224,10 @@ def test_implementation_steps_to_closed(
     approve(database, policy, clock, key, "UAPP1", {CAB})
     implementer = Actor("UIMPL1")
     with database.session() as session:
-        with pytest.raises(NotAllowed):
+        with pytest.raises(
+            NotAllowed,
+            match=r"CHG-1 is Approved, so it cannot be started now; that is only possible when it is Scheduled\.",
+        ):
             changes.start_implementation(session, key=key, actor=implementer, now=clock.now())
         changes.schedule(
             session,

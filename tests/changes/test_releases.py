@@ -188,7 +188,7 @@ def test_failed_deployment_opens_an_incident_linked_to_release_and_changes(
     _to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
-        with pytest.raises(FieldError):
+        with pytest.raises(FieldError, match=r"Say what failed in the deployment\."):
             releases.finish_deployment(
                 session,
                 key=key,

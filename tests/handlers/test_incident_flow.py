@@ -138,12 +138,19 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
     with database.session() as session:
         incident = incidents.get(session, key="INC-1")
         assert incident.status == "in_progress" and incident.assignee == "U0AGENT1"
+    stale = message
     message = channel_message(fake_slack, database)
     assert "In progress" in str(message["blocks"])
-    # Acknowledging again is refused, in plain words.
-    slack.click(
-        message, "incident_acknowledge", user_id="U0AGENT2", channel_id="C0INCIDENTS"
-    ) if _has(message, "incident_acknowledge") else None
+    assert not _has(message, "incident_acknowledge")
+    # Acknowledging again (from a copy of the message that still shows the button) is
+    # refused, in plain words, and changes nothing.
+    slack.click(stale, "incident_acknowledge", user_id="U0AGENT2", channel_id="C0INCIDENTS")
+    assert fake_slack.calls("response_url")[-1].args["text"] == (
+        "INC-1 is In progress, so it cannot be acknowledged now; "
+        "that is only possible when it is New."
+    )
+    with database.session() as session:
+        assert incidents.get(session, key="INC-1").assignee == "U0AGENT1"
 
     # Escalate hierarchically: the team lead gets a DM with an Acknowledge button.
     slack.click(message, "incident_escalate", user_id="U0AGENT1", channel_id="C0INCIDENTS")

@@ -54,12 +54,32 @@ def test_strangers_are_refused_on_requests_and_problems(slack, fake_slack, datab
     approval = approval_message(fake_slack, "U0BOSS")
     problem = _problem_message(slack, fake_slack)
     before = _audit_count(database)
+    refusals = {
+        "request": "Refused, because only members of <!subteam^S0APPROVERS> can decide on "
+        "REQ-1, and you are not (or no longer) one of them.",
+        "problem": "Refused, because only service desk agents can work on problems. Ask an "
+        "agent, or an admin to add you.",
+    }
+    # Every button is tried: an empty list would make the loop below prove nothing.
+    assert _buttons(approval) == ["request_approve", "request_reject"]
+    assert _buttons(problem) == [
+        "problem_investigate",
+        "problem_known_error",
+        "problem_resolve",
+        "problem_link",
+    ]
+    clicked = []
     for message in (approval, problem):
         for action_id in _buttons(message):
             answers = len(fake_slack.calls("response_url"))
             opened = len(fake_slack.calls("views.open"))
-            slack.click(message, action_id, user_id="U0STRANGER", channel_id="C0INCIDENTS")
+            result = slack.click(message, action_id, user_id="U0STRANGER", channel_id="C0INCIDENTS")
+            assert result.status == 200, f"{action_id} was not dispatched"
             assert len(fake_slack.calls("views.open")) == opened, f"{action_id} opened a form"
-            assert fake_slack.calls("response_url")[answers:], f"{action_id}: no answer"
+            answered = fake_slack.calls("response_url")[answers:]
+            assert [a.args["text"] for a in answered] == [refusals[action_id.split("_")[0]]]
+            assert answered[0].args["replace_original"] is False
+            clicked.append(action_id)
+    assert len(clicked) == 6
     assert _audit_count(database) == before
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

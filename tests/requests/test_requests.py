@@ -91,7 +91,9 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
         key = notify.request.key
     clock.advance(timedelta(hours=5))
     with database.session() as session:
-        with pytest.raises(Forbidden):
+        with pytest.raises(
+            Forbidden, match=r"Refused, because you cannot approve your own request\."
+        ):
             requests.decide(
                 session,
                 key=key,
@@ -100,7 +102,10 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 approve=True,
                 now=clock.now(),
             )
-        with pytest.raises(Forbidden):
+        with pytest.raises(
+            Forbidden,
+            match=r"Refused, because only members of <!subteam\^S0APPROVERS> can decide on REQ-1",
+        ):
             requests.decide(
                 session,
                 key=key,
@@ -119,7 +124,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
         )
         assert decided.team == "it" and decided.dm == ("U0REQ",)
     with database.session() as session:
-        with pytest.raises(AlreadyDone):
+        with pytest.raises(AlreadyDone, match=r"You already decided on REQ-1\."):
             requests.decide(
                 session,
                 key=key,
@@ -128,7 +133,9 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
                 approve=True,
                 now=clock.now(),
             )
-        with pytest.raises(NotAllowed):
+        with pytest.raises(
+            NotAllowed, match=r"REQ-1 is Approved, so it cannot be approved or rejected now"
+        ):
             requests.decide(
                 session,
                 key=key,
@@ -190,7 +197,9 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
         )
         key = notify.request.key
         assert notify.approvers == ("U0MGR",)
-        with pytest.raises(Forbidden):
+        with pytest.raises(
+            Forbidden, match=r"Refused, because only <@U0MGR> can decide on REQ-1\."
+        ):
             requests.decide(
                 session,
                 key=key,
@@ -199,7 +208,9 @@ def test_manager_approval_rejection_needs_a_reason(database, clock):
                 approve=True,
                 now=clock.now(),
             )
-        with pytest.raises(InvalidInput):
+        with pytest.raises(
+            InvalidInput, match=r"Say why the request is rejected; the requester will see it\."
+        ):
             requests.decide(
                 session,
                 key=key,

@@ -1,0 +1,91 @@
+"""reminders.sync: the pending reminders of one record become exactly the future part of its
+plan, leaving other records and other kinds of notification alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services import notifications, reminders
+from services.reminders import Planned
+
+
+def _text(planned: Planned) -> str:
+    return f"{planned.stage} for {planned.recipient}"
+
+
+def _sync(database, clock, plan, key="CHG-1"):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return reminders.sync(session, record_key=key, plan=plan, text=_text, now=clock.now())
+
+
+def _rows(database, key="CHG-1", kind=None):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return [
+            (row.kind, row.stage, row.recipient, row.status, row.text)
+            for row in notifications.for_record(session, record_key=key, kind=kind)
+        ]
+
+
+def test_plan_becomes_pending_rows_once(database, clock):
+    start = clock.now() + timedelta(days=1)
+    plan = [Planned("start-1h", start, "U1"), Planned("start-1h", start, "S0CAB")]
+    assert _sync(database, clock, plan) == ["start-1h@20261128T100000Z"] * 2
+    assert _rows(database) == [
+        ("reminder", "start-1h@20261128T100000Z", "U1", "pending", "start-1h for U1"),
+        ("reminder", "start-1h@20261128T100000Z", "S0CAB", "pending", "start-1h for S0CAB"),
+    ]
+    with database.session() as session:
+        rows = notifications.for_record(session, record_key="CHG-1")
+        assert [(r.due_at, r.created_at) for r in rows] == [(start, clock.now())] * 2
+    assert _sync(database, clock, plan) == []
+    assert len(_rows(database)) == 2
+
+
+def test_no_recipient_and_stale_reminders_are_left_out(database, clock):
+    edge = clock.now() - reminders.STALE_AFTER
+    plan = [
+        Planned("nobody", clock.now() + timedelta(hours=1), ""),
+        Planned("stale", edge, "U1"),
+        Planned("just-in-time", edge + timedelta(seconds=1), "U1"),
+    ]
+    assert _sync(database, clock, plan) == ["just-in-time@20261127T095501Z"]
+    assert [(r[1], r[2]) for r in _rows(database)] == [("just-in-time@20261127T095501Z", "U1")]
+
+
+def test_a_rescheduled_plan_cancels_the_old_reminders_of_this_record_only(database, clock):
+    first = clock.now() + timedelta(days=1)
+    _sync(database, clock, [Planned("start-1h", first, "U1")])
+    _sync(database, clock, [Planned("start-1h", first, "U1")], key="CHG-2")
+    with database.session() as session:
+        notifications.schedule(
+            session,
+            record_key="CHG-1",
+            kind="sla",
+            stage="response:50",
+            recipient="U1",
+            due_at=first,
+            text="not a reminder",
+        )
+    moved = first + timedelta(days=2)
+    assert _sync(database, clock, [Planned("start-1h", moved, "U1")]) == [
+        "start-1h@20261130T100000Z"
+    ]
+    assert [(r[1], r[3]) for r in _rows(database, kind="reminder")] == [
+        ("start-1h@20261128T100000Z", "cancelled"),
+        ("start-1h@20261130T100000Z", "pending"),
+    ]
+    assert [r[3] for r in _rows(database, kind="sla")] == ["pending"]
+    assert [r[3] for r in _rows(database, key="CHG-2")] == ["pending"]
+    # An empty plan cancels what is left; a sent reminder stays sent.
+    _sync(
+        database, clock, [Planned("start-1d", clock.now(), "U1"), Planned("start-1h", moved, "U1")]
+    )
+    with database.session() as session:
+        (due,) = notifications.claim_due(session, now=clock.now())
+        notifications.mark_sent(session, id=due.id, now=clock.now())
+    assert _sync(database, clock, []) == []
+    assert [(r[1], r[3]) for r in _rows(database, kind="reminder")] == [
+        ("start-1h@20261128T100000Z", "cancelled"),
+        ("start-1h@20261130T100000Z", "cancelled"),
+        ("start-1d@20261127T100000Z", "sent"),
+    ]
