@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models.incident import (
@@ -135,16 +137,12 @@ def create(
 ) -> tuple[Incident, bool]:
     """Log an incident. A second call with the same `submission_id` returns the first incident
     and False instead of creating another."""
-    if submission_id is not None:
-        existing = find_by_submission(session, submission_id=submission_id)
-        if existing is not None:
-            return existing, False
     if data.service is not None and policy.service(data.service) is None:
         raise InvalidInput(f"'{data.service}' is not a known service.")
     if data.category is not None and data.category not in policy.incidents.categories:
         raise InvalidInput(f"'{data.category}' is not a known category.")
     service = policy.service(data.service)
-    incident = Incident(
+    draft = Incident(
         title=data.title,
         description=data.description,
         impact=data.impact.value,
@@ -159,17 +157,19 @@ def create(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(incident)
-            session.flush()
-    except IntegrityError:
-        # The same submission raced us in another transaction and won: return its incident.
-        if submission_id is None:
-            raise
-        existing = find_by_submission(session, submission_id=submission_id)
+    # One INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING: a form Slack delivered
+    # twice, or raced by another process, returns nothing instead of raising, so there is
+    # neither a lookup before nor a savepoint around it. Everything else (the audit row and
+    # both SLA timers, computed in Python) goes in with the commit: a handful of statements
+    # before the ack, whatever the policy.
+    incident = session.scalars(
+        _insert_ignoring_duplicate(session).values(**_columns(draft)).returning(Incident),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if incident is None:
+        existing = find_by_submission(session, submission_id=submission_id or "")
         if existing is None:
-            raise
+            raise RuntimeError("incident insert returned nothing and no duplicate was found")
         return existing, False
     audit.record(
         session,
@@ -180,8 +180,25 @@ def create(
         after=S.NEW,
         note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
     )
-    _refresh_sla(session, incident, now, policy)
+    sla_timers.start_timers(
+        session,
+        record_key=incident.key,
+        targets=sla_timers.incident_targets(incident, policy),
+        start=incident.created_at,
+        now=now,
+        policy=policy,
+    )
     return incident, True
+
+
+def _insert_ignoring_duplicate(session: Session) -> Any:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(Incident).on_conflict_do_nothing(index_elements=["submission_id"])
+
+
+def _columns(incident: Incident) -> dict[str, Any]:
+    table: Any = Incident.__table__  # type: ignore[attr-defined]
+    return {c.name: getattr(incident, c.name) for c in table.columns if c.name != "id"}
 
 
 def _refresh_sla(session: Session, incident: Incident, now: datetime, policy: Policy) -> None:

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -30,6 +30,79 @@ BACKOFF_CAP = timedelta(minutes=30)
 ERROR_MAX = 500
 
 _UNIQUE_COLUMNS = ["record_key", "kind", "stage", "recipient"]
+# The key under which a session carries the earliest instant it made something due, until it
+# commits (bot/db.py hands it to the after-commit hooks: the scheduler's wake-up).
+WAKE_AT_INFO = "servicedesk.wake_at"
+
+
+def note_wake(session: Session, when: datetime | None) -> None:
+    """Note that something (an SLA stage, an outbox row) falls due at `when`."""
+    if when is None:
+        return
+    earlier = session.info.get(WAKE_AT_INFO)
+    if earlier is None or when < earlier:
+        session.info[WAKE_AT_INFO] = when
+
+
+def next_wake_at(session: Session) -> datetime | None:
+    """The earliest instant anything falls due: the next SLA stage or the next outbox row to
+    try. Two index-only MIN lookups."""
+    from models.sla_timer import SlaTimer
+
+    timer = session.exec(select(func.min(SlaTimer.next_due_at))).one()
+    row = session.exec(
+        select(func.min(Notification.next_attempt_at)).where(
+            col(Notification.status).in_([N.PENDING.value, N.SENDING.value])
+        )
+    ).one()
+    found = [when for when in (timer, row) if when is not None]
+    return min(found) if found else None
+
+
+def row(
+    *,
+    record_key: str,
+    kind: str,
+    stage: str,
+    recipient: str,
+    due_at: datetime,
+    text: str,
+    blocks: list[dict[str, Any]] | str | None = None,
+    thread: tuple[str, str] | None = None,
+    late: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row for one message, as `schedule_many` takes it."""
+    return {
+        "record_key": record_key,
+        "kind": kind,
+        "stage": stage,
+        "recipient": recipient,
+        "due_at": due_at,
+        "status": N.PENDING.value,
+        "next_attempt_at": due_at,
+        "attempts": 0,
+        "late": late,
+        "text": text,
+        "blocks": blocks if blocks is None or isinstance(blocks, str) else json.dumps(blocks),
+        "thread_channel": thread[0] if thread else None,
+        "thread_ts": thread[1] if thread else None,
+        "created_at": now or due_at,
+    }
+
+
+def _insert(session: Session) -> Any:
+    # ON CONFLICT DO NOTHING never raises and never aborts the caller's transaction, so two
+    # processes scheduling the same stage at once both carry on; exactly one row results.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return (
+        insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(_TABLE.c.id)
+    )
+
+
+_TABLE = Notification.__table__  # type: ignore[attr-defined]
 
 
 def schedule(
@@ -51,32 +124,30 @@ def schedule(
 
     `thread` is (channel id, ts) of a record's message to reply under, for channel recipients.
     """
-    values = {
-        "record_key": record_key,
-        "kind": kind,
-        "stage": stage,
-        "recipient": recipient,
-        "due_at": due_at,
-        "status": N.PENDING.value,
-        "next_attempt_at": due_at,
-        "attempts": 0,
-        "late": late,
-        "text": text,
-        "blocks": blocks if blocks is None or isinstance(blocks, str) else json.dumps(blocks),
-        "thread_channel": thread[0] if thread else None,
-        "thread_ts": thread[1] if thread else None,
-        "created_at": now or due_at,
-    }
-    # ON CONFLICT DO NOTHING never raises and never aborts the caller's transaction, so two
-    # processes scheduling the same stage at once both carry on; exactly one row results.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(Notification)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
-        .returning(col(Notification.id))
+    values = row(
+        record_key=record_key,
+        kind=kind,
+        stage=stage,
+        recipient=recipient,
+        due_at=due_at,
+        text=text,
+        blocks=blocks,
+        thread=thread,
+        late=late,
+        now=now,
     )
-    return session.execute(statement).scalar_one_or_none() is not None
+    note_wake(session, due_at)
+    return session.execute(_insert(session).values(**values)).scalar_one_or_none() is not None
+
+
+def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue many rows made by `row` in one statement (SQLAlchemy packs them into one
+    multi-row INSERT … ON CONFLICT DO NOTHING); those queued before are skipped. Returns how
+    many were new."""
+    if not rows:
+        return 0
+    note_wake(session, min(row["next_attempt_at"] for row in rows))
+    return len(session.execute(_insert(session), rows).all())
 
 
 def claim_due(
@@ -179,6 +250,28 @@ def cancel_for(
     if stage_prefix is not None:
         escaped = stage_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(col(Notification.stage).like(escaped + "%", escape="\\"))
+    return session.execute(statement.values(status=N.CANCELLED.value)).rowcount
+
+
+def cancel_many(session: Session, *, kind: str, prefixes: list[tuple[str, str]]) -> int:
+    """`cancel_for` for many (record key, stage prefix) pairs of one kind, in one statement."""
+    if not prefixes:
+        return 0
+    matches = []
+    for record_key, prefix in prefixes:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches.append(
+            and_(
+                col(Notification.record_key) == record_key,
+                col(Notification.stage).like(escaped + "%", escape="\\"),
+            )
+        )
+    statement = update(Notification).where(
+        col(Notification.status) == N.PENDING.value,
+        col(Notification.kind) == kind,
+        col(Notification.record_key).in_({record_key for record_key, _ in prefixes}),
+        or_(*matches),
+    )
     return session.execute(statement.values(status=N.CANCELLED.value)).rowcount
 
 
