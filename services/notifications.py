@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -45,17 +45,21 @@ def note_wake(session: Session, when: datetime | None) -> None:
 
 
 def next_wake_at(session: Session) -> datetime | None:
-    """The earliest instant anything falls due: the next SLA stage or the next outbox row to
-    try. Two index-only MIN lookups."""
+    """The earliest instant anything falls due: the next SLA stage, the next page to escalate
+    or the next outbox row to try. Three MIN lookups on indexed columns."""
+    from models.page import Page
     from models.sla_timer import SlaTimer
 
     timer = session.exec(select(func.min(SlaTimer.next_due_at))).one()
+    page = session.exec(
+        select(func.min(Page.ack_due_at)).where(col(Page.acknowledged_at).is_(None))
+    ).one()
     row = session.exec(
         select(func.min(Notification.next_attempt_at)).where(
             col(Notification.status).in_([N.PENDING.value, N.SENDING.value])
         )
     ).one()
-    found = [when for when in (timer, row) if when is not None]
+    found = [when for when in (timer, page, row) if when is not None]
     return min(found) if found else None
 
 
@@ -147,7 +151,12 @@ def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     note_wake(session, min(row["next_attempt_at"] for row in rows))
-    return len(session.execute(_insert(session), rows).all())
+    if session.get_bind().dialect.name == "postgresql":
+        # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (one round trip).
+        return len(session.execute(_insert(session), rows).all())
+    # SQLite runs in-process: a plain executemany is the cheapest way in.
+    insert = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+    return int(session.execute(insert, rows).rowcount)
 
 
 def claim_due(
@@ -157,39 +166,57 @@ def claim_due(
     another sender claimed but never finished (its lease ran out: it crashed or hung).
 
     Claimed rows are 'sending' until `now + lease`; commit promptly so others skip them.
+    One statement: UPDATE … WHERE id IN (the due rows) RETURNING them.
     """
     due = and_(
         col(Notification.status).in_([N.PENDING.value, N.SENDING.value]),
         col(Notification.next_attempt_at) <= now,
     )
-    statement = (
-        select(Notification)
+    chosen = (
+        select(Notification.id)
         .where(due)
         .order_by(col(Notification.next_attempt_at), col(Notification.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two senders at once each lock a disjoint set of rows instead of queueing or both
-        # taking the same ones.
-        statement = statement.with_for_update(skip_locked=True)
-    candidates = list(session.exec(statement.execution_options(populate_existing=True)))
-    claimed: list[Notification] = []
-    for row in candidates:
-        # The conditional update is the claim: it succeeds for one sender only, even where
-        # the SELECT above took no lock.
-        result = session.execute(
-            update(Notification)
-            .where(col(Notification.id) == row.id, due)
-            .values(
-                status=N.SENDING.value,
-                next_attempt_at=now + lease,
-                attempts=col(Notification.attempts) + 1,
-            )
+        # taking the same ones. (SQLite's writers are serialised by BEGIN IMMEDIATE.)
+        chosen = chosen.with_for_update(skip_locked=True)
+    # `due` again in the UPDATE: the claim succeeds for one sender only, even where the
+    # subquery took no lock.
+    statement = (
+        update(Notification)
+        .where(col(Notification.id).in_(chosen.scalar_subquery()), due)
+        .values(
+            status=N.SENDING.value,
+            next_attempt_at=now + lease,
+            attempts=col(Notification.attempts) + 1,
         )
-        if result.rowcount == 1:
-            session.refresh(row)
-            claimed.append(row)
+        .returning(Notification)
+    )
+    claimed = list(
+        session.scalars(statement, execution_options={"populate_existing": True}).all()
+    )
+    claimed.sort(key=lambda row: (row.due_at, row.id))
     return claimed
+
+
+def defer(session: Session, *, until: dict[int, datetime]) -> None:
+    """Hand claimed rows back unsent, each to be tried at its own time (the notifier paces a
+    channel's posts): no attempt is counted. One statement."""
+    if not until:
+        return
+    session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.status == N.SENDING.value)
+        .values(
+            status=N.PENDING.value,
+            next_attempt_at=bindparam("b_at"),
+            attempts=_TABLE.c.attempts - 1,
+        ),
+        [{"b_id": id, "b_at": at} for id, at in until.items()],
+    )
+    note_wake(session, min(until.values()))
 
 
 def mark_sent(
@@ -215,7 +242,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def mark_failed(
-    session: Session, *, id: int, now: datetime, error: str, retry_after: float | None = None
+    session: Session,
+    *,
+    id: int,
+    now: datetime,
+    error: str,
+    retry_after: float | None = None,
+    rate_limited: bool = False,
 ) -> datetime | None:
     """Slack refused or could not be reached: the row goes back to pending for a later try
     (exponential backoff, or Slack's Retry-After when longer). Nothing is dropped.
@@ -226,12 +259,16 @@ def mark_failed(
     if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
         return None
     wait = backoff(row.attempts)
-    if retry_after is not None and retry_after > 0:
+    if rate_limited and retry_after is not None and retry_after > 0:
+        # Slack refused for pace, not for a fault: its Retry-After is the whole wait.
+        wait = timedelta(seconds=retry_after)
+    elif retry_after is not None and retry_after > 0:
         wait = max(wait, timedelta(seconds=retry_after))
     row.status = N.PENDING.value
     row.next_attempt_at = now + wait
     row.last_error = error[:ERROR_MAX]
     session.add(row)
+    note_wake(session, row.next_attempt_at)
     return row.next_attempt_at
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.escalation_policy import Audience
-from models.incident import Incident, IncidentStatus, SlaPause
+from models.incident import KEY_PREFIX, OPEN_STATUSES, Incident, IncidentStatus, SlaPause
 from models.policy import Policy
 from models.sla_policy import CalendarPolicy, format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
@@ -204,7 +204,7 @@ class _Subject:
     thread: tuple[str, str] | None
 
 
-def _incident_subject(incident: Incident, pauses: list[Pause]) -> _Subject:
+def _incident_subject(incident: Incident | _IncidentRow, pauses: list[Pause]) -> _Subject:
     return _Subject(
         key=incident.key,
         # Notification text is mrkdwn: the title is escaped here, where it is composed.
@@ -303,7 +303,7 @@ def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaStat
     return response, resolution
 
 
-def _stops(incident: Incident) -> dict[Target, datetime | None]:
+def _stops(incident: Incident | _IncidentRow) -> dict[Target, datetime | None]:
     ended = incident.closed_at if incident.state is IncidentStatus.CANCELLED else None
     return {
         "response": incident.acknowledged_at or ended,
@@ -570,11 +570,14 @@ def _subjects(session: Session, record_keys: set[str]) -> dict[str, _Subject]:
             numbers.setdefault(prefix, []).append(int(number))
     found: dict[str, _Subject] = {}
     if numbers.get("INC"):
-        incidents = list(
-            session.exec(select(Incident).where(col(Incident.id).in_(numbers["INC"])))
-        )
-        pauses = _pauses_of(session, [incident.key for incident in incidents])
-        for incident in incidents:
+        # Plain rows, not ORM objects: the sweep only reads them, and building a few hundred
+        # model instances costs more than the query.
+        rows = session.execute(
+            sa_select(*_INCIDENT_COLUMNS).where(_INCIDENT.c.id.in_(numbers["INC"]))
+        ).all()
+        pauses = _pauses_of(session, [f"{KEY_PREFIX}-{row.id}" for row in rows])
+        for row in rows:
+            incident = _IncidentRow(*row)
             found[incident.key] = _incident_subject(incident, pauses.get(incident.key, []))
     if numbers.get("REQ"):
         from models.service_request import ServiceRequest
@@ -585,6 +588,56 @@ def _subjects(session: Session, record_keys: set[str]) -> dict[str, _Subject]:
         for request in requests:
             found[request.key] = _request_subject(request)
     return found
+
+
+_INCIDENT = Incident.__table__  # type: ignore[attr-defined]
+_INCIDENT_COLUMNS = [
+    _INCIDENT.c[name]
+    for name in (
+        "id",
+        "title",
+        "priority",
+        "status",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "assignee",
+        "service",
+        "team",
+        "channel_id",
+        "message_ts",
+    )
+]
+
+
+@dataclass(frozen=True)
+class _IncidentRow:
+    """The columns of an incident the sweep reads, with the model's derived names."""
+
+    id: int
+    title: str
+    priority: int
+    status: str
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    assignee: str | None
+    service: str | None
+    team: str | None
+    channel_id: str | None
+    message_ts: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{KEY_PREFIX}-{self.id}"
+
+    @property
+    def state(self) -> IncidentStatus:
+        return IncidentStatus(self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATUSES
 
 
 def _pauses_of(session: Session, record_keys: Sequence[str]) -> dict[str, list[Pause]]:
