@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models.incident import (
@@ -22,7 +19,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, paging, priority, sla_timers
+from services import audit, inserts, paging, priority, sla_timers
 from services.errors import AlreadyDone, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
@@ -162,10 +159,7 @@ def create(
     # neither a lookup before nor a savepoint around it. Everything else (the audit row and
     # both SLA timers, computed in Python) goes in with the commit: a handful of statements
     # before the ack, whatever the policy.
-    incident = session.scalars(
-        _insert_ignoring_duplicate(session).values(**_columns(draft)).returning(Incident),
-        execution_options={"populate_existing": True},
-    ).one_or_none()
+    incident = inserts.insert_new(session, draft)
     if incident is None:
         existing = find_by_submission(session, submission_id=submission_id or "")
         if existing is None:
@@ -189,16 +183,6 @@ def create(
         policy=policy,
     )
     return incident, True
-
-
-def _insert_ignoring_duplicate(session: Session) -> Any:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(Incident).on_conflict_do_nothing(index_elements=["submission_id"])
-
-
-def _columns(incident: Incident) -> dict[str, Any]:
-    table: Any = Incident.__table__  # type: ignore[attr-defined]
-    return {c.name: getattr(incident, c.name) for c in table.columns if c.name != "id"}
 
 
 def _refresh_sla(session: Session, incident: Incident, now: datetime, policy: Policy) -> None:

@@ -284,6 +284,22 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
         )
 
 
+def start_request_timers(
+    session: Session, *, request: Any, now: datetime, policy: Policy
+) -> list[SlaTimer]:
+    """The timers of a request just submitted, computed in Python (what `refresh_request`
+    would write, without reading first)."""
+    return start_timers(
+        session,
+        record_key=request.key,
+        targets=[(which, target, REQUEST_CALENDAR) for which, target in _request_targets(request)],
+        start=request.submitted_at,
+        now=now,
+        policy=policy,
+        pauses=_request_pauses(request),
+    )
+
+
 def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaState, SlaState]:
     """(response state, fulfilment state) of a service request, for `/request show`."""
     stops = _request_stops(request)

@@ -298,3 +298,17 @@ escalation_ladder = ["UONE", "UTWO", "UTHREE"]
             assert len(session.exec(select(Notification)).all()) == 2 * due
     # The audit trail is a hash chain appended row by row; everything else is set-based.
     assert counts[0] == counts[1]
+
+
+def test_a_new_requests_timers_are_those_a_refresh_computes(database):
+    with database.session() as session:
+        notify, _ = requests.submit(
+            session, item_id="laptop", answers={}, requester="UASKER", now=START, policy=POLICY
+        )
+        key = notify.request.key
+    before = _rows(database)[1]
+    with database.session() as session:
+        request = requests.get(session, key=key)
+        sla_timers.refresh_request(session, request=request, now=START, policy=POLICY)
+    assert _rows(database)[1] == before
+    assert [timer[1] for timer in before] == ["resolution", "response"]
