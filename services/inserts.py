@@ -21,10 +21,20 @@ def insert_new(session: Session, draft: Model, *, unique: str = "submission_id")
     """Insert `draft` (a model instance not yet added) and return the stored instance, now in
     the session; None when a row with the same `unique` value exists (then nothing changed)."""
     model: Any = type(draft)
+    dialect = session.get_bind().dialect.name
+    statement = _statements.get((model, dialect, unique))
+    if statement is None:
+        # Built once and reused with new parameters: building `insert(...).values(**row)`
+        # afresh for every form costs more than the database round trip.
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
+        )
+        _statements[(model, dialect, unique)] = statement
     table: Any = model.__table__
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique])
-    ).returning(model)
-    return session.scalars(statement, execution_options={"populate_existing": True}).one_or_none()
+    found = session.scalars(statement, [values], execution_options={"populate_existing": True})
+    return found.one_or_none()
+
+
+_statements: dict[tuple[Any, str, str], Any] = {}

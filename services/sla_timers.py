@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, text
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
@@ -92,7 +93,7 @@ def _first_stage_after(used: float, target_seconds: float, policy: Policy) -> in
 
 
 def _instant(
-    timer: SlaTimer | _DueTimer,
+    timer: SlaTimer | _DueTimer | _NewTimer,
     stage: int,
     calendar: WorkCalendar,
     pauses: Sequence[Pause],
@@ -366,27 +367,37 @@ def start_timers(
     now: datetime,
     policy: Policy,
     pauses: Sequence[Pause] = (),
-) -> list[SlaTimer]:
-    """Add the timers of a record just created, computed in Python: what `refresh` would
-    write, without reading first (a new record has no timers yet). The caller's flush
-    inserts them in one statement."""
+) -> list[dict[str, Any]]:
+    """Insert the timers of a record just created, computed in Python: what `refresh` would
+    write, without reading first (a new record has no timers yet), in one statement."""
     first = policy.sla.warn_at[0] if policy.sla.warn_at else BREACH_STAGE
-    timers = []
+    rows = []
     for which, duration, kind in targets:
-        timer = SlaTimer(
-            record_key=record_key,
-            target=which,
-            started_at=start,
-            target_seconds=int(duration.total_seconds()),
-            calendar=kind,
-            next_stage=first,
-            updated_at=now,
+        row = _NewTimer(start, int(duration.total_seconds()))
+        due = _instant(row, first, _calendar(policy, kind), pauses, policy)
+        deadline_moved(session, due)
+        rows.append(
+            {
+                "record_key": record_key,
+                "target": which,
+                "started_at": start,
+                "target_seconds": row.target_seconds,
+                "calendar": kind,
+                "next_stage": first,
+                "next_due_at": due,
+                "stopped_at": None,
+                "breached_at": None,
+                "updated_at": now,
+            }
         )
-        timer.next_due_at = _instant(timer, first, _calendar(policy, kind), pauses, policy)
-        deadline_moved(session, timer.next_due_at)
-        timers.append(timer)
-    session.add_all(timers)
-    return timers
+    session.execute(sa_insert(_TIMER), rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class _NewTimer:
+    started_at: datetime
+    target_seconds: int
 
 
 def incident_sla(
