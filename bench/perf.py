@@ -315,6 +315,8 @@ def small_store(url: str | None, folder: Path, name: str) -> Database:
     if url and make_url(normalise_url(url)).get_backend_name() == "postgresql":
         engine = sla_sweep._prepare(url)
         return Database(engine)
+    for suffix in ("", "-wal", "-shm"):  # a fresh store each run
+        (folder / (name + suffix)).unlink(missing_ok=True)
     db = Database.from_url(f"sqlite:///{folder / name}")
     db.upgrade()
     return db
@@ -359,7 +361,7 @@ def lateness(db: Database, fake: FakeSlack, *, count: int, spread: float) -> Non
         posted.setdefault(call.args.get("text", ""), call.at)
     for row in rows:
         at = posted.get(row.text)
-        if at is not None:
+        if at is not None and row.record_key in due:
             late.append(at - due[row.record_key].timestamp())
     if not late:
         print("lateness: nothing was sent")
