@@ -18,7 +18,7 @@ from bot.policy import parse_policy
 from models.incident import HoldReason, IncidentInput
 from models.notification import Notification
 from models.sla_timer import SlaTimer
-from services import incidents, requests, sla_timers
+from services import incidents, notifications, requests, sla_timers
 from services.clock import ManualClock
 from tests.sla import per_row_sweep
 from tests.sla.conftest import AGENT, IMPACT_URGENCY
@@ -312,3 +312,31 @@ def test_a_new_requests_timers_are_those_a_refresh_computes(database):
         sla_timers.refresh_request(session, request=request, now=START, policy=POLICY)
     assert _rows(database)[1] == before
     assert [timer[1] for timer in before] == ["resolution", "response"]
+
+
+def test_outbox_claim_statement_count_does_not_grow_with_what_is_due(fresh):
+    counts = []
+    for due in (1, 30):
+        database = fresh()
+        with database.session() as session:
+            notifications.schedule_many(
+                session,
+                [
+                    notifications.row(
+                        record_key=f"INC-{n}",
+                        kind="sla",
+                        stage="response:50",
+                        recipient="C0X",
+                        due_at=START,
+                        text="due",
+                    )
+                    for n in range(due)
+                ],
+            )
+
+        def claim(database: Database = database, due: int = due) -> None:
+            with database.session() as session:
+                assert len(notifications.claim_due(session, now=START)) == due
+
+        counts.append(_count_statements(database, claim))
+    assert counts[0] == counts[1]
