@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -83,6 +87,9 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Called with the `info` of every session that committed (the scheduler's wake-up
+        # reads the earliest deadline a write set: schedules/wakeup.py).
+        self.after_commit: list[Callable[[Mapping[str, Any]], None]] = []
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -103,6 +110,11 @@ class Database:
             raise
         finally:
             session.close()
+        for hook in self.after_commit if session.info else ():
+            try:
+                hook(session.info)
+            except Exception:  # noqa: BLE001 - the write is committed; a hook must not undo that
+                log.exception("after-commit hook %r failed", hook)
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

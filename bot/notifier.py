@@ -25,6 +25,11 @@ from services.clock import Clock
 
 log = logging.getLogger(__name__)
 
+# Slack allows about one message per second per channel, "with bursts over that limit for
+# short periods"; more gets 429s. A storm to one channel (many incidents, a mass breach) is
+# spread one message per PACE after a burst of BURST.
+PACE = timedelta(seconds=1)
+BURST = 3
 _NETWORK_ERRORS = (URLError, socket.timeout, TimeoutError, ConnectionError)
 
 
@@ -52,6 +57,8 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     expanded: int = 0
+    deferred: int = 0  # paced: held back to keep one post per channel per second
+    rate_limited: int = 0  # answered 429 by Slack (retried after its Retry-After)
     errors: list[str] = field(default_factory=list)
 
 
@@ -85,6 +92,12 @@ class Notifier:
         # let decide. Standalone notifiers (tests, scripts) get their own.
         self.directory = directory or Directory(client)
         self._dm_channels: dict[str, str] = {}
+        # Channel (or DM'd user) → its pacing state: the generic cell rate algorithm's
+        # "theoretical arrival time" (a post is allowed while it is at most BURST-1 paces
+        # ahead of now; each post moves it one pace on).
+        self._tat: dict[str, datetime] = {}
+        self.pace = PACE
+        self.burst = BURST
 
     def send_due(self, limit: int = 100) -> SendReport:
         """Send what is due now; returns counts. Safe to run in several processes at once."""
@@ -93,10 +106,11 @@ class Notifier:
         # them without waiting for the next tick.
         for _ in range(2):
             with self.db.session() as session:
-                claimed = [
-                    _outgoing(row)
-                    for row in notifications.claim_due(session, now=self.clock.now(), limit=limit)
-                ]
+                now = self.clock.now()
+                rows = notifications.claim_due(session, now=now, limit=limit)
+                claimed, deferred = self._paced([_outgoing(row) for row in rows], now)
+                notifications.defer(session, until=deferred)
+            report.deferred += len(deferred)
             if not claimed:
                 break
             expanded_before = report.expanded
@@ -106,7 +120,44 @@ class Notifier:
                 break
         return report
 
+    def _paced(
+        self, rows: list[_Outgoing], now: datetime
+    ) -> tuple[list[_Outgoing], dict[int, datetime]]:
+        """(rows to send now, {row id: when to try it}): per channel at most `burst` posts at
+        once and one per `pace` after that; the rest are spread one `pace` apart."""
+        send: list[_Outgoing] = []
+        later: dict[int, datetime] = {}
+        tat: dict[str, datetime] = {}
+        slack_ahead = self.pace * (self.burst - 1)
+        for row in rows:
+            if is_usergroup(row.recipient):
+                send.append(row)  # expanding a group posts nothing
+                continue
+            channel = _channel_of(row)
+            arrival = tat.get(channel) or self._tat.get(channel) or now
+            allowed = max(now, arrival - slack_ahead)
+            if allowed <= now:
+                send.append(row)
+            else:
+                later[row.id] = allowed
+            tat[channel] = max(arrival, allowed) + self.pace
+        return send, later
+
+    def _posted(self, channel: str, at: datetime) -> None:
+        self._tat[channel] = max(self._tat.get(channel) or at, at) + self.pace
+
     def _send_one(self, row: _Outgoing, report: SendReport) -> None:
+        if not is_usergroup(row.recipient):
+            # Slack may have told us to slow down since this pass was planned (a 429).
+            now = self.clock.now()
+            arrival = self._tat.get(_channel_of(row))
+            if arrival is not None and arrival - self.pace * (self.burst - 1) > now:
+                with self.db.session() as session:
+                    notifications.defer(
+                        session, until={row.id: arrival - self.pace * (self.burst - 1)}
+                    )
+                report.deferred += 1
+                return
         try:
             if is_usergroup(row.recipient):
                 self._expand_group(row)
@@ -117,7 +168,22 @@ class Notifier:
             status = error.response.status_code
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             retry_after = _retry_after(error.response.headers)
-            self._failed(row, f"Slack answered {status} {code or ''}".strip(), retry_after, report)
+            if status == 429:
+                # Slack's pace for this channel was exceeded: come back when it says, not
+                # after the error backoff, and hold the channel's other posts until then.
+                wait = retry_after if retry_after else self.pace.total_seconds()
+                retry_after = wait
+                self._tat[_channel_of(row)] = (
+                    self.clock.now() + timedelta(seconds=wait) + self.pace * (self.burst - 1)
+                )
+                report.rate_limited += 1
+            self._failed(
+                row,
+                f"Slack answered {status} {code or ''}".strip(),
+                retry_after,
+                report,
+                rate_limited=status == 429,
+            )
             return
         except _NETWORK_ERRORS as error:
             self._failed(row, f"Slack unreachable: {type(error).__name__}", None, report)
@@ -129,7 +195,13 @@ class Notifier:
                 report.sent += 1
 
     def _failed(
-        self, row: _Outgoing, error: str, retry_after: float | None, report: SendReport
+        self,
+        row: _Outgoing,
+        error: str,
+        retry_after: float | None,
+        report: SendReport,
+        *,
+        rate_limited: bool = False,
     ) -> None:
         # Only the error class and Slack's code are logged: never the request, which carries
         # the token in its headers.
@@ -138,7 +210,12 @@ class Notifier:
         )
         with self.db.session() as session:
             notifications.mark_failed(
-                session, id=row.id, now=self.clock.now(), error=error, retry_after=retry_after
+                session,
+                id=row.id,
+                now=self.clock.now(),
+                error=error,
+                retry_after=retry_after,
+                rate_limited=rate_limited,
             )
         report.failed += 1
         report.errors.append(error)
@@ -153,6 +230,7 @@ class Notifier:
         self.client.chat_postMessage(
             channel=channel, text=row.text, blocks=row.blocks, thread_ts=thread_ts
         )
+        self._posted(_channel_of(row), self.clock.now())
 
     def _dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
@@ -185,6 +263,13 @@ class Notifier:
                     now=now,
                 )
             notifications.mark_sent(session, id=row.id, now=now, late_grace=self.late_grace)
+
+
+def _channel_of(row: _Outgoing) -> str:
+    """Where a row's post lands, for pacing: the DM with a user, or the channel."""
+    if is_user(row.recipient):
+        return row.recipient
+    return row.thread_channel or row.recipient
 
 
 def _outgoing(row: Any) -> _Outgoing:

@@ -8,7 +8,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.context import AppContext
 from handlers.incidents import IncidentHandlers
-from schedules.scheduler import IncidentHooks, build_scheduler, run_once
+from schedules.scheduler import IncidentHooks, build_scheduler, run_once, sweep_pages, sweep_sla
+from schedules.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -59,5 +60,17 @@ def start(ctx: AppContext) -> BackgroundScheduler:
         interval_seconds=ctx.settings.scheduler_interval_seconds,
         hooks=hooks,
     )
+    # On top of the interval: wake up when the next SLA stage or outbox row falls due.
+    wakeup = Wakeup(
+        scheduler,
+        ctx.db,
+        lambda: (
+            sweep_sla(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
+            sweep_pages(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
+            ctx.notifier.send_due(),
+        ),
+    )
+    ctx.db.after_commit.append(wakeup.deadline_noted)
     scheduler.start()
+    wakeup.schedule_next()
     return scheduler

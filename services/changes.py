@@ -30,7 +30,7 @@ from models.change import (
 )
 from models.change_policy import FreezeWindow
 from models.policy import Policy
-from services import audit
+from services import audit, inserts
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.mrkdwn import user_text
@@ -283,7 +283,7 @@ def create(
         freeze = policy.changes.freeze_over(data.planned_start, data.planned_end, change_targets)
         _refuse_freeze(freeze, change_type, what="The planned window")
     status = S.SCHEDULED if change_type is ChangeType.STANDARD else S.NEW
-    change = Change(
+    draft = Change(
         title=title,
         description=data.description.strip(),
         type=change_type.value,
@@ -301,20 +301,15 @@ def create(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(change)
-            session.flush()
-    except IntegrityError:
-        # The same form submitted twice at once: the other submission created it.
-        existing = (
-            find_by_submission(session, submission_id=submission_id) if submission_id else None
-        )
+    # One INSERT … ON CONFLICT DO NOTHING, no savepoint: the same form submitted twice at
+    # once gets the change the other submission created.
+    change = inserts.insert_new(session, draft)
+    if change is None:
+        existing = find_by_submission(session, submission_id=submission_id or "")
         if existing is None:
-            raise
+            raise RuntimeError("change insert returned nothing and no duplicate was found")
         return existing
-    for name in change_targets:
-        session.add(ChangeTarget(change_id=change.id, target=name))
+    session.add_all([ChangeTarget(change_id=change.id, target=name) for name in change_targets])
     note = f"{change_type.value} change, {risk.value} risk"
     if template is not None:
         note += f"; standard change '{template.name}', pre-approved"

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.incident import (
@@ -20,7 +19,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, paging, priority, sla_timers
+from services import audit, inserts, paging, priority, sla_timers
 from services.errors import AlreadyDone, InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent, require_agent_or
@@ -135,16 +134,12 @@ def create(
 ) -> tuple[Incident, bool]:
     """Log an incident. A second call with the same `submission_id` returns the first incident
     and False instead of creating another."""
-    if submission_id is not None:
-        existing = find_by_submission(session, submission_id=submission_id)
-        if existing is not None:
-            return existing, False
     if data.service is not None and policy.service(data.service) is None:
         raise InvalidInput(f"'{data.service}' is not a known service.")
     if data.category is not None and data.category not in policy.incidents.categories:
         raise InvalidInput(f"'{data.category}' is not a known category.")
     service = policy.service(data.service)
-    incident = Incident(
+    draft = Incident(
         title=data.title,
         description=data.description,
         impact=data.impact.value,
@@ -159,17 +154,16 @@ def create(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(incident)
-            session.flush()
-    except IntegrityError:
-        # The same submission raced us in another transaction and won: return its incident.
-        if submission_id is None:
-            raise
-        existing = find_by_submission(session, submission_id=submission_id)
+    # One INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING: a form Slack delivered
+    # twice, or raced by another process, returns nothing instead of raising, so there is
+    # neither a lookup before nor a savepoint around it. Everything else (the audit row and
+    # both SLA timers, computed in Python) goes in with the commit: a handful of statements
+    # before the ack, whatever the policy.
+    incident = inserts.insert_new(session, draft)
+    if incident is None:
+        existing = find_by_submission(session, submission_id=submission_id or "")
         if existing is None:
-            raise
+            raise RuntimeError("incident insert returned nothing and no duplicate was found")
         return existing, False
     audit.record(
         session,
@@ -180,7 +174,14 @@ def create(
         after=S.NEW,
         note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
     )
-    _refresh_sla(session, incident, now, policy)
+    sla_timers.start_timers(
+        session,
+        record_key=incident.key,
+        targets=sla_timers.incident_targets(incident, policy),
+        start=incident.created_at,
+        now=now,
+        policy=policy,
+    )
     return incident, True
 
 

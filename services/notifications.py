@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -30,6 +30,83 @@ BACKOFF_CAP = timedelta(minutes=30)
 ERROR_MAX = 500
 
 _UNIQUE_COLUMNS = ["record_key", "kind", "stage", "recipient"]
+# The key under which a session carries the earliest instant it made something due, until it
+# commits (bot/db.py hands it to the after-commit hooks: the scheduler's wake-up).
+WAKE_AT_INFO = "servicedesk.wake_at"
+
+
+def note_wake(session: Session, when: datetime | None) -> None:
+    """Note that something (an SLA stage, an outbox row) falls due at `when`."""
+    if when is None:
+        return
+    earlier = session.info.get(WAKE_AT_INFO)
+    if earlier is None or when < earlier:
+        session.info[WAKE_AT_INFO] = when
+
+
+def next_wake_at(session: Session) -> datetime | None:
+    """The earliest instant anything falls due: the next SLA stage, the next page to escalate
+    or the next outbox row to try. Three MIN lookups on indexed columns."""
+    from models.page import Page
+    from models.sla_timer import SlaTimer
+
+    timer = session.exec(select(func.min(SlaTimer.next_due_at))).one()
+    page = session.exec(
+        select(func.min(Page.ack_due_at)).where(col(Page.acknowledged_at).is_(None))
+    ).one()
+    row = session.exec(
+        select(func.min(Notification.next_attempt_at)).where(
+            col(Notification.status).in_([N.PENDING.value, N.SENDING.value])
+        )
+    ).one()
+    found = [when for when in (timer, page, row) if when is not None]
+    return min(found) if found else None
+
+
+def row(
+    *,
+    record_key: str,
+    kind: str,
+    stage: str,
+    recipient: str,
+    due_at: datetime,
+    text: str,
+    blocks: list[dict[str, Any]] | str | None = None,
+    thread: tuple[str, str] | None = None,
+    late: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row for one message, as `schedule_many` takes it."""
+    return {
+        "record_key": record_key,
+        "kind": kind,
+        "stage": stage,
+        "recipient": recipient,
+        "due_at": due_at,
+        "status": N.PENDING.value,
+        "next_attempt_at": due_at,
+        "attempts": 0,
+        "late": late,
+        "text": text,
+        "blocks": blocks if blocks is None or isinstance(blocks, str) else json.dumps(blocks),
+        "thread_channel": thread[0] if thread else None,
+        "thread_ts": thread[1] if thread else None,
+        "created_at": now or due_at,
+    }
+
+
+def _insert(session: Session) -> Any:
+    # ON CONFLICT DO NOTHING never raises and never aborts the caller's transaction, so two
+    # processes scheduling the same stage at once both carry on; exactly one row results.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return (
+        insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(_TABLE.c.id)
+    )
+
+
+_TABLE = Notification.__table__  # type: ignore[attr-defined]
 
 
 def schedule(
@@ -51,32 +128,35 @@ def schedule(
 
     `thread` is (channel id, ts) of a record's message to reply under, for channel recipients.
     """
-    values = {
-        "record_key": record_key,
-        "kind": kind,
-        "stage": stage,
-        "recipient": recipient,
-        "due_at": due_at,
-        "status": N.PENDING.value,
-        "next_attempt_at": due_at,
-        "attempts": 0,
-        "late": late,
-        "text": text,
-        "blocks": blocks if blocks is None or isinstance(blocks, str) else json.dumps(blocks),
-        "thread_channel": thread[0] if thread else None,
-        "thread_ts": thread[1] if thread else None,
-        "created_at": now or due_at,
-    }
-    # ON CONFLICT DO NOTHING never raises and never aborts the caller's transaction, so two
-    # processes scheduling the same stage at once both carry on; exactly one row results.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(Notification)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
-        .returning(col(Notification.id))
+    values = row(
+        record_key=record_key,
+        kind=kind,
+        stage=stage,
+        recipient=recipient,
+        due_at=due_at,
+        text=text,
+        blocks=blocks,
+        thread=thread,
+        late=late,
+        now=now,
     )
-    return session.execute(statement).scalar_one_or_none() is not None
+    note_wake(session, due_at)
+    return session.execute(_insert(session).values(**values)).scalar_one_or_none() is not None
+
+
+def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue many rows made by `row` in one statement (SQLAlchemy packs them into one
+    multi-row INSERT … ON CONFLICT DO NOTHING); those queued before are skipped. Returns how
+    many were new."""
+    if not rows:
+        return 0
+    note_wake(session, min(row["next_attempt_at"] for row in rows))
+    if session.get_bind().dialect.name == "postgresql":
+        # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (one round trip).
+        return len(session.execute(_insert(session), rows).all())
+    # SQLite runs in-process: a plain executemany is the cheapest way in.
+    insert = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+    return int(session.execute(insert, rows).rowcount)
 
 
 def claim_due(
@@ -86,39 +166,57 @@ def claim_due(
     another sender claimed but never finished (its lease ran out: it crashed or hung).
 
     Claimed rows are 'sending' until `now + lease`; commit promptly so others skip them.
+    One statement: UPDATE … WHERE id IN (the due rows) RETURNING them.
     """
     due = and_(
         col(Notification.status).in_([N.PENDING.value, N.SENDING.value]),
         col(Notification.next_attempt_at) <= now,
     )
-    statement = (
-        select(Notification)
+    chosen = (
+        select(Notification.id)
         .where(due)
         .order_by(col(Notification.next_attempt_at), col(Notification.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two senders at once each lock a disjoint set of rows instead of queueing or both
-        # taking the same ones.
-        statement = statement.with_for_update(skip_locked=True)
-    candidates = list(session.exec(statement.execution_options(populate_existing=True)))
-    claimed: list[Notification] = []
-    for row in candidates:
-        # The conditional update is the claim: it succeeds for one sender only, even where
-        # the SELECT above took no lock.
-        result = session.execute(
-            update(Notification)
-            .where(col(Notification.id) == row.id, due)
-            .values(
-                status=N.SENDING.value,
-                next_attempt_at=now + lease,
-                attempts=col(Notification.attempts) + 1,
-            )
+        # taking the same ones. (SQLite's writers are serialised by BEGIN IMMEDIATE.)
+        chosen = chosen.with_for_update(skip_locked=True)
+    # `due` again in the UPDATE: the claim succeeds for one sender only, even where the
+    # subquery took no lock.
+    statement = (
+        update(Notification)
+        .where(col(Notification.id).in_(chosen.scalar_subquery()), due)
+        .values(
+            status=N.SENDING.value,
+            next_attempt_at=now + lease,
+            attempts=col(Notification.attempts) + 1,
         )
-        if result.rowcount == 1:
-            session.refresh(row)
-            claimed.append(row)
+        .returning(Notification)
+    )
+    claimed = list(
+        session.scalars(statement, execution_options={"populate_existing": True}).all()
+    )
+    claimed.sort(key=lambda row: (row.due_at, row.id))
     return claimed
+
+
+def defer(session: Session, *, until: dict[int, datetime]) -> None:
+    """Hand claimed rows back unsent, each to be tried at its own time (the notifier paces a
+    channel's posts): no attempt is counted. One statement."""
+    if not until:
+        return
+    session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.status == N.SENDING.value)
+        .values(
+            status=N.PENDING.value,
+            next_attempt_at=bindparam("b_at"),
+            attempts=_TABLE.c.attempts - 1,
+        ),
+        [{"b_id": id, "b_at": at} for id, at in until.items()],
+    )
+    note_wake(session, min(until.values()))
 
 
 def mark_sent(
@@ -144,7 +242,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def mark_failed(
-    session: Session, *, id: int, now: datetime, error: str, retry_after: float | None = None
+    session: Session,
+    *,
+    id: int,
+    now: datetime,
+    error: str,
+    retry_after: float | None = None,
+    rate_limited: bool = False,
 ) -> datetime | None:
     """Slack refused or could not be reached: the row goes back to pending for a later try
     (exponential backoff, or Slack's Retry-After when longer). Nothing is dropped.
@@ -155,12 +259,16 @@ def mark_failed(
     if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
         return None
     wait = backoff(row.attempts)
-    if retry_after is not None and retry_after > 0:
+    if rate_limited and retry_after is not None and retry_after > 0:
+        # Slack refused for pace, not for a fault: its Retry-After is the whole wait.
+        wait = timedelta(seconds=retry_after)
+    elif retry_after is not None and retry_after > 0:
         wait = max(wait, timedelta(seconds=retry_after))
     row.status = N.PENDING.value
     row.next_attempt_at = now + wait
     row.last_error = error[:ERROR_MAX]
     session.add(row)
+    note_wake(session, row.next_attempt_at)
     return row.next_attempt_at
 
 
@@ -179,6 +287,28 @@ def cancel_for(
     if stage_prefix is not None:
         escaped = stage_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(col(Notification.stage).like(escaped + "%", escape="\\"))
+    return session.execute(statement.values(status=N.CANCELLED.value)).rowcount
+
+
+def cancel_many(session: Session, *, kind: str, prefixes: list[tuple[str, str]]) -> int:
+    """`cancel_for` for many (record key, stage prefix) pairs of one kind, in one statement."""
+    if not prefixes:
+        return 0
+    matches = []
+    for record_key, prefix in prefixes:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches.append(
+            and_(
+                col(Notification.record_key) == record_key,
+                col(Notification.stage).like(escaped + "%", escape="\\"),
+            )
+        )
+    statement = update(Notification).where(
+        col(Notification.status) == N.PENDING.value,
+        col(Notification.kind) == kind,
+        col(Notification.record_key).in_({record_key for record_key, _ in prefixes}),
+        or_(*matches),
+    )
     return session.execute(statement.values(status=N.CANCELLED.value)).rowcount
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -81,6 +84,7 @@ def _page(
             session.flush()
     except IntegrityError:
         return None  # this rung was paged already (another process, or a retry)
+    notifications.note_wake(session, page.ack_due_at)
     text = _text(record_key, level)
     notifications.schedule(
         session,
@@ -181,7 +185,11 @@ def acknowledge_if_paged(session: Session, *, record_key: str, by: str, now: dat
 
 def sweep(session: Session, *, now: datetime, policy: Policy, limit: int = 200) -> list[Page]:
     """Escalate every page whose acknowledgement time has passed to the next rung; returns the
-    new pages. The top rung is never escalated further."""
+    new pages. The top rung is never escalated further.
+
+    Set-based: one read of the due pages, one update that stops them, one insert of the next
+    rungs (ON CONFLICT DO NOTHING: a rung paged already, by another process, is skipped), one
+    of their outbox rows and one of their audit rows, however many pages are due."""
     statement = (
         select(Page)
         .where(col(Page.ack_due_at) <= now, col(Page.acknowledged_at).is_(None))
@@ -190,35 +198,75 @@ def sweep(session: Session, *, now: datetime, policy: Policy, limit: int = 200) 
     )
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
-    escalated: list[Page] = []
-    for page in list(session.exec(statement.execution_options(populate_existing=True))):
+    due = list(session.exec(statement.execution_options(populate_existing=True)))
+    if not due:
+        return []
+    session.execute(
+        update(Page).where(col(Page.id).in_([page.id for page in due])).values(ack_due_at=None)
+    )
+    planned: dict[tuple[str, str, int], tuple[Page, list[str]]] = {}
+    for page in due:
         page.ack_due_at = None
-        session.add(page)
         rungs = ladder(policy, page.team)
         level = page.level + 1
         if level >= len(rungs):
             continue  # the ladder was shortened since: the top has been reached
-        new = _page(
-            session,
-            record_key=page.record_key,
-            team=page.team,
-            level=level,
-            rungs=rungs,
-            now=now,
-            policy=policy,
+        planned[(page.record_key, page.team, level)] = (page, rungs)
+    if not planned:
+        return []
+    timeout = policy.escalation.page_ack_timeout
+    values = [
+        {
+            "record_key": record_key,
+            "team": team,
+            "level": level,
+            "recipient": rungs[level],
+            "paged_at": now,
+            "ack_due_at": None if level == len(rungs) - 1 else now + timeout,
+        }
+        for (record_key, team, level), (_, rungs) in planned.items()
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = list(
+        session.scalars(
+            insert(Page)
+            .on_conflict_do_nothing(index_elements=["record_key", "team", "level"])
+            .returning(Page),
+            values,
         )
-        if new is None:
-            continue
+    )
+    order = {key: n for n, key in enumerate(planned)}
+    created.sort(key=lambda new: order[(new.record_key, new.team, new.level)])
+    outbox = []
+    for new in created:
+        earlier, rungs = planned[(new.record_key, new.team, new.level)]
+        text = _text(new.record_key, new.level)
+        outbox.append(
+            notifications.row(
+                record_key=new.record_key,
+                kind=KIND,
+                stage=f"ladder:{new.team}:{new.level}",
+                recipient=new.recipient,
+                due_at=now,
+                text=text,
+                blocks=_blocks(new.record_key, text),
+                now=now,
+            )
+        )
+        # The audit trail is a hash chain appended row by row (services/audit.py); its rows
+        # go in with the caller's flush.
         audit.record(
             session,
-            key=page.record_key,
+            key=new.record_key,
             actor=SYSTEM.user_id,
             at=now,
             action="escalated",
             field="page_level",
-            before=page.level,
-            after=level,
-            note=f"escalated to level {level}: {rungs[level]} (no acknowledgement)",
+            before=earlier.level,
+            after=new.level,
+            note=f"escalated to level {new.level}: {rungs[new.level]} (no acknowledgement)",
         )
-        escalated.append(new)
-    return escalated
+    notifications.schedule_many(session, outbox)
+    for new in created:
+        notifications.note_wake(session, new.ack_due_at)
+    return created

@@ -15,7 +15,7 @@ from models.incident import Incident
 from models.links import RecordLink
 from models.policy import Policy
 from models.problem import KEY_PREFIX, OPEN_STATUSES, Problem, ProblemStatus, TrendProposal
-from services import audit, cmdb, links
+from services import audit, cmdb, inserts, links
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, require_agent
@@ -79,17 +79,13 @@ def raise_problem(
     """Open a problem on a service or configuration item; linked to `from_incident` if given.
     A second call with the same `submission_id` returns the first problem."""
     require_agent(actor, doing="raise problems")
-    if submission_id is not None:
-        existing = _by_submission(session, submission_id)
-        if existing is not None:
-            return existing
     title = " ".join(title.split())
     if not title:
         raise InvalidInput("Give the problem a short title.")
     if not 1 <= priority <= 5:
         raise InvalidInput("Priority runs from P1 to P5.")
     item_key = cmdb.resolve(session, ref=item).key if item else None
-    problem = Problem(
+    draft = Problem(
         title=title[:150],
         description=description.strip(),
         service=service,
@@ -100,15 +96,12 @@ def raise_problem(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(problem)
-            session.flush()
-    except IntegrityError:
-        # The same form raced us in another transaction and won: return its problem.
-        existing = _by_submission(session, submission_id) if submission_id else None
+    # One INSERT … ON CONFLICT DO NOTHING: a form delivered twice returns the first problem.
+    problem = inserts.insert_new(session, draft)
+    if problem is None:
+        existing = _by_submission(session, submission_id or "")
         if existing is None:
-            raise
+            raise RuntimeError("problem insert returned nothing and no duplicate was found")
         return existing
     audit.record(
         session, key=problem.key, actor=actor.user_id, at=now, action="created", after=S.NEW

@@ -19,7 +19,7 @@ from models.service_request import (
     RequestStatus,
     ServiceRequest,
 )
-from services import audit, sla_timers
+from services import audit, inserts, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
 from services.mrkdwn import group_mention, mention
@@ -117,12 +117,6 @@ def submit(
 ) -> tuple[Notify, bool]:
     """Raise a request from the catalog item's form. Idempotent on `submission_id` (returns the
     first request and False). Goes to Awaiting approval when the item needs one."""
-    if submission_id is not None:
-        existing = session.exec(
-            select(ServiceRequest).where(ServiceRequest.submission_id == submission_id)
-        ).first()
-        if existing is not None:
-            return Notify(existing), False
     item = policy.catalog.item(item_id)
     if item is None:
         raise InvalidInput(f"'{item_id}' is not in the request catalog.")
@@ -135,7 +129,7 @@ def submit(
     elif item.needs_approval:
         approver, is_group = item.approval, True
     status = S.AWAITING_APPROVAL if approver else S.APPROVED
-    request = ServiceRequest(
+    draft = ServiceRequest(
         item_id=item.id,
         title=item.name,
         requester=requester,
@@ -150,24 +144,15 @@ def submit(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(request)
-            session.flush()
-    except IntegrityError:
-        if submission_id is None:
-            raise
-        return submit(
-            session,
-            item_id=item_id,
-            answers=answers,
-            requester=requester,
-            now=now,
-            policy=policy,
-            submission_id=submission_id,
-        )
+    # One INSERT … ON CONFLICT DO NOTHING: a form delivered twice returns the first request.
+    request = inserts.insert_new(session, draft)
+    if request is None:
+        existing = session.exec(
+            select(ServiceRequest).where(ServiceRequest.submission_id == submission_id)
+        ).one()
+        return Notify(existing), False
     audit.record(session, key=request.key, actor=requester, at=now, action="created", after=status)
-    sla_timers.refresh_request(session, request=request, now=now, policy=policy)
+    sla_timers.start_request_timers(session, request=request, now=now, policy=policy)
     if approver:
         return Notify(request, dm=(requester,), approvers=(approver,)), True
     return Notify(request, dm=(requester,), team=request.fulfilment_team), True

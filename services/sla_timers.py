@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import bindparam, text
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.escalation_policy import Audience
-from models.incident import Incident, IncidentStatus, SlaPause
+from models.incident import KEY_PREFIX, OPEN_STATUSES, Incident, IncidentStatus, SlaPause
 from models.policy import Policy
 from models.sla_policy import CalendarPolicy, format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
@@ -89,7 +93,11 @@ def _first_stage_after(used: float, target_seconds: float, policy: Policy) -> in
 
 
 def _instant(
-    timer: SlaTimer, stage: int, calendar: WorkCalendar, pauses: Sequence[Pause], policy: Policy
+    timer: SlaTimer | _DueTimer | _NewTimer,
+    stage: int,
+    calendar: WorkCalendar,
+    pauses: Sequence[Pause],
+    policy: Policy,
 ) -> datetime | None:
     seconds = _stage_seconds(stage, timer.target_seconds, policy)
     return threshold_instant(
@@ -99,6 +107,12 @@ def _instant(
         pauses=pauses,
         percent=100 * seconds / timer.target_seconds,
     )
+
+
+def deadline_moved(session: Session, when: datetime | None) -> None:
+    """Note that a timer now falls due at `when`, so that whoever waits for the next due
+    instant (the scheduler's wake-up) is told once the session commits."""
+    notifications.note_wake(session, when)
 
 
 def _pauses(session: Session, record_key: str) -> list[Pause]:
@@ -175,6 +189,7 @@ def refresh(
         timer.next_due_at = _instant(
             timer, timer.next_stage, _calendar(policy, calendar_kind), pauses, policy
         )
+        deadline_moved(session, timer.next_due_at)
     session.add(timer)
     return timer
 
@@ -194,47 +209,36 @@ class _Subject:
     thread: tuple[str, str] | None
 
 
-def _subject(session: Session, record_key: str) -> _Subject | None:
-    prefix, _, number = record_key.partition("-")
-    if not number.isdigit():
-        return None
-    if prefix == "INC":
-        incident = session.get(Incident, int(number))
-        if incident is None:
-            return None
-        return _Subject(
-            key=incident.key,
-            # Notification text is mrkdwn: the title is escaped here, where it is composed.
-            headline=f"{incident.key} ({priority.name(incident.priority)}) "
-            f"{user_text(incident.title)}",
-            is_open=incident.is_open,
-            stops=_stops(incident),
-            pauses=_pauses(session, incident.key),
-            assignee=incident.assignee,
-            service=incident.service,
-            team=incident.team,
-            thread=(incident.channel_id, incident.message_ts)
-            if incident.channel_id and incident.message_ts
-            else None,
-        )
-    if prefix == "REQ":
-        from models.service_request import ServiceRequest
+def _incident_subject(incident: Incident | _IncidentRow, pauses: list[Pause]) -> _Subject:
+    return _Subject(
+        key=incident.key,
+        # Notification text is mrkdwn: the title is escaped here, where it is composed.
+        headline=f"{incident.key} ({priority.name(incident.priority)}) "
+        f"{user_text(incident.title)}",
+        is_open=incident.is_open,
+        stops=_stops(incident),
+        pauses=pauses,
+        assignee=incident.assignee,
+        service=incident.service,
+        team=incident.team,
+        thread=(incident.channel_id, incident.message_ts)
+        if incident.channel_id and incident.message_ts
+        else None,
+    )
 
-        request = session.get(ServiceRequest, int(number))
-        if request is None:
-            return None
-        return _Subject(
-            key=request.key,
-            headline=f"{request.key} (request) {user_text(request.title)}",
-            is_open=request.status not in _REQUEST_ENDED,
-            stops=_request_stops(request),
-            pauses=_request_pauses(request),
-            assignee=request.assignee,
-            service=None,
-            team=request.fulfilment_team,
-            thread=None,
-        )
-    return None
+
+def _request_subject(request: Any) -> _Subject:
+    return _Subject(
+        key=request.key,
+        headline=f"{request.key} (request) {user_text(request.title)}",
+        is_open=request.status not in _REQUEST_ENDED,
+        stops=_request_stops(request),
+        pauses=_request_pauses(request),
+        assignee=request.assignee,
+        service=None,
+        team=request.fulfilment_team,
+        thread=None,
+    )
 
 
 _REQUEST_ENDED = {"rejected", "fulfilled", "closed", "cancelled"}
@@ -285,6 +289,22 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
         )
 
 
+def start_request_timers(
+    session: Session, *, request: Any, now: datetime, policy: Policy
+) -> list[SlaTimer]:
+    """The timers of a request just submitted, computed in Python (what `refresh_request`
+    would write, without reading first)."""
+    return start_timers(
+        session,
+        record_key=request.key,
+        targets=[(which, target, REQUEST_CALENDAR) for which, target in _request_targets(request)],
+        start=request.submitted_at,
+        now=now,
+        policy=policy,
+        pauses=_request_pauses(request),
+    )
+
+
 def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaState, SlaState]:
     """(response state, fulfilment state) of a service request, for `/request show`."""
     stops = _request_stops(request)
@@ -304,12 +324,19 @@ def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaStat
     return response, resolution
 
 
-def _stops(incident: Incident) -> dict[Target, datetime | None]:
+def _stops(incident: Incident | _IncidentRow) -> dict[Target, datetime | None]:
     ended = incident.closed_at if incident.state is IncidentStatus.CANCELLED else None
     return {
         "response": incident.acknowledged_at or ended,
         "resolution": incident.resolved_at or ended,
     }
+
+
+def incident_targets(incident: Incident, policy: Policy) -> list[tuple[Target, timedelta, str]]:
+    """(target, duration, clock kind) of an incident's response and resolution targets: the
+    one place that decides them, for the timers and for showing the incident."""
+    kind = policy.sla.target_for(incident.priority).calendar
+    return [(which, policy.sla.clock_target(incident.priority, which), kind) for which in TARGETS]
 
 
 def refresh_incident(
@@ -320,20 +347,61 @@ def refresh_incident(
     session.flush()  # pauses and state changes made by the caller must be visible below
     pauses = _pauses(session, incident.key)
     stops = _stops(incident)
-    targets = policy.sla.target_for(incident.priority)
-    for which in TARGETS:
+    for which, duration, kind in incident_targets(incident, policy):
         refresh(
             session,
             record_key=incident.key,
             target=which,
-            duration=policy.sla.clock_target(incident.priority, which),
+            duration=duration,
             start=incident.created_at,
-            calendar_kind=targets.calendar,
+            calendar_kind=kind,
             stopped_at=stops[which],
             pauses=pauses,
             now=now,
             policy=policy,
         )
+
+
+def start_timers(
+    session: Session,
+    *,
+    record_key: str,
+    targets: Sequence[tuple[Target, timedelta, str]],
+    start: datetime,
+    now: datetime,
+    policy: Policy,
+    pauses: Sequence[Pause] = (),
+) -> list[dict[str, Any]]:
+    """Insert the timers of a record just created, computed in Python: what `refresh` would
+    write, without reading first (a new record has no timers yet), in one statement."""
+    first = policy.sla.warn_at[0] if policy.sla.warn_at else BREACH_STAGE
+    rows = []
+    for which, duration, kind in targets:
+        row = _NewTimer(start, int(duration.total_seconds()))
+        due = _instant(row, first, _calendar(policy, kind), pauses, policy)
+        deadline_moved(session, due)
+        rows.append(
+            {
+                "record_key": record_key,
+                "target": which,
+                "started_at": start,
+                "target_seconds": row.target_seconds,
+                "calendar": kind,
+                "next_stage": first,
+                "next_due_at": due,
+                "stopped_at": None,
+                "breached_at": None,
+                "updated_at": now,
+            }
+        )
+    session.execute(sa_insert(_TIMER), rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class _NewTimer:
+    started_at: datetime
+    target_seconds: int
 
 
 def incident_sla(
@@ -343,18 +411,16 @@ def incident_sla(
     incident: the incident message and `/incident show`."""
     pauses = _pauses(session, incident.key)
     stops = _stops(incident)
-    kind = policy.sla.target_for(incident.priority).calendar
-    calendar = _calendar(policy, kind)
     states = [
         evaluate(
             start=incident.created_at,
-            target=policy.sla.clock_target(incident.priority, which),
-            calendar=calendar,
+            target=duration,
+            calendar=_calendar(policy, kind),
             pauses=pauses,
             now=now,
             stopped_at=stops[which],
         )
-        for which in TARGETS
+        for which, duration, kind in incident_targets(incident, policy)
     ]
     running = [s.due_at for s in states if not s.stopped and s.due_at is not None]
     return states[0], states[1], min(running) if running else None
@@ -376,47 +442,263 @@ def sweep(session: Session, *, now: datetime, policy: Policy, limit: int = 500) 
 
     When several stages passed since the last sweep (the bot was down), only the highest one
     is sent, marked late; a target met meanwhile sends nothing.
+
+    Set-based: one read of the due timers, one of their records (per kind) and one of their
+    pauses, the clock arithmetic in Python, then one insert of every outbox row and one update
+    of every timer. The number of statements does not grow with the number of stages due. A
+    timer whose computation raises is logged and looked at again later; the others go on.
     """
-    statement = (
-        select(SlaTimer)
-        .where(col(SlaTimer.next_due_at) <= now)
-        .order_by(col(SlaTimer.next_due_at), col(SlaTimer.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
+    timers = _due_timers(session, now=now, limit=limit)
+    if not timers:
+        return []
+    subjects = _subjects(session, {timer.record_key for timer in timers})
     fired: list[Fired] = []
-    for timer in list(session.exec(statement.execution_options(populate_existing=True))):
+    outbox: list[dict[str, Any]] = []
+    cancels: list[tuple[str, str]] = []
+    for timer in timers:
         try:
-            with session.begin_nested():
-                result = _advance(session, timer, now=now, policy=policy)
+            result, rows, cancel = _advance(
+                timer, subjects.get(timer.record_key), now=now, policy=policy
+            )
         except Exception:
             log.exception("SLA timer %s %s could not be processed", timer.record_key, timer.target)
-            session.refresh(timer)
+            timer.restore()
             timer.next_due_at = now + RETRY_BROKEN_AFTER
-            session.add(timer)
             continue
+        outbox += rows
+        if cancel:
+            cancels.append((timer.record_key, f"{timer.target}:"))
         if result is not None:
             fired.append(result)
+    notifications.schedule_many(session, outbox)
+    notifications.cancel_many(session, kind=KIND, prefixes=cancels)
+    _update_timers(session, timers)
+    due = [t.next_due_at for t in timers if t.next_due_at is not None]
+    if due:
+        deadline_moved(session, min(due))
     return fired
 
 
-def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy) -> Fired | None:
-    subject = _subject(session, timer.record_key)
+@dataclass
+class _DueTimer:
+    """A due timer as the sweep reads it (a plain row, not an ORM object: the sweep writes
+    every timer back in one statement). `_read` keeps the values as read, for `restore`."""
+
+    id: int
+    record_key: str
+    target: str
+    started_at: datetime
+    target_seconds: int
+    calendar: str
+    next_stage: int
+    next_due_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    updated_at: datetime
+    _read: tuple[Any, ...] = ()
+
+    _WRITTEN = ("next_stage", "next_due_at", "stopped_at", "breached_at", "updated_at")
+
+    def __post_init__(self) -> None:
+        self._read = tuple(getattr(self, name) for name in self._WRITTEN)
+
+    def restore(self) -> None:
+        """Undo what a failed computation changed, as a rolled-back savepoint would."""
+        for name, value in zip(self._WRITTEN, self._read, strict=True):
+            setattr(self, name, value)
+
+
+_TIMER = SlaTimer.__table__  # type: ignore[attr-defined]
+_TIMER_COLUMNS = [
+    _TIMER.c[name]
+    for name in (
+        "id",
+        "record_key",
+        "target",
+        "started_at",
+        "target_seconds",
+        "calendar",
+        "next_stage",
+        "next_due_at",
+        "stopped_at",
+        "breached_at",
+        "updated_at",
+    )
+]
+
+
+def _due_timers(session: Session, *, now: datetime, limit: int) -> list[_DueTimer]:
+    statement = (
+        sa_select(*_TIMER_COLUMNS)
+        .where(_TIMER.c.next_due_at <= now)
+        .order_by(_TIMER.c.next_due_at, _TIMER.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two sweeps at once (two replicas) each take a disjoint set of timers.
+        statement = statement.with_for_update(skip_locked=True)
+    return [_DueTimer(*row) for row in session.execute(statement)]
+
+
+def _update_timers(session: Session, timers: Sequence[_DueTimer]) -> None:
+    """Write every timer back in one statement: an UPDATE … FROM unnest(arrays) on
+    PostgreSQL (one round trip), an executemany on SQLite (in-process, no round trips)."""
+    if not timers:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE sla_timer AS t SET next_stage = v.next_stage, "
+                "next_due_at = v.next_due_at, stopped_at = v.stopped_at, "
+                "breached_at = v.breached_at, updated_at = v.updated_at "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:stages AS integer[]), "
+                "CAST(:due AS timestamptz[]), CAST(:stopped AS timestamptz[]), "
+                "CAST(:breached AS timestamptz[]), CAST(:updated AS timestamptz[])) "
+                "AS v(id, next_stage, next_due_at, stopped_at, breached_at, updated_at) "
+                "WHERE t.id = v.id"
+            ),
+            {
+                "ids": [t.id for t in timers],
+                "stages": [t.next_stage for t in timers],
+                "due": [t.next_due_at for t in timers],
+                "stopped": [t.stopped_at for t in timers],
+                "breached": [t.breached_at for t in timers],
+                "updated": [t.updated_at for t in timers],
+            },
+        )
+        return
+    session.execute(
+        sa_update(_TIMER)
+        .where(_TIMER.c.id == bindparam("b_id"))
+        .values(
+            next_stage=bindparam("b_stage"),
+            next_due_at=bindparam("b_due"),
+            stopped_at=bindparam("b_stopped"),
+            breached_at=bindparam("b_breached"),
+            updated_at=bindparam("b_updated"),
+        ),
+        [
+            {
+                "b_id": t.id,
+                "b_stage": t.next_stage,
+                "b_due": t.next_due_at,
+                "b_stopped": t.stopped_at,
+                "b_breached": t.breached_at,
+                "b_updated": t.updated_at,
+            }
+            for t in timers
+        ],
+    )
+
+
+def _subjects(session: Session, record_keys: set[str]) -> dict[str, _Subject]:
+    """The records behind `record_keys`, read with one query per record kind and one for
+    the incidents' pauses."""
+    numbers: dict[str, list[int]] = {}
+    for key in record_keys:
+        prefix, _, number = key.partition("-")
+        if number.isdigit() and prefix in ("INC", "REQ"):
+            numbers.setdefault(prefix, []).append(int(number))
+    found: dict[str, _Subject] = {}
+    if numbers.get("INC"):
+        # Plain rows, not ORM objects: the sweep only reads them, and building a few hundred
+        # model instances costs more than the query.
+        rows = session.execute(
+            sa_select(*_INCIDENT_COLUMNS).where(_INCIDENT.c.id.in_(numbers["INC"]))
+        ).all()
+        pauses = _pauses_of(session, [f"{KEY_PREFIX}-{row.id}" for row in rows])
+        for row in rows:
+            incident = _IncidentRow(*row)
+            found[incident.key] = _incident_subject(incident, pauses.get(incident.key, []))
+    if numbers.get("REQ"):
+        from models.service_request import ServiceRequest
+
+        requests = session.exec(
+            select(ServiceRequest).where(col(ServiceRequest.id).in_(numbers["REQ"]))
+        )
+        for request in requests:
+            found[request.key] = _request_subject(request)
+    return found
+
+
+_INCIDENT = Incident.__table__  # type: ignore[attr-defined]
+_INCIDENT_COLUMNS = [
+    _INCIDENT.c[name]
+    for name in (
+        "id",
+        "title",
+        "priority",
+        "status",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "assignee",
+        "service",
+        "team",
+        "channel_id",
+        "message_ts",
+    )
+]
+
+
+@dataclass(frozen=True)
+class _IncidentRow:
+    """The columns of an incident the sweep reads, with the model's derived names."""
+
+    id: int
+    title: str
+    priority: int
+    status: str
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    assignee: str | None
+    service: str | None
+    team: str | None
+    channel_id: str | None
+    message_ts: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{KEY_PREFIX}-{self.id}"
+
+    @property
+    def state(self) -> IncidentStatus:
+        return IncidentStatus(self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATUSES
+
+
+def _pauses_of(session: Session, record_keys: Sequence[str]) -> dict[str, list[Pause]]:
+    if not record_keys:
+        return {}
+    statement = (
+        sa_select(SlaPause.record_key, SlaPause.started_at, SlaPause.ended_at)  # type: ignore[call-overload]
+        .where(col(SlaPause.record_key).in_(record_keys))
+        .order_by(col(SlaPause.record_key), col(SlaPause.started_at))
+    )
+    found: dict[str, list[Pause]] = {}
+    for key, started, ended in session.execute(statement):
+        found.setdefault(key, []).append((started, ended))
+    return found
+
+
+def _advance(
+    timer: _DueTimer, subject: _Subject | None, *, now: datetime, policy: Policy
+) -> tuple[Fired | None, list[dict[str, Any]], bool]:
+    """Move one timer on in memory: (what fired, its outbox rows, whether to cancel what is
+    still waiting for its target)."""
     if subject is None:
         timer.next_due_at = None
-        session.add(timer)
-        return None
+        return None, [], False
     stop = subject.stops[timer.target]  # type: ignore[index]
     if stop is not None or not subject.is_open:
         # Met or closed since the timer was set (a refresh was missed): nothing applies now.
         timer.stopped_at = stop or now
         timer.next_due_at = None
-        notifications.cancel_for(
-            session, record_key=timer.record_key, kind=KIND, stage_prefix=f"{timer.target}:"
-        )
-        session.add(timer)
-        return None
+        return None, [], True
     calendar = _calendar(policy, timer.calendar)
     pauses = subject.pauses
     used = elapsed(start=timer.started_at, now=now, calendar=calendar, pauses=pauses)
@@ -436,28 +718,20 @@ def _advance(session: Session, timer: SlaTimer, *, now: datetime, policy: Policy
             if p >= timer.next_stage and _stage_seconds(p, target_seconds, policy) <= reached
         ]
         crossed = max(passed) if passed else None
-    result = None
+    result: Fired | None = None
+    rows: list[dict[str, Any]] = []
     if crossed is not None:
-        result = _fire(
-            session,
-            timer,
-            subject,
-            crossed,
-            now=now,
-            policy=policy,
-            calendar=calendar,
-            pauses=pauses,
+        result, rows = _fire(
+            timer, subject, crossed, now=now, policy=policy, calendar=calendar, pauses=pauses
         )
     timer.next_stage = max(timer.next_stage, _first_stage_after(used, target_seconds, policy))
     timer.next_due_at = _instant(timer, timer.next_stage, calendar, pauses, policy)
     timer.updated_at = now
-    session.add(timer)
-    return result
+    return result, rows, False
 
 
 def _fire(
-    session: Session,
-    timer: SlaTimer,
+    timer: _DueTimer,
     incident: _Subject,
     stage: int,
     *,
@@ -465,7 +739,7 @@ def _fire(
     policy: Policy,
     calendar: WorkCalendar,
     pauses: Sequence[Pause],
-) -> Fired:
+) -> tuple[Fired, list[dict[str, Any]]]:
     instant = _instant(timer, stage, calendar, pauses, policy) or now
     late = now - instant > LATE_AFTER
     routing = policy.escalation.sla_recipients
@@ -480,9 +754,8 @@ def _fire(
     deadline = _instant(timer, BREACH_STAGE, calendar, pauses, policy)
     text = _message(incident, timer, stage, instant=instant, deadline=deadline, now=now, late=late)
     recipients = _recipients(incident, audiences, policy)
-    for recipient, thread in recipients:
-        notifications.schedule(
-            session,
+    rows = [
+        notifications.row(
             record_key=timer.record_key,
             kind=KIND,
             stage=name,
@@ -493,7 +766,10 @@ def _fire(
             late=late,
             now=now,
         )
-    return Fired(timer.record_key, timer.target, name, late, tuple(r for r, _ in recipients))
+        for recipient, thread in recipients
+    ]
+    fired = Fired(timer.record_key, timer.target, name, late, tuple(r for r, _ in recipients))
+    return fired, rows
 
 
 def _recipients(
@@ -526,7 +802,7 @@ def _recipients(
 
 def _message(
     incident: _Subject,
-    timer: SlaTimer,
+    timer: SlaTimer | _DueTimer,
     stage: int,
     *,
     instant: datetime,

@@ -10,6 +10,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -192,6 +193,11 @@ class FakeSlack:
         self._files: dict[str, Json] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Opt-in: Slack's per-channel pace (seconds per post, burst allowed) and, per
+        # channel, the rate algorithm's theoretical arrival time.
+        self._post_interval: float | None = None
+        self._post_burst = 1
+        self._post_tat: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -274,6 +280,8 @@ class FakeSlack:
             self._messages.clear()
             self._views.clear()
             self._files.clear()
+            self._post_interval = None
+            self._post_tat.clear()
 
     # ------------------------------------------------------------------ failure injection
 
@@ -308,6 +316,30 @@ class FakeSlack:
                     return 0.0
                 self._delays[method] = (seconds, count - 1)
             return seconds
+
+    def rate_limit_posts(self, per_second: float | None = 1.0, *, burst: int = 1) -> None:
+        """Enforce Slack's per-channel pace on chat.postMessage: `per_second` posts a second
+        per channel, `burst` of them at once at most. A post over that is answered 429 with
+        Retry-After (and recorded as a failed call). None turns it off."""
+        with self._lock:
+            self._post_interval = None if per_second is None else 1.0 / per_second
+            self._post_burst = burst
+            self._post_tat.clear()
+
+    def _paced(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], Json] | None:
+        if self._post_interval is None or method != "chat.postMessage":
+            return None
+        channel = _dm_channel(str(args.get("channel", "")))
+        now = time.monotonic()
+        with self._lock:
+            arrival = max(self._post_tat.get(channel, now), now)
+            ahead = arrival - now
+            if ahead > self._post_interval * (self._post_burst - 1) + 1e-6:
+                wait = ahead - self._post_interval * (self._post_burst - 1)
+                retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return 429, retry, {"ok": False, "error": "ratelimited"}
+            self._post_tat[channel] = arrival + self._post_interval
+        return None
 
     def down(self, is_down: bool = True) -> None:
         """While down, every API call is answered with 503."""
@@ -399,7 +431,7 @@ class FakeSlack:
         except (ValueError, UnicodeDecodeError):
             args = {"_raw": raw}
         call = Call(method=method, args=args, headers=headers)
-        failure = self._take_failure(method)
+        failure = self._take_failure(method) or self._paced(method, args)
         if failure is not None:
             call.failed = True
             self._record(call)

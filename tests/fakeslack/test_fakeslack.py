@@ -352,3 +352,25 @@ def test_bolt_loses_a_command_whose_text_mentions_payload(app: App) -> None:
     # that fixes it shows up here; handlers cannot see such commands today.
     result = SignedDispatcher(app, SECRET).command("/ping", "payload please")
     assert result.status == 404
+
+
+def test_opt_in_pace_refuses_a_second_post_to_a_channel_within_a_second(fake, client):
+    fake.rate_limit_posts(per_second=1.0)
+    client.chat_postMessage(channel="C1", text="one")
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="two")
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers.get("Retry-After") == "1"
+    client.chat_postMessage(channel="C2", text="another channel is not held back")
+    assert [c.failed for c in fake.calls("chat.postMessage")] == [False, True, False]
+    fake.rate_limit_posts(None)
+    client.chat_postMessage(channel="C1", text="off again")
+
+
+def test_opt_in_pace_allows_a_short_burst_then_one_a_second(fake, client):
+    fake.rate_limit_posts(per_second=1.0, burst=3)
+    for n in range(3):
+        client.chat_postMessage(channel="C1", text=f"burst {n}")
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C1", text="one too many")
+    assert refused.value.response.status_code == 429

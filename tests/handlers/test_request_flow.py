@@ -48,7 +48,7 @@ def approval_message(fake_slack, user: str) -> dict:
     return fake_slack.message(call.response["channel"], call.response["ts"])
 
 
-def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, database):
+def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, database, clock):
     submit_laptop(slack, fake_slack)
     with database.session() as session:
         assert requests.get(session, key="REQ-1").status == "awaiting_approval"
@@ -91,9 +91,11 @@ def test_request_with_approval_goes_through_to_fulfilment(slack, fake_slack, dat
     view = latest_view(fake_slack)
     empty = slack.submit(view, {"note": " "}, user_id="U0ONCALL1")
     assert empty.body["response_action"] == "errors" and "note" in empty.body["errors"]
+    clock.advance(seconds=1)  # the requester's DMs keep Slack's pace: a burst, then 1/s
     slack.submit(view, {"note": "Laptop handed over"}, user_id="U0ONCALL1")
     assert "Laptop handed over" in dms(fake_slack, "U0REQ")[-1].args["text"]
     team_message = fake_slack.message(team_call[0].response["channel"], team_call[0].response["ts"])
+    clock.advance(seconds=1)
     slack.click(team_message, "request_close", user_id="U0ONCALL1", channel_id="DU0ONCALL1")
     assert "closed" in dms(fake_slack, "U0REQ")[-1].args["text"]
     with database.session() as session:

@@ -1,0 +1,40 @@
+"""Writing a new record from a form in one statement, whatever Slack does with the form.
+
+A form can arrive twice (Slack retries, a double click) or race another process with the same
+submission id. INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING answers both without
+a lookup before it and without a savepoint around it: it returns the new row, or nothing when
+the submission was recorded already.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, SQLModel
+
+Model = TypeVar("Model", bound=SQLModel)
+
+
+def insert_new(session: Session, draft: Model, *, unique: str = "submission_id") -> Model | None:
+    """Insert `draft` (a model instance not yet added) and return the stored instance, now in
+    the session; None when a row with the same `unique` value exists (then nothing changed)."""
+    model: Any = type(draft)
+    dialect = session.get_bind().dialect.name
+    statement = _statements.get((model, dialect, unique))
+    if statement is None:
+        # Built once and reused with new parameters: building `insert(...).values(**row)`
+        # afresh for every form costs more than the database round trip.
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
+        )
+        _statements[(model, dialect, unique)] = statement
+    table: Any = model.__table__
+    values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
+    found = session.scalars(statement, [values], execution_options={"populate_existing": True})
+    return found.one_or_none()
+
+
+_statements: dict[tuple[Any, str, str], Any] = {}
