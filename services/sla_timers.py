@@ -378,7 +378,8 @@ def start_timers(
     rows = []
     for which, duration, kind in targets:
         row = _NewTimer(start, int(duration.total_seconds()))
-        due = _instant(row, first, _calendar(policy, kind), pauses, policy)
+        calendar = _calendar(policy, kind)
+        due = _instant(row, first, calendar, pauses, policy)
         deadline_moved(session, due)
         rows.append(
             {
@@ -389,6 +390,8 @@ def start_timers(
                 "calendar": kind,
                 "next_stage": first,
                 "next_due_at": due,
+                # Kept for reports, as `refresh` keeps it.
+                "due_at": _instant(row, BREACH_STAGE, calendar, pauses, policy),
                 "stopped_at": None,
                 "breached_at": None,
                 "updated_at": now,
