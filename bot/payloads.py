@@ -7,7 +7,7 @@ typed; anything else Slack adds is let through untouched."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,6 +18,14 @@ MAX_DEPTH = 64
 
 # What the HTTP layer hands on in place of a body Bolt could not parse (see bot.http).
 UNREADABLE_BODY = {"servicedesk_unreadable_body": True}
+
+
+# Slack's ids (users, channels, views, timestamps) are a dozen characters; the columns that
+# keep them hold 32 to 64.
+SlackId = Annotated[str, Field(min_length=1, max_length=32)]
+ViewId = Annotated[str, Field(min_length=1, max_length=64)]
+# Where answers to a command or click go; anything else could not be answered at all.
+ResponseUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)]
 
 
 class MalformedRequest(ValueError):
@@ -36,7 +44,7 @@ def _not_null(value: Any) -> Any:
 
 
 class User(_Part):
-    id: str = Field(min_length=1)
+    id: SlackId
 
 
 class Option(_Part):
@@ -76,7 +84,7 @@ class ViewState(_Part):
 
 
 class View(_Part):
-    id: str = Field(min_length=1)
+    id: ViewId
     # Bolt reads it on every request that carries a view ("modal", "home").
     type: str
     callback_id: str = ""
@@ -87,11 +95,11 @@ class View(_Part):
 
 
 class Channel(_Part):
-    id: str
+    id: SlackId
 
 
 class Message(_Part):
-    ts: str | None = None
+    ts: SlackId | None = None
 
 
 class BlockActions(_Part):
@@ -99,7 +107,7 @@ class BlockActions(_Part):
     user: User
     actions: list[Action] = Field(min_length=1)
     trigger_id: str = Field(min_length=1)
-    response_url: str | None = None
+    response_url: ResponseUrl | None = None
     view: View = None  # type: ignore[assignment]  # absent is fine, null is not
     channel: Channel = None  # type: ignore[assignment]
     message: Message = None  # type: ignore[assignment]
@@ -131,16 +139,27 @@ class SlashCommand(_Part):
     # A form body: every field is a string, so only what must be there is checked.
     command: str = Field(pattern=r"^/")
     text: str = ""
-    user_id: str = Field(min_length=1)
+    user_id: SlackId
+    channel_id: SlackId | None = None
     trigger_id: str = Field(min_length=1)
+    response_url: ResponseUrl | None = None
 
 
 class Event(_Part):
     type: str
-    user: str | None = None
+    # A user id in most events, an object in some (user_change): checked where it is read.
+    user: Any = None
     # Bolt looks into these on every message event.
     message: dict[str, Any] | None = None
     previous_message: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _home_names_its_user(self) -> Event:
+        if self.type == "app_home_opened" and not (
+            isinstance(self.user, str) and 0 < len(self.user) <= 32
+        ):
+            raise ValueError("app_home_opened names the user whose tab it is")
+        return self
 
 
 class EventCallback(_Part):
