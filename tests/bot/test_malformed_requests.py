@@ -141,6 +141,17 @@ WRONG_SHAPES = {
         "block_id": "service",
         "value": 12345,
     },
+    "user id longer than Slack's": _actions(
+        [{"action_id": "incident_acknowledge"}], user={"id": "U" * 100}
+    ),
+    "response URL that is not a URL": _actions(
+        [{"action_id": "incident_acknowledge"}], response_url="javascript:alert(1)"
+    ),
+    "view id longer than any": _submission({**_view({}), "id": "V" * 100}),
+    "home opened without its user": {
+        "type": "event_callback",
+        "event": {"type": "app_home_opened"},
+    },
     "event a string": {"type": "event_callback", "event": "app_home_opened"},
     "type a number": {"type": 5, "user": {"id": "U1"}},
 }
@@ -152,6 +163,16 @@ def test_wrongly_typed_payload_gets_400(slack, fake_slack, name, caplog):
     assert result.status == 400, result.body
     assert not errors_logged(caplog)
     assert not fake_slack.calls("views.open") and not fake_slack.calls("chat.postMessage")
+
+
+def test_command_with_a_user_id_longer_than_slacks_gets_400(slack):
+    assert slack.command("/incident", "list", user_id="U" * 33).status == 400
+
+
+def test_kind_of_request_without_a_listener_gets_404(slack, caplog):
+    shortcut = {"type": "shortcut", "callback_id": "x", "user": {"id": "U1"}, "trigger_id": "t"}
+    assert slack.dispatch(form(shortcut)).status == 404
+    assert not errors_logged(caplog)
 
 
 def test_wrongly_typed_payload_gets_400_over_http(http_server):
@@ -331,6 +352,19 @@ def test_click_whose_listener_raises_gets_an_empty_answer_and_an_apology(
     result = slack.dispatch(body)
     assert result.status == 200 and not result.body
     _reference(fake_slack.wait_for("response_url")[-1].args["text"])
+
+
+def test_type_ahead_whose_listener_raises_gets_no_options(bolt_app, slack, caplog):
+    @bolt_app.options("explode_select")
+    def explode(ack):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug")
+
+    body = slack_requests.block_suggestion(
+        user_id="U0AGENT1", action_id="explode_select", block_id="b", value="pay"
+    )
+    result = slack.dispatch(body)
+    assert result.status == 200 and result.body == {"options": []}
+    assert any(re.search(r"reference [0-9a-f]{8}", m) for m in errors_logged(caplog))
 
 
 # ---- forged requests are logged in one short line --------------------------------------------
