@@ -12,7 +12,6 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 
-from bot.context import new_reference
 from bot.db import Database
 from bot.gate import MALFORMED
 from bot.payloads import UNREADABLE_BODY
@@ -64,8 +63,7 @@ class _SlackHandler(SlackRequestHandler):
         except Exception:
             # Bolt's dispatch catches what listeners and middleware raise; what still escapes
             # came from Bolt reading a signed payload whose shape the gate let through.
-            reference = new_reference()
-            log.exception("Bolt could not dispatch a request (reference %s)", reference)
+            log.exception("Bolt could not dispatch a signed request; answered 400")
             return BoltResponse(status=400, body=MALFORMED)
 
 
