@@ -21,6 +21,7 @@ from slack_bolt.middleware import Middleware
 from bot import blocks as b
 from bot.context import AppContext, Requester, apology, new_reference, set_requester
 from bot.payloads import MalformedRequest, Unhandled, check
+from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class RequestGate(Middleware):
                 status=200,
                 body={
                     "response_type": "ephemeral",
-                    "text": f"That is {len(text):,} characters; `{body['command'][:40]}` takes at "
+                    "text": f"That is {len(text):,} characters; `{user_text(body['command'][:40])}` takes at "
                     f"most {MAX_COMMAND_TEXT}. Nothing was done: try a shorter one.",
                 },
             )
