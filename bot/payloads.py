@@ -196,12 +196,19 @@ def clicked(body: dict[str, Any]) -> Action:
 
 def depth(value: Any) -> int:
     """How deeply `value` nests, counted without recursion (so a hostile body cannot exhaust
-    the stack while being measured)."""
+    the stack while being measured). A NUL character anywhere counts as too deep: Slack never
+    sends one, and PostgreSQL cannot store it."""
     deepest = 0
     stack = [(value, 1)]
     while stack:
         current, level = stack.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return MAX_DEPTH + 1
+            continue
         if isinstance(current, dict):
+            if any(isinstance(key, str) and "\x00" in key for key in current):
+                return MAX_DEPTH + 1
             children: Any = current.values()
         elif isinstance(current, list):
             children = current
@@ -228,7 +235,7 @@ def check(body: Any) -> None:
     if body.get("servicedesk_unreadable_body") is True:
         raise MalformedRequest("the body could not be parsed")
     if depth(body) > MAX_DEPTH:
-        raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels")
+        raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels or holds a NUL")
     kind = body.get("type")
     if kind is None and "command" in body:
         model: type[_Part] = SlashCommand

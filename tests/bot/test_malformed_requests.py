@@ -169,6 +169,13 @@ def test_command_with_a_user_id_longer_than_slacks_gets_400(slack):
     assert slack.command("/incident", "list", user_id="U" * 33).status == 400
 
 
+@pytest.mark.parametrize("command", ["/ci", "/problem", "/incident"])
+def test_nul_character_gets_400_not_a_database_error(slack, caplog, command):
+    # Found by the fuzz test on PostgreSQL, which cannot store NUL in a text column.
+    assert slack.command(command, "known-errors a\x00b", user_id="U0AGENT1").status == 400
+    assert not errors_logged(caplog)
+
+
 def test_kind_of_request_without_a_listener_gets_404(slack, caplog):
     shortcut = {"type": "shortcut", "callback_id": "x", "user": {"id": "U1"}, "trigger_id": "t"}
     assert slack.dispatch(form(shortcut)).status == 404
