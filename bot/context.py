@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.db import Database
@@ -76,6 +77,16 @@ class AppContext:
         def run() -> None:
             try:
                 work(*args, **kwargs)
+            except SlackApiError as error:
+                # Slack's refusal names its reason; a traceback would add nothing.
+                reference = new_reference()
+                log.error(
+                    "Slack refused %s: %s (reference %s)",
+                    name,
+                    error.response.get("error"),
+                    reference,
+                )
+                self.apologise(requester, reference)
             except Exception:
                 reference = new_reference()
                 log.exception("follow-up work %s failed (reference %s)", name, reference)
