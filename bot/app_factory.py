@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.db import Database
 from bot.directory import Directory
+from bot.gate import RequestGate, failure_answer
 from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
@@ -59,13 +60,19 @@ def build_context(
 def create_app(ctx: AppContext) -> App:
     """The Bolt App with every listener registered. Listeners only ack (and, for forms, validate
     and write the record); everything slower runs on ctx.background after the ack."""
+    signing_secret = ctx.settings.slack_signing_secret.get_secret_value()
     app = App(
         client=ctx.client,
-        signing_secret=ctx.settings.slack_signing_secret.get_secret_value(),
+        signing_secret=signing_secret,
         # The listener is the ack path: answering as soon as it returns saves Bolt's 10 ms
         # polling for ack() and keeps HTTP and Socket Mode alike.
         process_before_response=True,
+        # The token is checked once at start-up (cli.check_token), with a plain message.
         token_verification_enabled=False,
+        # The gate verifies signatures instead, logging a forgery in one line, then checks
+        # the payload's shape before any listener reads it.
+        request_verification_enabled=False,
+        before_authorize=RequestGate(signing_secret),
         logger=logging.getLogger("slack_bolt"),
     )
 
@@ -79,9 +86,7 @@ def create_app(ctx: AppContext) -> App:
             return BoltResponse(status=200, body="")
         return next()
 
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.exception("listener failed for %s", body.get("type"), exc_info=error)
+    app.error(failure_answer(ctx))
 
     IncidentHandlers(ctx).register(app)
     HomeHandlers(ctx).register(app)

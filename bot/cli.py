@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.db import Database
 from bot.policy import PolicyError, load_policy
-from bot.settings import SettingsError, load_settings
+from bot.settings import WHERE_TO_FIND, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,6 +48,7 @@ def run(argv: list[str] | None = None) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
     policy = load_policy(settings.servicedesk_config)
+    check_token(settings)
     db = Database.from_url(settings.database_url)
     db.upgrade()
     ctx = build_context(settings, policy, db)
@@ -79,6 +80,55 @@ def run(argv: list[str] | None = None) -> int:
         ctx.background.shutdown(wait=True)
         log.info("servicedesk stopped")
     return 0
+
+
+# What auth.test answers when the token itself is the problem (Slack's documented errors);
+# anything else (rate limits, Slack's own faults) is not a reason to refuse to start.
+TOKEN_REFUSED = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "team_disabled",
+}
+
+
+def check_token(settings: Settings) -> None:
+    """Ask Slack whether SLACK_BOT_TOKEN works (auth.test) before serving anything: a wrong
+    token stops start-up with SettingsError (exit status 2) naming the variable, never its
+    value. When Slack cannot be reached the bot starts anyway, with a warning: an outage
+    should not keep it down once Slack is back."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=5,
+    )
+    try:
+        answer = client.auth_test()
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        if reason in TOKEN_REFUSED:
+            raise SettingsError(
+                f"servicedesk cannot start: Slack refused SLACK_BOT_TOKEN ({reason}).\n"
+                f"  Find the current token in your Slack app settings: "
+                f"{WHERE_TO_FIND['SLACK_BOT_TOKEN']}.\n"
+                "Set it in the environment or in a .env file (see .env.example)."
+            ) from None
+        log.warning("Slack answered the token check with %s; starting anyway", reason)
+        return
+    except Exception as error:
+        log.warning(
+            "could not reach Slack at %s to check SLACK_BOT_TOKEN (%s); starting anyway",
+            settings.slack_api_url,
+            error,
+        )
+        return
+    log.info("SLACK_BOT_TOKEN works: bot %s in %s", answer.get("user"), answer.get("team"))
 
 
 def start_scheduler(ctx: AppContext) -> BackgroundScheduler:

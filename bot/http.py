@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -12,26 +13,77 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 
 from bot.db import Database
+from bot.gate import MALFORMED
+from bot.payloads import UNREADABLE_BODY
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Slack's largest payloads (a form with many long fields) are a few hundred kilobytes; waitress
+# answers 413 to anything larger before reading it.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class _SlackHandler(SlackRequestHandler):
-    """Bolt's WSGI handler, with one repair: Bolt takes any form body containing the word
-    "payload" for an interactivity payload, so `/incident Kafka payload too large` would reach
-    no listener. Such a slash command is parsed again from its raw form (the raw body, and so
-    the signature check, is untouched)."""
+    """Bolt's WSGI handler, with two repairs.
+
+    Bolt parses the body while building its request, before the signature is checked, so a
+    body it cannot parse (bytes that are not UTF-8, a `payload=` that is not JSON, nesting
+    deep enough to exhaust the stack, JSON that is not an object) was a 500. Such a body is
+    handed on unparsed and marked unreadable: the gate (bot.gate) then answers 401 when it is
+    not signed and 400 when it is.
+
+    Bolt also takes any form body containing the word "payload" for an interactivity payload,
+    so `/incident Kafka payload too large` would reach no listener. Such a slash command is
+    parsed again from its raw form (the raw body, and so the signature check, is untouched)."""
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        bolt_request = BoltRequest(
-            body=request.get_body(), query=request.query_string, headers=request.get_headers()
-        )
+        raw = _read_body(request.environ)
+        # surrogateescape keeps every byte, so the signature is checked over exactly what came.
+        text = raw.decode("utf-8", "surrogateescape")
+        headers = request.get_headers()
+        try:
+            if not _is_utf8(raw):
+                raise ValueError("the body is not UTF-8")
+            bolt_request = BoltRequest(body=text, query=request.query_string, headers=headers)
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("the body is not an object")
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+            bolt_request = BoltRequest(body="", query=request.query_string, headers=headers)
+            bolt_request.raw_body = text
+            bolt_request.body = dict(UNREADABLE_BODY)
+            return self.app.dispatch(bolt_request)
         if not bolt_request.body and bolt_request.raw_body:
             form = dict(parse_qsl(bolt_request.raw_body, keep_blank_values=True))
             if "command" in form and "payload" not in form:
                 bolt_request.body = form
                 bolt_request.context = build_context(BoltContext(), form)
-        return self.app.dispatch(bolt_request)
+        try:
+            return self.app.dispatch(bolt_request)
+        except Exception:
+            # Bolt's dispatch catches what listeners and middleware raise; what still escapes
+            # came from Bolt reading a signed payload whose shape the gate let through.
+            log.exception("Bolt could not dispatch a signed request; answered 400")
+            return BoltResponse(status=400, body=MALFORMED)
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return stream.read(length) if length > 0 else b""
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def make_wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
@@ -59,7 +111,12 @@ def serve(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> 
     import waitress
 
     waitress.serve(
-        make_wsgi_app(app, db), host=host, port=port, threads=threads, ident="servicedesk"
+        make_wsgi_app(app, db),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="servicedesk",
+        max_request_body_size=MAX_BODY_BYTES,
     )
 
 
@@ -68,5 +125,10 @@ def make_server(app: App, db: Database, *, host: str, port: int, threads: int = 
     from waitress.server import create_server
 
     return create_server(
-        make_wsgi_app(app, db), host=host, port=port, threads=threads, ident="servicedesk"
+        make_wsgi_app(app, db),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="servicedesk",
+        max_request_body_size=MAX_BODY_BYTES,
     )

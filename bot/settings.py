@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The placeholder in .env.example: it has a bot token's shape but is nobody's token.
+EXAMPLE_BOT_TOKEN = "xoxb-your-bot-token"
 
 # Where in the Slack app settings each secret lives, for the start-up error message.
 WHERE_TO_FIND = {
@@ -47,6 +49,8 @@ class Settings(BaseSettings):
     def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
+        if value.get_secret_value() == EXAMPLE_BOT_TOKEN:
+            raise ValueError("is still the placeholder from .env.example")
         return value
 
     @field_validator("slack_app_token")

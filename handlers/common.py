@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from services.errors import ServiceDeskError
@@ -31,19 +30,9 @@ def actor_of(ctx: AppContext, body: dict[str, Any]) -> Actor:
 
 
 def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Run `work` after the ack has gone back to Slack; failures are logged, never raised."""
-
-    def run() -> None:
-        try:
-            work(*args, **kwargs)
-        except SlackApiError as error:
-            log.error(
-                "Slack refused %s: %s", getattr(work, "__name__", work), error.response.get("error")
-            )
-        except Exception:
-            log.exception("follow-up work %s failed", getattr(work, "__name__", work))
-
-    ctx.background.submit(run)
+    """Run `work` after the ack has gone back to Slack; a failure is logged with a reference
+    and the person is sent an apology quoting it (AppContext.follow_up), never raised."""
+    ctx.follow_up(work, *args, **kwargs)
 
 
 T = TypeVar("T")

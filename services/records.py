@@ -33,6 +33,9 @@ from services.permissions import SYSTEM
 
 T = TypeVar("T")
 
+# Record ids are 32-bit integers in PostgreSQL.
+MAX_RECORD_NUMBER = 2**31 - 1
+
 # Longer than one post can take (10 s timeout, two retries of each kind, plus backoff), so a
 # live poster is never overtaken; short enough that a dead one's record is announced soon.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -77,12 +80,16 @@ class RecordKind(Generic[T]):
     def parse_key(self, key: str) -> int:
         """'INC-7' (any case, spaces trimmed) → 7; anything else is refused in plain words."""
         prefix, _, number = key.strip().upper().partition("-")
-        if prefix != self.prefix or not number.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if prefix != self.prefix or not (number.isascii() and number.isdigit()):
             article = "an" if self.noun[0] in "aeiou" else "a"
             raise InvalidInput(
-                f"'{user_text(key.strip())}' is not {article} {self.noun} key; "
+                f"'{user_text(key.strip()[:40])}' is not {article} {self.noun} key; "
                 f"they look like {self.example}."
             )
+        # Larger than any row id the database can hold (and than SQLite's driver accepts).
+        if len(number) > len(str(MAX_RECORD_NUMBER)) or int(number) > MAX_RECORD_NUMBER:
+            raise NotFound(f"There is no {self.noun} {key.strip().upper()[:40]}.")
         return int(number)
 
     def get(self, session: Session, *, key: str, for_update: bool = False) -> T:

@@ -118,10 +118,13 @@ class ChangeHandlers:
     def _calendar(self, args: list[str], respond: Respond) -> None:
         days = CALENDAR_DAYS
         if args:
-            if not args[0].isdigit() or not 1 <= int(args[0]) <= 366:
+            number = args[0]
+            # ASCII digits only ("²" is a digit to str.isdigit), and few enough to read cheaply.
+            ok = number.isascii() and number.isdigit() and len(number) <= 4
+            if not (ok and 1 <= int(number) <= 366):
                 tell(respond, "Give the number of days, 1 to 366: `/change calendar 30`.")
                 return
-            days = int(args[0])
+            days = int(number)
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
             found = changes.calendar(session, start=now, end=now + timedelta(days=days))

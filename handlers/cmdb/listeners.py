@@ -10,6 +10,7 @@ from bot.context import AppContext
 from handlers.cmdb import render
 from handlers.cmdb.ids import ITEM_SELECT
 from handlers.common import later, tell
+from models.cmdb import NAME_MAX
 from services import cmdb
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
@@ -82,6 +83,10 @@ class CmdbHandlers:
     def on_suggest(self, ack: Ack, body: dict[str, Any]) -> None:
         # Answered in the ack itself: Slack waits for the options, so no Slack calls here.
         query = (body.get("value") or "").strip()
+        if len(query) > NAME_MAX:
+            # No item has a name this long, and the search need not be asked.
+            ack(options=[])
+            return
         with self.ctx.db.session() as session:
             found = cmdb.search(session, text=query, limit=SUGGESTIONS)
         ack(options=render.options(found))

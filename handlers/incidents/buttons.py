@@ -11,6 +11,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import view_values
+from bot.payloads import clicked
 from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
@@ -187,7 +188,8 @@ class IncidentButtons(IncidentMessages):
 
     def on_more(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        choice, _, key = body["actions"][0]["selected_option"]["value"].partition("|")
+        chosen = clicked(body).selected_option
+        choice, _, key = (chosen.value if chosen else "").partition("|")
         if choice == More.PRIORITY:
             later(
                 self.ctx,
@@ -210,6 +212,8 @@ class IncidentButtons(IncidentMessages):
                 render.cancel_modal,
                 key=key,
             )
+        else:
+            later(self.ctx, tell, respond, "That menu choice is unknown; nothing was done.")
 
     def _open_problem(
         self, body: dict[str, Any], client: WebClient, respond: Respond, key: str

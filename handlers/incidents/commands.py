@@ -10,12 +10,13 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import view_values
+from bot.payloads import clicked
 from handlers.common import field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
 from models.cmdb import CIType
-from models.incident import IncidentInput
+from models.incident import TITLE_MAX, IncidentInput
 from services import audit, cmdb, incident_sla, incidents, links, notifications, priority
 from services.errors import InvalidInput, NotFound, ServiceDeskError
 from services.mrkdwn import user_text
@@ -52,6 +53,13 @@ class IncidentCommands(IncidentMessages):
                 blocks=render.unknown_blocks(text),
                 response_type="ephemeral",
             )
+        elif len(text) > TITLE_MAX:
+            # Slack would refuse to open a form whose title is longer than its field allows.
+            tell(
+                respond,
+                f"A title is at most {TITLE_MAX} characters; that was {len(text):,}. "
+                "Use a shorter one, or `/incident` alone and put the rest in the description.",
+            )
         else:
             self._open_new(client, body, title=text)
 
@@ -63,7 +71,7 @@ class IncidentCommands(IncidentMessages):
 
     def on_log_titled(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        title = body["actions"][0].get("value", "")
+        title = (clicked(body).value or "")[:TITLE_MAX]
         later(self.ctx, self._open_new, client, body, title=title)
 
     def _list(self, body: dict[str, Any], filters: list[str], respond: Respond) -> None:

@@ -27,12 +27,16 @@ from services.mrkdwn import user_text
 log = logging.getLogger(__name__)
 
 DEFAULT_PERIOD = timedelta(days=30)
-_PERIOD = re.compile(r"^\d+\s*[dwh]$", re.IGNORECASE)
+# ASCII digits (\d also matches other scripts' digits, which int() may refuse).
+_PERIOD = re.compile(r"^([0-9]+)\s*[dwh]$", re.IGNORECASE)
+# More digits than any period within MAX_PERIOD has, even in hours.
+_PERIOD_DIGITS = 6
 OLD_BUTTON = "That button is from an old message; the test run it was about is unknown."
 
 
 # Far enough back for any report; further would run off the calendar.
 MAX_PERIOD = timedelta(days=3660)
+TOO_LONG_A_PERIOD = "Reports cover at most ten years; try `365d`."
 
 
 class ServiceDeskHandlers:
@@ -71,14 +75,18 @@ class ServiceDeskHandlers:
         period = DEFAULT_PERIOD
         chosen: list[str] = []
         for word in args:
-            if _PERIOD.match(word):
+            matched = _PERIOD.match(word)
+            if matched:
+                if len(matched.group(1)) > _PERIOD_DIGITS:
+                    tell(respond, TOO_LONG_A_PERIOD)
+                    return
                 try:
                     period = parse_duration(word)
                 except ValueError as error:
                     tell(respond, f"{user_text(error)}. Periods look like `7d`, `30d` or `90d`.")
                     return
                 if period > MAX_PERIOD:
-                    tell(respond, "Reports cover at most ten years; try `365d`.")
+                    tell(respond, TOO_LONG_A_PERIOD)
                     return
                 continue
             found = policy.service(word)

@@ -146,6 +146,11 @@ def _has_token(args: dict[str, Any], headers: dict[str, str]) -> bool:
     return (auth.startswith("Bearer ") and len(auth) > len("Bearer ")) or bool(args.get("token"))
 
 
+def _token(args: dict[str, Any], headers: dict[str, str]) -> str:
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else str(args.get("token"))
+
+
 def _dm_channel(channel: str) -> str:
     # Posting to a user id lands in the DM with that user, and Slack answers with the D... id.
     return "D" + channel if channel[:1] in ("U", "W") else channel
@@ -191,6 +196,7 @@ class FakeSlack:
         self._usergroups: dict[str, Json] = {}
         self._users: dict[str, Json] = {}
         self._files: dict[str, Json] = {}
+        self._refused_tokens: dict[str, str] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         # Opt-in: Slack's per-channel pace (seconds per post, burst allowed) and, per
@@ -271,7 +277,8 @@ class FakeSlack:
             time.sleep(0.01)
 
     def reset(self) -> None:
-        """Forget calls, failures, messages, views and files; keep users and usergroups."""
+        """Forget calls, failures, messages, views, files and refused tokens; keep users and
+        usergroups."""
         with self._lock:
             self._calls.clear()
             self._failures.clear()
@@ -282,6 +289,7 @@ class FakeSlack:
             self._files.clear()
             self._post_interval = None
             self._post_tat.clear()
+            self._refused_tokens.clear()
 
     # ------------------------------------------------------------------ failure injection
 
@@ -340,6 +348,11 @@ class FakeSlack:
                 return 429, retry, {"ok": False, "error": "ratelimited"}
             self._post_tat[channel] = arrival + self._post_interval
         return None
+    def refuse_token(self, token: str, error: str = "invalid_auth") -> None:
+        """Answer every call made with `token` as Slack answers a bad token (auth.test
+        included): ok false and `error` (invalid_auth, token_revoked, account_inactive…)."""
+        with self._lock:
+            self._refused_tokens[token] = error
 
     def down(self, is_down: bool = True) -> None:
         """While down, every API call is answered with 503."""
@@ -442,6 +455,9 @@ class FakeSlack:
             time.sleep(pause)
         if not _has_token(args, headers):
             return 200, {}, {"ok": False, "error": "not_authed"}
+        refused = self._refused_tokens.get(_token(args, headers))
+        if refused is not None:
+            return 200, {}, {"ok": False, "error": refused}
         present = {k: v for k, v in args.items() if v is not None}
         answer = getattr(self, "_api_" + method.replace(".", "_"), None)
         with self._lock:
