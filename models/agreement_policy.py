@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.policy_types import Name, SlackRef, Strict
-from models.sla_policy import PRIORITIES, Duration, SlaTarget, parse_duration
+from models.sla_policy import PRIORITIES, Duration, SlaTarget, format_duration, parse_duration
 
 ClockName = Literal["24x7", "business"]
 
@@ -36,6 +36,14 @@ class AgreementTarget(SlaTarget):
     the agreement's (or the global target's) clock applies."""
 
     calendar: ClockName | None = None  # type: ignore[assignment]
+
+    def written(self, which: Literal["response", "resolution"]) -> str:
+        """The target as written, units kept: on the business clock "3d" and "72h" differ."""
+        weeks, days, rest = self._written.get(which) or (0.0, 0.0, getattr(self, which))
+        pieces = [f"{weeks:g}w" if weeks else "", f"{days:g}d" if days else ""]
+        if rest:
+            pieces.append(format_duration(rest))
+        return " ".join(piece for piece in pieces if piece)
 
 
 class RequestTargets(Strict):
@@ -108,6 +116,16 @@ class Agreement(Strict):
                 raise ValueError(f"unknown priority {key!r}; use P1 to P5")
             cleaned[name] = target
         return cleaned
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_is_a_person(cls, value: str) -> str:
+        if value.startswith("S"):
+            raise ValueError(
+                f"'{value}' is a user group; an agreement's owner is one person (U…/W…), "
+                "who is reminded of its reviews"
+            )
+        return value
 
     @field_validator("review_every")
     @classmethod

@@ -149,6 +149,11 @@ def _check_agreements(policy: Policy) -> None:
     target within its resolution target on the clock it will run on."""
     _unique("agreements", [agreement.name for agreement in policy.agreements])
     known = {service.name.lower() for service in policy.services}
+    for index, item in enumerate(policy.catalog.items):
+        if item.service is not None and item.service.lower() not in known:
+            raise ValueError(
+                f"catalog.items[{index}].service: '{item.service}' is not one of the [[services]]"
+            )
     for index, agreement in enumerate(policy.agreements):
         for position, service in enumerate(agreement.services):
             if service.lower() not in known:

@@ -24,6 +24,7 @@ from models.policy import Policy
 from models.sla_policy import CalendarPolicy, format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
 from services import notifications, priority
+from services.agreements import effective_incident_targets
 from services.mrkdwn import user_text
 from services.sla_clock import (
     BusinessCalendar,
@@ -320,15 +321,17 @@ def refresh_incident(
     session.flush()  # pauses and state changes made by the caller must be visible below
     pauses = _pauses(session, incident.key)
     stops = _stops(incident)
-    targets = policy.sla.target_for(incident.priority)
+    targets, incident.agreement = effective_incident_targets(
+        policy, incident.service, incident.priority
+    )
     for which in TARGETS:
         refresh(
             session,
             record_key=incident.key,
             target=which,
-            duration=policy.sla.clock_target(incident.priority, which),
+            duration=targets.of(which).counted,
             start=incident.created_at,
-            calendar_kind=targets.calendar,
+            calendar_kind=targets.of(which).calendar,
             stopped_at=stops[which],
             pauses=pauses,
             now=now,
@@ -343,13 +346,12 @@ def incident_sla(
     incident: the incident message and `/incident show`."""
     pauses = _pauses(session, incident.key)
     stops = _stops(incident)
-    kind = policy.sla.target_for(incident.priority).calendar
-    calendar = _calendar(policy, kind)
+    targets, _ = effective_incident_targets(policy, incident.service, incident.priority)
     states = [
         evaluate(
             start=incident.created_at,
-            target=policy.sla.clock_target(incident.priority, which),
-            calendar=calendar,
+            target=targets.of(which).counted,
+            calendar=_calendar(policy, targets.of(which).calendar),
             pauses=pauses,
             now=now,
             stopped_at=stops[which],

@@ -16,6 +16,7 @@ from models.carried import RecordRef
 from models.notification import Notification
 from models.request_policy import CatalogItem, FieldKind, FormField
 from models.service_request import RequestStatus, ServiceRequest
+from services.escaping import escape
 from services.requests import answers_of
 
 USAGE = "\n".join(
@@ -211,6 +212,8 @@ def show_blocks(
                 f"*Approver*\n{b.ref(request.approver) if request.approver else '—'}",
                 f"*Team*\n{b.user_text(request.fulfilment_team)}",
                 f"*Assignee*\n{b.user(request.assignee)}",
+                f"*Service*\n{request.service or '—'}",
+                f"*Agreement*\n{escape(request.agreement) or '—'}",
             ],
         ),
         b.section(answers_text(request, item)),
