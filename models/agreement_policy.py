@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.policy_types import Name, SlackRef, Strict
-from models.sla_policy import PRIORITIES, Duration, SlaTarget, format_duration, parse_duration
+from models.sla_policy import PRIORITIES, Duration, SlaTarget, parse_duration
 
 ClockName = Literal["24x7", "business"]
 
@@ -41,8 +41,11 @@ class AgreementTarget(SlaTarget):
         """The target as written, units kept: on the business clock "3d" and "72h" differ."""
         weeks, days, rest = self._written.get(which) or (0.0, 0.0, getattr(self, which))
         pieces = [f"{weeks:g}w" if weeks else "", f"{days:g}d" if days else ""]
-        if rest:
-            pieces.append(format_duration(rest))
+        # Hours stay hours: "24h" is not "1d" on the business clock.
+        seconds = round(rest.total_seconds())
+        for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+            amount, seconds = divmod(seconds, size)
+            pieces.append(f"{amount}{unit}" if amount else "")
         return " ".join(piece for piece in pieces if piece)
 
 

@@ -193,3 +193,25 @@ def test_an_admin_may_record_a_review_and_strangers_not_in_the_service(
         "U0ADMIN",
         date(2027, 2, 20),
     )
+
+
+def test_a_reminder_already_past_when_planned_is_not_sent_and_an_overdue_review_shows(
+    slack, ctx, fake_slack, database, clock
+):
+    from bot.policy import parse_policy
+    from tests.agreements.conftest import AGREEMENT_POLICY
+
+    # Reviewed on 5 December, eight days away: the 14-day reminder's time has gone.
+    soon = parse_policy(AGREEMENT_POLICY.replace("2026-12-20", "2026-12-05"))
+    with database.session() as session:
+        gold = session.exec(select(AgreementRecord).where(AgreementRecord.name == "Gold")).one()
+        gold.next_review = date(2026, 12, 5)
+        session.add(gold)
+    _sweep(database, clock, soon)
+    assert _reminders(database, _gold_key(database)) == [
+        ("review:1d@20261204T090000Z", OWNER, "pending")
+    ]
+    clock.set(datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+    slack.command("/servicedesk", "sla Gold", user_id="U0AGENT1")
+    shown = str(fake_slack.calls("response_url")[-1].args)
+    assert "next: Sat 05 Dec 2026 (overdue)" in shown and "agreement_record_review" in shown

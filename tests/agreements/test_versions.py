@@ -122,3 +122,29 @@ def test_two_instances_starting_at_once_record_one_version(database, clock, poli
         row for row in _trail(database, _gold(database).key) if row[0] == "agreement changed"
     ]
     assert len(changes) == 2
+
+
+def test_units_as_written_matter_on_the_business_clock(database, clock, policy):
+    prepare_store(database, policy, clock)
+    # Silver's P2 resolution "1d": one working day (8h) on the business clock, not 24h.
+    business = AGREEMENT_POLICY.replace(
+        'response = "2h"\nresolution = "1d"',
+        'response = "2h"\nresolution = "1d"\ncalendar = "business"',
+    )
+    prepare_store(database, parse_policy(business), clock)
+    prepare_store(
+        database,
+        parse_policy(
+            business.replace('resolution = "1d"\ncalendar', 'resolution = "24h"\ncalendar')
+        ),
+        clock,
+    )
+    assert _versions(database)[-3:] == [("Silver", 1), ("Silver", 2), ("Silver", 3)]
+    with database.session() as session:
+        silver = session.exec(select(AgreementRecord).where(AgreementRecord.name == "Silver")).one()
+    assert _trail(database, silver.key)[-1] == (
+        "agreement changed",
+        "incident_targets.P2.resolution",
+        "1d",
+        "24h",
+    )

@@ -92,6 +92,12 @@ def test_a_good_agreement_is_read():
             GOLD.replace('"U0000OWNER"', '"bob"'),
             "agreements[0].owner: 'bob' is not a Slack user id",
         ),
+        (GOLD.replace('"U0000OWNER"', '"S0OWNERS"'), "is a user group; an agreement's owner"),
+        (
+            '[[catalog.items]]\nid = "refund"\nname = "Refund"\nfulfilment_team = "platform"\n'
+            'service = "mail"\n',
+            "catalog.items[0].service: 'mail' is not one of the [[services]]",
+        ),
         (GOLD.replace("99.9", "120"), "agreements[0].availability_target"),
         (GOLD.replace('review_every = "quarterly"', ""), "needs review_every"),
         (GOLD.replace('"quarterly"', '"sometimes"'), "'sometimes' is not a review cadence"),
@@ -181,3 +187,13 @@ def test_request_targets_take_the_strictest_and_keep_the_catalog_where_unset():
 )
 def test_review_cadence_moves_the_date(day, cadence, expected):
     assert advance_review(day, cadence) == expected
+
+
+def test_on_equal_counted_time_the_24x7_clock_is_the_stricter():
+    business = SILVER.replace('calendar = "24x7"', 'calendar = "business"').replace(
+        'resolution = "6h"', 'resolution = "2h"'
+    )
+    policy = parse_policy(BASE + business + GOLD)  # Silver (business) first, Gold (24x7) second
+    targets, name = agreements.effective_incident_targets(policy, "payments", 1)
+    assert targets.resolution == agreements.ClockTarget(timedelta(hours=2), "24x7")
+    assert name == "Gold"
