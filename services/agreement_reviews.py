@@ -100,15 +100,18 @@ def _sync(session: Session, record: AgreementRecord, agreement: Agreement, now: 
 
 def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
     """Keep every agreement's review reminders in the outbox; returns how many were added.
-    One query reads the agreements; the work follows the number of agreements in the policy
-    file, not the reminders due (the notifier sends those)."""
+    One query reads the agreements; the work follows the number of agreements stored, not the
+    reminders due (the notifier sends those). An agreement gone from the policy file loses
+    its pending reminders."""
     by_name = {agreement.name: agreement for agreement in policy.agreements}
-    if not by_name:
-        return 0
-    records = session.exec(
-        select(AgreementRecord).where(col(AgreementRecord.name).in_(list(by_name)))
-    ).all()
-    return sum(_sync(session, record, by_name[record.name], now) for record in records)
+    added = 0
+    for record in session.exec(select(AgreementRecord).order_by(col(AgreementRecord.id))):
+        agreement = by_name.get(record.name)
+        if agreement is None:
+            reminders.sync(session, record_key=record.key, plan=[], text=str, now=now)
+            continue
+        added += _sync(session, record, agreement, now)
+    return added
 
 
 def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:

@@ -215,3 +215,19 @@ def test_a_reminder_already_past_when_planned_is_not_sent_and_an_overdue_review_
     slack.command("/servicedesk", "sla Gold", user_id="U0AGENT1")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "next: Sat 05 Dec 2026 (overdue)" in shown and "agreement_record_review" in shown
+
+
+def test_an_agreement_removed_from_the_file_loses_its_pending_reminders(
+    ctx, database, clock, policy
+):
+    from bot.policy import parse_policy
+    from tests.agreements.conftest import AGREEMENT_POLICY
+
+    _sweep(database, clock, policy)
+    key = _gold_key(database)
+    assert [status for _, _, status in _reminders(database, key)] == ["pending", "pending"]
+    start = AGREEMENT_POLICY.index("[[agreements]]")
+    end = AGREEMENT_POLICY.index("[[agreements]]", start + 1)
+    without_gold = parse_policy(AGREEMENT_POLICY[:start] + AGREEMENT_POLICY[end:])
+    assert _sweep(database, clock, without_gold) == 0
+    assert [status for _, _, status in _reminders(database, key)] == ["cancelled", "cancelled"]
