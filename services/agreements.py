@@ -4,7 +4,9 @@ An incident or request on a service an agreement covers runs on that agreement's
 instead of the global `[sla.targets]` / catalog ones. When several agreements cover the service
 each target takes the strictest of them, compared on the time its clock has to count (on a
 tie the 24x7 clock wins, being the stricter of two equal amounts); the record names the
-agreement that supplied its resolution (fulfilment) target, the one the customer feels.
+agreement that supplied its resolution (fulfilment) target, the one the customer feels, or
+when none sets targets for it, the first covering agreement (its terms for that priority are
+the global ones).
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def effective_incident_targets(
     policy: Policy, service: str | None, priority: int
 ) -> tuple[IncidentTargets, str | None]:
     """The response and resolution targets for an incident of `priority` on `service`, and the
-    name of the agreement that applied (None: the global targets). Agreements without targets
-    for this priority leave it on the global ones."""
+    name of the agreement the incident falls under: the one that supplied its resolution (else
+    response) target, else the first covering one; None when no agreement covers the service.
+    A priority no covering agreement sets targets for keeps the global targets."""
     chosen: dict[Which, tuple[ClockTarget, str]] = {}
     for agreement in agreements_covering(policy, service):
         for which in ("response", "resolution"):
@@ -85,7 +88,10 @@ def effective_incident_targets(
     )
     targets = IncidentTargets(response=response, resolution=resolution)
     applied = chosen.get("resolution") or chosen.get("response")
-    return targets, applied[1] if applied else None
+    if applied is not None:
+        return targets, applied[1]
+    covering = agreement_for_service(policy, service)
+    return targets, covering.name if covering is not None else None
 
 
 def agreement_for_service(policy: Policy, service: str | None) -> Agreement | None:
@@ -106,7 +112,9 @@ def effective_request_targets(
     policy: Policy, service: str | None, *, response: timedelta, fulfilment: timedelta
 ) -> RequestTargets:
     """A service request's targets: the catalog item's (`response`, `fulfilment`), replaced by
-    the strictest of the covering agreements' request targets where they set one."""
+    the strictest of the covering agreements' request targets where they set one. The request
+    falls under the agreement that supplied the fulfilment (else response) target, else the
+    first covering one."""
     best: dict[str, tuple[timedelta, str]] = {}
     for agreement in agreements_covering(policy, service):
         for which in ("response", "fulfilment"):
@@ -114,8 +122,9 @@ def effective_request_targets(
             if value is not None and (which not in best or value < best[which][0]):
                 best[which] = (value, agreement.name)
     applied = best.get("fulfilment") or best.get("response")
+    covering = agreement_for_service(policy, service)
     return RequestTargets(
         response=best["response"][0] if "response" in best else response,
         fulfilment=best["fulfilment"][0] if "fulfilment" in best else fulfilment,
-        agreement=applied[1] if applied else None,
+        agreement=applied[1] if applied else covering.name if covering else None,
     )

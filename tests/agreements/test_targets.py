@@ -24,16 +24,19 @@ def _timers(database, key: str) -> dict[str, tuple[int, str]]:
 def test_a_covered_incident_gets_the_agreements_deadlines_and_shows_it(slack, fake_slack, database):
     log_incident(slack, fake_slack, service="payments")  # high × high: P1
     log_incident(slack, fake_slack, service="vpn", title="VPN drops")  # P1, Silver has no P1
+    log_incident(slack, fake_slack, service="wiki", title="Wiki down")  # no agreement
     with database.session() as session:
-        first, second = session.exec(select(Incident).order_by(Incident.id)).all()
+        first, second, third = session.exec(select(Incident).order_by(Incident.id)).all()
     assert (first.priority, first.agreement) == (1, "Gold")
-    assert (second.priority, second.agreement) == (1, None)
+    # Under Silver, whose P1 terms are the global ones.
+    assert (second.priority, second.agreement) == (1, "Silver")
+    assert (third.priority, third.agreement) == (1, None)
     # Gold: 5m / 1h; the global P1 targets are 15m / 4h.
     assert _timers(database, "INC-1") == {"response": (300, "24x7"), "resolution": (3600, "24x7")}
     assert _timers(database, "INC-2") == {"response": (900, "24x7"), "resolution": (14400, "24x7")}
     message = fake_slack.message(first.channel_id, first.message_ts)
     assert "agreement Gold" in str(message["blocks"])
-    assert "agreement" not in str(fake_slack.message(second.channel_id, second.message_ts))
+    assert "agreement" not in str(fake_slack.message(third.channel_id, third.message_ts))
     slack.command("/incident", "show INC-1", user_id="U0AGENT1")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "agreement Gold" in shown

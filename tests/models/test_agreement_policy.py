@@ -140,9 +140,9 @@ def test_the_strictest_target_wins_when_two_agreements_cover_a_service():
     # Only Gold covers vpn.
     targets, name = agreements.effective_incident_targets(policy, "vpn", 1)
     assert (targets.response.counted, name) == (timedelta(minutes=10), "Gold")
-    # Neither sets P2: the global targets, and no agreement applied.
+    # Neither sets P2: the global targets, under the first covering agreement.
     targets, name = agreements.effective_incident_targets(policy, "payments", 2)
-    assert (targets.resolution.counted, name) == (timedelta(hours=8), None)
+    assert (targets.resolution.counted, name) == (timedelta(hours=8), "Gold")
 
 
 def test_an_agreement_target_without_a_calendar_takes_the_agreements_then_the_global_one():
