@@ -73,3 +73,33 @@ def test_the_version_history_shows_what_changed(slack, fake_slack, ctx, database
     assert "version 2, recorded 2026-11-29 10:00 UTC" in shown
     assert "customer: Retail &amp; Online → Retail &lt;EU&gt;" in shown
     assert shown.index("version 2") < shown.index("version 1")
+
+
+def test_time_on_hold_does_not_count_against_attainment(
+    slack, fake_slack, ctx, database, clock, policy
+):
+    from models.incident import HoldReason
+
+    key = log(database, clock, policy, service="payments", impact="medium", urgency="high")  # P2
+    clock.advance(minutes=10)
+    acknowledge(database, clock, policy, key)
+    clock.advance(minutes=20)
+    with database.session() as session:
+        incidents.hold(
+            session,
+            key=key,
+            reason=HoldReason.CUSTOMER,
+            note="Waiting for the customer",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    clock.advance(hours=1)
+    with database.session() as session:
+        incidents.resume(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    clock.advance(minutes=60)
+    resolve(database, clock, policy, key)  # 2h30m after logging, 1h of it on hold: 1h30m < 2h
+    slack.command("/servicedesk", "sla Gold", user_id="U0AGENT1")
+    shown = _answer(fake_slack)
+    assert "Resolution met: 100.0 % (1 of 1 met)" in shown
+    assert "Response met: 100.0 % (1 of 1 met)" in shown
