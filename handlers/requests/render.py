@@ -148,6 +148,10 @@ def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list
         ),
         b.section(answers_text(request, item)),
     ]
+    if request.agreement:
+        out.append(
+            b.context(f"Service {escape(request.service)} · agreement {escape(request.agreement)}")
+        )
     if request.fulfilment_note:
         out.append(b.context(f"Fulfilled: {b.user_text(request.fulfilment_note)}"))
     state = request.state

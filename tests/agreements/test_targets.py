@@ -77,6 +77,10 @@ def test_a_request_on_a_covered_service_gets_the_agreements_fulfilment_target(
     # Gold sets fulfilment (1d) and leaves response to the catalog item (4h).
     assert (request.response_target_s, request.fulfilment_target_s) == (4 * 3600, 86400)
     assert _timers(database, key)["resolution"][0] == 86400
+    from handlers.requests import render
+
+    team_message = str(render.fulfilment_blocks(request, policy.catalog.item("refund")))
+    assert "Service payments · agreement Gold" in team_message
     slack.command("/request", f"show {key}", user_id="U0REQ")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "*Agreement*\\nGold" in shown and "*Service*\\npayments" in shown
