@@ -19,7 +19,7 @@ from models.agreement_policy import Agreement, advance_review
 from models.policy import Policy
 from services import agreement_versions, audit, reminders
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
-from services.escaping import escape
+from services.mrkdwn import mention, user_text
 from services.permissions import Actor
 
 RECORD_REVIEW_ACTION_ID = "agreement_record_review"
@@ -57,8 +57,8 @@ def plan(record: AgreementRecord, agreement: Agreement) -> list[reminders.Planne
 
 def reminder_text(agreement: Agreement, review_on: date) -> str:
     return (
-        f":spiral_calendar_pad: The service level agreement *{escape(agreement.name)}* with "
-        f"{escape(agreement.customer)} is due for review on {review_on:%a %d %b %Y}. Review it "
+        f":spiral_calendar_pad: The service level agreement *{user_text(agreement.name)}* with "
+        f"{user_text(agreement.customer)} is due for review on {review_on:%a %d %b %Y}. Review it "
         "with the customer, then press *Record review*."
     )
 
@@ -121,7 +121,7 @@ def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:
         raise NotFound(f"There is no agreement called '{name}' in the policy file any more.")
     if actor.user_id != agreement.owner and not actor.is_admin:
         raise Forbidden(
-            f"Only the agreement's owner (<@{agreement.owner}>) or an admin can record its review."
+            f"Only the agreement's owner ({mention(agreement.owner)}) or an admin can record its review."
         )
     return agreement
 

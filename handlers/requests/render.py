@@ -16,7 +16,6 @@ from models.carried import RecordRef
 from models.notification import Notification
 from models.request_policy import CatalogItem, FieldKind, FormField
 from models.service_request import RequestStatus, ServiceRequest
-from services.escaping import escape
 from services.requests import answers_of
 
 USAGE = "\n".join(
@@ -150,7 +149,9 @@ def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list
     ]
     if request.agreement:
         out.append(
-            b.context(f"Service {escape(request.service)} · agreement {escape(request.agreement)}")
+            b.context(
+                f"Service {b.user_text(request.service)} · agreement {b.user_text(request.agreement)}"
+            )
         )
     if request.fulfilment_note:
         out.append(b.context(f"Fulfilled: {b.user_text(request.fulfilment_note)}"))
@@ -217,7 +218,7 @@ def show_blocks(
                 f"*Team*\n{b.user_text(request.fulfilment_team)}",
                 f"*Assignee*\n{b.user(request.assignee)}",
                 f"*Service*\n{request.service or '—'}",
-                f"*Agreement*\n{escape(request.agreement) or '—'}",
+                f"*Agreement*\n{b.user_text(request.agreement) or '—'}",
             ],
         ),
         b.section(answers_text(request, item)),

@@ -26,7 +26,7 @@ from models.audit import AuditEntry
 from models.sla_policy import PRIORITIES, format_duration
 from services.agreement_attainment import Attainment, TargetAttainment
 from services.agreement_reviews import NOTE_MAX, RECORD_REVIEW_ACTION_ID, ReviewOutcome
-from services.escaping import escape
+from services.mrkdwn import mention, user_text
 
 REVIEW_VIEW = "agreement_review_view"
 DATE_FIELD = "reviewed_on"
@@ -48,20 +48,22 @@ def list_text(agreements: Sequence[Agreement]) -> str:
         )
     lines = ["*Service level agreements* — `/servicedesk sla NAME` for one of them:"]
     for agreement in agreements:
-        services = ", ".join(escape(s) for s in agreement.services)
-        lines.append(f"• *{escape(agreement.name)}* with {escape(agreement.customer)}: {services}")
+        services = ", ".join(user_text(s) for s in agreement.services)
+        lines.append(
+            f"• *{user_text(agreement.name)}* with {user_text(agreement.customer)}: {services}"
+        )
     return "\n".join(lines)
 
 
 def unknown_text(name: str, agreements: Sequence[Agreement]) -> str:
-    known = ", ".join(escape(a.name) for a in agreements) or "none defined"
-    return f"There is no agreement called `{escape(name)}`. Agreements: {known}."
+    known = ", ".join(user_text(a.name) for a in agreements) or "none defined"
+    return f"There is no agreement called `{user_text(name)}`. Agreements: {known}."
 
 
 def _terms(agreement: Agreement) -> list[str]:
     lines = [
-        f"Customer: {escape(agreement.customer)} · owner <@{agreement.owner}>",
-        "Services: " + ", ".join(escape(s) for s in agreement.services),
+        f"Customer: {user_text(agreement.customer)} · owner {mention(agreement.owner)}",
+        "Services: " + ", ".join(user_text(s) for s in agreement.services),
     ]
     if agreement.availability_target is not None:
         lines.append(f"Availability target: {agreement.availability_target:g} %")
@@ -99,7 +101,7 @@ def _attainment(found: Attainment) -> list[str]:
         mark = "" if verdict is None else (" :white_check_mark:" if verdict else " :x:")
         against = f" against {target:g} %" if target is not None else ""
         lines.append(
-            f"Availability of {escape(service.service)}: "
+            f"Availability of {user_text(service.service)}: "
             f"{service.availability_percent:.3f} %{against}{mark}"
         )
     return lines
@@ -117,8 +119,8 @@ def _history(versions: Sequence[AgreementVersion], trail: Sequence[AuditEntry]) 
         )
         for entry in changes.get(f"version {version.version}", []):
             lines.append(
-                f"    {escape(entry.field)}: {escape(entry.from_value) or '—'} → "
-                f"{escape(entry.to_value) or '—'}"
+                f"    {user_text(entry.field)}: {user_text(entry.from_value) or '—'} → "
+                f"{user_text(entry.to_value) or '—'}"
             )
     if len(versions) > 10:
         lines.append(f"_…and {len(versions) - 10} older version(s)_")
@@ -133,9 +135,9 @@ def _reviews(record: AgreementRecord, reviews: Sequence[AgreementReview], today:
             due += " (overdue)"
     lines = [f"*Reviews* — next: {due}"]
     for review in reviews[:5]:
-        note = f": {escape(review.note)}" if review.note else ""
+        note = f": {user_text(review.note)}" if review.note else ""
         lines.append(
-            f"• {review.reviewed_on:%Y-%m-%d} {review.outcome} (<@{review.recorded_by}>){note}"
+            f"• {review.reviewed_on:%Y-%m-%d} {review.outcome} ({mention(review.recorded_by)}){note}"
         )
     return lines
 
@@ -177,7 +179,7 @@ def agreement_blocks(
 
 
 def agreement_fallback(found: Attainment) -> str:
-    return "\n".join([f"Agreement {escape(found.agreement.name)}", *_attainment(found)])
+    return "\n".join([f"Agreement {user_text(found.agreement.name)}", *_attainment(found)])
 
 
 def review_modal(agreement: Agreement, ref: ReviewRef, today: date) -> dict[str, Any]:
@@ -190,7 +192,9 @@ def review_modal(agreement: Agreement, ref: ReviewRef, today: date) -> dict[str,
         REVIEW_VIEW,
         "Record review",
         [
-            section(f"Review of *{escape(agreement.name)}* with {escape(agreement.customer)}."),
+            section(
+                f"Review of *{user_text(agreement.name)}* with {user_text(agreement.customer)}."
+            ),
             input_block(
                 DATE_FIELD,
                 "Date of the review",
@@ -216,6 +220,6 @@ def recorded_text(agreement: Agreement, review: AgreementReview) -> str:
         else " No next review is planned: set `next_review` in the policy file."
     )
     return (
-        f"Review of *{escape(agreement.name)}* on {review.reviewed_on:%d %b %Y} recorded "
-        f"by <@{review.recorded_by}>: {review.outcome}.{following}"
+        f"Review of *{user_text(agreement.name)}* on {review.reviewed_on:%d %b %Y} recorded "
+        f"by {mention(review.recorded_by)}: {review.outcome}.{following}"
     )
