@@ -217,7 +217,7 @@ def show_blocks(
                 f"*Approver*\n{b.ref(request.approver) if request.approver else '—'}",
                 f"*Team*\n{b.user_text(request.fulfilment_team)}",
                 f"*Assignee*\n{b.user(request.assignee)}",
-                f"*Service*\n{request.service or '—'}",
+                f"*Service*\n{b.user_text(request.service) or '—'}",
                 f"*Agreement*\n{b.user_text(request.agreement) or '—'}",
             ],
         ),
