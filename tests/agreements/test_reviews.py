@@ -138,7 +138,9 @@ def test_a_stranger_is_refused_on_the_click_and_on_a_forged_form(
     slack.click(reminder, "agreement_record_review", user_id="U0AGENT1", channel_id="DU0AGENT1")
     refusal = fake_slack.calls("response_url")[-1].args["text"]
     assert (
-        refusal == "Only the agreement's owner (<@U0SLAOWNER>) or an admin can record its review."
+        refusal
+        == "Refused, because only the agreement's owner (<@U0SLAOWNER>) or an admin can record "
+        "its review."
     )
     assert len(fake_slack.calls("views.open")) == opened
     # The owner's form, submitted by someone else (a replayed or forged payload).
@@ -149,7 +151,7 @@ def test_a_stranger_is_refused_on_the_click_and_on_a_forged_form(
     forged = slack.submit(
         view, {"reviewed_on": date(2026, 12, 4), "outcome": "confirmed"}, user_id="U0AGENT1"
     )
-    assert "Only the agreement's owner" in forged.body["errors"]["note"]
+    assert "only the agreement's owner" in forged.body["errors"]["note"]
     with database.session() as session:
         assert session.exec(select(AgreementReview)).all() == []
         pending = session.exec(
