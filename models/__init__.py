@@ -1,6 +1,7 @@
 """Every table, imported here so that SQLModel.metadata (and Alembic) sees them all."""
 
 from models import cmdb, links, problem, service_request  # noqa: F401  (issue 5 tables)
+from models.agreement import AgreementRecord, AgreementReview, AgreementVersion  # noqa: F401
 from models.audit import AuditEntry
 from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
 from models.change import Change, ChangeApproval, ChangeApprovalMessage, ChangeTarget  # noqa: F401

@@ -83,6 +83,8 @@ class Incident(RecordMessage, table=True):
     status: str = Field(default=IncidentStatus.NEW.value, max_length=20, index=True)
     service: str | None = Field(default=None, max_length=100, index=True)
     category: str | None = Field(default=None, max_length=60, index=True)
+    # The service level agreement whose targets its SLA clock runs on (None: the global ones).
+    agreement: str | None = Field(default=None, max_length=60, index=True)
     team: str | None = Field(default=None, max_length=60, index=True)
     reporter: str = Field(max_length=32, index=True)
     assignee: str | None = Field(default=None, max_length=32, index=True)

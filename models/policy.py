@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from models.agreement_policy import Agreement
 from models.availability_policy import AvailabilityPolicy, ServiceTests
 from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
@@ -13,7 +14,7 @@ from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
 from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
-from models.sla_policy import Duration, SlaPolicy
+from models.sla_policy import PRIORITIES, Duration, SlaPolicy, format_duration
 
 
 class Channels(Strict):
@@ -81,6 +82,7 @@ class Policy(Strict):
     escalation: EscalationPolicy = EscalationPolicy()
     availability: AvailabilityPolicy = AvailabilityPolicy()
     reports: list[ScheduledReport] = []
+    agreements: list[Agreement] = []
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
@@ -94,10 +96,18 @@ class Policy(Strict):
                     f"({', '.join(team_names) or 'none defined'})"
                 )
         _check_report_scopes(self)
+        _check_agreements(self)
         return self
 
     def team(self, name: str | None) -> Team | None:
         return next((team for team in self.teams if team.name == name), None)
+
+    def agreement(self, name: str | None) -> Agreement | None:
+        """The agreement called `name` (any letter case), or None."""
+        if name is None:
+            return None
+        lowered = name.strip().lower()
+        return next((a for a in self.agreements if a.name.lower() == lowered), None)
 
     def service(self, name: str | None) -> Service | None:
         if name is None:
@@ -132,3 +142,37 @@ def _unique(section: str, names: list[str]) -> None:
         if name.lower() in seen:
             raise ValueError(f"{section}[{index}].name: '{name}' is defined twice")
         seen.add(name.lower())
+
+
+def _check_agreements(policy: Policy) -> None:
+    """Agreement names are unique, cover services the file defines, and keep each response
+    target within its resolution target on the clock it will run on."""
+    _unique("agreements", [agreement.name for agreement in policy.agreements])
+    known = {service.name.lower() for service in policy.services}
+    for index, item in enumerate(policy.catalog.items):
+        if item.service is not None and item.service.lower() not in known:
+            raise ValueError(
+                f"catalog.items[{index}].service: '{item.service}' is not one of the [[services]]"
+            )
+    for index, agreement in enumerate(policy.agreements):
+        for position, service in enumerate(agreement.services):
+            if service.lower() not in known:
+                names = ", ".join(s.name for s in policy.services) or "none defined"
+                raise ValueError(
+                    f"agreements[{index}].services[{position}]: '{service}' is not one of the "
+                    f"[[services]] ({names})"
+                )
+        for key in PRIORITIES:
+            target = agreement.incident_targets.get(key)
+            if target is None:
+                continue
+            kind = target.calendar or agreement.calendar or policy.sla.targets[key].calendar
+            resolved = target.model_copy(update={"calendar": kind})
+            response = resolved.counted("response", policy.sla.calendar)
+            resolution = resolved.counted("resolution", policy.sla.calendar)
+            if response > resolution:
+                raise ValueError(
+                    f"agreements[{index}].incident_targets.{key}: the response target "
+                    f"({format_duration(response)} of counted time) is longer than the "
+                    f"resolution target ({format_duration(resolution)})"
+                )

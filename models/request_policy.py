@@ -48,6 +48,8 @@ class CatalogItem(Strict):
     fields: list[FormField] = []
     approval: str = "none"
     fulfilment_team: Annotated[str, Field(min_length=1, max_length=60)]
+    # The service the item is part of: an agreement covering it sets the request's targets.
+    service: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     fulfilment_target: Duration = Field(default="3d", validate_default=True)
     response_target: Duration = Field(default="4h", validate_default=True)
 

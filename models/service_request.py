@@ -54,6 +54,9 @@ class ServiceRequest(SQLModel, table=True):
     approver: str | None = Field(default=None, max_length=32, index=True)
     approver_is_group: bool = Field(default=False)
     fulfilment_team: str = Field(max_length=60, index=True)
+    # The catalog item's service, and the agreement covering it whose targets apply.
+    service: str | None = Field(default=None, max_length=100, index=True)
+    agreement: str | None = Field(default=None, max_length=60, index=True)
     assignee: str | None = Field(default=None, max_length=32, index=True)
     # Targets copied from the catalog at submission, so a later policy edit does not move them.
     response_target_s: int

@@ -18,7 +18,16 @@ from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
 from schedules import availability, reports
-from services import change_reminders, changes, incidents, paging, problems, releases, sla_timers
+from services import (
+    agreement_reviews,
+    change_reminders,
+    changes,
+    incidents,
+    paging,
+    problems,
+    releases,
+    sla_timers,
+)
 from services.clock import Clock
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
@@ -57,9 +66,11 @@ def sweep_pages(*, db: Database, clock: Clock, policy: Policy) -> int:
 
 
 def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
-    """Keep change and release reminders in the outbox in line with their records."""
+    """Keep change, release and agreement-review reminders in the outbox in line with their
+    records."""
     with db.session() as session:
-        return change_reminders.sweep(session, now=clock.now(), policy=policy)
+        added = change_reminders.sweep(session, now=clock.now(), policy=policy)
+        return added + agreement_reviews.sweep(session, now=clock.now(), policy=policy)
 
 
 @dataclass(frozen=True)

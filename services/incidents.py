@@ -154,6 +154,7 @@ def create(
         updated_at=now,
         submission_id=submission_id,
     )
+    draft.agreement = sla_timers.incident_agreement(draft, policy)
     # One INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING: a form Slack delivered
     # twice, or raced by another process, returns nothing instead of raising, so there is
     # neither a lookup before nor a savepoint around it. Everything else (the audit row and

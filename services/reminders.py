@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -40,6 +40,7 @@ def sync(
     plan: Sequence[Planned],
     text: Callable[[Planned], str],
     now: datetime,
+    blocks: Callable[[Planned, str], list[dict[str, Any]]] | None = None,
 ) -> list[str]:
     """Make the pending reminders of `record_key` exactly the future part of `plan`. Returns the
     stages newly scheduled."""
@@ -59,6 +60,7 @@ def sync(
             session.add(row)
     added = []
     for (stage, recipient), planned in wanted.items():
+        message = text(planned)
         if notifications.schedule(
             session,
             record_key=record_key,
@@ -66,7 +68,8 @@ def sync(
             stage=stage,
             recipient=recipient,
             due_at=planned.due_at,
-            text=text(planned),
+            text=message,
+            blocks=blocks(planned, message) if blocks else None,
             now=now,
         ):
             added.append(stage)

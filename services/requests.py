@@ -19,7 +19,7 @@ from models.service_request import (
     RequestStatus,
     ServiceRequest,
 )
-from services import audit, inserts, sla_timers
+from services import agreements, audit, inserts, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
 from services.mrkdwn import group_mention, mention
@@ -129,6 +129,11 @@ def submit(
     elif item.needs_approval:
         approver, is_group = item.approval, True
     status = S.AWAITING_APPROVAL if approver else S.APPROVED
+    service = policy.service(item.service)
+    service_name = service.name if service is not None else None
+    targets = agreements.effective_request_targets(
+        policy, service_name, response=item.response_target, fulfilment=item.fulfilment_target
+    )
     draft = ServiceRequest(
         item_id=item.id,
         title=item.name,
@@ -138,8 +143,10 @@ def submit(
         approver=approver,
         approver_is_group=is_group,
         fulfilment_team=item.fulfilment_team,
-        response_target_s=int(item.response_target.total_seconds()),
-        fulfilment_target_s=int(item.fulfilment_target.total_seconds()),
+        service=service_name,
+        agreement=targets.agreement,
+        response_target_s=int(targets.response.total_seconds()),
+        fulfilment_target_s=int(targets.fulfilment.total_seconds()),
         submitted_at=now,
         updated_at=now,
         submission_id=submission_id,

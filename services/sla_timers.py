@@ -28,6 +28,7 @@ from models.policy import Policy
 from models.sla_policy import CalendarPolicy, format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
 from services import notifications, priority
+from services.agreements import effective_incident_targets
 from services.mrkdwn import user_text
 from services.sla_clock import (
     BusinessCalendar,
@@ -335,8 +336,14 @@ def _stops(incident: Incident | _IncidentRow) -> dict[Target, datetime | None]:
 def incident_targets(incident: Incident, policy: Policy) -> list[tuple[Target, timedelta, str]]:
     """(target, duration, clock kind) of an incident's response and resolution targets: the
     one place that decides them, for the timers and for showing the incident."""
-    kind = policy.sla.target_for(incident.priority).calendar
-    return [(which, policy.sla.clock_target(incident.priority, which), kind) for which in TARGETS]
+    targets, _ = effective_incident_targets(policy, incident.service, incident.priority)
+    return [(which, targets.of(which).counted, targets.of(which).calendar) for which in TARGETS]
+
+
+def incident_agreement(incident: Incident, policy: Policy) -> str | None:
+    """The agreement whose targets an incident runs on (None when no agreement covers its
+    service); recorded on the incident and shown with it."""
+    return effective_incident_targets(policy, incident.service, incident.priority)[1]
 
 
 def refresh_incident(
@@ -347,6 +354,7 @@ def refresh_incident(
     session.flush()  # pauses and state changes made by the caller must be visible below
     pauses = _pauses(session, incident.key)
     stops = _stops(incident)
+    incident.agreement = incident_agreement(incident, policy)
     for which, duration, kind in incident_targets(incident, policy):
         refresh(
             session,

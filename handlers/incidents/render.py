@@ -99,6 +99,8 @@ def message_blocks(
     ]
     if incident.category:
         meta.append(f"category {b.user_text(incident.category)}")
+    if incident.agreement:
+        meta.append(f"agreement {b.user_text(incident.agreement)}")
     if incident.escalation_level:
         meta.append(f"escalation level {incident.escalation_level}")
     out.append(b.context(" · ".join(meta)))

@@ -147,6 +147,12 @@ def fulfilment_blocks(request: ServiceRequest, item: CatalogItem | None) -> list
         ),
         b.section(answers_text(request, item)),
     ]
+    if request.agreement:
+        out.append(
+            b.context(
+                f"Service {b.user_text(request.service)} · agreement {b.user_text(request.agreement)}"
+            )
+        )
     if request.fulfilment_note:
         out.append(b.context(f"Fulfilled: {b.user_text(request.fulfilment_note)}"))
     state = request.state
@@ -211,6 +217,8 @@ def show_blocks(
                 f"*Approver*\n{b.ref(request.approver) if request.approver else '—'}",
                 f"*Team*\n{b.user_text(request.fulfilment_team)}",
                 f"*Assignee*\n{b.user(request.assignee)}",
+                f"*Service*\n{b.user_text(request.service) or '—'}",
+                f"*Agreement*\n{b.user_text(request.agreement) or '—'}",
             ],
         ),
         b.section(answers_text(request, item)),

@@ -16,6 +16,7 @@ from bot.context import AppContext
 from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
+from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.ids import Action, Field, View
 from handlers.servicedesk.reports import ReportCommand
 from models.availability import TestRunRef
@@ -48,6 +49,7 @@ class ServiceDeskHandlers:
         app.action(Action.TEST_PASSED.value)(self.on_passed)
         app.action(Action.TEST_FAILED.value)(self.on_failed)
         app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
+        AgreementHandlers(self.ctx).register(app)
 
     # ---- /servicedesk ----------------------------------------------------------------------
 
@@ -62,6 +64,8 @@ class ServiceDeskHandlers:
             self._availability(words[1:], respond)
         elif head == "report":
             ReportCommand(self.ctx).run(words[1:], body, respond)
+        elif head == "sla":
+            AgreementHandlers(self.ctx).command(words[1:], respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -32,6 +32,8 @@ USAGE = (
     "per service, with the availability and continuity tests run in the period. The period is "
     "like `7d`, `30d` (the default) or `90d`; both words are optional, in any order.\n"
     f"{REPORT_USAGE}\n"
+    "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
+    "terms, version history, reviews and attainment this month.\n"
     "• `/servicedesk help` — this message."
 )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,6 +32,7 @@ from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
 from handlers.servicedesk import ServiceDeskHandlers
+from models.agreement import ReviewRef
 from models.audit import AuditEntry
 from models.availability import TestRun, TestRunRef
 from models.carried import RecordRef
@@ -88,6 +89,13 @@ label = "Model"
 kind = "select"
 required = true
 options = ["13 inch", "15 inch"]
+
+[[agreements]]
+name = "Gold"
+customer = "Retail"
+services = ["payments"]
+owner = "U0OWNER"
+review_every = "quarterly"
 """
 )
 
@@ -383,6 +391,10 @@ class World:
         assert run is not None
         return int(run.id or 0)
 
+    def agreement(self) -> str:
+        # Recorded at start-up (prepare_store); its review is what the rows record.
+        return "Gold"
+
     # forged Slack requests
 
     def press(
@@ -416,6 +428,10 @@ class World:
 
 def ref(key: str) -> str:
     return RecordRef(key=key).dump()
+
+
+def review_ref(name: str) -> str:
+    return ReviewRef(agreement=name).dump()
 
 
 # ---- the rows -------------------------------------------------------------------------------
@@ -717,6 +733,15 @@ ROWS: dict[str, Row] = {
             click("service_test_failed", lambda run: TestRunRef(run=run).dump()),
         ),
         submit({"note": "Restore took 3 hours"}),
+        OWNER,
+    ),
+    # agreement reviews (the agreement's owner, or an admin)
+    "agreement_record_review": Row(
+        World.agreement, click("agreement_record_review", review_ref), OWNER, "form"
+    ),
+    "agreement_review_view": Row(
+        form(World.agreement, OWNER, click("agreement_record_review", review_ref)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed", "note": "Fine"}),
         OWNER,
     ),
 }

@@ -1,0 +1,134 @@
+"""Slack listeners for `/servicedesk sla` and the agreement review button and form: parse,
+call services, render. No rules here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.common import actor_of, later, tell
+from handlers.servicedesk import agreement_render as render
+from models.agreement import ReviewRef
+from services import (
+    agreement_attainment,
+    agreement_reviews,
+    agreement_versions,
+    audit,
+)
+from services.errors import AlreadyDone, ServiceDeskError
+
+log = logging.getLogger(__name__)
+
+OLD_BUTTON = "That button is from an old message; the agreement it was about is unknown."
+
+
+class AgreementHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.action(agreement_reviews.RECORD_REVIEW_ACTION_ID)(self.on_record_review)
+        app.view(render.REVIEW_VIEW)(self.on_review_submitted)
+
+    # ---- /servicedesk sla [NAME] -------------------------------------------------------------
+
+    def command(self, args: list[str], respond: Respond) -> None:
+        """Called by the /servicedesk listener, after its ack, with the words after `sla`."""
+        policy = self.ctx.policy
+        if not args:
+            tell(respond, render.list_text(policy.agreements))
+            return
+        name = " ".join(args)
+        agreement = policy.agreement(name)
+        if agreement is None:
+            tell(respond, render.unknown_text(name, policy.agreements))
+            return
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.session() as session:
+                record = agreement_versions.record_of(session, name=agreement.name)
+                found = agreement_attainment.attainment(
+                    session, agreement=agreement, policy=policy, now=now
+                )
+                versions = agreement_versions.history(session, name=agreement.name)
+                trail = audit.trail(session, key=record.key)
+                reviews = agreement_reviews.reviews(session, name=agreement.name)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        respond(
+            text=render.agreement_fallback(found),
+            blocks=render.agreement_blocks(found, record, versions, trail, reviews, now.date()),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    # ---- Record review -----------------------------------------------------------------------
+
+    def on_record_review(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._open_review, body, client, respond)
+
+    def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ref = ReviewRef.load(body["actions"][0].get("value"))
+        if not isinstance(ref, ReviewRef):
+            tell(respond, OLD_BUTTON)
+            return
+        try:
+            agreement = agreement_reviews.check_reviewer(
+                self.ctx.policy, name=ref.agreement, actor=actor_of(self.ctx, body)
+            )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        # The form remembers the reminder it came from, to replace its button once recorded.
+        where = body.get("container") or {}
+        carried = ReviewRef(
+            agreement=agreement.name, channel=where.get("channel_id"), ts=where.get("message_ts")
+        )
+        view = render.review_modal(agreement, carried, self.ctx.clock.now().date())
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = ReviewRef.load(view.get("private_metadata"))
+        if not isinstance(ref, ReviewRef):
+            ack(response_action="errors", errors={render.NOTE_FIELD: "This form is out of date."})
+            return
+        values = view_values(view)
+        try:
+            # Written before the ack: once Slack closes the form, the review is stored.
+            with self.ctx.db.session() as session:
+                review = agreement_reviews.record_review(
+                    session,
+                    name=ref.agreement,
+                    actor=actor_of(self.ctx, body),
+                    reviewed_on=values.get(render.DATE_FIELD),
+                    outcome=values.get(render.OUTCOME_FIELD),
+                    note=values.get(render.NOTE_FIELD),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+        except AlreadyDone:
+            ack()  # a repeated delivery of the same submission: the first one recorded it
+            return
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={render.NOTE_FIELD: str(error)})
+            return
+        ack()
+        agreement = self.ctx.policy.agreement(ref.agreement)
+        if ref.channel and ref.ts and agreement is not None:
+            later(
+                self.ctx,
+                self.ctx.client.chat_update,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=render.recorded_text(agreement, review),
+                blocks=[],
+            )

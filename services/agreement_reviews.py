@@ -1,0 +1,218 @@
+"""Reviews of agreements: the owner is reminded before each review date (through the outbox,
+with a Record review button), and records the review; the next date moves on by the cadence.
+
+Reminders go out at 09:00 UTC on the day that is `remind_before` ahead of the review date. A
+recorded review moves the date, which re-plans the reminders (services.reminders cancels the
+old ones), so each reminder is sent at most once per review date.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.agreement import AgreementRecord, AgreementReview, ReviewRef
+from models.agreement_policy import Agreement, advance_review
+from models.policy import Policy
+from services import agreement_versions, audit, reminders
+from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from services.mrkdwn import mention, user_text
+from services.permissions import Actor
+
+RECORD_REVIEW_ACTION_ID = "agreement_record_review"
+REMIND_AT = time(9, 0)
+NOTE_MAX = 2000
+
+
+class ReviewOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    CHANGES_AGREED = "changes agreed"
+    NOT_AGREED = "not agreed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "confirmed": "Confirmed as it stands",
+            "changes agreed": "Changes agreed (update the policy file)",
+            "not agreed": "Not agreed (follow up with the customer)",
+        }[self.value]
+
+
+def plan(record: AgreementRecord, agreement: Agreement) -> list[reminders.Planned]:
+    """The reminders for the agreement's next review: one per `remind_before`, to the owner."""
+    if record.next_review is None:
+        return []
+    return [
+        reminders.Planned(
+            f"review:{before.days}d",
+            datetime.combine(record.next_review - before, REMIND_AT, tzinfo=UTC),
+            agreement.owner,
+        )
+        for before in agreement.remind_before
+    ]
+
+
+def reminder_text(agreement: Agreement, review_on: date) -> str:
+    return (
+        f":spiral_calendar_pad: The service level agreement *{user_text(agreement.name)}* with "
+        f"{user_text(agreement.customer)} is due for review on {review_on:%a %d %b %Y}. Review it "
+        "with the customer, then press *Record review*."
+    )
+
+
+def reminder_blocks(agreement: Agreement, text: str) -> list[dict[str, Any]]:
+    """The reminder's text and its Record review button (built here because the sweep queues
+    it; the handler listens for the same action id)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "agreement_review",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Record review"},
+                    "action_id": RECORD_REVIEW_ACTION_ID,
+                    "value": ReviewRef(agreement=agreement.name).dump(),
+                    "style": "primary",
+                }
+            ],
+        },
+    ]
+
+
+def _sync(session: Session, record: AgreementRecord, agreement: Agreement, now: datetime) -> int:
+    review_on = record.next_review
+    return len(
+        reminders.sync(
+            session,
+            record_key=record.key,
+            plan=plan(record, agreement),
+            text=lambda _planned: reminder_text(agreement, review_on or now.date()),
+            blocks=lambda _planned, text: reminder_blocks(agreement, text),
+            now=now,
+        )
+    )
+
+
+def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
+    """Keep every agreement's review reminders in the outbox; returns how many were added.
+    One query reads the agreements; the work follows the number of agreements stored, not the
+    reminders due (the notifier sends those). An agreement gone from the policy file loses
+    its pending reminders."""
+    by_name = {agreement.name: agreement for agreement in policy.agreements}
+    added = 0
+    for record in session.exec(select(AgreementRecord).order_by(col(AgreementRecord.id))):
+        agreement = by_name.get(record.name)
+        if agreement is None:
+            reminders.sync(session, record_key=record.key, plan=[], text=str, now=now)
+            continue
+        added += _sync(session, record, agreement, now)
+    return added
+
+
+def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:
+    """The agreement, when `actor` may record its review: its owner or an admin."""
+    agreement = policy.agreement(name)
+    if agreement is None:
+        raise NotFound(f"There is no agreement called '{name}' in the policy file any more.")
+    if actor.user_id != agreement.owner and not actor.is_admin:
+        raise Forbidden(
+            f"Only the agreement's owner ({mention(agreement.owner)}) or an admin can record its review."
+        )
+    return agreement
+
+
+def record_review(
+    session: Session,
+    *,
+    name: str,
+    actor: Actor,
+    reviewed_on: date | str | None,
+    outcome: str | None,
+    note: str | None,
+    now: datetime,
+    policy: Policy,
+) -> AgreementReview:
+    """Record a review of the agreement `name` by its owner or an admin, move its next review
+    date on by the cadence (none when it has no cadence), and re-plan the reminders."""
+    agreement = check_reviewer(policy, name=name, actor=actor)
+    if isinstance(reviewed_on, str):
+        try:
+            reviewed_on = date.fromisoformat(reviewed_on)
+        except ValueError:
+            raise InvalidInput(f"'{reviewed_on}' is not a date.") from None
+    if reviewed_on is None:
+        raise InvalidInput("Give the date of the review.")
+    if reviewed_on > now.date():
+        raise InvalidInput("The review date is in the future; record a review once it is held.")
+    if reviewed_on < now.date() - timedelta(days=366):
+        raise InvalidInput("That date is more than a year ago; check the year.")
+    try:
+        chosen = ReviewOutcome(outcome or "")
+    except ValueError:
+        raise InvalidInput("Choose the outcome of the review.") from None
+    text = (note or "").strip()
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(f"Keep the note under {NOTE_MAX} characters.")
+    record = agreement_versions.record_of(session, name=agreement.name)
+    record = session.exec(
+        select(AgreementRecord)
+        .where(AgreementRecord.id == record.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    repeated = session.exec(
+        select(AgreementReview).where(
+            AgreementReview.name == agreement.name,
+            AgreementReview.reviewed_on == reviewed_on,
+            AgreementReview.outcome == chosen.value,
+            AgreementReview.note == text,
+        )
+    ).first()
+    if repeated is not None:
+        raise AlreadyDone("This review is already recorded.")
+    following = (
+        advance_review(reviewed_on, agreement.review_every) if agreement.review_every else None
+    )
+    review = AgreementReview(
+        name=agreement.name,
+        reviewed_on=reviewed_on,
+        outcome=chosen.value,
+        note=text,
+        recorded_by=actor.user_id,
+        recorded_at=now,
+        next_review=following,
+    )
+    session.add(review)
+    audit.record(
+        session,
+        key=record.key,
+        actor=actor.user_id,
+        at=now,
+        action="review recorded",
+        field="next_review",
+        before=record.next_review.isoformat() if record.next_review else None,
+        after=following.isoformat() if following else None,
+        note=f"{reviewed_on.isoformat()}, {chosen.value}" + (f": {text}" if text else ""),
+    )
+    record.next_review = following
+    record.updated_at = now
+    session.add(record)
+    session.flush()
+    _sync(session, record, agreement, now)
+    return review
+
+
+def reviews(session: Session, *, name: str) -> list[AgreementReview]:
+    """Every review recorded for an agreement, newest first."""
+    return list(
+        session.exec(
+            select(AgreementReview)
+            .where(AgreementReview.name == name)
+            .order_by(col(AgreementReview.reviewed_on).desc(), col(AgreementReview.id).desc())
+        )
+    )
