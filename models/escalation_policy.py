@@ -58,5 +58,5 @@ class EscalationPolicy(Strict):
     page_ack_timeout: Duration = Field(default="10m", validate_default=True)
     # A notification sent later than its due time by more than this is marked late (shown as
     # "late by …" and counted in /servicedesk availability).
-    late_grace: Duration = Field(default="60s", validate_default=True)
+    late_grace: Duration = Field(default="15s", validate_default=True)
     sla_recipients: SlaRecipients = Field(default_factory=SlaRecipients)

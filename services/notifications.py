@@ -22,9 +22,11 @@ N = NotificationStatus
 
 # A message delivered this long after its due time is flagged late (the bot was down, or Slack).
 LATE_AFTER = timedelta(minutes=5)
-# The default grace at send time (policy: escalation.late_grace): twice the default sweep
-# interval, so a bot that is up never marks a message late, and one that was down does.
-LATE_GRACE = timedelta(seconds=60)
+# The default grace at send time (policy: escalation.late_grace). A bot that is up sends within
+# about a second of the due instant (the wake-up job in schedules/wakeup.py), so 15 s leaves room
+# for a slow Slack and the per-channel pace, while a bot that was down (the 40 s after a
+# kill -9) is marked late.
+LATE_GRACE = timedelta(seconds=15)
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
 ERROR_MAX = 500
