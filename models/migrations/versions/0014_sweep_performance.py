@@ -1,10 +1,11 @@
-"""indexes and columns for the set-based sweeps (issue 10)
+"""set-based sweeps (issue 10): no schema change
 
 Revision ID: 0014
 Revises: 0013
 
-Reserved in the chain so that work on several issues can land in any order; the issue's own
-work fills in upgrade() and downgrade().
+This revision was reserved for the indexes the set-based sweeps might need; they read through
+the indexes that already exist (sla_timer.next_due_at, notification's due and status columns),
+so it changes nothing. It stays in the chain because databases may already record it.
 """
 
 from __future__ import annotations
