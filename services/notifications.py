@@ -182,13 +182,21 @@ def claim_due(
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two senders at once each lock a disjoint set of rows instead of queueing or both
-        # taking the same ones. (SQLite's writers are serialised by BEGIN IMMEDIATE.)
-        chosen = chosen.with_for_update(skip_locked=True)
+        # taking the same ones. (SQLite's writers are serialised by BEGIN IMMEDIATE.) The
+        # choice is a MATERIALIZED CTE: as a plain IN (subquery) PostgreSQL may run the
+        # LIMIT … SKIP LOCKED subquery more than once in one UPDATE and claim more than
+        # `limit` rows (seen: 101 of 101 with a limit of 100).
+        picked = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with(
+            "MATERIALIZED"
+        )
+        ids: Any = select(picked.c.id).scalar_subquery()
+    else:
+        ids = chosen.scalar_subquery()
     # `due` again in the UPDATE: the claim succeeds for one sender only, even where the
     # subquery took no lock.
     statement = (
         update(Notification)
-        .where(col(Notification.id).in_(chosen.scalar_subquery()), due)
+        .where(col(Notification.id).in_(ids), due)
         .values(
             status=N.SENDING.value,
             next_attempt_at=now + lease,
