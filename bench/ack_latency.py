@@ -29,8 +29,8 @@ from bot.db import Database  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.fakeslack import requests as slack_requests  # noqa: E402
+from slackstub import FakeSlack  # noqa: E402
+from slackstub import requests as slack_requests  # noqa: E402
 
 SECRET = "b" * 32
 POLICY = """

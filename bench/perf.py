@@ -60,8 +60,8 @@ from schedules.scheduler import build_scheduler, sweep_sla  # noqa: E402
 from schedules.wakeup import Wakeup  # noqa: E402
 from services import audit, cmdb, incident_sla, incidents, notifications, sla_timers  # noqa: E402
 from services.clock import SystemClock  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.fakeslack import requests as slack_requests  # noqa: E402
+from slackstub import FakeSlack  # noqa: E402
+from slackstub import requests as slack_requests  # noqa: E402
 
 SECRET = "b" * 32
 POLICY = """

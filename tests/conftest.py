@@ -120,7 +120,7 @@ class InlineExecutor:
 
 @pytest.fixture(scope="session")
 def _fake_slack_server():  # type: ignore[no-untyped-def]
-    from tests.fakeslack import FakeSlack
+    from slackstub import FakeSlack
 
     with FakeSlack() as fake:
         yield fake
@@ -176,6 +176,6 @@ def bolt_app(ctx):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def slack(bolt_app, fake_slack):  # type: ignore[no-untyped-def]
     """Sends signed Slack requests through the real Bolt App."""
-    from tests.fakeslack import SignedDispatcher
+    from slackstub import SignedDispatcher
 
     return SignedDispatcher(bolt_app, SIGNING_SECRET, fake=fake_slack)

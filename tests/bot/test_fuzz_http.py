@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from models.incident import Incident
+from slackstub import requests as slack_requests
 from tests.bot.conftest import sign_bytes
-from tests.fakeslack import requests as slack_requests
 
 EXAMPLES = 250
 # Replaced by a response URL the fake Slack serves when the request is sent, so answers to the

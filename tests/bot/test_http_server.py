@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot.app_factory import build_context, create_app
 from bot.http import make_server
 from models.incident import Incident
+from slackstub import requests as slack_requests
 from tests.conftest import SIGNING_SECRET
-from tests.fakeslack import requests as slack_requests
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from slackstub import requests as slack_requests
 from tests.bot.conftest import sign_bytes
 from tests.conftest import SIGNING_SECRET
-from tests.fakeslack import requests as slack_requests
 
 
 def form(payload: object) -> str:

@@ -40,8 +40,8 @@ from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
 from services import changes, incidents, paging, problems, releases, requests, service_tests
 from services.permissions import Actor, Role
+from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
-from tests.fakeslack import DispatchResult
 
 STRANGER = "U0STRANGER"
 AGENT = "U0AGENT1"

@@ -15,7 +15,7 @@ from models.policy import Policy, Service, Team
 from services import incidents, notifications, sla_timers
 from services.clock import ManualClock
 from services.permissions import Actor, Role
-from tests.fakeslack import FakeSlack
+from slackstub import FakeSlack
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from tests.fakeslack import FakeSlack, SignedDispatcher, click, fill, sign, slash_command
+from slackstub import FakeSlack, SignedDispatcher, click, fill, sign, slash_command
 
 SECRET = "test-signing-secret"
 BUTTONS = [

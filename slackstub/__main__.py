@@ -1,6 +1,6 @@
 """Run the fake Slack Web API on its own, to try the bot without a workspace:
 
-    python -m tests.fakeslack            # prints the URL to put in SLACK_API_URL
+    python -m slackstub            # prints the URL to put in SLACK_API_URL
 
 Every call the bot makes is printed as it arrives. Stop with Ctrl-C.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.fakeslack import FakeSlack
+from slackstub import FakeSlack
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """Send one signed slash command to a running bot, as Slack would:
 
-    python -m tests.fakeslack.send /incident "Mail is down"   [--url http://127.0.0.1:3000]
+    python -m slackstub.send /incident "Mail is down"   [--url http://127.0.0.1:3000]
 
 The signing secret is read from SLACK_SIGNING_SECRET (or .env). The command's answer, and
-every Web API call the bot makes, show up where `python -m tests.fakeslack` is running.
+every Web API call the bot makes, show up where `python -m slackstub` is running.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import urllib.request
 
 from dotenv import dotenv_values
 
-from tests.fakeslack.requests import sign, slash_command
+from slackstub.requests import sign, slash_command
 
 
 def main() -> None:
