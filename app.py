@@ -3,7 +3,7 @@ Socket Mode (SLACK_APP_TOKEN set) or the HTTP server on HOST:PORT."""
 
 import sys
 
-from bot.cli import main
+from composition import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -46,13 +46,14 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bench import sla_sweep  # noqa: E402
-from bot.app_factory import build_context, create_app  # noqa: E402
+from bot.app_factory import build_context  # noqa: E402
 from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database, make_engine, normalise_url  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.notifier import Notifier  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from composition import create_app  # noqa: E402
 from models.incident import Incident, IncidentInput, Level  # noqa: E402
 from models.notification import Notification  # noqa: E402
 from models.policy import Policy  # noqa: E402
@@ -122,9 +123,9 @@ def reset_due(db: Database) -> None:
     due_at = sla_sweep.NOW - timedelta(minutes=10)
     with db.session() as session:
         session.execute(
-            text(
-                "DELETE FROM notification WHERE kind = 'sla' AND record_key IN :keys"
-            ).bindparams(_expanding("keys")),
+            text("DELETE FROM notification WHERE kind = 'sla' AND record_key IN :keys").bindparams(
+                _expanding("keys")
+            ),
             {"keys": keys},
         )
         table = sla_timers.SlaTimer.__table__  # type: ignore[attr-defined]
@@ -193,17 +194,26 @@ def requests_for(fake: FakeSlack, count: int) -> dict[str, Callable[[int], str]]
 
     def command(n: int) -> str:
         return slack_requests.slash_command(
-            "/incident", "list" if n % 2 else f"show INC-{1 + n * 997 % count}",
+            "/incident",
+            "list" if n % 2 else f"show INC-{1 + n * 997 % count}",
             response_url=fake.response_url(),
         )
 
     def click(n: int) -> str:
         # A closed incident: the bot acks, then refuses politely after the ack.
         return slack_requests.block_actions(
-            user_id="U1", channel_id="C0INCIDENTS", message={"ts": "1.1", "blocks": []},
-            actions=[{"type": "button", "action_id": "incident_acknowledge", "block_id": "b",
-                      "value": '{"key":"INC-' + str(1 + (n * 7919) % count | 1) + '"}',
-                      "action_ts": "1"}],
+            user_id="U1",
+            channel_id="C0INCIDENTS",
+            message={"ts": "1.1", "blocks": []},
+            actions=[
+                {
+                    "type": "button",
+                    "action_id": "incident_acknowledge",
+                    "block_id": "b",
+                    "value": '{"key":"INC-' + str(1 + (n * 7919) % count | 1) + '"}',
+                    "action_ts": "1",
+                }
+            ],
             response_url=fake.response_url(),
         )
 
@@ -211,8 +221,7 @@ def requests_for(fake: FakeSlack, count: int) -> dict[str, Callable[[int], str]]
         values = {
             "title": {"title": {"type": "plain_text_input", "value": f"Bench incident {n}"}},
             "impact": {"impact": {"type": "static_select", "selected_option": {"value": "low"}}},
-            "urgency": {"urgency": {"type": "static_select",
-                                    "selected_option": {"value": "low"}}},
+            "urgency": {"urgency": {"type": "static_select", "selected_option": {"value": "low"}}},
         }
         return slack_requests.view_submission(
             user_id="U1", view=view | {"id": f"VB{time.time_ns()}-{n}"}, values=values
@@ -241,8 +250,10 @@ def ack_latency(bot: str, noop: str, fake: FakeSlack, *, n: int, count: int) -> 
         print(line(f"{kind}, bot", found["bot"]))
         ratio = pct(found["bot"], 99) / pct(found["noop"], 99)
         ratios[kind] = ratio
-        print(f"  {kind:<34} bot/no-op at p99: {ratio:.2f}x  "
-              f"(p50 {statistics.median(found['bot']) / statistics.median(found['noop']):.2f}x)")
+        print(
+            f"  {kind:<34} bot/no-op at p99: {ratio:.2f}x  "
+            f"(p50 {statistics.median(found['bot']) / statistics.median(found['noop']):.2f}x)"
+        )
     return ratios
 
 
@@ -267,8 +278,10 @@ def store_timings(db: Database, policy: Policy, count: int) -> None:
             fired = sla_timers.sweep(session, now=sla_sweep.NOW, policy=policy, limit=1000)
         sweeps.append(time.perf_counter() - started)
         assert len(fired) == DUE, len(fired)
-    print(f"SLA sweep firing {DUE} stages (commit included), 5 runs: "
-          f"median {ms(statistics.median(sweeps))} ms, max {ms(max(sweeps))} ms")
+    print(
+        f"SLA sweep firing {DUE} stages (commit included), 5 runs: "
+        f"median {ms(statistics.median(sweeps))} ms, max {ms(max(sweeps))} ms"
+    )
     # The per-row sweep it replaced (kept as the tests' reference), on the same data and
     # machine load: the speed-up is the figure that survives a busy machine.
     from tests.sla import per_row_sweep
@@ -281,8 +294,10 @@ def store_timings(db: Database, policy: Policy, count: int) -> None:
             fired = per_row_sweep.sweep(session, now=sla_sweep.NOW, policy=policy, limit=1000)
         old.append(time.perf_counter() - started)
         assert len(fired) == DUE, len(fired)
-    print(f"  the per-row sweep it replaced, 3 runs: median {ms(statistics.median(old))} ms: "
-          f"set-based is {statistics.median(old) / statistics.median(sweeps):.1f}x faster")
+    print(
+        f"  the per-row sweep it replaced, 3 runs: median {ms(statistics.median(old))} ms: "
+        f"set-based is {statistics.median(old) / statistics.median(sweeps):.1f}x faster"
+    )
     now = datetime.now(UTC)
 
     def listing() -> None:
@@ -330,10 +345,12 @@ def lateness(db: Database, fake: FakeSlack, *, count: int, spread: float) -> Non
     clock = SystemClock()
     client = WebClient(token="xoxb-bench", base_url=fake.url)
     notifier = Notifier(client, db, clock)
-    scheduler = build_scheduler(db=db, clock=clock, policy=policy, notifier=notifier,
-                                interval_seconds=30)
-    wakeup = Wakeup(scheduler, db, lambda: (
-        sweep_sla(db=db, clock=clock, policy=policy), notifier.send_due()))
+    scheduler = build_scheduler(
+        db=db, clock=clock, policy=policy, notifier=notifier, interval_seconds=30
+    )
+    wakeup = Wakeup(
+        scheduler, db, lambda: (sweep_sla(db=db, clock=clock, policy=policy), notifier.send_due())
+    )
     db.after_commit.append(wakeup.deadline_noted)
     fake.reset()
     scheduler.start()
@@ -344,8 +361,9 @@ def lateness(db: Database, fake: FakeSlack, *, count: int, spread: float) -> Non
     for n in range(count):
         instant = start + timedelta(seconds=spread * n / count)
         with db.session() as session:
-            incident, _ = incidents.create(session, data=data, reporter="UREP",
-                                           now=instant - half, policy=policy)
+            incident, _ = incidents.create(
+                session, data=data, reporter="UREP", now=instant - half, policy=policy
+            )
             incident.assignee = f"U{n:05d}"
             due[incident.key] = instant
     deadline = time.time() + spread + 60
@@ -366,9 +384,11 @@ def lateness(db: Database, fake: FakeSlack, *, count: int, spread: float) -> Non
     if not late:
         print("lateness: nothing was sent")
         return
-    print(f"lateness of {len(late)}/{count} warnings falling due over {spread:.0f} s "
-          f"(wake-up + 30 s interval): p50 {ms(pct(late, 50))} ms  p99 {ms(pct(late, 99))} ms  "
-          f"max {ms(max(late))} ms")
+    print(
+        f"lateness of {len(late)}/{count} warnings falling due over {spread:.0f} s "
+        f"(wake-up + 30 s interval): p50 {ms(pct(late, 50))} ms  p99 {ms(pct(late, 99))} ms  "
+        f"max {ms(max(late))} ms"
+    )
 
 
 def storm(db: Database, fake: FakeSlack, *, count: int) -> None:
@@ -376,8 +396,9 @@ def storm(db: Database, fake: FakeSlack, *, count: int) -> None:
     client = WebClient(token="xoxb-bench", base_url=fake.url)
     notifier = Notifier(client, db, clock)
     policy = Policy()
-    scheduler = build_scheduler(db=db, clock=clock, policy=policy, notifier=notifier,
-                                interval_seconds=30)
+    scheduler = build_scheduler(
+        db=db, clock=clock, policy=policy, notifier=notifier, interval_seconds=30
+    )
     wakeup = Wakeup(scheduler, db, notifier.send_due)
     db.after_commit.append(wakeup.deadline_noted)
     fake.reset()
@@ -387,16 +408,26 @@ def storm(db: Database, fake: FakeSlack, *, count: int) -> None:
     scheduler.start()
     started = time.time()
     with db.session() as session:
-        notifications.schedule_many(session, [
-            notifications.row(record_key=f"INC-{n}", kind="sla", stage="response:100",
-                              recipient="C0STORM", due_at=now, text=f"storm {n}")
-            for n in range(count)
-        ])
+        notifications.schedule_many(
+            session,
+            [
+                notifications.row(
+                    record_key=f"INC-{n}",
+                    kind="sla",
+                    stage="response:100",
+                    recipient="C0STORM",
+                    due_at=now,
+                    text=f"storm {n}",
+                )
+                for n in range(count)
+            ],
+        )
     deadline = started + count * 1.5 + 30
     while time.time() < deadline:
         with db.session() as session:
-            left = session.exec(select(func.count()).select_from(Notification).where(
-                Notification.status != "sent")).one()
+            left = session.exec(
+                select(func.count()).select_from(Notification).where(Notification.status != "sent")
+            ).one()
         if left == 0:
             break
         time.sleep(0.5)
@@ -405,9 +436,11 @@ def storm(db: Database, fake: FakeSlack, *, count: int) -> None:
     db.after_commit.clear()
     calls = fake.calls("chat.postMessage")
     refused = sum(1 for call in calls if call.failed)
-    print(f"storm: {count} posts to one channel, fake Slack at 1/s per channel "
-          f"(burst {notifier.burst}): "
-          f"{len(calls) - refused} delivered in {drained:.1f} s, {refused} answered 429")
+    print(
+        f"storm: {count} posts to one channel, fake Slack at 1/s per channel "
+        f"(burst {notifier.burst}): "
+        f"{len(calls) - refused} delivered in {drained:.1f} s, {refused} answered 429"
+    )
     fake.rate_limit_posts(None)
 
 
@@ -438,8 +471,13 @@ def main() -> None:
         return
     with FakeSlack() as fake:
         started = time.perf_counter()
-        settings = load_settings(SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
-                                 SLACK_API_URL=fake.url, DATABASE_URL=url, _env_file=None)
+        settings = load_settings(
+            SLACK_BOT_TOKEN="xoxb-bench",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.url,
+            DATABASE_URL=url,
+            _env_file=None,
+        )
         pool = ThreadPoolExecutor(max_workers=4)
         ctx = build_context(settings, parse_policy(POLICY), db, background=pool)
         prepare_store(db, ctx.policy, ctx.clock)
@@ -453,13 +491,15 @@ def main() -> None:
         noop_server.close()  # type: ignore[attr-defined]
         store_timings(db, ctx.policy, args.count)
         if args.late:
-            small = small_store(args.database_url and _sibling(args.database_url, "late"),
-                                folder, "late.db")
+            small = small_store(
+                args.database_url and _sibling(args.database_url, "late"), folder, "late.db"
+            )
             lateness(small, fake, count=args.late, spread=60)
             small.dispose()
         if args.storm:
-            small = small_store(args.database_url and _sibling(args.database_url, "storm"),
-                                folder, "storm.db")
+            small = small_store(
+                args.database_url and _sibling(args.database_url, "storm"), folder, "storm.db"
+            )
             storm(small, fake, count=args.storm)
             small.dispose()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

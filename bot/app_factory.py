@@ -16,14 +16,6 @@ from bot.gate import RequestGate, failure_answer
 from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.slack import make_web_client
-from handlers.changes import ChangeHandlers
-from handlers.cmdb import CmdbHandlers
-from handlers.home import HomeHandlers
-from handlers.incidents import IncidentHandlers
-from handlers.problems import ProblemHandlers
-from handlers.releases import ReleaseHandlers
-from handlers.requests import RequestHandlers
-from handlers.servicedesk import ServiceDeskHandlers
 from models.policy import Policy
 from services.clock import Clock, SystemClock
 
@@ -57,9 +49,11 @@ def build_context(
     )
 
 
-def create_app(ctx: AppContext) -> App:
-    """The Bolt App with every listener registered. Listeners only ack (and, for forms, validate
-    and write the record); everything slower runs on ctx.background after the ack."""
+def bolt_app(ctx: AppContext) -> App:
+    """The Bolt App with its gate, middleware and error answer, before any record kind's
+    listeners are registered (composition.create_app registers them). Listeners only ack (and,
+    for forms, validate and write the record); everything slower runs on ctx.background after
+    the ack."""
     signing_secret = ctx.settings.slack_signing_secret.get_secret_value()
     app = App(
         client=ctx.client,
@@ -88,12 +82,4 @@ def create_app(ctx: AppContext) -> App:
 
     app.error(failure_answer(ctx))
 
-    IncidentHandlers(ctx).register(app)
-    HomeHandlers(ctx).register(app)
-    CmdbHandlers(ctx).register(app)
-    ProblemHandlers(ctx).register(app)
-    RequestHandlers(ctx).register(app)
-    ServiceDeskHandlers(ctx).register(app)
-    ChangeHandlers(ctx).register(app)
-    ReleaseHandlers(ctx).register(app)
     return app

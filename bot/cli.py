@@ -7,6 +7,7 @@ import logging
 import re
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from bot.settings import WHERE_TO_FIND, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
+    from slack_bolt import App
 
     from bot.context import AppContext
     from models.policy import Policy
@@ -40,9 +42,14 @@ def configure_logging(level: str) -> None:
         handler.addFilter(_RedactTokens())
 
 
-def run(argv: list[str] | None = None) -> int:
+# Built above bot/ (composition.py): the app with every kind's listeners, and the scheduler.
+CreateApp = Callable[["AppContext"], "App"]
+StartScheduler = Callable[["AppContext"], "BackgroundScheduler"]
+
+
+def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
     """Start the bot: migrate, then Socket Mode when SLACK_APP_TOKEN is set, else HTTP."""
-    from bot.app_factory import build_context, create_app
+    from bot.app_factory import build_context
     from bot.bootstrap import prepare_store
 
     settings = load_settings()
@@ -131,14 +138,14 @@ def check_token(settings: Settings) -> None:
     log.info("SLACK_BOT_TOKEN works: bot %s in %s", answer.get("user"), answer.get("team"))
 
 
-def start_scheduler(ctx: AppContext) -> BackgroundScheduler:
-    """Catch up on what fell due while the bot was down, then start the periodic sweeps."""
-    from schedules.wiring import start
-
-    return start(ctx)
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    create_app: CreateApp | None = None,
+    start_scheduler: StartScheduler | None = None,
+) -> int:
+    """The command line. Running the bot needs the app and scheduler built above bot/
+    (composition.main passes them); the other sub-commands do not."""
     parser = argparse.ArgumentParser(prog="servicedesk", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
@@ -167,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmdb_command(args)
         if args.command == "report":
             return report_command(args)
-        return run(argv)
+        if create_app is None or start_scheduler is None:
+            raise TypeError("running the bot needs composition.main (python app.py)")
+        return run(create_app, start_scheduler)
     except (SettingsError, PolicyError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -246,11 +255,11 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
 
 
 def add_report_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    report = sub.add_parser(
-        "report", help="write a service report as files (PDF, CSV, Markdown)"
-    )
+    report = sub.add_parser("report", help="write a service report as files (PDF, CSV, Markdown)")
     report.add_argument(
-        "--scope", default="all", help='"all", a service, service:NAME, agreement:NAME, customer:NAME'
+        "--scope",
+        default="all",
+        help='"all", a service, service:NAME, agreement:NAME, customer:NAME',
     )
     report.add_argument(
         "--period", default=None, help='2026-10 (a month), "last month" (default), or FROM..TO'

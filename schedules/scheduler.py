@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk.errors import SlackApiError
@@ -31,6 +32,7 @@ from services import (
 from services.clock import Clock
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
+from services.records import RecordKind
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,9 @@ class IncidentHooks:
     refresh_other: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
     # Posting a scheduled service report (summary and charts) to a channel.
     send_report: reports.SendReport | None = None
+    # Every registered kind with a channel message, by key prefix (composition.hooks_for):
+    # the sweeps find its unannounced and stale records through it.
+    kinds: Mapping[str, RecordKind[Any]] = field(default_factory=dict)
 
 
 AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
@@ -122,19 +127,14 @@ def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None =
     """Post the channel message of records logged while Slack was unreachable."""
     if hooks is None:
         return []
-    finders = {
-        "INC": incidents.unannounced,
-        "CHG": changes.unannounced,
-        "REL": releases.unannounced,
-        "PRB": problems.unannounced,
-    }
+    finders = {**MESSAGE_KINDS, **hooks.kinds}
     announcers = dict(hooks.announce_other)
     if hooks.announce is not None:
         announcers["INC"] = hooks.announce
     keys: list[str] = []
     with db.session() as session:
         for prefix in announcers:
-            keys += finders[prefix](session, now=clock.now())
+            keys += finders[prefix].unannounced(session, now=clock.now())
     for key in keys:
         announce = announcers[key.partition("-")[0]]
         _guarded("announce " + key, lambda k=key, a=announce: a(k))()
@@ -169,12 +169,13 @@ def refresh_stale(*, db: Database, hooks: IncidentHooks | None = None) -> list[s
     refreshers = dict(hooks.refresh_other)
     if hooks.refresh is not None:
         refreshers["INC"] = hooks.refresh
+    kinds = {**MESSAGE_KINDS, **hooks.kinds}
     keys: list[str] = []
     with db.session() as session:
         for prefix in refreshers:
-            keys += MESSAGE_KINDS[prefix].stale_messages(session)
+            keys += kinds[prefix].stale_messages(session)
     for key in keys:
-        kind = MESSAGE_KINDS[key.partition("-")[0]]
+        kind = kinds[key.partition("-")[0]]
         refresh = refreshers[key.partition("-")[0]]
         try:
             refresh(key)

@@ -7,47 +7,17 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.context import AppContext
-from handlers.incidents import IncidentHandlers
 from schedules.scheduler import IncidentHooks, build_scheduler, run_once, sweep_pages, sweep_sla
 from schedules.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
 
-def hooks_for(ctx: AppContext) -> IncidentHooks:
-    """How jobs reach Slack through the handlers: post or update record messages."""
-    from handlers.changes.listeners import ChangeHandlers
-    from handlers.problems.listeners import ProblemHandlers
-    from handlers.releases.listeners import ReleaseHandlers
-    from handlers.servicedesk.reports import ReportSender
-
-    incidents = IncidentHandlers(ctx)
-    change_handlers = ChangeHandlers(ctx)
-    release_handlers = ReleaseHandlers(ctx)
-    problem_handlers = ProblemHandlers(ctx)
-    return IncidentHooks(
-        announce=incidents.announce,
-        refresh=incidents.refresh,
-        announce_other={
-            "CHG": change_handlers.announce,
-            "REL": release_handlers.announce,
-            "PRB": problem_handlers.announce,
-        },
-        refresh_other={
-            "CHG": change_handlers.refresh,
-            "REL": release_handlers.refresh,
-            "PRB": problem_handlers.refresh,
-        },
-        send_report=ReportSender(ctx).send,
-    )
-
-
-def start(ctx: AppContext) -> BackgroundScheduler:
+def start(ctx: AppContext, hooks: IncidentHooks) -> BackgroundScheduler:
     """Run every sweep once (a bot that was down sends what fell due, once), then start the
-    periodic jobs."""
-    # Incidents opened by failing URL checks get their channel message like any other, and
-    # auto-closed ones have theirs updated.
-    hooks = hooks_for(ctx)
+    periodic jobs. `hooks` (composition.hooks_for) reach Slack through the handlers:
+    incidents opened by failing URL checks get their channel message like any other, and
+    auto-closed ones have theirs updated."""
     report = run_once(
         db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks
     )

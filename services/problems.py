@@ -17,7 +17,7 @@ from models.policy import Policy
 from models.problem import KEY_PREFIX, OPEN_STATUSES, Problem, ProblemStatus, TrendProposal
 from services import audit, cmdb, inserts, links
 from services.errors import InvalidInput, NotFound
-from services.lifecycle import Lifecycle
+from services.lifecycle import Lifecycle, agents
 from services.permissions import Actor, require_agent
 from services.records import RecordKind
 
@@ -42,10 +42,13 @@ LIFECYCLE = Lifecycle(
         "close": "closed",
         "link": "linked to incidents",
     },
+    # Each service function first says what the person tried ("resolve problems"); the
+    # table's rule is what the check before a form opens says.
+    anyone_else=agents("work on problems"),
 )
 
 
-KIND = RecordKind(Problem, KEY_PREFIX, "problem", "PRB-4")
+KIND = RecordKind(Problem, KEY_PREFIX, "problem", "PRB-4", LIFECYCLE)
 
 
 def parse_key(key: str) -> int:
@@ -120,9 +123,7 @@ def may_raise(actor: Actor) -> None:
 def check_step(problem: Problem, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: only agents work problems, and the lifecycle must
     allow it now."""
-    require_agent(actor, doing="work on problems")
-    if action in LIFECYCLE.moves:
-        LIFECYCLE.check(action, problem.status, key=problem.key)
+    KIND.check_step(problem, action, actor)
 
 
 def _by_submission(session: Session, submission_id: str) -> Problem | None:
@@ -141,7 +142,7 @@ def link_incident(
     """Link an incident to the problem. False when already linked."""
     require_agent(actor, doing="link incidents to problems")
     problem = get(session, key=key, for_update=True)
-    LIFECYCLE.check("link", problem.status, key=problem.key)
+    check_step(problem, "link", actor)
     return links.link(
         session,
         a=problem.key,
@@ -180,24 +181,9 @@ def linked_incidents(session: Session, *, key: str, open_only: bool = False) -> 
     return [f"INC-{i}" for i in sorted(session.exec(statement))]
 
 
-def _move(
-    session: Session,
-    problem: Problem,
-    action: str,
-    *,
-    actor: Actor,
-    now: datetime,
-    note: str | None = None,
-) -> None:
-    LIFECYCLE.move(session, problem, action, actor=actor.user_id, now=now, note=note)
-
-
 def investigate(session: Session, *, key: str, actor: Actor, now: datetime) -> Problem:
     """New → Investigating."""
-    require_agent(actor, doing="work on problems")
-    problem = get(session, key=key, for_update=True)
-    _move(session, problem, "investigate", actor=actor, now=now)
-    return problem
+    return KIND.step(session, key=key, action="investigate", actor=actor, now=now)
 
 
 def record_known_error(
@@ -208,8 +194,7 @@ def record_known_error(
     require_agent(actor, doing="record known errors")
     if not root_cause.strip() or not workaround.strip():
         raise InvalidInput("A known error needs both the root cause and the workaround.")
-    problem = get(session, key=key, for_update=True)
-    _move(session, problem, "known_error", actor=actor, now=now)
+    problem = KIND.step(session, key=key, action="known_error", actor=actor, now=now)
     for name, value in (("root_cause", root_cause.strip()), ("workaround", workaround.strip())):
         audit.record(
             session,
@@ -240,8 +225,9 @@ def resolve(
     require_agent(actor, doing="resolve problems")
     if not change and not (note or "").strip():
         raise InvalidInput("Name the change that fixed it, or say in a sentence how it was fixed.")
-    problem = get(session, key=key, for_update=True)
-    _move(session, problem, "resolve", actor=actor, now=now, note=change or note)
+    problem = KIND.step(
+        session, key=key, action="resolve", actor=actor, now=now, note=change or note
+    )
     if change:
         problem.resolved_by_change = change.strip().upper()
         links.link(
@@ -260,8 +246,7 @@ def resolve(
 def close(session: Session, *, key: str, actor: Actor, now: datetime) -> Problem:
     """Resolved → Closed."""
     require_agent(actor, doing="close problems")
-    problem = get(session, key=key, for_update=True)
-    _move(session, problem, "close", actor=actor, now=now)
+    problem = KIND.step(session, key=key, action="close", actor=actor, now=now)
     problem.closed_at = now
     return problem
 

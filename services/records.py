@@ -21,7 +21,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import event, inspect, or_, text, update
 from sqlmodel import Session, col, select
@@ -29,7 +29,10 @@ from sqlmodel import Session, col, select
 from models.record_message import MESSAGE_COLUMNS
 from services.errors import InvalidInput, NotFound
 from services.mrkdwn import user_text
-from services.permissions import SYSTEM
+from services.permissions import SYSTEM, Actor
+
+if TYPE_CHECKING:
+    from services.lifecycle import Lifecycle
 
 T = TypeVar("T")
 
@@ -66,12 +69,18 @@ class Recorded:
 
 @dataclass(frozen=True)
 class RecordKind(Generic[T]):
-    """One kind of record: its table, key prefix and the noun people read ("incident")."""
+    """One kind of record: its table, key prefix, the noun people read ("incident"), an example
+    key, and its lifecycle (states, moves, who may make each; see services.lifecycle).
+
+    A kind's service module declares one (`KIND = RecordKind(...)`) and the generic code works
+    from it: fetching by key, the step moves (`step`), the checks before a form opens
+    (`check_step`) and the bookkeeping of the record's one channel message."""
 
     model: type[T]
     prefix: str
     noun: str
     example: str
+    lifecycle: Lifecycle | None = None
 
     def __post_init__(self) -> None:
         if hasattr(self.model, "message_version"):
@@ -104,6 +113,31 @@ class RecordKind(Generic[T]):
         if found is None:
             raise NotFound(f"There is no {self.noun} {key.strip().upper()}.")
         return found
+
+    def check_step(self, record: T, action: str, actor: Actor) -> None:
+        """Before a form for `action` opens (and when it comes back): this person may take it
+        and the record's state allows it now; Forbidden or NotAllowed otherwise."""
+        if self.lifecycle is not None:
+            self.lifecycle.check_step(record, action, actor)
+
+    def step(
+        self,
+        session: Session,
+        *,
+        key: str,
+        action: str,
+        actor: Actor,
+        now: datetime,
+        note: str | None = None,
+    ) -> T:
+        """Make the lifecycle move `action` on the record with this key, as `actor`: the row is
+        locked (two clicks count once: the second sees the state the first left), who may move
+        and from which states is checked against the lifecycle table, the move is audited."""
+        if self.lifecycle is None:
+            raise TypeError(f"{self.noun} has no lifecycle")
+        record = self.get(session, key=key, for_update=True)
+        self.lifecycle.move(session, record, action, actor=actor, now=now, note=note)
+        return record
 
     def unannounced(
         self,

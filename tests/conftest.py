@@ -168,7 +168,7 @@ def ctx(settings, policy, database, clock):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def bolt_app(ctx):  # type: ignore[no-untyped-def]
-    from bot.app_factory import create_app
+    from composition import create_app
 
     return create_app(ctx)
 

@@ -55,6 +55,8 @@ def _targets(raw: Any) -> list[str]:
 
 
 class ChangeHandlers:
+    kind = changes.KIND
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from bot import blocks as b
 from handlers.cmdb.render import item_select
+from handlers.kind import Button, step_buttons
 from handlers.problems.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -16,16 +17,14 @@ from models.problem import TITLE_MAX, Problem, ProblemStatus
 from services import priority
 from services.problems import LIFECYCLE, TrendFinding
 
-USAGE = "\n".join(
-    [
-        "*Problems*",
-        "`/problem` — raise a problem (a form opens)",
-        "`/problem list` — open problems, newest first",
-        "`/problem show PRB-2` — one problem, its linked incidents and its audit trail",
-        "`/problem known-errors [search]` — known errors and their workarounds",
-        "`/problem help` — this text",
-    ]
-)
+# The buttons of a problem's message, each shown when the lifecycle allows its move.
+BUTTONS = [
+    Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
+    Button("known_error", "Record known error", Action.KNOWN_ERROR),
+    Button("resolve", "Resolve", Action.RESOLVE, style="primary"),
+    Button("close", "Close", Action.CLOSE),
+    Button("link", "Link incident", Action.LINK),
+]
 
 
 def title_line(problem: Problem) -> str:
@@ -65,20 +64,7 @@ def message_blocks(
     if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
         how = problem.resolved_by_change or problem.resolution_note or ""
         out.append(b.context(f"Resolved: {b.user_text(how)}"))
-    value = (ref or RecordRef(key=problem.key)).dump()
-    allowed = set(LIFECYCLE.actions_from(problem.status))
-    elements = []
-    if "investigate" in allowed:
-        elements.append(b.button("Investigate", Action.INVESTIGATE, value, style="primary"))
-    if "known_error" in allowed:
-        elements.append(b.button("Record known error", Action.KNOWN_ERROR, value))
-    if "resolve" in allowed:
-        elements.append(b.button("Resolve", Action.RESOLVE, value, style="primary"))
-    if "close" in allowed:
-        elements.append(b.button("Close", Action.CLOSE, value))
-    if "link" in allowed:
-        elements.append(b.button("Link incident", Action.LINK, value))
-    buttons = b.actions(f"problem_actions|{problem.key}", elements)
+    buttons = step_buttons(LIFECYCLE, problem, BUTTONS, ref=ref)
     if buttons:
         out.append(buttons)
     return out

@@ -46,6 +46,8 @@ def _when(raw: Any) -> datetime | None:
 
 
 class ReleaseHandlers:
+    kind = releases.KIND
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.app_factory import build_context, create_app
+from bot.app_factory import build_context
 from bot.http import make_server
+from composition import create_app
 from tests.conftest import SIGNING_SECRET
 
 

@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
-from bot.app_factory import build_context, create_app
+from bot.app_factory import build_context
 from bot.http import make_server
+from composition import create_app
 from models.incident import Incident
 from slackstub import requests as slack_requests
 from tests.conftest import SIGNING_SECRET

@@ -15,7 +15,10 @@ def test_manifest_declares_every_command_the_bot_handles_and_socket_mode():
     declared = {c["command"] for c in manifest["features"]["slash_commands"]}
     handled = set()
     for path in (ROOT / "handlers").rglob("*.py"):
-        handled |= set(re.findall(r'app\.command\("(/[a-z-]+)"\)', path.read_text()))
+        # Registered directly, or declared by a record kind (KindHandlers.command).
+        text = path.read_text()
+        handled |= set(re.findall(r'app\.command\("(/[a-z-]+)"\)', text))
+        handled |= set(re.findall(r'^    command = "(/[a-z-]+)"$', text, re.MULTILINE))
     assert handled and declared == handled
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True

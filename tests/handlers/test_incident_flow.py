@@ -289,8 +289,8 @@ def test_show_lists_the_notifications_sent(slack, fake_slack, database):
 def test_resolved_incident_closes_itself_and_its_message_follows(
     slack, fake_slack, database, clock, ctx
 ):
+    from composition import hooks_for
     from schedules.scheduler import run_once
-    from schedules.wiring import hooks_for
 
     log_incident(slack, fake_slack, impact="low", urgency="low")
     message = channel_message(fake_slack, database)
@@ -327,8 +327,8 @@ def test_resolved_incident_closes_itself_and_its_message_follows(
 def test_incident_logged_while_slack_is_down_is_announced_and_paged_once_it_is_back(
     slack, fake_slack, database, clock, ctx
 ):
+    from composition import hooks_for
     from schedules.scheduler import run_once
-    from schedules.wiring import hooks_for
 
     slack.command("/incident", "Payments down", user_id="U0REPORTER", channel_id="C0WORK")
     view = latest_view(fake_slack)

@@ -11,11 +11,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
+from composition import hooks_for
 from handlers.common import TAKEN_OVER_NOTE
 from handlers.incidents.messages import IncidentMessages
 from models.incident import HoldReason, IncidentInput, Level
 from schedules.scheduler import announce_missed, refresh_stale
-from schedules.wiring import hooks_for
 from services import incidents, records, releases
 from services.permissions import Actor, Role
 from tests.conftest import InlineExecutor

@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 
 from bot.policy import PolicyError, parse_policy
+from composition import hooks_for
 from models.report import ReportRun
 from schedules.reports import sweep_reports
 from schedules.scheduler import run_once
-from schedules.wiring import hooks_for
 from services.reports.charts import PNG_SIGNATURE
 from tests.reports.conftest import REPORT_POLICY, at
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.policy import parse_policy
+from composition import hooks_for
 from schedules.scheduler import run_once
-from schedules.wiring import hooks_for
 from tests.conftest import TEST_POLICY
 from tests.handlers.changes.conftest import END, EXTRA, REQUESTER, START, request_change
 from tests.handlers.changes.test_change_flow import (

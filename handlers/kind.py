@@ -1,0 +1,456 @@
+"""What every record kind's Slack listeners share, written once.
+
+A kind declares itself in a `KindHandlers` subclass: its slash command, its service's
+`RecordKind`, its sub-command table, the buttons that move a record at once (`steps`), the
+buttons that open a form first (`forms`), and how its record is rendered (`message`, `show`).
+This class does the rest: routing `/kind list|show|help|…`, the usage text built from the
+sub-command table, the step buttons, the permission check before a form opens, the form
+submission boilerplate, the one channel message (announce, refresh in place) and the post in
+its thread for every step, and the "Refused, because …" answers.
+
+The renderer side is `step_buttons`: the buttons a record's message shows, chosen from the
+lifecycle table for the record's state, so the service's table decides both what is allowed and
+what is offered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks as b
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.common import (
+    actor_of,
+    claim_owner,
+    later,
+    message_lock,
+    one_of,
+    open_checked_form,
+    post_claimed_message,
+    rendered,
+    tell,
+)
+from models.carried import RecordRef
+from services.errors import ServiceDeskError
+from services.lifecycle import Lifecycle
+from services.mrkdwn import user_text
+from services.permissions import Actor
+from services.records import RecordKind
+
+log = logging.getLogger(__name__)
+
+
+# ---- declarations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One use of the slash command: what was typed, split into words."""
+
+    body: dict[str, Any]
+    client: WebClient
+    respond: Respond
+    words: list[str]
+
+    @property
+    def args(self) -> list[str]:
+        """The words after the sub-command."""
+        return self.words[1:]
+
+    @property
+    def user(self) -> str:
+        return self.body.get("user_id") or ""
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    """One row of a kind's sub-command table: `/kind NAME ARGS` — `usage`, run by `run`.
+
+    `name` "" is the bare command (`/problem`); `aliases` are other words that run it; a
+    row with `listed=False` runs but is not in the usage text."""
+
+    name: str
+    run: Callable[[Call], None]
+    usage: str
+    args: str = ""
+    aliases: tuple[str, ...] = ()
+    listed: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    """A button that moves the record at once: the lifecycle move it makes and, when the move
+    is more than `RecordKind.step` (a timestamp, a note, a side effect), the service function
+    that makes it, called as `apply(session, key=, actor=, now=)` and returning the record."""
+
+    move: str
+    apply: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A button that opens a form first: the move it leads to (checked for this person and the
+    record's state before the form opens) and the form's builder `build(record, ref)`."""
+
+    move: str
+    build: Callable[[Any, RecordRef], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on a record's channel message, shown when its lifecycle move is allowed from
+    the record's state (`step_buttons`)."""
+
+    move: str
+    text: str
+    action_id: str
+    style: str | None = None
+
+
+def step_buttons(
+    lifecycle: Lifecycle,
+    record: Any,
+    buttons: Sequence[Button],
+    *,
+    ref: RecordRef | None = None,
+    block_id: str | None = None,
+) -> b.Block | None:
+    """The actions block of a record's message: each button whose move the lifecycle allows
+    from the record's state, carrying which record (and where its message is) in its value.
+    None when no move is open (a final state)."""
+    allowed = set(lifecycle.actions_from(record.status))
+    value = (ref or RecordRef(key=record.key)).dump()
+    elements = [
+        b.button(button.text, button.action_id, value, style=button.style)
+        for button in buttons
+        if button.move in allowed
+    ]
+    return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
+
+
+def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
+    """The usage text, built from the sub-command table; `help` always comes last."""
+    lines = [heading]
+    for sub in table:
+        if not sub.listed:
+            continue
+        words = " ".join(word for word in (command, sub.name, sub.args) if word)
+        lines.append(f"`{words}` — {sub.usage}")
+    lines.append(f"`{command} help` — this text")
+    return "\n".join(lines)
+
+
+# ---- the generic listeners -------------------------------------------------------------------
+
+
+class KindHandlers:
+    """Base of a record kind's listeners. Subclasses set the class attributes, list their
+    sub-commands, and render their record; see the module docstring and the README's "How it is
+    built" for adding a kind."""
+
+    command: ClassVar[str]  # "/problem"
+    kind: ClassVar[RecordKind[Any]]  # services.problems.KIND
+    heading: ClassVar[str]  # "*Problems*", the first line of the usage text
+    steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
+    forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    # ---- what a kind declares (override) --------------------------------------------------
+
+    def subcommands(self) -> Sequence[SubCommand]:
+        """The sub-command table: routing and the usage text come from it."""
+        return [self.show_subcommand()]
+
+    @property
+    def channel(self) -> str:
+        """The channel where the kind's records are announced."""
+        raise NotImplementedError
+
+    def message(self, session: Any, record: Any, ref: RecordRef | None) -> tuple[str, list[Any]]:
+        """The record's channel message: (fallback text, blocks)."""
+        raise NotImplementedError
+
+    def show(self, session: Any, record: Any) -> tuple[str, list[Any]]:
+        """What `/kind show KEY` answers: (fallback text, blocks)."""
+        raise NotImplementedError
+
+    def step_text(self, move: str, record: Any, actor: str) -> str:
+        """The line posted in the record's thread when `actor` made `move`."""
+        raise NotImplementedError
+
+    def register_more(self, app: App) -> None:
+        """Listeners beyond the command, the steps and the forms (form submissions, …)."""
+
+    def check_step(self, session: Any, record: Any, move: str, actor: Actor) -> None:
+        """Before a form opens: may this person take `move` now? Default: the lifecycle."""
+        self.kind.check_step(record, move, actor)
+
+    # ---- registration --------------------------------------------------------------------
+
+    def register(self, app: App) -> None:
+        app.command(self.command)(self.on_command)
+        if self.steps:
+            app.action(one_of(*self.steps))(self.on_step)
+        if self.forms:
+            app.action(one_of(*self.forms))(self.on_open_form)
+        self.register_more(app)
+
+    # ---- the slash command ---------------------------------------------------------------
+
+    @property
+    def usage(self) -> str:
+        return usage_text(self.command, self.heading, self.subcommands())
+
+    def on_command(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self.route, body, client, respond)
+
+    def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Run the sub-command the first word names; `help` and unknown words get the usage."""
+        call = Call(body, client, respond, (body.get("text") or "").split())
+        head = call.words[0].lower() if call.words else ""
+        if head == "help":
+            respond(text=self.usage, response_type="ephemeral")
+            return
+        for sub in self.subcommands():
+            if head == sub.name or head in sub.aliases:
+                sub.run(call)
+                return
+        self.other(call)
+
+    def other(self, call: Call) -> None:
+        """A first word that is no sub-command."""
+        call.respond(
+            text=f"`{user_text(call.words[0])}` is not {self._a_noun} sub-command.\n\n{self.usage}",
+            response_type="ephemeral",
+        )
+
+    @property
+    def _a_noun(self) -> str:
+        noun = self.kind.noun
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+    def show_subcommand(self, usage: str | None = None) -> SubCommand:
+        """The `show KEY` row (its usage line names the kind's example key)."""
+        return SubCommand(
+            "show",
+            self.on_show,
+            usage or f"one {self.kind.noun} and its audit trail",
+            args=self.kind.example,
+        )
+
+    def on_show(self, call: Call) -> None:
+        if not call.args:
+            tell(
+                call.respond,
+                f"Which {self.kind.noun}? For example `{self.command} show {self.kind.example}`.",
+            )
+            return
+        try:
+            with self.ctx.db.session() as session:
+                record = self.kind.get(session, key=call.args[0])
+                text, blocks = self.show(session, record)
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return
+        call.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+    # ---- buttons ---------------------------------------------------------------------------
+
+    def clicked_ref(self, body: dict[str, Any]) -> RecordRef | None:
+        """Which record the clicked button is about (None for a value that is not ours), with
+        where its message lives taken from the click when the value does not say."""
+        ref = RecordRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            return None
+        channel = ref.channel or (body.get("channel") or {}).get("id")
+        ts = ref.ts or (body.get("message") or {}).get("ts")
+        return RecordRef(key=ref.key, channel=channel, ts=ts)
+
+    def _old_button(self, respond: Respond | None) -> None:
+        tell(respond, f"That button is from an old message; use `{self.command} show` instead.")
+
+    def on_step(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self.take_step, body, respond)
+
+    def take_step(self, body: dict[str, Any], respond: Respond) -> None:
+        """A step button: make the move (the service checks who and when), then update the
+        message and say in its thread who did it; a refusal is answered to the clicker only."""
+        step = self.steps[body["actions"][0]["action_id"]]
+        ref = self.clicked_ref(body)
+        if ref is None:
+            self._old_button(respond)
+            return
+        actor = actor_of(self.ctx, body)
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.session() as session:
+                if step.apply is None:
+                    record = self.kind.step(
+                        session, key=ref.key, action=step.move, actor=actor, now=now
+                    )
+                else:
+                    record = step.apply(session, key=ref.key, actor=actor, now=now)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        self.after_step(step.move, record, actor)
+
+    def after_step(self, move: str, record: Any, actor: Actor) -> None:
+        """After a step button's move: refresh the message and post the step in its thread."""
+        self.refresh(record.key, step=self.step_text(move, record, actor.user_id))
+
+    def on_open_form(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        form = self.forms[body["actions"][0]["action_id"]]
+        later(self.ctx, self.open_form, body, respond, form.move, form.build)
+
+    def open_form(
+        self,
+        body: dict[str, Any],
+        respond: Respond | None,
+        move: str,
+        build: Callable[[Any, RecordRef], dict[str, Any]],
+    ) -> None:
+        """Open a form for `move` once this person may take it on the record now."""
+        ref = self.clicked_ref(body)
+        if ref is None:
+            self._old_button(respond)
+            return
+
+        def load(session: Any) -> Any:
+            record = self.kind.get(session, key=ref.key)
+            self.check_step(session, record, move, actor_of(self.ctx, body))
+            return record
+
+        open_checked_form(self.ctx, body, respond, load, lambda record: build(record, ref))
+
+    # ---- form submissions ----------------------------------------------------------------
+
+    def submit(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        apply: Callable[[Any, str, Actor, dict[str, Any]], Any],
+        error_field: str,
+    ) -> tuple[RecordRef, Actor, Any] | None:
+        """A submitted form about one record: `apply(session, key, actor, values)` in one
+        transaction (the service checks the person again: a forged submission meets the same
+        check as a click). A refusal or bad value is shown on the form at `error_field`."""
+        ref = RecordRef.load(view.get("private_metadata"))
+        if ref is None:
+            ack(response_action="errors", errors={error_field: "This form is out of date."})
+            return None
+        actor = actor_of(self.ctx, body)
+        try:
+            with self.ctx.db.session() as session:
+                result = apply(session, ref.key, actor, view_values(view))
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={error_field: str(error)})
+            return None
+        ack()
+        return ref, actor, result
+
+    # ---- the record's one channel message and its thread ----------------------------------
+
+    def announce(self, key: str, first_step: Callable[[Any], str] | None = None) -> Any:
+        """Post the record's one channel message (once, however often this runs) and, with
+        `first_step`, its first line in the thread. Returns the post, or None when another
+        caller had already claimed it."""
+        with self.ctx.db.session() as session:
+            claim = self.kind.claim_announcement(
+                session,
+                key=key,
+                channel_id=self.channel,
+                now=self.ctx.clock.now(),
+                owner=claim_owner(),
+            )
+            if claim is None:
+                return None  # a second delivery of the same form: already announced
+            record = self.kind.get(session, key=key)
+            version = record.message_version  # type: ignore[attr-defined]
+            text, blocks = self.message(session, record, None)
+        posted = post_claimed_message(
+            self.ctx,
+            self.kind,
+            key=key,
+            channel=self.channel,
+            text=text,
+            blocks=blocks,
+            claim=claim,
+            version=version,
+            refresh=lambda: self.refresh(key),
+        )
+        if first_step is not None:
+            self.ctx.client.chat_postMessage(
+                channel=posted["channel"], thread_ts=posted["ts"], text=first_step(record)
+            )
+        return posted
+
+    def before_refresh(self, session: Any, key: str) -> None:
+        """Work in the refresh's transaction before the record is read (e.g. reminders)."""
+
+    def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
+        """Update the record's channel message in place from its committed state and post
+        `step` in its thread. Returns where the message is, (None, None) before it is posted
+        (the record stays stale and is brought up to date once it is)."""
+        with message_lock(self.ctx, self.kind, key):
+            with self.ctx.db.session() as session:
+                self.before_refresh(session, key)
+                record = self.kind.get(session, key=key)
+                version = record.message_version  # type: ignore[attr-defined]
+                channel, ts = record.channel_id, record.message_ts  # type: ignore[attr-defined]
+                if channel and ts:
+                    text, blocks = self.message(
+                        session, record, RecordRef(key=key, channel=channel, ts=ts)
+                    )
+            if not channel or not ts:
+                return None, None
+            self.ctx.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            rendered(self.ctx, self.kind, key=key, version=version)
+        if step:
+            self.ctx.client.chat_postMessage(channel=channel, thread_ts=ts, text=step)
+        return channel, ts
+
+    def post_in_thread(self, key: str, text: str, *, blocks: list[Any] | None = None) -> bool:
+        """Post in the record's thread; see `post_in_record_thread`."""
+        return post_in_record_thread(self.ctx, self.kind, key, text, blocks=blocks)
+
+
+def post_in_record_thread(
+    ctx: AppContext,
+    kind: RecordKind[Any],
+    key: str,
+    text: str,
+    *,
+    blocks: list[Any] | None = None,
+) -> bool:
+    """Post in a record's thread (any kind: a problem telling its incidents); it has one once
+    its message was posted. A Slack failure is logged, not raised. False when there is no
+    thread (yet) or Slack refused."""
+    with ctx.db.session() as session:
+        record = kind.get(session, key=key)
+    channel, ts = record.channel_id, record.message_ts
+    if not channel or not ts:
+        return False
+    extra: dict[str, Any] = {} if blocks is None else {"blocks": blocks}
+    try:
+        ctx.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, **extra)
+    except SlackApiError as error:
+        log.error("could not post in %s's thread: %s", key, error.response.get("error"))
+        return False
+    return True
