@@ -107,12 +107,20 @@ class Form:
 @dataclass(frozen=True)
 class Button:
     """A button on a record's channel message, shown when its lifecycle move is allowed from
-    the record's state (`step_buttons`)."""
+    the record's state (`step_buttons`) and, with `when`, when `when(record)` holds too.
+    `text` may be a function of the record ("Rebuild" once a release was built)."""
 
     move: str
-    text: str
+    text: str | Callable[[Any], str]
     action_id: str
     style: str | None = None
+    when: Callable[[Any], bool] | None = None
+
+    def label(self, record: Any) -> str:
+        return self.text(record) if callable(self.text) else self.text
+
+    def shown(self, record: Any, allowed: set[str]) -> bool:
+        return self.move in allowed and (self.when is None or self.when(record))
 
 
 def step_buttons(
@@ -129,9 +137,9 @@ def step_buttons(
     allowed = set(lifecycle.actions_from(record.status))
     value = (ref or RecordRef(key=record.key)).dump()
     elements = [
-        b.button(button.text, button.action_id, value, style=button.style)
+        b.button(button.label(record), button.action_id, value, style=button.style)
         for button in buttons
-        if button.move in allowed
+        if button.shown(record, allowed)
     ]
     return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
 
@@ -367,10 +375,14 @@ class KindHandlers:
 
     # ---- the record's one channel message and its thread ----------------------------------
 
-    def announce(self, key: str, first_step: Callable[[Any], str] | None = None) -> Any:
-        """Post the record's one channel message (once, however often this runs) and, with
-        `first_step`, its first line in the thread. Returns the post, or None when another
-        caller had already claimed it."""
+    def first_step(self, session: Any, record: Any) -> str | None:
+        """The first line in a new record's thread ("… raised PRB-3: …"), or None."""
+        return None
+
+    def announce(self, key: str) -> Any:
+        """Post the record's one channel message (once, however often this runs) and its
+        `first_step` in the thread. Returns the post, or None when another caller had already
+        claimed it."""
         with self.ctx.db.session() as session:
             claim = self.kind.claim_announcement(
                 session,
@@ -384,6 +396,7 @@ class KindHandlers:
             record = self.kind.get(session, key=key)
             version = record.message_version  # type: ignore[attr-defined]
             text, blocks = self.message(session, record, None)
+            first = self.first_step(session, record)
         posted = post_claimed_message(
             self.ctx,
             self.kind,
@@ -395,9 +408,9 @@ class KindHandlers:
             version=version,
             refresh=lambda: self.refresh(key),
         )
-        if first_step is not None:
+        if first:
             self.ctx.client.chat_postMessage(
-                channel=posted["channel"], thread_ts=posted["ts"], text=first_step(record)
+                channel=posted["channel"], thread_ts=posted["ts"], text=first
             )
         return posted
 

@@ -15,12 +15,24 @@ from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, Re
 from services import audit, changes, cmdb, incidents, links
 from services.changes import FieldError, Reminder
 from services.errors import InvalidInput, NotAllowed, NotFound
-from services.lifecycle import Lifecycle
+from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
 from services.records import RecordKind
 
 S = ReleaseStatus
 BUNDLEABLE = (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
+
+
+def _manager(doing: str) -> Rule:
+    """The release manager, or an agent, may make this move."""
+
+    def rule(actor: Actor, release: Release) -> None:
+        require_agent_or(
+            actor, user_ids={release.release_manager}, doing=doing, who="the release manager"
+        )
+
+    return rule
+
 
 LIFECYCLE = Lifecycle(
     "release",
@@ -49,10 +61,21 @@ LIFECYCLE = Lifecycle(
         "close": "closed",
         "cancel": "cancelled",
     },
+    who={
+        "build": _manager("mark a release built"),
+        "test": _manager("record a release's test result"),
+        "schedule": _manager("schedule a release"),
+        "deploy": _manager("deploy a release"),
+        "deployed": _manager("record a deployment's outcome"),
+        "failed": _manager("record a deployment's outcome"),
+        "roll_back": _manager("record a rollback"),
+        "close": _manager("close a release"),
+        "cancel": _manager("cancel a release"),
+    },
 )
 
 
-KIND = RecordKind(Release, KEY_PREFIX, "release", "REL-2")
+KIND = RecordKind(Release, KEY_PREFIX, "release", "REL-2", LIFECYCLE)
 
 
 def parse_key(key: str) -> int:
@@ -238,38 +261,16 @@ def create(
     return release
 
 
-def _move(
-    session: Session,
-    release: Release,
-    action: str,
-    *,
-    actor: str,
-    now: datetime,
-    note: str | None = None,
-) -> None:
-    LIFECYCLE.move(session, release, action, actor=actor, now=now, note=note)
-
-
-def _require_manager(actor: Actor, release: Release, *, doing: str) -> None:
-    require_agent_or(
-        actor, user_ids={release.release_manager}, doing=doing, who="the release manager"
-    )
-
-
 def check_step(release: Release, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: may this person move the release, and does the
     lifecycle allow it now?"""
-    _require_manager(actor, release, doing=f"record a release's {action} step")
-    LIFECYCLE.check(action, release.status, key=release.key)
+    KIND.check_step(release, action, actor)
 
 
 def build(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
     """Planned → Built; also a rebuild from Tested (after a failed test) or Scheduled (the
     release must change again), which then needs a new passed test before it can go out."""
-    release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="mark a release built")
-    _move(session, release, "build", actor=actor.user_id, now=now)
-    return release
+    return KIND.step(session, key=key, action="build", actor=actor, now=now)
 
 
 def record_test(
@@ -278,10 +279,10 @@ def record_test(
     """Built → Tested, recording whether the tests passed, with a note. The latest result is the
     one that gates deployment."""
     release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="record a release's test result")
+    LIFECYCLE.permit("test", release, actor)
     if not note.strip():
         raise FieldError("note", "Say in a sentence what was tested and how it went.")
-    _move(session, release, "test", actor=actor.user_id, now=now)
+    LIFECYCLE.move(session, release, "test", actor=actor, now=now)
     result = ReleaseTest(
         release_id=release.id,
         passed=passed,
@@ -315,19 +316,18 @@ def schedule(
     """Tested → Scheduled in a deployment window (the planned one unless a new one is given);
     refused unless the latest test passed, so a scheduled release can always be deployed."""
     release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="schedule a release")
-    LIFECYCLE.check("schedule", release.status, key=release.key)
+    check_step(release, "schedule", actor)
     _require_passed_test(session, release, doing="scheduling")
     start = start or release.window_start
     end = end or release.window_end
     if start is None:
         raise FieldError("window_start", "Give the deployment window's start.")
     _check_window(start, end, now=now)
-    _move(
+    LIFECYCLE.move(
         session,
         release,
         "schedule",
-        actor=actor.user_id,
+        actor=actor,
         now=now,
         note=f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
     )
@@ -338,9 +338,9 @@ def schedule(
 def deploy(session: Session, *, key: str, actor: Actor, now: datetime) -> Release:
     """Scheduled → Deploying; refused unless the latest test result passed."""
     release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="deploy a release")
+    LIFECYCLE.permit("deploy", release, actor)
     _require_passed_test(session, release, doing="deploying")
-    _move(session, release, "deploy", actor=actor.user_id, now=now)
+    LIFECYCLE.move(session, release, "deploy", actor=actor, now=now)
     return release
 
 
@@ -360,10 +360,7 @@ def cancel(
 ) -> Release:
     """Planned, Built, Tested or Scheduled → Cancelled: the release will not go out. Its
     changes stay as they are, free to be bundled into another release."""
-    release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="cancel a release")
-    _move(session, release, "cancel", actor=actor.user_id, now=now, note=note)
-    return release
+    return KIND.step(session, key=key, action="cancel", actor=actor, now=now, note=note)
 
 
 @dataclass(frozen=True)
@@ -391,13 +388,15 @@ def finish_deployment(
     """Deploying → Deployed (each bundled change moves to Review) or Failed (an incident is
     opened, linked to the release and its changes, and the backout plan returned to post)."""
     release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="record a deployment's outcome")
+    LIFECYCLE.permit("deployed", release, actor)
     if not succeeded and not note.strip():
         raise FieldError("note", "Say what failed in the deployment.")
     bundle = bundled_changes(session, key=release.key)
     change_keys = tuple(change.key for change in bundle)
     if succeeded:
-        _move(session, release, "deployed", actor=actor.user_id, now=now, note=note.strip() or None)
+        LIFECYCLE.move(
+            session, release, "deployed", actor=actor, now=now, note=note.strip() or None
+        )
         release.deployed_at = now
         for change in bundle:
             locked = changes.get(session, key=change.key, for_update=True)
@@ -405,7 +404,7 @@ def finish_deployment(
                 session, change=locked, release_key=release.key, actor=actor.user_id, now=now
             )
         return DeploymentResult(release, True, change_keys)
-    _move(session, release, "failed", actor=actor.user_id, now=now, note=note.strip())
+    LIFECYCLE.move(session, release, "failed", actor=actor, now=now, note=note.strip())
     incident = _open_incident(
         session, release, bundle, note=note.strip(), actor=actor, now=now, policy=policy
     )
@@ -454,20 +453,16 @@ def _open_incident(
 
 def roll_back(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Release:
     """Failed → Rolled back, once the backout plan has been carried out."""
-    release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="record a rollback")
-    _move(session, release, "roll_back", actor=actor.user_id, now=now, note=note.strip() or None)
-    return release
+    return KIND.step(
+        session, key=key, action="roll_back", actor=actor, now=now, note=note.strip() or None
+    )
 
 
 def close(
     session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
 ) -> Release:
     """Deployed or Rolled back → Closed."""
-    release = get(session, key=key, for_update=True)
-    _require_manager(actor, release, doing="close a release")
-    _move(session, release, "close", actor=actor.user_id, now=now, note=note)
-    return release
+    return KIND.step(session, key=key, action="close", actor=actor, now=now, note=note)
 
 
 def reminder_plan(release: Release, policy: Policy) -> list[Reminder]:

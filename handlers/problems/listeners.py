@@ -151,21 +151,25 @@ class ProblemHandlers(KindHandlers):
             ack(response_action="errors", errors={field: str(error)})
             return
         ack()
-        later(self.ctx, self.announce, key, actor.user_id)
+        later(self.ctx, self.announce, key)
 
-    def announce(self, key: str, actor: str | None = None) -> None:  # type: ignore[override]
-        """Post the problem's one channel message and its first step in the thread."""
-        if super().announce(key) is None:
-            return  # a second delivery of the same form: already announced
+    def first_step(self, session: Any, record: Problem) -> str:
+        return render.step_text("created", record, record.created_by)
+
+    def announce(self, key: str) -> Any:
+        """Post the problem's one channel message and its first step in the thread, and tell
+        the incidents it was raised from."""
+        posted = super().announce(key)
+        if posted is None:
+            return None  # a second delivery of the same form: already announced
+        # The buttons carry where the message lives, so later steps can update it in place.
+        self.refresh(key)
         with self.ctx.db.session() as session:
             problem = problems.get(session, key=key)
             linked = problems.linked_incidents(session, key=key)
-        # The buttons carry where the message lives, so later steps can update it in place.
-        self.refresh(key, step=render.step_text("created", problem, actor or problem.created_by))
         for incident in linked:
-            self._tell_incident(
-                incident, f"<@{actor or problem.created_by}> linked this incident to {key}."
-            )
+            self._tell_incident(incident, f"<@{problem.created_by}> linked this incident to {key}.")
+        return posted
 
     def on_raise_proposal(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -189,7 +193,7 @@ class ProblemHandlers(KindHandlers):
             tell(respond, f"{key} was already raised for these incidents.")
             return
         replace_clicked(respond, f"<@{actor.user_id}> raised {key} for these incidents.")
-        self.announce(key, actor.user_id)
+        self.announce(key)
 
     # ---- modal submissions --------------------------------------------------------------------
 

@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot.blocks import view_values
-from bot.context import AppContext
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import (
-    actor_of,
-    claim_owner,
-    later,
-    message_lock,
-    one_of,
-    open_checked_form,
-    post_claimed_message,
-    rendered,
-    tell,
-    user_id,
-)
+from handlers.common import actor_of, later, user_id
 from handlers.incidents.listeners import IncidentHandlers
+from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
 from models.carried import RecordRef
-from models.change import Change, ChangeStatus
+from models.change import ChangeStatus
 from models.release import Release
 from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
-from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
@@ -45,89 +32,93 @@ def _when(raw: Any) -> datetime | None:
     return datetime.fromtimestamp(int(raw), UTC)
 
 
-class ReleaseHandlers:
+class ReleaseHandlers(KindHandlers):
+    command = "/release"
     kind = releases.KIND
+    heading = "*Releases*"
+    steps = {
+        Action.BUILD: Step("build"),
+        Action.SCHEDULE: Step("schedule", releases.schedule),
+        Action.DEPLOY: Step("deploy", releases.deploy),
+        Action.ROLL_BACK: Step("roll_back"),
+        Action.CLOSE: Step("close"),
+        Action.CANCEL: Step("cancel"),
+    }
+    forms = {
+        Action.TEST: Form("test", render.test_modal),
+        Action.DEPLOYED: Form("deployed", partial(render.outcome_modal, succeeded=True)),
+        Action.FAILED: Form("failed", partial(render.outcome_modal, succeeded=False)),
+    }
 
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_new, "plan a release of approved changes (a form opens)"),
+            SubCommand("list", self.on_list, "recent releases, newest first"),
+            self.show_subcommand("one release, its changes, tests and audit trail"),
+        ]
 
-    def register(self, app: App) -> None:
-        app.command("/release")(self.on_command)
+    def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.TEST.value)(self.on_test_submitted)
         app.view(View.DEPLOYED.value)(self.on_outcome_submitted)
         app.view(View.FAILED.value)(self.on_outcome_submitted)
-        # One listener for the buttons that move the record at once; which move is in the
-        # action id.
-        app.action(
-            one_of(
-                Action.BUILD,
-                Action.SCHEDULE,
-                Action.DEPLOY,
-                Action.ROLL_BACK,
-                Action.CLOSE,
-                Action.CANCEL,
-            )
-        )(self.on_step)
-        app.action(Action.TEST.value)(self.on_open_test)
-        app.action(Action.DEPLOYED.value)(self.on_open_outcome)
-        app.action(Action.FAILED.value)(self.on_open_outcome)
+
+    @property
+    def channel(self) -> str:
+        return self.ctx.policy.channels.releases
+
+    def message(
+        self, session: Any, record: Release, ref: RecordRef | None
+    ) -> tuple[str, list[Any]]:
+        key = record.key
+        blocks = render.message_blocks(
+            record,
+            releases.bundled_changes(session, key=key),
+            releases.tests(session, key=key),
+            releases.targets(session, key=key),
+        )
+        return render.fallback_text(record), blocks
+
+    def show(self, session: Any, record: Release) -> tuple[str, list[Any]]:
+        key = record.key
+        blocks = render.show_blocks(
+            record,
+            releases.bundled_changes(session, key=key),
+            releases.tests(session, key=key),
+            audit.trail(session, key=key),
+            releases.targets(session, key=key),
+        )
+        return render.fallback_text(record), blocks
+
+    def step_text(self, move: str, record: Release, actor: str) -> str:
+        return render.step_text(move, record, actor)
+
+    def first_step(self, session: Any, record: Release) -> str:
+        return render.planned_text(record, releases.bundled_changes(session, key=record.key))
+
+    def before_refresh(self, session: Any, key: str) -> None:
+        change_reminders.sync_release(
+            session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
 
     # ---- the slash command ------------------------------------------------------------------
 
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._command, body, client, respond)
+    def on_new(self, call: Call) -> None:
+        with self.ctx.db.session() as session:
+            candidates = [
+                change
+                for status in (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
+                for change in changes.list_changes(session, status=status, limit=50)
+            ]
+        candidates.sort(key=lambda change: change.id or 0)
+        call.client.views_open(
+            trigger_id=call.body["trigger_id"], view=render.new_release_modal(candidates)
+        )
 
-    def _command(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else ""
-        if not words:
-            with self.ctx.db.session() as session:
-                candidates = [
-                    change
-                    for status in (ChangeStatus.APPROVED, ChangeStatus.SCHEDULED)
-                    for change in changes.list_changes(session, status=status, limit=50)
-                ]
-            candidates.sort(key=lambda change: change.id or 0)
-            client.views_open(
-                trigger_id=body["trigger_id"], view=render.new_release_modal(candidates)
-            )
-        elif head == "help":
-            respond(text=render.USAGE, response_type="ephemeral")
-        elif head == "list":
-            with self.ctx.db.session() as session:
-                found = releases.list_releases(session)
-            respond(text="Releases", blocks=render.list_blocks(found), response_type="ephemeral")
-        elif head == "show":
-            self._show(words[1:], respond)
-        else:
-            tell(
-                respond,
-                f"`{user_text(' '.join(words))}` is not a release sub-command.\n\n{render.USAGE}",
-            )
-
-    def _show(self, args: list[str], respond: Respond) -> None:
-        if not args:
-            tell(respond, "Which release? For example `/release show REL-2`.")
-            return
-        try:
-            with self.ctx.db.session() as session:
-                release = releases.get(session, key=args[0])
-                blocks = render.show_blocks(
-                    release,
-                    releases.bundled_changes(session, key=release.key),
-                    releases.tests(session, key=release.key),
-                    audit.trail(session, key=release.key),
-                    releases.targets(session, key=release.key),
-                )
-                text = render.fallback_text(release)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        respond(text=text, blocks=blocks, response_type="ephemeral")
+    def on_list(self, call: Call) -> None:
+        with self.ctx.db.session() as session:
+            found = releases.list_releases(session)
+        call.respond(text="Releases", blocks=render.list_blocks(found), response_type="ephemeral")
 
     # ---- planning a release -----------------------------------------------------------------
 
@@ -172,113 +163,7 @@ class ReleaseHandlers:
         ack()
         later(self.ctx, self.announce, key)
 
-    def announce(self, key: str) -> None:
-        """Post the release's one channel message."""
-        client = self.ctx.client
-        channel = self.ctx.policy.channels.releases
-        with self.ctx.db.session() as session:
-            claim = releases.claim_announcement(
-                session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
-            )
-            if claim is None:
-                return
-            release = releases.get(session, key=key)
-            version = release.message_version
-            bundle = releases.bundled_changes(session, key=key)
-            touched = releases.targets(session, key=key)
-        posted = post_claimed_message(
-            self.ctx,
-            releases,
-            key=key,
-            channel=channel,
-            text=render.fallback_text(release),
-            blocks=render.message_blocks(release, bundle, [], touched),
-            claim=claim,
-            version=version,
-            refresh=lambda: self.refresh(key),
-        )
-        client.chat_postMessage(
-            channel=posted["channel"],
-            thread_ts=posted["ts"],
-            text=f"<@{release.created_by}> planned {release.key}: "
-            f"{user_text(release.name)} {user_text(release.version)} with "
-            + (", ".join(c.key for c in bundle) or "no changes"),
-        )
-
-    # ---- buttons that act at once ------------------------------------------------------------
-
-    def on_step(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._step, body, respond)
-
-    def _step(self, body: dict[str, Any], respond: Respond) -> None:
-        action = body["actions"][0]["action_id"]
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            tell(respond, "That button is from an old message; use `/release show` instead.")
-            return
-        actor = actor_of(self.ctx, body)
-        now = self.ctx.clock.now()
-        steps: dict[str, Callable[[Any], Release]] = {
-            Action.BUILD: lambda s: releases.build(s, key=ref.key, actor=actor, now=now),
-            Action.SCHEDULE: lambda s: releases.schedule(s, key=ref.key, actor=actor, now=now),
-            Action.DEPLOY: lambda s: releases.deploy(s, key=ref.key, actor=actor, now=now),
-            Action.ROLL_BACK: lambda s: releases.roll_back(
-                s, key=ref.key, actor=actor, now=now, note=""
-            ),
-            Action.CLOSE: lambda s: releases.close(s, key=ref.key, actor=actor, now=now),
-            Action.CANCEL: lambda s: releases.cancel(s, key=ref.key, actor=actor, now=now),
-        }
-        try:
-            with self.ctx.db.session() as session:
-                release = steps[action](session)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        step = action.removeprefix("release_")
-        self.refresh(release.key, step=render.step_text(step, release, actor.user_id))
-
-    # ---- buttons that open a modal first --------------------------------------------------------
-
-    def on_open_test(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, respond, "test", render.test_modal)
-
-    def on_open_outcome(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        succeeded = body["actions"][0]["action_id"] == Action.DEPLOYED
-
-        def build(release: Release, ref: RecordRef) -> dict[str, Any]:
-            return render.outcome_modal(release, ref, succeeded=succeeded)
-
-        later(
-            self.ctx,
-            self._open_modal,
-            body,
-            respond,
-            "deployed" if succeeded else "failed",
-            build,
-        )
-
-    def _open_modal(
-        self,
-        body: dict[str, Any],
-        respond: Respond,
-        action: str,
-        build: Callable[[Release, RecordRef], dict[str, Any]],
-    ) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            return
-
-        def load(session: Any) -> Release:
-            release = releases.get(session, key=ref.key)
-            releases.check_step(release, action, actor_of(self.ctx, body))
-            return release
-
-        open_checked_form(
-            self.ctx, body, respond, load, lambda release: build(release, RecordRef(key=ref.key))
-        )
+    # ---- forms ----------------------------------------------------------------------------------
 
     def on_test_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
@@ -359,32 +244,3 @@ class ReleaseHandlers:
             )
         if incident_key:
             IncidentHandlers(self.ctx).announce(incident_key)
-
-    # ---- rendering helpers ------------------------------------------------------------------------
-
-    def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
-        """Update the release's channel message in place and post the step in its thread."""
-        with message_lock(self.ctx, releases.KIND, key):
-            with self.ctx.db.session() as session:
-                change_reminders.sync_release(
-                    session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
-                )
-                release = releases.get(session, key=key)
-                version = release.message_version
-                bundle: list[Change] = releases.bundled_changes(session, key=key)
-                runs = releases.tests(session, key=key)
-                touched = releases.targets(session, key=key)
-            if not release.channel_id or not release.message_ts:
-                return None, None
-            self.ctx.client.chat_update(
-                channel=release.channel_id,
-                ts=release.message_ts,
-                text=render.fallback_text(release),
-                blocks=render.message_blocks(release, bundle, runs, touched),
-            )
-            rendered(self.ctx, releases.KIND, key=key, version=version)
-        if step:
-            self.ctx.client.chat_postMessage(
-                channel=release.channel_id, thread_ts=release.message_ts, text=step
-            )
-        return release.channel_id, release.message_ts

@@ -1,4 +1,4 @@
-"""Everything a person reads about releases in Slack: messages, modals, lists, usage.
+"""Everything a person reads about releases in Slack: messages, modals, lists.
 
 Every value a person or a file supplied (names, versions, plans, notes, change titles) goes
 through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
+from handlers.kind import Button, step_buttons
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -15,15 +16,28 @@ from models.change import Change
 from models.release import NAME_MAX, Release, ReleaseStatus, ReleaseTest
 from services.releases import LIFECYCLE
 
-USAGE = "\n".join(
-    [
-        "*Releases*",
-        "`/release` — plan a release of approved changes (a form opens)",
-        "`/release list` — recent releases, newest first",
-        "`/release show REL-2` — one release, its changes, tests and audit trail",
-        "`/release help` — this text",
-    ]
-)
+# The buttons of a release's message, each shown when the lifecycle allows its move.
+BUTTONS = [
+    Button(
+        "build",
+        lambda r: "Build" if r.state is ReleaseStatus.PLANNED else "Rebuild",
+        Action.BUILD,
+        style="primary",
+    ),
+    Button("test", "Record test result", Action.TEST),
+    Button(
+        "schedule",
+        "Schedule",
+        Action.SCHEDULE,
+        when=lambda r: r.state is not ReleaseStatus.SCHEDULED,
+    ),
+    Button("deploy", "Deploy", Action.DEPLOY, style="primary"),
+    Button("deployed", "Deployed", Action.DEPLOYED, style="primary"),
+    Button("failed", "Failed", Action.FAILED, style="danger"),
+    Button("roll_back", "Rolled back", Action.ROLL_BACK),
+    Button("close", "Close", Action.CLOSE),
+    Button("cancel", "Cancel release", Action.CANCEL),
+]
 
 
 def _name(release: Release) -> str:
@@ -71,34 +85,10 @@ def message_blocks(
     out.append(
         b.context(f"Planned by {b.user(release.created_by)} {b.slack_time(release.created_at)}")
     )
-    buttons = _buttons(release)
+    buttons = step_buttons(LIFECYCLE, release, BUTTONS)
     if buttons:
         out.append(buttons)
     return out
-
-
-def _buttons(release: Release) -> b.Block | None:
-    value = RecordRef(key=release.key).dump()
-    allowed = set(LIFECYCLE.actions_from(release.status))
-    elements = []
-    for action, label, button, style in (
-        ("build", "Build", Action.BUILD, "primary"),
-        ("test", "Record test result", Action.TEST, None),
-        ("schedule", "Schedule", Action.SCHEDULE, None),
-        ("deploy", "Deploy", Action.DEPLOY, "primary"),
-        ("deployed", "Deployed", Action.DEPLOYED, "primary"),
-        ("failed", "Failed", Action.FAILED, "danger"),
-        ("roll_back", "Rolled back", Action.ROLL_BACK, None),
-        ("close", "Close", Action.CLOSE, None),
-        ("cancel", "Cancel release", Action.CANCEL, None),
-    ):
-        if action == "schedule" and release.state is ReleaseStatus.SCHEDULED:
-            continue
-        if action == "build" and release.state is not ReleaseStatus.PLANNED:
-            label = "Rebuild"
-        if action in allowed:
-            elements.append(b.button(label, button, value, style=style))
-    return b.actions(f"release_actions|{release.key}", elements)
 
 
 STEPS = {
@@ -120,6 +110,13 @@ def step_text(action: str, release: Release, actor: str, note: str | None = None
     if note:
         text += f"\n> {b.user_text(note)}"
     return text
+
+
+def planned_text(release: Release, bundle: Sequence[Change]) -> str:
+    """The first line in a new release's thread: who planned it and what it bundles."""
+    return f"{b.user(release.created_by)} planned {release.key}: {_name(release)} with " + (
+        ", ".join(c.key for c in bundle) or "no changes"
+    )
 
 
 def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
