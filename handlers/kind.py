@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from slack_bolt import Ack, App, Respond
@@ -89,10 +90,12 @@ class SubCommand:
 class Step:
     """A button that moves the record at once: the lifecycle move it makes and, when the move
     is more than `RecordKind.step` (a timestamp, a note, a side effect), the service function
-    that makes it, called as `apply(session, key=, actor=, now=)` and returning the record."""
+    that makes it, called as `apply(session, key=, actor=, now=)` (and `policy=` with
+    `with_policy`) and returning the record."""
 
     move: str
     apply: Callable[..., Any] | None = None
+    with_policy: bool = False  # apply also takes policy= (the loaded policy file)
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,8 @@ class KindHandlers:
                         session, key=ref.key, action=step.move, actor=actor, now=now
                     )
                 else:
-                    record = step.apply(session, key=ref.key, actor=actor, now=now)
+                    extra = {"policy": self.ctx.policy} if step.with_policy else {}
+                    record = step.apply(session, key=ref.key, actor=actor, now=now, **extra)
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
@@ -358,7 +362,8 @@ class KindHandlers:
     ) -> tuple[RecordRef, Actor, Any] | None:
         """A submitted form about one record: `apply(session, key, actor, values)` in one
         transaction (the service checks the person again: a forged submission meets the same
-        check as a click). A refusal or bad value is shown on the form at `error_field`."""
+        check as a click). A refusal or bad value is shown on the form by the field it names
+        (an error's `field`, when the form has it), else at `error_field`."""
         ref = RecordRef.load(view.get("private_metadata"))
         if ref is None:
             ack(response_action="errors", errors={error_field: "This form is out of date."})
@@ -368,7 +373,7 @@ class KindHandlers:
             with self.ctx.db.session() as session:
                 result = apply(session, ref.key, actor, view_values(view))
         except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_field: str(error)})
+            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
             return None
         ack()
         return ref, actor, result
@@ -417,6 +422,11 @@ class KindHandlers:
     def before_refresh(self, session: Any, key: str) -> None:
         """Work in the refresh's transaction before the record is read (e.g. reminders)."""
 
+    def also_update(self, session: Any, record: Any) -> list[tuple[str, str, str, list[Any]]]:
+        """Other messages that show the record and follow it (a change's approval requests):
+        (channel, ts, fallback text, blocks), updated with its channel message."""
+        return []
+
     def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
         """Update the record's channel message in place from its committed state and post
         `step` in its thread. Returns where the message is, (None, None) before it is posted
@@ -431,6 +441,9 @@ class KindHandlers:
                     text, blocks = self.message(
                         session, record, RecordRef(key=key, channel=channel, ts=ts)
                     )
+                others = self.also_update(session, record)
+            for other in others:
+                self._update_other(*other)
             if not channel or not ts:
                 return None, None
             self.ctx.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -439,9 +452,30 @@ class KindHandlers:
             self.ctx.client.chat_postMessage(channel=channel, thread_ts=ts, text=step)
         return channel, ts
 
+    def _update_other(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
+        try:
+            self.ctx.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as error:
+            log.error("could not update a message about a record: %s", error.response.get("error"))
+
     def post_in_thread(self, key: str, text: str, *, blocks: list[Any] | None = None) -> bool:
         """Post in the record's thread; see `post_in_record_thread`."""
         return post_in_record_thread(self.ctx, self.kind, key, text, blocks=blocks)
+
+
+def picked_datetime(raw: Any) -> datetime | None:
+    """A datetimepicker's unix seconds as an aware UTC datetime (None when left empty)."""
+    if raw in (None, ""):
+        return None
+    return datetime.fromtimestamp(int(raw), UTC)
+
+
+def error_at(view: dict[str, Any], error: ServiceDeskError, default: str) -> str:
+    """The block a form error is shown by: the field the error names (a service's FieldError)
+    when the form has that block, else `default`."""
+    field = getattr(error, "field", None)
+    present = {block.get("block_id") for block in view.get("blocks", [])}
+    return field if field and field in present else default
 
 
 def post_in_record_thread(

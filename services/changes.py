@@ -32,7 +32,7 @@ from models.change_policy import FreezeWindow
 from models.policy import Policy
 from services import audit, inserts
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
-from services.lifecycle import Lifecycle
+from services.lifecycle import Lifecycle, Rule
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
 from services.records import RecordKind
@@ -46,6 +46,20 @@ class FieldError(InvalidInput):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def _owner(doing: str) -> Rule:
+    """The change's requester or implementer, or an agent, may make this move."""
+
+    def rule(actor: Actor, change: Change) -> None:
+        require_agent_or(
+            actor,
+            user_ids={change.requester, change.implementer},
+            doing=doing,
+            who="the requester, the implementer",
+        )
+
+    return rule
 
 
 LIFECYCLE = Lifecycle(
@@ -81,13 +95,23 @@ LIFECYCLE = Lifecycle(
         "review": "reviewed and closed",
         "cancel": "cancelled",
     },
+    # Approvals are decided by the approvers (see may_decide / decide), not by this table.
+    who={
+        "assess": _owner("assess a change"),
+        "submit": _owner("submit a change for approval"),
+        "schedule": _owner("schedule a change"),
+        "start": _owner("start implementing a change"),
+        "complete": _owner("mark a change implemented"),
+        "review": _owner("review a change"),
+        "cancel": _owner("cancel a change"),
+    },
 )
 
 
 # ---------------------------------------------------------------------------- keys and reads
 
 
-KIND = RecordKind(Change, KEY_PREFIX, "change", "CHG-12")
+KIND = RecordKind(Change, KEY_PREFIX, "change", "CHG-12", LIFECYCLE)
 
 
 def parse_key(key: str) -> int:
@@ -329,38 +353,17 @@ def create(
 # ---------------------------------------------------------------------------- moves
 
 
-def _move(
-    session: Session,
-    change: Change,
-    action: str,
-    *,
-    actor: str,
-    now: datetime,
-    note: str | None = None,
-) -> None:
-    LIFECYCLE.move(session, change, action, actor=actor, now=now, note=note)
-
-
-def _require_owner(actor: Actor, change: Change, *, doing: str) -> None:
-    require_agent_or(
-        actor,
-        user_ids={change.requester, change.implementer},
-        doing=doing,
-        who="the requester, the implementer",
-    )
-
-
 def assess(
     session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
 ) -> Change:
     """New → Assessment, for normal changes (emergency changes skip assessment)."""
     change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="assess a change")
+    LIFECYCLE.permit("assess", change, actor)
     if change.change_type is ChangeType.EMERGENCY:
         raise NotAllowed(
             f"{change.key} is an emergency change: it skips assessment; submit it for approval."
         )
-    _move(session, change, "assess", actor=actor.user_id, now=now, note=note)
+    LIFECYCLE.move(session, change, "assess", actor=actor.user_id, now=now, note=note)
     return change
 
 
@@ -413,7 +416,7 @@ def submit_for_approval(
     """Assessment (normal) or New (emergency) → Awaiting approval. Returns whom to ask and the
     quorum. An emergency change inside a freeze needs one more approval, from a freeze approver."""
     change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="submit a change for approval")
+    LIFECYCLE.permit("submit", change, actor)
     if change.change_type is ChangeType.NORMAL and change.state is S.NEW:
         raise NotAllowed(f"{change.key} is a normal change: assess it before asking for approval.")
     if change.planned_start is None or change.planned_end is None:
@@ -425,7 +428,7 @@ def submit_for_approval(
     note = f"quorum {rules.quorum}"
     if rules.freeze is not None:
         note += f"; inside freeze '{rules.freeze.name}', a freeze approver is needed"
-    _move(session, change, "submit", actor=actor.user_id, now=now, note=note)
+    LIFECYCLE.move(session, change, "submit", actor=actor.user_id, now=now, note=note)
     ask = rules.base + tuple(r for r in rules.freeze_refs if r not in rules.base)
     return ApprovalRequest(
         change=change,
@@ -522,8 +525,7 @@ def may_decide(
 def check_step(change: Change, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: may this person move the change, and does the
     lifecycle allow it now?"""
-    _require_owner(actor, change, doing=f"{action} a change")
-    LIFECYCLE.check(action, change.status, key=change.key)
+    KIND.check_step(change, action, actor)
 
 
 def decide(
@@ -595,9 +597,9 @@ def decide(
     )
     tally = _tally(session, change, rules, policy, counted=True)
     if tally.outcome == "approved":
-        _move(session, change, "approve", actor=approver, now=now, note="quorum reached")
+        LIFECYCLE.move(session, change, "approve", actor=approver, now=now, note="quorum reached")
     elif tally.outcome == "rejected":
-        _move(session, change, "reject", actor=approver, now=now, note=reason)
+        LIFECYCLE.move(session, change, "reject", actor=approver, now=now, note=reason)
     return tally
 
 
@@ -615,7 +617,7 @@ def schedule(
     that falls into a freeze is refused, unless an approved emergency change had a freeze
     approver among its approvers."""
     change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="schedule a change")
+    LIFECYCLE.permit("schedule", change, actor)
     LIFECYCLE.check("schedule", change.status, key=change.key)
     start = start or change.planned_start
     end = end or change.planned_end
@@ -637,7 +639,7 @@ def schedule(
     before = (change.planned_start, change.planned_end)
     change.planned_start, change.planned_end = start, end
     note = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-    _move(session, change, "schedule", actor=actor.user_id, now=now, note=note)
+    LIFECYCLE.move(session, change, "schedule", actor=actor.user_id, now=now, note=note)
     if before != (start, end):
         audit.record(
             session,
@@ -660,9 +662,7 @@ def _window_text(start: datetime | None, end: datetime | None) -> str | None:
 
 def start_implementation(session: Session, *, key: str, actor: Actor, now: datetime) -> Change:
     """Scheduled → Implementing."""
-    change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="start implementing a change")
-    _move(session, change, "start", actor=actor.user_id, now=now)
+    change = KIND.step(session, key=key, action="start", actor=actor, now=now)
     change.implementation_started_at = now
     return change
 
@@ -671,9 +671,7 @@ def complete_implementation(
     session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
 ) -> Change:
     """Implementing → Review (post-implementation review)."""
-    change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="mark a change implemented")
-    _move(session, change, "complete", actor=actor.user_id, now=now, note=note)
+    change = KIND.step(session, key=key, action="complete", actor=actor, now=now, note=note)
     change.implemented_at = now
     return change
 
@@ -690,7 +688,7 @@ def review(
     """Review → Closed with the outcome (successful, successful with issues, failed, backed
     out) and a note."""
     change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="review a change")
+    LIFECYCLE.permit("review", change, actor)
     try:
         result = ReviewOutcome(outcome)
     except ValueError:
@@ -698,7 +696,7 @@ def review(
     if not note.strip():
         raise FieldError("note", "Say in a sentence how the change went.")
     summary = f"{result.label}: {note.strip()}"
-    _move(session, change, "review", actor=actor.user_id, now=now, note=summary)
+    LIFECYCLE.move(session, change, "review", actor=actor.user_id, now=now, note=summary)
     change.review_outcome = result.value
     change.review_note = note.strip()
     change.closed_at = now
@@ -708,10 +706,10 @@ def review(
 def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str) -> Change:
     """Any change not yet implementing → Cancelled, with a reason."""
     change = get(session, key=key, for_update=True)
-    _require_owner(actor, change, doing="cancel a change")
+    LIFECYCLE.permit("cancel", change, actor)
     if not note.strip():
         raise FieldError("note", "Say why the change is cancelled.")
-    _move(session, change, "cancel", actor=actor.user_id, now=now, note=note.strip())
+    LIFECYCLE.move(session, change, "cancel", actor=actor.user_id, now=now, note=note.strip())
     change.closed_at = now
     return change
 
@@ -720,7 +718,7 @@ def move_to_review_by_release(
     session: Session, *, change: Change, release_key: str, actor: str, now: datetime
 ) -> None:
     """A deployed release moves each change it bundles to Review (audited on the change)."""
-    _move(
+    LIFECYCLE.move(
         session,
         change,
         "release_deployed",

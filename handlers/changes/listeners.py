@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import view_values
-from bot.context import AppContext
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import (
-    actor_of,
-    claim_owner,
-    later,
-    message_lock,
-    one_of,
-    open_checked_form,
-    post_claimed_message,
-    rendered,
-    tell,
-    user_id,
-)
+from handlers.common import later, tell, user_id
+from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -41,121 +29,155 @@ DEFAULT_FIELD = Field.TITLE
 CALENDAR_DAYS = 14
 
 
-def _when(raw: Any) -> datetime | None:
-    """A datetimepicker's unix seconds as an aware UTC datetime."""
-    if raw in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(raw), UTC)
-
-
 def _targets(raw: Any) -> list[str]:
     if isinstance(raw, list):
         return [str(item) for item in raw]
     return [part.strip() for part in str(raw or "").split(",") if part.strip()]
 
 
-class ChangeHandlers:
+class ChangeHandlers(KindHandlers):
+    command = "/change"
     kind = changes.KIND
+    heading = "*Changes*"
+    forms = {
+        Action.REVIEW: Form("review", render.review_modal),
+        Action.CANCEL: Form("cancel", render.cancel_modal),
+        Action.REJECT: Form("decide", render.reject_modal),
+    }
 
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+    steps = {
+        Action.ASSESS: Step("assess", changes.assess),
+        Action.SUBMIT: Step("submit", changes.submit_for_approval, with_policy=True),
+        Action.SCHEDULE: Step("schedule", changes.schedule, with_policy=True),
+        Action.START: Step("start", changes.start_implementation),
+        Action.COMPLETE: Step("complete", changes.complete_implementation),
+    }
 
-    def register(self, app: App) -> None:
-        app.command("/change")(self.on_command)
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_new, "request a change (a form opens)"),
+            SubCommand("list", self.on_list, "recent changes, newest first", args="[mine]"),
+            SubCommand(
+                "show",
+                self.on_show,
+                "one change, its approvals and its audit trail",
+                args="CHG-3",
+            ),
+            SubCommand(
+                "calendar",
+                self.on_calendar,
+                "scheduled changes in the next 14 days (or `days`)",
+                args="[days]",
+            ),
+        ]
+
+    def register_more(self, app: App) -> None:
         # The affected services and items are a type-ahead over the CMDB.
         app.options(Field.TARGETS.value)(CmdbHandlers(self.ctx).on_suggest)
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.REVIEW.value)(self.on_review_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.view(View.REJECT.value)(self.on_reject_submitted)
-        # One listener for the buttons that move the record at once; which move is in the
-        # action id.
-        app.action(
-            one_of(Action.ASSESS, Action.SUBMIT, Action.SCHEDULE, Action.START, Action.COMPLETE)
-        )(self.on_step)
-        app.action(Action.REVIEW.value)(self.on_open_review)
-        app.action(Action.CANCEL.value)(self.on_open_cancel)
         app.action(Action.APPROVE.value)(self.on_approve)
-        app.action(Action.REJECT.value)(self.on_open_reject)
+
+    @property
+    def channel(self) -> str:
+        return self.ctx.policy.channels.changes
+
+    def message(self, session: Any, record: Change, ref: RecordRef | None) -> tuple[str, list[Any]]:
+        targets = changes.targets(session, key=record.key)
+        conflicts = self._conflicts(session, record)
+        tally = None
+        if changes.approval_messages(session, key=record.key):
+            tally = changes.current_tally(session, change=record, policy=self.ctx.policy)
+        blocks = render.message_blocks(record, targets, conflicts, tally)
+        return render.fallback_text(record), blocks
+
+    def also_update(self, session: Any, record: Change) -> list[tuple[str, str, str, list[Any]]]:
+        """The approval requests in the approvals channel and DMs follow the change."""
+        tally = changes.current_tally(session, change=record, policy=self.ctx.policy)
+        if tally is None:
+            return []
+        targets = changes.targets(session, key=record.key)
+        text = f"Approval: {render.fallback_text(record)}"
+        blocks = render.approval_blocks(record, targets, tally)
+        places = changes.approval_messages(session, key=record.key)
+        return [(channel, ts, text, blocks) for channel, ts in places]
+
+    def show(self, session: Any, record: Change) -> tuple[str, list[Any]]:
+        blocks = render.show_blocks(
+            record,
+            changes.targets(session, key=record.key),
+            self._conflicts(session, record),
+            changes.current_tally(session, change=record, policy=self.ctx.policy),
+            changes.approvals(session, key=record.key),
+            audit.trail(session, key=record.key),
+        )
+        return render.fallback_text(record), blocks
+
+    def step_text(self, move: str, record: Change, actor: str) -> str:
+        return render.step_text(move, record, actor)
+
+    def first_step(self, session: Any, record: Change) -> str:
+        return render.created_text(record)
+
+    def before_refresh(self, session: Any, key: str) -> None:
+        change_reminders.sync_change(
+            session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
+
+    def check_step(self, session: Any, record: Change, move: str, actor: Actor) -> None:
+        if move != "decide":
+            super().check_step(session, record, move, actor)
+            return
+        changes.may_decide(
+            session,
+            key=record.key,
+            approver=actor.user_id,
+            approver_groups=self._groups_of(actor.user_id),
+            policy=self.ctx.policy,
+        )
 
     # ---- the slash command ------------------------------------------------------------------
 
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._command, body, client, respond)
+    def on_new(self, call: Call) -> None:
+        call.client.views_open(
+            trigger_id=call.body["trigger_id"], view=render.new_change_modal(self.ctx.policy)
+        )
 
-    def _command(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else ""
-        if not words:
-            client.views_open(
-                trigger_id=body["trigger_id"], view=render.new_change_modal(self.ctx.policy)
-            )
-        elif head == "help":
-            respond(text=render.USAGE, response_type="ephemeral")
-        elif head == "list":
-            self._list(body, words[1:], respond)
-        elif head == "show":
-            self._show(words[1:], respond)
-        elif head == "calendar":
-            self._calendar(words[1:], respond)
-        else:
-            tell(
-                respond,
-                f"`{user_text(' '.join(words))}` is not a change sub-command.\n\n{render.USAGE}",
-            )
-
-    def _list(self, body: dict[str, Any], args: list[str], respond: Respond) -> None:
+    def on_list(self, call: Call) -> None:
+        args = call.args
         if args and args[0].lower() != "mine":
-            tell(respond, f"`{user_text(args[0])}` is not a filter. Use `/change list [mine]`.")
+            tell(
+                call.respond, f"`{user_text(args[0])}` is not a filter. Use `/change list [mine]`."
+            )
             return
-        mine = user_id(body) if args else None
+        mine = call.user if args else None
         with self.ctx.db.session() as session:
             found = changes.list_changes(session, mine=mine)
         heading = "Your changes" if mine else "Recent changes"
-        respond(text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral")
+        call.respond(
+            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        )
 
-    def _calendar(self, args: list[str], respond: Respond) -> None:
+    def on_calendar(self, call: Call) -> None:
         days = CALENDAR_DAYS
-        if args:
-            number = args[0]
+        if call.args:
+            number = call.args[0]
             # ASCII digits only ("²" is a digit to str.isdigit), and few enough to read cheaply.
             ok = number.isascii() and number.isdigit() and len(number) <= 4
             if not (ok and 1 <= int(number) <= 366):
-                tell(respond, "Give the number of days, 1 to 366: `/change calendar 30`.")
+                tell(call.respond, "Give the number of days, 1 to 366: `/change calendar 30`.")
                 return
             days = int(number)
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
             found = changes.calendar(session, start=now, end=now + timedelta(days=days))
-        respond(
+        call.respond(
             text=f"Change calendar, next {days} days",
             blocks=render.calendar_blocks(found, days),
             response_type="ephemeral",
         )
-
-    def _show(self, args: list[str], respond: Respond) -> None:
-        if not args:
-            tell(respond, "Which change? For example `/change show CHG-3`.")
-            return
-        try:
-            with self.ctx.db.session() as session:
-                change = changes.get(session, key=args[0])
-                blocks = render.show_blocks(
-                    change,
-                    changes.targets(session, key=change.key),
-                    self._conflicts(session, change),
-                    changes.current_tally(session, change=change, policy=self.ctx.policy),
-                    changes.approvals(session, key=change.key),
-                    audit.trail(session, key=change.key),
-                )
-                text = render.fallback_text(change)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        respond(text=text, blocks=blocks, response_type="ephemeral")
 
     # ---- requesting a change ----------------------------------------------------------------
 
@@ -182,8 +204,8 @@ class ChangeHandlers:
             # Unticked questions are answered "no"; they count only when no risk was chosen.
             risk_answers=None if values.get(Field.RISK) else {a: True for a in answers or []},
             targets=self._target_names(values.get(Field.TARGETS)),
-            planned_start=_when(values.get(Field.START)),
-            planned_end=_when(values.get(Field.END)),
+            planned_start=picked_datetime(values.get(Field.START)),
+            planned_end=picked_datetime(values.get(Field.END)),
             implementation_plan=values.get(Field.IMPLEMENTATION) or "",
             backout_plan=values.get(Field.BACKOUT) or "",
             test_plan=values.get(Field.TEST) or "",
@@ -215,89 +237,37 @@ class ChangeHandlers:
         ack()
         later(self.ctx, self.announce, key)
 
-    def announce(self, key: str) -> None:
+    def announce(self, key: str) -> Any:
         """Post the change's one channel message and flag conflicts in its thread."""
-        client = self.ctx.client
-        channel = self.ctx.policy.channels.changes
+        posted = super().announce(key)
+        if posted is None:
+            return None
         with self.ctx.db.session() as session:
-            claim = changes.claim_announcement(
-                session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
-            )
-            if claim is None:
-                return
             change = changes.get(session, key=key)
-            version = change.message_version
-            targets = changes.targets(session, key=key)
             conflicts = self._conflicts(session, change)
-        posted = post_claimed_message(
-            self.ctx,
-            changes,
-            key=key,
-            channel=channel,
-            text=render.fallback_text(change),
-            blocks=render.message_blocks(change, targets, conflicts),
-            claim=claim,
-            version=version,
-            refresh=lambda: self.refresh(key),
-        )
-        client.chat_postMessage(
-            channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(change)
-        )
         if conflicts:
-            client.chat_postMessage(
+            self.ctx.client.chat_postMessage(
                 channel=posted["channel"],
                 thread_ts=posted["ts"],
                 text=render.conflict_text(change, conflicts),
             )
+        return posted
 
     # ---- buttons that act at once ------------------------------------------------------------
 
-    def on_step(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._step, body, respond)
-
-    def _step(self, body: dict[str, Any], respond: Respond) -> None:
-        action = body["actions"][0]["action_id"]
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            tell(respond, "That button is from an old message; use `/change show` instead.")
-            return
-        actor = actor_of(self.ctx, body)
-        now = self.ctx.clock.now()
-        policy = self.ctx.policy
-        request: changes.ApprovalRequest | None = None
-        try:
+    def after_step(self, move: str, record: Any, actor: Actor) -> None:
+        """Refresh and post the step; a submitted or scheduled change's conflicts go in its
+        thread, and a submitted one asks its approvers."""
+        request = record if isinstance(record, changes.ApprovalRequest) else None
+        change: Change = request.change if request is not None else record
+        super().after_step(move, change, actor)
+        if move in ("submit", "schedule"):
             with self.ctx.db.session() as session:
-                if action == Action.ASSESS:
-                    change = changes.assess(session, key=ref.key, actor=actor, now=now)
-                elif action == Action.SUBMIT:
-                    request = changes.submit_for_approval(
-                        session, key=ref.key, actor=actor, now=now, policy=policy
-                    )
-                    change = request.change
-                elif action == Action.SCHEDULE:
-                    change = changes.schedule(
-                        session, key=ref.key, actor=actor, now=now, policy=policy
-                    )
-                elif action == Action.START:
-                    change = changes.start_implementation(
-                        session, key=ref.key, actor=actor, now=now
-                    )
-                else:
-                    change = changes.complete_implementation(
-                        session, key=ref.key, actor=actor, now=now
-                    )
-                key = change.key
-                conflicts = self._conflicts(session, change)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        step = action.removeprefix("change_")
-        self.refresh(key, step=render.step_text(step, change, actor.user_id))
-        if conflicts and action in (Action.SUBMIT, Action.SCHEDULE):
-            self._thread(key, render.conflict_text(change, conflicts))
+                conflicts = self._conflicts(session, changes.get(session, key=change.key))
+            if conflicts:
+                self.post_in_thread(change.key, render.conflict_text(change, conflicts))
         if request is not None:
-            self._ask_for_approval(key, request)
+            self._ask_for_approval(change.key, request)
 
     def _ask_for_approval(self, key: str, request: changes.ApprovalRequest) -> None:
         """Post the approval request in the approvals channel and DM every approver."""
@@ -368,10 +338,6 @@ class ChangeHandlers:
             return
         self._after_decision(tally, user, Decision.APPROVE, None)
 
-    def on_open_reject(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, respond, "decide", render.reject_modal)
-
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
         if ref is None:
@@ -407,108 +373,36 @@ class ChangeHandlers:
             text += f"\n> {user_text(reason)}"
         self._dm(tally.change.requester, text)
 
-    # ---- buttons that open a modal first --------------------------------------------------------
-
-    def on_open_review(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, respond, "review", render.review_modal)
-
-    def on_open_cancel(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, respond, "cancel", render.cancel_modal)
-
-    def _open_modal(
-        self,
-        body: dict[str, Any],
-        respond: Respond,
-        action: str,
-        build: Callable[[Change, RecordRef], dict[str, Any]],
-    ) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            return
-        user = user_id(body)
-
-        def load(session: Any) -> Change:
-            if action == "decide":
-                return changes.may_decide(
-                    session,
-                    key=ref.key,
-                    approver=user,
-                    approver_groups=self._groups_of(user),
-                    policy=self.ctx.policy,
-                )
-            change = changes.get(session, key=ref.key)
-            changes.check_step(change, action, actor_of(self.ctx, body))
-            return change
-
-        open_checked_form(
-            self.ctx, body, respond, load, lambda change: build(change, RecordRef(key=ref.key))
-        )
-
-    def _submit_step(
-        self,
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        apply: Callable[[Any, str, Any, Any, dict[str, Any]], Change],
-    ) -> tuple[Change, str, dict[str, Any]] | None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
-            return None
-        values = view_values(view)
-        actor = actor_of(self.ctx, body)
-        present = {block.get("block_id") for block in view.get("blocks", [])}
-        try:
-            with self.ctx.db.session() as session:
-                change = apply(session, ref.key, actor, self.ctx.clock.now(), values)
-        except ServiceDeskError as error:
-            field = getattr(error, "field", Field.NOTE)
-            ack(
-                response_action="errors",
-                errors={field if field in present else Field.NOTE: str(error)},
-            )
-            return None
-        ack()
-        return change, actor.user_id, values
+    # ---- forms ----------------------------------------------------------------------------------
 
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Change:
-            return changes.review(
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            change = changes.review(
                 s,
                 key=key,
                 outcome=values.get(Field.OUTCOME) or "",
                 note=values.get(Field.NOTE) or "",
                 actor=actor,
-                now=now,
+                now=self.ctx.clock.now(),
             )
+            return change, values.get(Field.NOTE)
 
-        done = self._submit_step(ack, body, view, apply)
-        if done:
-            change, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                change.key,
-                step=render.step_text("review", change, actor, values.get(Field.NOTE)),
-            )
+        self._after_form("review", self.submit(ack, body, view, apply, Field.NOTE))
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Change:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            note = values.get(Field.NOTE) or ""
             return changes.cancel(
-                s, key=key, actor=actor, now=now, note=values.get(Field.NOTE) or ""
-            )
+                s, key=key, actor=actor, now=self.ctx.clock.now(), note=note
+            ), note
 
-        done = self._submit_step(ack, body, view, apply)
+        self._after_form("cancel", self.submit(ack, body, view, apply, Field.NOTE))
+
+    def _after_form(self, move: str, done: tuple[RecordRef, Actor, Any] | None) -> None:
         if done:
-            change, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                change.key,
-                step=render.step_text("cancel", change, actor, values.get(Field.NOTE)),
-            )
+            _ref, actor, (change, note) = done
+            step = render.step_text(move, change, actor.user_id, note)
+            later(self.ctx, self.refresh, change.key, step=step)
 
     # ---- rendering helpers ------------------------------------------------------------------------
 
@@ -527,55 +421,6 @@ class ChangeHandlers:
             change=change,
             related_targets=lambda names: cmdb.related_names(session, names=names),
         )
-
-    def refresh(self, key: str, *, step: str | None = None) -> None:
-        """Update the change's channel message and its approval requests in place, and post the
-        step in the thread."""
-        with message_lock(self.ctx, changes.KIND, key):
-            with self.ctx.db.session() as session:
-                change_reminders.sync_change(
-                    session, key=key, policy=self.ctx.policy, now=self.ctx.clock.now()
-                )
-                change = changes.get(session, key=key)
-                version = change.message_version
-                targets = changes.targets(session, key=key)
-                conflicts = self._conflicts(session, change)
-                tally = changes.current_tally(session, change=change, policy=self.ctx.policy)
-                places = changes.approval_messages(session, key=key)
-            client = self.ctx.client
-            for channel, ts in places if tally is not None else ():
-                try:
-                    client.chat_update(
-                        channel=channel,
-                        ts=ts,
-                        text=f"Approval: {render.fallback_text(change)}",
-                        blocks=render.approval_blocks(change, targets, tally),
-                    )
-                except SlackApiError as error:
-                    log.error(
-                        "could not update an approval request: %s", error.response.get("error")
-                    )
-            if not change.channel_id or not change.message_ts:
-                return
-            client.chat_update(
-                channel=change.channel_id,
-                ts=change.message_ts,
-                text=render.fallback_text(change),
-                blocks=render.message_blocks(change, targets, conflicts, tally if places else None),
-            )
-            rendered(self.ctx, changes.KIND, key=key, version=version)
-        if step:
-            client.chat_postMessage(
-                channel=change.channel_id, thread_ts=change.message_ts, text=step
-            )
-
-    def _thread(self, key: str, text: str) -> None:
-        with self.ctx.db.session() as session:
-            change = changes.get(session, key=key)
-        if change.channel_id and change.message_ts:
-            self.ctx.client.chat_postMessage(
-                channel=change.channel_id, thread_ts=change.message_ts, text=text
-            )
 
     def _dm(self, user: str, text: str) -> None:
         try:

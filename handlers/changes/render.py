@@ -1,4 +1,4 @@
-"""Everything a person reads about changes in Slack: messages, modals, lists, usage.
+"""Everything a person reads about changes in Slack: messages, modals, lists.
 
 Every value a person or a file supplied (titles, plans, reasons, notes, item names) goes
 through `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.changes.ids import Action, Field, View
+from handlers.kind import Button, step_buttons
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.change import (
@@ -23,17 +24,6 @@ from models.change import (
 )
 from models.policy import Policy
 from services.changes import LIFECYCLE, Tally
-
-USAGE = "\n".join(
-    [
-        "*Changes*",
-        "`/change` — request a change (a form opens)",
-        "`/change list [mine]` — recent changes, newest first",
-        "`/change show CHG-3` — one change, its approvals and its audit trail",
-        "`/change calendar [days]` — scheduled changes in the next 14 days (or `days`)",
-        "`/change help` — this text",
-    ]
-)
 
 TYPE_EMOJI = {
     ChangeType.STANDARD: ":large_green_square:",
@@ -97,7 +87,7 @@ def message_blocks(
                 f"{b.user_text(change.review_note)}"
             )
         )
-    buttons = _buttons(change)
+    buttons = step_buttons(LIFECYCLE, change, BUTTONS)
     if buttons:
         out.append(buttons)
     return out
@@ -108,26 +98,33 @@ def _targets(targets: Sequence[str]) -> str:
     return ", ".join(b.user_text(t) for t in targets) or "—"
 
 
-def _buttons(change: Change) -> b.Block | None:
-    value = RecordRef(key=change.key).dump()
-    allowed = set(LIFECYCLE.actions_from(change.status))
-    emergency = change.change_type is ChangeType.EMERGENCY
-    elements = []
-    if "assess" in allowed and not emergency:
-        elements.append(b.button("Assess", Action.ASSESS, value, style="primary"))
-    if "submit" in allowed and (emergency or change.state is ChangeStatus.ASSESSMENT):
-        elements.append(b.button("Submit for approval", Action.SUBMIT, value, style="primary"))
-    if "schedule" in allowed and change.state is ChangeStatus.APPROVED:
-        elements.append(b.button("Schedule", Action.SCHEDULE, value, style="primary"))
-    if "start" in allowed:
-        elements.append(b.button("Start implementation", Action.START, value, style="primary"))
-    if "complete" in allowed:
-        elements.append(b.button("Complete implementation", Action.COMPLETE, value))
-    if "review" in allowed:
-        elements.append(b.button("Review", Action.REVIEW, value, style="primary"))
-    if "cancel" in allowed:
-        elements.append(b.button("Cancel", Action.CANCEL, value, style="danger"))
-    return b.actions(f"change_actions|{change.key}", elements)
+def _emergency(change: Change) -> bool:
+    return change.change_type is ChangeType.EMERGENCY
+
+
+# The buttons of a change's message, each shown when the lifecycle allows its move (and the
+# change's type and state call for it: emergency changes skip assessment).
+BUTTONS = [
+    Button("assess", "Assess", Action.ASSESS, style="primary", when=lambda c: not _emergency(c)),
+    Button(
+        "submit",
+        "Submit for approval",
+        Action.SUBMIT,
+        style="primary",
+        when=lambda c: _emergency(c) or c.state is ChangeStatus.ASSESSMENT,
+    ),
+    Button(
+        "schedule",
+        "Schedule",
+        Action.SCHEDULE,
+        style="primary",
+        when=lambda c: c.state is ChangeStatus.APPROVED,
+    ),
+    Button("start", "Start implementation", Action.START, style="primary"),
+    Button("complete", "Complete implementation", Action.COMPLETE),
+    Button("review", "Review", Action.REVIEW, style="primary"),
+    Button("cancel", "Cancel", Action.CANCEL, style="danger"),
+]
 
 
 # ---- approvals -------------------------------------------------------------------------------

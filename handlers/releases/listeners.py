@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -13,7 +12,7 @@ from bot.blocks import view_values
 from handlers.changes.listeners import ChangeHandlers
 from handlers.common import actor_of, later, user_id
 from handlers.incidents.listeners import IncidentHandlers
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
+from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
 from models.carried import RecordRef
@@ -23,13 +22,6 @@ from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
 
 log = logging.getLogger(__name__)
-
-
-def _when(raw: Any) -> datetime | None:
-    """A datetimepicker's unix seconds as an aware UTC datetime."""
-    if raw in (None, ""):
-        return None
-    return datetime.fromtimestamp(int(raw), UTC)
 
 
 class ReleaseHandlers(KindHandlers):
@@ -148,8 +140,8 @@ class ReleaseHandlers(KindHandlers):
                     backout_plan=values.get(Field.BACKOUT) or "",
                     actor=actor_of(self.ctx, body),
                     now=self.ctx.clock.now(),
-                    window_start=_when(values.get(Field.START)),
-                    window_end=_when(values.get(Field.END)),
+                    window_start=picked_datetime(values.get(Field.START)),
+                    window_end=picked_datetime(values.get(Field.END)),
                     submission_id=view["id"],
                 )
                 key = release.key
