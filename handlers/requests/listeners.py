@@ -10,15 +10,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import view_values
-from bot.context import AppContext
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import actor_of, later, replace_clicked, tell, user_id
+from handlers.kind import Call, Form, KindHandlers, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.carried import RecordRef
 from models.service_request import ServiceRequest
 from services import audit, cmdb, links, notifications, requests, sla_timers
-from services.errors import NotFound, ServiceDeskError
+from services.errors import NotAllowed, NotFound, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
 from services.requests import Notify
@@ -26,88 +26,98 @@ from services.requests import Notify
 log = logging.getLogger(__name__)
 
 
-class RequestHandlers:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+class RequestHandlers(KindHandlers):
+    command = "/request"
+    kind = requests.KIND
+    heading = "*Service requests*"
+    forms = {
+        Action.REJECT: Form("decide", render.reject_modal),
+        Action.FULFIL: Form("fulfil", render.fulfil_modal),
+    }
 
-    def register(self, app: App) -> None:
-        app.command("/request")(self.on_command)
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand(
+                "", self.on_catalog, "the catalog: choose what you need and fill in its form"
+            ),
+            SubCommand("<item id>", self.other, "open that item's form at once", listed=True),
+            SubCommand(
+                "list",
+                self.on_list,
+                "your open requests (or every open one)",
+                args="[all]",
+            ),
+            SubCommand("show", self.on_show, "one request and its audit trail", args="REQ-5"),
+        ]
+
+    def register_more(self, app: App) -> None:
         app.action(Action.CHOOSE.value)(self.on_choose)
         app.view(View.FORM.value)(self.on_form_submitted)
         app.options(render.ABOUT_ITEM)(CmdbHandlers(self.ctx).on_suggest)
         app.action(Action.APPROVE.value)(self.on_approve)
-        app.action(Action.REJECT.value)(self.on_open_reject)
         app.view(View.REJECT.value)(self.on_reject_submitted)
         app.action(Action.START.value)(self.on_start)
-        app.action(Action.FULFIL.value)(self.on_open_fulfil)
         app.view(View.FULFIL.value)(self.on_fulfil_submitted)
         app.action(Action.CLOSE.value)(self.on_close)
 
-    # ---- the slash command ------------------------------------------------------------------
+    def show(self, session: Any, record: ServiceRequest) -> tuple[str, list[Any]]:
+        trail = audit.trail(session, key=record.key)
+        sent = notifications.for_record(session, record_key=record.key)
+        item = self.ctx.policy.catalog.item(record.item_id)
+        sla = sla_timers.request_sla(
+            request=record, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
+        return render.summary(record), render.show_blocks(record, item, trail, sla, sent)
 
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._command, body, client, respond)
-
-    def _command(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else ""
-        catalog = self.ctx.policy.catalog
-        if not words:
-            respond(
-                text="The request catalog",
-                blocks=render.catalog_blocks(catalog.items),
-                response_type="ephemeral",
-            )
-        elif head == "help":
-            respond(text=render.USAGE, response_type="ephemeral")
-        elif head == "list":
-            everyone = len(words) > 1 and words[1].lower() == "all"
-            with self.ctx.db.session() as session:
-                found = requests.list_requests(
-                    session, requester=None if everyone else user_id(body)
-                )
-            heading = "Open requests" if everyone else "Your open requests"
-            respond(
-                text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
-            )
-        elif head == "show":
-            self._show(words[1:], respond)
-        elif catalog.item(head) is not None:
-            client.views_open(
-                trigger_id=body["trigger_id"],
-                view=render.form_modal(catalog.item(head)),  # type: ignore[arg-type]
+    def check_step(self, session: Any, record: ServiceRequest, move: str, actor: Actor) -> None:
+        """Refuse before a form opens, not after someone has filled it in; the service checks
+        again when the form comes back."""
+        if move == "decide":
+            requests.may_decide(
+                session,
+                key=record.key,
+                approver=actor.user_id,
+                members_of=self.ctx.directory.members,
             )
         else:
-            respond(
-                text=f"`{user_text(words[0])}` is not a request sub-command or catalog item.\n\n"
-                f"{render.USAGE}",
-                response_type="ephemeral",
+            requests.check_fulfiller(
+                record,
+                actor=actor,
+                policy=self.ctx.policy,
+                members_of=self.ctx.directory.members,
             )
+        if not record.is_open:
+            raise NotAllowed(f"{record.key} is {record.state.label}; nothing left to do.")
 
-    def _show(self, args: list[str], respond: Respond) -> None:
-        if not args:
-            tell(respond, "Which request? For example `/request show REQ-5`.")
-            return
-        try:
-            with self.ctx.db.session() as session:
-                request = requests.get(session, key=args[0])
-                trail = audit.trail(session, key=request.key)
-                sent = notifications.for_record(session, record_key=request.key)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        item = self.ctx.policy.catalog.item(request.item_id)
-        sla = sla_timers.request_sla(
-            request=request, policy=self.ctx.policy, now=self.ctx.clock.now()
-        )
-        respond(
-            text=render.summary(request),
-            blocks=render.show_blocks(request, item, trail, sla, sent),
+    # ---- the slash command ------------------------------------------------------------------
+
+    def on_catalog(self, call: Call) -> None:
+        call.respond(
+            text="The request catalog",
+            blocks=render.catalog_blocks(self.ctx.policy.catalog.items),
             response_type="ephemeral",
         )
+
+    def on_list(self, call: Call) -> None:
+        everyone = bool(call.args) and call.args[0].lower() == "all"
+        with self.ctx.db.session() as session:
+            found = requests.list_requests(session, requester=None if everyone else call.user)
+        heading = "Open requests" if everyone else "Your open requests"
+        call.respond(
+            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        )
+
+    def other(self, call: Call) -> None:
+        """A catalog item's id opens its form; any other word is answered with the usage."""
+        item = self.ctx.policy.catalog.item(call.words[0].lower()) if call.words else None
+        if item is None:
+            call.respond(
+                text=f"`{user_text(call.words[0] if call.words else '')}` is not a request "
+                f"sub-command or catalog item.\n\n{self.usage}",
+                response_type="ephemeral",
+            )
+            return
+        call.client.views_open(trigger_id=call.body["trigger_id"], view=render.form_modal(item))
 
     def on_choose(
         self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
@@ -251,12 +261,6 @@ class RequestHandlers:
         replace_clicked(respond, f"You approved {ref.key}.", [])
         self.notify(notify, "approved", person)
 
-    def on_open_reject(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, client, respond, render.reject_modal, decider=True)
-
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
         if ref is None:
@@ -290,17 +294,6 @@ class RequestHandlers:
             )
 
     # ---- fulfilment -----------------------------------------------------------------------------
-
-    def _check_fulfiller(self, key: str, body: dict[str, Any]) -> None:
-        """Refuse before a form opens; the service checks again when the step is taken."""
-        with self.ctx.db.session() as session:
-            request = requests.get(session, key=key)
-        requests.check_fulfiller(
-            request,
-            actor=actor_of(self.ctx, body),
-            policy=self.ctx.policy,
-            members_of=self.ctx.directory.members,
-        )
 
     def on_start(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -357,12 +350,6 @@ class RequestHandlers:
         elif ref is not None and ref.channel and ref.ts:
             self.ctx.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
 
-    def on_open_fulfil(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._open_modal, body, client, respond, render.fulfil_modal, True)
-
     def on_fulfil_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
         if ref is None:
@@ -394,44 +381,3 @@ class RequestHandlers:
     def _fulfilment_checks(self) -> dict[str, Any]:
         """What the service needs to check the fulfiller itself."""
         return {"policy": self.ctx.policy, "members_of": self.ctx.directory.members}
-
-    def _open_modal(
-        self,
-        body: dict[str, Any],
-        client: WebClient,
-        respond: Respond,
-        build: Callable[[ServiceRequest, RecordRef], dict[str, Any]],
-        fulfiller: bool = False,
-        decider: bool = False,
-    ) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            return
-        try:
-            # Refuse before the form opens, not after someone has filled it in.
-            if fulfiller:
-                self._check_fulfiller(ref.key, body)
-            if decider:
-                person = user_id(body)
-                with self.ctx.db.session() as session:
-                    requests.may_decide(
-                        session,
-                        key=ref.key,
-                        approver=person,
-                        members_of=self.ctx.directory.members,
-                    )
-            with self.ctx.db.session() as session:
-                request = requests.get(session, key=ref.key)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        if not request.is_open:
-            tell(respond, f"{request.key} is {request.state.label}; nothing left to do.")
-            return
-        # The modal remembers the message it came from, to update it once submitted.
-        where = RecordRef(
-            key=request.key,
-            channel=(body.get("channel") or {}).get("id"),
-            ts=(body.get("message") or {}).get("ts"),
-        )
-        client.views_open(trigger_id=body["trigger_id"], view=build(request, where))
