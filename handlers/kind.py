@@ -147,6 +147,40 @@ def step_buttons(
     return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
 
 
+def record_form(
+    view_id: str,
+    title: str,
+    heading: str,
+    inputs: Sequence[b.Block],
+    *,
+    submit: str,
+    ref: RecordRef,
+) -> dict[str, Any]:
+    """A form about one record: the record's title line on top, then the inputs; it carries
+    which record (and where its message is) back to the submission."""
+    return b.modal(
+        view_id, title, [b.section(heading), *inputs], submit=submit, private_metadata=ref.dump()
+    )
+
+
+def text_block(
+    field: str,
+    label: str,
+    *,
+    max_length: int = 1000,
+    multiline: bool = True,
+    optional: bool = False,
+    hint: str | None = None,
+    placeholder: str | None = None,
+) -> b.Block:
+    """A labelled text input whose block and action ids are both `field` (as view_values and
+    the field errors expect)."""
+    element = b.text_input(
+        field, multiline=multiline, max_length=max_length, placeholder=placeholder
+    )
+    return b.input_block(field, label, element, optional=optional, hint=hint)
+
+
 def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
     """The usage text, built from the sub-command table; `help` always comes last."""
     lines = [heading]

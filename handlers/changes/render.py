@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.changes.ids import Action, Field, View
-from handlers.kind import Button, step_buttons
+from handlers.kind import Button, record_form, step_buttons, text_block
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.change import (
@@ -373,53 +373,34 @@ def new_change_modal(policy: Policy) -> dict:
 
 
 def review_modal(change: Change, ref: RecordRef) -> dict:
-    return b.modal(
+    outcomes = [(o.label, o.value) for o in ReviewOutcome]
+    outcome = b.input_block(Field.OUTCOME, "Outcome", b.static_select(Field.OUTCOME, outcomes))
+    inputs = [outcome, text_block(Field.NOTE, "Note", max_length=3000)]
+    return record_form(
         View.REVIEW,
         f"Review {change.key}",
-        [
-            b.section(title_line(change)),
-            b.input_block(
-                Field.OUTCOME,
-                "Outcome",
-                b.static_select(Field.OUTCOME, [(o.label, o.value) for o in ReviewOutcome]),
-            ),
-            b.input_block(
-                Field.NOTE, "Note", b.text_input(Field.NOTE, multiline=True, max_length=3000)
-            ),
-        ],
+        title_line(change),
+        inputs,
         submit="Close change",
-        private_metadata=ref.dump(),
+        ref=ref,
     )
 
 
 def cancel_modal(change: Change, ref: RecordRef) -> dict:
-    return b.modal(
+    inputs = [text_block(Field.NOTE, "Reason")]
+    return record_form(
         View.CANCEL,
         f"Cancel {change.key}",
-        [
-            b.section(title_line(change)),
-            b.input_block(
-                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
-            ),
-        ],
+        title_line(change),
+        inputs,
         submit="Cancel change",
-        private_metadata=ref.dump(),
+        ref=ref,
     )
 
 
 def reject_modal(change: Change, ref: RecordRef) -> dict:
-    return b.modal(
-        View.REJECT,
-        f"Reject {change.key}",
-        [
-            b.section(title_line(change)),
-            b.input_block(
-                Field.REASON,
-                "Why do you reject it?",
-                b.text_input(Field.REASON, multiline=True, max_length=1000),
-                optional=True,  # checked by the service, so the refusal reads in plain words
-            ),
-        ],
-        submit="Reject",
-        private_metadata=ref.dump(),
+    # Optional here and checked by the service, so the refusal reads in plain words.
+    inputs = [text_block(Field.REASON, "Why do you reject it?", optional=True)]
+    return record_form(
+        View.REJECT, f"Reject {change.key}", title_line(change), inputs, submit="Reject", ref=ref
     )

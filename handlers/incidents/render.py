@@ -11,6 +11,7 @@ from datetime import datetime
 from bot import blocks as b
 from handlers.cmdb.render import item_select
 from handlers.incidents.ids import Action, Field, More, View
+from handlers.kind import record_form, text_block
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.incident import (
@@ -372,54 +373,31 @@ def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None =
 
 
 def resolve_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
-    return b.modal(
-        View.RESOLVE,
-        f"Resolve {incident.key}",
-        [
-            b.section(title_line(incident)),
-            b.input_block(
-                Field.CODE,
-                "Resolution code",
-                b.static_select(
-                    Field.CODE, [(c.capitalize(), c) for c in policy.incidents.resolution_codes]
-                ),
-            ),
-            b.input_block(
-                Field.NOTE,
-                "Resolution note",
-                b.text_input(
-                    Field.NOTE,
-                    multiline=True,
-                    max_length=3000,
-                    placeholder="What was wrong and what fixed it",
-                ),
-            ),
-        ],
-        submit="Resolve",
-        private_metadata=ref.dump(),
-    )
+    codes = [(c.capitalize(), c) for c in policy.incidents.resolution_codes]
+    inputs = [
+        b.input_block(Field.CODE, "Resolution code", b.static_select(Field.CODE, codes)),
+        text_block(
+            Field.NOTE,
+            "Resolution note",
+            max_length=3000,
+            placeholder="What was wrong and what fixed it",
+        ),
+    ]
+    title = f"Resolve {incident.key}"
+    return record_form(View.RESOLVE, title, title_line(incident), inputs, submit="Resolve", ref=ref)
 
 
 def hold_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(
-        View.HOLD,
-        f"Hold {incident.key}",
-        [
-            b.section(title_line(incident)),
-            b.input_block(
-                Field.HOLD_REASON,
-                "Waiting for",
-                b.static_select(Field.HOLD_REASON, [(r.label, r.value) for r in HoldReason]),
-            ),
-            b.input_block(
-                Field.NOTE,
-                "Note",
-                b.text_input(Field.NOTE, multiline=True, max_length=1000),
-                optional=True,
-            ),
-        ],
-        submit="Put on hold",
-        private_metadata=ref.dump(),
+    reasons = [(r.label, r.value) for r in HoldReason]
+    inputs = [
+        b.input_block(
+            Field.HOLD_REASON, "Waiting for", b.static_select(Field.HOLD_REASON, reasons)
+        ),
+        text_block(Field.NOTE, "Note", optional=True),
+    ]
+    title = f"Hold {incident.key}"
+    return record_form(
+        View.HOLD, title, title_line(incident), inputs, submit="Put on hold", ref=ref
     )
 
 
@@ -432,65 +410,38 @@ def escalate_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
             b.option("Hierarchical: tell the team lead", "hierarchical"),
         ],
     }
-    blocks_: list[b.Block] = [
-        b.section(title_line(incident)),
-        b.input_block(Field.KIND, "Escalation", kinds),
-    ]
+    inputs: list[b.Block] = [b.input_block(Field.KIND, "Escalation", kinds)]
     teams = [(t.name, t.name) for t in policy.teams if t.name != incident.team]
     if teams:
-        blocks_.append(
-            b.input_block(
-                Field.TEAM, "Team (functional)", b.static_select(Field.TEAM, teams), optional=True
-            )
-        )
-    blocks_.append(
-        b.input_block(Field.NOTE, "Why", b.text_input(Field.NOTE, multiline=True, max_length=1000))
-    )
-    return b.modal(
-        View.ESCALATE,
-        f"Escalate {incident.key}",
-        blocks_,
-        submit="Escalate",
-        private_metadata=ref.dump(),
+        team = b.static_select(Field.TEAM, teams)
+        inputs.append(b.input_block(Field.TEAM, "Team (functional)", team, optional=True))
+    inputs.append(text_block(Field.NOTE, "Why"))
+    title = f"Escalate {incident.key}"
+    return record_form(
+        View.ESCALATE, title, title_line(incident), inputs, submit="Escalate", ref=ref
     )
 
 
 def priority_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(
-        View.PRIORITY,
-        f"Priority {incident.key}",
-        [
-            b.section(title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"),
-            b.input_block(
-                Field.PRIORITY,
-                "New priority",
-                b.static_select(
-                    Field.PRIORITY,
-                    [(priority.name(p), str(p)) for p in range(1, 6)],
-                    initial=str(incident.priority),
-                ),
-            ),
-            b.input_block(
-                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
-            ),
-        ],
-        submit="Change",
-        private_metadata=ref.dump(),
-    )
+    levels = [(priority.name(p), str(p)) for p in range(1, 6)]
+    inputs = [
+        b.input_block(
+            Field.PRIORITY,
+            "New priority",
+            b.static_select(Field.PRIORITY, levels, initial=str(incident.priority)),
+        ),
+        text_block(Field.NOTE, "Reason"),
+    ]
+    heading = title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"
+    title = f"Priority {incident.key}"
+    return record_form(View.PRIORITY, title, heading, inputs, submit="Change", ref=ref)
 
 
 def cancel_modal(incident: Incident, ref: RecordRef) -> dict:
-    return b.modal(
-        View.CANCEL,
-        f"Cancel {incident.key}",
-        [
-            b.section(title_line(incident)),
-            b.input_block(
-                Field.NOTE, "Reason", b.text_input(Field.NOTE, multiline=True, max_length=1000)
-            ),
-        ],
-        submit="Cancel incident",
-        private_metadata=ref.dump(),
+    inputs = [text_block(Field.NOTE, "Reason")]
+    title = f"Cancel {incident.key}"
+    return record_form(
+        View.CANCEL, title, title_line(incident), inputs, submit="Cancel incident", ref=ref
     )
 
 

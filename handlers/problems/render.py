@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot import blocks as b
 from handlers.cmdb.render import item_select
-from handlers.kind import Button, step_buttons
+from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.problems.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -197,64 +197,40 @@ def new_problem_modal(
 
 
 def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
-    return b.modal(
-        View.KNOWN_ERROR,
-        f"Known error {problem.key}",
-        [
-            b.section(title_line(problem)),
-            b.input_block(
-                Field.ROOT_CAUSE,
-                "Root cause",
-                b.text_input(Field.ROOT_CAUSE, multiline=True, max_length=3000),
-            ),
-            b.input_block(
-                Field.WORKAROUND,
-                "Workaround",
-                b.text_input(Field.WORKAROUND, multiline=True, max_length=3000),
-                hint="Posted in every linked open incident's thread.",
-            ),
-        ],
-        submit="Record",
-        private_metadata=ref.dump(),
+    inputs = [
+        text_block(Field.ROOT_CAUSE, "Root cause", max_length=3000),
+        text_block(
+            Field.WORKAROUND,
+            "Workaround",
+            max_length=3000,
+            hint="Posted in every linked open incident's thread.",
+        ),
+    ]
+    title = f"Known error {problem.key}"
+    return record_form(
+        View.KNOWN_ERROR, title, title_line(problem), inputs, submit="Record", ref=ref
     )
 
 
 def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
-    return b.modal(
-        View.RESOLVE,
-        f"Resolve {problem.key}",
-        [
-            b.section(title_line(problem)),
-            b.input_block(
-                Field.CHANGE,
-                "Change",
-                b.text_input(Field.CHANGE, max_length=32, placeholder="CHG-12"),
-                optional=True,
-            ),
-            b.input_block(
-                Field.NOTE,
-                "How it was fixed",
-                b.text_input(Field.NOTE, multiline=True, max_length=3000),
-                optional=True,
-            ),
-        ],
-        submit="Resolve",
-        private_metadata=ref.dump(),
-    )
+    inputs = [
+        text_block(
+            Field.CHANGE,
+            "Change",
+            max_length=32,
+            multiline=False,
+            optional=True,
+            placeholder="CHG-12",
+        ),
+        text_block(Field.NOTE, "How it was fixed", max_length=3000, optional=True),
+    ]
+    title = f"Resolve {problem.key}"
+    return record_form(View.RESOLVE, title, title_line(problem), inputs, submit="Resolve", ref=ref)
 
 
 def link_modal(problem: Problem, ref: RecordRef) -> dict:
-    return b.modal(
-        View.LINK,
-        f"Link to {problem.key}",
-        [
-            b.section(title_line(problem)),
-            b.input_block(
-                Field.INCIDENT,
-                "Incident",
-                b.text_input(Field.INCIDENT, max_length=32, placeholder="INC-12"),
-            ),
-        ],
-        submit="Link",
-        private_metadata=ref.dump(),
+    incident = text_block(
+        Field.INCIDENT, "Incident", max_length=32, multiline=False, placeholder="INC-12"
     )
+    title = f"Link to {problem.key}"
+    return record_form(View.LINK, title, title_line(problem), [incident], submit="Link", ref=ref)

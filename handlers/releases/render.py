@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
-from handlers.kind import Button, step_buttons
+from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -247,37 +247,17 @@ def test_modal(release: Release, ref: RecordRef) -> dict:
         "action_id": Field.RESULT.value,
         "options": [b.option("Passed", "passed"), b.option("Failed", "failed")],
     }
-    return b.modal(
-        View.TEST,
-        f"Test {release.key}",
-        [
-            b.section(title_line(release)),
-            b.input_block(Field.RESULT, "Result", result),
-            b.input_block(
-                Field.NOTE,
-                "What was tested",
-                b.text_input(Field.NOTE, multiline=True, max_length=3000),
-                optional=True,
-            ),
-        ],
-        submit="Record",
-        private_metadata=ref.dump(),
-    )
+    inputs = [
+        b.input_block(Field.RESULT, "Result", result),
+        text_block(Field.NOTE, "What was tested", max_length=3000, optional=True),
+    ]
+    title = f"Test {release.key}"
+    return record_form(View.TEST, title, title_line(release), inputs, submit="Record", ref=ref)
 
 
 def outcome_modal(release: Release, ref: RecordRef, *, succeeded: bool) -> dict:
-    return b.modal(
-        View.DEPLOYED if succeeded else View.FAILED,
-        f"{'Deployed' if succeeded else 'Failed'} {release.key}",
-        [
-            b.section(title_line(release)),
-            b.input_block(
-                Field.NOTE,
-                "Note" if succeeded else "What failed",
-                b.text_input(Field.NOTE, multiline=True, max_length=3000),
-                optional=True,
-            ),
-        ],
-        submit="Record",
-        private_metadata=ref.dump(),
-    )
+    label = "Note" if succeeded else "What failed"
+    inputs = [text_block(Field.NOTE, label, max_length=3000, optional=True)]
+    view = View.DEPLOYED if succeeded else View.FAILED
+    title = f"{'Deployed' if succeeded else 'Failed'} {release.key}"
+    return record_form(view, title, title_line(release), inputs, submit="Record", ref=ref)

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.incidents.render import notification_line
+from handlers.kind import record_form, text_block
 from handlers.requests.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -240,35 +241,12 @@ def show_blocks(
 
 
 def reject_modal(request: ServiceRequest, ref: RecordRef) -> dict:
-    return b.modal(
-        View.REJECT,
-        f"Reject {request.key}",
-        [
-            b.section(summary(request)),
-            b.input_block(
-                Field.REASON,
-                "Why",
-                b.text_input(Field.REASON, multiline=True, max_length=1000),
-                hint="The requester will see this.",
-            ),
-        ],
-        submit="Reject",
-        private_metadata=ref.dump(),
-    )
+    inputs = [text_block(Field.REASON, "Why", hint="The requester will see this.")]
+    title = f"Reject {request.key}"
+    return record_form(View.REJECT, title, summary(request), inputs, submit="Reject", ref=ref)
 
 
 def fulfil_modal(request: ServiceRequest, ref: RecordRef) -> dict:
-    return b.modal(
-        View.FULFIL,
-        f"Fulfil {request.key}",
-        [
-            b.section(summary(request)),
-            b.input_block(
-                Field.NOTE,
-                "What was done",
-                b.text_input(Field.NOTE, multiline=True, max_length=1000),
-            ),
-        ],
-        submit="Fulfilled",
-        private_metadata=ref.dump(),
-    )
+    inputs = [text_block(Field.NOTE, "What was done")]
+    title = f"Fulfil {request.key}"
+    return record_form(View.FULFIL, title, summary(request), inputs, submit="Fulfilled", ref=ref)
