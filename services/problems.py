@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
+from models.cmdb import CIType
 from models.incident import OPEN_STATUSES as INCIDENT_OPEN
 from models.incident import Incident
 from models.links import RecordLink
@@ -112,6 +113,26 @@ def raise_problem(
     if from_incident:
         link_incident(session, key=problem.key, incident=from_incident, actor=actor, now=now)
     return problem
+
+
+def target_of(
+    session: Session, *, chosen: str | None, policy: Policy
+) -> tuple[str | None, str | None]:
+    """The New problem form's type-ahead choice → (service, item key): a service item (or a
+    service the policy names) is the service, any other item is the item. NotFound for a
+    choice that is neither."""
+    if not chosen:
+        return None, None
+    known = policy.service(chosen)
+    try:
+        item = cmdb.resolve(session, ref=chosen)
+    except NotFound:
+        if known is not None:
+            return known.name, None
+        raise
+    if item.type == CIType.SERVICE.value:
+        return item.name, None
+    return None, item.key
 
 
 def may_raise(actor: Actor) -> None:

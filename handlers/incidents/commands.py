@@ -15,10 +15,9 @@ from handlers.common import field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
-from models.cmdb import CIType
 from models.incident import TITLE_MAX, IncidentInput
-from services import audit, cmdb, incident_sla, incidents, links, notifications, priority
-from services.errors import InvalidInput, NotFound, ServiceDeskError
+from services import audit, incident_intake, incident_sla, incidents, notifications, priority
+from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
@@ -140,7 +139,9 @@ class IncidentCommands(IncidentMessages):
         values = view_values(view)
         try:
             with self.ctx.db.session() as session:
-                service, item_key = self._service_or_item(session, values.get(Field.SERVICE))
+                service, item_key = incident_intake.service_or_item(
+                    session, chosen=values.get(Field.SERVICE), policy=self.ctx.policy
+                )
         except ServiceDeskError as error:
             ack(response_action="errors", errors={Field.SERVICE: str(error)})
             return
@@ -159,49 +160,19 @@ class IncidentCommands(IncidentMessages):
         try:
             # The record is written before the ack: once Slack closes the modal, nothing is lost.
             with self.ctx.db.session() as session:
-                incident, created = incidents.create(
+                incident, created = incident_intake.log(
                     session,
                     data=data,
+                    item=item_key,
                     reporter=user_id(body),
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                     submission_id=view["id"],
                 )
                 key = incident.key
-                if created and item_key:
-                    links.link(
-                        session,
-                        a=key,
-                        b=item_key,
-                        kind=cmdb.ITEM_LINK,
-                        actor=incident.reporter,
-                        now=incident.created_at,
-                    )
         except InvalidInput as error:
             ack(response_action="errors", errors={Field.TITLE: str(error)})
             return
         ack()
         if created:
             later(self.ctx, self.announce, key)
-
-    def _service_or_item(self, session: Any, chosen: str | None) -> tuple[str | None, str | None]:
-        """The type-ahead's choice (an item key or a name) → (the incident's service, the item to
-        link). A service item is the service itself; any other item is linked and the incident
-        goes to the first service it affects that the policy knows."""
-        if not chosen:
-            return None, None
-        known = self.ctx.policy.service(chosen)
-        try:
-            item = cmdb.resolve(session, ref=chosen)
-        except NotFound:
-            if known is not None:
-                return known.name, None
-            raise
-        if item.type == CIType.SERVICE.value and self.ctx.policy.service(item.name):
-            return self.ctx.policy.service(item.name).name, None  # type: ignore[union-attr]
-        affected = [
-            s.name
-            for s in cmdb.affected_services(session, key=item.key)
-            if self.ctx.policy.service(s.name) is not None
-        ]
-        return (affected[0] if affected else None), item.key

@@ -13,10 +13,9 @@ from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, post_in_re
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
-from models.cmdb import CIType
 from models.problem import Problem
-from services import audit, cmdb, incidents, problems
-from services.errors import InvalidInput, NotFound, ServiceDeskError
+from services import audit, incidents, problems
+from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -101,21 +100,6 @@ class ProblemHandlers(KindHandlers):
 
     # ---- raising a problem -----------------------------------------------------------------
 
-    def _target(self, session: Any, chosen: str | None) -> tuple[str | None, str | None]:
-        """(service, item key) from the type-ahead's choice."""
-        if not chosen:
-            return None, None
-        known = self.ctx.policy.service(chosen)
-        try:
-            item = cmdb.resolve(session, ref=chosen)
-        except NotFound:
-            if known is not None:
-                return known.name, None
-            raise
-        if item.type == CIType.SERVICE.value:
-            return item.name, None
-        return None, item.key
-
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
         from_incident = ref.key if ref is not None and ref.key != "new" else None
@@ -127,7 +111,9 @@ class ProblemHandlers(KindHandlers):
             raw_priority = 0
         try:
             with self.ctx.db.session() as session:
-                service, item = self._target(session, values.get(Field.TARGET))
+                service, item = problems.target_of(
+                    session, chosen=values.get(Field.TARGET), policy=self.ctx.policy
+                )
         except ServiceDeskError as error:
             ack(response_action="errors", errors={Field.TARGET: str(error)})
             return
