@@ -52,15 +52,15 @@ def create_app(ctx: AppContext) -> App:
 def hooks_for(ctx: AppContext) -> IncidentHooks:
     """How jobs reach Slack through the handlers: post or update record messages. Every
     registered kind with a channel message (its `kind`, `announce` and `refresh`, as every
-    KindHandlers has) is announced and refreshed by the sweeps; incidents keep their own hooks
-    (their refresh posts a step)."""
+    KindHandlers has) is announced and refreshed by the sweeps; incidents are also the jobs'
+    `announce` and `refresh` (closing or opening an incident posts a step)."""
     incidents = IncidentHandlers(ctx)
     announce: dict[str, Callable[[str], object]] = {}
     refresh: dict[str, Callable[[str], object]] = {}
     kinds: dict[str, RecordKind[Any]] = {}
     for make in HANDLERS:
         handlers = make(ctx)
-        if isinstance(handlers, IncidentHandlers) or not _has_message(handlers):
+        if not _has_message(handlers):
             continue
         prefix = handlers.kind.prefix
         announce[prefix] = handlers.announce

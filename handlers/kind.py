@@ -206,6 +206,7 @@ class KindHandlers:
     heading: ClassVar[str]  # "*Problems*", the first line of the usage text
     steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
     forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
+    show_example: ClassVar[str | None] = None  # the key `show` examples use (kind.example)
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -293,14 +294,15 @@ class KindHandlers:
             "show",
             self.on_show,
             usage or f"one {self.kind.noun} and its audit trail",
-            args=self.kind.example,
+            args=self.show_example or self.kind.example,
         )
 
     def on_show(self, call: Call) -> None:
         if not call.args:
             tell(
                 call.respond,
-                f"Which {self.kind.noun}? For example `{self.command} show {self.kind.example}`.",
+                f"Which {self.kind.noun}? For example "
+                f"`{self.command} show {self.show_example or self.kind.example}`.",
             )
             return
         try:

@@ -39,6 +39,7 @@ class ChangeHandlers(KindHandlers):
     command = "/change"
     kind = changes.KIND
     heading = "*Changes*"
+    show_example = "CHG-3"
     forms = {
         Action.REVIEW: Form("review", render.review_modal),
         Action.CANCEL: Form("cancel", render.cancel_modal),
@@ -57,12 +58,7 @@ class ChangeHandlers(KindHandlers):
         return [
             SubCommand("", self.on_new, "request a change (a form opens)"),
             SubCommand("list", self.on_list, "recent changes, newest first", args="[mine]"),
-            SubCommand(
-                "show",
-                self.on_show,
-                "one change, its approvals and its audit trail",
-                args="CHG-3",
-            ),
+            self.show_subcommand("one change, its approvals and its audit trail"),
             SubCommand(
                 "calendar",
                 self.on_calendar,

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, Respond
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.blocks import view_values
@@ -15,52 +15,61 @@ from handlers.common import field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
-from models.incident import TITLE_MAX, IncidentInput
+from handlers.kind import Call, SubCommand
+from models.incident import TITLE_MAX, Incident, IncidentInput
 from services import audit, incident_intake, incident_sla, incidents, notifications, priority
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = {"list", "show", "help"}
-
 
 class IncidentCommands(IncidentMessages):
     # ---- the slash command ------------------------------------------------------------------
 
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._command, body, client, respond)
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_new, "log an incident (a form opens)"),
+            SubCommand("<title>", self.other, "log one with the title filled in"),
+            SubCommand(
+                "list",
+                self.on_list,
+                "open incidents, newest first",
+                args="[mine] [P1…P5] [service]",
+            ),
+            self.show_subcommand("one incident, its SLA and its audit trail"),
+        ]
 
-    def _command(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        text = (body.get("text") or "").strip()
-        words = text.split()
-        head = words[0].lower() if words else ""
-        if not words:
-            self._open_new(client, body, title="")
-        elif head == "help":
-            respond(text=render.USAGE, response_type="ephemeral")
-        elif head == "list":
-            self._list(body, words[1:], respond)
-        elif head == "show":
-            self._show(words[1:], respond)
-        elif len(words) == 1:
-            respond(
-                text=f"`{user_text(text)}` is not an incident sub-command.\n\n{render.USAGE}",
-                blocks=render.unknown_blocks(text),
+    def show(self, session: Any, record: Incident) -> tuple[str, list[Any]]:
+        sla = incident_sla.evaluate(
+            session, incident=record, policy=self.ctx.policy, now=self.ctx.clock.now()
+        )
+        trail = audit.trail(session, key=record.key)
+        sent = notifications.for_record(session, record_key=record.key)
+        return render.fallback_text(record), render.show_blocks(record, sla, trail, sent)
+
+    def on_new(self, call: Call) -> None:
+        self._open_new(call.client, call.body, title="")
+
+    def other(self, call: Call) -> None:
+        """One unknown word is answered with the usage (and a button to log it as a title);
+        more words are the title of a new incident."""
+        text = (call.body.get("text") or "").strip()
+        if len(call.words) == 1:
+            call.respond(
+                text=f"`{user_text(text)}` is not an incident sub-command.\n\n{self.usage}",
+                blocks=render.unknown_blocks(text, self.usage),
                 response_type="ephemeral",
             )
         elif len(text) > TITLE_MAX:
             # Slack would refuse to open a form whose title is longer than its field allows.
             tell(
-                respond,
+                call.respond,
                 f"A title is at most {TITLE_MAX} characters; that was {len(text):,}. "
                 "Use a shorter one, or `/incident` alone and put the rest in the description.",
             )
         else:
-            self._open_new(client, body, title=text)
+            self._open_new(call.client, call.body, title=text)
 
     def _open_new(self, client: WebClient, body: dict[str, Any], *, title: str) -> None:
         view = render.new_incident_modal(
@@ -73,7 +82,8 @@ class IncidentCommands(IncidentMessages):
         title = (clicked(body).value or "")[:TITLE_MAX]
         later(self.ctx, self._open_new, client, body, title=title)
 
-    def _list(self, body: dict[str, Any], filters: list[str], respond: Respond) -> None:
+    def on_list(self, call: Call) -> None:
+        body, filters, respond = call.body, call.args, call.respond
         assignee = priority_is = service = None
         described = []
         for word in filters:
@@ -109,27 +119,6 @@ class IncidentCommands(IncidentMessages):
         respond(
             text=heading,
             blocks=render.list_blocks(found_incidents, heading),
-            response_type="ephemeral",
-        )
-
-    def _show(self, args: list[str], respond: Respond) -> None:
-        if not args:
-            tell(respond, "Which incident? For example `/incident show INC-7`.")
-            return
-        try:
-            with self.ctx.db.session() as session:
-                incident = incidents.get(session, key=args[0])
-                sla = incident_sla.evaluate(
-                    session, incident=incident, policy=self.ctx.policy, now=self.ctx.clock.now()
-                )
-                trail = audit.trail(session, key=incident.key)
-                sent = notifications.for_record(session, record_key=incident.key)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        respond(
-            text=render.fallback_text(incident),
-            blocks=render.show_blocks(incident, sla, trail, sent),
             response_type="ephemeral",
         )
 

@@ -15,8 +15,7 @@ from services import paging
 
 
 class IncidentHandlers(IncidentCommands, IncidentButtons):
-    def register(self, app: App) -> None:
-        app.command("/incident")(self.on_command)
+    def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.RESOLVE.value)(self.on_resolve_submitted)
         app.view(View.HOLD.value)(self.on_hold_submitted)

@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.context import AppContext
 from handlers.common import claim_owner, message_lock, post_claimed_message, rendered
 from handlers.incidents import render
+from handlers.kind import KindHandlers
 from handlers.problems import render as problem_render
 from models.incident import Incident
 from services import cmdb, incident_sla, incidents, links, paging, problems, records
@@ -19,9 +19,15 @@ from services.mrkdwn import link, user_text
 log = logging.getLogger(__name__)
 
 
-class IncidentMessages:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+class IncidentMessages(KindHandlers):
+    command = "/incident"
+    kind = incidents.KIND
+    heading = "*Incidents*"
+    show_example = "INC-7"
+
+    @property
+    def channel(self) -> str:
+        return self.ctx.policy.channels.incidents
 
     def _extras(self, session: Any, incident: Incident) -> dict[str, list[str]]:
         """What the message adds beyond the incident itself: the services its items affect and

@@ -29,17 +29,6 @@ from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
 from services.mrkdwn import is_user_id, link
 
-USAGE = "\n".join(
-    [
-        "*Incidents*",
-        "`/incident` — log an incident (a form opens)",
-        "`/incident <title>` — log one with the title filled in",
-        "`/incident list [mine] [P1…P5] [service]` — open incidents, newest first",
-        "`/incident show INC-7` — one incident, its SLA and its audit trail",
-        "`/incident help` — this text",
-    ]
-)
-
 PRIORITY_EMOJI = {
     1: ":red_circle:",
     2: ":large_orange_circle:",
@@ -449,9 +438,10 @@ def when(at: datetime) -> str:
     return b.slack_time(at)
 
 
-def unknown_blocks(word: str) -> list[b.Block]:
+def unknown_blocks(word: str, usage: str) -> list[b.Block]:
+    """A word that is no sub-command: the usage, and a button to log it as a title."""
     return [
-        b.section(f"`{b.user_text(word)}` is not an incident sub-command.\n\n{USAGE}"),
+        b.section(f"`{b.user_text(word)}` is not an incident sub-command.\n\n{usage}"),
         b.actions(
             "incident_unknown",
             [

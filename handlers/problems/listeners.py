@@ -25,6 +25,7 @@ class ProblemHandlers(KindHandlers):
     command = "/problem"
     kind = problems.KIND
     heading = "*Problems*"
+    show_example = "PRB-2"
     steps = {
         Action.INVESTIGATE: Step("investigate"),
         Action.CLOSE: Step("close", problems.close),

@@ -30,6 +30,7 @@ class RequestHandlers(KindHandlers):
     command = "/request"
     kind = requests.KIND
     heading = "*Service requests*"
+    show_example = "REQ-5"
     forms = {
         Action.REJECT: Form("decide", render.reject_modal),
         Action.FULFIL: Form("fulfil", render.fulfil_modal),
@@ -47,7 +48,7 @@ class RequestHandlers(KindHandlers):
                 "your open requests (or every open one)",
                 args="[all]",
             ),
-            SubCommand("show", self.on_show, "one request and its audit trail", args="REQ-5"),
+            self.show_subcommand("one request and its audit trail"),
         ]
 
     def register_more(self, app: App) -> None:

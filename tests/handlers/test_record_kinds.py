@@ -65,7 +65,7 @@ def test_show_without_a_key_and_with_a_bad_key_answer_in_plain_words(slack, fake
     slack.command("/problem", "show", user_id="U0AGENT1")
     slack.command("/problem", "show CHG-1", user_id="U0AGENT1")
     assert _answers(fake_slack, seen) == [
-        "Which problem? For example `/problem show PRB-4`.",
+        "Which problem? For example `/problem show PRB-2`.",
         "'CHG-1' is not a problem key; they look like PRB-4.",
     ]
 

@@ -288,6 +288,8 @@ FACTORIES: dict[Any, Callable[[], list[Any]]] = {
 
 # Parameters whose values are a closed set the caller always chooses from (never typed text).
 CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
+    # The bot's own usage text (built from the sub-command table), not something typed.
+    ("handlers.incidents.render.unknown_blocks", "usage"): lambda: ["*Incidents*\n`/incident`"],
     ("handlers.incidents.render.step_text", "action"): lambda: [
         "acknowledge",
         "assign",
