@@ -1,25 +1,22 @@
-"""Change management: log, assess, approve (with quorum and freeze rules), schedule, implement,
-review, cancel; the change calendar, conflicts and reminder timing."""
+"""Change management: the lifecycle and who may move it; log, assess, schedule, implement,
+review, cancel. By role, beside it: change_approvals (asking for approval, quorum and freeze
+rules, decisions), change_calendar (the calendar and conflicts), change_plan (reminder timing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+import importlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from models.change import (
-    ACTIVE_STATUSES,
-    CALENDAR_STATUSES,
     KEY_PREFIX,
     TARGET_MAX,
     TITLE_MAX,
     Change,
     ChangeApproval,
-    ChangeApprovalMessage,
     ChangeInput,
     ChangeStatus,
     ChangeTarget,
@@ -31,7 +28,7 @@ from models.change import (
 from models.change_policy import FreezeWindow
 from models.policy import Policy
 from services import audit, inserts
-from services.errors import AlreadyDone, Forbidden, InvalidInput, NotAllowed
+from services.errors import InvalidInput, NotAllowed
 from services.lifecycle import Lifecycle, Rule
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
@@ -367,240 +364,10 @@ def assess(
     return change
 
 
-@dataclass(frozen=True)
-class ApprovalRequest:
-    """Whom the handler must ask, and what it takes to approve."""
-
-    change: Change
-    ask: tuple[str, ...]  # user group or user ids; empty: anyone but the requester may approve
-    quorum: int
-    chairs_needed: int
-    chair_refs: tuple[str, ...]
-    freeze: str | None  # the freeze the window falls in (emergency changes only)
-    freeze_refs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Rules:
-    base: tuple[str, ...]
-    quorum: int
-    chairs: int
-    chair_refs: tuple[str, ...]
-    freeze: FreezeWindow | None
-    freeze_refs: tuple[str, ...]
-
-
-def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
-    cp = policy.changes
-    quorum = cp.quorum.for_change(change.type, change.risk)
-    freeze = _freeze_of(change, change_targets, policy)
-    if change.change_type is ChangeType.EMERGENCY:
-        base = (*cp.approvers.emergency, *cp.emergency_cab)
-    else:
-        base = (*cp.approvers.normal, *cp.cab_chair)
-    chairs = quorum.chair if cp.cab_chair else 0
-    freeze_refs = tuple(cp.freeze_approvers) if freeze is not None else ()
-    return _Rules(
-        base=tuple(dict.fromkeys(base)),
-        quorum=quorum.approvals + (1 if freeze is not None else 0),
-        chairs=chairs,
-        chair_refs=tuple(cp.cab_chair),
-        freeze=freeze,
-        freeze_refs=freeze_refs,
-    )
-
-
-def submit_for_approval(
-    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
-) -> ApprovalRequest:
-    """Assessment (normal) or New (emergency) → Awaiting approval. Returns whom to ask and the
-    quorum. An emergency change inside a freeze needs one more approval, from a freeze approver."""
-    change = get(session, key=key, for_update=True)
-    LIFECYCLE.permit("submit", change, actor)
-    if change.change_type is ChangeType.NORMAL and change.state is S.NEW:
-        raise NotAllowed(f"{change.key} is a normal change: assess it before asking for approval.")
-    if change.planned_start is None or change.planned_end is None:
-        raise FieldError("planned_start", "Give the planned window before asking for approval.")
-    change_targets = targets(session, key=change.key)
-    freeze = _freeze_of(change, change_targets, policy)
-    _refuse_freeze(freeze, change.change_type, what=f"{change.key}'s window")
-    rules = _rules(change, change_targets, policy)
-    note = f"quorum {rules.quorum}"
-    if rules.freeze is not None:
-        note += f"; inside freeze '{rules.freeze.name}', a freeze approver is needed"
-    LIFECYCLE.move(session, change, "submit", actor=actor.user_id, now=now, note=note)
-    ask = rules.base + tuple(r for r in rules.freeze_refs if r not in rules.base)
-    return ApprovalRequest(
-        change=change,
-        ask=ask,
-        quorum=rules.quorum,
-        chairs_needed=rules.chairs,
-        chair_refs=rules.chair_refs,
-        freeze=rules.freeze.name if rules.freeze else None,
-        freeze_refs=rules.freeze_refs,
-    )
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Where the approval stands after a decision. `counted` is False when the decision was a
-    repeat (a second click) and nothing new was recorded."""
-
-    change: Change
-    approved_by: tuple[str, ...]
-    rejected_by: tuple[str, ...]
-    needed_more: int
-    outcome: str  # "pending", "approved" or "rejected"
-    counted: bool = True
-
-
-def _tally(
-    session: Session, change: Change, rules: _Rules, policy: Policy, *, counted: bool
-) -> Tally:
-    rows = approvals(session, key=change.key)
-    approves = [row for row in rows if row.decision == Decision.APPROVE.value]
-    rejects = [row for row in rows if row.decision == Decision.REJECT.value]
-    chairs = sum(1 for row in approves if "chair" in row.roles.split(","))
-    freezers = sum(1 for row in approves if "freeze" in row.roles.split(","))
-    freeze_needed = 1 if rules.freeze_refs else 0
-    needed_more = max(
-        rules.quorum - len(approves), rules.chairs - chairs, freeze_needed - freezers, 0
-    )
-    if rejects and (policy.changes.reject_on_first or len(rejects) >= rules.quorum):
-        outcome = "rejected"
-    elif needed_more == 0:
-        outcome = "approved"
-    else:
-        outcome = "pending"
-    return Tally(
-        change=change,
-        approved_by=tuple(row.approver for row in approves),
-        rejected_by=tuple(row.approver for row in rejects),
-        needed_more=needed_more,
-        outcome=outcome,
-        counted=counted,
-    )
-
-
-def _matches(refs: Iterable[str], approver: str, groups: set[str]) -> bool:
-    return any(ref == approver or ref in groups for ref in refs)
-
-
-def _check_decider(change: Change, rules: Any, approver: str, groups: set[str]) -> None:
-    if approver == change.requester:
-        raise Forbidden(
-            f"You requested {change.key}, so you cannot approve it; another approver must."
-        )
-    eligible = (
-        not rules.base
-        or _matches(rules.base, approver, groups)
-        or _matches(rules.freeze_refs, approver, groups)
-    )
-    if not eligible:
-        raise Forbidden(
-            f"You are not an approver for {change.change_type.value} changes (or no longer in "
-            f"their approver group), so you cannot decide on {change.key}."
-        )
-
-
-def may_decide(
-    session: Session, *, key: str, approver: str, approver_groups: set[str], policy: Policy
-) -> Change:
-    """Before a Reject form opens: may this person decide on the change now? Raises Forbidden,
-    NotAllowed, or AlreadyDone when their decision is already recorded."""
-    change = get(session, key=key)
-    rules = _rules(change, targets(session, key=change.key), policy)
-    previous = session.exec(
-        select(ChangeApproval).where(
-            ChangeApproval.change_id == change.id, ChangeApproval.approver == approver
-        )
-    ).first()
-    if previous is not None:
-        raise AlreadyDone(f"Your decision on {change.key} is already recorded.")
-    _check_decider(change, rules, approver, set(approver_groups))
-    LIFECYCLE.check("decide", change.status, key=change.key)
-    return change
-
-
 def check_step(change: Change, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: may this person move the change, and does the
     lifecycle allow it now?"""
     KIND.check_step(change, action, actor)
-
-
-def decide(
-    session: Session,
-    *,
-    key: str,
-    approver: str,
-    approver_groups: set[str],
-    decision: Decision | str,
-    reason: str | None,
-    now: datetime,
-    policy: Policy,
-) -> Tally:
-    """Record one approver's approve or reject. `approver_groups` are the Slack user groups the
-    handler resolved the person into. The requester and non-approvers are refused; a reject
-    needs a reason; the same approver twice counts once (returns `counted=False`). When the
-    quorum is reached the change is Approved; a rejection rejects it (with `reject_on_first`,
-    else once rejections reach the quorum)."""
-    change = get(session, key=key, for_update=True)
-    change_targets = targets(session, key=change.key)
-    rules = _rules(change, change_targets, policy)
-    previous = session.exec(
-        select(ChangeApproval).where(
-            ChangeApproval.change_id == change.id, ChangeApproval.approver == approver
-        )
-    ).first()
-    if previous is not None:
-        return _tally(session, change, rules, policy, counted=False)
-    _check_decider(change, rules, approver, set(approver_groups))
-    groups = set(approver_groups)
-    LIFECYCLE.check("decide", change.status, key=change.key)
-    try:
-        choice = Decision(decision)
-    except ValueError:
-        raise FieldError("decision", "Choose approve or reject.") from None
-    reason = (reason or "").strip() or None
-    if choice is Decision.REJECT and reason is None:
-        raise FieldError("reason", "Say why you reject the change; the requester will see it.")
-    roles = []
-    if _matches(rules.chair_refs, approver, groups):
-        roles.append("chair")
-    if _matches(rules.freeze_refs, approver, groups):
-        roles.append("freeze")
-    row = ChangeApproval(
-        change_id=change.id,
-        approver=approver,
-        decision=choice.value,
-        reason=reason,
-        roles=",".join(roles),
-        decided_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        # The same person's other click got in first (e.g. without a row lock): it counts, once.
-        return _tally(session, change, rules, policy, counted=False)
-    parts = [reason, f"as {' and '.join(roles)}" if roles else None]
-    audit.record(
-        session,
-        key=change.key,
-        actor=approver,
-        at=now,
-        action="approved" if choice is Decision.APPROVE else "rejected",
-        field="approval",
-        after=choice,
-        note="; ".join(part for part in parts if part) or None,
-    )
-    tally = _tally(session, change, rules, policy, counted=True)
-    if tally.outcome == "approved":
-        LIFECYCLE.move(session, change, "approve", actor=approver, now=now, note="quorum reached")
-    elif tally.outcome == "rejected":
-        LIFECYCLE.move(session, change, "reject", actor=approver, now=now, note=reason)
-    return tally
 
 
 def schedule(
@@ -729,123 +496,33 @@ def move_to_review_by_release(
     change.implemented_at = change.implemented_at or now
 
 
-# ---------------------------------------------------------------------------- Slack messages
-
-
-def add_approval_message(session: Session, *, key: str, channel: str, ts: str) -> None:
-    """Remember a posted approval request, to update its tally in place."""
-    session.add(ChangeApprovalMessage(change_id=parse_key(key), channel=channel, ts=ts))
-
-
-def approval_messages(session: Session, *, key: str) -> list[tuple[str, str]]:
-    """(channel, ts) of every approval request posted for the change."""
-    statement = (
-        select(ChangeApprovalMessage)
-        .where(ChangeApprovalMessage.change_id == parse_key(key))
-        .order_by(col(ChangeApprovalMessage.id))
-    )
-    return [(row.channel, row.ts) for row in session.exec(statement)]
-
-
-def current_tally(session: Session, *, change: Change, policy: Policy) -> Tally | None:
-    """Where the change's approval stands now; None for standard (pre-approved) changes."""
-    if change.change_type is ChangeType.STANDARD:
-        return None
-    rules = _rules(change, targets(session, key=change.key), policy)
-    return _tally(session, change, rules, policy, counted=False)
-
-
-# ---------------------------------------------------------------------------- calendar
-
-
-def calendar(session: Session, *, start: datetime, end: datetime) -> list[Change]:
-    """Approved, scheduled and implementing changes whose window overlaps [start, end)."""
-    statement = (
-        select(Change)
-        .where(
-            col(Change.status).in_([s.value for s in CALENDAR_STATUSES]),
-            col(Change.planned_start) < end,
-            col(Change.planned_end) > start,
-        )
-        .order_by(col(Change.planned_start), col(Change.id))
-    )
-    return list(session.exec(statement))
-
-
-def conflicts(
-    session: Session,
-    *,
-    change: Change,
-    related_targets: Callable[[list[str]], Iterable[str]] | None = None,
-) -> list[Change]:
-    """Other live changes on the same targets whose windows overlap this one's.
-    `related_targets` widens the targets (the CMDB gives what they depend on); by default only
-    the same targets count."""
-    if change.planned_start is None or change.planned_end is None:
-        return []
-    own = targets(session, key=change.key)
-    wanted = set(own) | (set(related_targets(own)) if related_targets else set())
-    if not wanted:
-        return []
-    statement = (
-        select(Change)
-        .join(ChangeTarget, col(ChangeTarget.change_id) == col(Change.id))
-        .where(
-            col(ChangeTarget.target).in_(sorted(wanted)),
-            col(Change.id) != change.id,
-            col(Change.status).in_([s.value for s in ACTIVE_STATUSES]),
-            col(Change.planned_start) < change.planned_end,
-            col(Change.planned_end) > change.planned_start,
-        )
-        .distinct()
-        .order_by(col(Change.planned_start), col(Change.id))
-    )
-    return list(session.exec(statement))
-
-
-# ---------------------------------------------------------------------------- reminders
-
-
-class Reminder(NamedTuple):
-    stage: str
-    due_at: datetime
-    recipient: str
-
-
-def reminder_plan(change: Change, policy: Policy) -> list[Reminder]:
-    """When to remind whom about this change: before and at the window's start (implementer),
-    when the planned end passes while still implementing (implementer), and a post-implementation
-    review after implementation (requester). A sweep turns these into notifications, checking
-    the change's state when each falls due."""
-    if change.planned_start is None or change.planned_end is None:
-        return []
-    if change.state in (S.REJECTED, S.CLOSED, S.CANCELLED):
-        return []
-    settings = policy.changes.reminders
-    doer = change.implementer or change.requester
-    plan: list[Reminder] = []
-    if change.state in (S.APPROVED, S.SCHEDULED):
-        for offset in sorted(set(settings.before_start), reverse=True):
-            stage = f"before_start:{duration_text(offset)}"
-            plan.append(Reminder(stage, change.planned_start - offset, doer))
-        if settings.at_start:
-            plan.append(Reminder("at_start", change.planned_start, doer))
-    if settings.overrun and change.state in (S.APPROVED, S.SCHEDULED, S.IMPLEMENTING):
-        plan.append(Reminder("overrun", change.planned_end, doer))
-    implemented = change.implemented_at or change.planned_end
-    plan.append(Reminder("review", implemented + settings.review_after, change.requester))
-    return plan
-
-
-def duration_text(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 # Its one channel message: claimed by one poster, released if posting failed, then remembered.
 claim_announcement = KIND.claim_announcement
 release_announcement = KIND.release_announcement
 record_message = KIND.record_message
+
+
+# The roles split out of this module (approvals and quorum; the calendar and conflicts; the
+# reminder plan) stay reachable as changes.<name>, read lazily so that either side may be
+# imported first.
+_BY_ROLE = {
+    "services.change_approvals": (
+        "ApprovalRequest",
+        "Tally",
+        "add_approval_message",
+        "approval_messages",
+        "current_tally",
+        "decide",
+        "may_decide",
+        "submit_for_approval",
+    ),
+    "services.change_calendar": ("calendar", "conflicts"),
+    "services.change_plan": ("Reminder", "duration_text", "reminder_plan"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    for module, names in _BY_ROLE.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
