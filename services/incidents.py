@@ -1,9 +1,12 @@
-"""The incident lifecycle: log, prioritise, acknowledge, assign, hold, escalate, resolve, close."""
+"""The incident lifecycle: log, prioritise, acknowledge, assign, hold, resolve, close. Priority
+overrides, escalations and paging are in services.incident_escalation."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -11,7 +14,6 @@ from sqlmodel import Session, col, select
 from models.incident import (
     KEY_PREFIX,
     OPEN_STATUSES,
-    EscalationKind,
     HoldReason,
     Incident,
     IncidentInput,
@@ -20,12 +22,51 @@ from models.incident import (
 )
 from models.policy import Policy
 from services import audit, inserts, paging, priority, sla_timers
-from services.errors import AlreadyDone, InvalidInput, NotAllowed
-from services.lifecycle import Lifecycle
+from services.errors import InvalidInput
+from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
 from services.records import RecordKind
 
 S = IncidentStatus
+
+
+@dataclass(frozen=True)
+class _Rule:
+    doing: str
+    also: str | None  # "assignee" or "reporter": who besides agents may
+    responders: bool = False  # on-call staff and team leads too
+
+
+RULES = {
+    "acknowledge": _Rule("acknowledge an incident", "assignee", responders=True),
+    "assign": _Rule("assign incidents", None),
+    "hold": _Rule("put an incident on hold", "assignee"),
+    "resume": _Rule("resume an incident", "assignee"),
+    "resolve": _Rule("resolve an incident", "assignee"),
+    "reopen": _Rule("reopen an incident", "reporter"),
+    "close": _Rule("close an incident", "reporter"),
+    "cancel": _Rule("cancel an incident", "reporter"),
+    "reprioritise": _Rule("change an incident's priority", None),
+    "escalate": _Rule("escalate an incident", "assignee"),
+    "page": _Rule("acknowledge a page", "assignee", responders=True),
+    "take_escalation": _Rule("take on an escalation", "assignee", responders=True),
+}
+
+
+def _authorise(actor: Actor, incident: Incident, action: str) -> None:
+    rule = RULES[action]
+    if rule.also is None and not rule.responders:
+        require_agent(actor, doing=rule.doing)
+        return
+    named = {incident.assignee} if rule.also == "assignee" else {incident.reporter}
+    require_agent_or(
+        actor, user_ids=named, doing=rule.doing, who=f"the {rule.also}", responders=rule.responders
+    )
+
+
+def _who(action: str) -> Rule:
+    return lambda actor, incident: _authorise(actor, incident, action)
+
 
 LIFECYCLE = Lifecycle(
     "incident",
@@ -55,52 +96,23 @@ LIFECYCLE = Lifecycle(
         "escalate": "escalated",
         "reprioritise": "re-prioritised",
     },
+    # Who besides agents may take each step (and acknowledge a page or an escalation).
+    who={action: _who(action) for action in RULES},
 )
-
-
-@dataclass(frozen=True)
-class _Rule:
-    doing: str
-    also: str | None  # "assignee" or "reporter": who besides agents may
-    responders: bool = False  # on-call staff and team leads too
-
-
-RULES = {
-    "acknowledge": _Rule("acknowledge an incident", "assignee", responders=True),
-    "assign": _Rule("assign incidents", None),
-    "hold": _Rule("put an incident on hold", "assignee"),
-    "resume": _Rule("resume an incident", "assignee"),
-    "resolve": _Rule("resolve an incident", "assignee"),
-    "reopen": _Rule("reopen an incident", "reporter"),
-    "close": _Rule("close an incident", "reporter"),
-    "cancel": _Rule("cancel an incident", "reporter"),
-    "reprioritise": _Rule("change an incident's priority", None),
-    "escalate": _Rule("escalate an incident", "assignee"),
-    "page": _Rule("acknowledge a page", "assignee", responders=True),
-    "take_escalation": _Rule("take on an escalation", "assignee", responders=True),
-}
 
 
 def authorise(incident: Incident, action: str, actor: Actor) -> None:
     """Forbidden unless `actor` may do `action` to this incident (agents always may)."""
-    rule = RULES[action]
-    if rule.also is None and not rule.responders:
-        require_agent(actor, doing=rule.doing)
-        return
-    named = {incident.assignee} if rule.also == "assignee" else {incident.reporter}
-    require_agent_or(
-        actor, user_ids=named, doing=rule.doing, who=f"the {rule.also}", responders=rule.responders
-    )
+    LIFECYCLE.permit(action, incident, actor)
 
 
 def check_step(incident: Incident, action: str, actor: Actor) -> None:
     """Before a form for `action` is opened: may this person do it, and does the lifecycle
     allow it now? Raises Forbidden or NotAllowed with the reason."""
-    authorise(incident, action, actor)
-    LIFECYCLE.check(action, incident.status, key=incident.key)
+    KIND.check_step(incident, action, actor)
 
 
-KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12")
+KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12", LIFECYCLE)
 
 
 def parse_key(key: str) -> int:
@@ -380,160 +392,6 @@ def cancel(
     return incident
 
 
-def set_priority(
-    session: Session,
-    *,
-    key: str,
-    new_priority: int,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    policy: Policy,
-) -> Incident:
-    """An agent overrides the computed priority; the reason goes into the audit trail."""
-    incident = get(session, key=key, for_update=True)
-    authorise(incident, "reprioritise", actor)
-    LIFECYCLE.check("reprioritise", incident.status, key=incident.key)
-    if not 1 <= new_priority <= 5:
-        raise InvalidInput("Priority runs from P1 to P5.")
-    if not reason.strip():
-        raise InvalidInput("Say why the priority changes; it goes into the audit trail.")
-    if new_priority == incident.priority:
-        raise InvalidInput(f"{incident.key} is already {priority.name(new_priority)}.")
-    before = incident.priority
-    incident.priority = new_priority
-    incident.priority_overridden = True
-    incident.updated_at = now
-    audit.record(
-        session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
-        action="priority changed",
-        field="priority",
-        before=f"P{before}",
-        after=f"P{new_priority}",
-        note=reason.strip(),
-    )
-    _refresh_sla(session, incident, now, policy)  # deadlines from the original start
-    return incident
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """Who must hear about an escalation: users or user groups to message, and a channel."""
-
-    incident: Incident
-    kind: EscalationKind
-    notify: tuple[str, ...]
-    channel: str | None
-
-
-def escalate(
-    session: Session,
-    *,
-    key: str,
-    kind: EscalationKind,
-    to_team: str | None,
-    note: str,
-    actor: Actor,
-    now: datetime,
-    policy: Policy,
-) -> Escalation:
-    """Functional: hand the incident to another team, whose on-call is told.
-    Hierarchical: raise it one level and tell the team lead and the escalation channel."""
-    incident = get(session, key=key, for_update=True)
-    authorise(incident, "escalate", actor)
-    LIFECYCLE.check("escalate", incident.status, key=incident.key)
-    if kind is EscalationKind.FUNCTIONAL:
-        team = policy.team(to_team)
-        if team is None:
-            raise InvalidInput("Choose the team to hand the incident to.")
-        if team.name == incident.team:
-            raise InvalidInput(f"{incident.key} is already with {team.name}; choose another team.")
-        before_team = incident.team
-        incident.team = team.name
-        incident.updated_at = now
-        if incident.assignee is not None:
-            _set_assignee(session, incident, None, actor=actor, now=now)
-        audit.record(
-            session,
-            key=incident.key,
-            actor=actor.user_id,
-            at=now,
-            action="escalated",
-            field="team",
-            before=before_team,
-            after=team.name,
-            note=f"functional. {note}".strip(),
-        )
-        notify = tuple(ref for ref in [team.on_call or team.lead] if ref)
-        return Escalation(incident, kind, notify, None)
-    team = policy.team(incident.team)
-    before_level = incident.escalation_level
-    incident.escalation_level = before_level + 1
-    incident.updated_at = now
-    audit.record(
-        session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
-        action="escalated",
-        field="escalation_level",
-        before=before_level,
-        after=incident.escalation_level,
-        note=f"hierarchical. {note}".strip(),
-    )
-    notify = tuple(ref for ref in [team.lead if team else None] if ref)
-    return Escalation(incident, kind, notify, policy.channels.escalations)
-
-
-def acknowledge_page(
-    session: Session, *, key: str, actor: Actor, now: datetime, policy: Policy
-) -> Incident:
-    """Acknowledge from a page: a New incident is acknowledged (which stops the ladder); one
-    already being worked on only has its page acknowledged, so the ladder stops climbing."""
-    incident = get(session, key=key, for_update=True)
-    if incident.state is IncidentStatus.NEW:
-        return acknowledge(session, key=key, actor=actor, now=now, policy=policy)
-    authorise(incident, "page", actor)
-    paging.acknowledge(session, record_key=incident.key, by=actor.user_id, now=now)
-    return incident
-
-
-def acknowledge_escalation(session: Session, *, key: str, actor: Actor, now: datetime) -> Incident:
-    """The person an escalation reached says they have it. Recorded once per person and
-    escalation; a New incident is acknowledged as well (by the caller, via `acknowledge`)."""
-    incident = get(session, key=key, for_update=True)
-    authorise(incident, "take_escalation", actor)
-    if not incident.is_open:
-        raise NotAllowed(f"{incident.key} is {incident.state.label}; there is nothing to take on.")
-    trail = audit.trail(session, key=incident.key)
-    last_escalation = max((e.id or 0 for e in trail if e.action == "escalated"), default=0)
-    if any(
-        e.action == "escalation acknowledged"
-        and e.actor == actor.user_id
-        and (e.id or 0) > last_escalation
-        for e in trail
-    ):
-        raise AlreadyDone(f"You already acknowledged the escalation of {incident.key}.")
-    audit.record(
-        session, key=incident.key, actor=actor.user_id, at=now, action="escalation acknowledged"
-    )
-    return incident
-
-
-def page_targets(incident: Incident, policy: Policy) -> tuple[str, ...]:
-    """Whom to page when the incident is logged: the service's (or its team's) on-call, for the
-    priorities the policy pages on (P1 by default)."""
-    if incident.priority not in policy.incidents.page_priorities:
-        return ()
-    service = policy.service(incident.service)
-    team = policy.team(incident.team)
-    ref = (service.on_call if service else None) or (team.on_call if team else None)
-    return (ref,) if ref else ()
-
-
 def list_open(
     session: Session,
     *,
@@ -583,3 +441,21 @@ def unannounced(session: Session, *, now: datetime) -> list[str]:
 claim_announcement = KIND.claim_announcement
 release_announcement = KIND.release_announcement
 record_message = KIND.record_message
+
+
+# Priority overrides, escalations and paging live in services.incident_escalation; they stay
+# reachable as incidents.<name>, read lazily so that either module may be imported first.
+_ESCALATION = (
+    "Escalation",
+    "acknowledge_escalation",
+    "acknowledge_page",
+    "escalate",
+    "page_targets",
+    "set_priority",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ESCALATION:
+        return getattr(importlib.import_module("services.incident_escalation"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
