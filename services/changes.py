@@ -109,21 +109,8 @@ LIFECYCLE = Lifecycle(
 
 
 KIND = RecordKind(Change, KEY_PREFIX, "change", "CHG-12", LIFECYCLE)
-
-
-def parse_key(key: str) -> int:
-    """'CHG-12' → 12; anything else is refused in plain words."""
-    return KIND.parse_key(key)
-
-
-def unannounced(session: Session, *, now: datetime) -> list[str]:
-    """Records whose channel message was never posted (Slack was down)."""
-    return KIND.unannounced(session, now=now)
-
-
-def get(session: Session, *, key: str, for_update: bool = False) -> Change:
-    """The change with this key; with `for_update`, locked until the transaction ends."""
-    return KIND.get(session, key=key, for_update=for_update)
+# Reading by key and the announce sweep's list come from the kind.
+parse_key, unannounced, get = KIND.parse_key, KIND.unannounced, KIND.get
 
 
 def targets(session: Session, *, key: str) -> list[str]:

@@ -326,6 +326,23 @@ def search(
     return found + list(session.exec(inner))
 
 
+def chosen(
+    session: Session, *, ref: str | None, policy: Policy
+) -> tuple[str | None, ConfigItem | None]:
+    """What a form's service-or-item type-ahead chose: (None, the item) for a configuration
+    item (by key or name), (the policy's service name, None) for a service the policy knows
+    that is no item, (None, None) for nothing chosen; NotFound for anything else."""
+    if not ref:
+        return None, None
+    known = policy.service(ref)
+    try:
+        return None, resolve(session, ref=ref)
+    except NotFound:
+        if known is not None:
+            return known.name, None
+        raise
+
+
 def affected_services(session: Session, *, key: str) -> list[ConfigItem]:
     """Impact analysis: every service that depends on or runs on this item, at any depth
     (including the item itself when it is a service), sorted by name. Cycles end the walk."""

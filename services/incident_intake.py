@@ -11,7 +11,6 @@ from models.cmdb import CIType
 from models.incident import Incident, IncidentInput
 from models.policy import Policy
 from services import cmdb, incidents, links
-from services.errors import NotFound
 
 
 def service_or_item(
@@ -21,15 +20,9 @@ def service_or_item(
     link). A service item is the service itself; any other item is linked and the incident goes
     to the first service it affects that the policy knows. NotFound for a choice that is
     neither an item nor a known service."""
-    if not chosen:
-        return None, None
-    known = policy.service(chosen)
-    try:
-        item = cmdb.resolve(session, ref=chosen)
-    except NotFound:
-        if known is not None:
-            return known.name, None
-        raise
+    service_name, item = cmdb.chosen(session, ref=chosen, policy=policy)
+    if item is None:
+        return service_name, None
     service = policy.service(item.name)
     if item.type == CIType.SERVICE.value and service is not None:
         return service.name, None

@@ -113,16 +113,8 @@ def check_step(incident: Incident, action: str, actor: Actor) -> None:
 
 
 KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12", LIFECYCLE)
-
-
-def parse_key(key: str) -> int:
-    """'INC-12' → 12; anything else is refused in plain words."""
-    return KIND.parse_key(key)
-
-
-def get(session: Session, *, key: str, for_update: bool = False) -> Incident:
-    """The incident with this key; with `for_update`, locked until the transaction ends."""
-    return KIND.get(session, key=key, for_update=for_update)
+# Reading by key and the announce sweep's list come from the kind.
+parse_key, unannounced, get = KIND.parse_key, KIND.unannounced, KIND.get
 
 
 def find_by_submission(session: Session, *, submission_id: str) -> Incident | None:
@@ -430,11 +422,6 @@ def due_for_auto_close(
         .limit(limit)
     )
     return [f"{KEY_PREFIX}-{row}" for row in session.exec(statement)]
-
-
-def unannounced(session: Session, *, now: datetime) -> list[str]:
-    """Incidents whose channel message was never posted (Slack was down)."""
-    return KIND.unannounced(session, now=now)
 
 
 # Its one channel message: claimed by one poster, released if posting failed, then remembered.

@@ -50,21 +50,8 @@ LIFECYCLE = Lifecycle(
 
 
 KIND = RecordKind(Problem, KEY_PREFIX, "problem", "PRB-4", LIFECYCLE)
-
-
-def parse_key(key: str) -> int:
-    """'PRB-4' → 4; anything else is refused in plain words."""
-    return KIND.parse_key(key)
-
-
-def unannounced(session: Session, *, now: datetime) -> list[str]:
-    """Records whose channel message was never posted (Slack was down)."""
-    return KIND.unannounced(session, now=now)
-
-
-def get(session: Session, *, key: str, for_update: bool = False) -> Problem:
-    """The problem with this key; with `for_update`, locked until the transaction ends."""
-    return KIND.get(session, key=key, for_update=for_update)
+# Reading by key and the announce sweep's list come from the kind.
+parse_key, unannounced, get = KIND.parse_key, KIND.unannounced, KIND.get
 
 
 def raise_problem(
@@ -121,15 +108,9 @@ def target_of(
     """The New problem form's type-ahead choice → (service, item key): a service item (or a
     service the policy names) is the service, any other item is the item. NotFound for a
     choice that is neither."""
-    if not chosen:
-        return None, None
-    known = policy.service(chosen)
-    try:
-        item = cmdb.resolve(session, ref=chosen)
-    except NotFound:
-        if known is not None:
-            return known.name, None
-        raise
+    service, item = cmdb.chosen(session, ref=chosen, policy=policy)
+    if item is None:
+        return service, None
     if item.type == CIType.SERVICE.value:
         return item.name, None
     return None, item.key

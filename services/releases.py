@@ -76,21 +76,8 @@ LIFECYCLE = Lifecycle(
 
 
 KIND = RecordKind(Release, KEY_PREFIX, "release", "REL-2", LIFECYCLE)
-
-
-def parse_key(key: str) -> int:
-    """'REL-2' → 2; anything else is refused in plain words."""
-    return KIND.parse_key(key)
-
-
-def unannounced(session: Session, *, now: datetime) -> list[str]:
-    """Records whose channel message was never posted (Slack was down)."""
-    return KIND.unannounced(session, now=now)
-
-
-def get(session: Session, *, key: str, for_update: bool = False) -> Release:
-    """The release with this key; with `for_update`, locked until the transaction ends."""
-    return KIND.get(session, key=key, for_update=for_update)
+# Reading by key and the announce sweep's list come from the kind.
+parse_key, unannounced, get = KIND.parse_key, KIND.unannounced, KIND.get
 
 
 def bundled_changes(session: Session, *, key: str) -> list[Change]:

@@ -64,16 +64,8 @@ class Notify:
 
 
 KIND = RecordKind(ServiceRequest, KEY_PREFIX, "request", "REQ-3")
-
-
-def parse_key(key: str) -> int:
-    """'REQ-3' → 3; anything else is refused in plain words."""
-    return KIND.parse_key(key)
-
-
-def get(session: Session, *, key: str, for_update: bool = False) -> ServiceRequest:
-    """The request with this key; with `for_update`, locked until the transaction ends."""
-    return KIND.get(session, key=key, for_update=for_update)
+# Reading by key comes from the kind.
+parse_key, get = KIND.parse_key, KIND.get
 
 
 def _validate(item: Any, answers: dict[str, Any]) -> dict[str, str]:
