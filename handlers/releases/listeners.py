@@ -62,25 +62,23 @@ class ReleaseHandlers(KindHandlers):
     def message(
         self, session: Any, record: Release, ref: RecordRef | None
     ) -> tuple[str, list[Any]]:
-        key = record.key
-        blocks = render.message_blocks(
-            record,
-            releases.bundled_changes(session, key=key),
-            releases.tests(session, key=key),
-            releases.targets(session, key=key),
-        )
-        return render.fallback_text(record), blocks
+        bundle, runs, touched = self._parts(session, record.key)
+        return render.fallback_text(record), render.message_blocks(record, bundle, runs, touched)
 
     def show(self, session: Any, record: Release) -> tuple[str, list[Any]]:
-        key = record.key
-        blocks = render.show_blocks(
-            record,
+        bundle, runs, touched = self._parts(session, record.key)
+        trail = audit.trail(session, key=record.key)
+        blocks = render.show_blocks(record, bundle, runs, trail, touched)
+        return render.fallback_text(record), blocks
+
+    @staticmethod
+    def _parts(session: Any, key: str) -> tuple[list[Any], list[Any], list[str]]:
+        """What a release's message shows besides the release: its changes, tests, targets."""
+        return (
             releases.bundled_changes(session, key=key),
             releases.tests(session, key=key),
-            audit.trail(session, key=key),
             releases.targets(session, key=key),
         )
-        return render.fallback_text(record), blocks
 
     def step_text(self, move: str, record: Release, actor: str) -> str:
         return render.step_text(move, record, actor)
