@@ -155,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         "audit_action", choices=["verify"], help="check the audit trail's hash chain"
     )
     add_report_parser(sub)
+    sandbox_parser = sub.add_parser(
+        "sandbox", help="try the desk in a browser: a stand-in Slack and the bot, on loopback"
+    )
+    sandbox_parser.add_argument("--seed", action="store_true", help="add a month of records")
+    sandbox_parser.add_argument(
+        "--db", default=None, help="keep the data in this SQLite file (default: a fresh one)"
+    )
+    sandbox_parser.add_argument("--port", type=int, default=8025, help="the page's port")
     args = parser.parse_args(argv)
     try:
         if args.command == "audit":
@@ -167,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmdb_command(args)
         if args.command == "report":
             return report_command(args)
+        if args.command == "sandbox":
+            return sandbox_command(args)
         return run(argv)
     except (SettingsError, PolicyError) as error:
         print(error, file=sys.stderr)
@@ -239,6 +249,27 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
         f"{args.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged"
     )
+    return 0
+
+
+def sandbox_command(args: argparse.Namespace) -> int:
+    """`sandbox`: run the stand-in Slack and the bot until Ctrl-C, printing the page's URL."""
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    import sandbox
+
+    configure_logging("WARNING")
+    with tempfile.TemporaryDirectory(prefix="servicedesk-sandbox-") as scratch:
+        db_path = Path(args.db) if args.db else Path(scratch) / "sandbox.db"
+        running = sandbox.start(db_path=db_path, port=args.port, seed=args.seed)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        print(f"servicedesk sandbox: open {running.url} (data in {db_path}); Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        finally:
+            running.stop()
     return 0
 
 

@@ -1,0 +1,163 @@
+"""The sandbox page in real headless Chromium: an incident, a change and a request walked
+through their lives by the demo people, every click going to the bot signed over HTTP.
+
+Runs with Debian's chromium (/usr/bin/chromium) driven by Playwright; never a downloaded
+browser. Skipped only when no browser is installed and CI is not set (CI must run it).
+Set SANDBOX_SCREENSHOTS=docs to refresh the README's screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlmodel import select
+
+import sandbox
+from models.incident import Incident
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_BROWSER = Path(CHROMIUM).exists()
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+if not os.environ.get("CI") and (not HAVE_BROWSER or sync_playwright is None):
+    pytest.skip("no chromium or playwright here (CI installs both)", allow_module_level=True)
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(running_sandbox: sandbox.Sandbox, tmp_path: Path) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True,
+            viewport={"width": 1280, "height": 860},
+        )
+        try:
+            tab = browser.new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            tab.on("pageerror", lambda error: errors.append(str(error)))
+            tab.goto(running_sandbox.url)
+            expect(tab.locator("#channels a", has_text="incidents")).to_be_visible()
+            yield tab
+            assert errors == [], f"the page raised: {errors}"
+        finally:
+            browser.close()
+
+
+def shot(page: Page, name: str, tmp_path: Path) -> None:
+    """Keep a screenshot; copied to $SANDBOX_SCREENSHOTS (docs/) when that is set."""
+    path = tmp_path / f"sandbox-{name}.png"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    target = os.environ.get("SANDBOX_SCREENSHOTS")
+    if target:
+        shutil.copyfile(path, Path(target) / path.name)
+
+
+def act_as(page: Page, person: sandbox.Person) -> None:
+    page.select_option("#person", person.id)
+    expect(page.locator("#channel-header")).to_contain_text(person.name)
+
+
+def open_channel(page: Page, name: str) -> None:
+    page.locator("#sidebar a", has_text=name).first.click()
+    expect(page.locator("#channel-header")).to_contain_text(name)
+
+
+def command(page: Page, text: str) -> None:
+    page.fill("#message-box", text)
+    page.press("#message-box", "Enter")
+
+
+def modal(page: Page, title: str):  # type: ignore[no-untyped-def]
+    found = page.locator(".modal[role=dialog]", has=page.locator("header", has_text=title))
+    expect(found).to_be_visible()
+    return found
+
+
+def field(dialog, label: str):  # type: ignore[no-untyped-def]
+    return dialog.locator(".input", has=dialog.page.locator("label", has_text=label))
+
+
+def record_message(page: Page, key: str):  # type: ignore[no-untyped-def]
+    """The channel message of a record (its summary names the key in bold)."""
+    found = page.locator("#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)).last
+    expect(found).to_be_visible()
+    return found
+
+
+def newest(running: sandbox.Sandbox, model) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    """The latest record of `model`, read from the sandbox's database."""
+    with running.ctx.db.read_session() as session:
+        found = session.exec(select(model).order_by(model.id.desc())).first()
+        assert found is not None, f"no {model.__name__} was created"
+        return SimpleNamespace(**found.model_dump(), key=found.key)
+
+
+def test_incident_logged_acknowledged_escalated_resolved(
+    page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
+) -> None:
+    open_channel(page, "incidents")
+    command(page, "/incident Card payments fail at checkout")
+    dialog = modal(page, "New incident")
+    field(dialog, "Impact").locator("select").select_option(label="High")
+    field(dialog, "Urgency").locator("select").select_option(label="High")
+    # Type-ahead: what is typed goes to the bot as block_suggestion.
+    field(dialog, "Service").locator("input").fill("pay")
+    dialog.locator(".suggestions button", has_text="payments").first.click()
+    shot(page, "incident-form", tmp_path)
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    incident = newest(running_sandbox, Incident)
+    assert incident.title == "Card payments fail at checkout"
+    assert (incident.priority, incident.service) == (1, "payments")
+
+    act_as(page, sandbox.ON_CALL)
+    message = record_message(page, incident.key)
+    message.locator("button", has_text="Acknowledge").click()
+    expect(message_after(page, incident.key)).to_contain_text("In progress")
+    shot(page, "incident-acknowledged", tmp_path)
+
+    record_message(page, incident.key).locator("button", has_text="Escalate").click()
+    dialog = modal(page, f"Escalate {incident.key}")
+    dialog.locator("label", has_text="Hierarchical").locator("input").check()
+    field(dialog, "Why").locator("textarea").fill("Card payments down for everyone")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+
+    record_message(page, incident.key).locator("button", has_text="Resolve").click()
+    dialog = modal(page, f"Resolve {incident.key}")
+    field(dialog, "Resolution code").locator("select").select_option(label="Fixed")
+    # A required input left empty: refused on the page, as Slack's client does.
+    dialog.locator("button[type=submit]").click()
+    expect(field(dialog, "Resolution note").locator(".error")).to_have_text(
+        "Please complete this required field."
+    )
+    # A note of blanks reaches the bot, which answers with an inline error (response_action).
+    field(dialog, "Resolution note").locator("textarea").fill("   ")
+    dialog.locator("button[type=submit]").click()
+    expect(field(dialog, "Resolution note").locator(".error")).to_contain_text("sentence")
+    field(dialog, "Resolution note").locator("textarea").fill("Restarted the card gateway")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    expect(message_after(page, incident.key)).to_contain_text("Resolved")
+    shot(page, "incident-resolved", tmp_path)
+    done = newest(running_sandbox, Incident)
+    assert (done.status, done.resolution_code) == ("resolved", "fixed")
+    assert done.acknowledged_at is not None
+
+
+def message_after(page: Page, key: str):  # type: ignore[no-untyped-def]
+    return page.locator("#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)).last
