@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +18,9 @@ import pytest
 from sqlmodel import select
 
 import sandbox
+from models.change import Change
 from models.incident import Incident
+from models.service_request import ServiceRequest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_BROWSER = Path(CHROMIUM).exists()
@@ -161,3 +164,63 @@ def test_incident_logged_acknowledged_escalated_resolved(
 
 def message_after(page: Page, key: str):  # type: ignore[no-untyped-def]
     return page.locator("#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)).last
+
+
+def test_change_raised_and_approved_by_two_approvers(
+    page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
+) -> None:
+    open_channel(page, "changes")
+    command(page, "/change")
+    dialog = modal(page, "Request a change")
+    field(dialog, "Title").locator("input").fill("Upgrade the payments database")
+    field(dialog, "Type").locator("select").select_option(label="Normal")
+    field(dialog, "Risk").first.locator("select").select_option(label="Medium")
+    field(dialog, "Services or items affected").locator("input").fill("pay")
+    dialog.locator(".suggestions button", has_text="payments").first.click()
+    start = datetime.now() + timedelta(days=3)
+    field(dialog, "Planned start").locator("input").fill(start.strftime("%Y-%m-%dT10:00"))
+    field(dialog, "Planned end").locator("input").fill(start.strftime("%Y-%m-%dT12:00"))
+    field(dialog, "Backout plan").locator("textarea").fill("Restore last night's snapshot")
+    shot(page, "change-form", tmp_path)
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    change = newest(running_sandbox, Change)
+    assert change.title == "Upgrade the payments database"
+
+    record_message(page, change.key).locator("button", has_text="Assess").click()
+    expect(message_after(page, change.key)).to_contain_text("Assessment")
+    record_message(page, change.key).locator("button", has_text="Submit for approval").click()
+    expect(message_after(page, change.key)).to_contain_text("Awaiting approval")
+
+    for approver in (sandbox.APPROVER_1, sandbox.APPROVER_2):
+        act_as(page, approver)
+        open_channel(page, "change-approvals")
+        request = page.locator(
+            "#messages .message", has=page.locator("b", has_text=change.key)
+        ).last
+        request.locator("button", has_text="Approve").click()
+        page.wait_for_timeout(500)
+        shot(page, f"change-approved-{approver.id.lower()}", tmp_path)
+    open_channel(page, "changes")
+    expect(message_after(page, change.key)).not_to_contain_text("Awaiting approval")
+    approved = newest(running_sandbox, Change)
+    assert approved.status not in ("new", "assessment", "awaiting_approval"), approved.status
+
+
+def test_catalog_item_ordered(page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path) -> None:
+    open_channel(page, "incidents")
+    command(page, "/request")
+    # The catalog comes back as an ephemeral message, each item with its Request button.
+    catalog = page.locator("#messages .message.ephemeral", has_text="New repository").last
+    shot(page, "request-catalog", tmp_path)
+    catalog.locator(".section-row", has_text="New repository").locator("button").click()
+    dialog = modal(page, "New repository")
+    field(dialog, "Repository name").locator("input").fill("payments-ledger")
+    shot(page, "request-form", tmp_path)
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    ordered = newest(running_sandbox, ServiceRequest)
+    assert ordered.item_id == "repository"
+    open_channel(page, "servicedesk")
+    expect(page.locator("#messages")).to_contain_text(ordered.key)
+    shot(page, "request-dm", tmp_path)
