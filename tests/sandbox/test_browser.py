@@ -224,3 +224,26 @@ def test_catalog_item_ordered(page: Page, running_sandbox: sandbox.Sandbox, tmp_
     open_channel(page, "servicedesk")
     expect(page.locator("#messages")).to_contain_text(ordered.key)
     shot(page, "request-dm", tmp_path)
+
+
+def test_stored_markup_shows_as_text_and_the_home_tab_opens(
+    page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
+) -> None:
+    hostile = "<script>window.pwned=1</script> <!channel> <img src=x onerror=window.pwned=2>"
+    open_channel(page, "incidents")
+    command(page, "/incident")
+    dialog = modal(page, "New incident")
+    field(dialog, "Title").locator("input").fill(hostile)
+    field(dialog, "Impact").locator("select").select_option(label="Low")
+    field(dialog, "Urgency").locator("select").select_option(label="Low")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    incident = newest(running_sandbox, Incident)
+    message = record_message(page, incident.key)
+    expect(message).to_contain_text("<script>window.pwned=1</script> <!channel> <img src=x")
+    assert message.locator("script, img[src=x], .mention.broadcast").count() == 0
+    assert page.evaluate("window.pwned") is None
+
+    page.locator("#sidebar a", has_text="servicedesk Home").click()
+    expect(page.locator("#messages .home")).to_contain_text(incident.key)
+    shot(page, "home", tmp_path)
