@@ -254,6 +254,7 @@ def cmdb_command(args: argparse.Namespace, db: Database | None = None) -> int:
 
 def sandbox_command(args: argparse.Namespace) -> int:
     """`sandbox`: run the stand-in Slack and the bot until Ctrl-C, printing the page's URL."""
+    import errno
     import tempfile
     import threading
     from pathlib import Path
@@ -263,7 +264,15 @@ def sandbox_command(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory(prefix="servicedesk-sandbox-") as scratch:
         db_path = Path(args.db) if args.db else Path(scratch) / "sandbox.db"
-        running = sandbox.start(db_path=db_path, port=args.port, seed=args.seed)
+        try:
+            running = sandbox.start(db_path=db_path, port=args.port, seed=args.seed)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                print(f"servicedesk sandbox: cannot listen on 127.0.0.1:{args.port} "
+                      f"({error.strerror}); choose another with --port", file=sys.stderr)
+            else:
+                print(f"servicedesk sandbox: cannot start: {error}", file=sys.stderr)
+            return 1
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         print(f"servicedesk sandbox: open {running.url} (data in {db_path}); Ctrl-C stops it")
         try:

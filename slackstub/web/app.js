@@ -60,6 +60,8 @@ const EMOJI = {
   arrow_up: "⬆️", clipboard: "📋", package: "📦", hammer_and_wrench: "🛠️", no_entry: "⛔",
   heavy_check_mark: "✔️", thumbsup: "👍", "+1": "👍", information_source: "ℹ️", pager: "📟",
   chart_with_upwards_trend: "📈", stopwatch: "⏱️", spiral_calendar_pad: "🗓️", rocket: "🚀",
+  arrow_double_up: "⏫", arrow_forward: "▶️", ballot_box_with_ballot: "🗳️", bulb: "💡",
+  double_vertical_bar: "⏸️", inbox_tray: "📥", mag: "🔍", reminder: "🎗️", repeat: "🔁",
 };
 
 function formatDate(seconds, format, fallback) {
@@ -457,7 +459,8 @@ function initials(name) {
 }
 
 function renderMessage(message, ctx, { replies, ephemeral } = {}) {
-  const fromBot = !message.user || message.user === "UBOT" || message.bot_id;
+  // An ephemeral message's user is whom it is for; it comes from the app (or Slackbot).
+  const fromBot = ephemeral || !message.user || message.user === "UBOT" || message.bot_id;
   const who = message.from_slackbot ? "Slackbot" : fromBot ? "servicedesk" : personName(message.user);
   const body = el("div", { class: "body" },
     el("div", { class: "meta" }, el("b", {}, who), fromBot && !message.from_slackbot ? el("span", { class: "tag" }, "APP") : null,
@@ -478,7 +481,7 @@ function renderMessage(message, ctx, { replies, ephemeral } = {}) {
       attachment.text ? textNode({ type: "mrkdwn", text: attachment.text }) : null,
       ...renderBlocks(attachment.blocks || [], ctx)));
   }
-  if (message.edited) body.append(el("span", { class: "edited" }, " (edited)"));
+  if (message.edited) body.append(el("div", { class: "edited" }, "(edited)"));
   if (replies) {
     body.append(el("button", { class: "replies", type: "button",
       onclick: () => { page.thread = message.ts; page.shown.messages = ""; render(); } },

@@ -156,6 +156,9 @@ def test_incident_logged_acknowledged_escalated_resolved(
     dialog.locator("button[type=submit]").click()
     expect(page.locator("#modal-layer")).to_be_hidden()
     expect(message_after(page, incident.key)).to_contain_text("Resolved")
+    # The record's history is its thread.
+    message_after(page, incident.key).locator(".replies").click()
+    expect(page.locator("#thread")).to_contain_text("escalat")
     shot(page, "incident-resolved", tmp_path)
     done = newest(running_sandbox, Incident)
     assert (done.status, done.resolution_code) == ("resolved", "fixed")
@@ -181,7 +184,6 @@ def test_change_raised_and_approved_by_two_approvers(
     field(dialog, "Planned start").locator("input").fill(start.strftime("%Y-%m-%dT10:00"))
     field(dialog, "Planned end").locator("input").fill(start.strftime("%Y-%m-%dT12:00"))
     field(dialog, "Backout plan").locator("textarea").fill("Restore last night's snapshot")
-    shot(page, "change-form", tmp_path)
     dialog.locator("button[type=submit]").click()
     expect(page.locator("#modal-layer")).to_be_hidden()
     change = newest(running_sandbox, Change)
@@ -199,31 +201,52 @@ def test_change_raised_and_approved_by_two_approvers(
             "#messages .message", has=page.locator("b", has_text=change.key)
         ).last
         request.locator("button", has_text="Approve").click()
-        page.wait_for_timeout(500)
-        shot(page, f"change-approved-{approver.id.lower()}", tmp_path)
+        expect(request).to_contain_text(approver.name)
+    shot(page, "change-approved", tmp_path)
     open_channel(page, "changes")
     expect(message_after(page, change.key)).not_to_contain_text("Awaiting approval")
     approved = newest(running_sandbox, Change)
     assert approved.status not in ("new", "assessment", "awaiting_approval"), approved.status
 
 
-def test_catalog_item_ordered(page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path) -> None:
+def test_catalog_item_ordered_approved_and_fulfilled(
+    page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
+) -> None:
     open_channel(page, "incidents")
     command(page, "/request")
     # The catalog comes back as an ephemeral message, each item with its Request button.
-    catalog = page.locator("#messages .message.ephemeral", has_text="New repository").last
-    shot(page, "request-catalog", tmp_path)
-    catalog.locator(".section-row", has_text="New repository").locator("button").click()
-    dialog = modal(page, "New repository")
-    field(dialog, "Repository name").locator("input").fill("payments-ledger")
+    catalog = page.locator("#messages .message.ephemeral", has_text="New laptop").last
+    catalog.locator(".section-row", has_text="New laptop").locator("button").click()
+    dialog = modal(page, "New laptop")
+    field(dialog, "Model").locator("select").select_option(label="15 inch")
     shot(page, "request-form", tmp_path)
     dialog.locator("button[type=submit]").click()
     expect(page.locator("#modal-layer")).to_be_hidden()
     ordered = newest(running_sandbox, ServiceRequest)
-    assert ordered.item_id == "repository"
+    assert ordered.item_id == "laptop"
+
+    act_as(page, sandbox.APPROVER_1)
     open_channel(page, "servicedesk")
-    expect(page.locator("#messages")).to_contain_text(ordered.key)
-    shot(page, "request-dm", tmp_path)
+    asked = page.locator("#messages .message", has_text=ordered.key).last
+    asked.locator("button", has_text="Approve").click()
+    expect(page.locator("#messages")).to_contain_text(f"You approved {ordered.key}")
+
+    act_as(page, sandbox.ON_CALL)
+    open_channel(page, "servicedesk")
+    page.locator("#messages .message", has_text=ordered.key).last.locator(
+        "button", has_text="Start fulfilment"
+    ).click()
+    page.locator("#messages .message", has_text=ordered.key).last.get_by_role(
+        "button", name="Fulfil", exact=True
+    ).click()
+    dialog = modal(page, ordered.key)
+    dialog.locator("textarea").first.fill("Handed over at the desk")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+    expect(page.locator("#messages")).to_contain_text("Fulfilled")
+    shot(page, "request-fulfilled", tmp_path)
+    done = newest(running_sandbox, ServiceRequest)
+    assert done.status == "fulfilled", done.status
 
 
 def test_stored_markup_shows_as_text_and_the_home_tab_opens(

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
 import sandbox
+from bot import cli
 from models.cmdb import ConfigItem
 from models.incident import Incident
 from models.service_request import ServiceRequest
@@ -88,3 +91,13 @@ def test_the_command_prints_the_url_serves_the_page_and_stops_on_sigterm(tmp_pat
         _, errors = process.communicate(timeout=30)
     assert process.returncode == 0, errors
     assert "Traceback" not in errors
+
+
+def test_a_port_in_use_is_said_plainly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(["sandbox", "--port", str(port), "--db", str(tmp_path / "s.db")])
+    assert status == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
