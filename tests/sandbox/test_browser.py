@@ -133,6 +133,21 @@ def test_incident_logged_acknowledged_escalated_resolved(
     expect(message_after(page, incident.key)).to_contain_text("In progress")
     shot(page, "incident-acknowledged", tmp_path)
 
+    # The overflow menu opens a form; closing it leaves the incident as it was.
+    record_message(page, incident.key).get_by_role("button", name="More actions").click()
+    record_message(page, incident.key).get_by_role("button", name="Change priority…").click()
+    dialog = modal(page, f"Priority {incident.key}")
+    expect(field(dialog, "New priority").locator("select option:checked")).to_have_text(
+        "P1 critical"
+    )
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#modal-layer")).to_be_hidden()
+
+    # A user select on the message: hand it to Erin and take it back.
+    for person in (sandbox.ENGINEER, sandbox.ON_CALL):
+        record_message(page, incident.key).locator("select").first.select_option(person.id)
+        expect(message_after(page, incident.key).locator(".fields")).to_contain_text(person.name)
+
     record_message(page, incident.key).locator("button", has_text="Escalate").click()
     dialog = modal(page, f"Escalate {incident.key}")
     dialog.locator("label", has_text="Hierarchical").locator("input").check()
