@@ -281,18 +281,14 @@ function element(spec, blockId, ctx, mode, readers) {
     case "external_select":
     case "multi_external_select":
       return typeahead(spec, blockId, ctx, dispatches, read, fire);
-    case "datepicker": {
-      const input = el("input", { type: "date", value: spec.initial_date, "data-action-id": actionId,
-        "aria-label": label || actionId });
-      read(() => ({ type: spec.type, selected_date: input.value || null }));
-      if (dispatches) input.addEventListener("change", () => fire({ selected_date: input.value }));
-      return input;
-    }
+    case "datepicker":
     case "timepicker": {
-      const input = el("input", { type: "time", value: spec.initial_time, "data-action-id": actionId,
+      const [inputType, key, initial] = spec.type === "datepicker"
+        ? ["date", "selected_date", spec.initial_date] : ["time", "selected_time", spec.initial_time];
+      const input = el("input", { type: inputType, value: initial, "data-action-id": actionId,
         "aria-label": label || actionId });
-      read(() => ({ type: spec.type, selected_time: input.value || null }));
-      if (dispatches) input.addEventListener("change", () => fire({ selected_time: input.value }));
+      read(() => ({ type: spec.type, [key]: input.value || null }));
+      if (dispatches) input.addEventListener("change", () => fire({ [key]: input.value }));
       return input;
     }
     case "datetimepicker": {

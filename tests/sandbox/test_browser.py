@@ -96,9 +96,16 @@ def field(dialog, label: str):  # type: ignore[no-untyped-def]
 
 def record_message(page: Page, key: str):  # type: ignore[no-untyped-def]
     """The channel message of a record (its summary names the key in bold)."""
-    found = page.locator("#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)).last
-    expect(found).to_be_visible()
-    return found
+    return page.locator(
+        "#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)
+    ).last
+
+
+def open_form(page: Page, channel: str, text: str, title: str):  # type: ignore[no-untyped-def]
+    """Type a slash command in `channel` and return the modal it opens."""
+    open_channel(page, channel)
+    command(page, text)
+    return modal(page, title)
 
 
 def newest(running: sandbox.Sandbox, model) -> SimpleNamespace:  # type: ignore[no-untyped-def]
@@ -112,9 +119,7 @@ def newest(running: sandbox.Sandbox, model) -> SimpleNamespace:  # type: ignore[
 def test_incident_logged_acknowledged_escalated_resolved(
     page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
 ) -> None:
-    open_channel(page, "incidents")
-    command(page, "/incident Card payments fail at checkout")
-    dialog = modal(page, "New incident")
+    dialog = open_form(page, "incidents", "/incident Card payments fail at checkout", "New incident")
     field(dialog, "Impact").locator("select").select_option(label="High")
     field(dialog, "Urgency").locator("select").select_option(label="High")
     # Type-ahead: what is typed goes to the bot as block_suggestion.
@@ -130,7 +135,7 @@ def test_incident_logged_acknowledged_escalated_resolved(
     act_as(page, sandbox.ON_CALL)
     message = record_message(page, incident.key)
     message.locator("button", has_text="Acknowledge").click()
-    expect(message_after(page, incident.key)).to_contain_text("In progress")
+    expect(record_message(page, incident.key)).to_contain_text("In progress")
     shot(page, "incident-acknowledged", tmp_path)
 
     # The overflow menu opens a form; closing it leaves the incident as it was.
@@ -146,7 +151,7 @@ def test_incident_logged_acknowledged_escalated_resolved(
     # A user select on the message: hand it to Erin and take it back.
     for person in (sandbox.ENGINEER, sandbox.ON_CALL):
         record_message(page, incident.key).locator("select").first.select_option(person.id)
-        expect(message_after(page, incident.key).locator(".fields")).to_contain_text(person.name)
+        expect(record_message(page, incident.key).locator(".fields")).to_contain_text(person.name)
 
     record_message(page, incident.key).locator("button", has_text="Escalate").click()
     dialog = modal(page, f"Escalate {incident.key}")
@@ -170,9 +175,9 @@ def test_incident_logged_acknowledged_escalated_resolved(
     field(dialog, "Resolution note").locator("textarea").fill("Restarted the card gateway")
     dialog.locator("button[type=submit]").click()
     expect(page.locator("#modal-layer")).to_be_hidden()
-    expect(message_after(page, incident.key)).to_contain_text("Resolved")
+    expect(record_message(page, incident.key)).to_contain_text("Resolved")
     # The record's history is its thread.
-    message_after(page, incident.key).locator(".replies").click()
+    record_message(page, incident.key).locator(".replies").click()
     expect(page.locator("#thread")).to_contain_text("escalat")
     shot(page, "incident-resolved", tmp_path)
     done = newest(running_sandbox, Incident)
@@ -180,16 +185,10 @@ def test_incident_logged_acknowledged_escalated_resolved(
     assert done.acknowledged_at is not None
 
 
-def message_after(page: Page, key: str):  # type: ignore[no-untyped-def]
-    return page.locator("#messages .message:not(.ephemeral)", has=page.locator("b", has_text=key)).last
-
-
 def test_change_raised_and_approved_by_two_approvers(
     page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
 ) -> None:
-    open_channel(page, "changes")
-    command(page, "/change")
-    dialog = modal(page, "Request a change")
+    dialog = open_form(page, "changes", "/change", "Request a change")
     field(dialog, "Title").locator("input").fill("Upgrade the payments database")
     field(dialog, "Type").locator("select").select_option(label="Normal")
     field(dialog, "Risk").first.locator("select").select_option(label="Medium")
@@ -205,9 +204,9 @@ def test_change_raised_and_approved_by_two_approvers(
     assert change.title == "Upgrade the payments database"
 
     record_message(page, change.key).locator("button", has_text="Assess").click()
-    expect(message_after(page, change.key)).to_contain_text("Assessment")
+    expect(record_message(page, change.key)).to_contain_text("Assessment")
     record_message(page, change.key).locator("button", has_text="Submit for approval").click()
-    expect(message_after(page, change.key)).to_contain_text("Awaiting approval")
+    expect(record_message(page, change.key)).to_contain_text("Awaiting approval")
 
     for approver in (sandbox.APPROVER_1, sandbox.APPROVER_2):
         act_as(page, approver)
@@ -219,7 +218,7 @@ def test_change_raised_and_approved_by_two_approvers(
         expect(request).to_contain_text(approver.name)
     shot(page, "change-approved", tmp_path)
     open_channel(page, "changes")
-    expect(message_after(page, change.key)).not_to_contain_text("Awaiting approval")
+    expect(record_message(page, change.key)).not_to_contain_text("Awaiting approval")
     approved = newest(running_sandbox, Change)
     assert approved.status not in ("new", "assessment", "awaiting_approval"), approved.status
 
@@ -268,9 +267,7 @@ def test_stored_markup_shows_as_text_and_the_home_tab_opens(
     page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
 ) -> None:
     hostile = "<script>window.pwned=1</script> <!channel> <img src=x onerror=window.pwned=2>"
-    open_channel(page, "incidents")
-    command(page, "/incident")
-    dialog = modal(page, "New incident")
+    dialog = open_form(page, "incidents", "/incident", "New incident")
     field(dialog, "Title").locator("input").fill(hostile)
     field(dialog, "Impact").locator("select").select_option(label="Low")
     field(dialog, "Urgency").locator("select").select_option(label="Low")
