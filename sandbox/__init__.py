@@ -66,11 +66,19 @@ class Sandbox:
     def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        self.server.task_dispatcher.shutdown()
         self.server.close()
         self.server_thread.join(timeout=5)
         self.ctx.background.shutdown(wait=True)
         self.workspace.stop()
         self.ctx.db.dispose()
+
+
+def _serve(server: Any) -> None:
+    try:
+        server.run()
+    except OSError:
+        pass  # stop() closed the listening socket: that ends waitress's select loop
 
 
 def start(
@@ -118,7 +126,7 @@ def start(
         app = create_app(ctx)
         server = make_server(app, db, host="127.0.0.1", port=0, threads=4)
         workspace.request_url = f"http://127.0.0.1:{server.effective_port}{EVENTS_PATH}"
-        thread = threading.Thread(target=server.run, name="sandbox-bot", daemon=True)
+        thread = threading.Thread(target=_serve, args=(server,), name="sandbox-bot", daemon=True)
         thread.start()
         running_scheduler = None
         if scheduler:

@@ -11,9 +11,10 @@ from importlib import resources
 from sqlmodel import select
 
 from bot.db import Database
+from models.change import ChangeInput, ChangeType
 from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
-from services import cmdb_import, incidents, requests
+from services import changes, cmdb_import, incidents, requests
 from services.clock import Clock
 from services.permissions import SYSTEM, Actor, Role
 
@@ -65,6 +66,8 @@ def seed_month(db: Database, policy: Policy, clock: Clock, *, seed: int = 2026) 
             made += 1
         if day % 2 == 0:
             _request(db, policy, rng, opened + timedelta(hours=rng.randrange(1, 8)), now)
+        if day % 7 == 1:
+            _standard_change(db, policy, opened + timedelta(hours=2), now)
     return made
 
 
@@ -124,3 +127,28 @@ def _request(db: Database, policy: Policy, rng: random.Random, at, now) -> None:
                 session, key=key, note="Created and handed over.", actor=fulfiller, now=done,
                 policy=policy, members_of=members_of,
             )
+
+
+def _standard_change(db: Database, policy: Policy, at, now) -> None:  # type: ignore[no-untyped-def]
+    """The weekly certificate rotation: a standard change, scheduled, done and reviewed."""
+    template = policy.changes.standard_changes[0]
+    start = at + timedelta(days=1)
+    data = ChangeInput(
+        title=template.name, type=ChangeType.STANDARD, standard_template=template.name,
+        targets=["payments"], planned_start=start, planned_end=start + timedelta(hours=1),
+        implementation_plan=template.description,
+    )
+    owner = Actor(ON_CALL, AGENT_ROLES)
+    with db.session() as session:
+        key = changes.create(session, data=data, requester=ON_CALL, now=at, policy=policy).key
+    if start + timedelta(hours=1) >= now:
+        return
+    with db.session() as session:
+        changes.start_implementation(session, key=key, actor=owner, now=start)
+    with db.session() as session:
+        changes.complete_implementation(session, key=key, actor=owner, now=start + timedelta(hours=1))
+    with db.session() as session:
+        changes.review(
+            session, key=key, outcome="successful", note="Certificates renewed, no alerts.",
+            actor=owner, now=start + timedelta(hours=2),
+        )

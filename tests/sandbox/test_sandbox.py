@@ -18,16 +18,17 @@ from sqlmodel import select
 
 import sandbox
 from bot import cli
+from models.change import Change
 from models.cmdb import ConfigItem
 from models.incident import Incident
 from models.service_request import ServiceRequest
 
 
-def counts(running: sandbox.Sandbox) -> tuple[int, int, int]:
+def counts(running: sandbox.Sandbox) -> tuple[int, int, int, int]:
     with running.ctx.db.read_session() as session:
         return tuple(  # type: ignore[return-value]
             session.exec(select(func.count()).select_from(model)).one()
-            for model in (Incident, ServiceRequest, ConfigItem)
+            for model in (Incident, ServiceRequest, ConfigItem, Change)
         )
 
 
@@ -43,10 +44,12 @@ def test_seed_fills_a_month_once_and_db_keeps_it_between_runs(tmp_path: Path) ->
             ).one()
     finally:
         running.stop()
-    incidents, requests_, items = seeded
+    incidents, requests_, items, changes = seeded
     assert incidents >= 25 and requests_ >= 8
     # The demo policy's three services and the four demo items.
     assert items == 7
+    # The weekly certificate rotation, done and reviewed.
+    assert changes >= 4
     assert (max(times) - min(times)).days >= 25
     assert closed > incidents // 2
     again = sandbox.start(db_path=db_path, seed=True, scheduler=False)
