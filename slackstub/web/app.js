@@ -353,10 +353,10 @@ function typeahead(spec, blockId, ctx, dispatches, read, fire) {
   const list = el("div", { class: "suggestions", hidden: true });
   const chips = el("div", { class: "chips" });
   const showChosen = () => {
+    if (!multiple) { input.value = chosen[0] ? plain(chosen[0].text) : input.value; return; }
     chips.replaceChildren(...chosen.map((o) => el("span", { class: "chip" }, plain(o.text),
-      multiple ? el("button", { type: "button", class: "replies", "aria-label": "Remove",
-        onclick: () => { chosen = chosen.filter((c) => c.value !== o.value); showChosen(); } }, " ×") : null)));
-    if (!multiple) input.value = chosen[0] ? plain(chosen[0].text) : input.value;
+      el("button", { type: "button", class: "replies", "aria-label": "Remove",
+        onclick: () => { chosen = chosen.filter((c) => c.value !== o.value); showChosen(); } }, " ×"))));
   };
   const pick = (option) => {
     chosen = multiple ? [...chosen.filter((c) => c.value !== option.value), option] : [option];

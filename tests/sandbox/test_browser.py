@@ -124,8 +124,10 @@ def test_incident_logged_acknowledged_escalated_resolved(
     field(dialog, "Urgency").locator("select").select_option(label="High")
     # Type-ahead: what is typed goes to the bot as block_suggestion.
     field(dialog, "Service").locator("input").fill("pay")
-    dialog.locator(".suggestions button", has_text="payments").first.click()
+    suggestion = dialog.locator(".suggestions button", has_text="payments").first
+    expect(suggestion).to_be_visible()
     shot(page, "incident-form", tmp_path)
+    suggestion.click()
     dialog.locator("button[type=submit]").click()
     expect(page.locator("#modal-layer")).to_be_hidden()
     incident = newest(running_sandbox, Incident)
@@ -278,6 +280,14 @@ def test_stored_markup_shows_as_text_and_the_home_tab_opens(
     expect(message).to_contain_text("<script>window.pwned=1</script> <!channel> <img src=x")
     assert message.locator("script, img[src=x], .mention.broadcast").count() == 0
     assert page.evaluate("window.pwned") is None
+    # The page's mrkdwn: escaped first, then formatted; only http(s) and mailto links.
+    html = page.evaluate(
+        "mrkdwn('*bold* <@U0ONCALL> <https://example.org|site> <javascript:alert(1)|click> "
+        "&lt;b&gt; `<!here>`')"
+    )
+    assert "<b>bold</b>" in html and "@Otto On-call" in html
+    assert '<a href="https://example.org"' in html
+    assert "javascript" not in html and "&lt;b&gt;" in html and "<code>&lt;!here&gt;</code>" in html
 
     page.locator("#sidebar a", has_text="servicedesk Home").click()
     expect(page.locator("#messages .home")).to_contain_text(incident.key)
