@@ -60,6 +60,10 @@ def test_seed_fills_a_month_once_and_db_keeps_it_between_runs(tmp_path: Path) ->
 
 
 def test_the_bot_answers_a_command_typed_on_the_page(running_sandbox: sandbox.Sandbox) -> None:
+    # Both halves listen on loopback only.
+    assert running_sandbox.url.startswith("http://127.0.0.1:")
+    assert running_sandbox.workspace.request_url.startswith("http://127.0.0.1:")
+    assert running_sandbox.server.effective_host == "127.0.0.1"
     body = {"user": sandbox.ENGINEER.id, "channel": "C0INCIDENTS", "text": "/incident list"}
     request = urllib.request.Request(
         running_sandbox.url + "sandbox/send", data=json.dumps(body).encode(), method="POST"
