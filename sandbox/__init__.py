@@ -58,6 +58,8 @@ class Sandbox:
     server: Any
     server_thread: threading.Thread
     scheduler: Any
+    # Where the stand-in's messages are kept between runs (beside the database).
+    messages_file: Path
 
     @property
     def url(self) -> str:
@@ -71,6 +73,7 @@ class Sandbox:
         self.server_thread.join(timeout=5)
         self.ctx.background.shutdown(wait=True)
         self.workspace.stop()
+        self.workspace.save(self.messages_file)
         self.ctx.db.dispose()
 
 
@@ -104,6 +107,8 @@ def start(
     ).start()
     for group_id, (handle, members) in USERGROUPS.items():
         workspace.set_usergroup(group_id, members, handle=handle, name=handle)
+    messages_file = db_path.with_name(db_path.name + ".slack.json")
+    workspace.load(messages_file)
     try:
         settings = load_settings(
             SLACK_BOT_TOKEN=SANDBOX_BOT_TOKEN,
@@ -136,4 +141,4 @@ def start(
     except BaseException:
         workspace.stop()
         raise
-    return Sandbox(workspace, ctx, server, thread, running_scheduler)
+    return Sandbox(workspace, ctx, server, thread, running_scheduler, messages_file)

@@ -10,6 +10,7 @@ calls (chat.postMessage, views.open…) and POSTs to response_url.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import mimetypes
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -126,6 +128,35 @@ class Workspace(FakeSlack):
             self._triggers.clear()
             self._stacks.clear()
             self._errors.clear()
+            self._version += 1
+
+    def save(self, path: Path) -> None:
+        """Write the channels' messages and the uploaded files to `path` (JSON), so a sandbox
+        that keeps its database (--db) finds the messages its records point at next time."""
+        with self._lock:
+            data = {
+                "messages": [{"channel": ch, "message": m} for (ch, _), m in self._messages.items()],
+                "files": [
+                    {**f, "content": base64.b64encode(f["content"]).decode()}
+                    for f in self._files.values()
+                    if f.get("content") is not None
+                ],
+            }
+        path.write_text(json.dumps(data, default=str), encoding="utf-8")
+
+    def load(self, path: Path) -> None:
+        """Read back what `save` wrote; a missing or unreadable file leaves the workspace empty."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            messages = {(m["channel"], m["message"]["ts"]): m["message"] for m in data["messages"]}
+            files = {
+                f["id"]: {**f, "content": base64.b64decode(f["content"])} for f in data["files"]
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        with self._lock:
+            self._messages.update(messages)
+            self._files.update(files)
             self._version += 1
 
     # ------------------------------------------------------------------ Web API additions

@@ -477,6 +477,10 @@ function renderMessage(message, ctx, { replies, ephemeral } = {}) {
       attachment.text ? textNode({ type: "mrkdwn", text: attachment.text }) : null,
       ...renderBlocks(attachment.blocks || [], ctx)));
   }
+  if (message.reactions && message.reactions.length) {
+    body.append(el("div", { class: "chips" }, ...message.reactions.map((r) =>
+      el("span", { class: "chip" }, `${EMOJI[r.name] || ":" + r.name + ":"} ${r.count}`))));
+  }
   if (message.edited) body.append(el("div", { class: "edited" }, "(edited)"));
   if (replies) {
     body.append(el("button", { class: "replies", type: "button",

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -55,8 +56,17 @@ def test_seed_fills_a_month_once_and_db_keeps_it_between_runs(tmp_path: Path) ->
     again = sandbox.start(db_path=db_path, seed=True, scheduler=False)
     try:
         assert counts(again) == seeded
+        bot = WebClient(token="xoxb-test", base_url=again.workspace.url)
+        posted = bot.chat_postMessage(channel="C0INCIDENTS", text="kept")
     finally:
         again.stop()
+    # The stand-in's messages are kept beside the database too: records still find theirs.
+    third = sandbox.start(db_path=db_path, scheduler=False)
+    try:
+        kept = third.workspace.message("C0INCIDENTS", posted["ts"])
+        assert kept is not None and kept["text"] == "kept"
+    finally:
+        third.stop()
 
 
 def test_the_bot_answers_a_command_typed_on_the_page(running_sandbox: sandbox.Sandbox) -> None:
