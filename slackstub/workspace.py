@@ -164,16 +164,8 @@ class Workspace(FakeSlack):
     def _api_chat_postEphemeral(self, args: Json) -> Json:
         answer = super()._api_chat_postEphemeral(args)
         if answer.get("ok"):
-            self._ephemerals.append(
-                {
-                    "id": self._page_id("E"),
-                    "channel": _dm_channel(args["channel"]),
-                    "user": args["user"],
-                    "ts": answer["message_ts"],
-                    "text": args.get("text", ""),
-                    "blocks": args.get("blocks") or [],
-                    "thread_ts": args.get("thread_ts"),
-                }
+            self._add_ephemeral(
+                _dm_channel(args["channel"]), args["user"], args, ts=answer["message_ts"]
             )
         return answer
 
@@ -259,17 +251,7 @@ class Workspace(FakeSlack):
             message = self._bot_message(args, ts)
             self._messages[(origin.channel, ts)] = message
             return
-        self._ephemerals.append(
-            {
-                "id": self._page_id("E"),
-                "channel": origin.channel,
-                "user": origin.user,
-                "ts": self._next_ts(),
-                "text": args.get("text", ""),
-                "blocks": args.get("blocks") or [],
-                "thread_ts": args.get("thread_ts"),
-            }
-        )
+        self._add_ephemeral(origin.channel, origin.user, args)
 
     def _forget_original(self, origin: _Origin) -> None:
         if origin.ephemeral_id is not None:
@@ -413,24 +395,30 @@ class Workspace(FakeSlack):
                 pass
         return status, text
 
-    def _ephemeral(self, channel: str, user: str, text: str, blocks: Any = None) -> None:
+    def _add_ephemeral(
+        self, channel: str, user: str, args: Json, *, ts: str | None = None, slackbot: bool = False
+    ) -> None:
+        """A message only `user` sees in `channel` (postEphemeral, a response_url answer, or
+        Slackbot telling the person that something failed)."""
+        blocks = args.get("blocks")
         with self._lock:
             self._ephemerals.append(
                 {
                     "id": self._page_id("E"),
                     "channel": channel,
                     "user": user,
-                    "ts": self._next_ts(),
-                    "text": text,
+                    "ts": ts or self._next_ts(),
+                    "text": args.get("text", ""),
                     "blocks": blocks if isinstance(blocks, list) else [],
-                    "from_slackbot": True,
+                    "thread_ts": args.get("thread_ts"),
+                    "from_slackbot": slackbot,
                 }
             )
 
     def _failed(self, channel: str, user: str, what: str, status: int, answer: Any) -> Json:
         detail = answer if isinstance(answer, str) else json.dumps(answer)
         text = f"{what} failed: the app answered HTTP {status}. {detail[:300]}"
-        self._ephemeral(channel, user, text)
+        self._add_ephemeral(channel, user, {"text": text}, slackbot=True)
         return {"ok": False, "status": status, "error": text}
 
     def send(self, body: Json) -> Json:
@@ -464,7 +452,7 @@ class Workspace(FakeSlack):
             with self._lock:
                 self._deliver(origin, answer)
         elif isinstance(answer, str) and answer.strip():
-            self._ephemeral(channel, user, answer)
+            self._add_ephemeral(channel, user, {"text": answer})
         return {"ok": True}
 
     def act(self, body: Json) -> Json:
