@@ -36,6 +36,7 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# Generous: CI shares two cores with the PostgreSQL leg and other work.
 TIMEOUT_MS = 15_000
 
 
@@ -49,6 +50,7 @@ def page(running_sandbox: sandbox.Sandbox, tmp_path: Path) -> Iterator[Page]:
         try:
             tab = browser.new_page()
             tab.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
             errors: list[str] = []
             tab.on("pageerror", lambda error: errors.append(str(error)))
             tab.goto(running_sandbox.url)
