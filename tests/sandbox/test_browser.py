@@ -294,3 +294,17 @@ def test_stored_markup_shows_as_text_and_the_home_tab_opens(
     page.locator("#sidebar a", has_text="servicedesk Home").click()
     expect(page.locator("#messages .home")).to_contain_text(incident.key)
     shot(page, "home", tmp_path)
+
+
+def test_a_reports_charts_show_in_its_thread(page: Page, tmp_path: Path) -> None:
+    act_as(page, sandbox.MANAGER)
+    open_channel(page, "service-reports")
+    command(page, "/servicedesk report")
+    # Asked for by hand, the report comes as a direct message.
+    open_channel(page, "servicedesk")
+    report = page.locator("#messages .message:not(.ephemeral)", has_text="Service report").last
+    report.locator(".replies").click()
+    chart = page.locator("#thread .file img").first
+    expect(chart).to_be_visible()
+    # The image really loaded from the stand-in's /files/ (a PNG the bot uploaded).
+    assert chart.evaluate("img => img.complete && img.naturalWidth") > 100
