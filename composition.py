@@ -88,9 +88,12 @@ def start_scheduler(ctx: AppContext) -> BackgroundScheduler:
 
 def main(argv: list[str] | None = None) -> int:
     """`servicedesk …` and `python app.py …`: the command line, with this app and scheduler."""
+    import sandbox
     from bot import cli
 
-    return cli.main(argv, create_app=create_app, start_scheduler=start_scheduler)
+    return cli.main(
+        argv, create_app=create_app, start_scheduler=start_scheduler, run_sandbox=sandbox.command
+    )
 
 
 if __name__ == "__main__":

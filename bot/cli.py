@@ -143,6 +143,7 @@ def main(
     *,
     create_app: CreateApp | None = None,
     start_scheduler: StartScheduler | None = None,
+    run_sandbox: Callable[[argparse.Namespace], int] | None = None,
 ) -> int:
     """The command line. Running the bot needs the app and scheduler built above bot/
     (composition.main passes them); the other sub-commands do not."""
@@ -162,6 +163,14 @@ def main(
         "audit_action", choices=["verify"], help="check the audit trail's hash chain"
     )
     add_report_parser(sub)
+    sandbox_parser = sub.add_parser(
+        "sandbox", help="try the desk in a browser: a stand-in Slack and the bot, on loopback"
+    )
+    sandbox_parser.add_argument("--seed", action="store_true", help="add a month of records")
+    sandbox_parser.add_argument(
+        "--db", default=None, help="keep the data in this SQLite file (default: a fresh one)"
+    )
+    sandbox_parser.add_argument("--port", type=int, default=8025, help="the page's port")
     args = parser.parse_args(argv)
     try:
         if args.command == "audit":
@@ -174,6 +183,10 @@ def main(
             return cmdb_command(args)
         if args.command == "report":
             return report_command(args)
+        if args.command == "sandbox":
+            if run_sandbox is None:
+                raise TypeError("the sandbox needs composition.main (servicedesk sandbox)")
+            return run_sandbox(args)
         if create_app is None or start_scheduler is None:
             raise TypeError("running the bot needs composition.main (python app.py)")
         return run(create_app, start_scheduler)

@@ -1,4 +1,5 @@
-"""Test doubles for Slack: a fake Web API server and signed requests to the bot."""
+"""A stand-in for Slack: a fake Web API server and signed requests to the bot (the test
+suite's), and `workspace.Workspace`, the same server with a page people use (the sandbox's)."""
 
 from .requests import (
     DispatchResult,

@@ -1,8 +1,9 @@
-"""Run the fake Slack Web API on its own, to try the bot without a workspace:
+"""Run the fake Slack Web API on its own and watch what a bot calls:
 
     python -m slackstub            # prints the URL to put in SLACK_API_URL
 
-Every call the bot makes is printed as it arrives. Stop with Ctrl-C.
+Every call the bot makes is printed as it arrives. Stop with Ctrl-C. To use the bot without a
+workspace, `servicedesk sandbox` is the whole thing: this server with a page, and the bot.
 """
 
 from __future__ import annotations

@@ -76,14 +76,19 @@ class _Handler(BaseHTTPRequestHandler):
                 path.removeprefix("/response/"), dict(self.headers.items()), raw
             )
         else:
-            status, headers, body = 404, {}, "not found"
+            status, headers, body = fake._handle_other_post(path, dict(self.headers.items()), raw)
         self._send(status, headers, body)
 
     def do_GET(self) -> None:
-        self._send(404, {}, "not found")
+        split = urlsplit(self.path)
+        self._send(*self.server.fake._handle_get(split.path, split.query))
 
-    def _send(self, status: int, headers: dict[str, str], body: Json | str) -> None:
-        if isinstance(body, str):
+    def _send(self, status: int, headers: dict[str, str], body: Json | str | bytes) -> None:
+        headers = dict(headers)
+        if isinstance(body, bytes):
+            data = body
+            content_type = headers.pop("Content-Type", "application/octet-stream")
+        elif isinstance(body, str):
             data = body.encode("utf-8")
             content_type = "text/plain; charset=utf-8"
         else:
@@ -183,7 +188,8 @@ class FakeSlack:
     Every call is recorded; answers mimic Slack's shapes closely enough for slack_sdk and Bolt.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
+        self._port = port
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
@@ -210,7 +216,7 @@ class FakeSlack:
     def start(self) -> FakeSlack:
         if self._server is not None:
             return self
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", self._port), _Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
@@ -483,6 +489,16 @@ class FakeSlack:
         args["_response_url_id"] = key
         self._record(Call(method="response_url", args=args, headers=headers))
         return 200, {}, "ok"
+
+    def _handle_get(self, path: str, query: str) -> tuple[int, dict[str, str], Json | str | bytes]:
+        """GET requests: none in the Web API; a subclass serves pages here."""
+        return 404, {}, "not found"
+
+    def _handle_other_post(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], Json | str | bytes]:
+        """POSTs outside /api/, /upload/ and /response/: a subclass serves its page's calls."""
+        return 404, {}, "not found"
 
     # ------------------------------------------------------------------ API answers
     # Each runs under the lock with None-valued arguments dropped.
