@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bench import sla_sweep  # noqa: E402
+from bench.ack_latency import POLICY, SECRET  # noqa: E402
 from bot.app_factory import build_context  # noqa: E402
 from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database, make_engine, normalise_url  # noqa: E402
@@ -64,16 +65,6 @@ from services.clock import SystemClock  # noqa: E402
 from slackstub import FakeSlack  # noqa: E402
 from slackstub import requests as slack_requests  # noqa: E402
 
-SECRET = "b" * 32
-POLICY = """
-[channels]
-incidents = "C0INCIDENTS"
-[[teams]]
-name = "platform"
-[[services]]
-name = "payments"
-team = "platform"
-"""
 DUE = 300  # SLA stages the sweep fires (incidents 1..300, response 50 %)
 
 
