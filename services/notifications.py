@@ -161,6 +161,22 @@ def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
     return int(session.execute(insert, rows).rowcount)
 
 
+def schedule_new(session: Session, rows: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    """`schedule_many` that tells which rows were new: the (record_key, kind, stage,
+    recipient) of each row queued now, in one statement (INSERT … ON CONFLICT DO NOTHING
+    RETURNING, several rows to a statement)."""
+    if not rows:
+        return set()
+    note_wake(session, min(row["next_attempt_at"] for row in rows))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(*(_TABLE.c[name] for name in _UNIQUE_COLUMNS))
+    )
+    return {(a, b, c, d) for a, b, c, d in session.execute(statement, rows)}
+
+
 def claim_due(
     session: Session, *, now: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=2)
 ) -> list[Notification]:
