@@ -16,20 +16,24 @@ from sqlmodel import SQLModel
 from bot.db import Database
 
 
-def count_statements(db: Database, work: Callable[[], object], skip: str = "") -> int:
-    """How many statements `work` sent to `db` (those containing `skip` left out)."""
+def captured(db: Database, work: Callable[[], object]) -> list[str]:
+    """Every statement `work` sent to `db`, in order."""
     seen: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]  # noqa: ARG001,E501
-        if not (skip and skip in statement):
-            seen.append(statement)
+    def spy(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]  # noqa: ARG001,E501
+        seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(db.engine, "before_cursor_execute", spy)
     try:
         work()
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
+        event.remove(db.engine, "before_cursor_execute", spy)
+    return seen
+
+
+def count_statements(db: Database, work: Callable[[], object], skip: str = "") -> int:
+    """How many statements `work` sent to `db` (those containing `skip` left out)."""
+    return len([s for s in captured(db, work) if not (skip and skip in s)])
 
 
 @pytest.fixture

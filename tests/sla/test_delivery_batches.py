@@ -107,19 +107,14 @@ def test_a_user_group_becomes_its_members_in_one_insert(fresh):
 
 
 def _sent_updates(database: Database, work) -> int:  # type: ignore[no-untyped-def]
-    seen: list[str] = []
-    from sqlalchemy import event
-
-    def spy(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]  # noqa: ARG001,E501
-        if statement.startswith("UPDATE notification SET status") and "sent_at=" in statement:
-            seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", spy)
-    try:
-        work()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", spy)
-    return len(seen)
+    """How many statements recorded rows as sent."""
+    return len(
+        [
+            s
+            for s in statements.captured(database, work)
+            if s.startswith("UPDATE notification SET status") and "sent_at=" in s
+        ]
+    )
 
 
 def test_outcomes_are_recorded_at_least_every_second_during_a_long_pass(database, fake_slack):
