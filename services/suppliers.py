@@ -127,6 +127,7 @@ def waits(
     supplier: str | None = None,
     since: datetime | None = None,
     open_only: bool = False,
+    before: datetime | None = None,
 ) -> list[Wait]:
     """Holds awaiting supplier of records that name a supplier: one join on indexed keys."""
     statement = (
@@ -149,6 +150,8 @@ def waits(
         )
     if open_only:
         statement = statement.where(col(SlaPause.ended_at).is_(None))
+    if before is not None:
+        statement = statement.where(col(SlaPause.started_at) < before)
     return [Wait(*row) for row in session.execute(statement.order_by(col(SlaPause.started_at)))]
 
 
@@ -161,16 +164,21 @@ class Performance:
 
 
 def performance(
-    session: Session, *, supplier: Supplier, since: datetime, now: datetime
+    session: Session,
+    *,
+    supplier: Supplier,
+    since: datetime,
+    now: datetime,
+    until: datetime | None = None,
 ) -> Performance:
-    """Records that waited on the supplier in the period: their total wait, median and share
-    within the contracted resolution target."""
+    """Records that waited on the supplier in [since, until) (until now by default): their
+    total wait within the period, median and share within the contracted resolution target."""
+    end = min(until or now, now)
     total: dict[str, timedelta] = {}
-    for wait in waits(session, supplier=supplier.name, since=since):
+    for wait in waits(session, supplier=supplier.name, since=since, before=end):
         start = max(wait.started_at, since)
-        total[wait.record_key] = total.get(wait.record_key, timedelta()) + (
-            (wait.ended_at or now) - start
-        )
+        stop = min(wait.ended_at or now, end)
+        total[wait.record_key] = total.get(wait.record_key, timedelta()) + (stop - start)
     if not total:
         return Performance(0, None, None, 0)
     lengths = sorted(total.values())

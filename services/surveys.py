@@ -415,10 +415,11 @@ def figures(
     service: str | None = None,
     team: str | None = None,
     customer: str | None = None,
+    services: tuple[str, ...] | None = None,
     comments: int = 5,
 ) -> Csat:
     """Response rate, average, distribution and the latest comments of surveys sent in the
-    period, for one service, team or customer (or all). Two grouped queries."""
+    period, for one service, team, customer or set of services (or all). Two grouped queries."""
     where = [
         col(Survey.created_at) >= since,
         col(Survey.created_at) < until,
@@ -431,6 +432,8 @@ def figures(
     ):
         if value is not None:
             where.append(func.lower(col(column)) == value.lower())
+    if services is not None:
+        where.append(func.lower(col(Survey.service)).in_([name.lower() for name in services]))
     counts = session.execute(
         select(Survey.score, func.count()).where(and_(*where)).group_by(col(Survey.score))
     ).all()
