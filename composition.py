@@ -17,6 +17,7 @@ from bot.app_factory import bolt_app
 from bot.context import AppContext
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
+from handlers.customers import CustomerHandlers
 from handlers.feedback import FeedbackHandlers
 from handlers.home import HomeHandlers
 from handlers.incidents import IncidentHandlers
@@ -42,6 +43,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ReleaseHandlers,
     FeedbackHandlers,
     SupplierHandlers,
+    CustomerHandlers,
 )
 
 

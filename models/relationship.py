@@ -3,7 +3,7 @@ compliments, and which supplier a record waits on."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
@@ -125,3 +125,45 @@ class SupplierWait(SQLModel, table=True):
     ticket_ref: str = Field(default="", max_length=120)
     set_by: str = Field(max_length=32)
     set_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PartyKind(StrEnum):
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+
+
+class RelationshipReview(SQLModel, table=True):
+    """A service review held with a customer, or a review of a supplier."""
+
+    __tablename__ = "relationship_review"
+    __table_args__ = (
+        UniqueConstraint("submission_id", name="uq_relationship_review_submission_id"),
+        Index("ix_relationship_review_party", "party_kind", "party", "reviewed_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    party_kind: str = Field(max_length=10)
+    party: str = Field(max_length=60)
+    reviewed_on: date
+    attendees: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    outcome: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str = Field(max_length=32)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    next_review: date | None = Field(default=None)
+    submission_id: str | None = Field(default=None, max_length=64)
+
+
+class ReviewAction(SQLModel, table=True):
+    """An action agreed at a review: reminded to its owner when due, listed until done."""
+
+    __tablename__ = "review_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="relationship_review.id", index=True)
+    party_kind: str = Field(max_length=10)
+    party: str = Field(max_length=60, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(max_length=32, index=True)
+    due_on: date = Field(index=True)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    done_by: str | None = Field(default=None, max_length=32)

@@ -12,13 +12,30 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from models.agreement_policy import _cadence as cadence
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.sla_policy import Duration
 
+ReminderDays = list[Annotated[int, Field(ge=0, le=3650)]]
 
-class Customer(Strict):
+
+class Reviewed(Strict):
+    """A party reviewed on a cadence: the owner is reminded `review_reminders` days before
+    each review (the first on `next_review`, later ones one cadence after the last review)."""
+
+    review_every: str | None = None
+    next_review: date | None = None
+    review_reminders: ReminderDays = [14, 1]
+
+    @field_validator("review_every")
+    @classmethod
+    def _review_every(cls, value: str | None) -> str | None:
+        return cadence(value)
+
+
+class Customer(Reviewed):
     name: Name
     services: list[Name] = []
     agreements: list[Name] = []
@@ -50,7 +67,7 @@ class ComplaintPolicy(Strict):
     )
 
 
-class Supplier(Strict):
+class Supplier(Reviewed):
     name: Name
     contact: str = Field(default="", max_length=200)
     services: list[Name] = []
@@ -61,7 +78,7 @@ class Supplier(Strict):
     contract_end: date | None = None
     owner: SlackRef | None = None
     # Days before contract_end the owner is reminded.
-    contract_reminders: list[Annotated[int, Field(ge=0, le=3650)]] = [90, 30]
+    contract_reminders: ReminderDays = [90, 30]
 
 
 def check_relationships(policy: object) -> None:

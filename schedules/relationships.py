@@ -1,11 +1,11 @@
 """The customer and supplier sweep: satisfaction surveys for what was resolved, supplier
-contract reminders and supplier breaches, all into the outbox (the notifier sends them)."""
+contract reminders, supplier breaches and review reminders, all into the outbox (the notifier sends them)."""
 
 from __future__ import annotations
 
 from bot.db import Database
 from models.policy import Policy
-from services import suppliers, surveys
+from services import relationship_reviews, suppliers, surveys
 from services.clock import Clock
 
 
@@ -21,4 +21,5 @@ def sweep_relationships(*, db: Database, clock: Clock, policy: Policy) -> int:
             break
     with db.session() as session:
         total += suppliers.sweep(session, now=clock.now(), policy=policy)
+        total += relationship_reviews.sweep(session, now=clock.now(), policy=policy)
     return total

@@ -9,8 +9,10 @@ from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
 from handlers.common import actor_of, later, tell
+from handlers.customers import CustomerHandlers
 from handlers.kind import post_in_record_thread
 from handlers.suppliers import render
+from models.relationship import PartyKind
 from services import incidents, suppliers
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
@@ -68,9 +70,11 @@ class SupplierHandlers:
             performance = suppliers.performance(
                 session, supplier=supplier, since=now - PERIOD, now=now
             )
+            past = CustomerHandlers.review_section(session, PartyKind.SUPPLIER, supplier)
         blocks = render.show_blocks(
             supplier, open_waits, titles, performance, period=PERIOD, now=now
         )
+        blocks += past
         respond(
             text=f"Supplier {user_text(supplier.name)}", blocks=blocks, response_type="ephemeral"
         )

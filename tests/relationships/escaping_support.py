@@ -7,8 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from models.relationship import Complaint, ComplaintStatus
-from models.relationship_policy import Supplier
+from models.relationship import (
+    Complaint,
+    ComplaintStatus,
+    PartyKind,
+    RelationshipReview,
+    ReviewAction,
+)
+from models.relationship_policy import Customer, Supplier
 from services.suppliers import Performance, Wait
 from services.surveys import Csat
 from tests.handlers.hostile import HOSTILE
@@ -40,6 +46,21 @@ def suppliers() -> list[Supplier]:
     ]
 
 
+def customers() -> list[Customer]:
+    return [
+        Customer.model_construct(
+            name=HOSTILE,
+            services=[HOSTILE],
+            agreements=[HOSTILE],
+            contact="S0EVIL><!channel",
+            owner="U0EVIL><!channel",
+            review_every="quarterly",
+            next_review=None,
+            review_reminders=[14],
+        )
+    ]
+
+
 def factories(hostile: Callable[..., Any]) -> dict[Any, Callable[[], list[Any]]]:
     return {
         Complaint: lambda: complaints(hostile),
@@ -47,6 +68,21 @@ def factories(hostile: Callable[..., Any]) -> dict[Any, Callable[[], list[Any]]]
         Csat: lambda: [
             Csat(3, 2, 4.5, {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}, [(HOSTILE, 2, HOSTILE)]),
             Csat(0, 0, None, {1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, []),
+        ],
+        Customer: customers,
+        PartyKind: lambda: list(PartyKind),
+        date: lambda: [date(2027, 1, 15)],
+        RelationshipReview: lambda: [
+            hostile(
+                RelationshipReview,
+                id=1,
+                reviewed_on=date(2026, 11, 20),
+                next_review=date(2027, 2, 20),
+                attendees='["U0EVIL><!channel", "U0LEAD"]',
+            )
+        ],
+        ReviewAction: lambda: [
+            hostile(ReviewAction, id=2, review_id=1, due_on=date(2026, 12, 1), done_by="U0LEAD")
         ],
         Wait: lambda: [Wait(HOSTILE, HOSTILE, HOSTILE, NOW, None, 1)],
         Performance: lambda: [

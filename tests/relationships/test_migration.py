@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from bot.db import make_engine
 from tests.agreements.test_migration import _to
 
-NEW = {"survey", "complaint", "compliment", "supplier_wait"}
+NEW = {"survey", "complaint", "compliment", "supplier_wait", "relationship_review", "review_action"}
 
 
 def test_upgrade_keeps_incidents_and_downgrade_removes_only_the_new_tables(tmp_path: Path):

@@ -8,6 +8,8 @@ Revises: 0015
 - complaint: CMP-n records with their channel message, owner and response target.
 - compliment: compliments, passed to the team.
 - supplier_wait: which supplier (and their ticket) a record on hold awaiting supplier waits on.
+- relationship_review, review_action: service reviews with customers and supplier reviews,
+  and the actions agreed at them.
 """
 
 from __future__ import annotations
@@ -130,8 +132,47 @@ def upgrade() -> None:
     )
     op.create_index("ix_supplier_wait_supplier", "supplier_wait", ["supplier"])
 
+    op.create_table(
+        "relationship_review",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("party_kind", sa.String(length=10), nullable=False),
+        sa.Column("party", sa.String(length=60), nullable=False),
+        sa.Column("reviewed_on", sa.Date(), nullable=False),
+        sa.Column("attendees", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=32), nullable=False),
+        sa.Column("recorded_at", TZ, nullable=False),
+        sa.Column("next_review", sa.Date(), nullable=True),
+        sa.Column("submission_id", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("submission_id", name="uq_relationship_review_submission_id"),
+    )
+    op.create_index(
+        "ix_relationship_review_party",
+        "relationship_review",
+        ["party_kind", "party", "reviewed_on"],
+    )
+    op.create_table(
+        "review_action",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("party_kind", sa.String(length=10), nullable=False),
+        sa.Column("party", sa.String(length=60), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("done_at", TZ, nullable=True),
+        sa.Column("done_by", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(["review_id"], ["relationship_review.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    for column in ("review_id", "party", "owner", "due_on", "done_at"):
+        op.create_index(f"ix_review_action_{column}", "review_action", [column])
+
 
 def downgrade() -> None:
+    op.drop_table("review_action")
+    op.drop_table("relationship_review")
     op.drop_table("supplier_wait")
     op.drop_table("compliment")
     op.drop_table("complaint")
