@@ -90,6 +90,12 @@ customer = "Retail"
 services = ["payments"]
 owner = "U0OWNER"
 review_every = "quarterly"
+
+[[customers]]
+name = "Retail"
+services = ["payments"]
+owner = "U0OWNER"
+review_every = "quarterly"
 """
 )
 
@@ -765,6 +771,16 @@ ROWS: dict[str, Row] = {
     "survey_follow_up": Row(
         lambda w: relationship.survey(w, 1), click("survey_follow_up", str), AGENT
     ),
+    # service reviews with customers (the customer's owner, or an admin) and their actions
+    "relationship_record_review": Row(
+        relationship.retail, click("relationship_record_review", str), OWNER, "form"
+    ),
+    "relationship_review_view": Row(
+        form(relationship.retail, OWNER, click("relationship_record_review", str)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "Fine"}),
+        OWNER,
+    ),
+    "review_action_done": Row(relationship.review_action, click("review_action_done", str), OWNER),
 }
 
 

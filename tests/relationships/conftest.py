@@ -30,6 +30,8 @@ name = "Retail"
 services = ["payments"]
 contact = "U0RETAILBOSS"
 owner = "U0RELOWNER"
+review_every = "quarterly"
+next_review = 2026-12-10
 
 [surveys]
 min_interval = "1d"
@@ -49,6 +51,7 @@ response_target = "4h"
 resolution_target = "8h"
 contract_end = "2027-03-31"
 owner = "U0SUPOWNER"
+review_every = "180d"
 """
 )
 

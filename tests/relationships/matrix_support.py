@@ -46,3 +46,34 @@ def survey(w: Any, score: int | None = None) -> str:
                 s, record_key=key, score=score, actor=Actor(REPORTER), now=w.now(), policy=w.policy
             )
     return key
+
+
+def review_action(w: Any) -> str:
+    """A review of the Retail customer recorded by its owner, with one open action."""
+    from datetime import date
+
+    from models.relationship import PartyKind
+    from services import relationship_reviews as reviews
+
+    with w.db.session() as s:
+        reviews.record_review(
+            s,
+            kind=PartyKind.CUSTOMER,
+            name="Retail",
+            reviewed_on=w.now().date(),
+            attendees=[],
+            outcome="Fine",
+            actions=[reviews.AgreedAction("Publish refund times", "U0LEAD", date(2027, 1, 5))],
+            actor=Actor("U0OWNER"),
+            now=w.now(),
+            policy=w.policy,
+        )
+        found = reviews.open_actions(s, kind=PartyKind.CUSTOMER, name="Retail")
+    return str(found[-1].id)
+
+
+def retail(w: Any) -> str:
+    from models.relationship import PartyKind
+    from services.relationship_reviews import PartyRef
+
+    return PartyRef(kind=PartyKind.CUSTOMER, name="Retail").dump()

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from models.notification import Notification
 from schedules.relationships import sweep_relationships
-from services import incidents, surveys
+from services import incidents, suppliers, surveys
 from tests.relationships.conftest import (
     AGENT,
     SUPPLIER_OWNER,
@@ -125,8 +125,6 @@ def test_supplier_wait_breach_and_performance(ctx, slack, fake_slack, database, 
     slack.command("/supplier", f"wait {second}", user_id="U0AGENT1")  # vpn's one supplier
     clock.advance(timedelta(hours=1))
     with database.session() as s:
-        from services import suppliers
-
         found = suppliers.performance(
             s, supplier=policy.suppliers[0], since=clock.now() - timedelta(days=30), now=clock.now()
         )
@@ -144,7 +142,10 @@ def test_contract_reminders_at_90_and_30_days(ctx, fake_slack, database, clock, 
     with database.session() as s:
         rows = s.exec(
             select(Notification)
-            .where(Notification.kind == "reminder")
+            .where(
+                Notification.kind == "reminder",
+                Notification.record_key == suppliers.supplier_key("Acme Networks"),
+            )
             .order_by(Notification.due_at)
         ).all()
     assert [(r.recipient, r.due_at) for r in rows] == [
