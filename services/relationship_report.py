@@ -1,73 +1,151 @@
-"""The satisfaction and supplier-performance sections of a service report: each builds a
-`Section` (a title and label/value rows) for the report's scope and period, or None when it
-has nothing to say for that scope.
-
-They are plain functions over a `SectionQuery` (session, policy, scope, period, now), so the
-report registry can take them as they are."""
+"""The satisfaction and supplier-performance sections of every service report, registered in
+services/reports/registry.py. Each measures its figures for the report's scope and period
+(and the period before, beside them); a scope with nothing to say leaves the section out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from models.sla_policy import format_duration
 from services import suppliers, surveys
-from services.reports.figures import Section
+from services.reports.figures import Report
+from services.reports.sections import (
+    Detail,
+    ReportSection,
+    Row,
+    SectionQuery,
+    count_row,
+    percent_row,
+    time_row,
+)
+from services.reports.text import delta
 
-SATISFACTION = "Satisfaction"
-SUPPLIERS = "Supplier performance"
 
-
-def _services(query: Any) -> tuple[str, ...] | None:
+def _services(query: SectionQuery) -> tuple[str, ...] | None:
     return getattr(query.scope, "services", None)
 
 
-def satisfaction_section(query: Any) -> Section | None:
-    """Surveys sent in the period for the scope's services: response rate, average and the
-    1-5 distribution. None when no survey went out."""
-    figures = surveys.figures(
-        query.session,
-        since=query.period.start,
-        until=query.period.end,
-        services=_services(query),
-        comments=0,
-    )
-    if not figures.asked:
-        return None
-    rate = f"{figures.response_rate:.0f}%" if figures.response_rate is not None else "—"
-    average = f"{figures.average:.2f} / 5" if figures.average is not None else "—"
-    spread = " · ".join(f"{score}: {figures.distribution[score]}" for score in surveys.SCORES)
-    return Section(
-        SATISFACTION,
-        [
-            ("Surveys sent", str(figures.asked)),
-            ("Answered", f"{figures.answered} ({rate})"),
-            ("Average score", average),
-            ("Distribution", spread),
-        ],
-    )
+class SatisfactionSection(ReportSection):
+    """Surveys sent in the period for the scope's services: response rate, average score,
+    the distribution and (this period) the latest comments."""
+
+    key = "satisfaction"
+    title = "Satisfaction"
+
+    def measure(self, query: SectionQuery) -> surveys.Csat | None:
+        figures = surveys.figures(
+            query.session,
+            since=query.period.start,
+            until=query.period.end,
+            services=_services(query),
+            comments=5 if query.detail else 0,
+        )
+        return figures if figures.asked else None
+
+    def rows(self, current: surveys.Csat, previous: surveys.Csat | None) -> list[Row]:
+        before_avg = previous.average if previous else None
+        return [
+            count_row(self.title, "Surveys sent", current.asked, previous.asked if previous else 0),
+            count_row(
+                self.title, "Answered", current.answered, previous.answered if previous else 0
+            ),
+            percent_row(
+                self.title,
+                "Response rate",
+                current.response_rate,
+                previous.response_rate if previous else None,
+            ),
+            Row(
+                self.title,
+                "Average score (1-5)",
+                _average(current.average),
+                _average(before_avg),
+                delta(current.average, before_avg, ""),
+            ),
+            Row(
+                self.title,
+                "Scores 1 / 2 / 3 / 4 / 5",
+                _spread(current),
+                _spread(previous) if previous else "—",
+                "",
+            ),
+        ]
+
+    def details(self, report: Report, current: surveys.Csat) -> list[Detail]:
+        if not current.comments:
+            return []
+        return [
+            Detail(
+                "Latest satisfaction comments",
+                columns=("Record", "Score", "Comment"),
+                rows=tuple((key, str(score), text) for key, score, text in current.comments),
+            )
+        ]
 
 
-def supplier_section(query: Any) -> Section | None:
+def _average(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _spread(figures: surveys.Csat) -> str:
+    return " / ".join(str(figures.distribution[score]) for score in surveys.SCORES)
+
+
+@dataclass(frozen=True)
+class SupplierFigures:
+    by_supplier: dict[str, suppliers.Performance]
+
+
+class SupplierSection(ReportSection):
     """Each supplier supporting a service in scope (every supplier for all services): records
     that waited on them in the period, median wait, % within the contracted resolution
-    target. None when no supplier applies."""
-    scope = _services(query)
-    wanted = None if scope is None else {name.lower() for name in scope}
-    rows: list[tuple[str, str]] = []
-    for supplier in query.policy.suppliers:
-        if wanted is not None and not wanted & {name.lower() for name in supplier.services}:
-            continue
-        found = suppliers.performance(
-            query.session,
-            supplier=supplier,
-            since=query.period.start,
-            now=query.now,
-            until=query.period.end,
-        )
-        if not found.records:
-            rows.append((supplier.name, "no waits"))
-            continue
-        median = format_duration(found.median_wait) if found.median_wait else "—"
-        within = f", {found.within:.0f}% within contract" if found.within is not None else ""
-        rows.append((supplier.name, f"{found.records} records, median wait {median}{within}"))
-    return Section(SUPPLIERS, rows) if rows else None
+    target."""
+
+    key = "suppliers"
+    title = "Supplier performance"
+
+    def measure(self, query: SectionQuery) -> SupplierFigures | None:
+        scope = _services(query)
+        wanted = None if scope is None else {name.lower() for name in scope}
+        found: dict[str, suppliers.Performance] = {}
+        for supplier in query.policy.suppliers:
+            if wanted is not None and not wanted & {name.lower() for name in supplier.services}:
+                continue
+            found[supplier.name] = suppliers.performance(
+                query.session,
+                supplier=supplier,
+                since=query.period.start,
+                now=query.now,
+                until=query.period.end,
+            )
+        return SupplierFigures(found) if found else None
+
+    def rows(self, current: SupplierFigures, previous: SupplierFigures | None) -> list[Row]:
+        out: list[Row] = []
+        for name, now in current.by_supplier.items():
+            before: Any = previous.by_supplier.get(name) if previous else None
+            out += [
+                count_row(
+                    self.title,
+                    f"{name}: records waited on",
+                    now.records,
+                    before.records if before else None,
+                ),
+                time_row(
+                    self.title,
+                    f"{name}: median wait",
+                    _seconds(now.median_wait),
+                    _seconds(before.median_wait) if before else None,
+                ),
+                percent_row(
+                    self.title,
+                    f"{name}: within contract",
+                    now.within,
+                    before.within if before else None,
+                ),
+            ]
+        return out
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else value.total_seconds()

@@ -4,11 +4,14 @@ the builder and every renderer pick it up."""
 
 from __future__ import annotations
 
+from services.relationship_report import SatisfactionSection, SupplierSection
 from services.reports.builtin_sections import BUILT_IN
 from services.reports.sections import ReportSection
 
 SECTIONS: list[ReportSection] = [
     *BUILT_IN,
+    SatisfactionSection(),
+    SupplierSection(),
 ]
 
 
