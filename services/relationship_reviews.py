@@ -25,6 +25,7 @@ from models.relationship import PartyKind, RelationshipReview, ReviewAction
 from models.relationship_policy import Customer, Supplier
 from models.sla_timer import SlaTimer
 from services import audit, inserts, notifications, reminders
+from services.agreement_reviews import check_held_on
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor
@@ -286,12 +287,7 @@ def record_review(
     """Record a review by the party's owner or an admin; the next review moves on by the
     cadence and the actions are reminded when due. None when this form was already recorded."""
     found = check_reviewer(policy, kind=kind, name=name, actor=actor)
-    if reviewed_on is None:
-        raise InvalidInput("Give the date of the review.")
-    if reviewed_on > now.date():
-        raise InvalidInput("The review date is in the future; record a review once it is held.")
-    if reviewed_on < now.date() - timedelta(days=366):
-        raise InvalidInput("That date is more than a year ago; check the year.")
+    reviewed_on = check_held_on(reviewed_on, now)
     text = (outcome or "").strip()
     if not text:
         raise InvalidInput("Say what the review concluded.")

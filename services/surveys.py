@@ -68,51 +68,47 @@ def _not_surveyed(prefix: str, model: Any) -> Any:
     return ~exists().where(col(Survey.record_key) == _key_of(prefix, model))
 
 
+# What is surveyed: (key prefix, table, the person asked, the team, when it was done, the
+# states that count as done; never cancelled).
+_SURVEYED: tuple[tuple[str, Any, Any, Any, Any, list[str]], ...] = (
+    (
+        "INC",
+        Incident,
+        Incident.reporter,
+        Incident.team,
+        Incident.resolved_at,
+        [IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value],
+    ),
+    (
+        "REQ",
+        ServiceRequest,
+        ServiceRequest.requester,
+        ServiceRequest.fulfilment_team,
+        ServiceRequest.fulfilled_at,
+        [RequestStatus.FULFILLED.value, RequestStatus.CLOSED.value],
+    ),
+)
+
+
 def candidates(session: Session, *, now: datetime, policy: Policy) -> list[Candidate]:
     """Incidents resolved and requests fulfilled within `surveys.within` that have no survey
     row yet (never cancelled ones): two indexed range queries."""
     since = now - policy.surveys.within
-    done = [IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value]
-    incidents = session.execute(
-        select(
-            Incident.id,
-            Incident.reporter,
-            Incident.service,
-            Incident.team,
-            Incident.agreement,
-            Incident.title,
-        )
-        .where(
-            col(Incident.resolved_at) >= since,
-            col(Incident.resolved_at) <= now,
-            col(Incident.status).in_(done),
-            _not_surveyed("INC", Incident),
-        )
-        .order_by(col(Incident.resolved_at))
-        .limit(SWEEP_LIMIT)
-    ).all()
-    fulfilled = [RequestStatus.FULFILLED.value, RequestStatus.CLOSED.value]
-    requests = session.execute(
-        select(
-            ServiceRequest.id,
-            ServiceRequest.requester,
-            ServiceRequest.service,
-            ServiceRequest.fulfilment_team,
-            ServiceRequest.agreement,
-            ServiceRequest.title,
-        )
-        .where(
-            col(ServiceRequest.fulfilled_at) >= since,
-            col(ServiceRequest.fulfilled_at) <= now,
-            col(ServiceRequest.status).in_(fulfilled),
-            _not_surveyed("REQ", ServiceRequest),
-        )
-        .order_by(col(ServiceRequest.fulfilled_at))
-        .limit(SWEEP_LIMIT)
-    ).all()
-    return [Candidate(f"INC-{r[0]}", *r[1:]) for r in incidents] + [
-        Candidate(f"REQ-{r[0]}", *r[1:]) for r in requests
-    ]
+    found: list[Candidate] = []
+    for prefix, model, person, team, done_at, done in _SURVEYED:
+        rows = session.execute(
+            select(model.id, person, model.service, team, model.agreement, model.title)
+            .where(
+                col(done_at) >= since,
+                col(done_at) <= now,
+                col(model.status).in_(done),
+                _not_surveyed(prefix, model),
+            )
+            .order_by(col(done_at))
+            .limit(SWEEP_LIMIT)
+        ).all()
+        found += [Candidate(f"{prefix}-{row[0]}", *row[1:]) for row in rows]
+    return found
 
 
 def _recently_surveyed(session: Session, people: set[str], since: datetime) -> set[str]:
@@ -308,6 +304,37 @@ def _notify_low(
     return recipients
 
 
+def _recorded(
+    session: Session,
+    survey: Survey,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    *,
+    field: str,
+    after: str | None = None,
+    note: str | None = None,
+) -> Answered:
+    """Store the answer (or comment), audit it, and tell of a low score."""
+    session.add(survey)
+    audit.record(
+        session,
+        key=survey.record_key,
+        actor=actor.user_id,
+        at=now,
+        action="satisfaction",
+        field=field,
+        after=after,
+        note=note,
+    )
+    result = Answered(survey)
+    if survey.score is not None and survey.score <= policy.surveys.low_score:
+        result.low = True
+        stage = "low" if field == "score" else "low_comment"
+        result.told = _notify_low(session, survey, policy, now, stage=stage)
+    return result
+
+
 def answer(
     session: Session, *, record_key: str, score: int, actor: Actor, now: datetime, policy: Policy
 ) -> Answered:
@@ -324,21 +351,7 @@ def answer(
     survey.score = score
     survey.status = SurveyStatus.ANSWERED.value
     survey.answered_at = now
-    session.add(survey)
-    audit.record(
-        session,
-        key=survey.record_key,
-        actor=actor.user_id,
-        at=now,
-        action="satisfaction",
-        field="score",
-        after=str(score),
-    )
-    result = Answered(survey)
-    if score <= policy.surveys.low_score:
-        result.low = True
-        result.told = _notify_low(session, survey, policy, now, stage="low")
-    return result
+    return _recorded(session, survey, actor, now, policy, field="score", after=str(score))
 
 
 def check_comment(session: Session, *, record_key: str, actor: Actor) -> Survey:
@@ -363,21 +376,7 @@ def add_comment(
         raise InvalidInput(f"Keep the comment under {COMMENT_MAX} characters (it has {len(text)}).")
     survey = check_comment(session, record_key=record_key, actor=actor)
     survey.comment = text
-    session.add(survey)
-    audit.record(
-        session,
-        key=survey.record_key,
-        actor=actor.user_id,
-        at=now,
-        action="satisfaction",
-        field="comment",
-        note=text,
-    )
-    result = Answered(survey)
-    if survey.score <= policy.surveys.low_score:
-        result.low = True
-        result.told = _notify_low(session, survey, policy, now, stage="low_comment")
-    return result
+    return _recorded(session, survey, actor, now, policy, field="comment", note=text)
 
 
 def check_follow_up(session: Session, *, record_key: str, actor: Actor, policy: Policy) -> Survey:
