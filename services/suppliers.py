@@ -12,18 +12,21 @@ import hashlib
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from models.incident import HoldReason, Incident, SlaPause
+from models.incident import HoldReason, Incident, IncidentStatus, SlaPause
 from models.policy import Policy
 from models.relationship import SupplierWait
 from models.relationship_policy import Supplier
 from services import audit, notifications, reminders
 from services.errors import InvalidInput, NotFound
 from services.mrkdwn import user_text
-from services.permissions import Actor, require_agent
+from services.permissions import SYSTEM, Actor, require_agent
 
 KIND = "supplier"
 REMIND_AT = time(9, 0)
@@ -59,6 +62,22 @@ def for_service(policy: Policy, service: str | None) -> Supplier | None:
     return found[0] if len(found) == 1 else None
 
 
+def _record(session: Session, key: str) -> tuple[str, str | None]:
+    """(key, service) of the incident, problem or change that names a supplier."""
+    from services import changes, incidents, problems
+
+    prefix = key.strip().upper().partition("-")[0]
+    kinds = {"INC": incidents.KIND, "PRB": problems.KIND, "CHG": changes.KIND}
+    kind = kinds.get(prefix)
+    if kind is None:
+        raise InvalidInput(
+            f"'{user_text(key.strip()[:40])}' is not an incident, problem or change key; "
+            "they look like INC-4, PRB-2 or CHG-7."
+        )
+    record: Any = kind.get(session, key=key)
+    return record.key, getattr(record, "service", None)
+
+
 def set_wait(
     session: Session,
     *,
@@ -69,34 +88,32 @@ def set_wait(
     now: datetime,
     policy: Policy,
 ) -> SupplierWait:
-    """Name the supplier (and their ticket) an incident waits on; without a name, the one
-    supplier of its service. Agents only; a second call updates the row."""
-    from services import incidents
-
+    """Name the supplier (and their ticket) an incident waits on, or a problem or change
+    involves; without a name, the one supplier of its service. Agents only; a second call
+    updates the row."""
     require_agent(actor, doing="name the supplier a record waits on")
-    incident = incidents.get(session, key=key)
-    chosen = named(policy, supplier) if supplier else for_service(policy, incident.service)
+    record_key, service = _record(session, key)
+    chosen = named(policy, supplier) if supplier else for_service(policy, service)
     if chosen is None:
         raise InvalidInput(
-            f"Which supplier does {incident.key} wait on? For example "
-            f"`/supplier wait {incident.key} NAME TICKET`."
+            f"Which supplier? For example `/supplier wait {record_key} NAME TICKET`."
         )
     ticket = " ".join((ticket_ref or "").split())
     if len(ticket) > TICKET_MAX:
         raise InvalidInput(f"Keep the ticket reference under {TICKET_MAX} characters.")
     row = session.scalars(
-        select(SupplierWait).where(col(SupplierWait.record_key) == incident.key).with_for_update()
+        select(SupplierWait).where(col(SupplierWait.record_key) == record_key).with_for_update()
     ).first()
     before = row.supplier if row else None
     if row is None:
         row = SupplierWait(
-            record_key=incident.key, supplier=chosen.name, set_by=actor.user_id, set_at=now
+            record_key=record_key, supplier=chosen.name, set_by=actor.user_id, set_at=now
         )
     row.supplier, row.ticket_ref, row.set_by, row.set_at = chosen.name, ticket, actor.user_id, now
     session.add(row)
     audit.record(
         session,
-        key=incident.key,
+        key=record_key,
         actor=actor.user_id,
         at=now,
         action="supplier",
@@ -106,6 +123,75 @@ def set_wait(
         note=ticket or None,
     )
     return row
+
+
+def named_by(session: Session, *, supplier: str) -> list[SupplierWait]:
+    """Every record naming the supplier, newest first (problems and changes among them)."""
+    return list(
+        session.scalars(
+            select(SupplierWait)
+            .where(col(SupplierWait.supplier) == supplier)
+            .order_by(col(SupplierWait.set_at).desc())
+            .limit(20)
+        )
+    )
+
+
+def unnamed_holds(session: Session) -> list[tuple[str, str | None, str | None, str | None]]:
+    """Incidents on hold awaiting supplier that name no supplier yet: (key, service, team,
+    assignee). Read through the status index: incidents on hold are few."""
+    key = literal("INC-") + cast(Incident.id, String)
+    rows = session.execute(
+        select(key, Incident.service, Incident.team, Incident.assignee).where(
+            col(Incident.status) == IncidentStatus.ON_HOLD.value,
+            col(Incident.hold_reason) == HoldReason.SUPPLIER.value,
+            ~exists().where(col(SupplierWait.record_key) == key),
+        )
+    ).all()
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def _name_or_ask(session: Session, *, now: datetime, policy: Policy) -> int:
+    """An incident put on hold awaiting supplier: its service's one supplier is named at once;
+    otherwise its assignee (or its team lead) is asked which, once. Three statements."""
+    named_rows, asks = [], []
+    for key, service, team, assignee in unnamed_holds(session):
+        supplier = for_service(policy, service)
+        if supplier is not None:
+            named_rows.append(
+                {
+                    "record_key": key,
+                    "supplier": supplier.name,
+                    "ticket_ref": "",
+                    "set_by": SYSTEM.user_id,
+                    "set_at": now,
+                }
+            )
+            continue
+        owning = policy.team(team)
+        who = assignee or (owning.lead if owning else None)
+        if who:
+            asks.append(
+                notifications.row(
+                    record_key=key,
+                    kind=KIND,
+                    stage="which",
+                    recipient=who,
+                    due_at=now,
+                    text=(
+                        f":truck: {key} is on hold awaiting supplier. Which supplier, and "
+                        f"their ticket? `/supplier wait {key} NAME TICKET`"
+                    ),
+                    now=now,
+                )
+            )
+    if named_rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table: Any = SupplierWait.__table__  # type: ignore[attr-defined]
+        session.execute(
+            insert(table).on_conflict_do_nothing(index_elements=["record_key"]), named_rows
+        )
+    return len(named_rows) + notifications.schedule_many(session, asks)
 
 
 @dataclass(frozen=True)
@@ -203,9 +289,10 @@ def contract_plan(supplier: Supplier) -> list[reminders.Planned]:
 
 
 def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
-    """Contract-end reminders in the outbox, and a note to the owner for each open wait past
+    """The supplier of each incident newly on hold awaiting supplier (named, or asked for),
+    contract-end reminders in the outbox, and a note to the owner for each open wait past
     the supplier's resolution target (once per hold). Returns how many rows were queued."""
-    added = 0
+    added = _name_or_ask(session, now=now, policy=policy)
     for supplier in policy.suppliers:
         end = supplier.contract_end
         added += len(

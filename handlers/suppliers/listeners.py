@@ -13,7 +13,7 @@ from handlers.customers import CustomerHandlers
 from handlers.kind import post_in_record_thread
 from handlers.suppliers import render
 from models.relationship import PartyKind
-from services import incidents, suppliers
+from services import changes, incidents, problems, suppliers
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -71,8 +71,14 @@ class SupplierHandlers:
                 session, supplier=supplier, since=now - PERIOD, now=now
             )
             past = CustomerHandlers.review_section(session, PartyKind.SUPPLIER, supplier)
+            waiting = {w.record_key for w in open_waits}
+            named = [
+                row.record_key
+                for row in suppliers.named_by(session, supplier=supplier.name)
+                if row.record_key not in waiting
+            ]
         blocks = render.show_blocks(
-            supplier, open_waits, titles, performance, period=PERIOD, now=now
+            supplier, open_waits, titles, performance, named, period=PERIOD, now=now
         )
         blocks += past
         respond(
@@ -81,7 +87,7 @@ class SupplierHandlers:
 
     def on_wait(self, body: dict[str, Any], args: list[str], respond: Respond) -> None:
         if not args:
-            tell(respond, "Which incident? For example `/supplier wait INC-4 Acme T-123`.")
+            tell(respond, "Which record? For example `/supplier wait INC-4 Acme T-123`.")
             return
         key, rest = args[0], args[1:]
         name, ticket = self._split(rest)
@@ -102,7 +108,8 @@ class SupplierHandlers:
             return
         text = render.wait_text(record_key, chosen, ref)
         tell(respond, text)
-        post_in_record_thread(self.ctx, incidents.KIND, record_key, text)
+        kinds = {"INC": incidents.KIND, "PRB": problems.KIND, "CHG": changes.KIND}
+        post_in_record_thread(self.ctx, kinds[record_key.partition("-")[0]], record_key, text)
 
     def _split(self, words: list[str]) -> tuple[str | None, str]:
         """The longest leading words that name a supplier, and the rest as their ticket."""

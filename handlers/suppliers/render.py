@@ -17,7 +17,8 @@ USAGE = "\n".join(
         "`/supplier list` — every supplier, its contract end and the records waiting on it",
         "`/supplier show NAME` — the contract, open records waiting on them, performance",
         "`/supplier wait INC-4 [NAME] [their ticket]` — name the supplier an incident on hold "
-        "awaiting supplier waits on (without a name: its service's one supplier)",
+        "awaiting supplier waits on, or a problem or change involves (without a name: its "
+        "service's one supplier)",
         "`/supplier help` — this text",
     ]
 )
@@ -44,6 +45,7 @@ def show_blocks(
     open_waits: Sequence[Wait],
     titles: dict[str, str],
     performance: Performance,
+    named: Sequence[str],
     *,
     period: timedelta,
     now: datetime,
@@ -71,6 +73,8 @@ def show_blocks(
         out += [b.section("*Waiting on them now*"), *b.line_sections(lines)]
     else:
         out.append(b.section("*Waiting on them now*\nnothing"))
+    if named:
+        out.append(b.context(f"Also named by: {b.user_text(', '.join(named))}"))
     median = format_duration(performance.median_wait) if performance.median_wait else "—"
     within = "—" if performance.within is None else f"{performance.within:.0f}%"
     out.append(

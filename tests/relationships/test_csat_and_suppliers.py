@@ -153,3 +153,37 @@ def test_contract_reminders_at_90_and_30_days(ctx, fake_slack, database, clock, 
         (SUPPLIER_OWNER, datetime(2027, 3, 1, 9, 0, tzinfo=UTC)),
     ]
     assert "ends on Wed 31 Mar 2027" in rows[0].text
+
+
+def test_a_supplier_hold_names_the_services_supplier_or_asks_once(
+    ctx, slack, fake_slack, database, clock, policy
+):
+    from models.relationship import SupplierWait
+
+    on_vpn = held_incident(database, clock, policy, service="vpn")
+    on_payments = held_incident(database, clock, policy, service="payments")
+    for _ in range(2):
+        sweep_relationships(db=ctx.db, clock=ctx.clock, policy=policy)
+    with database.session() as s:
+        named = {w.record_key: (w.supplier, w.set_by) for w in s.exec(select(SupplierWait))}
+        asked = s.exec(
+            select(Notification).where(
+                Notification.kind == "supplier", Notification.stage == "which"
+            )
+        ).all()
+    assert named == {on_vpn: ("Acme Networks", "servicedesk")}  # vpn's one supplier
+    assert [(a.record_key, a.recipient) for a in asked] == [(on_payments, "U0AGENT1")]
+    assert f"/supplier wait {on_payments} NAME TICKET" in asked[0].text
+
+
+def test_problems_and_changes_can_name_a_supplier(slack, fake_slack, database, clock, policy):
+    from services import problems
+
+    with database.session() as s:
+        problem = problems.raise_problem(s, title="Flaps", actor=AGENT, now=clock.now()).key
+    slack.command("/supplier", f"wait {problem} Acme Networks", user_id="U0AGENT1")
+    assert f"{problem} now waits on Acme Networks" in last_answer(fake_slack)
+    slack.command("/supplier", "show Acme Networks", user_id="U0AGENT1")
+    assert f"Also named by: {problem}" in last_answer(fake_slack)
+    slack.command("/supplier", "wait REL-1 Acme Networks", user_id="U0AGENT1")
+    assert "not an incident, problem or change key" in last_answer(fake_slack)
