@@ -92,6 +92,9 @@ class CustomerHandlers:
 
     def on_record(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        later(self.ctx, self._open_review, body, respond)
+
+    def _open_review(self, body: dict[str, Any], respond: Respond) -> None:
         ref = reviews.PartyRef.load(body["actions"][0].get("value"))
         if not isinstance(ref, reviews.PartyRef):
             tell(respond, "That button is from an old message.")

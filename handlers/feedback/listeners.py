@@ -173,6 +173,9 @@ class FeedbackHandlers(KindHandlers):
 
     def on_comment(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
+        later(self.ctx, self._open_comment, body, respond)
+
+    def _open_comment(self, body: dict[str, Any], respond: Respond) -> None:
         record_key = str(body["actions"][0].get("value") or "")
         actor = actor_of(self.ctx, body)
         open_checked_form(
