@@ -210,3 +210,26 @@ service = "payments"
         requests.fulfil(s, key=key, note="shipped", actor=AGENT, now=clock.now(), **checks)
     with database.session() as s:
         assert surveys.sweep(s, now=clock.now(), policy=policy) == [key]
+
+
+def test_two_replicas_sweeping_at_once_ask_each_person_once(database, clock, policy):
+    import threading
+
+    keys = [resolved_incident(database, clock, policy, reporter=f"U0P{i}") for i in range(12)]
+    start = threading.Barrier(2)
+    asked: list[list[str]] = []
+
+    def replica() -> None:
+        start.wait()
+        with database.session() as s:
+            asked.append(surveys.sweep(s, now=clock.now(), policy=policy))
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(asked[0] + asked[1]) == sorted(keys)
+    with database.session() as s:
+        rows = s.exec(select(Notification).where(Notification.kind == "survey")).all()
+    assert sorted(r.record_key for r in rows) == sorted(keys)
