@@ -12,5 +12,6 @@ from models.page import Page
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401
 from models.report import ReportRun  # noqa: F401
 from models.sla_timer import SlaTimer
+from models.sms import SmsItem, SmsReview  # noqa: F401
 
 __all__ = ["AuditEntry", "Incident", "Notification", "Page", "SlaPause", "SlaTimer"]

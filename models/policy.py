@@ -15,6 +15,7 @@ from models.problem_policy import ProblemPolicy
 from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import PRIORITIES, Duration, SlaPolicy, format_duration
+from models.sms_policy import SmsPolicy
 
 
 class Channels(Strict):
@@ -83,6 +84,7 @@ class Policy(Strict):
     availability: AvailabilityPolicy = AvailabilityPolicy()
     reports: list[ScheduledReport] = []
     agreements: list[Agreement] = []
+    sms: SmsPolicy = SmsPolicy()
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

@@ -28,6 +28,7 @@ from services import (
     problems,
     releases,
     sla_timers,
+    sms_reviews,
 )
 from services.clock import Clock
 from services.errors import ServiceDeskError
@@ -73,6 +74,12 @@ def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
     with db.session() as session:
         added = change_reminders.sweep(session, now=clock.now(), policy=policy)
         return added + agreement_reviews.sweep(session, now=clock.now(), policy=policy)
+
+
+def sweep_sms_reviews(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Keep the [sms] objectives' and documents' review reminders in the outbox."""
+    with db.session() as session:
+        return sms_reviews.sweep(session, now=clock.now(), policy=policy)
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,7 @@ def run_once(
             "scheduled_reports",
             lambda: reports.sweep_reports(db=db, clock=clock, policy=policy, send=send_report),
         )()
+    _guarded("sms_reviews", lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy))()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
@@ -272,6 +280,7 @@ def build_scheduler(
             db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
         ),
         "send_notifications": notifier.send_due,
+        "sms_reviews": lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy),
     }
     if hooks is not None and hooks.send_report is not None:
         send_report = hooks.send_report

@@ -34,6 +34,8 @@ USAGE = (
     f"{REPORT_USAGE}\n"
     "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
     "terms, version history, reviews and attainment this month.\n"
+    "• `/servicedesk sms` — the service management system: policy, objectives with their "
+    "value this quarter, process owners, controlled documents and their next review.\n"
     "• `/servicedesk help` — this message."
 )
 

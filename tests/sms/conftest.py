@@ -1,0 +1,55 @@
+"""A policy with an `[sms]` section: two objectives (one the bot measures), two process owners
+and two controlled documents."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.policy import parse_policy
+from tests.conftest import TEST_POLICY
+
+QUALITY = "U0QUALITY"
+DOC_OWNER = "U0DOCOWNER"
+
+SMS = f"""
+[sms]
+policy = "We run IT services <reliably> & measure it."
+policy_owner = "U0CEO"
+
+[sms.process_owners]
+incident = "U0LEAD"
+change = "S0AGENTS"
+
+[[sms.objectives]]
+name = "P1 resolution within target"
+target = 95
+measure = "resolution.p1"
+owner = "{QUALITY}"
+next_review = 2026-12-31
+
+[[sms.objectives]]
+name = "Staff trained in ITSM"
+target = 80
+owner = "{QUALITY}"
+review_every = "yearly"
+
+[[sms.documents]]
+name = "Change procedure <v>"
+owner = "{DOC_OWNER}"
+link = "https://wiki.example.com/change"
+version = "1.2"
+review_every = "yearly"
+next_review = 2026-12-10
+
+[[sms.documents]]
+name = "Incident procedure"
+owner = "{DOC_OWNER}"
+version = "3"
+"""
+
+SMS_POLICY = TEST_POLICY + SMS
+
+
+@pytest.fixture
+def policy():  # type: ignore[no-untyped-def]
+    return parse_policy(SMS_POLICY)
