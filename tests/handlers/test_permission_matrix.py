@@ -31,6 +31,7 @@ from models.availability import TestRun, TestRunRef
 from models.carried import RecordRef
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
+from models.sms import SmsItemKind, SmsReviewRef
 from services import changes, incidents, paging, problems, releases, requests, service_tests
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
@@ -89,6 +90,11 @@ customer = "Retail"
 services = ["payments"]
 owner = "U0OWNER"
 review_every = "quarterly"
+
+[[sms.documents]]
+name = "Change procedure"
+owner = "U0OWNER"
+version = "1"
 """
 )
 
@@ -419,6 +425,10 @@ def review_ref(name: str) -> str:
     return ReviewRef(agreement=name).dump()
 
 
+def sms_review_ref(name: str) -> str:
+    return SmsReviewRef(kind=SmsItemKind.DOCUMENT, name=name).dump()
+
+
 # ---- the rows -------------------------------------------------------------------------------
 
 
@@ -727,6 +737,15 @@ ROWS: dict[str, Row] = {
     "agreement_review_view": Row(
         form(World.agreement, OWNER, click("agreement_record_review", review_ref)),
         submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed", "note": "Fine"}),
+        OWNER,
+    ),
+    # SMS document and objective reviews (the owner, or an admin)
+    "sms_record_review": Row(
+        lambda w: "Change procedure", click("sms_record_review", sms_review_ref), OWNER, "form"
+    ),
+    "sms_review_view": Row(
+        form(lambda w: "Change procedure", OWNER, click("sms_record_review", sms_review_ref)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed"}),
         OWNER,
     ),
 }

@@ -57,9 +57,7 @@ def test_sms_shows_policy_measured_objectives_owners_and_documents(
     assert "We run IT services &lt;reliably&gt; &amp; measure it." in shown
     assert "owned by <@U0CEO>" in shown
     assert "measured Q4 2026 so far" in shown
-    assert (
-        "*P1 resolution within target* (target ≥ 95 %): *50.0 %* (1 of 2 met) :warning:" in shown
-    )
+    assert "*P1 resolution within target* (target ≥ 95 %): *50.0 %* (1 of 2 met) :warning:" in shown
     assert "*Staff trained in ITSM* (target ≥ 80 %): measured outside the bot" in shown
     assert "next review Thu 31 Dec 2026" in shown
     assert "Incident management: <@U0LEAD>" in shown
@@ -140,8 +138,9 @@ def test_the_owner_is_reminded_and_records_a_new_version(
         ("review:1d@20271207T090000Z", DOC_OWNER, "pending"),
     ]
     updated = fake_slack.message(dm.response["channel"], dm.response["ts"])
-    assert "recorded by <@U0DOCOWNER>: updated, version 1.3. Next review: Wed 08 Dec 2027" in (
-        updated["text"]
+    assert (
+        "recorded by <@U0DOCOWNER>: updated, version 1.3. Next review: Wed 08 Dec 2027"
+        in (updated["text"])
     )
     shown = _shown(slack, fake_slack)
     assert "Change procedure &lt;v&gt;>* version 1.3" in shown
@@ -188,15 +187,11 @@ def test_an_overdue_review_shows_with_its_button_and_an_admin_may_record_it(
     assert _row(database, CHANGE_DOC).next_review == date(2027, 12, 11)
 
 
-def test_the_file_changing_a_version_or_dropping_a_document_is_followed(
-    database, clock, policy
-):
+def test_the_file_changing_a_version_or_dropping_a_document_is_followed(database, clock, policy):
     _sweep(database, clock, policy)
     key = _row(database, CHANGE_DOC).key
     bumped = parse_policy(
-        SMS_POLICY.replace('version = "1.2"', 'version = "2.0"').replace(
-            "2026-12-10", "2026-12-20"
-        )
+        SMS_POLICY.replace('version = "1.2"', 'version = "2.0"').replace("2026-12-10", "2026-12-20")
     )
     assert _sweep(database, clock, bumped) == 1
     row = _row(database, CHANGE_DOC)
