@@ -18,7 +18,9 @@ from bot.context import AppContext
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
 from handlers.home import HomeHandlers
+from handlers.improvements import ImprovementHandlers
 from handlers.incidents import IncidentHandlers
+from handlers.nonconformities import NonconformityHandlers
 from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
@@ -38,6 +40,8 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ServiceDeskHandlers,
     ChangeHandlers,
     ReleaseHandlers,
+    NonconformityHandlers,
+    ImprovementHandlers,
 )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.agreement_policy import _cadence
-from models.policy_types import SlackRef, Strict
+from models.policy_types import ChannelRef, SlackRef, Strict
 from models.sla_policy import Duration
 
 # What the bot can measure for an objective, over the current calendar quarter so far.
@@ -141,6 +141,8 @@ class ProcessOwners(Strict):
 
 
 class SmsPolicy(Strict):
+    # Where internal audits, nonconformities and improvements are posted.
+    channel: ChannelRef = "service-management"
     policy: Annotated[str, Field(max_length=3000)] = ""
     policy_owner: SlackRef | None = None
     process_owners: ProcessOwners = ProcessOwners()

@@ -95,6 +95,9 @@ review_every = "quarterly"
 name = "Change procedure"
 owner = "U0OWNER"
 version = "1"
+
+[sms.process_owners]
+change = "U0OWNER"
 """
 )
 
@@ -748,6 +751,71 @@ ROWS: dict[str, Row] = {
         submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed"}),
         OWNER,
     ),
+    # nonconformities: raised by agents; the owner plans and finishes the corrective action;
+    # whoever raised it judges whether it worked
+    "nc_new": Row(
+        form(nothing, AGENT, command("/nc")),
+        submit({"title": "No CAB minutes", "owner": OWNER}),
+        AGENT,
+    ),
+    "nc_plan": Row(lambda w: nc_in(w, "open"), click("nc_plan"), OWNER, "form"),
+    "nc_plan_view": Row(
+        form(lambda w: nc_in(w, "open"), OWNER, click("nc_plan")),
+        submit(
+            {
+                "correction": "Minutes written",
+                "corrective_action": "Template",
+                "due_on": date(2026, 12, 20),
+            }
+        ),
+        OWNER,
+    ),
+    "nc_action_done": Row(lambda w: nc_in(w, "action_planned"), click("nc_action_done"), OWNER),
+    "nc_close": Row(lambda w: nc_in(w, "verifying"), click("nc_close"), AGENT, "form"),
+    "nc_close_view": Row(
+        form(lambda w: nc_in(w, "verifying"), AGENT, click("nc_close")),
+        submit({"note": "Three CABs minuted"}),
+        AGENT,
+    ),
+    "nc_not_effective": Row(
+        lambda w: nc_in(w, "verifying"), click("nc_not_effective"), AGENT, "form"
+    ),
+    "nc_not_effective_view": Row(
+        form(lambda w: nc_in(w, "verifying"), AGENT, click("nc_not_effective")),
+        submit({"note": "Still missing"}),
+        AGENT,
+    ),
+    # improvements: anyone raises one; the process owner evaluates; its owner finishes it
+    "improvement_new": Row(
+        form(nothing, STRANGER, command("/improve")),
+        submit({"title": "Faster CAB", "process": "change"}),
+        AGENT,
+        anyone=True,
+    ),
+    "improvement_approve": Row(
+        lambda w: improvement_in(w, "proposed"), click("improvement_approve"), OWNER, "form"
+    ),
+    "improvement_approve_view": Row(
+        form(lambda w: improvement_in(w, "proposed"), OWNER, click("improvement_approve")),
+        submit({"owner": OWNER, "due_on": date(2026, 12, 20)}),
+        OWNER,
+    ),
+    "improvement_reject": Row(
+        lambda w: improvement_in(w, "proposed"), click("improvement_reject"), OWNER, "form"
+    ),
+    "improvement_reject_view": Row(
+        form(lambda w: improvement_in(w, "proposed"), OWNER, click("improvement_reject")),
+        submit({"note": "Not now"}),
+        OWNER,
+    ),
+    "improvement_done": Row(
+        lambda w: improvement_in(w, "approved"), click("improvement_done"), OWNER, "form"
+    ),
+    "improvement_done_view": Row(
+        form(lambda w: improvement_in(w, "approved"), OWNER, click("improvement_done")),
+        submit({"note": "CAB weekly now"}),
+        OWNER,
+    ),
 }
 
 
@@ -806,3 +874,64 @@ def test_strangers_are_refused_and_the_right_people_are_not(world, action, caplo
     # Refusals and steps are answered, never a traceback. (The records here were made through
     # the services and have no channel message, so updating it is refused by Slack: logged.)
     assert not [r for r in caplog.records if r.exc_info], caplog.text
+
+
+# ---- nonconformities and improvements in a given state (issue 14) ---------------------------
+
+DUE = date(2026, 12, 20)
+
+
+def nc_in(w: World, state: str) -> str:
+    from services import nonconformities
+
+    owner = Actor(OWNER)
+    with w.db.session() as s:
+        key = nonconformities.raise_nc(
+            s,
+            title="No CAB minutes",
+            description="",
+            owner=OWNER,
+            source="AUD-1",
+            actor=w.agent,
+            now=w.now(),
+        ).key
+        if state in ("action_planned", "verifying"):
+            nonconformities.plan_action(
+                s,
+                key=key,
+                correction="Written",
+                corrective_action="Template",
+                due_on=DUE,
+                actor=owner,
+                now=w.now(),
+            )
+        if state == "verifying":
+            nonconformities.action_done(s, key=key, actor=owner, now=w.now())
+    return key
+
+
+def improvement_in(w: World, state: str) -> str:
+    from services import improvements
+
+    with w.db.session() as s:
+        key = improvements.propose(
+            s,
+            title="Faster CAB",
+            description="",
+            process="change",
+            actor=Actor(REPORTER),
+            now=w.now(),
+            policy=w.policy,
+        ).key
+        if state == "approved":
+            improvements.approve(
+                s,
+                key=key,
+                owner=OWNER,
+                due_on=DUE,
+                note=None,
+                actor=Actor(OWNER),
+                members_of=lambda ref: frozenset(),
+                now=w.now(),
+            )
+    return key

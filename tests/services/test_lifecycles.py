@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from models.change import Change, ChangeStatus
+from models.improvement import Improvement, ImprovementStatus, NcStatus, Nonconformity
 from models.incident import Incident, IncidentStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
-from services import changes, incidents, problems, releases, requests
+from services import changes, improvements, incidents, nonconformities, problems, releases, requests
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, Role
@@ -67,6 +68,20 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
         releases.LIFECYCLE,
         lambda state: Release(id=1, status=state, release_manager=PERSON, created_by=PERSON),
         releases.check_step,
+    ),
+    "nonconformity": (
+        NcStatus,
+        nonconformities.LIFECYCLE,
+        lambda state: Nonconformity(id=1, status=state, owner=PERSON, created_by=PERSON),
+        nonconformities.check_step,
+    ),
+    "improvement": (
+        ImprovementStatus,
+        improvements.LIFECYCLE,
+        lambda state: Improvement(
+            id=1, status=state, process="change", evaluator=PERSON, owner=PERSON, created_by=PERSON
+        ),
+        improvements.check_step,
     ),
 }
 

@@ -7,6 +7,8 @@ Revises: 0015
 - sms_item: one row per [sms] objective or document (unique (kind, name)), its current version,
   next review and the review date its reminders were planned for.
 - sms_review: every review recorded (date, outcome, new version, note, who).
+- nonconformity (NC-n) and improvement (IMP-n): record kinds with a channel message (the
+  message bookkeeping columns and the two sweep indexes every such kind has).
 Existing data is untouched; the rows are created by the first sweep after the upgrade.
 """
 
@@ -19,6 +21,40 @@ revision = "0020"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
+
+
+UNPOSTED = sa.text("message_ts IS NULL")
+DIRTY = sa.text("message_version > rendered_version")
+
+
+def _message_columns() -> list[sa.Column]:
+    return [
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("message_ts", sa.String(length=32), nullable=True),
+        sa.Column("submission_id", sa.String(length=64), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("message_version", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("rendered_version", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _indexes(table: str, columns: list[str]) -> None:
+    for column in columns:
+        op.create_index(f"ix_{table}_{column}", table, [column])
+    op.create_index(
+        f"ix_{table}_unposted",
+        table,
+        ["created_at"],
+        sqlite_where=UNPOSTED,
+        postgresql_where=UNPOSTED,
+    )
+    op.create_index(
+        f"ix_{table}_message_dirty", table, ["id"], sqlite_where=DIRTY, postgresql_where=DIRTY
+    )
 
 
 def upgrade() -> None:
@@ -52,8 +88,45 @@ def upgrade() -> None:
     )
     op.create_index("ix_sms_review_item_id", "sms_review", ["item_id"])
     op.create_index("ix_sms_review_recorded_at", "sms_review", ["recorded_at"])
+    op.create_table(
+        "nonconformity",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("title", sa.String(length=150), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("correction", sa.Text(), nullable=True),
+        sa.Column("corrective_action", sa.Text(), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("effectiveness", sa.Text(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        *_message_columns(),
+        sa.UniqueConstraint("submission_id", name="uq_nonconformity_submission_id"),
+    )
+    _indexes("nonconformity", ["source", "owner", "status", "due_on", "created_at", "closed_at"])
+    op.create_table(
+        "improvement",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("title", sa.String(length=150), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("process", sa.String(length=40), nullable=False),
+        sa.Column("evaluator", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        *_message_columns(),
+        sa.UniqueConstraint("submission_id", name="uq_improvement_submission_id"),
+    )
+    _indexes("improvement", ["process", "status", "owner", "due_on", "created_at", "done_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("improvement")
+    op.drop_table("nonconformity")
     op.drop_table("sms_review")
     op.drop_table("sms_item")
