@@ -83,7 +83,7 @@ def raise_nc(
 ) -> Nonconformity:
     """An agent (an auditor, a reviewer) records a nonconformity and names its owner. A second
     call with the same `submission_id` returns the first one."""
-    require_agent(actor, doing="record nonconformities")
+    may_raise(actor)
     cleaned = " ".join((title or "").split())
     if not cleaned:
         raise FieldError("title", "Say in a line which requirement was not met.")
@@ -124,6 +124,11 @@ def raise_nc(
         note=f"owner {owner}" + (f", found by {where}" if where else ""),
     )
     return found
+
+
+def may_raise(actor: Actor) -> None:
+    """Before the form opens: only agents record nonconformities (raise_nc checks again)."""
+    require_agent(actor, doing="record nonconformities")
 
 
 def check_step(record: Nonconformity, action: str, actor: Actor) -> None:

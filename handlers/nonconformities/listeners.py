@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks import view_values
-from handlers.common import actor_of, later
+from handlers.common import actor_of, later, tell
 from handlers.kind import Call, Form, Step, SubCommand, error_at
 from handlers.nonconformities import render
 from handlers.nonconformities.ids import Action, Field, View
@@ -69,6 +69,11 @@ class NonconformityHandlers(SmsRecordHandlers):
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
+        try:
+            nonconformities.may_raise(actor_of(self.ctx, call.body))
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return
         source = call.words[0].upper()[:20] if call.words else ""
         call.client.views_open(
             trigger_id=call.body["trigger_id"], view=render.new_modal(source=source)

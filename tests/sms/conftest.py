@@ -13,12 +13,13 @@ DOC_OWNER = "U0DOCOWNER"
 
 SMS = f"""
 [sms]
+channel = "C0SMS"
 policy = "We run IT services <reliably> & measure it."
 policy_owner = "U0CEO"
 
 [sms.process_owners]
 incident = "U0LEAD"
-change = "S0AGENTS"
+change = "S0CAB"
 
 [[sms.objectives]]
 name = "P1 resolution within target"
@@ -53,3 +54,18 @@ SMS_POLICY = TEST_POLICY + SMS
 @pytest.fixture
 def policy():  # type: ignore[no-untyped-def]
     return parse_policy(SMS_POLICY)
+
+
+def sms_message(fake_slack, key: str) -> dict:  # type: ignore[no-untyped-def]
+    """The record's one message in the SMS channel (not a thread reply)."""
+    found = [
+        m
+        for m in fake_slack.messages("C0SMS")
+        if not m.get("thread_ts") and f"*{key}*" in str(m.get("blocks"))
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def thread_of(fake_slack, message: dict) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m["text"] for m in fake_slack.messages("C0SMS") if m.get("thread_ts") == message["ts"]]

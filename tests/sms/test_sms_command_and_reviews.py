@@ -61,7 +61,7 @@ def test_sms_shows_policy_measured_objectives_owners_and_documents(
     assert "*Staff trained in ITSM* (target ≥ 80 %): measured outside the bot" in shown
     assert "next review Thu 31 Dec 2026" in shown
     assert "Incident management: <@U0LEAD>" in shown
-    assert "Change management: <!subteam^S0AGENTS>" in shown
+    assert "Change management: <!subteam^S0CAB>" in shown
     assert "Capacity management: _unassigned_" in shown
     assert "<https://wiki.example.com/change|Change procedure &lt;v&gt;>* version 1.2" in shown
     assert "next review Thu 10 Dec 2026" in shown

@@ -14,7 +14,7 @@ def test_the_example_parses_and_measures_are_normalised():
     assert [o.measure for o in policy.sms.objectives] == ["resolution.P1", None]
     assert policy.sms.objectives[1].review_every == "yearly"
     assert policy.sms.documents[1].review_every == "yearly"  # the default cadence
-    assert policy.sms.process_owners.change == "S0AGENTS"
+    assert policy.sms.process_owners.change == "S0CAB"
     assert policy.sms.item("document", "incident PROCEDURE").name == "Incident procedure"
 
 
