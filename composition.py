@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from bot.app_factory import bolt_app
 from bot.context import AppContext
+from handlers.audits import AuditHandlers
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
 from handlers.home import HomeHandlers
@@ -42,6 +43,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ReleaseHandlers,
     NonconformityHandlers,
     ImprovementHandlers,
+    AuditHandlers,
 )
 
 

@@ -5,7 +5,7 @@ from models.agreement import AgreementRecord, AgreementReview, AgreementVersion 
 from models.audit import AuditEntry
 from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
 from models.change import Change, ChangeApproval, ChangeApprovalMessage, ChangeTarget  # noqa: F401
-from models.improvement import Improvement, Nonconformity  # noqa: F401
+from models.improvement import Improvement, InternalAudit, Nonconformity  # noqa: F401
 from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
 from models.notification import Notification

@@ -124,3 +124,51 @@ class Improvement(RecordMessage, table=True):
     @property
     def state(self) -> ImprovementStatus:
         return ImprovementStatus(self.status)
+
+
+class AuditStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+AUDIT_OPEN = (AuditStatus.PLANNED, AuditStatus.IN_PROGRESS)
+
+
+class InternalAudit(RecordMessage, table=True):
+    """One internal audit (AUD-n) of an `[[sms.audits]]` plan, due on `planned_on`. The sweep
+    creates the next one when a plan has none open; (name, planned_on) is unique, so two
+    instances create one."""
+
+    __tablename__ = "internal_audit"
+    __table_args__ = (
+        UniqueConstraint("name", "planned_on", name="uq_internal_audit_planned"),
+        *message_indexes("internal_audit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, index=True)
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    auditor: str = Field(max_length=32)
+    planned_on: date = Field(index=True)
+    status: str = Field(default=AuditStatus.PLANNED.value, max_length=20, index=True)
+    conclusion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+    @property
+    def key(self) -> str:
+        return f"AUD-{self.id}"
+
+    @property
+    def state(self) -> AuditStatus:
+        return AuditStatus(self.status)

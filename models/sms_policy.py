@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -53,6 +53,12 @@ def _remind_days(value: list[timedelta]) -> list[timedelta]:
     return sorted(set(value), reverse=True)
 
 
+def _one_person(value: str, who: str) -> str:
+    if value.startswith("S"):
+        raise ValueError(f"'{value}' is a user group; {who} is one person (U…/W…), who is reminded")
+    return value
+
+
 class Reviewed(Strict):
     """Something with an owner who reviews it on a cadence (or on a set date)."""
 
@@ -77,9 +83,7 @@ class Reviewed(Strict):
     @field_validator("owner")
     @classmethod
     def _a_person(cls, value: str) -> str:
-        if value.startswith("S"):
-            raise ValueError(f"'{value}' is a user group; an owner is one person (U…/W…)")
-        return value
+        return _one_person(value, "an owner")
 
     @model_validator(mode="after")
     def _has_a_date(self) -> Reviewed:
@@ -121,6 +125,36 @@ class Document(Reviewed):
     review_every: str | None = "yearly"
 
 
+class AuditPlan(Strict):
+    """An internal audit held on a cadence: what it covers and who audits."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scope: Annotated[str, Field(min_length=1, max_length=500)]
+    auditor: SlackRef
+    every: str = "yearly"
+    first: date | None = None  # the first audit's date; default: one cadence after first seen
+    remind_before: list[Duration] = Field(
+        default_factory=lambda: [timedelta(days=14), timedelta(days=1)]
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        cleaned = _cadence(value)
+        assert cleaned is not None
+        return cleaned
+
+    @field_validator("remind_before")
+    @classmethod
+    def _remind_before(cls, value: list[timedelta]) -> list[timedelta]:
+        return _remind_days(value)
+
+    @field_validator("auditor")
+    @classmethod
+    def _a_person(cls, value: str) -> str:
+        return _one_person(value, "an auditor")
+
+
 class ProcessOwners(Strict):
     """The person (or group) owning each process; an unset one is shown as unassigned."""
 
@@ -148,10 +182,16 @@ class SmsPolicy(Strict):
     process_owners: ProcessOwners = ProcessOwners()
     objectives: list[Objective] = []
     documents: list[Document] = []
+    audits: list[AuditPlan] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> SmsPolicy:
-        for section, items in (("objectives", self.objectives), ("documents", self.documents)):
+        sections: list[tuple[str, list[Any]]] = [
+            ("objectives", list(self.objectives)),
+            ("documents", list(self.documents)),
+            ("audits", list(self.audits)),
+        ]
+        for section, items in sections:
             seen: set[str] = set()
             for index, item in enumerate(items):
                 if item.name.lower() in seen:

@@ -21,6 +21,7 @@ from models.policy import Policy
 from schedules import availability, reports
 from services import (
     agreement_reviews,
+    audits,
     change_reminders,
     changes,
     incidents,
@@ -77,9 +78,11 @@ def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
 
 
 def sweep_sms_reviews(*, db: Database, clock: Clock, policy: Policy) -> int:
-    """Keep the [sms] objectives' and documents' review reminders in the outbox."""
+    """Keep the [sms] objectives' and documents' review reminders in the outbox, and plan the
+    next internal audit of every [[sms.audits]] plan that has none open."""
     with db.session() as session:
-        return sms_reviews.sweep(session, now=clock.now(), policy=policy)
+        touched = sms_reviews.sweep(session, now=clock.now(), policy=policy)
+        return touched + len(audits.sweep(session, now=clock.now(), policy=policy))
 
 
 @dataclass(frozen=True)

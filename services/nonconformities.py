@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.improvement import NC_OPEN, TITLE_MAX, NcStatus, Nonconformity
-from services import audit, due_reminders, inserts
+from models.improvement import NC_OPEN, TITLE_MAX, InternalAudit, NcStatus, Nonconformity
+from services import audit, audits, due_reminders, inserts
 from services.changes import FieldError
 from services.due_reminders import form_text, parse_due
-from services.errors import Forbidden
+from services.errors import Forbidden, ServiceDeskError
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor, require_agent
@@ -92,6 +92,9 @@ def raise_nc(
     if not is_user_id(owner):
         raise FieldError("owner", "Choose the person who owns putting it right.")
     where = " ".join((source or "").split())
+    if where.upper().startswith("AUD-"):
+        _found_by_audit(session, where, now)
+        where = where.upper()  # the audit's key, as the audit's findings look it up
     if len(where) > SOURCE_MAX:
         raise FieldError("source", f"Keep the source under {SOURCE_MAX} characters.")
     draft = Nonconformity(
@@ -124,6 +127,20 @@ def raise_nc(
         note=f"owner {owner}" + (f", found by {where}" if where else ""),
     )
     return found
+
+
+def _found_by_audit(session: Session, key: str, now: datetime) -> None:
+    """The audit must exist; its message is marked stale, so the sweep re-renders it with the
+    new finding."""
+    try:
+        found = audits.KIND.get(session, key=key, for_update=True)
+    except ServiceDeskError as error:
+        raise FieldError("source", str(error)) from None
+    # Its message now lags behind (a new finding): the sweep that refreshes stale messages
+    # re-renders it. Done by the database, like every other bump (services.records).
+    found.message_version = InternalAudit.message_version + 1  # type: ignore[assignment]
+    found.updated_at = now
+    session.add(found)
 
 
 def may_raise(actor: Actor) -> None:

@@ -816,6 +816,20 @@ ROWS: dict[str, Row] = {
         submit({"note": "CAB weekly now"}),
         OWNER,
     ),
+    # internal audits: the auditor starts, records findings and completes; an admin cancels
+    "audit_start": Row(lambda w: audit_in(w, "planned"), click("audit_start"), AGENT),
+    "audit_cancel": Row(lambda w: audit_in(w, "planned"), click("audit_cancel"), "U0ADMIN"),
+    "audit_finding": Row(
+        lambda w: audit_in(w, "in_progress"), click("audit_finding"), AGENT, "form"
+    ),
+    "audit_complete": Row(
+        lambda w: audit_in(w, "in_progress"), click("audit_complete"), AGENT, "form"
+    ),
+    "audit_complete_view": Row(
+        form(lambda w: audit_in(w, "in_progress"), AGENT, click("audit_complete")),
+        submit({"note": "Conforms, one NC"}),
+        AGENT,
+    ),
 }
 
 
@@ -934,4 +948,28 @@ def improvement_in(w: World, state: str) -> str:
                 members_of=lambda ref: frozenset(),
                 now=w.now(),
             )
+    return key
+
+
+def audit_in(w: World, state: str) -> str:
+    """An internal audit (AUD-n) with AGENT as its auditor, as the sweep would plan it."""
+    from models.improvement import InternalAudit
+    from services import audits
+
+    with w.db.session() as s:
+        taken = len(s.exec(select(InternalAudit.id)).all())
+        record = InternalAudit(
+            name="ISO audit",
+            scope="Change management",
+            auditor=AGENT,
+            planned_on=w.now().date() + timedelta(days=30 + taken),
+            created_by="servicedesk",
+            created_at=w.now(),
+            updated_at=w.now(),
+        )
+        s.add(record)
+        s.flush()
+        key = record.key
+        if state == "in_progress":
+            audits.start(s, key=key, actor=w.agent, now=w.now())
     return key

@@ -28,7 +28,14 @@ from models.availability import RunStatus, TestRun
 from models.carried import RecordRef
 from models.change import Change, ChangeApproval, ChangeStatus, ChangeType, ReviewOutcome
 from models.cmdb import ConfigItem
-from models.improvement import Improvement, ImprovementStatus, NcStatus, Nonconformity
+from models.improvement import (
+    AuditStatus,
+    Improvement,
+    ImprovementStatus,
+    InternalAudit,
+    NcStatus,
+    Nonconformity,
+)
 from models.incident import HoldReason, Incident, IncidentStatus
 from models.notification import Notification, NotificationStatus
 from models.policy import Policy
@@ -292,6 +299,10 @@ FACTORIES: dict[Any, Callable[[], list[Any]]] = {
         hostile(Improvement, id=4, status=state.value, due_on=NOW.date())
         for state in ImprovementStatus
     ],
+    InternalAudit: lambda: [
+        hostile(InternalAudit, id=2, status=state.value, planned_on=NOW.date())
+        for state in AuditStatus
+    ],
 }
 
 # Parameters whose values are a closed set the caller always chooses from (never typed text).
@@ -364,6 +375,12 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
         "done",
     ],
     ("handlers.nonconformities.render.new_modal", "source"): lambda: [""],
+    ("handlers.audits.render.step_text", "action"): lambda: [
+        "created",
+        "start",
+        "complete",
+        "cancel",
+    ],
 }
 
 

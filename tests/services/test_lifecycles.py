@@ -12,13 +12,29 @@ from typing import Any
 import pytest
 
 from models.change import Change, ChangeStatus
-from models.improvement import Improvement, ImprovementStatus, NcStatus, Nonconformity
+from models.improvement import (
+    AuditStatus,
+    Improvement,
+    ImprovementStatus,
+    InternalAudit,
+    NcStatus,
+    Nonconformity,
+)
 from models.incident import Incident, IncidentStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
-from services import changes, improvements, incidents, nonconformities, problems, releases, requests
+from services import (
+    audits,
+    changes,
+    improvements,
+    incidents,
+    nonconformities,
+    problems,
+    releases,
+    requests,
+)
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, Role
@@ -82,6 +98,12 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
             id=1, status=state, process="change", evaluator=PERSON, owner=PERSON, created_by=PERSON
         ),
         improvements.check_step,
+    ),
+    "internal audit": (
+        AuditStatus,
+        audits.LIFECYCLE,
+        lambda state: InternalAudit(id=1, status=state, auditor=PERSON, created_by=PERSON),
+        audits.check_step,
     ),
 }
 

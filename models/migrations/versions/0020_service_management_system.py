@@ -7,7 +7,7 @@ Revises: 0015
 - sms_item: one row per [sms] objective or document (unique (kind, name)), its current version,
   next review and the review date its reminders were planned for.
 - sms_review: every review recorded (date, outcome, new version, note, who).
-- nonconformity (NC-n) and improvement (IMP-n): record kinds with a channel message (the
+- internal_audit (AUD-n), nonconformity (NC-n) and improvement (IMP-n): record kinds with a channel message (the
   message bookkeeping columns and the two sweep indexes every such kind has).
 Existing data is untouched; the rows are created by the first sweep after the upgrade.
 """
@@ -27,11 +27,12 @@ UNPOSTED = sa.text("message_ts IS NULL")
 DIRTY = sa.text("message_version > rendered_version")
 
 
-def _message_columns() -> list[sa.Column]:
+def _message_columns(*, submission: bool = True) -> list[sa.Column]:
+    extra = [sa.Column("submission_id", sa.String(length=64), nullable=True)] if submission else []
     return [
+        *extra,
         sa.Column("channel_id", sa.String(length=32), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
-        sa.Column("submission_id", sa.String(length=64), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=80), nullable=True),
         sa.Column("message_version", sa.Integer(), nullable=False, server_default="0"),
@@ -124,8 +125,24 @@ def upgrade() -> None:
     )
     _indexes("improvement", ["process", "status", "owner", "due_on", "created_at", "done_at"])
 
+    op.create_table(
+        "internal_audit",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("auditor", sa.String(length=32), nullable=False),
+        sa.Column("planned_on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("conclusion", sa.Text(), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        *_message_columns(submission=False),
+        sa.UniqueConstraint("name", "planned_on", name="uq_internal_audit_planned"),
+    )
+    _indexes("internal_audit", ["name", "planned_on", "status", "created_at", "completed_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("internal_audit")
     op.drop_table("improvement")
     op.drop_table("nonconformity")
     op.drop_table("sms_review")
