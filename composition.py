@@ -26,6 +26,7 @@ from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
 from handlers.servicedesk import ServiceDeskHandlers
+from handlers.servicedesk.budget import CostHandlers
 from handlers.servicedesk.reports import ReportSender
 from schedules import wiring
 from schedules.scheduler import IncidentHooks
@@ -44,6 +45,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     NonconformityHandlers,
     ImprovementHandlers,
     AuditHandlers,
+    CostHandlers,
 )
 
 

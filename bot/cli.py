@@ -163,6 +163,7 @@ def main(
         "audit_action", choices=["verify"], help="check the audit trail's hash chain"
     )
     add_report_parser(sub)
+    add_cost_parser(sub)
     sandbox_parser = sub.add_parser(
         "sandbox", help="try the desk in a browser: a stand-in Slack and the bot, on loopback"
     )
@@ -183,6 +184,8 @@ def main(
             return cmdb_command(args)
         if args.command == "report":
             return report_command(args)
+        if args.command == "cost":
+            return cost_command(args)
         if args.command == "sandbox":
             if run_sandbox is None:
                 raise TypeError("the sandbox needs composition.main (servicedesk sandbox)")
@@ -326,6 +329,59 @@ def report_command(
     print(f"{text.title(report)}: {len(written)} file(s) written")
     for path in written:
         print(f"  {path}")
+    return 0
+
+
+# ---- servicedesk cost import ------------------------------------------------------------------
+
+
+def add_cost_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cost = sub.add_parser("cost", help="costs booked against services")
+    cost_sub = cost.add_subparsers(dest="cost_action", required=True)
+    importing = cost_sub.add_parser("import", help="book the costs in a CSV file")
+    importing.add_argument("file", help="CSV with date, service, amount, category[, note]")
+
+
+def cost_command(
+    args: argparse.Namespace, db: Database | None = None, policy: Policy | None = None
+) -> int:
+    """`cost import FILE`: every row booked and the budgets checked (0), or nothing booked and
+    each bad row's line printed (1)."""
+    import os
+    from pathlib import Path
+
+    from services import cost_import
+    from services.clock import SystemClock
+    from services.permissions import SYSTEM
+
+    if policy is None:
+        config = os.environ.get("SERVICEDESK_CONFIG")
+        policy = load_policy(Path(config) if config else None)
+    db = db or _database()
+    db.upgrade()
+    try:
+        with db.session() as session:
+            report = cost_import.import_file(
+                session, path=args.file, actor=SYSTEM, now=SystemClock().now(), policy=policy
+            )
+    except OSError as error:
+        print(f"{args.file}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    if not report.ok:
+        print(
+            f"{args.file}: {len(report.errors) + report.more_errors} error(s), nothing imported:",
+            file=sys.stderr,
+        )
+        for row_error in report.errors:
+            print(f"  {row_error}", file=sys.stderr)
+        if report.more_errors:
+            print(f"  … and {report.more_errors} more", file=sys.stderr)
+        return 1
+    told = ", ".join(f"{a.service} {a.period} {a.threshold} %" for a in report.alerts)
+    print(
+        f"{args.file}: {report.imported} cost(s) booked"
+        + (f"; budget alerts: {told}" if told else "")
+    )
     return 0
 
 

@@ -87,6 +87,18 @@ class Policy(Strict):
     sms: SmsPolicy = SmsPolicy()
 
     @model_validator(mode="after")
+    def _sms_services(self) -> Policy:
+        """Each [[sms.budgets]] names one of the [[services]]."""
+        for index, budget in enumerate(self.sms.budgets):
+            if self.service(budget.service) is None:
+                names = ", ".join(s.name for s in self.services) or "none defined"
+                raise ValueError(
+                    f"sms.budgets[{index}].service: '{budget.service}' is not one of the "
+                    f"[[services]] ({names})"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _references(self) -> Policy:
         team_names = [team.name for team in self.teams]
         _unique("teams", team_names)

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.agreement_policy import _cadence
-from models.policy_types import ChannelRef, SlackRef, Strict
+from models.budget import DEFAULT_COST_CATEGORIES, Budget
+from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.sla_policy import Duration
 
 # What the bot can measure for an objective, over the current calendar quarter so far.
@@ -183,6 +184,11 @@ class SmsPolicy(Strict):
     objectives: list[Objective] = []
     documents: list[Document] = []
     audits: list[AuditPlan] = []
+    currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
+    cost_categories: list[Name] = Field(
+        default_factory=lambda: list(DEFAULT_COST_CATEGORIES), min_length=1
+    )
+    budgets: list[Budget] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> SmsPolicy:
@@ -191,6 +197,13 @@ class SmsPolicy(Strict):
             ("documents", list(self.documents)),
             ("audits", list(self.audits)),
         ]
+        seen_budgets: set[tuple[str, str]] = set()
+        for index, budget in enumerate(self.budgets):
+            if (budget.service.lower(), budget.period) in seen_budgets:
+                raise ValueError(
+                    f"budgets[{index}]: {budget.service} has two budgets for {budget.period}"
+                )
+            seen_budgets.add((budget.service.lower(), budget.period))
         for section, items in sections:
             seen: set[str] = set()
             for index, item in enumerate(items):

@@ -17,6 +17,7 @@ from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
+from handlers.servicedesk.budget import BudgetCommand
 from handlers.servicedesk.ids import Action, Field, View
 from handlers.servicedesk.reports import ReportCommand
 from handlers.servicedesk.sms import SmsHandlers
@@ -70,6 +71,8 @@ class ServiceDeskHandlers:
             AgreementHandlers(self.ctx).command(words[1:], respond)
         elif head == "sms":
             SmsHandlers(self.ctx).command(words[1:], body, respond)
+        elif head == "budget":
+            BudgetCommand(self.ctx).run(words[1:], respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -36,6 +36,8 @@ USAGE = (
     "terms, version history, reviews and attainment this month.\n"
     "• `/servicedesk sms` — the service management system: policy, objectives with their "
     "value this quarter, process owners, controlled documents and their next review.\n"
+    "• `/servicedesk budget [period]` — budget against actual per service (a period like "
+    "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
     "• `/servicedesk help` — this message."
 )
 

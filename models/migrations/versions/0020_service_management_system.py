@@ -7,6 +7,8 @@ Revises: 0015
 - sms_item: one row per [sms] objective or document (unique (kind, name)), its current version,
   next review and the review date its reminders were planned for.
 - sms_review: every review recorded (date, outcome, new version, note, who).
+- cost (money in whole cents, exact on SQLite too; indexed by service and day) and budget_alert (unique per
+  service, period and threshold: the 80 % / 100 % notices go out once per period).
 - internal_audit (AUD-n), nonconformity (NC-n) and improvement (IMP-n): record kinds with a channel message (the
   message bookkeeping columns and the two sweep indexes every such kind has).
 Existing data is untouched; the rows are created by the first sweep after the upgrade.
@@ -140,8 +142,39 @@ def upgrade() -> None:
     )
     _indexes("internal_audit", ["name", "planned_on", "status", "created_at", "completed_at"])
 
+    op.create_table(
+        "cost",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("service", sa.String(length=60), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("incurred_on", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("recorded_by", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_cost_service_incurred", "cost", ["service", "incurred_on"])
+    op.create_index("ix_cost_incurred_on", "cost", ["incurred_on"])
+    op.create_index("ix_cost_recorded_at", "cost", ["recorded_at"])
+    op.create_table(
+        "budget_alert",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("service", sa.String(length=60), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("threshold", sa.Integer(), nullable=False),
+        sa.Column("budget_cents", sa.BigInteger(), nullable=False),
+        sa.Column("actual_cents", sa.BigInteger(), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=True),
+        sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("service", "period", "threshold", name="uq_budget_alert_once"),
+    )
+    op.create_index("ix_budget_alert_alerted_at", "budget_alert", ["alerted_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("budget_alert")
+    op.drop_table("cost")
     op.drop_table("internal_audit")
     op.drop_table("improvement")
     op.drop_table("nonconformity")
