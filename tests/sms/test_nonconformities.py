@@ -28,7 +28,7 @@ def _raise(slack, fake_slack) -> None:  # type: ignore[no-untyped-def]
     assert "Choose the person" in no_owner.body["errors"]["owner"]
     done = slack.submit(
         view,
-        {"title": "No <!here> CAB minutes", "owner": OWNER, "source": "AUD-3"},
+        {"title": "No <!here> CAB minutes", "owner": OWNER, "source": "Management review"},
         user_id=AUDITOR,
     )
     assert done.status == 200 and not done.body
@@ -40,7 +40,7 @@ def test_the_corrective_action_is_planned_reminded_checked_and_closed(
     _raise(slack, fake_slack)
     message = sms_message(fake_slack, "NC-1")
     shown = str(message["blocks"])
-    assert "No &lt;!here&gt; CAB minutes" in shown and "AUD-3" in shown
+    assert "No &lt;!here&gt; CAB minutes" in shown and "Management review" in shown
     assert "nc_plan" in shown and "nc_close" not in shown
 
     slack.click(message, "nc_plan", user_id=AUDITOR, channel_id="C0SMS")
