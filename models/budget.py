@@ -65,6 +65,11 @@ class Budget(Strict):
     amount: Money
     owner: SlackRef | None = None
 
+    @field_validator("amount")
+    @classmethod
+    def _two_places(cls, value: Decimal) -> Decimal:
+        return value.quantize(Decimal("0.01"))
+
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
