@@ -103,7 +103,13 @@ def test_raised_by_anyone_approved_by_the_process_owner_and_done(
 def test_reject_needs_a_reason_and_the_register_lists_open_ones(slack, fake_slack, database, clock):
     _raise(slack, fake_slack, title="Idea one")
     _raise(slack, fake_slack, title="Idea two")
-    message = sms_message(fake_slack, "IMP-2")
+    with database.session() as session:
+        # Keys by title: on PostgreSQL the repeated delivery in _raise used up a sequence number.
+        first, second = (
+            session.exec(select(Improvement).where(Improvement.title == t)).one().key
+            for t in ("Idea one", "Idea two")
+        )
+    message = sms_message(fake_slack, second)
     slack.click(message, "improvement_reject", user_id="U0ADMIN", channel_id="C0SMS")
     view = latest_view(fake_slack)
     empty = slack.submit(view, {"note": "  "}, user_id="U0ADMIN")
@@ -111,10 +117,10 @@ def test_reject_needs_a_reason_and_the_register_lists_open_ones(slack, fake_slac
     slack.submit(view, {"note": "Out of budget"}, user_id="U0ADMIN")
     slack.command("/improve", "list", user_id="U0ANYONE")
     listed = str(fake_slack.calls("response_url")[-1].args)
-    assert "IMP-1" in listed and "IMP-2" not in listed
+    assert first in listed and second not in listed
     slack.command("/improve", "list all", user_id="U0ANYONE")
     listed = str(fake_slack.calls("response_url")[-1].args)
-    assert "IMP-2* Idea two — Rejected" in listed
-    slack.command("/improve", "show IMP-2", user_id="U0ANYONE")
+    assert f"{second}* Idea two — Rejected" in listed
+    slack.command("/improve", f"show {second}", user_id="U0ANYONE")
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "Out of budget" in shown and "reject" in shown
