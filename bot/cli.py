@@ -338,6 +338,15 @@ def report_command(
 # ---- servicedesk cost import ------------------------------------------------------------------
 
 
+def _policy_from_env() -> Policy:
+    """The policy file SERVICEDESK_CONFIG names (./servicedesk.toml or the defaults without)."""
+    import os
+    from pathlib import Path
+
+    config = os.environ.get("SERVICEDESK_CONFIG")
+    return load_policy(Path(config) if config else None)
+
+
 def add_cost_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cost = sub.add_parser("cost", help="costs booked against services")
     cost_sub = cost.add_subparsers(dest="cost_action", required=True)
@@ -350,16 +359,12 @@ def cost_command(
 ) -> int:
     """`cost import FILE`: every row booked and the budgets checked (0), or nothing booked and
     each bad row's line printed (1)."""
-    import os
-    from pathlib import Path
 
     from services import cost_import
     from services.clock import SystemClock
     from services.permissions import SYSTEM
 
-    if policy is None:
-        config = os.environ.get("SERVICEDESK_CONFIG")
-        policy = load_policy(Path(config) if config else None)
+    policy = policy or _policy_from_env()
     db = db or _database()
     db.upgrade()
     try:
@@ -405,16 +410,13 @@ def evidence_command(
     now: datetime | None = None,
 ) -> int:
     """`evidence`: the pack of the days --from..--to under --out (0), or why not (1)."""
-    import os
     from pathlib import Path
 
     from services import evidence
     from services.clock import SystemClock
     from services.errors import ServiceDeskError
 
-    if policy is None:
-        config = os.environ.get("SERVICEDESK_CONFIG")
-        policy = load_policy(Path(config) if config else None)
+    policy = policy or _policy_from_env()
     db = db or _database()
     db.upgrade()
     try:

@@ -9,8 +9,10 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from handlers.common import later
-from handlers.kind import KindHandlers
+from bot.blocks import view_values
+from handlers.common import actor_of, later
+from handlers.kind import KindHandlers, error_at
+from services.errors import ServiceDeskError
 from services.permissions import Actor
 
 
@@ -26,6 +28,26 @@ class SmsRecordHandlers(KindHandlers):
         if posted is not None:
             self.refresh(key)  # the buttons carry where the message lives
         return posted
+
+    def create_form(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        create: Callable[[Any, Actor, dict[str, Any]], Any],
+        error_field: str,
+    ) -> None:
+        """A New form: `create(session, actor, values)` stores the record before the ack (once
+        Slack closes the form it is stored); a bad value is shown by its field; then the
+        record's message is posted."""
+        try:
+            with self.ctx.db.session() as session:
+                key = create(session, actor_of(self.ctx, body), view_values(view)).key
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
+            return
+        ack()
+        later(self.ctx, self.announce, key)
 
     def move_form(
         self,

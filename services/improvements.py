@@ -17,9 +17,9 @@ from models.improvement import (
 )
 from models.policy import Policy
 from models.sms_policy import PROCESSES
-from services import audit, due_reminders, inserts
+from services import audit, due_reminders
 from services.changes import FieldError
-from services.due_reminders import form_text, parse_due
+from services.due_reminders import form_text, insert_submitted, parse_due
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, ref_mention, user_text
@@ -104,14 +104,9 @@ def propose(
         updated_at=now,
         submission_id=submission_id,
     )
-    found = inserts.insert_new(session, draft)
-    if found is None:
-        existing = session.exec(
-            select(Improvement).where(Improvement.submission_id == submission_id)
-        ).first()
-        if existing is None:
-            raise RuntimeError("improvement insert returned nothing and no duplicate was found")
-        return existing
+    found, created = insert_submitted(session, draft)
+    if not created:
+        return found  # a repeated delivery: the first one stored and audited it
     audit.record(
         session, key=found.key, actor=actor.user_id, at=now, action="created", after=S.PROPOSED
     )

@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.improvement import NC_OPEN, TITLE_MAX, InternalAudit, NcStatus, Nonconformity
-from services import audit, audits, due_reminders, inserts
+from services import audit, audits, due_reminders
 from services.changes import FieldError
-from services.due_reminders import form_text, parse_due
+from services.due_reminders import form_text, insert_submitted, parse_due
 from services.errors import Forbidden, ServiceDeskError
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, user_text
@@ -109,14 +109,9 @@ def raise_nc(
         updated_at=now,
         submission_id=submission_id,
     )
-    found = inserts.insert_new(session, draft)
-    if found is None:
-        existing = session.exec(
-            select(Nonconformity).where(Nonconformity.submission_id == submission_id)
-        ).first()
-        if existing is None:
-            raise RuntimeError("nonconformity insert returned nothing and no duplicate was found")
-        return existing
+    found, created = insert_submitted(session, draft)
+    if not created:
+        return found  # a repeated delivery: the first one stored and audited it
     audit.record(
         session,
         key=found.key,

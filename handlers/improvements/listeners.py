@@ -7,16 +7,13 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.blocks import view_values
-from handlers.common import actor_of, later
 from handlers.improvements import render
 from handlers.improvements.ids import Action, Field, View
-from handlers.kind import Call, Form, SubCommand, error_at
+from handlers.kind import Call, Form, SubCommand
 from handlers.sms_records import SmsRecordHandlers
 from models.carried import RecordRef
 from models.improvement import Improvement
 from services import audit, improvements
-from services.errors import ServiceDeskError
 from services.permissions import Actor
 
 
@@ -79,26 +76,19 @@ class ImprovementHandlers(SmsRecordHandlers):
     # ---- forms --------------------------------------------------------------------------------
 
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view_values(view)
-        try:
-            # Written before the ack: once Slack closes the form, the improvement is stored.
-            with self.ctx.db.session() as session:
-                record = improvements.propose(
-                    session,
-                    title=values.get(Field.TITLE),
-                    description=values.get(Field.DESCRIPTION),
-                    process=values.get(Field.PROCESS),
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                    submission_id=view.get("id"),
-                )
-                key = record.key
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, Field.TITLE): str(error)})
-            return
-        ack()
-        later(self.ctx, self.announce, key)
+        def create(session: Any, actor: Actor, values: dict[str, Any]) -> Any:
+            return improvements.propose(
+                session,
+                title=values.get(Field.TITLE),
+                description=values.get(Field.DESCRIPTION),
+                process=values.get(Field.PROCESS),
+                actor=actor,
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+                submission_id=view.get("id"),
+            )
+
+        self.create_form(ack, body, view, create, Field.TITLE)
 
     def on_approve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:

@@ -7,9 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.blocks import view_values
-from handlers.common import actor_of, later, tell
-from handlers.kind import Call, Form, Step, SubCommand, error_at
+from handlers.common import actor_of, tell
+from handlers.kind import Call, Form, Step, SubCommand
 from handlers.nonconformities import render
 from handlers.nonconformities.ids import Action, Field, View
 from handlers.sms_records import SmsRecordHandlers
@@ -91,26 +90,19 @@ class NonconformityHandlers(SmsRecordHandlers):
     # ---- forms --------------------------------------------------------------------------------
 
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view_values(view)
-        try:
-            # Written before the ack: once Slack closes the form, the record is stored.
-            with self.ctx.db.session() as session:
-                record = nonconformities.raise_nc(
-                    session,
-                    title=values.get(Field.TITLE),
-                    description=values.get(Field.DESCRIPTION),
-                    owner=values.get(Field.OWNER),
-                    source=values.get(Field.SOURCE),
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    submission_id=view.get("id"),
-                )
-                key = record.key
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, Field.TITLE): str(error)})
-            return
-        ack()
-        later(self.ctx, self.announce, key)
+        def create(session: Any, actor: Actor, values: dict[str, Any]) -> Any:
+            return nonconformities.raise_nc(
+                session,
+                title=values.get(Field.TITLE),
+                description=values.get(Field.DESCRIPTION),
+                owner=values.get(Field.OWNER),
+                source=values.get(Field.SOURCE),
+                actor=actor,
+                now=self.ctx.clock.now(),
+                submission_id=view.get("id"),
+            )
+
+        self.create_form(ack, body, view, create, Field.TITLE)
 
     def on_plan_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:

@@ -905,7 +905,7 @@ def nc_in(w: World, state: str) -> str:
             title="No CAB minutes",
             description="",
             owner=OWNER,
-            source="AUD-1",
+            source="Management review",
             actor=w.agent,
             now=w.now(),
         ).key
