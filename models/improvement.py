@@ -17,6 +17,17 @@ TITLE_MAX = 150
 TEXT_MAX = 3000
 
 
+class SmsRecord(RecordMessage):
+    """What every service-management record kind's table has: where its one channel message
+    lives, who made it and when."""
+
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class NcStatus(StrEnum):
     OPEN = "open"  # recorded; the owner plans the correction and corrective action
     ACTION_PLANNED = "action_planned"  # the corrective action is under way, with a due date
@@ -36,7 +47,7 @@ class NcStatus(StrEnum):
 NC_OPEN = (NcStatus.OPEN, NcStatus.ACTION_PLANNED, NcStatus.VERIFYING)
 
 
-class Nonconformity(RecordMessage, table=True):
+class Nonconformity(SmsRecord, table=True):
     __tablename__ = "nonconformity"
     __table_args__ = (
         UniqueConstraint("submission_id", name="uq_nonconformity_submission_id"),
@@ -54,12 +65,7 @@ class Nonconformity(RecordMessage, table=True):
     corrective_action: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     due_on: date | None = Field(default=None, index=True)
     effectiveness: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    channel_id: str | None = Field(default=None, max_length=32)
-    message_ts: str | None = Field(default=None, max_length=32)
     submission_id: str | None = Field(default=None, max_length=64)
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
     @property
@@ -89,7 +95,7 @@ class ImprovementStatus(StrEnum):
 IMPROVEMENT_OPEN = (ImprovementStatus.PROPOSED, ImprovementStatus.APPROVED)
 
 
-class Improvement(RecordMessage, table=True):
+class Improvement(SmsRecord, table=True):
     __tablename__ = "improvement"
     __table_args__ = (
         UniqueConstraint("submission_id", name="uq_improvement_submission_id"),
@@ -109,12 +115,7 @@ class Improvement(RecordMessage, table=True):
     decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_by: str | None = Field(default=None, max_length=32)
-    channel_id: str | None = Field(default=None, max_length=32)
-    message_ts: str | None = Field(default=None, max_length=32)
     submission_id: str | None = Field(default=None, max_length=64)
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
     @property
@@ -140,7 +141,7 @@ class AuditStatus(StrEnum):
 AUDIT_OPEN = (AuditStatus.PLANNED, AuditStatus.IN_PROGRESS)
 
 
-class InternalAudit(RecordMessage, table=True):
+class InternalAudit(SmsRecord, table=True):
     """One internal audit (AUD-n) of an `[[sms.audits]]` plan, due on `planned_on`. The sweep
     creates the next one when a plan has none open; (name, planned_on) is unique, so two
     instances create one."""
@@ -158,11 +159,6 @@ class InternalAudit(RecordMessage, table=True):
     planned_on: date = Field(index=True)
     status: str = Field(default=AuditStatus.PLANNED.value, max_length=20, index=True)
     conclusion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    channel_id: str | None = Field(default=None, max_length=32)
-    message_ts: str | None = Field(default=None, max_length=32)
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
     @property
