@@ -23,7 +23,7 @@ from models.incident import Incident, IncidentStatus, SlaPause
 from models.policy import Policy
 from models.sla_timer import BREACH_STAGE, SlaTimer
 from services import notifications, priority
-from services.agreements import effective_incident_targets
+from services.agreements import effective_incident_targets, request_clock
 from services.mrkdwn import user_text
 from services.sla_calendars import calendar_of
 from services.sla_clock import (
@@ -50,8 +50,8 @@ _TOLERANCE_SECONDS = 1.0
 # A timer whose processing raised is looked at again after this, so it cannot block the queue.
 RETRY_BROKEN_AFTER = timedelta(minutes=10)
 
-# Service requests count working time: a "2d" fulfilment target is two working days.
-REQUEST_CALENDAR = "business"
+# Service requests count working time (a "2d" fulfilment target is two working days) on
+# their agreement's service hours: services.agreements.request_clock.
 
 _TIMER = SlaTimer.__table__  # type: ignore[attr-defined]
 
@@ -265,7 +265,7 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
             target=which,
             duration=target,
             start=request.submitted_at,
-            calendar_kind=REQUEST_CALENDAR,
+            calendar_kind=request_clock(policy, request.agreement),
             stopped_at=stops[which],
             pauses=pauses,
             now=now,
@@ -281,7 +281,10 @@ def start_request_timers(
     return start_timers(
         session,
         record_key=request.key,
-        targets=[(which, target, REQUEST_CALENDAR) for which, target in _request_targets(request)],
+        targets=[
+            (which, target, request_clock(policy, request.agreement))
+            for which, target in _request_targets(request)
+        ],
         start=request.submitted_at,
         now=now,
         policy=policy,
@@ -293,7 +296,7 @@ def request_sla(*, request: Any, policy: Policy, now: datetime) -> tuple[SlaStat
     """(response state, fulfilment state) of a service request, for `/request show`."""
     stops = _request_stops(request)
     pauses = _request_pauses(request)
-    calendar = _calendar(policy, REQUEST_CALENDAR)
+    calendar = _calendar(policy, request_clock(policy, request.agreement))
     response, resolution = (
         evaluate(
             start=request.submitted_at,
