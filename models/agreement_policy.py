@@ -110,6 +110,11 @@ class Agreement(Strict):
     remind_before: list[Duration] = Field(
         default_factory=lambda: [timedelta(days=14), timedelta(days=1)]
     )
+    # An overdue review: the owner is chased every `chase_every` after the date; once it is
+    # `escalate_after` overdue, `escalate_to` (a person, user group or channel) is told.
+    chase_every: Duration | None = timedelta(days=7)
+    escalate_after: Duration | None = None
+    escalate_to: SlackRef | None = None
 
     @field_validator("incident_targets", mode="before")
     @classmethod
@@ -153,6 +158,12 @@ class Agreement(Strict):
         for index, name in enumerate(lowered):
             if name in lowered[:index]:
                 raise ValueError(f"services[{index}]: '{self.services[index]}' is listed twice")
+        if self.escalate_after is not None and self.escalate_to is None:
+            raise ValueError("escalate_after needs escalate_to: who hears of an overdue review")
+        for key in ("chase_every", "escalate_after"):
+            value = getattr(self, key)
+            if value is not None and (value < timedelta(days=1) or value.seconds):
+                raise ValueError(f'{key} takes whole days, like "7d"')
         if self.review_every is None and self.next_review is None:
             raise ValueError(
                 f"agreement '{self.name}' needs review_every (a cadence) or next_review (a date)"
