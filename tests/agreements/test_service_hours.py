@@ -138,3 +138,15 @@ def test_a_request_counts_its_agreements_hours(database, policy):  # type: ignor
 def test_bad_service_hours_stop_start_up_with_the_key(policy):  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match="service_hours"):
         parse_policy(TEST_POLICY + HOURS.replace('"fri"]', '"fri", "someday"]'))
+
+
+def test_the_example_policy_has_two_agreements_and_a_monthly_report():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    example = parse_policy((Path(__file__).parents[2] / "servicedesk.example.toml").read_text())
+    assert [a.name for a in example.agreements] == ["Payments for Retail", "VPN for staff"]
+    hours = example.agreements[1].service_hours
+    assert hours is not None and (hours.start.hour, hours.end.hour, hours.country) == (8, 18, "GB")
+    assert [(r.name, r.schedule, r.period) for r in example.reports] == [
+        ("monthly", "0 8 1 * *", "last month")
+    ]
