@@ -146,13 +146,16 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
     found: dict[str, tuple[AgreementRecord, Agreement]] = {}
     for record in session.exec(select(AgreementRecord).order_by(col(AgreementRecord.id))):
         agreement = by_name.get(record.name)
-        plans[record.key] = plan(record, agreement) if agreement is not None else []
+        plans[record.key] = plan(record, agreement, now) if agreement is not None else []
         if agreement is not None:
             found[record.key] = (record, agreement)
 
-    def text(key: str, _planned: reminders.Planned) -> str:
+    def text(key: str, planned: reminders.Planned) -> str:
         record, agreement = found[key]
-        return reminder_text(agreement, record.next_review or now.date())
+        review_on = record.next_review or now.date()
+        if planned.stage.startswith("review:"):
+            return reminder_text(agreement, review_on)
+        return chase_text(agreement, review_on, planned)
 
     def blocks(key: str, _planned: reminders.Planned, message: str) -> list[dict[str, Any]]:
         return reminder_blocks(found[key][1], message)
