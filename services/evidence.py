@@ -40,6 +40,7 @@ from services.reports import build_report, files
 from services.reports.build import figures
 from services.reports.figures import Figures
 from services.reports.period import Period, month
+from services.reports.registry import by_key
 from services.reports.scope import Scope
 
 BATCH = 5000
@@ -268,7 +269,9 @@ def write_pack(
     text, pack.rows["6.4-budgets.csv"] = _budgets_csv(session, policy)
     (folder / "6.4-budgets.csv").write_text(text, encoding="utf-8")
     whole = Period(start=start, end=end, kind="range")
-    found = figures(session, policy, Scope(kind="all"), whole, now, detail=False)
+    found = figures(
+        session, policy, Scope(kind="all"), whole, now, by_key("availability"), detail=False
+    )
     text, pack.rows["6.3-availability.csv"] = _availability_csv(found)
     (folder / "6.3-availability.csv").write_text(text, encoding="utf-8")
     chain = audit.verify(session)

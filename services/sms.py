@@ -18,6 +18,7 @@ from models.sms_policy import PROCESSES, Objective
 from services.reports.build import figures
 from services.reports.figures import Figures
 from services.reports.period import Period
+from services.reports.registry import by_key
 from services.reports.scope import Scope
 
 
@@ -90,7 +91,15 @@ def measure_objectives(
     objectives = policy.sms.objectives
     if not any(o.measure for o in objectives):
         return period, [Measured(o, None, "measured outside the bot") for o in objectives]
-    found = figures(session, policy, Scope(kind="all"), period, now, detail=False)
+    found = figures(
+        session,
+        policy,
+        Scope(kind="all"),
+        period,
+        now,
+        by_key("sla", "requests", "changes", "availability"),
+        detail=False,
+    )
     out = []
     for objective in objectives:
         if objective.measure is None:

@@ -22,3 +22,9 @@ def sections() -> tuple[ReportSection, ...]:
     if duplicates:
         raise ValueError(f"report sections registered twice: {', '.join(duplicates)}")
     return tuple(SECTIONS)
+
+
+def by_key(*keys: str) -> tuple[ReportSection, ...]:
+    """Only the registered sections named, for a reader that needs a few figures (the SMS
+    objectives, the evidence pack) without measuring the whole report."""
+    return tuple(section for section in sections() if section.key in keys)
