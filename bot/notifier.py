@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # spread one message per PACE after a burst of BURST.
 PACE = timedelta(seconds=1)
 BURST = 3
+# Outcomes (sent, failed, held back) are recorded in batches: one short transaction at the end
+# of a pass, and at least this often during a long one, so a crash resends at most this much.
+FLUSH_EVERY = timedelta(seconds=1)
 _NETWORK_ERRORS = (URLError, socket.timeout, TimeoutError, ConnectionError)
 
 
@@ -60,6 +63,16 @@ class SendReport:
     deferred: int = 0  # paced: held back to keep one post per channel per second
     rate_limited: int = 0  # answered 429 by Slack (retried after its Retry-After)
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Outcomes:
+    """What a pass has sent, failed or held back and not yet recorded."""
+
+    since: datetime
+    sent: list[notifications.Sent] = field(default_factory=list)
+    failed: list[notifications.Failed] = field(default_factory=list)
+    deferred: dict[int, datetime] = field(default_factory=dict)
 
 
 def is_user(ref: str) -> bool:
@@ -98,6 +111,7 @@ class Notifier:
         self._tat: dict[str, datetime] = {}
         self.pace = PACE
         self.burst = BURST
+        self.flush_every = FLUSH_EVERY
 
     def send_due(self, limit: int = 100) -> SendReport:
         """Send what is due now; returns counts. Safe to run in several processes at once."""
@@ -114,8 +128,12 @@ class Notifier:
             if not claimed:
                 break
             expanded_before = report.expanded
+            outcomes = _Outcomes(since=self.clock.now())
             for row in claimed:
-                self._send_one(row, report)
+                self._send_one(row, report, outcomes)
+                if self.clock.now() - outcomes.since >= self.flush_every:
+                    self._record(outcomes, report)
+            self._record(outcomes, report)
             if report.expanded == expanded_before:
                 break
         return report
@@ -143,19 +161,31 @@ class Notifier:
             tat[channel] = max(arrival, allowed) + self.pace
         return send, later
 
+    def _record(self, outcomes: _Outcomes, report: SendReport) -> None:
+        """Record what the pass did so far in one short transaction: every sent row in one
+        statement, every failed one in another, the held-back ones in a third."""
+        if outcomes.sent or outcomes.failed or outcomes.deferred:
+            with self.db.session() as session:
+                report.sent += len(
+                    notifications.mark_sent_many(
+                        session, sent=outcomes.sent, late_grace=self.late_grace
+                    )
+                )
+                notifications.mark_failed_many(session, failed=outcomes.failed)
+                notifications.defer(session, until=outcomes.deferred)
+        outcomes.sent, outcomes.failed, outcomes.deferred = [], [], {}
+        outcomes.since = self.clock.now()
+
     def _posted(self, channel: str, at: datetime) -> None:
         self._tat[channel] = max(self._tat.get(channel) or at, at) + self.pace
 
-    def _send_one(self, row: _Outgoing, report: SendReport) -> None:
+    def _send_one(self, row: _Outgoing, report: SendReport, outcomes: _Outcomes) -> None:
         if not is_usergroup(row.recipient):
             # Slack may have told us to slow down since this pass was planned (a 429).
             now = self.clock.now()
             arrival = self._tat.get(_channel_of(row))
             if arrival is not None and arrival - self.pace * (self.burst - 1) > now:
-                with self.db.session() as session:
-                    notifications.defer(
-                        session, until={row.id: arrival - self.pace * (self.burst - 1)}
-                    )
+                outcomes.deferred[row.id] = arrival - self.pace * (self.burst - 1)
                 report.deferred += 1
                 return
         try:
@@ -182,17 +212,15 @@ class Notifier:
                 f"Slack answered {status} {code or ''}".strip(),
                 retry_after,
                 report,
+                outcomes,
                 rate_limited=status == 429,
             )
             return
         except _NETWORK_ERRORS as error:
-            self._failed(row, f"Slack unreachable: {type(error).__name__}", None, report)
+            error_text = f"Slack unreachable: {type(error).__name__}"
+            self._failed(row, error_text, None, report, outcomes)
             return
-        with self.db.session() as session:
-            if notifications.mark_sent(
-                session, id=row.id, now=self.clock.now(), late_grace=self.late_grace
-            ):
-                report.sent += 1
+        outcomes.sent.append(notifications.Sent(row.id, self.clock.now()))
 
     def _failed(
         self,
@@ -200,6 +228,7 @@ class Notifier:
         error: str,
         retry_after: float | None,
         report: SendReport,
+        outcomes: _Outcomes,
         *,
         rate_limited: bool = False,
     ) -> None:
@@ -208,15 +237,11 @@ class Notifier:
         log.warning(
             "notification %s (%s %s) not sent: %s", row.id, row.record_key, row.stage, error
         )
-        with self.db.session() as session:
-            notifications.mark_failed(
-                session,
-                id=row.id,
-                now=self.clock.now(),
-                error=error,
-                retry_after=retry_after,
-                rate_limited=rate_limited,
+        outcomes.failed.append(
+            notifications.Failed(
+                row.id, self.clock.now(), error, retry_after=retry_after, rate_limited=rate_limited
             )
+        )
         report.failed += 1
         report.errors.append(error)
 
@@ -241,27 +266,32 @@ class Notifier:
         return channel
 
     def _expand_group(self, row: _Outgoing) -> None:
-        """Replace a user-group row by one row per member, in one transaction, so that a
-        failure half-way through the members never messages the first ones twice."""
+        """Replace a user-group row by one row per member (one insert), in one transaction
+        with the group row marked done, so that a failure half-way through the members never
+        messages the first ones twice."""
         members = sorted(self.directory.current(row.recipient))
         with self.db.session() as session:
             now = self.clock.now()
             if row.stage == "approval":
                 skip = permissions.never_asked(session, record_key=row.record_key)
                 members = [m for m in members if m not in skip]
-            for member in members:
-                notifications.schedule(
-                    session,
-                    record_key=row.record_key,
-                    kind=row.kind,
-                    stage=row.stage,
-                    recipient=member,
-                    due_at=row.due_at,
-                    text=row.text,
-                    blocks=row.blocks,
-                    late=row.late,
-                    now=now,
-                )
+            notifications.schedule_many(
+                session,
+                [
+                    notifications.row(
+                        record_key=row.record_key,
+                        kind=row.kind,
+                        stage=row.stage,
+                        recipient=member,
+                        due_at=row.due_at,
+                        text=row.text,
+                        blocks=row.blocks,
+                        late=row.late,
+                        now=now,
+                    )
+                    for member in members
+                ],
+            )
             notifications.mark_sent(session, id=row.id, now=now, late_grace=self.late_grace)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.db import Database
 from models.policy import Policy
-from services import service_tests
+from services import service_tests, url_checks
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -62,18 +62,18 @@ def run_url_checks(
     clock: Clock,
     policy: Policy,
     announce: Callable[[str], None] | None = None,
-) -> list[service_tests.CheckRecorded]:
+) -> list[url_checks.CheckRecorded]:
     """Check every URL test that is due and record each result in its own transaction. An
     incident a streak of failures opens is handed to `announce` (its channel message)."""
     with db.session() as session:
-        targets = service_tests.claim_url_checks(session, now=clock.now(), policy=policy)
+        targets = url_checks.claim(session, now=clock.now(), policy=policy)
     timeout = policy.availability.check_timeout.total_seconds()
     results = []
     for target in targets:
         # No transaction is open while we wait on the network.
         outcome = check_url(target.url, timeout=timeout)
         with db.session() as session:
-            recorded = service_tests.record_check(
+            recorded = url_checks.record_check(
                 session,
                 service=target.service,
                 test_name=target.test_name,

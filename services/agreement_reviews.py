@@ -137,18 +137,30 @@ def _sync(session: Session, record: AgreementRecord, agreement: Agreement, now: 
 
 def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
     """Keep every agreement's review reminders in the outbox; returns how many were added.
-    One query reads the agreements; the work follows the number of agreements stored, not the
-    reminders due (the notifier sends those). An agreement gone from the policy file loses
-    its pending reminders."""
+    One query reads the agreements, then `reminders.sync_many` brings all their reminders in
+    line at once: the statements do not grow with the agreements or the reminders (the
+    notifier sends those). An agreement gone from the policy file loses its pending
+    reminders."""
     by_name = {agreement.name: agreement for agreement in policy.agreements}
-    added = 0
+    plans: dict[str, list[reminders.Planned]] = {}
+    found: dict[str, tuple[AgreementRecord, Agreement]] = {}
     for record in session.exec(select(AgreementRecord).order_by(col(AgreementRecord.id))):
         agreement = by_name.get(record.name)
-        if agreement is None:
-            reminders.sync(session, record_key=record.key, plan=[], text=str, now=now)
-            continue
-        added += _sync(session, record, agreement, now)
-    return added
+        plans[record.key] = plan(record, agreement, now) if agreement is not None else []
+        if agreement is not None:
+            found[record.key] = (record, agreement)
+
+    def text(key: str, planned: reminders.Planned) -> str:
+        record, agreement = found[key]
+        review_on = record.next_review or now.date()
+        if planned.stage.startswith("review:"):
+            return reminder_text(agreement, review_on)
+        return chase_text(agreement, review_on, planned)
+
+    def blocks(key: str, _planned: reminders.Planned, message: str) -> list[dict[str, Any]]:
+        return reminder_blocks(found[key][1], message)
+
+    return len(reminders.sync_many(session, plans=plans, text=text, blocks=blocks, now=now))
 
 
 def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:

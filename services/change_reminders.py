@@ -62,54 +62,85 @@ def release_text(release: Release, planned: reminders.Planned) -> str:
     return f":arrow_forward: The deployment window of {head} opens now."
 
 
+def _change_plan(change: Change, policy: Policy) -> list[reminders.Planned]:
+    if change.status not in CHANGE_STATES:
+        return []
+    plan = [reminders.Planned(*r) for r in changes.reminder_plan(change, policy)]
+    if change.status == ChangeStatus.REVIEW.value:
+        plan = [p for p in plan if p.stage == "review"]
+    return plan
+
+
+def _release_plan(release: Release, policy: Policy) -> list[reminders.Planned]:
+    if release.status not in RELEASE_STATES:
+        return []
+    return [reminders.Planned(*r) for r in releases.reminder_plan(release, policy)]
+
+
 def sync_change(session: Session, *, key: str, policy: Policy, now: datetime) -> list[str]:
     """Bring the change's pending reminders in line with its state and window."""
     change = changes.get(session, key=key)
-    plan = [reminders.Planned(*r) for r in changes.reminder_plan(change, policy)]
-    if change.status not in CHANGE_STATES:
-        plan = []
-    if change.status == ChangeStatus.REVIEW.value:
-        plan = [p for p in plan if p.stage == "review"]
     return reminders.sync(
-        session, record_key=change.key, plan=plan, text=lambda p: change_text(change, p), now=now
+        session,
+        record_key=change.key,
+        plan=_change_plan(change, policy),
+        text=lambda p: change_text(change, p),
+        now=now,
     )
 
 
 def sync_release(session: Session, *, key: str, policy: Policy, now: datetime) -> list[str]:
     """Bring the release's pending reminders in line with its state and window."""
     release = releases.get(session, key=key)
-    plan = [reminders.Planned(*r) for r in releases.reminder_plan(release, policy)]
-    if release.status not in RELEASE_STATES:
-        plan = []
     return reminders.sync(
-        session, record_key=release.key, plan=plan, text=lambda p: release_text(release, p), now=now
+        session,
+        record_key=release.key,
+        plan=_release_plan(release, policy),
+        text=lambda p: release_text(release, p),
+        now=now,
     )
 
 
 def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
     """Sync every change and release that can hold reminders, and every record that still has
-    pending ones (so a record that moved on while no handler saw it loses them). The cost
-    follows the active records, not all stored ones."""
-    keys = {
-        f"CHG-{i}"
-        for i in session.exec(select(Change.id).where(col(Change.status).in_(CHANGE_STATES)))
+    pending ones (so a record that moved on while no handler saw it loses them). Returns how
+    many reminders were newly queued.
+
+    Set-based: one read of the active changes, one of the active releases, one of the records
+    with pending reminders, then `reminders.sync_many` (one read, one update, one insert). The
+    number of statements does not grow with the records or the reminders due."""
+    records: dict[str, Change | Release] = {
+        change.key: change
+        for change in session.exec(select(Change).where(col(Change.status).in_(CHANGE_STATES)))
     }
-    keys |= {
-        f"REL-{i}"
-        for i in session.exec(select(Release.id).where(col(Release.status).in_(RELEASE_STATES)))
-    }
-    keys |= set(
-        session.exec(
-            select(Notification.record_key).where(
-                Notification.kind == reminders.KIND,
-                col(Notification.status) == NotificationStatus.PENDING.value,
-            )
+    records.update(
+        (release.key, release)
+        for release in session.exec(
+            select(Release).where(col(Release.status).in_(RELEASE_STATES))
         )
     )
-    added = 0
-    for key in sorted(keys):
-        if key.startswith("CHG-"):
-            added += len(sync_change(session, key=key, policy=policy, now=now))
-        elif key.startswith("REL-"):
-            added += len(sync_release(session, key=key, policy=policy, now=now))
-    return added
+    plans: dict[str, list[reminders.Planned]] = {
+        key: _change_plan(record, policy)
+        if isinstance(record, Change)
+        else _release_plan(record, policy)
+        for key, record in records.items()
+    }
+    # A change or release that moved on with reminders still pending: none apply any more.
+    for key in session.exec(
+        select(Notification.record_key)
+        .where(
+            Notification.kind == reminders.KIND,
+            col(Notification.status) == NotificationStatus.PENDING.value,
+        )
+        .distinct()
+    ):
+        if key.startswith(("CHG-", "REL-")):
+            plans.setdefault(key, [])
+
+    def text(key: str, planned: reminders.Planned) -> str:
+        record = records[key]
+        if isinstance(record, Change):
+            return change_text(record, planned)
+        return release_text(record, planned)
+
+    return len(reminders.sync_many(session, plans=plans, text=text, now=now))

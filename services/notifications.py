@@ -8,12 +8,15 @@ never deleted: pending → sending (claimed, with a lease) → sent, or back to 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from models.notification import Notification, NotificationStatus
@@ -161,6 +164,22 @@ def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
     return int(session.execute(insert, rows).rowcount)
 
 
+def schedule_new(session: Session, rows: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    """`schedule_many` that tells which rows were new: the (record_key, kind, stage,
+    recipient) of each row queued now, in one statement (INSERT … ON CONFLICT DO NOTHING
+    RETURNING, several rows to a statement)."""
+    if not rows:
+        return set()
+    note_wake(session, min(row["next_attempt_at"] for row in rows))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(*(_TABLE.c[name] for name in _UNIQUE_COLUMNS))
+    )
+    return {(a, b, c, d) for a, b, c, d in session.execute(statement, rows)}
+
+
 def claim_due(
     session: Session, *, now: datetime, limit: int = 100, lease: timedelta = timedelta(minutes=2)
 ) -> list[Notification]:
@@ -229,20 +248,78 @@ def defer(session: Session, *, until: dict[int, datetime]) -> None:
     note_wake(session, min(until.values()))
 
 
+@dataclass(frozen=True)
+class Sent:
+    """Row `id` reached Slack at `at`."""
+
+    id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Slack refused row `id` at `at` (or could not be reached), with Slack's Retry-After if
+    it gave one; `rate_limited` when it refused for pace (a 429) rather than for a fault."""
+
+    id: int
+    at: datetime
+    error: str
+    retry_after: float | None = None
+    rate_limited: bool = False
+
+
+_UNFINISHED = (N.SENDING.value, N.PENDING.value)
+# The same as a condition an executemany can carry (no expanding IN list).
+_STILL_OURS = or_(_TABLE.c.status == N.SENDING.value, _TABLE.c.status == N.PENDING.value)
+
+
+def _unfinished(session: Session, ids: list[int]) -> dict[int, int]:
+    """{id: attempts} of the rows among `ids` still ours to finish (read afresh)."""
+    statement = sa_select(_TABLE.c.id, _TABLE.c.attempts).where(
+        _TABLE.c.id.in_(ids), _TABLE.c.status.in_(_UNFINISHED)
+    )
+    return {id: attempts for id, attempts in session.execute(statement)}
+
+
+def _expire(session: Session, ids: list[int]) -> None:
+    """The rows were updated by statement: any copy this session holds is read again."""
+    for id in ids:
+        held = session.identity_map.get(identity_key(Notification, id))
+        if held is not None:
+            session.expire(held)
+
+
 def mark_sent(
     session: Session, *, id: int, now: datetime, late_grace: timedelta = LATE_GRACE
 ) -> bool:
     """Record that row `id` reached Slack. False when it was not ours to finish any more.
     Sent more than `late_grace` after its due time, it is marked late, for good."""
-    row = session.get(Notification, id, populate_existing=True)
-    if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
-        return False
-    row.status = N.SENT.value
-    row.sent_at = now
-    row.last_error = None
-    row.late = row.late or now - row.due_at > late_grace
-    session.add(row)
-    return True
+    return bool(mark_sent_many(session, sent=[Sent(id, now)], late_grace=late_grace))
+
+
+def mark_sent_many(
+    session: Session, *, sent: list[Sent], late_grace: timedelta = LATE_GRACE
+) -> list[int]:
+    """`mark_sent` for many rows, each with its own time, in two statements however many:
+    one read of which are still ours, one update of those. Returns the ids recorded."""
+    if not sent:
+        return []
+    ours = _unfinished(session, [s.id for s in sent])
+    done = [s for s in sent if s.id in ours]
+    if done:
+        session.execute(
+            update(_TABLE)
+            .where(_TABLE.c.id == bindparam("b_id"), _STILL_OURS)
+            .values(
+                status=N.SENT.value,
+                sent_at=bindparam("b_at"),
+                last_error=None,
+                late=or_(_TABLE.c.late, _TABLE.c.due_at < bindparam("b_cutoff")),
+            ),
+            [{"b_id": s.id, "b_at": s.at, "b_cutoff": s.at - late_grace} for s in done],
+        )
+        _expire(session, [s.id for s in done])
+    return [s.id for s in done]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -265,21 +342,45 @@ def mark_failed(
 
     Returns the time of the next try, or None when the row was not ours to finish.
     """
-    row = session.get(Notification, id, populate_existing=True)
-    if row is None or row.status not in (N.SENDING.value, N.PENDING.value):
-        return None
-    wait = backoff(row.attempts)
-    if rate_limited and retry_after is not None and retry_after > 0:
+    failure = Failed(id, now, error, retry_after=retry_after, rate_limited=rate_limited)
+    return mark_failed_many(session, failed=[failure]).get(id)
+
+
+def _wait(failure: Failed, attempts: int) -> timedelta:
+    wait = backoff(attempts)
+    retry_after = failure.retry_after
+    if failure.rate_limited and retry_after is not None and retry_after > 0:
         # Slack refused for pace, not for a fault: its Retry-After is the whole wait.
-        wait = timedelta(seconds=retry_after)
-    elif retry_after is not None and retry_after > 0:
-        wait = max(wait, timedelta(seconds=retry_after))
-    row.status = N.PENDING.value
-    row.next_attempt_at = now + wait
-    row.last_error = error[:ERROR_MAX]
-    session.add(row)
-    note_wake(session, row.next_attempt_at)
-    return row.next_attempt_at
+        return timedelta(seconds=retry_after)
+    if retry_after is not None and retry_after > 0:
+        return max(wait, timedelta(seconds=retry_after))
+    return wait
+
+
+def mark_failed_many(session: Session, *, failed: list[Failed]) -> dict[int, datetime]:
+    """`mark_failed` for many rows in two statements however many: one read of which are
+    still ours (and their attempts, for the backoff), one update of those. Returns
+    {id: time of its next try} for the rows recorded."""
+    if not failed:
+        return {}
+    ours = _unfinished(session, [f.id for f in failed])
+    retry = {f.id: (f, f.at + _wait(f, ours[f.id])) for f in failed if f.id in ours}
+    if not retry:
+        return {}
+    session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("b_id"), _STILL_OURS)
+        .values(
+            status=N.PENDING.value, next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")
+        ),
+        [
+            {"b_id": id, "b_next": at, "b_error": failure.error[:ERROR_MAX]}
+            for id, (failure, at) in retry.items()
+        ],
+    )
+    _expire(session, list(retry))
+    note_wake(session, min(at for _, at in retry.values()))
+    return {id: at for id, (_, at) in retry.items()}
 
 
 def cancel_for(

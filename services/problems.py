@@ -4,6 +4,7 @@ resolve by a change; and spot repeated incidents that suggest a problem."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -326,14 +327,11 @@ def _targets(session: Session, incident: Incident) -> list[tuple[str, list[int]]
     return found
 
 
-def detect_trend(
-    session: Session, *, incident_key: str, now: datetime, policy: Policy
-) -> TrendFinding | None:
-    """When this incident makes N incidents on one service or item within the window and none
-    of them is linked to an open problem, record one proposal per cluster and return it."""
-    from services import incidents
-
-    incident = incidents.get(session, key=incident_key)
+def _clusters(
+    session: Session, incident: Incident, *, now: datetime, policy: Policy
+) -> Iterator[tuple[str, list[str], datetime]]:
+    """(target, incident keys, earliest) of each cluster this incident completes that no open
+    problem covers and no proposal made yet: reads only."""
     since = now - policy.problems.trend_window
     for target, ids in _targets(session, incident):
         if not ids:
@@ -356,8 +354,28 @@ def detect_trend(
                 TrendProposal.target == target, col(TrendProposal.proposed_at) >= earliest
             )
         ).first()
-        if already is not None:
-            continue
+        if already is None:
+            yield target, keys, earliest
+
+
+def trend_possible(session: Session, *, incident_key: str, now: datetime, policy: Policy) -> bool:
+    """Whether `detect_trend` would find something now: the same reads, no write (so a caller
+    can look in a read-only transaction first and take the write lock only when needed)."""
+    from services import incidents
+
+    incident = incidents.get(session, key=incident_key)
+    return next(_clusters(session, incident, now=now, policy=policy), None) is not None
+
+
+def detect_trend(
+    session: Session, *, incident_key: str, now: datetime, policy: Policy
+) -> TrendFinding | None:
+    """When this incident makes N incidents on one service or item within the window and none
+    of them is linked to an open problem, record one proposal per cluster and return it."""
+    from services import incidents
+
+    incident = incidents.get(session, key=incident_key)
+    for target, keys, earliest in _clusters(session, incident, now=now, policy=policy):
         proposal = TrendProposal(
             target=target, incident_keys=json.dumps(keys), earliest_at=earliest, proposed_at=now
         )

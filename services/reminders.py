@@ -8,11 +8,13 @@ stage name, so a rescheduled window gets fresh reminders instead of colliding wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
+from sqlmodel import Session
 
 from models.notification import Notification, NotificationStatus
 from services import notifications
@@ -44,33 +46,79 @@ def sync(
 ) -> list[str]:
     """Make the pending reminders of `record_key` exactly the future part of `plan`. Returns the
     stages newly scheduled."""
+    added = sync_many(
+        session,
+        plans={record_key: plan},
+        text=lambda _key, planned: text(planned),
+        blocks=(lambda _key, planned, message: blocks(planned, message)) if blocks else None,
+        now=now,
+    )
+    return [stage for _key, stage in added]
+
+
+def sync_many(
+    session: Session,
+    *,
+    plans: Mapping[str, Sequence[Planned]],
+    text: Callable[[str, Planned], str],
+    now: datetime,
+    blocks: Callable[[str, Planned, str], list[dict[str, Any]]] | None = None,
+) -> list[tuple[str, str]]:
+    """`sync` for many records at once ({record key: its plan}; an empty plan cancels what is
+    pending), in at most three statements however many records and reminders there are: one
+    read of the reminder rows the records have, one update cancelling those no longer planned,
+    one insert of the new ones. Returns (record key, stage) of the reminders newly scheduled.
+
+    The insert skips what exists (ON CONFLICT DO NOTHING), so two sweeps at once still queue
+    each reminder once; `text` and `blocks` are only called for reminders not queued before.
+    """
+    if not plans:
+        return []
     wanted = {
-        (_stage(p), p.recipient): p for p in plan if p.recipient and p.due_at > now - STALE_AFTER
+        (key, _stage(p), p.recipient): p
+        for key, plan in plans.items()
+        for p in plan
+        if p.recipient and p.due_at > now - STALE_AFTER
     }
-    pending = session.exec(
-        select(Notification).where(
-            Notification.record_key == record_key,
-            Notification.kind == KIND,
-            col(Notification.status) == NotificationStatus.PENDING.value,
-        )
+    known = session.execute(
+        sa_select(_TABLE.c.id, _TABLE.c.record_key, _TABLE.c.stage, _TABLE.c.recipient,
+                  _TABLE.c.status)
+        .where(_TABLE.c.kind == KIND, _TABLE.c.record_key.in_(sorted(plans)))
     ).all()
-    for row in pending:
-        if (row.stage, row.recipient) not in wanted:
-            row.status = NotificationStatus.CANCELLED.value
-            session.add(row)
+    seen = {(row.record_key, row.stage, row.recipient) for row in known}
+    stale = [
+        row.id
+        for row in known
+        if row.status == NotificationStatus.PENDING.value
+        and (row.record_key, row.stage, row.recipient) not in wanted
+    ]
+    if stale:
+        session.execute(
+            sa_update(_TABLE)
+            .where(_TABLE.c.id.in_(stale), _TABLE.c.status == NotificationStatus.PENDING.value)
+            .values(status=NotificationStatus.CANCELLED.value)
+        )
+    new = []
     added = []
-    for (stage, recipient), planned in wanted.items():
-        message = text(planned)
-        if notifications.schedule(
-            session,
-            record_key=record_key,
-            kind=KIND,
-            stage=stage,
-            recipient=recipient,
-            due_at=planned.due_at,
-            text=message,
-            blocks=blocks(planned, message) if blocks else None,
-            now=now,
-        ):
-            added.append(stage)
+    for (key, stage, recipient), planned in wanted.items():
+        if (key, stage, recipient) in seen:
+            continue
+        message = text(key, planned)
+        new.append(
+            notifications.row(
+                record_key=key,
+                kind=KIND,
+                stage=stage,
+                recipient=recipient,
+                due_at=planned.due_at,
+                text=message,
+                blocks=blocks(key, planned, message) if blocks else None,
+                now=now,
+            )
+        )
+        added.append((key, stage))
+    notifications.schedule_many(session, new)
     return added
+
+
+_TABLE = Notification.__table__  # type: ignore[attr-defined]

@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from models.availability import (
     KEY_PREFIX,
@@ -29,11 +31,9 @@ from models.availability import (
     TestRun,
     TestRunRef,
     TestState,
-    UrlCheck,
 )
-from models.availability_policy import ServiceTest
 from models.incident import IncidentInput, Level
-from models.policy import Policy, Service
+from models.policy import Policy
 from services import audit, incidents, links, notifications
 from services.errors import AlreadyDone, InvalidInput, NotFound
 from services.mrkdwn import mention, user_text
@@ -56,23 +56,6 @@ class Reminder:
     run_key: str
     stage: str
     recipient: str
-
-
-@dataclass(frozen=True)
-class UrlTarget:
-    """A URL test whose check is due now (claimed: no other process checks it this time)."""
-
-    service: str
-    test_name: str
-    url: str
-
-
-@dataclass(frozen=True)
-class CheckRecorded:
-    """What one URL check result changed: an incident opened, or a recovery announced."""
-
-    opened: str | None = None
-    recovered: str | None = None
 
 
 def parse_run_key(key: str) -> int:
@@ -114,6 +97,23 @@ def ensure_state(session: Session, *, service: str, test_name: str, now: datetim
         TestState.service == service, TestState.test_name == test_name
     )
     return session.exec(statement.execution_options(populate_existing=True)).one()
+
+
+def ensure_states(session: Session, *, pairs: list[tuple[str, str]], now: datetime) -> None:
+    """`ensure_state` for many (service, test name) pairs, in one statement."""
+    if not pairs:
+        return
+    session.execute(
+        _insert(session)(TestState).on_conflict_do_nothing(index_elements=["service", "test_name"]),
+        [
+            {"service": service, "test_name": name, "first_seen_at": now, "consecutive_failures": 0}
+            for service, name in pairs
+        ],
+    )
+
+
+_STATE = TestState.__table__  # type: ignore[attr-defined]
+_RUN = TestRun.__table__  # type: ignore[attr-defined]
 
 
 # ---- the sweep: runs falling due, reminders, chasing, escalation ---------------------------
@@ -169,19 +169,62 @@ def reminder_blocks(run: TestRun, text: str) -> list[dict[str, object]]:
     ]
 
 
-def _queue(
-    session: Session,
-    run: TestRun,
-    *,
-    stage: str,
-    to: str,
-    due: datetime,
-    now: datetime,
-    out: list[Reminder],
-) -> None:
+def _lead_for(policy: Policy, service_name: str) -> str | None:
+    service = policy.service(service_name)
+    team = policy.team(service.team) if service else None
+    if team is None:
+        return policy.channels.escalations
+    return team.lead or team.on_call or policy.channels.escalations
+
+
+def _due_runs(session: Session, *, now: datetime, policy: Policy) -> list[dict[str, Any]]:
+    """The runs of the policy's (non-URL) tests that fell due by `now`, one per test however
+    many due times were missed: two reads whatever the number of tests (their states, and the
+    latest run of each)."""
+    tests = [(s, t) for s in policy.services for t in s.tests if t.url is None]
+    if not tests:
+        return []
+    ensure_states(session, pairs=[(s.name, t.name) for s, t in tests], now=now)
+    first_seen = {
+        (service, name): seen
+        for service, name, seen in session.execute(
+            sa_select(_STATE.c.service, _STATE.c.test_name, _STATE.c.first_seen_at)
+        )
+    }
+    last_due = {
+        (service, name): last
+        for service, name, last in session.execute(
+            sa_select(_RUN.c.service, _RUN.c.test_name, func.max(_RUN.c.due_at)).group_by(
+                _RUN.c.service, _RUN.c.test_name
+            )
+        )
+    }
+    values = []
+    for service, test in tests:
+        base = last_due.get((service.name, test.name)) or first_seen[(service.name, test.name)]
+        due = test.latest_due(after=base, now=now)
+        if due is None:
+            continue
+        # Late: the bot missed at least one earlier due time, or sweeps well after this one.
+        late = due != test.next_after(base) or now - due > notifications.LATE_AFTER
+        values.append(
+            {
+                "service": service.name,
+                "test_name": test.name,
+                "kind": test.kind.value,
+                "owner": test.owner,
+                "due_at": due,
+                "status": RunStatus.PENDING.value,
+                "late": late,
+                "created_at": now,
+            }
+        )
+    return values
+
+
+def _reminder_row(run: TestRun, *, stage: str, to: str, due: datetime, now: datetime) -> Any:
     text = reminder_text(run, stage)
-    if notifications.schedule(
-        session,
+    return notifications.row(
         record_key=run.key,
         kind=OUTBOX_KIND,
         stage=stage,
@@ -191,129 +234,91 @@ def _queue(
         blocks=reminder_blocks(run, text),
         late=run.late and stage == "due",
         now=now,
-    ):
-        out.append(Reminder(run.key, stage, to))
-
-
-def _create_due_runs(
-    session: Session, service: Service, test: ServiceTest, *, now: datetime, out: list[Reminder]
-) -> None:
-    state = ensure_state(session, service=service.name, test_name=test.name, now=now)
-    last = session.exec(
-        select(func.max(TestRun.due_at)).where(
-            TestRun.service == service.name, TestRun.test_name == test.name
-        )
-    ).one()
-    base = last or state.first_seen_at
-    due = test.latest_due(after=base, now=now)
-    if due is None:
-        return
-    # Late: the bot missed at least one earlier due time, or sweeps well after this one.
-    late = due != test.next_after(base) or now - due > notifications.LATE_AFTER
-    created = session.execute(
-        _insert(session)(TestRun)
-        .values(
-            service=service.name,
-            test_name=test.name,
-            kind=test.kind.value,
-            owner=test.owner,
-            due_at=due,
-            status=RunStatus.PENDING.value,
-            late=late,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["service", "test_name", "due_at"])
-        .returning(col(TestRun.id))
-    ).scalar_one_or_none()
-    if created is None:
-        return
-    run = get_run(session, run_id=created)
-    audit.record(
-        session,
-        key=run.key,
-        actor=SYSTEM.user_id,
-        at=now,
-        action="due",
-        after=run.status,
-        note="late" if late else None,
     )
-    _queue(session, run, stage="due", to=run.owner, due=now, now=now, out=out)
-
-
-def _chase(
-    session: Session, run: TestRun, *, now: datetime, policy: Policy, out: list[Reminder]
-) -> None:
-    # Counted from the first reminder (created_at), so a run created late is not escalated
-    # the moment it appears.
-    waited = now - run.created_at
-    settings = policy.availability
-    if waited < settings.chase_every:
-        return
-    if run.status == RunStatus.PENDING.value:
-        moved = session.execute(
-            update(TestRun)
-            .where(col(TestRun.id) == run.id, col(TestRun.status) == RunStatus.PENDING.value)
-            .values(status=RunStatus.OVERDUE.value)
-        ).rowcount
-        if moved:
-            audit.record(
-                session,
-                key=run.key,
-                actor=SYSTEM.user_id,
-                at=now,
-                action="overdue",
-                field="status",
-                before=RunStatus.PENDING,
-                after=RunStatus.OVERDUE,
-            )
-    chases = waited // settings.chase_every
-    _queue(
-        session,
-        run,
-        stage=f"chase:{chases}",
-        to=run.owner,
-        due=run.created_at + settings.chase_every * chases,
-        now=now,
-        out=out,
-    )
-    if waited >= settings.escalate_after:
-        lead = _lead_for(policy, run.service)
-        if lead:
-            _queue(
-                session,
-                run,
-                stage="escalated",
-                to=lead,
-                due=run.created_at + settings.escalate_after,
-                now=now,
-                out=out,
-            )
-
-
-def _lead_for(policy: Policy, service_name: str) -> str | None:
-    service = policy.service(service_name)
-    team = policy.team(service.team) if service else None
-    if team is None:
-        return policy.channels.escalations
-    return team.lead or team.on_call or policy.channels.escalations
 
 
 def availability_sweep(session: Session, *, now: datetime, policy: Policy) -> list[Reminder]:
     """Create the runs that fell due (one per test however many due times were missed), queue
     their reminders to the owners, mark runs overdue and chase them every `chase_every`, and
     escalate to the service's team lead after `escalate_after`. Returns the reminders newly
-    queued; a repeated sweep queues nothing new."""
-    queued: list[Reminder] = []
-    for service in policy.services:
-        for test in service.tests:
-            if test.url is None:
-                _create_due_runs(session, service, test, now=now, out=queued)
-    open_runs = session.exec(
-        select(TestRun).where(col(TestRun.status).in_(_OPEN)).order_by(col(TestRun.id))
-    ).all()
-    for run in open_runs:
-        _chase(session, run, now=now, policy=policy, out=queued)
-    return queued
+    queued; a repeated sweep queues nothing new.
+
+    Set-based: the states and latest runs read once, the due runs inserted in one statement
+    (ON CONFLICT DO NOTHING: another process's run is skipped), the open runs read once and
+    moved to overdue in one update, every reminder queued in one insert. The number of
+    statements does not grow with the tests or the runs due (the audit trail, a hash chain,
+    is flushed with the transaction)."""
+    outbox: list[dict[str, Any]] = []
+    values = _due_runs(session, now=now, policy=policy)
+    if values:
+        created = list(
+            session.scalars(
+                _insert(session)(TestRun)
+                .on_conflict_do_nothing(index_elements=["service", "test_name", "due_at"])
+                .returning(TestRun),
+                values,
+            )
+        )
+        order = {(v["service"], v["test_name"]): n for n, v in enumerate(values)}
+        created.sort(key=lambda run: order[(run.service, run.test_name)])
+        for run in created:
+            audit.record(
+                session,
+                key=run.key,
+                actor=SYSTEM.user_id,
+                at=now,
+                action="due",
+                after=run.status,
+                note="late" if run.late else None,
+            )
+            outbox.append(_reminder_row(run, stage="due", to=run.owner, due=now, now=now))
+    settings = policy.availability
+    waiting = [
+        run
+        for run in session.exec(
+            select(TestRun).where(col(TestRun.status).in_(_OPEN)).order_by(col(TestRun.id))
+        )
+        # Counted from the first reminder (created_at), so a run created late is not
+        # escalated the moment it appears.
+        if now - run.created_at >= settings.chase_every
+    ]
+    pending = [run.id for run in waiting if run.status == RunStatus.PENDING.value]
+    if pending:
+        moved = set(
+            session.scalars(
+                update(_RUN)
+                .where(_RUN.c.id.in_(pending), _RUN.c.status == RunStatus.PENDING.value)
+                .values(status=RunStatus.OVERDUE.value)
+                .returning(_RUN.c.id)
+            )
+        )
+        for run in waiting:
+            if run.id in moved:
+                audit.record(
+                    session,
+                    key=run.key,
+                    actor=SYSTEM.user_id,
+                    at=now,
+                    action="overdue",
+                    field="status",
+                    before=RunStatus.PENDING,
+                    after=RunStatus.OVERDUE,
+                )
+    for run in waiting:
+        waited = now - run.created_at
+        chases = waited // settings.chase_every
+        due = run.created_at + settings.chase_every * chases
+        outbox.append(_reminder_row(run, stage=f"chase:{chases}", to=run.owner, due=due, now=now))
+        lead = _lead_for(policy, run.service) if waited >= settings.escalate_after else None
+        if lead:
+            due = run.created_at + settings.escalate_after
+            outbox.append(_reminder_row(run, stage="escalated", to=lead, due=due, now=now))
+    new = notifications.schedule_new(session, outbox)
+    return [
+        Reminder(row["record_key"], row["stage"], row["recipient"])
+        for row in outbox
+        if (row["record_key"], row["kind"], row["stage"], row["recipient"]) in new
+    ]
 
 
 # ---- recording an outcome ----------------------------------------------------------------
@@ -445,171 +450,3 @@ def runs_between(
         .order_by(col(TestRun.due_at), col(TestRun.id))
     )
     return list(session.exec(statement))
-
-
-# ---- URL checks: the job checks, these functions record ----------------------------------
-
-
-def claim_url_checks(session: Session, *, now: datetime, policy: Policy) -> list[UrlTarget]:
-    """The URL tests to check now. Each is claimed by moving its `next_check_at` on, in a
-    conditional update, so two bot processes do not both check (and double-count) it."""
-    due: list[UrlTarget] = []
-    for service in policy.services:
-        for test in service.tests:
-            if test.url is None:
-                continue
-            state = ensure_state(session, service=service.name, test_name=test.name, now=now)
-            claimed = session.execute(
-                update(TestState)
-                .where(
-                    col(TestState.id) == state.id,
-                    or_(
-                        col(TestState.next_check_at).is_(None), col(TestState.next_check_at) <= now
-                    ),
-                )
-                .values(next_check_at=test.next_after(now))
-            ).rowcount
-            if claimed:
-                due.append(UrlTarget(service.name, test.name, test.url))
-    return due
-
-
-def record_check(
-    session: Session,
-    *,
-    service: str,
-    test_name: str,
-    ok: bool,
-    status_code: int | None,
-    error: str | None,
-    latency_ms: int | None,
-    now: datetime,
-    policy: Policy,
-) -> CheckRecorded:
-    """Store one URL check result. The `failures_before_incident`-th consecutive failure opens
-    one incident on the service (further failures add nothing); the first success after it
-    queues a "recovered" message in that incident's thread."""
-    session.add(
-        UrlCheck(
-            service=service,
-            test_name=test_name,
-            at=now,
-            ok=ok,
-            status_code=status_code,
-            error=(error or None) and error[:300],
-            latency_ms=latency_ms,
-        )
-    )
-    ensure_state(session, service=service, test_name=test_name, now=now)
-    state = session.exec(
-        select(TestState)
-        .where(TestState.service == service, TestState.test_name == test_name)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if ok:
-        return _recovered(session, state, now=now, policy=policy)
-    state.consecutive_failures += 1
-    state.failing_since = state.failing_since or now
-    session.add(state)
-    if (
-        state.incident_key
-        or state.consecutive_failures < policy.availability.failures_before_incident
-    ):
-        return CheckRecorded()
-    shared = _open_outage(session, service=service, besides=state)
-    if shared is not None:
-        # Another check of the same service already has the outage open: one incident.
-        state.incident_key = shared
-        session.add(state)
-        audit.record(
-            session,
-            key=shared,
-            actor=SYSTEM.user_id,
-            at=now,
-            action="url check failing",
-            note=f"{test_name} fails too",
-        )
-        return CheckRecorded()
-    described = f"HTTP {status_code}" if status_code is not None else (error or "no answer")
-    incident, _ = incidents.create(
-        session,
-        data=IncidentInput(
-            title=failure_title(kind="availability", test_name=test_name, service=service),
-            description=(
-                f"The URL check of {test_name} failed {state.consecutive_failures} times in a "
-                f"row since {state.failing_since:%Y-%m-%d %H:%M} UTC (last: {described})."
-            ),
-            impact=Level.HIGH,
-            urgency=Level.MEDIUM,
-            service=service if policy.service(service) else None,
-        ),
-        reporter=SYSTEM.user_id,
-        now=now,
-        policy=policy,
-        submission_id=f"url-check:{state.id}:{int(state.failing_since.timestamp())}",
-    )
-    state.incident_key = incident.key
-    session.add(state)
-    return CheckRecorded(opened=incident.key)
-
-
-def _open_outage(session: Session, *, service: str, besides: TestState) -> str | None:
-    """The open incident another URL check of `service` is failing under, if any."""
-    others = session.exec(
-        select(TestState).where(
-            TestState.service == service,
-            TestState.id != besides.id,
-            col(TestState.incident_key).is_not(None),
-        )
-    ).all()
-    for other in others:
-        if other.incident_key and incidents.get(session, key=other.incident_key).is_open:
-            return other.incident_key
-    return None
-
-
-def _recovered(
-    session: Session, state: TestState, *, now: datetime, policy: Policy
-) -> CheckRecorded:
-    key = state.incident_key
-    failing_since = state.failing_since
-    state.consecutive_failures = 0
-    state.failing_since = None
-    state.incident_key = None
-    session.add(state)
-    if key is None:
-        return CheckRecorded()
-    incident = incidents.get(session, key=key)
-    down_for = now - failing_since if failing_since else None
-    text = (
-        f"Recovered: the URL check of {user_text(state.test_name)} on "
-        f"{user_text(state.service)} passes again"
-    ) + (f" after {_hours_minutes(down_for)}." if down_for is not None else ".")
-    thread = (
-        (incident.channel_id, incident.message_ts)
-        if incident.channel_id and incident.message_ts
-        else None
-    )
-    notifications.schedule(
-        session,
-        record_key=key,
-        kind=OUTBOX_KIND,
-        # One per check and failure streak: two checks sharing an outage both report back.
-        stage=f"recovered:{state.test_name}:{int(failing_since.timestamp()) if failing_since else 0}",
-        recipient=incident.channel_id or policy.channels.incidents,
-        due_at=now,
-        text=text,
-        thread=thread,
-        now=now,
-    )
-    audit.record(
-        session, key=key, actor=SYSTEM.user_id, at=now, action="url check recovered", note=text
-    )
-    return CheckRecorded(recovered=key)
-
-
-def _hours_minutes(span: object) -> str:
-    seconds = int(span.total_seconds())  # type: ignore[attr-defined]
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m {rest % 60}s"

@@ -45,7 +45,11 @@ class IncidentMessages(KindHandlers):
         return {"affects": affects, "notes": notes}
 
     def announce(self, key: str) -> None:
-        """Post the incident's one channel message, page on-call for P1, tell the reporter."""
+        """Post the incident's one channel message, page on-call for P1, tell the reporter.
+
+        Runs after the ack, beside the next requests: the write transaction (holding SQLite's
+        write lock) is only the claim and the page; rendering reads in a read-only one, and
+        the notifier is woken only when a page was queued."""
         client = self.ctx.client
         channel = self.ctx.policy.channels.incidents
         with self.ctx.db.session() as session:
@@ -55,21 +59,26 @@ class IncidentMessages(KindHandlers):
             if claim is None:
                 return
             incident = incidents.get(session, key=key)
-            version = incident.message_version
-            sla = self._sla(session, incident)
-            extras = self._extras(session, incident)
+            page = None
             if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
                 # The page goes into the outbox before anything is posted, so a Slack outage
                 # delays it rather than losing it; the ladder's later rungs follow if nobody
                 # acknowledges.
-                paging.start(
+                page = paging.start(
                     session,
                     record_key=incident.key,
                     team=incident.team,
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                 )
-        self.ctx.notifier.send_due()
+        with self.ctx.db.read_session() as session:
+            incident = incidents.get(session, key=key)
+            version = incident.message_version
+            sla = self._sla(session, incident)
+            extras = self._extras(session, incident)
+            session.expunge(incident)  # kept as read: a read session ends in a rollback
+        if page is not None:
+            self.ctx.notifier.send_due()
         posted = post_claimed_message(
             self.ctx,
             incidents,
@@ -95,9 +104,16 @@ class IncidentMessages(KindHandlers):
 
     def _propose_problem(self, key: str) -> None:
         """Repeated incidents on one service or item: offer to raise a problem, once."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.read_session() as session:
+            possible = problems.trend_possible(
+                session, incident_key=key, now=now, policy=self.ctx.policy
+            )
+        if not possible:
+            return
         with self.ctx.db.session() as session:
             finding = problems.detect_trend(
-                session, incident_key=key, now=self.ctx.clock.now(), policy=self.ctx.policy
+                session, incident_key=key, now=now, policy=self.ctx.policy
             )
         if finding is None:
             return

@@ -15,7 +15,7 @@ from handlers.incidents import IncidentHandlers
 from models.availability import UrlCheck
 from models.incident import Incident, IncidentInput, Level
 from schedules.availability import run_url_checks
-from services import availability, incidents, notifications, service_tests
+from services import availability, incidents, notifications, service_tests, url_checks
 from services.permissions import Actor, Role
 from tests.availability.conftest import TESTS_POLICY
 
@@ -242,7 +242,7 @@ def test_two_failing_checks_of_one_service_share_one_incident(database, clock, p
             service_tests.ensure_state(
                 session, service="payments", test_name=test_name, now=clock.now()
             )
-            return service_tests.record_check(
+            return url_checks.record_check(
                 session,
                 service="payments",
                 test_name=test_name,

@@ -3,15 +3,13 @@ replaced wrote, on the same data; and its statement count does not grow with wha
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import text
+from sqlmodel import col, select
 
 from bot.db import Database
 from bot.policy import parse_policy
@@ -20,8 +18,11 @@ from models.notification import Notification
 from models.sla_timer import SlaTimer
 from services import incidents, notifications, requests, sla_timers
 from services.clock import ManualClock
+from tests import statements
 from tests.sla import per_row_sweep
 from tests.sla.conftest import AGENT, IMPACT_URGENCY
+
+fresh = statements.fresh  # the fixture, shared with the other sweeps' tests
 
 POLICY = parse_policy(
     """
@@ -61,28 +62,6 @@ STEPS = [
 ]
 
 Sweep = Callable[..., list[sla_timers.Fired]]
-
-
-@pytest.fixture
-def fresh(database: Database, _migrated_template: str, tmp_path: Path) -> Iterator[Any]:
-    """Hands out empty databases of the kind under test: PostgreSQL's is emptied again (the
-    audit trail refuses DELETE, not TRUNCATE), SQLite's is a new copy of the template."""
-    made: list[Database] = []
-
-    def another() -> Database:
-        if database.dialect == "postgresql":
-            tables = [t.name for t in SQLModel.metadata.sorted_tables]
-            with database.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            return database
-        path = tmp_path / f"copy{len(made)}.db"
-        shutil.copyfile(_migrated_template, path)
-        made.append(Database.from_url(f"sqlite:///{path}"))
-        return made[-1]
-
-    yield another
-    for db in made:
-        db.dispose()
 
 
 def _incident(db: Database, clock: ManualClock, priority: int, title: str) -> str:
@@ -204,20 +183,7 @@ def test_set_based_sweep_writes_what_the_per_row_sweep_wrote(fresh, limit):
     assert broken[0][6] == START + STEPS[-1] + sla_timers.RETRY_BROKEN_AFTER  # pushed back
 
 
-def _count_statements(db: Database, work: Callable[[], object], skip: str = "") -> int:
-    seen: list[str] = []
-    db.seen = seen  # type: ignore[attr-defined]
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]  # noqa: ARG001,E501
-        if not (skip and skip in statement):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
+_count_statements = statements.count_statements
 
 
 def _due_incidents(db: Database, count: int) -> None:
