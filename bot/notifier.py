@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
 from bot.directory import Directory
+from bot.metrics import Metrics
 from services import notifications, permissions
 from services.clock import Clock
 
@@ -82,8 +83,10 @@ class Notifier:
         directory: Directory | None = None,
         *,
         late_grace: timedelta = notifications.LATE_GRACE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
+        self.metrics = metrics
         self.db = db
         self.clock = clock
         # A row sent later than its due time by more than this is marked late.
@@ -189,10 +192,12 @@ class Notifier:
             self._failed(row, f"Slack unreachable: {type(error).__name__}", None, report)
             return
         with self.db.session() as session:
-            if notifications.mark_sent(
-                session, id=row.id, now=self.clock.now(), late_grace=self.late_grace
-            ):
+            now = self.clock.now()
+            if notifications.mark_sent(session, id=row.id, now=now, late_grace=self.late_grace):
                 report.sent += 1
+                if self.metrics is not None:
+                    lateness = (now - row.due_at).total_seconds()
+                    self.metrics.notification_lateness.observe(max(0.0, lateness))
 
     def _failed(
         self,
