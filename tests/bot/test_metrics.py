@@ -142,7 +142,7 @@ def test_unreachable_slack_is_an_outcome(fake_slack):
     client = MeasuredWebClient(
         token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/", metrics=metrics, retry_handlers=[]
     )
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="Connection refused"):
         client.auth_test()
     calls = (
         "servicedesk_slack_api_calls_total",

@@ -124,9 +124,14 @@ def test_a_scheduled_release_can_be_rebuilt_or_cancelled(
             releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
         release = releases.cancel(session, key=key, actor=MANAGER, now=clock.now(), note="Dropped")
         assert release.state is ReleaseStatus.CANCELLED
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="REL-1 is Cancelled, so it cannot be marked built"):
             releases.build(session, key=key, actor=MANAGER, now=clock.now())
-    with database.session() as session, pytest.raises(Forbidden):
+    with (
+        database.session() as session,
+        pytest.raises(
+            Forbidden, match="only the release manager or a service desk agent can cancel"
+        ),
+    ):
         releases.cancel(session, key=key, actor=Actor("USTRANGER"), now=clock.now())
 
 
