@@ -149,17 +149,21 @@ def start_bot(tmp_path: Path, fake_slack, **env: str) -> tuple[subprocess.Popen,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read())
-        try:
-            with urllib.request.urlopen(url + "/metrics", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.1)  # waiting for another process to listen: no clock to inject
-    process.kill()
-    raise AssertionError("the bot did not start listening within 60 s")
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read())
+            try:
+                with urllib.request.urlopen(url + "/metrics", timeout=2) as response:
+                    if response.status == 200:
+                        return process, url
+            except OSError:
+                time.sleep(0.1)  # waiting for another process to listen: no clock to inject
+        raise AssertionError("the bot did not start listening within 60 s")
+    except BaseException:
+        process.kill()
+        process.communicate(timeout=30)
+        raise
 
 
 def stop(process: subprocess.Popen) -> str:
