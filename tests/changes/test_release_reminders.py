@@ -10,11 +10,12 @@ from models.change import Risk
 from models.policy import Policy
 from services import change_reminders, changes, notifications, releases, reminders
 from services.clock import ManualClock
-from services.permissions import Actor, Role
-from tests.changes.conftest import CAB, REQUESTER, WINDOW_END, WINDOW_START, Submit, approve
+from services.permissions import Actor
+from tests.changes.conftest import CAB, REQUESTER, WINDOW_START, Submit, approve
+from tests.changes.test_releases import MANAGER as RELEASE_MANAGER
+from tests.changes.test_releases import _release
 
-MANAGER = "UMGR1"
-PLANNER = Actor(MANAGER, frozenset({Role.AGENT}))
+MANAGER = RELEASE_MANAGER.user_id
 
 
 def _approved_change(
@@ -23,23 +24,6 @@ def _approved_change(
     key = awaiting(risk=Risk.LOW)
     approve(database, policy, clock, key, "UAPP1", {CAB})
     return key
-
-
-def _release(database: Database, clock: ManualClock, change_key: str, **fields: str) -> str:
-    with database.session() as session:
-        return releases.create(
-            session,
-            name=fields.get("name", "Payments"),
-            version=fields.get("version", "2.4.0"),
-            change_keys=[change_key],
-            release_manager=MANAGER,
-            release_plan="Blue/green switch",
-            backout_plan="Switch back to blue",
-            actor=PLANNER,
-            now=clock.now(),
-            window_start=WINDOW_START,
-            window_end=WINDOW_END,
-        ).key
 
 
 def _sweep(database: Database, clock: ManualClock, policy: Policy) -> int:
@@ -60,7 +44,7 @@ def test_sweep_plans_a_releases_reminders_with_their_texts(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     change = _approved_change(database, clock, policy, awaiting)
-    release = _release(database, clock, change, name="Pay*ments*", version="<2.4>")
+    release = _release(database, clock, [change], name="Pay*ments*", version="<2.4>")
     added = _sweep(database, clock, policy)
     head = "*REL-1* Pay*ments* &lt;2.4&gt;"
     assert _pending(database, release) == [
@@ -91,7 +75,7 @@ def test_a_cancelled_release_or_change_loses_its_pending_reminders(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     change = _approved_change(database, clock, policy, awaiting)
-    release = _release(database, clock, change)
+    release = _release(database, clock, [change])
     _sweep(database, clock, policy)
     assert len(_pending(database, release)) == 3 and _pending(database, change)
     with database.session() as session:

@@ -29,12 +29,19 @@ def _approved_change(
     return key
 
 
-def _release(database: Database, clock: ManualClock, change_keys: list[str]) -> str:
+def _release(
+    database: Database,
+    clock: ManualClock,
+    change_keys: list[str],
+    *,
+    name: str = "Payments",
+    version: str = "2.4.0",
+) -> str:
     with database.session() as session:
         return releases.create(
             session,
-            name="Payments",
-            version="2.4.0",
+            name=name,
+            version=version,
             change_keys=change_keys,
             release_manager=MANAGER.user_id,
             release_plan="Blue/green switch",
