@@ -17,6 +17,8 @@ from bot.app_factory import bolt_app
 from bot.context import AppContext
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
+from handlers.customers import CustomerHandlers
+from handlers.feedback import FeedbackHandlers
 from handlers.home import HomeHandlers
 from handlers.incidents import IncidentHandlers
 from handlers.problems import ProblemHandlers
@@ -24,6 +26,7 @@ from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
 from handlers.servicedesk import ServiceDeskHandlers
 from handlers.servicedesk.reports import ReportSender
+from handlers.suppliers import SupplierHandlers
 from schedules import wiring
 from schedules.scheduler import IncidentHooks
 from services.records import RecordKind
@@ -38,6 +41,9 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ServiceDeskHandlers,
     ChangeHandlers,
     ReleaseHandlers,
+    FeedbackHandlers,
+    SupplierHandlers,
+    CustomerHandlers,
 )
 
 

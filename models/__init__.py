@@ -9,6 +9,14 @@ from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
 from models.notification import Notification
 from models.page import Page
+from models.relationship import (  # noqa: F401
+    Complaint,
+    Compliment,
+    RelationshipReview,
+    ReviewAction,
+    SupplierWait,
+    Survey,
+)
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401
 from models.report import ReportRun  # noqa: F401
 from models.sla_timer import SlaTimer

@@ -12,6 +12,13 @@ from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
+from models.relationship_policy import (
+    ComplaintPolicy,
+    Customer,
+    Supplier,
+    SurveyPolicy,
+    check_relationships,
+)
 from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import PRIORITIES, Duration, SlaPolicy, format_duration
@@ -83,6 +90,10 @@ class Policy(Strict):
     availability: AvailabilityPolicy = AvailabilityPolicy()
     reports: list[ScheduledReport] = []
     agreements: list[Agreement] = []
+    customers: list[Customer] = []
+    surveys: SurveyPolicy = SurveyPolicy()
+    complaints: ComplaintPolicy = ComplaintPolicy()
+    suppliers: list[Supplier] = []
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
@@ -97,6 +108,11 @@ class Policy(Strict):
                 )
         _check_report_scopes(self)
         _check_agreements(self)
+        return self
+
+    @model_validator(mode="after")
+    def _relationships(self) -> Policy:
+        check_relationships(self)
         return self
 
     def team(self, name: str | None) -> Team | None:

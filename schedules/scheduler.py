@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
-from schedules import availability, reports
+from schedules import availability, relationships, reports
 from services import (
     agreement_reviews,
     change_reminders,
@@ -239,6 +239,10 @@ def run_once(
             "scheduled_reports",
             lambda: reports.sweep_reports(db=db, clock=clock, policy=policy, send=send_report),
         )()
+    _guarded(
+        "relationships",
+        lambda: relationships.sweep_relationships(db=db, clock=clock, policy=policy),
+    )()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
@@ -272,6 +276,9 @@ def build_scheduler(
             db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
         ),
         "send_notifications": notifier.send_due,
+        "relationships": lambda: relationships.sweep_relationships(
+            db=db, clock=clock, policy=policy
+        ),
     }
     if hooks is not None and hooks.send_report is not None:
         send_report = hooks.send_report

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.common import actor_of, later, replace_clicked, tell
+from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
@@ -66,6 +67,8 @@ class ServiceDeskHandlers:
             ReportCommand(self.ctx).run(words[1:], body, respond)
         elif head == "sla":
             AgreementHandlers(self.ctx).command(words[1:], respond)
+        elif head == "csat":
+            CsatCommand(self.ctx).run(words[1:], respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -20,6 +20,7 @@ from bot.blocks import (
     user,
     user_text,
 )
+from handlers.feedback.csat import USAGE as CSAT_USAGE
 from handlers.servicedesk.ids import Field, View
 from handlers.servicedesk.report_render import REPORT_USAGE
 from models.availability import TestRun, TestRunRef
@@ -34,6 +35,7 @@ USAGE = (
     f"{REPORT_USAGE}\n"
     "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
     "terms, version history, reviews and attainment this month.\n"
+    f"{CSAT_USAGE}\n"
     "• `/servicedesk help` — this message."
 )
 

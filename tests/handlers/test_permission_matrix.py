@@ -35,6 +35,7 @@ from services import changes, incidents, paging, problems, releases, requests, s
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
+from tests.relationships import matrix_support as relationship
 
 STRANGER = "U0STRANGER"
 AGENT = "U0AGENT1"
@@ -86,6 +87,12 @@ options = ["13 inch", "15 inch"]
 [[agreements]]
 name = "Gold"
 customer = "Retail"
+services = ["payments"]
+owner = "U0OWNER"
+review_every = "quarterly"
+
+[[customers]]
+name = "Retail"
 services = ["payments"]
 owner = "U0OWNER"
 review_every = "quarterly"
@@ -729,6 +736,51 @@ ROWS: dict[str, Row] = {
         submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed", "note": "Fine"}),
         OWNER,
     ),
+    # complaints (the owner or an agent), compliments (anyone) and surveys (the reporter)
+    "complaint_investigate": Row(relationship.complaint, click("complaint_investigate"), AGENT),
+    "complaint_reopen": Row(
+        lambda w: relationship.complaint(w, "responded"), click("complaint_reopen"), AGENT
+    ),
+    "complaint_close": Row(
+        lambda w: relationship.complaint(w, "responded"), click("complaint_close"), AGENT
+    ),
+    "complaint_respond": Row(relationship.complaint, click("complaint_respond"), AGENT, "form"),
+    "complaint_respond_view": Row(
+        form(relationship.complaint, AGENT, click("complaint_respond")),
+        submit({"response": "We refunded you"}),
+        AGENT,
+    ),
+    "feedback_new": Row(
+        form(nothing, REPORTER, command("/feedback")),
+        submit({"feedback_kind": "complaint", "summary": "Refund took a month"}),
+        REPORTER,
+        anyone=True,
+    ),
+    **{
+        f"survey_score_{n}": Row(relationship.survey, click(f"survey_score_{n}", str), REPORTER)
+        for n in range(1, 6)
+    },
+    "survey_comment": Row(
+        lambda w: relationship.survey(w, 4), click("survey_comment", str), REPORTER, "form"
+    ),
+    "survey_comment_view": Row(
+        form(lambda w: relationship.survey(w, 4), REPORTER, click("survey_comment", str)),
+        submit({"comment": "Quick"}),
+        REPORTER,
+    ),
+    "survey_follow_up": Row(
+        lambda w: relationship.survey(w, 1), click("survey_follow_up", str), AGENT
+    ),
+    # service reviews with customers (the customer's owner, or an admin) and their actions
+    "relationship_record_review": Row(
+        relationship.retail, click("relationship_record_review", str), OWNER, "form"
+    ),
+    "relationship_review_view": Row(
+        form(relationship.retail, OWNER, click("relationship_record_review", str)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "Fine"}),
+        OWNER,
+    ),
+    "review_action_done": Row(relationship.review_action, click("review_action_done", str), OWNER),
 }
 
 

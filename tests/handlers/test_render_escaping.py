@@ -44,6 +44,7 @@ from services.mrkdwn import user_text
 from services.problems import TrendFinding
 from services.sla_clock import SlaState
 from tests.handlers.hostile import HOSTILE, HOSTILE_SHORT, assert_no_markup, markup_problems
+from tests.relationships import escaping_support as relationship_escaping
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 LEAD = "U0LEAD"  # a real person the bot mentions on purpose
@@ -343,6 +344,10 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
         None,
     ],
 }
+
+# Complaints, satisfaction and suppliers (issue 12).
+FACTORIES.update(relationship_escaping.factories(hostile))
+CHOICES.update(relationship_escaping.CHOICES)
 
 
 def render_modules() -> list[types.ModuleType]:

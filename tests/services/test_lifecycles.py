@@ -15,9 +15,10 @@ from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
+from models.relationship import Complaint, ComplaintStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
-from services import changes, incidents, problems, releases, requests
+from services import changes, complaints, incidents, problems, releases, requests
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, Role
@@ -67,6 +68,12 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
         releases.LIFECYCLE,
         lambda state: Release(id=1, status=state, release_manager=PERSON, created_by=PERSON),
         releases.check_step,
+    ),
+    "complaint": (
+        ComplaintStatus,
+        complaints.LIFECYCLE,
+        lambda state: Complaint(id=1, status=state, complainant=PERSON, owner=PERSON),
+        complaints.KIND.check_step,
     ),
 }
 
