@@ -22,6 +22,7 @@ from models.relationship_policy import (
 from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import PRIORITIES, Duration, SlaPolicy, format_duration
+from models.sms_policy import SmsPolicy
 
 
 class Channels(Strict):
@@ -94,6 +95,19 @@ class Policy(Strict):
     surveys: SurveyPolicy = SurveyPolicy()
     complaints: ComplaintPolicy = ComplaintPolicy()
     suppliers: list[Supplier] = []
+    sms: SmsPolicy = SmsPolicy()
+
+    @model_validator(mode="after")
+    def _sms_services(self) -> Policy:
+        """Each [[sms.budgets]] names one of the [[services]]."""
+        for index, budget in enumerate(self.sms.budgets):
+            if self.service(budget.service) is None:
+                names = ", ".join(s.name for s in self.services) or "none defined"
+                raise ValueError(
+                    f"sms.budgets[{index}].service: '{budget.service}' is not one of the "
+                    f"[[services]] ({names})"
+                )
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

@@ -21,6 +21,7 @@ from models.policy import Policy
 from schedules import availability, relationships, reports
 from services import (
     agreement_reviews,
+    audits,
     change_reminders,
     changes,
     incidents,
@@ -28,6 +29,7 @@ from services import (
     problems,
     releases,
     sla_timers,
+    sms_reviews,
 )
 from services.clock import Clock
 from services.errors import ServiceDeskError
@@ -73,6 +75,14 @@ def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
     with db.session() as session:
         added = change_reminders.sweep(session, now=clock.now(), policy=policy)
         return added + agreement_reviews.sweep(session, now=clock.now(), policy=policy)
+
+
+def sweep_sms_reviews(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Keep the [sms] objectives' and documents' review reminders in the outbox, and plan the
+    next internal audit of every [[sms.audits]] plan that has none open."""
+    with db.session() as session:
+        touched = sms_reviews.sweep(session, now=clock.now(), policy=policy)
+        return touched + len(audits.sweep(session, now=clock.now(), policy=policy))
 
 
 @dataclass(frozen=True)
@@ -243,6 +253,7 @@ def run_once(
         "relationships",
         lambda: relationships.sweep_relationships(db=db, clock=clock, policy=policy),
     )()
+    _guarded("sms_reviews", lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy))()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
@@ -279,6 +290,7 @@ def build_scheduler(
         "relationships": lambda: relationships.sweep_relationships(
             db=db, clock=clock, policy=policy
         ),
+        "sms_reviews": lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy),
     }
     if hooks is not None and hooks.send_report is not None:
         send_report = hooks.send_report

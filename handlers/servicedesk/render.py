@@ -36,6 +36,10 @@ USAGE = (
     "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
     "terms, version history, reviews and attainment this month.\n"
     f"{CSAT_USAGE}\n"
+    "• `/servicedesk sms` — the service management system: policy, objectives with their "
+    "value this quarter, process owners, controlled documents and their next review.\n"
+    "• `/servicedesk budget [period]` — budget against actual per service (a period like "
+    "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
     "• `/servicedesk help` — this message."
 )
 

@@ -28,6 +28,14 @@ from models.availability import RunStatus, TestRun
 from models.carried import RecordRef
 from models.change import Change, ChangeApproval, ChangeStatus, ChangeType, ReviewOutcome
 from models.cmdb import ConfigItem
+from models.improvement import (
+    AuditStatus,
+    Improvement,
+    ImprovementStatus,
+    InternalAudit,
+    NcStatus,
+    Nonconformity,
+)
 from models.incident import HoldReason, Incident, IncidentStatus
 from models.notification import Notification, NotificationStatus
 from models.policy import Policy
@@ -285,6 +293,17 @@ FACTORIES: dict[Any, Callable[[], list[Any]]] = {
     timedelta: lambda: [timedelta(days=30), timedelta(hours=5)],
     datetime: lambda: [NOW],
     type(None): lambda: [None],
+    Nonconformity: lambda: [
+        hostile(Nonconformity, id=3, status=state.value, due_on=NOW.date()) for state in NcStatus
+    ],
+    Improvement: lambda: [
+        hostile(Improvement, id=4, status=state.value, due_on=NOW.date())
+        for state in ImprovementStatus
+    ],
+    InternalAudit: lambda: [
+        hostile(InternalAudit, id=2, status=state.value, planned_on=NOW.date())
+        for state in AuditStatus
+    ],
 }
 
 # Parameters whose values are a closed set the caller always chooses from (never typed text).
@@ -342,6 +361,26 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
     ("handlers.requests.render.show_blocks", "sla"): lambda: [
         (sla_state(), sla_state(breached=True)),
         None,
+    ],
+    ("handlers.nonconformities.render.step_text", "action"): lambda: [
+        "created",
+        "plan",
+        "action_done",
+        "close",
+        "not_effective",
+    ],
+    ("handlers.improvements.render.step_text", "action"): lambda: [
+        "created",
+        "approve",
+        "reject",
+        "done",
+    ],
+    ("handlers.nonconformities.render.new_modal", "source"): lambda: [""],
+    ("handlers.audits.render.step_text", "action"): lambda: [
+        "created",
+        "start",
+        "complete",
+        "cancel",
     ],
 }
 
