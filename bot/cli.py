@@ -36,8 +36,11 @@ class _RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, fmt: str = "plain", secrets: tuple[str, ...] = ()) -> None:
+    """Plain lines or JSON objects (bot.logs), tokens and `secrets` masked in both."""
+    from bot import logs
+
+    logs.configure_logging(level, fmt, secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RedactTokens())
 
@@ -53,7 +56,14 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
     from bot.bootstrap import prepare_store
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        (
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_signing_secret.get_secret_value(),
+        ),
+    )
     policy = load_policy(settings.servicedesk_config)
     check_token(settings)
     db = Database.from_url(settings.database_url)
@@ -71,7 +81,17 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            log.info("connecting to Slack in Socket Mode")
+            from bot.http import serve_in_background
+
+            # No Slack requests over HTTP in Socket Mode, but /metrics and /healthz still are.
+            serve_in_background(
+                None, db, host=settings.host, port=settings.port, metrics=ctx.metrics
+            )
+            log.info(
+                "connecting to Slack in Socket Mode; /metrics on http://%s:%s",
+                settings.host,
+                settings.port,
+            )
             SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         else:
             from bot.http import serve
@@ -79,7 +99,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             log.info(
                 "serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port
             )
-            serve(app, db, host=settings.host, port=settings.port)
+            serve(app, db, host=settings.host, port=settings.port, metrics=ctx.metrics)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from concurrent.futures import Executor
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.db import Database
 from bot.directory import Directory
+from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.settings import Settings
 from models.policy import Policy
@@ -66,6 +67,8 @@ class AppContext:
     background: Executor
     # Sends the notification outbox (pages, SLA warnings, reminders).
     notifier: Notifier
+    # What GET /metrics shows (bot.metrics); build_context shares it with the client and notifier.
+    metrics: Metrics = field(default_factory=Metrics)
 
     def follow_up(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `work` after the ack has gone back to Slack. If it fails, the traceback is logged
@@ -79,6 +82,7 @@ class AppContext:
                 work(*args, **kwargs)
             except SlackApiError as error:
                 # Slack's refusal names its reason; a traceback would add nothing.
+                self.metrics.listener_errors.labels("follow_up").inc()
                 reference = new_reference()
                 log.error(
                     "Slack refused %s: %s (reference %s)",
@@ -88,6 +92,7 @@ class AppContext:
                 )
                 self.apologise(requester, reference)
             except Exception:
+                self.metrics.listener_errors.labels("follow_up").inc()
                 reference = new_reference()
                 log.exception("follow-up work %s failed (reference %s)", name, reference)
                 self.apologise(requester, reference)

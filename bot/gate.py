@@ -20,6 +20,7 @@ from slack_bolt.middleware import Middleware
 
 from bot import blocks as b
 from bot.context import AppContext, Requester, apology, new_reference, set_requester
+from bot.metrics import request_kind
 from bot.payloads import MalformedRequest, Unhandled, check
 from services.mrkdwn import user_text
 
@@ -123,6 +124,8 @@ def failure_answer(ctx: AppContext) -> Callable[..., BoltResponse | None]:
     def answer(
         error: Exception, request: BoltRequest, response: BoltResponse | None
     ) -> BoltResponse | None:
+        body = request.body if isinstance(request.body, dict) else {}
+        ctx.metrics.listener_errors.labels(request_kind(body)).inc()
         if response is None:
             # Already acknowledged: the answer has gone; the failure is only logged.
             log.error("a listener failed after its ack", exc_info=error)
@@ -130,7 +133,6 @@ def failure_answer(ctx: AppContext) -> Callable[..., BoltResponse | None]:
         if isinstance(error, MalformedRequest):
             log.warning("refused a malformed request: %s", error)
             return BoltResponse(status=400, body=MALFORMED)
-        body = request.body if isinstance(request.body, dict) else {}
         kind = body.get("type") or ("command" if "command" in body else "request")
         reference = new_reference()
         log.error("handling a %s failed (reference %s)", kind, reference, exc_info=error)

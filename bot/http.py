@@ -1,8 +1,9 @@
-"""The HTTP side: Bolt's WSGI adapter behind waitress, plus a health check."""
+"""The HTTP side: Bolt's WSGI adapter behind waitress, plus a health check and /metrics."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,6 +15,7 @@ from slack_bolt.request.internals import build_context
 
 from bot.db import Database
 from bot.gate import MALFORMED
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.payloads import UNREADABLE_BODY
 
 log = logging.getLogger(__name__)
@@ -86,10 +88,25 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def make_wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
-    slack = _SlackHandler(app, path=EVENTS_PATH)
+def make_wsgi_app(
+    app: App | None, db: Database, metrics: Metrics | None = None
+) -> Callable[..., Iterable[bytes]]:
+    """/slack/events (when there is an `app`: not in Socket Mode), /healthz, and /metrics (the
+    app's own metrics unless others are given)."""
+    slack = _SlackHandler(app, path=EVENTS_PATH) if app is not None else None
+    metrics = metrics or getattr(app, "metrics", None)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (
+            environ.get("PATH_INFO") == "/metrics"
+            and environ.get("REQUEST_METHOD") == "GET"
+            and metrics is not None
+        ):
+            body = metrics.exposition()
+            start_response(
+                "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+            )
+            return [body]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             try:
                 with db.engine.connect() as connection:
@@ -101,17 +118,28 @@ def make_wsgi_app(app: App, db: Database) -> Callable[..., Iterable[bytes]]:
                 status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
             )
             return [body]
+        if slack is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
         return slack(environ, start_response)
 
     return wsgi
 
 
-def serve(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> None:
+def serve(
+    app: App,
+    db: Database,
+    *,
+    host: str,
+    port: int,
+    threads: int = 8,
+    metrics: Metrics | None = None,
+) -> None:
     """Serve until interrupted, with waitress (a production WSGI server, pure Python)."""
     import waitress
 
     waitress.serve(
-        make_wsgi_app(app, db),
+        make_wsgi_app(app, db, metrics),
         host=host,
         port=port,
         threads=threads,
@@ -120,15 +148,40 @@ def serve(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> 
     )
 
 
-def make_server(app: App, db: Database, *, host: str, port: int, threads: int = 8) -> Any:
+def make_server(
+    app: App | None,
+    db: Database,
+    *,
+    host: str,
+    port: int,
+    threads: int = 8,
+    metrics: Metrics | None = None,
+) -> Any:
     """A waitress server object, for tests that start and stop it."""
     from waitress.server import create_server
 
     return create_server(
-        make_wsgi_app(app, db),
+        make_wsgi_app(app, db, metrics),
         host=host,
         port=port,
         threads=threads,
         ident="servicedesk",
         max_request_body_size=MAX_BODY_BYTES,
     )
+
+
+def serve_in_background(
+    app: App | None, db: Database, *, host: str, port: int, metrics: Metrics | None = None
+) -> Any:
+    """Serve on a daemon thread (Socket Mode: /metrics and /healthz only); returns the server.
+    A port already taken is an OSError here, before Socket Mode connects."""
+    server = make_server(app, db, host=host, port=port, threads=2, metrics=metrics)
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            pass  # closed: the process is stopping
+
+    threading.Thread(target=run, name="servicedesk-metrics", daemon=True).start()
+    return server

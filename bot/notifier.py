@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.db import Database
 from bot.directory import Directory
+from bot.metrics import Metrics
 from services import notifications, permissions
 from services.clock import Clock
 
@@ -95,8 +96,10 @@ class Notifier:
         directory: Directory | None = None,
         *,
         late_grace: timedelta = notifications.LATE_GRACE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
+        self.metrics = metrics
         self.db = db
         self.clock = clock
         # A row sent later than its due time by more than this is marked late.
@@ -220,7 +223,11 @@ class Notifier:
             error_text = f"Slack unreachable: {type(error).__name__}"
             self._failed(row, error_text, None, report, outcomes)
             return
-        outcomes.sent.append(notifications.Sent(row.id, self.clock.now()))
+        now = self.clock.now()
+        outcomes.sent.append(notifications.Sent(row.id, now))
+        if self.metrics is not None:
+            lateness = (now - row.due_at).total_seconds()
+            self.metrics.notification_lateness.observe(max(0.0, lateness))
 
     def _failed(
         self,

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, alias="PORT")
     servicedesk_config: Path | None = Field(default=None, alias="SERVICEDESK_CONFIG")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # "plain" (lines of text) or "json" (one object per line, for a log collector).
+    log_format: str = Field(default="plain", alias="LOG_FORMAT")
     run_scheduler: bool = Field(default=True, alias="RUN_SCHEDULER")
     scheduler_interval_seconds: float = Field(default=30, ge=5, alias="SCHEDULER_INTERVAL_SECONDS")
     # The first wait before a failed Slack call (5xx, dropped connection) is retried, doubling on
@@ -83,6 +85,14 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return upper
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        lower = value.lower()
+        if lower not in {"plain", "json"}:
+            raise ValueError("must be plain or json")
+        return lower
 
 
 class SettingsError(Exception):

@@ -18,9 +18,14 @@ def start(ctx: AppContext, hooks: IncidentHooks) -> BackgroundScheduler:
     periodic jobs. `hooks` (composition.hooks_for) reach Slack through the handlers:
     incidents opened by failing URL checks get their channel message like any other, and
     auto-closed ones have theirs updated."""
-    report = run_once(
-        db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks
+    catch_up = ctx.metrics.timed_job(
+        "catch_up",
+        lambda: run_once(
+            db=ctx.db, clock=ctx.clock, policy=ctx.policy, notifier=ctx.notifier, hooks=hooks
+        ),
+        ctx.clock,
     )
+    report = catch_up()
     log.info("start-up catch-up: %s", report)
     scheduler = build_scheduler(
         db=ctx.db,
@@ -30,14 +35,21 @@ def start(ctx: AppContext, hooks: IncidentHooks) -> BackgroundScheduler:
         interval_seconds=ctx.settings.scheduler_interval_seconds,
         hooks=hooks,
     )
+    # Every job's run is timed and its last run noted (GET /metrics).
+    for job in scheduler.get_jobs():
+        job.modify(func=ctx.metrics.timed_job(job.id, job.func, ctx.clock))
     # On top of the interval: wake up when the next SLA stage or outbox row falls due.
     wakeup = Wakeup(
         scheduler,
         ctx.db,
-        lambda: (
-            sweep_sla(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
-            sweep_pages(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
-            ctx.notifier.send_due(),
+        ctx.metrics.timed_job(
+            "wakeup",
+            lambda: (
+                sweep_sla(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
+                sweep_pages(db=ctx.db, clock=ctx.clock, policy=ctx.policy),
+                ctx.notifier.send_due(),
+            ),
+            ctx.clock,
         ),
     )
     ctx.db.after_commit.append(wakeup.deadline_noted)

@@ -29,12 +29,19 @@ def _approved_change(
     return key
 
 
-def _release(database: Database, clock: ManualClock, change_keys: list[str]) -> str:
+def _release(
+    database: Database,
+    clock: ManualClock,
+    change_keys: list[str],
+    *,
+    name: str = "Payments",
+    version: str = "2.4.0",
+) -> str:
     with database.session() as session:
         return releases.create(
             session,
-            name="Payments",
-            version="2.4.0",
+            name=name,
+            version=version,
             change_keys=change_keys,
             release_manager=MANAGER.user_id,
             release_plan="Blue/green switch",
@@ -124,9 +131,14 @@ def test_a_scheduled_release_can_be_rebuilt_or_cancelled(
             releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
         release = releases.cancel(session, key=key, actor=MANAGER, now=clock.now(), note="Dropped")
         assert release.state is ReleaseStatus.CANCELLED
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed, match="REL-1 is Cancelled, so it cannot be marked built"):
             releases.build(session, key=key, actor=MANAGER, now=clock.now())
-    with database.session() as session, pytest.raises(Forbidden):
+    with (
+        database.session() as session,
+        pytest.raises(
+            Forbidden, match="only the release manager or a service desk agent can cancel"
+        ),
+    ):
         releases.cancel(session, key=key, actor=Actor("USTRANGER"), now=clock.now())
 
 

@@ -51,7 +51,9 @@ def test_strangers_cannot_change_items_and_agents_can(database, clock):
                 now=clock.now(),
             ),
         ):
-            with pytest.raises(Forbidden):
+            with pytest.raises(
+                Forbidden, match="only service desk agents can change configuration items"
+            ):
                 attempt()
         assert cmdb.find_by_name(session, name="db") is None
         assert cmdb.targets(session, item=app, kind=RelationKind.RUNS_ON) == []

@@ -475,6 +475,6 @@ def test_hostile_import_is_shown_inert_everywhere(slack, fake_slack, database, c
 def test_the_checker_sees_a_raw_hostile_post(fake_slack, ctx, seen):
     """If the bot posted hostile text raw, the check above would catch it."""
     ctx.client.chat_postMessage(channel="C0INCIDENTS", text=f"raw {HOSTILE_SHORT}")
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="unescaped '<!channel>'"):
         nothing_hostile_reached_slack(fake_slack, seen)
     assert markup_problems({"text": HOSTILE_SHORT})

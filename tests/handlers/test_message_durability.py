@@ -145,7 +145,7 @@ def test_a_failed_update_stays_stale_until_the_sweep_succeeds(ctx, fake_slack, c
     with ctx.db.session() as session:
         incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy)
     fake_slack.fail_next("chat.update", status=400, body={"ok": False, "error": "fatal_error"})
-    with pytest.raises(SlackApiError):
+    with pytest.raises(SlackApiError, match="fatal_error"):
         IncidentMessages(ctx).refresh(key)
     assert "In progress" not in str(_message(fake_slack, ctx, key)["blocks"])
     assert refresh_stale(db=ctx.db, hooks=hooks_for(ctx)) == [key]

@@ -3,6 +3,7 @@ plan, leaving other records and other kinds of notification alone."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from services import notifications, reminders
@@ -89,3 +90,24 @@ def test_a_rescheduled_plan_cancels_the_old_reminders_of_this_record_only(databa
         ("start-1h@20261130T100000Z", "cancelled"),
         ("start-1d@20261127T100000Z", "sent"),
     ]
+
+
+def test_blocks_are_built_from_the_planned_reminder_and_its_text(database, clock):
+    start = clock.now() + timedelta(days=1)
+    plan = [Planned("start-1h", start, "U1")]
+
+    def blocks(planned: Planned, message: str) -> list[dict[str, str]]:
+        return [{"type": "section", "text": f"{message} | {planned.stage} {planned.due_at:%H:%M}"}]
+
+    with database.session() as session:
+        reminders.sync(
+            session, record_key="CHG-1", plan=plan, text=_text, now=clock.now(), blocks=blocks
+        )
+        [row] = notifications.for_record(session, record_key="CHG-1")
+        assert json.loads(row.blocks) == [
+            {"type": "section", "text": "start-1h for U1 | start-1h 10:00"}
+        ]
+        # Without a blocks builder, the row is text only.
+        reminders.sync(session, record_key="CHG-2", plan=plan, text=_text, now=clock.now())
+        [plain] = notifications.for_record(session, record_key="CHG-2")
+        assert plain.blocks is None

@@ -216,7 +216,7 @@ def test_views_echo_the_view_and_update_keeps_the_id(fake: FakeSlack, client: We
 
     assert updated["id"] == opened["id"]
     assert fake.view(opened["id"])["callback_id"] == "incident_new_2"
-    with pytest.raises(SlackApiError):
+    with pytest.raises(SlackApiError, match="hash_conflict"):
         client.views_update(view_id=opened["id"], hash=opened["hash"], view=MODAL)
 
 
@@ -245,7 +245,7 @@ def test_fill_builds_state_values_like_slack() -> None:
         "P1 - critical"
     )
     assert values["owner"]["owner_select"] == {"type": "users_select", "selected_user": None}
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no_such_input"):
         fill(MODAL, {"no_such_input": "x"})
 
 
@@ -259,7 +259,7 @@ def test_click_finds_the_element_and_its_block() -> None:
         "U2",
     )
     assert payload["container"]["message_ts"] == "1.2"
-    with pytest.raises(LookupError):
+    with pytest.raises(LookupError, match="missing"):
         click(BUTTONS, "missing")
 
 

@@ -1,0 +1,140 @@
+"""The reminder sweep for releases and changes at the service level: which reminders each
+record holds in each state, their exact texts, and what the sweep counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.db import Database
+from models.change import Risk
+from models.policy import Policy
+from services import change_reminders, changes, notifications, releases, reminders
+from services.clock import ManualClock
+from services.permissions import Actor
+from tests.changes.conftest import CAB, REQUESTER, WINDOW_START, Submit, approve
+from tests.changes.test_releases import MANAGER as RELEASE_MANAGER
+from tests.changes.test_releases import _release
+
+MANAGER = RELEASE_MANAGER.user_id
+
+
+def _approved_change(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> str:
+    key = awaiting(risk=Risk.LOW)
+    approve(database, policy, clock, key, "UAPP1", {CAB})
+    return key
+
+
+def _sweep(database: Database, clock: ManualClock, policy: Policy) -> int:
+    with database.session() as session:
+        return change_reminders.sweep(session, now=clock.now(), policy=policy)
+
+
+def _pending(database: Database, key: str) -> list[tuple[str, str, str]]:
+    with database.session() as session:
+        return [
+            (row.stage, row.recipient, row.text)
+            for row in notifications.for_record(session, record_key=key, kind=reminders.KIND)
+            if row.status == "pending"
+        ]
+
+
+def test_sweep_plans_a_releases_reminders_with_their_texts(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    change = _approved_change(database, clock, policy, awaiting)
+    release = _release(database, clock, [change], name="Pay*ments*", version="<2.4>")
+    added = _sweep(database, clock, policy)
+    head = "*REL-1* Pay*ments* &lt;2.4&gt;"
+    assert _pending(database, release) == [
+        (
+            "before_start:1d@20261130T200000Z",
+            MANAGER,
+            f":calendar: Reminder: the deployment window of {head} opens in 1d "
+            "(Tue 01 Dec 20:00 UTC).",
+        ),
+        (
+            "before_start:1h@20261201T190000Z",
+            MANAGER,
+            f":calendar: Reminder: the deployment window of {head} opens in 1h "
+            "(Tue 01 Dec 20:00 UTC).",
+        ),
+        (
+            "at_start@20261201T200000Z",
+            MANAGER,
+            f":arrow_forward: The deployment window of {head} opens now.",
+        ),
+    ]
+    # The count is every reminder added, of the change and of the release.
+    assert added == len(_pending(database, change)) + 3
+    assert _sweep(database, clock, policy) == 0
+
+
+def test_a_cancelled_release_or_change_loses_its_pending_reminders(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    change = _approved_change(database, clock, policy, awaiting)
+    release = _release(database, clock, [change])
+    _sweep(database, clock, policy)
+    assert len(_pending(database, release)) == 3 and _pending(database, change)
+    with database.session() as session:
+        releases.cancel(session, key=release, actor=Actor(MANAGER), now=clock.now())
+        changes.cancel(session, key=change, actor=Actor(REQUESTER), now=clock.now(), note="Not now")
+    assert _sweep(database, clock, policy) == 0
+    assert _pending(database, release) == [] and _pending(database, change) == []
+    with database.session() as session:
+        # Cancelled, not deleted: each row is still there, once.
+        statuses = [r.status for r in notifications.for_record(session, record_key=release)]
+    assert statuses == ["cancelled"] * 3
+
+
+def test_reminders_of_other_kinds_are_not_the_sweeps_business(
+    database: Database, clock: ManualClock, policy: Policy
+) -> None:
+    # A pending SLA warning for a change key that does not exist: not a reminder, not synced.
+    with database.session() as session:
+        notifications.schedule(
+            session,
+            record_key="CHG-404",
+            kind="sla",
+            stage="warning",
+            recipient="U1",
+            due_at=clock.now() + timedelta(hours=1),
+            text="not a reminder",
+            now=clock.now(),
+        )
+    assert _sweep(database, clock, policy) == 0
+    with database.session() as session:
+        [row] = notifications.for_record(session, record_key="CHG-404")
+    assert row.status == "pending"
+
+
+def test_change_reminder_texts(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = _approved_change(database, clock, policy, awaiting)
+    with database.session() as session:
+        change = changes.get(session, key=key)
+
+        def text(stage: str) -> str:
+            return change_reminders.change_text(
+                change, reminders.Planned(stage, WINDOW_START, "UIMPL1")
+            )
+
+        head = "*CHG-1* Upgrade the payments database"
+        assert text("before_start:1h") == (
+            f":calendar: Reminder: the window of {head} opens in 1h (Tue 01 Dec 20:00 UTC). "
+            "You are the implementer."
+        )
+        assert text("at_start") == (
+            f":arrow_forward: The window of {head} opens now. Press *Start implementation* "
+            "when you begin."
+        )
+        assert text("overrun") == (
+            f":hourglass: {head} was planned to end at Tue 01 Dec 22:00 UTC and is still being "
+            "implemented. Complete it, or back it out and record that in the review."
+        )
+        assert text("review") == (
+            f":memo: {head} is waiting for its post-implementation review: record the outcome."
+        )
