@@ -22,6 +22,7 @@ from handlers.incidents import IncidentHandlers
 from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
+from handlers.reviews import ReviewHandlers
 from handlers.servicedesk import ServiceDeskHandlers
 from handlers.servicedesk.reports import ReportSender
 from schedules import wiring
@@ -38,6 +39,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ServiceDeskHandlers,
     ChangeHandlers,
     ReleaseHandlers,
+    ReviewHandlers,
 )
 
 

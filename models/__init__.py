@@ -7,6 +7,7 @@ from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
 from models.change import Change, ChangeApproval, ChangeApprovalMessage, ChangeTarget  # noqa: F401
 from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
+from models.major_incident import MajorIncident, PostIncidentReview  # noqa: F401
 from models.notification import Notification
 from models.page import Page
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401

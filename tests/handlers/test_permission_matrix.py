@@ -32,6 +32,7 @@ from models.carried import RecordRef
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
 from services import changes, incidents, paging, problems, releases, requests, service_tests
+from services import major_incidents, reviews  # issue 13
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
@@ -730,6 +731,114 @@ ROWS: dict[str, Row] = {
         OWNER,
     ),
 }
+
+
+# ---- major incidents and post-incident reviews (issue 13) --------------------------------------
+
+
+def _major(w: World) -> str:
+    """An acknowledged incident (AGENT is its assignee, hence commander) declared major."""
+    key = w.incident("in_progress")
+    with w.db.session() as s:
+        major_incidents.declare(
+            s, key=key, reason="Checkout down", actor=w.agent, now=w.now(), policy=w.policy
+        )
+    return key
+
+
+def _review(w: World, *, recorded: bool = False) -> str:
+    """The review (owned by AGENT, the commander) of a resolved major incident."""
+    key = _major(w)
+    with w.db.session() as s:
+        incidents.resolve(
+            s, key=key, code="fixed", note="restarted", actor=w.agent, now=w.now(), policy=w.policy
+        )
+        review = reviews.find_for(s, incident_key=key)
+        assert review is not None
+        if recorded:
+            reviews.record(
+                s,
+                key=review.key,
+                what_happened="Checkout down",
+                root_cause="Expired certificate",
+                went_well=None,
+                problem=None,
+                raise_problem=False,
+                actor=w.agent,
+                now=w.now(),
+            )
+        return review.key
+
+
+def _review_action(w: World) -> str:
+    key = _review(w)
+    with w.db.session() as s:
+        _, action = reviews.add_action(
+            s,
+            key=key,
+            text="Monitor certificate expiry",
+            owner=OWNER,
+            due=w.now().date() + timedelta(days=7),
+            actor=w.agent,
+            now=w.now(),
+        )
+        return str(action.id)
+
+
+def _role(action_id: str):  # type: ignore[no-untyped-def]
+    def act(w: World, key: Any, user: str) -> DispatchResult:
+        return w.press(
+            user,
+            action_id,
+            None,
+            type="users_select",
+            block_id=f"major_roles|{key}",
+            chosen={"selected_user": AGENT2},
+        )
+
+    return act
+
+
+ROWS.update(
+    {
+        "incident_more:major": Row(World.incident, more("major"), AGENT, "form"),
+        "incident_declare_view": Row(
+            form(lambda w: w.incident("in_progress"), AGENT, more("major")),
+            submit({"reason": "Checkout is down for everyone"}),
+            AGENT,
+        ),
+        "incident_major_commander": Row(_major, _role("incident_major_commander"), AGENT),
+        "incident_major_comms_lead": Row(_major, _role("incident_major_comms_lead"), AGENT),
+        "incident_major_post_update": Row(
+            _major, click("incident_major_post_update"), AGENT, "form"
+        ),
+        "incident_update_view": Row(
+            form(_major, AGENT, click("incident_major_post_update")),
+            submit({"update_status": "Mitigating", "update_impact": "Checkout slow"}),
+            AGENT,
+        ),
+        "review_close": Row(lambda w: _review(w, recorded=True), click("review_close"), AGENT),
+        "review_record": Row(_review, click("review_record"), AGENT, "form"),
+        "review_add_action": Row(_review, click("review_add_action"), AGENT, "form"),
+        "review_record_view": Row(
+            form(_review, AGENT, click("review_record")),
+            submit({"root_cause": "Expired certificate"}),
+            AGENT,
+        ),
+        "review_action_view": Row(
+            form(_review, AGENT, click("review_add_action")),
+            submit(
+                {
+                    "action_text": "Alert 30 days before expiry",
+                    "action_owner": OWNER,
+                    "action_due": date(2026, 12, 18),
+                }
+            ),
+            AGENT,
+        ),
+        "review_action_done": Row(_review_action, click("review_action_done", str), OWNER),
+    }
+)
 
 
 def test_every_registered_id_has_a_row():
