@@ -13,11 +13,12 @@ import pytest
 
 from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentStatus
+from models.major_incident import PostIncidentReview, ReviewStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
-from services import changes, incidents, problems, releases, requests
+from services import changes, incidents, problems, releases, requests, reviews
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, Role
@@ -69,6 +70,15 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
         releases.check_step,
     ),
 }
+
+
+# Post-incident reviews (issue 13): the owner or an agent closes one.
+KINDS["review"] = (
+    ReviewStatus,
+    reviews.LIFECYCLE,
+    lambda state: PostIncidentReview(id=1, status=state, owner=PERSON, incident_key="INC-1"),
+    reviews.KIND.check_step,
+)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
