@@ -32,7 +32,6 @@ from models.carried import RecordRef
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
 from services import changes, incidents, paging, problems, releases, requests, service_tests
-from services import major_incidents, reviews  # issue 13
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
@@ -738,6 +737,8 @@ ROWS: dict[str, Row] = {
 
 def _major(w: World) -> str:
     """An acknowledged incident (AGENT is its assignee, hence commander) declared major."""
+    from services import major_incidents
+
     key = w.incident("in_progress")
     with w.db.session() as s:
         major_incidents.declare(
@@ -748,6 +749,8 @@ def _major(w: World) -> str:
 
 def _review(w: World, *, recorded: bool = False) -> str:
     """The review (owned by AGENT, the commander) of a resolved major incident."""
+    from services import reviews
+
     key = _major(w)
     with w.db.session() as s:
         incidents.resolve(
@@ -771,6 +774,8 @@ def _review(w: World, *, recorded: bool = False) -> str:
 
 
 def _review_action(w: World) -> str:
+    from services import reviews
+
     key = _review(w)
     with w.db.session() as s:
         _, action = reviews.add_action(

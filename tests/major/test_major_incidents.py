@@ -312,3 +312,22 @@ def test_timeline_keeps_steps_roles_updates_and_marked_messages_in_order(
         "For example `/incident timeline INC-42`"
         in fake_slack.calls("response_url")[-1].args["text"]
     )
+
+
+def test_one_refused_invitation_does_not_stop_the_others_and_the_summary_follows(
+    slack, fake_slack, database
+):
+    fake_slack.fail_next(
+        "conversations.invite", status=200, body={"ok": False, "error": "user_is_restricted"}
+    )
+    log(slack, fake_slack)
+    channel = fake_slack.channel(_major(database).channel_id)
+    assert set(channel["members"]) == {REPORTER, "U0ONCALL1", "U0LEAD"}
+    assert "New" in json.dumps(_summary(fake_slack, database)["blocks"])
+    # The mirrored live message follows the incident, and its buttons work from there.
+    slack.click(
+        _summary(fake_slack, database), "incident_acknowledge", user_id=AGENT, channel_id="C0X"
+    )
+    mirrored = json.dumps(_summary(fake_slack, database)["blocks"])
+    assert "In progress" in mirrored and f"<@{AGENT}>" in mirrored
+    assert "incident_acknowledge" not in mirrored

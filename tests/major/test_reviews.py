@@ -43,7 +43,7 @@ def _review_message(fake_slack, database) -> dict:
 
 
 def test_resolving_a_major_incident_opens_its_review_owned_by_the_commander(
-    slack, fake_slack, database, clock
+    slack, fake_slack, database, clock, ctx
 ):
     _resolved(slack, fake_slack, database, clock)
     review = _review(database)
@@ -62,6 +62,10 @@ def test_resolving_a_major_incident_opens_its_review_owned_by_the_commander(
     with database.session() as session:
         major_channel = major_incidents.get(session, key="INC-1").channel_id
     assert any("PIR-1 opened for INC-1" in t for t in posts(fake_slack, major_channel))
+    # The owner is reminded when it falls due.
+    clock.set(review.due_at)
+    ctx.notifier.send_due()
+    assert any("PIR-1, the review of INC-1, is due now" in t for t in posts(fake_slack, f"D{AGENT}"))
     # No more status updates are asked for.
     with database.session() as session:
         assert major_incidents.get(session, key="INC-1").next_update_due is None
