@@ -670,15 +670,17 @@ class FakeSlack:
     def add_channel(self, name: str, *, channel_id: str | None = None) -> str:
         """A channel that exists already (so creating one of that name clashes)."""
         with self._lock:
-            channel_id = channel_id or f"C{self._next_id():08d}"
-            self._channels[channel_id] = {
-                "id": channel_id,
-                "name": name,
-                "topic": "",
-                "members": [],
-                "is_archived": False,
-            }
-            return channel_id
+            return self._new_channel(channel_id or f"C{self._next_id():08d}", name)["id"]
+
+    def _new_channel(self, channel_id: str, name: str) -> Json:
+        self._channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "topic": "",
+            "members": [],
+            "is_archived": False,
+        }
+        return self._channels[channel_id]
 
     def channel(self, channel_id: str) -> Json | None:
         """A channel created through conversations.create (or add_channel), as Slack holds it."""
@@ -698,15 +700,8 @@ class FakeSlack:
         if any(c["name"] == name for c in self._channels.values()):
             return {"ok": False, "error": "name_taken"}
         prefix = "G" if str(args.get("is_private", "")).lower() in ("true", "1") else "C"
-        channel_id = f"{prefix}{self._next_id():08d}"
-        self._channels[channel_id] = {
-            "id": channel_id,
-            "name": name,
-            "topic": "",
-            "members": [],
-            "is_archived": False,
-        }
-        return {"ok": True, "channel": copy.deepcopy(self._channels[channel_id])}
+        channel = self._new_channel(f"{prefix}{self._next_id():08d}", name)
+        return {"ok": True, "channel": copy.deepcopy(channel)}
 
     def _known_channel(self, args: Json) -> Json | None:
         return self._channels.get(str(args.get("channel", "")))

@@ -8,6 +8,7 @@ limits) the incident carries on in the shared channel and its thread says why.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -25,7 +26,7 @@ from models.incident import Incident
 from models.major_incident import MajorIncident, Role
 from services import incidents, major_incidents, records
 from services.errors import InvalidInput, ServiceDeskError
-from services.permissions import SYSTEM, require_agent
+from services.permissions import SYSTEM, Actor, require_agent
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,24 @@ class IncidentMajor(IncidentButtons):
             self.open_channel(incident.key)
 
     def open_declare(self, body: dict[str, Any], respond: Respond, key: str) -> None:
+        def check(_session: Any, actor: Actor) -> None:
+            require_agent(actor, doing="declare a major incident")
+
+        self._open_form(body, respond, key, check, major_render.declare_modal)
+
+    def _open_form(
+        self,
+        body: dict[str, Any],
+        respond: Respond,
+        key: str,
+        check: Callable[[Any, Actor], None],
+        build: Callable[[Incident, RecordRef], dict[str, Any]],
+    ) -> None:
+        """Open a major-incident form once `check(session, actor)` lets this person."""
+        actor = actor_of(self.ctx, body)
+
         def load(session: Any) -> Incident:
-            require_agent(actor_of(self.ctx, body), doing="declare a major incident")
+            check(session, actor)
             return incidents.get(session, key=key)
 
         open_checked_form(
@@ -77,7 +94,7 @@ class IncidentMajor(IncidentButtons):
             body,
             respond,
             load,
-            lambda incident: major_render.declare_modal(incident, RecordRef(key=incident.key)),
+            lambda incident: build(incident, RecordRef(key=incident.key)),
         )
 
     def on_declare_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -265,19 +282,11 @@ class IncidentMajor(IncidentButtons):
         key = self._key_from(body)
         if key is None:
             return
-        actor = actor_of(self.ctx, body)
 
-        def load(session: Any) -> Incident:
+        def check(session: Any, actor: Actor) -> None:
             major_incidents.check_may_update(session, key=key, actor=actor)
-            return incidents.get(session, key=key)
 
-        open_checked_form(
-            self.ctx,
-            body,
-            respond,
-            load,
-            lambda incident: major_render.update_modal(incident, RecordRef(key=incident.key)),
-        )
+        self._open_form(body, respond, key, check, major_render.update_modal)
 
     def on_update_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         result: dict[str, Any] = {}

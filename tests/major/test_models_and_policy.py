@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 
-from bot.db import alembic_config, make_engine
+from bot.db import make_engine
 from bot.policy import PolicyError, parse_policy
 from services.major_incidents import channel_name
+from tests.agreements.test_migration import _to
 
 
 @pytest.mark.parametrize(
@@ -56,13 +56,6 @@ def test_the_policy_section_has_defaults_and_refuses_mistakes() -> None:
             parse_policy(f"[major_incidents]\n{bad}")
     with pytest.raises(PolicyError, match="stakeholders"):
         parse_policy('[channels]\nstakeholders = "Not A Channel"')
-
-
-def _to(engine, revision: str, *, down: bool = False) -> None:  # type: ignore[no-untyped-def]
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def test_migration_0018_keeps_existing_incidents_and_comes_back_out(tmp_path: Path) -> None:

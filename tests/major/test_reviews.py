@@ -65,7 +65,9 @@ def test_resolving_a_major_incident_opens_its_review_owned_by_the_commander(
     # The owner is reminded when it falls due.
     clock.set(review.due_at)
     ctx.notifier.send_due()
-    assert any("PIR-1, the review of INC-1, is due now" in t for t in posts(fake_slack, f"D{AGENT}"))
+    assert any(
+        "PIR-1, the review of INC-1, is due now" in t for t in posts(fake_slack, f"D{AGENT}")
+    )
     # No more status updates are asked for.
     with database.session() as session:
         assert major_incidents.get(session, key="INC-1").next_update_due is None
