@@ -3,11 +3,11 @@ migration that adds major incidents to an existing database with its data intact
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, Table, insert, inspect, text
 
 from bot.db import make_engine
 from bot.policy import PolicyError, parse_policy
@@ -61,15 +61,23 @@ def test_the_policy_section_has_defaults_and_refuses_mistakes() -> None:
 def test_migration_0018_keeps_existing_incidents_and_comes_back_out(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     _to(engine, "0015")
+    # An incident as 0015 stored it (reflected, so only the columns it had then).
+    table = Table("incident", MetaData(), autoload_with=engine)
+    old = {
+        "title": "Old incident",
+        "description": "",
+        "impact": "high",
+        "urgency": "high",
+        "priority": 1,
+        "priority_overridden": False,
+        "status": "new",
+        "reporter": "U1",
+        "escalation_level": 0,
+        "created_at": datetime(2026, 1, 1, 10, tzinfo=UTC),
+        "updated_at": datetime(2026, 1, 1, 10, tzinfo=UTC),
+    }
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO incident (title, description, impact, urgency, priority, "
-                "priority_overridden, status, reporter, escalation_level, created_at, updated_at) "
-                "VALUES ('Old incident', '', 'high', 'high', 1, 0, 'new', 'U1', 0, "
-                "'2026-01-01 10:00:00', '2026-01-01 10:00:00')"
-            )
-        )
+        connection.execute(insert(table).values(**old))
     _to(engine, "0018")
     with engine.connect() as connection:
         row = connection.execute(text("SELECT title, is_major FROM incident")).one()
