@@ -156,6 +156,10 @@ class IncidentMajor(IncidentButtons):
                 if error == "name_taken":
                     continue
                 break
+            except OSError:
+                # Slack unreachable after the client's retries: carry on in the shared channel.
+                error = "Slack could not be reached"
+                break
             return created["channel"]["id"], created["channel"].get("name", name), None
         log.warning("no channel for %s: %s", incident.key, error)
         return None, None, error

@@ -331,3 +331,13 @@ def test_one_refused_invitation_does_not_stop_the_others_and_the_summary_follows
     mirrored = json.dumps(_summary(fake_slack, database)["blocks"])
     assert "In progress" in mirrored and f"<@{AGENT}>" in mirrored
     assert "incident_acknowledge" not in mirrored
+
+
+def test_a_slack_that_is_down_for_the_channel_leaves_the_incident_in_the_shared_channel(
+    slack, fake_slack, database
+):
+    fake_slack.fail_next("conversations.create", status=503, count=20)
+    log(slack, fake_slack)
+    major = _major(database)
+    assert major.channel_id is None and major.channel_error
+    assert "carries on here" in json.dumps(message(fake_slack, database)["blocks"])
