@@ -341,3 +341,20 @@ def test_a_slack_that_is_down_for_the_channel_leaves_the_incident_in_the_shared_
     major = _major(database)
     assert major.channel_id is None and major.channel_error
     assert "carries on here" in json.dumps(message(fake_slack, database)["blocks"])
+
+
+def test_an_ordinary_incident_never_reads_the_major_incident_tables(slack, fake_slack, database):
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", remember)
+    try:
+        log(slack, fake_slack, impact="medium", urgency="medium")
+        _acknowledge(slack, fake_slack, database)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", remember)
+    assert seen and not [s for s in seen if "major_incident" in s or "timeline_entry" in s]
