@@ -15,16 +15,23 @@ from slack_bolt import App
 
 from bot.app_factory import bolt_app
 from bot.context import AppContext
+from handlers.audits import AuditHandlers
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
+from handlers.customers import CustomerHandlers
+from handlers.feedback import FeedbackHandlers
 from handlers.home import HomeHandlers
+from handlers.improvements import ImprovementHandlers
 from handlers.incidents import IncidentHandlers
+from handlers.nonconformities import NonconformityHandlers
 from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
 from handlers.reviews import ReviewHandlers
 from handlers.servicedesk import ServiceDeskHandlers
+from handlers.servicedesk.budget import CostHandlers
 from handlers.servicedesk.reports import ReportSender
+from handlers.suppliers import SupplierHandlers
 from schedules import wiring
 from schedules.scheduler import IncidentHooks
 from services.records import RecordKind
@@ -39,6 +46,13 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ServiceDeskHandlers,
     ChangeHandlers,
     ReleaseHandlers,
+    FeedbackHandlers,
+    SupplierHandlers,
+    CustomerHandlers,
+    NonconformityHandlers,
+    ImprovementHandlers,
+    AuditHandlers,
+    CostHandlers,
     ReviewHandlers,
 )
 

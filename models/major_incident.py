@@ -123,8 +123,8 @@ class PostIncidentReview(RecordMessage, table=True):
 class ReviewAction(SQLModel, table=True):
     """A follow-up action of a review: reminded to its owner when due, listed until done."""
 
-    __tablename__ = "review_action"
-    __table_args__ = (Index("ix_review_action_open_due", "done_at", "due_at"),)
+    __tablename__ = "pir_action"
+    __table_args__ = (Index("ix_pir_action_open_due", "done_at", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="post_incident_review.id", index=True)

@@ -13,9 +13,17 @@ from models.escalation_policy import EscalationPolicy
 from models.major_incident_policy import MajorIncidentPolicy
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
+from models.relationship_policy import (
+    ComplaintPolicy,
+    Customer,
+    Supplier,
+    SurveyPolicy,
+    check_relationships,
+)
 from models.report_policy import ScheduledReport, scope_parts
 from models.request_policy import RequestCatalog
 from models.sla_policy import PRIORITIES, Duration, SlaPolicy, format_duration
+from models.sms_policy import SmsPolicy
 
 
 class Channels(Strict):
@@ -85,7 +93,24 @@ class Policy(Strict):
     availability: AvailabilityPolicy = AvailabilityPolicy()
     reports: list[ScheduledReport] = []
     agreements: list[Agreement] = []
+    customers: list[Customer] = []
+    surveys: SurveyPolicy = SurveyPolicy()
+    complaints: ComplaintPolicy = ComplaintPolicy()
+    suppliers: list[Supplier] = []
+    sms: SmsPolicy = SmsPolicy()
     major_incidents: MajorIncidentPolicy = MajorIncidentPolicy()
+
+    @model_validator(mode="after")
+    def _sms_services(self) -> Policy:
+        """Each [[sms.budgets]] names one of the [[services]]."""
+        for index, budget in enumerate(self.sms.budgets):
+            if self.service(budget.service) is None:
+                names = ", ".join(s.name for s in self.services) or "none defined"
+                raise ValueError(
+                    f"sms.budgets[{index}].service: '{budget.service}' is not one of the "
+                    f"[[services]] ({names})"
+                )
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
@@ -100,6 +125,11 @@ class Policy(Strict):
                 )
         _check_report_scopes(self)
         _check_agreements(self)
+        return self
+
+    @model_validator(mode="after")
+    def _relationships(self) -> Policy:
+        check_relationships(self)
         return self
 
     def team(self, name: str | None) -> Team | None:

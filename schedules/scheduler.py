@@ -18,9 +18,10 @@ from slack_sdk.errors import SlackApiError
 from bot.db import Database
 from bot.notifier import Notifier, SendReport
 from models.policy import Policy
-from schedules import availability, reports
+from schedules import availability, relationships, reports
 from services import (
     agreement_reviews,
+    audits,
     change_reminders,
     changes,
     incidents,
@@ -28,6 +29,7 @@ from services import (
     problems,
     releases,
     sla_timers,
+    sms_reviews,
 )
 from services.clock import Clock
 from services.errors import ServiceDeskError
@@ -73,6 +75,14 @@ def sweep_reminders(*, db: Database, clock: Clock, policy: Policy) -> int:
     with db.session() as session:
         added = change_reminders.sweep(session, now=clock.now(), policy=policy)
         return added + agreement_reviews.sweep(session, now=clock.now(), policy=policy)
+
+
+def sweep_sms_reviews(*, db: Database, clock: Clock, policy: Policy) -> int:
+    """Keep the [sms] objectives' and documents' review reminders in the outbox, and plan the
+    next internal audit of every [[sms.audits]] plan that has none open."""
+    with db.session() as session:
+        touched = sms_reviews.sweep(session, now=clock.now(), policy=policy)
+        return touched + len(audits.sweep(session, now=clock.now(), policy=policy))
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,11 @@ def run_once(
             "scheduled_reports",
             lambda: reports.sweep_reports(db=db, clock=clock, policy=policy, send=send_report),
         )()
+    _guarded(
+        "relationships",
+        lambda: relationships.sweep_relationships(db=db, clock=clock, policy=policy),
+    )()
+    _guarded("sms_reviews", lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy))()
     sent = _guarded("notify", notifier.send_due)()
     report.sent = sent if isinstance(sent, SendReport) else SendReport()
     return report
@@ -272,6 +287,10 @@ def build_scheduler(
             db=db, clock=clock, policy=policy, announce=hooks.announce if hooks else None
         ),
         "send_notifications": notifier.send_due,
+        "relationships": lambda: relationships.sweep_relationships(
+            db=db, clock=clock, policy=policy
+        ),
+        "sms_reviews": lambda: sweep_sms_reviews(db=db, clock=clock, policy=policy),
     }
     if hooks is not None and hooks.send_report is not None:
         send_report = hooks.send_report

@@ -126,6 +126,17 @@ def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:
     return agreement
 
 
+def check_held_on(reviewed_on: date | None, now: datetime) -> date:
+    """The date a review was held: given, not in the future, within the last year."""
+    if reviewed_on is None:
+        raise InvalidInput("Give the date of the review.")
+    if reviewed_on > now.date():
+        raise InvalidInput("The review date is in the future; record a review once it is held.")
+    if reviewed_on < now.date() - timedelta(days=366):
+        raise InvalidInput("That date is more than a year ago; check the year.")
+    return reviewed_on
+
+
 def record_review(
     session: Session,
     *,
@@ -145,12 +156,7 @@ def record_review(
             reviewed_on = date.fromisoformat(reviewed_on)
         except ValueError:
             raise InvalidInput(f"'{reviewed_on}' is not a date.") from None
-    if reviewed_on is None:
-        raise InvalidInput("Give the date of the review.")
-    if reviewed_on > now.date():
-        raise InvalidInput("The review date is in the future; record a review once it is held.")
-    if reviewed_on < now.date() - timedelta(days=366):
-        raise InvalidInput("That date is more than a year ago; check the year.")
+    reviewed_on = check_held_on(reviewed_on, now)
     try:
         chosen = ReviewOutcome(outcome or "")
     except ValueError:

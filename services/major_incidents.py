@@ -349,11 +349,19 @@ def update_recipients(session: Session, incident: Incident, policy: Policy) -> l
     out: list[str] = []
     if policy.channels.stakeholders:
         out.append(policy.channels.stakeholders)
+    wanted = {name.lower() for name in services}
     for service in services:
         for agreement in agreements.agreements_covering(policy, service):
+            wanted.add(f"agreement:{agreement.name.lower()}")
             for contact in policy.major_incidents.customer_contacts.get(agreement.customer, []):
                 if contact not in out:
                     out.append(contact)
+    # The [[customers]] using an affected service, or holding an agreement that covers one.
+    for customer in getattr(policy, "customers", []):
+        uses = {name.lower() for name in customer.services}
+        holds = {f"agreement:{name.lower()}" for name in customer.agreements}
+        if customer.contact and (uses | holds) & wanted and customer.contact not in out:
+            out.append(customer.contact)
     return out
 
 

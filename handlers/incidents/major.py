@@ -319,7 +319,12 @@ class IncidentMajor(IncidentButtons):
         text = major_render.update_text(update.incident, update.entry)
         self.say_in_major(update.incident.key, text)
         for recipient in update.recipients:
-            self._call("chat_postMessage", channel=recipient, text=text)
+            # A customer's contact may be a user group: each member is told.
+            people = (
+                self.ctx.directory.expand([recipient]) if recipient.startswith("S") else [recipient]
+            )
+            for person in people:
+                self._call("chat_postMessage", channel=person, text=text)
         self.refresh_summary(update.incident.key)
 
     # ---- the timeline ----------------------------------------------------------------------

@@ -7,15 +7,15 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
-    RECORD = "review_record"
-    ADD_ACTION = "review_add_action"
-    CLOSE = "review_close"
-    DONE = "review_action_done"
+    RECORD = "pir_record"
+    ADD_ACTION = "pir_add_action"
+    CLOSE = "pir_close"
+    DONE = "pir_action_done"
 
 
 class View(StrEnum):
-    RECORD = "review_record_view"
-    ADD_ACTION = "review_action_view"
+    RECORD = "pir_record_view"
+    ADD_ACTION = "pir_action_view"
 
 
 class Field(StrEnum):

@@ -14,11 +14,14 @@ from slack_sdk import WebClient
 from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.common import actor_of, later, replace_clicked, tell
+from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
+from handlers.servicedesk.budget import BudgetCommand
 from handlers.servicedesk.ids import Action, Field, View
 from handlers.servicedesk.reports import ReportCommand
+from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
 from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
@@ -50,6 +53,7 @@ class ServiceDeskHandlers:
         app.action(Action.TEST_FAILED.value)(self.on_failed)
         app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
         AgreementHandlers(self.ctx).register(app)
+        SmsHandlers(self.ctx).register(app)
 
     # ---- /servicedesk ----------------------------------------------------------------------
 
@@ -66,6 +70,12 @@ class ServiceDeskHandlers:
             ReportCommand(self.ctx).run(words[1:], body, respond)
         elif head == "sla":
             AgreementHandlers(self.ctx).command(words[1:], respond)
+        elif head == "csat":
+            CsatCommand(self.ctx).run(words[1:], respond)
+        elif head == "sms":
+            SmsHandlers(self.ctx).command(words[1:], body, respond)
+        elif head == "budget":
+            BudgetCommand(self.ctx).run(words[1:], respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

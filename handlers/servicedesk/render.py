@@ -20,6 +20,7 @@ from bot.blocks import (
     user,
     user_text,
 )
+from handlers.feedback.csat import USAGE as CSAT_USAGE
 from handlers.servicedesk.ids import Field, View
 from handlers.servicedesk.report_render import REPORT_USAGE
 from models.availability import TestRun, TestRunRef
@@ -34,6 +35,11 @@ USAGE = (
     f"{REPORT_USAGE}\n"
     "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
     "terms, version history, reviews and attainment this month.\n"
+    f"{CSAT_USAGE}\n"
+    "• `/servicedesk sms` — the service management system: policy, objectives with their "
+    "value this quarter, process owners, controlled documents and their next review.\n"
+    "• `/servicedesk budget [period]` — budget against actual per service (a period like "
+    "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
     "• `/servicedesk help` — this message."
 )
 

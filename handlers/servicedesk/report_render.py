@@ -9,8 +9,8 @@ from bot.blocks import Block, context, divider, header, section
 from services.mrkdwn import user_text
 from services.reports import text
 from services.reports.figures import Report
+from services.reports.sections import Detail
 
-BREACHES_SHOWN = 10
 FIELDS_PER_SECTION = 10  # Slack's limit
 
 
@@ -24,12 +24,11 @@ def _field(row: text.Row) -> str:
     previous = f"prev {row.previous}"
     if row.change:
         previous += f", {row.change}"
-    return f"*{escape(row.label.strip())}*\n{row.current}  _({previous})_"
+    return f"*{escape(row.label.strip())}*\n{escape(row.current)}  _({escape(previous)})_"
 
 
 def summary_blocks(report: Report) -> list[Block]:
     """The report as Block Kit: a header, one section of fields per group, then details."""
-    current = report.current
     blocks: list[Block] = [
         header(text.title(report)[:150]),
         context(escape(text.subtitle(report))),
@@ -40,15 +39,9 @@ def summary_blocks(report: Report) -> list[Block]:
         for start in range(0, len(fields), FIELDS_PER_SECTION):
             heading = f"*{escape(group)}*" if start == 0 else " "
             blocks.append(section(heading, fields=fields[start : start + FIELDS_PER_SECTION]))
-    blocks.append(
-        context(
-            f"By service: {escape(text.by_service(current))} · Changes by type: "
-            f"{escape(text.changes_by_type(current))} · by outcome: "
-            f"{escape(text.changes_by_outcome(current))}"
-        )
-    )
     blocks.append(divider())
-    blocks.append(section(breaches_text(report)))
+    for detail in text.details(report):
+        blocks.append(detail_block(detail))
     blocks.append(
         context(
             "Charts follow in this conversation. For the full record lists run "
@@ -58,20 +51,18 @@ def summary_blocks(report: Report) -> list[Block]:
     return blocks[:50]
 
 
-def breaches_text(report: Report) -> str:
-    breaches = report.current.breaches
-    if not breaches:
-        return "*SLA breaches:* none."
-    lines = [f"*SLA breaches* ({len(breaches)}):"]
-    for breach in breaches[:BREACHES_SHOWN]:
-        service = f" · {escape(breach.service)}" if breach.service else ""
-        lines.append(
-            f"• {breach.key} {breach.target} · P{breach.priority}{service} · "
-            f"{escape(breach.title[:80])}"
-        )
-    if len(breaches) > BREACHES_SHOWN:
-        lines.append(f"…and {len(breaches) - BREACHES_SHOWN} more (in the CSV export).")
-    return "\n".join(lines)[:2900]
+def detail_block(detail: Detail) -> Block:
+    """Prose as a context line; a table as a bulleted list of its first rows."""
+    if not detail.is_table:
+        return context(f"{escape(detail.heading)}: {escape(detail.text)}"[:2900])
+    if not detail.rows:
+        return section(f"*{escape(detail.heading)}:* {escape(detail.empty)}")
+    lines = [f"*{escape(detail.heading)}* ({len(detail.rows)}):"]
+    for row in detail.rows[: detail.shown]:
+        lines.append("• " + " · ".join(escape(cell[:80]) for cell in row if cell))
+    if len(detail.rows) > detail.shown:
+        lines.append(f"…and {len(detail.rows) - detail.shown} more (in the CSV export).")
+    return section("\n".join(lines)[:2900])
 
 
 def fallback(report: Report) -> str:

@@ -5,17 +5,21 @@ from services import permissions
 from services.permissions import Actor
 from services.reports import period
 from services.reports.build import build_report
-from services.reports.figures import SECTION_BUILDERS, Figures, Report, Section
+from services.reports.figures import Figures, Report
 from services.reports.period import Period, parse_period
 from services.reports.scope import Scope, resolve
+from services.reports.sections import Detail, Records, ReportSection, Row, SectionQuery
 
 __all__ = [
-    "SECTION_BUILDERS",
     "Figures",
     "Period",
     "Report",
     "Scope",
-    "Section",
+    "Detail",
+    "Records",
+    "ReportSection",
+    "Row",
+    "SectionQuery",
     "build_report",
     "check_requester",
     "period",

@@ -10,7 +10,6 @@ of colour blindness; bars also carry their values so colour is never the only cu
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -207,19 +206,6 @@ def backlog_age(report: Report) -> bytes:
     return _png(figure)
 
 
-CHARTS: tuple[tuple[str, str, Callable[[Report], bytes]], ...] = (
-    ("incident-volume.png", "Incidents per week by priority", incident_volume),
-    ("sla-attainment.png", "SLA attainment against target", sla_attainment),
-    ("availability.png", "Availability against target", availability),
-    ("backlog-age.png", "Backlog by age", backlog_age),
-)
-
-
 def render_all(report: Report) -> list[Chart]:
-    """Every chart of the report; the availability chart only when services are in scope."""
-    charts = []
-    for name, title, draw in CHARTS:
-        if draw is availability and not report.current.availability:
-            continue
-        charts.append(Chart(name=name, title=title, png=draw(report)))
-    return charts
+    """Every chart of the report's sections, in section order."""
+    return [chart for section in report.sections for chart in section.charts(report)]

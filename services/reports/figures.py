@@ -3,7 +3,6 @@ PDF, Markdown, CSV) read them, and the evidence pack can reuse them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from services.reports.period import Period
     from services.reports.scope import Scope
+    from services.reports.sections import ReportSection
 
 
 @dataclass(frozen=True)
@@ -140,63 +140,61 @@ class Tests:
 
 
 @dataclass(frozen=True)
-class Section:
-    """A block of figures a later capability adds (satisfaction, supplier performance):
-    a title and (label, value) rows, rendered by every renderer as a small table."""
+class IncidentVolumes:
+    """Incidents logged in the period: by priority, by service, per week (the reported
+    period only), and the response and repair times."""
 
-    title: str
-    rows: list[tuple[str, str]]
+    count: int
+    by_priority: dict[int, int]
+    by_service: dict[str, int]
+    # Week start → {priority: count}.
+    weekly: list[tuple[datetime, dict[int, int]]]
+    mtta: Percentiles
+    mttr: Percentiles
+
+
+@dataclass(frozen=True)
+class SlaFigures:
+    response: Attainment
+    resolution: Attainment
+    breaches: list[Breach]  # the reported period only
 
 
 @dataclass(frozen=True)
 class Figures:
-    """Everything measured over one period."""
+    """Everything measured over one period: each section's figures under its key."""
 
     period: Period
-    incidents: int
-    by_priority: dict[int, int]
-    by_service: dict[str, int]
-    # Week start → {priority: count}; filled for the reported period only.
-    weekly: list[tuple[datetime, dict[int, int]]]
-    mtta: Percentiles
-    mttr: Percentiles
-    response: Attainment
-    resolution: Attainment
-    breaches: list[Breach]
-    availability: list[Uptime]
-    requests: Requests
-    changes: Changes
-    problems: Problems
-    backlog: Backlog
-    tests: Tests
-    sections: list[Section] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    # The built-in sections' figures by name, for charts and readers of the code.
+    incidents = property(lambda self: self.values["incidents"].count)
+    by_priority = property(lambda self: self.values["incidents"].by_priority)
+    by_service = property(lambda self: self.values["incidents"].by_service)
+    weekly = property(lambda self: self.values["incidents"].weekly)
+    mtta = property(lambda self: self.values["incidents"].mtta)
+    mttr = property(lambda self: self.values["incidents"].mttr)
+    response = property(lambda self: self.values["sla"].response)
+    resolution = property(lambda self: self.values["sla"].resolution)
+    breaches = property(lambda self: self.values["sla"].breaches)
+    availability = property(lambda self: self.values.get("availability") or [])
+    requests = property(lambda self: self.values.get("requests") or Requests(applicable=False))
+    changes = property(lambda self: self.values["changes"])
+    problems = property(lambda self: self.values["problems"])
+    backlog = property(lambda self: self.values["backlog"])
+    tests = property(lambda self: self.values["tests"])
 
 
 @dataclass(frozen=True)
 class Report:
-    """A service report: the figures of a period and of the one before it."""
+    """A service report: the figures of a period and of the one before it, and the sections
+    (services.reports.sections) that measured them, in the order they are shown."""
 
     scope: Scope
     period: Period
     generated_at: datetime
     current: Figures
     previous: Figures
+    sections: tuple[ReportSection, ...] = ()
     # Attainment the SLA chart draws its target line at.
     attainment_target: float = 95.0
-
-
-@dataclass(frozen=True)
-class SectionQuery:
-    """What an extension section is asked for: the session, policy, scope and period."""
-
-    session: Any
-    policy: Any
-    scope: Scope
-    period: Period
-    now: datetime
-
-
-# Extension point: satisfaction scores and supplier performance (later issues) append a
-# builder here; it returns a Section, or None when it has nothing for the scope.
-SectionBuilder = Callable[[SectionQuery], "Section | None"]
-SECTION_BUILDERS: list[SectionBuilder] = []

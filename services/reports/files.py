@@ -14,9 +14,9 @@ from fpdf import FPDF
 from sqlmodel import Session
 
 from services.reports import text
-from services.reports.build import change_records, incident_records
 from services.reports.charts import Chart, render_all
 from services.reports.figures import Report
+from services.reports.sections import Detail
 
 FORMATS = ("pdf", "csv", "md")
 
@@ -37,7 +37,6 @@ def _md(value: str) -> str:
 
 def markdown(report: Report) -> str:
     """The summary as Markdown: every figure beside the previous period's, then the details."""
-    c = report.current
     lines = [
         f"# {_md(text.title(report))}",
         "",
@@ -52,35 +51,21 @@ def markdown(report: Report) -> str:
             group = row.group
             lines.append(f"| **{_md(group)}** | | | |")
         lines.append(
-            f"| {_md(row.label.strip())} | {row.current} | {row.previous} | {row.change} |"
+            f"| {_md(row.label.strip())} | {_md(row.current)} | {_md(row.previous)} | "
+            f"{_md(row.change)} |"
         )
-    lines += [
-        "",
-        f"**Incidents by service:** {_md(text.by_service(c, limit=50))}",
-        "",
-        f"**Changes by type:** {_md(text.changes_by_type(c))}; "
-        f"**by outcome:** {_md(text.changes_by_outcome(c))}",
-        "",
-        "## SLA breaches",
-        "",
-    ]
-    if c.breaches:
-        lines += [
-            "| Incident | Target | Priority | Service | Title | Due |",
-            "|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {b.key} | {b.target} | P{b.priority} | {_md(b.service or '')} | {_md(b.title)} | "
-            f"{b.due_at:%Y-%m-%d %H:%M} |"
-            if b.due_at
-            else f"| {b.key} | {b.target} | P{b.priority} | {_md(b.service or '')} | "
-            f"{_md(b.title)} | |"
-            for b in c.breaches
-        ]
-    else:
-        lines.append("None.")
-    lines += ["", "## Backlog by age at period end", ""]
-    lines += [f"- {label}: {count}" for label, count in c.backlog.by_age.items()]
+    for detail in text.details(report):
+        lines.append("")
+        if not detail.is_table:
+            lines.append(f"**{_md(detail.heading)}:** {_md(detail.text)}")
+            continue
+        lines += [f"## {_md(detail.heading)}", ""]
+        if not detail.rows:
+            lines.append(_md(detail.empty))
+            continue
+        lines.append("| " + " | ".join(_md(c) for c in detail.columns) + " |")
+        lines.append("|" + "---|" * len(detail.columns))
+        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in detail.rows]
     return "\n".join(lines) + "\n"
 
 
@@ -104,8 +89,8 @@ def _csv(header: list[str], rows: Iterable[dict[str, Any] | list[Any]]) -> str:
 
 
 def csv_files(session: Session, report: Report) -> dict[str, str]:
-    """figures.csv (the summary), incidents.csv, breaches.csv, availability.csv, changes.csv."""
-    c = report.current
+    """figures.csv (the summary), then each section's records (incidents.csv, breaches.csv,
+    availability.csv, changes.csv, …)."""
     files = {
         "figures.csv": _csv(
             ["group", "figure", "this period", "previous period", "change"],
@@ -113,54 +98,11 @@ def csv_files(session: Session, report: Report) -> dict[str, str]:
                 [row.group, row.label.strip(), row.current, row.previous, row.change]
                 for row in text.summary_rows(report)
             ),
-        ),
-        "breaches.csv": _csv(
-            ["incident", "target", "priority", "service", "title", "due_at", "stopped_at"],
-            (
-                [
-                    b.key,
-                    b.target,
-                    f"P{b.priority}",
-                    b.service or "",
-                    b.title,
-                    b.due_at.isoformat() if b.due_at else "",
-                    b.stopped_at.isoformat() if b.stopped_at else "",
-                ]
-                for b in c.breaches
-            ),
-        ),
-        "availability.csv": _csv(
-            [
-                "service",
-                "availability_percent",
-                "target_percent",
-                "downtime_s",
-                "outages",
-                "mtbf_s",
-                "mtrs_s",
-            ],
-            (
-                [
-                    u.service,
-                    f"{u.percent:.4f}",
-                    "" if u.target is None else f"{u.target:g}",
-                    f"{u.downtime_s:.0f}",
-                    u.outages,
-                    "" if u.mtbf_s is None else f"{u.mtbf_s:.0f}",
-                    "" if u.mtrs_s is None else f"{u.mtrs_s:.0f}",
-                ]
-                for u in c.availability
-            ),
-        ),
+        )
     }
-    incidents = incident_records(session, report)
-    files["incidents.csv"] = _csv(
-        list(incidents[0]) if incidents else ["key", "title", "priority", "service"], incidents
-    )
-    changes = change_records(session, report)
-    files["changes.csv"] = _csv(
-        list(changes[0]) if changes else ["key", "title", "type", "review_outcome"], changes
-    )
+    for section in report.sections:
+        for records in section.records(session, report):
+            files[records.name] = _csv(records.header, records.rows)
     return files
 
 
@@ -212,46 +154,40 @@ def pdf(report: Report, charts: list[Chart]) -> bytes:
             line = table.row()
             for cell in ("  " + row.label.strip(), row.current, row.previous, row.change):
                 line.cell(_latin1(cell))
-    c = report.current
+    found = text.details(report)
     document.ln(3)
-    document.multi_cell(
-        0,
-        5,
-        _latin1(
-            f"Incidents by service: {text.by_service(c, limit=30)}. "
-            f"Changes by type: {text.changes_by_type(c)}; by outcome: {text.changes_by_outcome(c)}."
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    for detail in found:
+        if not detail.is_table:
+            document.multi_cell(
+                0, 5, _latin1(f"{detail.heading}: {detail.text}"), new_x="LMARGIN", new_y="NEXT"
+            )
     for chart in charts:
         document.add_page()
         document.set_font("Helvetica", "B", 12)
         document.cell(0, 8, _latin1(chart.title), new_x="LMARGIN", new_y="NEXT")
         document.image(io.BytesIO(chart.png), w=180)
+    for detail in found:
+        if detail.is_table:
+            _pdf_table(document, detail)
+    return bytes(document.output())
+
+
+def _pdf_table(document: FPDF, detail: Detail) -> None:
     document.add_page()
     document.set_font("Helvetica", "B", 12)
-    document.cell(0, 8, "SLA breaches", new_x="LMARGIN", new_y="NEXT")
+    document.cell(0, 8, _latin1(detail.heading), new_x="LMARGIN", new_y="NEXT")
     document.set_font("Helvetica", "", 8)
-    if c.breaches:
-        with document.table(col_widths=(20, 22, 12, 28, 78, 30)) as table:
-            heading = table.row()
-            for cell in ("Incident", "Target", "Prio", "Service", "Title", "Due (UTC)"):
-                heading.cell(cell)
-            for breach in c.breaches:
-                line = table.row()
-                for cell in (
-                    breach.key,
-                    breach.target,
-                    f"P{breach.priority}",
-                    breach.service or "",
-                    breach.title,
-                    f"{breach.due_at:%Y-%m-%d %H:%M}" if breach.due_at else "",
-                ):
-                    line.cell(_latin1(cell))
-    else:
-        document.cell(0, 6, "None.", new_x="LMARGIN", new_y="NEXT")
-    return bytes(document.output())
+    if not detail.rows:
+        document.cell(0, 6, _latin1(detail.empty), new_x="LMARGIN", new_y="NEXT")
+        return
+    with document.table() as table:
+        heading = table.row()
+        for cell in detail.columns:
+            heading.cell(_latin1(cell))
+        for row in detail.rows:
+            line = table.row()
+            for cell in row:
+                line.cell(_latin1(cell))
 
 
 # ---- all together -----------------------------------------------------------------------------

@@ -31,10 +31,12 @@ from models.availability import TestRun, TestRunRef
 from models.carried import RecordRef
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
+from models.sms import SmsItemKind, SmsReviewRef
 from services import changes, incidents, paging, problems, releases, requests, service_tests
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
+from tests.relationships import matrix_support as relationship
 
 STRANGER = "U0STRANGER"
 AGENT = "U0AGENT1"
@@ -89,6 +91,19 @@ customer = "Retail"
 services = ["payments"]
 owner = "U0OWNER"
 review_every = "quarterly"
+
+[[customers]]
+name = "Retail"
+services = ["payments"]
+owner = "U0OWNER"
+review_every = "quarterly"
+[[sms.documents]]
+name = "Change procedure"
+owner = "U0OWNER"
+version = "1"
+
+[sms.process_owners]
+change = "U0OWNER"
 """
 )
 
@@ -419,6 +434,10 @@ def review_ref(name: str) -> str:
     return ReviewRef(agreement=name).dump()
 
 
+def sms_review_ref(name: str) -> str:
+    return SmsReviewRef(kind=SmsItemKind.DOCUMENT, name=name).dump()
+
+
 # ---- the rows -------------------------------------------------------------------------------
 
 
@@ -729,6 +748,139 @@ ROWS: dict[str, Row] = {
         submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed", "note": "Fine"}),
         OWNER,
     ),
+    # complaints (the owner or an agent), compliments (anyone) and surveys (the reporter)
+    "complaint_investigate": Row(relationship.complaint, click("complaint_investigate"), AGENT),
+    "complaint_reopen": Row(
+        lambda w: relationship.complaint(w, "responded"), click("complaint_reopen"), AGENT
+    ),
+    "complaint_close": Row(
+        lambda w: relationship.complaint(w, "responded"), click("complaint_close"), AGENT
+    ),
+    "complaint_respond": Row(relationship.complaint, click("complaint_respond"), AGENT, "form"),
+    "complaint_respond_view": Row(
+        form(relationship.complaint, AGENT, click("complaint_respond")),
+        submit({"response": "We refunded you"}),
+        AGENT,
+    ),
+    "feedback_new": Row(
+        form(nothing, REPORTER, command("/feedback")),
+        submit({"feedback_kind": "complaint", "summary": "Refund took a month"}),
+        REPORTER,
+        anyone=True,
+    ),
+    **{
+        f"survey_score_{n}": Row(relationship.survey, click(f"survey_score_{n}", str), REPORTER)
+        for n in range(1, 6)
+    },
+    "survey_comment": Row(
+        lambda w: relationship.survey(w, 4), click("survey_comment", str), REPORTER, "form"
+    ),
+    "survey_comment_view": Row(
+        form(lambda w: relationship.survey(w, 4), REPORTER, click("survey_comment", str)),
+        submit({"comment": "Quick"}),
+        REPORTER,
+    ),
+    "survey_follow_up": Row(
+        lambda w: relationship.survey(w, 1), click("survey_follow_up", str), AGENT
+    ),
+    # service reviews with customers (the customer's owner, or an admin) and their actions
+    "relationship_record_review": Row(
+        relationship.retail, click("relationship_record_review", str), OWNER, "form"
+    ),
+    "relationship_review_view": Row(
+        form(relationship.retail, OWNER, click("relationship_record_review", str)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "Fine"}),
+        OWNER,
+    ),
+    "review_action_done": Row(relationship.review_action, click("review_action_done", str), OWNER),
+    # SMS document and objective reviews (the owner, or an admin)
+    "sms_record_review": Row(
+        lambda w: "Change procedure", click("sms_record_review", sms_review_ref), OWNER, "form"
+    ),
+    "sms_review_view": Row(
+        form(lambda w: "Change procedure", OWNER, click("sms_record_review", sms_review_ref)),
+        submit({"reviewed_on": date(2026, 11, 20), "outcome": "confirmed"}),
+        OWNER,
+    ),
+    # nonconformities: raised by agents; the owner plans and finishes the corrective action;
+    # whoever raised it judges whether it worked
+    "nc_new": Row(
+        form(nothing, AGENT, command("/nc")),
+        submit({"title": "No CAB minutes", "owner": OWNER}),
+        AGENT,
+    ),
+    "nc_plan": Row(lambda w: nc_in(w, "open"), click("nc_plan"), OWNER, "form"),
+    "nc_plan_view": Row(
+        form(lambda w: nc_in(w, "open"), OWNER, click("nc_plan")),
+        submit(
+            {
+                "correction": "Minutes written",
+                "corrective_action": "Template",
+                "due_on": date(2026, 12, 20),
+            }
+        ),
+        OWNER,
+    ),
+    "nc_action_done": Row(lambda w: nc_in(w, "action_planned"), click("nc_action_done"), OWNER),
+    "nc_close": Row(lambda w: nc_in(w, "verifying"), click("nc_close"), AGENT, "form"),
+    "nc_close_view": Row(
+        form(lambda w: nc_in(w, "verifying"), AGENT, click("nc_close")),
+        submit({"note": "Three CABs minuted"}),
+        AGENT,
+    ),
+    "nc_not_effective": Row(
+        lambda w: nc_in(w, "verifying"), click("nc_not_effective"), AGENT, "form"
+    ),
+    "nc_not_effective_view": Row(
+        form(lambda w: nc_in(w, "verifying"), AGENT, click("nc_not_effective")),
+        submit({"note": "Still missing"}),
+        AGENT,
+    ),
+    # improvements: anyone raises one; the process owner evaluates; its owner finishes it
+    "improvement_new": Row(
+        form(nothing, STRANGER, command("/improve")),
+        submit({"title": "Faster CAB", "process": "change"}),
+        AGENT,
+        anyone=True,
+    ),
+    "improvement_approve": Row(
+        lambda w: improvement_in(w, "proposed"), click("improvement_approve"), OWNER, "form"
+    ),
+    "improvement_approve_view": Row(
+        form(lambda w: improvement_in(w, "proposed"), OWNER, click("improvement_approve")),
+        submit({"owner": OWNER, "due_on": date(2026, 12, 20)}),
+        OWNER,
+    ),
+    "improvement_reject": Row(
+        lambda w: improvement_in(w, "proposed"), click("improvement_reject"), OWNER, "form"
+    ),
+    "improvement_reject_view": Row(
+        form(lambda w: improvement_in(w, "proposed"), OWNER, click("improvement_reject")),
+        submit({"note": "Not now"}),
+        OWNER,
+    ),
+    "improvement_done": Row(
+        lambda w: improvement_in(w, "approved"), click("improvement_done"), OWNER, "form"
+    ),
+    "improvement_done_view": Row(
+        form(lambda w: improvement_in(w, "approved"), OWNER, click("improvement_done")),
+        submit({"note": "CAB weekly now"}),
+        OWNER,
+    ),
+    # internal audits: the auditor starts, records findings and completes; an admin cancels
+    "audit_start": Row(lambda w: audit_in(w, "planned"), click("audit_start"), AGENT),
+    "audit_cancel": Row(lambda w: audit_in(w, "planned"), click("audit_cancel"), "U0ADMIN"),
+    "audit_finding": Row(
+        lambda w: audit_in(w, "in_progress"), click("audit_finding"), AGENT, "form"
+    ),
+    "audit_complete": Row(
+        lambda w: audit_in(w, "in_progress"), click("audit_complete"), AGENT, "form"
+    ),
+    "audit_complete_view": Row(
+        form(lambda w: audit_in(w, "in_progress"), AGENT, click("audit_complete")),
+        submit({"note": "Conforms, one NC"}),
+        AGENT,
+    ),
 }
 
 
@@ -822,16 +974,16 @@ ROWS.update(
             submit({"update_status": "Mitigating", "update_impact": "Checkout slow"}),
             AGENT,
         ),
-        "review_close": Row(lambda w: _review(w, recorded=True), click("review_close"), AGENT),
-        "review_record": Row(_review, click("review_record"), AGENT, "form"),
-        "review_add_action": Row(_review, click("review_add_action"), AGENT, "form"),
-        "review_record_view": Row(
-            form(_review, AGENT, click("review_record")),
+        "pir_close": Row(lambda w: _review(w, recorded=True), click("pir_close"), AGENT),
+        "pir_record": Row(_review, click("pir_record"), AGENT, "form"),
+        "pir_add_action": Row(_review, click("pir_add_action"), AGENT, "form"),
+        "pir_record_view": Row(
+            form(_review, AGENT, click("pir_record")),
             submit({"root_cause": "Expired certificate"}),
             AGENT,
         ),
-        "review_action_view": Row(
-            form(_review, AGENT, click("review_add_action")),
+        "pir_action_view": Row(
+            form(_review, AGENT, click("pir_add_action")),
             submit(
                 {
                     "action_text": "Alert 30 days before expiry",
@@ -841,7 +993,7 @@ ROWS.update(
             ),
             AGENT,
         ),
-        "review_action_done": Row(_review_action, click("review_action_done", str), OWNER),
+        "pir_action_done": Row(_review_action, click("pir_action_done", str), OWNER),
     }
 )
 
@@ -901,3 +1053,88 @@ def test_strangers_are_refused_and_the_right_people_are_not(world, action, caplo
     # Refusals and steps are answered, never a traceback. (The records here were made through
     # the services and have no channel message, so updating it is refused by Slack: logged.)
     assert not [r for r in caplog.records if r.exc_info], caplog.text
+
+
+# ---- nonconformities and improvements in a given state (issue 14) ---------------------------
+
+DUE = date(2026, 12, 20)
+
+
+def nc_in(w: World, state: str) -> str:
+    from services import nonconformities
+
+    owner = Actor(OWNER)
+    with w.db.session() as s:
+        key = nonconformities.raise_nc(
+            s,
+            title="No CAB minutes",
+            description="",
+            owner=OWNER,
+            source="Management review",
+            actor=w.agent,
+            now=w.now(),
+        ).key
+        if state in ("action_planned", "verifying"):
+            nonconformities.plan_action(
+                s,
+                key=key,
+                correction="Written",
+                corrective_action="Template",
+                due_on=DUE,
+                actor=owner,
+                now=w.now(),
+            )
+        if state == "verifying":
+            nonconformities.action_done(s, key=key, actor=owner, now=w.now())
+    return key
+
+
+def improvement_in(w: World, state: str) -> str:
+    from services import improvements
+
+    with w.db.session() as s:
+        key = improvements.propose(
+            s,
+            title="Faster CAB",
+            description="",
+            process="change",
+            actor=Actor(REPORTER),
+            now=w.now(),
+            policy=w.policy,
+        ).key
+        if state == "approved":
+            improvements.approve(
+                s,
+                key=key,
+                owner=OWNER,
+                due_on=DUE,
+                note=None,
+                actor=Actor(OWNER),
+                members_of=lambda ref: frozenset(),
+                now=w.now(),
+            )
+    return key
+
+
+def audit_in(w: World, state: str) -> str:
+    """An internal audit (AUD-n) with AGENT as its auditor, as the sweep would plan it."""
+    from models.improvement import InternalAudit
+    from services import audits
+
+    with w.db.session() as s:
+        taken = len(s.exec(select(InternalAudit.id)).all())
+        record = InternalAudit(
+            name="ISO audit",
+            scope="Change management",
+            auditor=AGENT,
+            planned_on=w.now().date() + timedelta(days=30 + taken),
+            created_by="servicedesk",
+            created_at=w.now(),
+            updated_at=w.now(),
+        )
+        s.add(record)
+        s.flush()
+        key = record.key
+        if state == "in_progress":
+            audits.start(s, key=key, actor=w.agent, now=w.now())
+    return key

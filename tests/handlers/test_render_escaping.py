@@ -28,6 +28,14 @@ from models.availability import RunStatus, TestRun
 from models.carried import RecordRef
 from models.change import Change, ChangeApproval, ChangeStatus, ChangeType, ReviewOutcome
 from models.cmdb import ConfigItem
+from models.improvement import (
+    AuditStatus,
+    Improvement,
+    ImprovementStatus,
+    InternalAudit,
+    NcStatus,
+    Nonconformity,
+)
 from models.incident import HoldReason, Incident, IncidentStatus
 from models.notification import Notification, NotificationStatus
 from models.policy import Policy
@@ -44,6 +52,7 @@ from services.mrkdwn import user_text
 from services.problems import TrendFinding
 from services.sla_clock import SlaState
 from tests.handlers.hostile import HOSTILE, HOSTILE_SHORT, assert_no_markup, markup_problems
+from tests.relationships import escaping_support as relationship_escaping
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 LEAD = "U0LEAD"  # a real person the bot mentions on purpose
@@ -284,6 +293,17 @@ FACTORIES: dict[Any, Callable[[], list[Any]]] = {
     timedelta: lambda: [timedelta(days=30), timedelta(hours=5)],
     datetime: lambda: [NOW],
     type(None): lambda: [None],
+    Nonconformity: lambda: [
+        hostile(Nonconformity, id=3, status=state.value, due_on=NOW.date()) for state in NcStatus
+    ],
+    Improvement: lambda: [
+        hostile(Improvement, id=4, status=state.value, due_on=NOW.date())
+        for state in ImprovementStatus
+    ],
+    InternalAudit: lambda: [
+        hostile(InternalAudit, id=2, status=state.value, planned_on=NOW.date())
+        for state in AuditStatus
+    ],
 }
 
 # Parameters whose values are a closed set the caller always chooses from (never typed text).
@@ -342,7 +362,31 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
         (sla_state(), sla_state(breached=True)),
         None,
     ],
+    ("handlers.nonconformities.render.step_text", "action"): lambda: [
+        "created",
+        "plan",
+        "action_done",
+        "close",
+        "not_effective",
+    ],
+    ("handlers.improvements.render.step_text", "action"): lambda: [
+        "created",
+        "approve",
+        "reject",
+        "done",
+    ],
+    ("handlers.nonconformities.render.new_modal", "source"): lambda: [""],
+    ("handlers.audits.render.step_text", "action"): lambda: [
+        "created",
+        "start",
+        "complete",
+        "cancel",
+    ],
 }
+
+# Complaints, satisfaction and suppliers (issue 12).
+FACTORIES.update(relationship_escaping.factories(hostile))
+CHOICES.update(relationship_escaping.CHOICES)
 
 
 # ---- major incidents and post-incident reviews (issue 13) --------------------------------------

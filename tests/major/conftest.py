@@ -22,6 +22,11 @@ services = ["payments"]
 owner = "U0OWNER"
 review_every = "annually"
 
+[[customers]]
+name = "Globex"
+services = ["payments"]
+contact = "U0GLOBEX"
+
 [major_incidents]
 update_every = { P1 = "30m" }
 missed_after = "10m"

@@ -198,7 +198,7 @@ def test_a_status_update_goes_to_the_channel_stakeholders_and_customer_contacts(
     )
     assert done.status == 200
     major = _major(database)
-    for where in (major.channel_id, "C0STAKE", "U0ACMECONTACT"):
+    for where in (major.channel_id, "C0STAKE", "U0ACMECONTACT", "U0GLOBEX"):
         sent = [t for t in posts(fake_slack, where) if "Status update on INC-1" in t]
         assert len(sent) == 1, where
         assert "Failing over &lt;!here&gt;" in sent[0] and "Checkout down for 40%" in sent[0]

@@ -56,7 +56,7 @@ def test_resolving_a_major_incident_opens_its_review_owned_by_the_commander(
     assert "SLA (P1): response met (5m of 15m), resolution met (45m of 4h)" in review.what_happened
     # Posted in the incidents channel, the owner told, the incident's channel told.
     shown = json.dumps(_review_message(fake_slack, database)["blocks"])
-    assert "PIR-1" in shown and "review_record" in shown and "review_close" in shown
+    assert "PIR-1" in shown and "pir_record" in shown and "pir_close" in shown
     assert any("You own PIR-1" in t for t in posts(fake_slack, AGENT))
     major_channel = None
     with database.session() as session:
@@ -92,13 +92,13 @@ def test_recording_the_review_can_raise_a_problem_from_the_root_cause(
     _resolved(slack, fake_slack, database, clock)
     slack.click(
         _review_message(fake_slack, database),
-        "review_record",
+        "pir_record",
         user_id=STRANGER,
         channel_id=INCIDENTS,
     )
     assert "Refused, because" in fake_slack.calls("response_url")[-1].args["text"]
     slack.click(
-        _review_message(fake_slack, database), "review_record", user_id=AGENT, channel_id=INCIDENTS
+        _review_message(fake_slack, database), "pir_record", user_id=AGENT, channel_id=INCIDENTS
     )
     view = latest_view(fake_slack)
     assert "Timeline (UTC):" in json.dumps(view["blocks"])  # prefilled
@@ -134,7 +134,7 @@ def test_actions_are_reminded_when_due_listed_until_done_and_done_once(
     _resolved(slack, fake_slack, database, clock)
     slack.click(
         _review_message(fake_slack, database),
-        "review_add_action",
+        "pir_add_action",
         user_id=AGENT,
         channel_id=INCIDENTS,
     )
@@ -168,10 +168,10 @@ def test_actions_are_reminded_when_due_listed_until_done_and_done_once(
     assert any("Follow-up action #1 of PIR-1 is due" in t for t in posts(fake_slack, "DU0OWNER"))
     done_button = next(b for b in listed["blocks"] if b.get("accessory"))
     message = {"type": "message", "ts": "1700000000.000200", "blocks": [done_button]}
-    slack.click(message, "review_action_done", user_id=STRANGER, channel_id="C0WORK")
+    slack.click(message, "pir_action_done", user_id=STRANGER, channel_id="C0WORK")
     assert "Refused, because" in fake_slack.calls("response_url")[-1].args["text"]
-    slack.click(message, "review_action_done", user_id="U0OWNER", channel_id="C0WORK")
-    slack.click(message, "review_action_done", user_id="U0OWNER", channel_id="C0WORK")
+    slack.click(message, "pir_action_done", user_id="U0OWNER", channel_id="C0WORK")
+    slack.click(message, "pir_action_done", user_id="U0OWNER", channel_id="C0WORK")
     with database.session() as session:
         action = session.exec(select(ReviewAction)).one()
         assert action.done_by == "U0OWNER"
@@ -183,7 +183,7 @@ def test_actions_are_reminded_when_due_listed_until_done_and_done_once(
 def test_closing_needs_the_root_cause_and_archives_the_channel(slack, fake_slack, database, clock):
     _resolved(slack, fake_slack, database, clock)
     slack.click(
-        _review_message(fake_slack, database), "review_close", user_id=AGENT, channel_id=INCIDENTS
+        _review_message(fake_slack, database), "pir_close", user_id=AGENT, channel_id=INCIDENTS
     )
     assert "record the root cause first" in fake_slack.calls("response_url")[-1].args["text"]
     with database.session() as session:
@@ -200,8 +200,8 @@ def test_closing_needs_the_root_cause_and_archives_the_channel(slack, fake_slack
         )
     # Two clicks (the second on the same, now old, message) close it once.
     shown = _review_message(fake_slack, database)
-    slack.click(shown, "review_close", user_id=AGENT, channel_id=INCIDENTS)
-    slack.click(shown, "review_close", user_id=AGENT, channel_id=INCIDENTS)
+    slack.click(shown, "pir_close", user_id=AGENT, channel_id=INCIDENTS)
+    slack.click(shown, "pir_close", user_id=AGENT, channel_id=INCIDENTS)
     assert "PIR-1 is Closed" in fake_slack.calls("response_url")[-1].args["text"]
     assert _review(database).status == "closed"
     with database.session() as session:
@@ -231,7 +231,7 @@ def test_pir_commands_answer_hostile_input_plainly(slack, fake_slack, database, 
                 "elements": [
                     {
                         "type": "button",
-                        "action_id": "review_action_done",
+                        "action_id": "pir_action_done",
                         "value": "9" * 40,
                         "text": {"type": "plain_text", "text": "x"},
                     }
@@ -239,5 +239,5 @@ def test_pir_commands_answer_hostile_input_plainly(slack, fake_slack, database, 
             }
         ],
     }
-    slack.click(forged, "review_action_done", user_id=AGENT, channel_id="C0WORK")
+    slack.click(forged, "pir_action_done", user_id=AGENT, channel_id="C0WORK")
     assert "old message" in fake_slack.calls("response_url")[-1].args["text"]

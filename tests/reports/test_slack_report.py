@@ -27,7 +27,7 @@ def test_report_is_announced_then_sent_by_dm_with_charts(slack, fake_slack, octo
     everything = str(blocks)
     # An incident title typed as "P1 <on> payments" is shown escaped.
     assert "&lt;on&gt;" in everything and "<on>" not in everything
-    assert "INC-2 response · P1 · payments" in everything
+    assert "INC-2 · response · P1 · payments" in everything
     files = fake_slack.files()
     assert [f["name"] for f in files] == [
         "incident-volume.png",

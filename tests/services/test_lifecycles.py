@@ -12,13 +12,33 @@ from typing import Any
 import pytest
 
 from models.change import Change, ChangeStatus
+from models.improvement import (
+    AuditStatus,
+    Improvement,
+    ImprovementStatus,
+    InternalAudit,
+    NcStatus,
+    Nonconformity,
+)
 from models.incident import Incident, IncidentStatus
 from models.major_incident import PostIncidentReview, ReviewStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
+from models.relationship import Complaint, ComplaintStatus
 from models.release import Release, ReleaseStatus
 from models.service_request import RequestStatus, ServiceRequest
-from services import changes, incidents, problems, releases, requests, reviews
+from services import (
+    audits,
+    changes,
+    complaints,
+    improvements,
+    incidents,
+    nonconformities,
+    problems,
+    releases,
+    requests,
+    reviews,
+)
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
 from services.permissions import Actor, Role
@@ -68,6 +88,32 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
         releases.LIFECYCLE,
         lambda state: Release(id=1, status=state, release_manager=PERSON, created_by=PERSON),
         releases.check_step,
+    ),
+    "complaint": (
+        ComplaintStatus,
+        complaints.LIFECYCLE,
+        lambda state: Complaint(id=1, status=state, complainant=PERSON, owner=PERSON),
+        complaints.KIND.check_step,
+    ),
+    "nonconformity": (
+        NcStatus,
+        nonconformities.LIFECYCLE,
+        lambda state: Nonconformity(id=1, status=state, owner=PERSON, created_by=PERSON),
+        nonconformities.check_step,
+    ),
+    "improvement": (
+        ImprovementStatus,
+        improvements.LIFECYCLE,
+        lambda state: Improvement(
+            id=1, status=state, process="change", evaluator=PERSON, owner=PERSON, created_by=PERSON
+        ),
+        improvements.check_step,
+    ),
+    "internal audit": (
+        AuditStatus,
+        audits.LIFECYCLE,
+        lambda state: InternalAudit(id=1, status=state, auditor=PERSON, created_by=PERSON),
+        audits.check_step,
     ),
 }
 

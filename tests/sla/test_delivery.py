@@ -133,6 +133,8 @@ def test_scheduler_is_built_with_every_job_and_safe_defaults(database, clock, po
         "refresh_stale",
         "url_checks",
         "send_notifications",
+        "relationships",
+        "sms_reviews",
     }
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 30

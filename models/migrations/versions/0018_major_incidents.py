@@ -1,12 +1,12 @@
 """major incidents, their timeline and post-incident reviews (issue 13)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0020 (re-chained after main's 0020 on merging main; 0015 on the branch)
 
 - incident.is_major: declared major (existing incidents are not).
 - major_incident: one row per declared incident: its channel, roles, next status update.
 - timeline_entry: status updates and messages marked "Add to timeline".
-- post_incident_review (PIR-n) and review_action: the review and its follow-up actions.
+- post_incident_review (PIR-n) and pir_action: the review and its follow-up actions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
@@ -111,7 +111,7 @@ def upgrade() -> None:
         postgresql_where=dirty,
     )
     op.create_table(
-        "review_action",
+        "pir_action",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("text", sa.String(length=300), nullable=False),
@@ -123,13 +123,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["review_id"], ["post_incident_review.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_review_action_review_id", "review_action", ["review_id"])
-    op.create_index("ix_review_action_owner", "review_action", ["owner"])
-    op.create_index("ix_review_action_open_due", "review_action", ["done_at", "due_at"])
+    op.create_index("ix_pir_action_review_id", "pir_action", ["review_id"])
+    op.create_index("ix_pir_action_owner", "pir_action", ["owner"])
+    op.create_index("ix_pir_action_open_due", "pir_action", ["done_at", "due_at"])
 
 
 def downgrade() -> None:
-    op.drop_table("review_action")
+    op.drop_table("pir_action")
     op.drop_table("post_incident_review")
     op.drop_table("timeline_entry")
     op.drop_table("major_incident")

@@ -1,0 +1,99 @@
+"""Slack listeners for internal audits (`/audit`): parse, call services.audits, render. No
+rules here. A finding opens the nonconformity form with the audit filled in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from handlers.audits import render
+from handlers.audits.ids import Action, Field, View
+from handlers.common import actor_of, later, tell
+from handlers.kind import Call, Form, Step, SubCommand
+from handlers.nonconformities import render as nc_render
+from handlers.sms_records import SmsRecordHandlers
+from models.carried import RecordRef
+from models.improvement import InternalAudit
+from services import audit, audits, nonconformities
+from services.errors import ServiceDeskError
+from services.permissions import Actor
+
+
+class AuditHandlers(SmsRecordHandlers):
+    command = "/audit"
+    kind = audits.KIND
+    heading = "*Internal audits* (planned from `[[sms.audits]]`)"
+    steps = {
+        Action.START: Step("start", audits.start),
+        Action.CANCEL: Step("cancel", audits.cancel),
+    }
+    forms = {Action.COMPLETE: Form("complete", render.complete_modal)}
+
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_list, "audits planned or in progress", listed=False),
+            SubCommand("list", self.on_list, "audits planned or in progress", args="[all]"),
+            self.show_subcommand("one audit, its findings and its audit trail"),
+        ]
+
+    def register_more(self, app: App) -> None:
+        app.action(Action.FINDING.value)(self.on_finding)
+        app.view(View.COMPLETE.value)(self.on_complete_submitted)
+
+    def message(
+        self, session: Any, record: InternalAudit, ref: RecordRef | None
+    ) -> tuple[str, list[Any]]:
+        found = audits.findings(session, key=record.key)
+        return render.fallback_text(record), render.message_blocks(record, found, ref=ref)
+
+    def show(self, session: Any, record: InternalAudit) -> tuple[str, list[Any]]:
+        found = audits.findings(session, key=record.key)
+        trail = audit.trail(session, key=record.key)
+        return render.fallback_text(record), render.show_blocks(record, found, trail)
+
+    def step_text(self, move: str, record: InternalAudit, actor: str) -> str:
+        return render.step_text(move, record, actor)
+
+    def first_step(self, session: Any, record: InternalAudit) -> str:
+        return render.step_text("created", record, record.created_by)
+
+    def on_list(self, call: Call) -> None:
+        everything = bool(call.args) and call.args[0].lower() == "all"
+        with self.ctx.db.session() as session:
+            found = audits.register(session, open_only=not everything)
+        heading = "Internal audits" if everything else "Internal audits planned or in progress"
+        call.respond(
+            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        )
+
+    def on_finding(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._open_finding, body, respond)
+
+    def _open_finding(self, body: dict[str, Any], respond: Respond) -> None:
+        """The nonconformity form, with this audit as where it was found; only its auditor
+        (or an admin), who must also be allowed to record nonconformities."""
+        ref = self.clicked_ref(body)
+        if ref is None:
+            self._old_button(respond)
+            return
+        actor = actor_of(self.ctx, body)
+        try:
+            with self.ctx.db.session() as session:
+                record = self.kind.get(session, key=ref.key)
+                audits.check_step(record, "finding", actor)
+            nonconformities.may_raise(actor)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        view = nc_render.new_modal(source=ref.key)
+        self.ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def on_complete_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            return audits.complete(
+                s, key=key, conclusion=values.get(Field.NOTE), actor=actor, now=self.ctx.clock.now()
+            )
+
+        self.move_form(ack, body, view, "complete", apply)

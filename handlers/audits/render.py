@@ -1,0 +1,99 @@
+"""Everything a person reads about internal audits in Slack: the channel message, the
+completion form and the list. Names and scopes come from the policy file, conclusions from
+people: all escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from handlers.audits.ids import Action, Field, View
+from handlers.kind import Button, record_form, step_buttons, text_block
+from models.audit import AuditEntry
+from models.carried import RecordRef
+from models.improvement import TEXT_MAX, InternalAudit, Nonconformity
+from services.audits import LIFECYCLE
+
+BUTTONS = [
+    Button("start", "Start", Action.START, style="primary"),
+    Button("finding", "Record a finding", Action.FINDING),
+    Button("complete", "Complete", Action.COMPLETE, style="primary"),
+    Button("cancel", "Cancel", Action.CANCEL),
+]
+
+
+def title_line(record: InternalAudit) -> str:
+    return f":clipboard: *{record.key}* · internal audit {b.user_text(record.name)}"
+
+
+def fallback_text(record: InternalAudit) -> str:
+    return (
+        f"{record.key} internal audit {b.user_text(record.name)} — {record.state.label}, "
+        f"due {record.planned_on:%d %b %Y}"
+    )
+
+
+def message_blocks(
+    record: InternalAudit, found: Sequence[Nonconformity], *, ref: RecordRef | None = None
+) -> list[b.Block]:
+    fields = [
+        f"*Status*\n{record.state.label}",
+        f"*Auditor*\n{b.user(record.auditor)}",
+        f"*Due*\n{record.planned_on:%a %d %b %Y}",
+        f"*Nonconformities*\n{len(found)}",
+    ]
+    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    out.append(b.section(f"*Scope*\n{b.user_text(record.scope)}"))
+    if found:
+        lines = [f"• {n.key} {b.user_text(n.title)}" for n in found]
+        out += b.line_sections(["*Findings*", *lines])
+    if record.conclusion:
+        out.append(b.section(f"*Conclusion*\n{b.user_text(record.conclusion)}"))
+    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def show_blocks(
+    record: InternalAudit, found: Sequence[Nonconformity], trail: Sequence[AuditEntry]
+) -> list[b.Block]:
+    out = [blk for blk in message_blocks(record, found) if blk.get("type") != "actions"]
+    return out + b.audit_trail(trail, room=50 - len(out))
+
+
+def step_text(action: str, record: InternalAudit, actor: str) -> str:
+    who = b.user(actor)
+    texts = {
+        "created": f"{record.key}: the internal audit {b.user_text(record.name)} is planned "
+        f"for {record.planned_on:%a %d %b %Y}, auditor {b.user(record.auditor)}.",
+        "start": f"{who} started {record.key}. Record each finding with *Record a finding*.",
+        "complete": f"{who} completed {record.key}: {b.user_text(record.conclusion)}",
+        "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
+    }
+    return texts[action]
+
+
+def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"*{b.user_text(heading)}*: none. Plan them in `[[sms.audits]]`.")]
+    lines = [
+        f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {r.planned_on:%d %b %Y}, "
+        f"{b.user(r.auditor)}"
+        for r in found
+    ]
+    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+
+
+def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:
+    inputs = [
+        text_block(
+            Field.NOTE,
+            "Conclusion",
+            max_length=TEXT_MAX,
+            hint="Record each nonconformity with Record a finding first.",
+        )
+    ]
+    title = f"Complete {record.key}"
+    return record_form(View.COMPLETE, title, title_line(record), inputs, submit="Complete", ref=ref)

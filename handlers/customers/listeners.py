@@ -1,0 +1,187 @@
+"""Slack listeners for `/customer` and the review buttons and form (customers and suppliers):
+parse, call services.relationship_reviews, render. No rules here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.common import actor_of, later, open_checked_form, tell
+from handlers.customers import render
+from handlers.customers.render import F
+from models.relationship import PartyKind
+from services import relationship_reviews as reviews
+from services.errors import ServiceDeskError
+from services.mrkdwn import user_text
+
+
+def _date(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+class CustomerHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.command("/customer")(self.on_command)
+        app.action(reviews.RECORD_ACTION)(self.on_record)
+        app.view(render.REVIEW_VIEW)(self.on_review_submitted)
+        app.action(reviews.DONE_ACTION)(self.on_done)
+
+    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self.route, body, respond)
+
+    def route(self, body: dict[str, Any], respond: Respond) -> None:
+        words = (body.get("text") or "").split()
+        head = words[0].lower() if words else "help"
+        if head == "list":
+            with self.ctx.db.session() as session:
+                next_on = {
+                    c.name: reviews.next_review(session, kind=PartyKind.CUSTOMER, found=c)
+                    for c in self.ctx.policy.customers
+                }
+            blocks = render.list_blocks(self.ctx.policy.customers, next_on)
+            respond(text="Customers", blocks=blocks, response_type="ephemeral")
+        elif head == "show" and len(words) > 1:
+            self.on_show(" ".join(words[1:]), respond)
+        elif head in ("help", "show"):
+            tell(respond, render.USAGE)
+        else:
+            tell(
+                respond,
+                f"`{user_text(words[0][:80])}` is not a /customer sub-command.\n\n{render.USAGE}",
+            )
+
+    def on_show(self, name: str, respond: Respond) -> None:
+        kind = PartyKind.CUSTOMER
+        try:
+            customer = reviews.party(self.ctx.policy, kind, name)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        with self.ctx.db.session() as session:
+            blocks = render.customer_blocks(
+                customer,
+                reviews.customer_summary(session, customer),  # type: ignore[arg-type]
+            ) + self.review_section(session, kind, customer)
+        respond(
+            text=f"Customer {user_text(customer.name)}", blocks=blocks, response_type="ephemeral"
+        )
+
+    @staticmethod
+    def review_section(session: Any, kind: PartyKind, found: Any) -> list[Any]:
+        """Reviews, open actions and the Record review button (customers and suppliers)."""
+        return render.review_blocks(
+            kind,
+            found.name,
+            reviews.reviews(session, kind=kind, name=found.name),
+            reviews.open_actions(session, kind=kind, name=found.name),
+            reviews.next_review(session, kind=kind, found=found),
+        )
+
+    # ---- recording a review ---------------------------------------------------------------
+
+    def on_record(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._open_review, body, respond)
+
+    def _open_review(self, body: dict[str, Any], respond: Respond) -> None:
+        ref = reviews.PartyRef.load(body["actions"][0].get("value"))
+        if not isinstance(ref, reviews.PartyRef):
+            tell(respond, "That button is from an old message.")
+            return
+        actor = actor_of(self.ctx, body)
+        open_checked_form(
+            self.ctx,
+            body,
+            respond,
+            lambda _session: reviews.check_reviewer(
+                self.ctx.policy, kind=ref.kind, name=ref.name, actor=actor
+            ),
+            lambda found: render.review_modal(ref.kind, found.name),
+        )
+
+    def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = reviews.PartyRef.load(view.get("private_metadata"))
+        if not isinstance(ref, reviews.PartyRef):
+            ack(response_action="errors", errors={F.OUTCOME: "This form is out of date."})
+            return
+        values = view_values(view)
+        actions = [
+            reviews.AgreedAction(
+                str(values.get(F.action(n, "text")) or ""),
+                values.get(F.action(n, "owner")),
+                _date(values.get(F.action(n, "due"))),
+            )
+            for n in range(1, render.ACTIONS_IN_FORM + 1)
+        ]
+        attendees = values.get(F.ATTENDEES)
+        try:
+            with self.ctx.db.session() as session:
+                review = reviews.record_review(
+                    session,
+                    kind=ref.kind,
+                    name=ref.name,
+                    reviewed_on=_date(values.get(F.DATE)),
+                    attendees=[str(a) for a in attendees] if isinstance(attendees, list) else [],
+                    outcome=str(values.get(F.OUTCOME) or ""),
+                    actions=actions,
+                    actor=actor_of(self.ctx, body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                    submission_id=view.get("id"),
+                )
+                text = None
+                if review is not None:
+                    count = len(reviews.open_actions(session, kind=ref.kind, name=ref.name))
+                    text = render.recorded_text(review.party, review.next_review, count)
+        except ServiceDeskError as error:
+            message = str(error)
+            field = F.DATE if "date" in message and "Action" not in message else F.OUTCOME
+            if message.startswith("Action "):
+                field = F.action(int(message.split()[1].rstrip(":")), "text")
+            ack(response_action="errors", errors={field: message})
+            return
+        ack()
+        if text:
+            user = actor_of(self.ctx, body).user_id
+            later(self.ctx, self._tell, user, text)
+
+    def _tell(self, user: str, text: str) -> None:
+        channel = str(self.ctx.client.conversations_open(users=user)["channel"]["id"])
+        self.ctx.client.chat_postMessage(channel=channel, text=text)
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def on_done(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._done, body, respond)
+
+    def _done(self, body: dict[str, Any], respond: Respond) -> None:
+        raw = str(body["actions"][0].get("value") or "")
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+            tell(respond, "That button is from an old message.")
+            return
+        try:
+            with self.ctx.db.session() as session:
+                action = reviews.complete_action(
+                    session,
+                    action_id=int(raw),
+                    actor=actor_of(self.ctx, body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                text = render.done_text(action)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        tell(respond, text)

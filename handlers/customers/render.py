@@ -1,0 +1,162 @@
+"""What people read about customers and reviews (customers' and suppliers'). Names, outcomes
+and actions come from the policy file or from people: escaped with `b.user_text`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+from bot import blocks as b
+from models.relationship import PartyKind, RelationshipReview, ReviewAction
+from models.relationship_policy import Customer
+from services.relationship_reviews import (
+    ACTION_MAX,
+    DONE_ACTION,
+    OUTCOME_MAX,
+    RECORD_ACTION,
+    PartyRef,
+)
+
+REVIEW_VIEW = "relationship_review_view"
+ACTIONS_IN_FORM = 3
+USAGE = "\n".join(
+    [
+        "*Customers*",
+        "`/customer list` — every customer, its owner and next service review",
+        "`/customer show NAME` — its services, open records, reviews and open actions",
+        "`/customer help` — this text",
+    ]
+)
+
+
+class F:
+    """Field ids of the review form."""
+
+    DATE = "reviewed_on"
+    ATTENDEES = "attendees"
+    OUTCOME = "outcome"
+
+    @staticmethod
+    def action(n: int, part: str) -> str:
+        return f"action_{n}_{part}"
+
+
+def list_blocks(customers: Sequence[Customer], next_on: dict[str, date | None]) -> list[b.Block]:
+    if not customers:
+        return [b.section("*Customers*\nnone in the policy file")]
+    lines = [
+        f"*{b.user_text(c.name)}* — owner {b.user(c.owner, nobody='—')}, services "
+        f"{b.user_text(', '.join(c.services)) or '—'}, next review "
+        f"{b.user_text(next_on.get(c.name)) or '—'}"
+        for c in customers
+    ]
+    return [b.section("*Customers*"), *b.line_sections(lines)]
+
+
+def customer_blocks(customer: Customer, summary: str) -> list[b.Block]:
+    fields = [
+        f"*Owner*\n{b.user(customer.owner, nobody='—')}",
+        f"*Contact*\n{b.ref(customer.contact) if customer.contact else '—'}",
+        f"*Services*\n{b.user_text(', '.join(customer.services)) or '—'}",
+        f"*Agreements*\n{b.user_text(', '.join(customer.agreements)) or '—'}",
+    ]
+    return [
+        b.section(f":handshake: *{b.user_text(customer.name)}*", fields=fields),
+        b.context(b.user_text(summary)),
+    ]
+
+
+def review_blocks(
+    kind: PartyKind,
+    name: str,
+    past: Sequence[RelationshipReview],
+    actions: Sequence[ReviewAction],
+    next_on: date | None,
+) -> list[b.Block]:
+    """Past reviews, open actions (each with a Done button) and a Record review button."""
+    when = next_on.isoformat() if next_on else "not planned"
+    out: list[b.Block] = [b.section(f"*Reviews* — next: {when}")]
+    if past:
+        lines = [
+            f"`{r.reviewed_on.isoformat()}` {b.user_text(r.outcome)[:300]} — "
+            f"{', '.join(b.user(p) for p in json.loads(r.attendees or '[]')) or 'no attendees'}"
+            for r in past
+        ]
+        out.extend(b.line_sections(lines))
+    else:
+        out.append(b.context("No review recorded yet."))
+    for action in actions[:20]:
+        out.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f":ballot_box_with_check: {b.user_text(action.text)[:500]} — "
+                    f"{b.user(action.owner)}, due {action.due_on.isoformat()}",
+                },
+                "accessory": b.button("Done", DONE_ACTION, str(action.id)),
+            }
+        )
+    buttons = b.actions(
+        "relationship_review",
+        [b.button("Record review", RECORD_ACTION, PartyRef(kind=kind, name=name).dump())],
+    )
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def review_modal(kind: PartyKind, name: str) -> dict[str, object]:
+    inputs: list[b.Block] = [
+        b.section(f"Review of *{b.user_text(name)}*"),
+        b.input_block(F.DATE, "Held on", {"type": "datepicker", "action_id": F.DATE}),
+        b.input_block(
+            F.ATTENDEES,
+            "Attendees",
+            {"type": "multi_users_select", "action_id": F.ATTENDEES},
+            optional=True,
+        ),
+        b.input_block(
+            F.OUTCOME,
+            "Outcome",
+            b.text_input(F.OUTCOME, multiline=True, max_length=OUTCOME_MAX),
+        ),
+    ]
+    for n in range(1, ACTIONS_IN_FORM + 1):
+        inputs += [
+            b.input_block(
+                F.action(n, "text"),
+                f"Action {n}",
+                b.text_input(F.action(n, "text"), max_length=ACTION_MAX),
+                optional=True,
+            ),
+            b.input_block(
+                F.action(n, "owner"),
+                f"Action {n}: owner",
+                {"type": "users_select", "action_id": F.action(n, "owner")},
+                optional=True,
+            ),
+            b.input_block(
+                F.action(n, "due"),
+                f"Action {n}: due",
+                {"type": "datepicker", "action_id": F.action(n, "due")},
+                optional=True,
+            ),
+        ]
+    return b.modal(
+        REVIEW_VIEW,
+        "Record review",
+        inputs,
+        submit="Record",
+        private_metadata=PartyRef(kind=kind, name=name).dump(),
+    )
+
+
+def recorded_text(name: str, next_on: date | None, actions: int) -> str:
+    following = f" Next review: {next_on.isoformat()}." if next_on else ""
+    return f"Review of {b.user_text(name)} recorded with {actions} action(s).{following}"
+
+
+def done_text(action: ReviewAction) -> str:
+    return f":white_check_mark: Done: {b.user_text(action.text)} ({b.user(action.done_by)})"

@@ -1,0 +1,5 @@
+"""Improvement opportunities (IMP-n): `/improve`."""
+
+from handlers.improvements.listeners import ImprovementHandlers
+
+__all__ = ["ImprovementHandlers"]

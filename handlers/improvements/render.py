@@ -1,0 +1,136 @@
+"""Everything a person reads about improvements in Slack: the channel message, the forms and
+the register. Titles, descriptions and notes are escaped wherever they are put into mrkdwn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from handlers.improvements.ids import Action, Field, View
+from handlers.kind import Button, record_form, step_buttons, text_block
+from models.audit import AuditEntry
+from models.carried import RecordRef
+from models.improvement import TEXT_MAX, TITLE_MAX, Improvement
+from models.sms_policy import PROCESSES
+from services.improvements import LIFECYCLE, process_label
+from services.mrkdwn import ref_mention
+
+BUTTONS = [
+    Button("approve", "Approve", Action.APPROVE, style="primary"),
+    Button("reject", "Reject", Action.REJECT),
+    Button("done", "Done", Action.DONE, style="primary"),
+]
+
+
+def title_line(record: Improvement) -> str:
+    return f":seedling: *{record.key}* · {b.user_text(record.title)}"
+
+
+def fallback_text(record: Improvement) -> str:
+    return f"{record.key} {b.user_text(record.title)} — {record.state.label}"
+
+
+def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
+    evaluator = ref_mention(record.evaluator) if record.evaluator else "an admin"
+    fields = [
+        f"*Process*\n{b.user_text(process_label(record.process))}",
+        f"*Status*\n{record.state.label}",
+        f"*Evaluated by*\n{evaluator}",
+        f"*Owner*\n{b.user(record.owner, nobody='—')}",
+        f"*Due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Due*\n—",
+    ]
+    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    out.append(
+        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    )
+    if record.description:
+        out.append(b.section(f"*Description*\n{b.user_text(record.description)}"))
+    if record.decision_note:
+        out.append(b.section(f"*Decision*\n{b.user_text(record.decision_note)}"))
+    if record.outcome:
+        out.append(b.section(f"*Outcome*\n{b.user_text(record.outcome)}"))
+    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def show_blocks(record: Improvement, trail: Sequence[AuditEntry]) -> list[b.Block]:
+    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
+    return out + b.audit_trail(trail, room=50 - len(out))
+
+
+def step_text(action: str, record: Improvement, actor: str) -> str:
+    who = b.user(actor)
+    texts = {
+        "created": f"{who} raised {record.key}: {b.user_text(record.title)}",
+        "approve": f"{who} approved {record.key}: {b.user(record.owner)} carries it out"
+        + (f" by {record.due_on:%a %d %b %Y}." if record.due_on else "."),
+        "reject": f"{who} rejected {record.key}: {b.user_text(record.decision_note)}",
+        "done": f"{who} recorded {record.key} as done: {b.user_text(record.outcome)}",
+    }
+    return texts[action]
+
+
+def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"*{b.user_text(heading)}*: none.")]
+    lines = [
+        f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
+        f"{b.user_text(process_label(r.process))}"
+        + (f", {b.user(r.owner)} by {r.due_on:%d %b %Y}" if r.owner and r.due_on else "")
+        for r in found
+    ]
+    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+
+
+def new_modal() -> dict[str, Any]:
+    options = [(label, key) for key, label in PROCESSES.items()]
+    blocks = [
+        b.input_block(Field.TITLE, "Title", b.text_input(Field.TITLE, max_length=TITLE_MAX)),
+        text_block(
+            Field.DESCRIPTION, "What could be better, and how", max_length=TEXT_MAX, optional=True
+        ),
+        b.input_block(
+            Field.PROCESS,
+            "Process it improves",
+            b.static_select(Field.PROCESS, options, placeholder="Choose a process"),
+            hint="The process's owner evaluates it.",
+        ),
+    ]
+    return b.modal(
+        View.NEW,
+        "Suggest improvement",
+        blocks,
+        submit="Raise",
+        private_metadata=RecordRef(key="new").dump(),
+    )
+
+
+def approve_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
+    inputs = [
+        b.input_block(
+            Field.OWNER, "Who carries it out", {"type": "users_select", "action_id": Field.OWNER}
+        ),
+        b.input_block(
+            Field.DUE_ON,
+            "Due",
+            {"type": "datepicker", "action_id": Field.DUE_ON},
+        ),
+        text_block(Field.NOTE, "Note", max_length=TEXT_MAX, optional=True),
+    ]
+    title = f"Approve {record.key}"
+    return record_form(View.APPROVE, title, title_line(record), inputs, submit="Approve", ref=ref)
+
+
+def reject_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
+    inputs = [text_block(Field.NOTE, "Why not", max_length=TEXT_MAX)]
+    title = f"Reject {record.key}"
+    return record_form(View.REJECT, title, title_line(record), inputs, submit="Reject", ref=ref)
+
+
+def done_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
+    inputs = [text_block(Field.NOTE, "What came of it", max_length=TEXT_MAX)]
+    title = f"Done: {record.key}"
+    return record_form(View.DONE, title, title_line(record), inputs, submit="Record", ref=ref)

@@ -1,0 +1,137 @@
+"""Slack listeners for nonconformities (`/nc`): parse, call services.nonconformities,
+render. No rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from handlers.common import actor_of, tell
+from handlers.kind import Call, Form, Step, SubCommand
+from handlers.nonconformities import render
+from handlers.nonconformities.ids import Action, Field, View
+from handlers.sms_records import SmsRecordHandlers
+from models.carried import RecordRef
+from models.improvement import Nonconformity
+from services import audit, nonconformities
+from services.errors import ServiceDeskError
+from services.permissions import Actor
+
+
+class NonconformityHandlers(SmsRecordHandlers):
+    command = "/nc"
+    kind = nonconformities.KIND
+    heading = "*Nonconformities*"
+    steps = {Action.ACTION_DONE: Step("action_done", nonconformities.action_done)}
+    forms = {
+        Action.PLAN: Form("plan", render.plan_modal),
+        Action.CLOSE: Form("close", render.close_modal),
+        Action.NOT_EFFECTIVE: Form("not_effective", render.not_effective_modal),
+    }
+
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_new, "record a nonconformity (a form opens)", args="[AUD-n]"),
+            SubCommand("list", self.on_list, "open nonconformities", args="[all]"),
+            self.show_subcommand("one nonconformity and its audit trail"),
+        ]
+
+    def other(self, call: Call) -> None:
+        # `/nc AUD-3`: the form opens with where it was found filled in.
+        if call.words[0].upper().startswith("AUD-"):
+            self.on_new(call)
+            return
+        super().other(call)
+
+    def register_more(self, app: App) -> None:
+        app.view(View.NEW.value)(self.on_new_submitted)
+        app.view(View.PLAN.value)(self.on_plan_submitted)
+        app.view(View.CLOSE.value)(self.on_close_submitted)
+        app.view(View.NOT_EFFECTIVE.value)(self.on_not_effective_submitted)
+
+    def message(
+        self, session: Any, record: Nonconformity, ref: RecordRef | None
+    ) -> tuple[str, list[Any]]:
+        return render.fallback_text(record), render.message_blocks(record, ref=ref)
+
+    def show(self, session: Any, record: Nonconformity) -> tuple[str, list[Any]]:
+        trail = audit.trail(session, key=record.key)
+        return render.fallback_text(record), render.show_blocks(record, trail)
+
+    def step_text(self, move: str, record: Nonconformity, actor: str) -> str:
+        return render.step_text(move, record, actor)
+
+    def first_step(self, session: Any, record: Nonconformity) -> str:
+        return render.step_text("created", record, record.created_by)
+
+    # ---- the slash command ------------------------------------------------------------------
+
+    def on_new(self, call: Call) -> None:
+        try:
+            nonconformities.may_raise(actor_of(self.ctx, call.body))
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return
+        source = call.words[0].upper()[:20] if call.words else ""
+        call.client.views_open(
+            trigger_id=call.body["trigger_id"], view=render.new_modal(source=source)
+        )
+
+    def on_list(self, call: Call) -> None:
+        everything = bool(call.args) and call.args[0].lower() == "all"
+        with self.ctx.db.session() as session:
+            found = nonconformities.register(session, open_only=not everything)
+        heading = "Nonconformities" if everything else "Open nonconformities"
+        call.respond(
+            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        )
+
+    # ---- forms --------------------------------------------------------------------------------
+
+    def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def create(session: Any, actor: Actor, values: dict[str, Any]) -> Any:
+            return nonconformities.raise_nc(
+                session,
+                title=values.get(Field.TITLE),
+                description=values.get(Field.DESCRIPTION),
+                owner=values.get(Field.OWNER),
+                source=values.get(Field.SOURCE),
+                actor=actor,
+                now=self.ctx.clock.now(),
+                submission_id=view.get("id"),
+            )
+
+        self.create_form(ack, body, view, create, Field.TITLE)
+
+    def on_plan_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            return nonconformities.plan_action(
+                s,
+                key=key,
+                correction=values.get(Field.CORRECTION),
+                corrective_action=values.get(Field.CORRECTIVE_ACTION),
+                due_on=values.get(Field.DUE_ON),
+                actor=actor,
+                now=self.ctx.clock.now(),
+            )
+
+        self.move_form(ack, body, view, "plan", apply)
+
+    def on_close_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            return nonconformities.close(
+                s, key=key, evidence=values.get(Field.NOTE), actor=actor, now=self.ctx.clock.now()
+            )
+
+        self.move_form(ack, body, view, "close", apply)
+
+    def on_not_effective_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            return nonconformities.not_effective(
+                s, key=key, reason=values.get(Field.NOTE), actor=actor, now=self.ctx.clock.now()
+            )
+
+        self.move_form(ack, body, view, "not_effective", apply)

@@ -1,0 +1,142 @@
+"""Everything a person reads about nonconformities in Slack: the channel message, the forms
+and the list. What people typed is escaped wherever it is put into mrkdwn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.nonconformities.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.carried import RecordRef
+from models.improvement import TEXT_MAX, TITLE_MAX, Nonconformity
+from services.nonconformities import LIFECYCLE, SOURCE_MAX
+
+BUTTONS = [
+    Button(
+        "plan",
+        lambda r: "Plan corrective action" if r.corrective_action is None else "Change the plan",
+        Action.PLAN,
+        style="primary",
+    ),
+    Button("action_done", "Action done", Action.ACTION_DONE, style="primary"),
+    Button("close", "Effective: close", Action.CLOSE, style="primary"),
+    Button("not_effective", "Not effective", Action.NOT_EFFECTIVE),
+]
+
+
+def title_line(record: Nonconformity) -> str:
+    return f":triangular_flag_on_post: *{record.key}* · {b.user_text(record.title)}"
+
+
+def fallback_text(record: Nonconformity) -> str:
+    return f"{record.key} {b.user_text(record.title)} — {record.state.label}"
+
+
+def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> list[b.Block]:
+    fields = [
+        f"*Status*\n{record.state.label}",
+        f"*Owner*\n{b.user(record.owner)}",
+        f"*Found by*\n{b.user_text(record.source) or '—'}",
+        f"*Action due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Action due*\n—",
+    ]
+    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    out.append(
+        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    )
+    for label, value in (
+        ("Description", record.description),
+        ("Correction", record.correction),
+        ("Corrective action", record.corrective_action),
+        ("Evidence it worked", record.effectiveness),
+    ):
+        if value:
+            out.append(b.section(f"*{label}*\n{b.user_text(value)}"))
+    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def show_blocks(record: Nonconformity, trail: Sequence[AuditEntry]) -> list[b.Block]:
+    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
+    return out + b.audit_trail(trail, room=50 - len(out))
+
+
+def step_text(action: str, record: Nonconformity, actor: str) -> str:
+    who = b.user(actor)
+    due = f" by {record.due_on:%a %d %b %Y}" if record.due_on else ""
+    texts = {
+        "created": f"{who} raised {record.key} for {b.user(record.owner)}: "
+        f"{b.user_text(record.title)}",
+        "plan": f"{who} planned the corrective action of {record.key}{due}: "
+        f"{b.user_text(record.corrective_action)}",
+        "action_done": f"{who} says the corrective action of {record.key} is done; "
+        f"{b.user(record.created_by)}, did it work?",
+        "close": f"{who} closed {record.key}: {b.user_text(record.effectiveness)}",
+        "not_effective": f"{who} found the corrective action of {record.key} did not work; "
+        f"{b.user(record.owner)}, plan another.",
+    }
+    return texts[action]
+
+
+def list_blocks(found: Sequence[Nonconformity], heading: str) -> list[b.Block]:
+    if not found:
+        return [b.section(f"*{b.user_text(heading)}*: none.")]
+    lines = [
+        f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}"
+        + (f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else "")
+        for r in found
+    ]
+    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+
+
+def new_modal(source: str = "") -> dict[str, Any]:
+    blocks = [
+        b.input_block(
+            Field.TITLE,
+            "Requirement not met",
+            b.text_input(Field.TITLE, max_length=TITLE_MAX),
+        ),
+        text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
+        b.input_block(Field.OWNER, "Owner", {"type": "users_select", "action_id": Field.OWNER}),
+        b.input_block(
+            Field.SOURCE,
+            "Found by",
+            b.text_input(Field.SOURCE, initial=source, max_length=SOURCE_MAX, placeholder="AUD-2"),
+            optional=True,
+            hint="The internal audit (AUD-n) or the review it came from.",
+        ),
+    ]
+    metadata = RecordRef(key="new").dump()
+    return b.modal(View.NEW, "Nonconformity", blocks, submit="Raise", private_metadata=metadata)
+
+
+def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
+    inputs = [
+        text_block(Field.CORRECTION, "Correction (what was put right now)", max_length=TEXT_MAX),
+        text_block(
+            Field.CORRECTIVE_ACTION,
+            "Corrective action (what removes the cause)",
+            max_length=TEXT_MAX,
+        ),
+        b.input_block(Field.DUE_ON, "Due", {"type": "datepicker", "action_id": Field.DUE_ON}),
+    ]
+    title = f"Plan {record.key}"
+    return record_form(View.PLAN, title, title_line(record), inputs, submit="Plan", ref=ref)
+
+
+def close_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
+    inputs = [text_block(Field.NOTE, "Evidence that the action worked", max_length=TEXT_MAX)]
+    title = f"Close {record.key}"
+    return record_form(View.CLOSE, title, title_line(record), inputs, submit="Close", ref=ref)
+
+
+def not_effective_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
+    inputs = [text_block(Field.NOTE, "Why it did not work", max_length=TEXT_MAX)]
+    title = f"Not effective: {record.key}"
+    return record_form(
+        View.NOT_EFFECTIVE, title, title_line(record), inputs, submit="Send back", ref=ref
+    )

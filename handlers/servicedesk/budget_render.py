@@ -1,0 +1,83 @@
+"""What `/cost` and `/servicedesk budget` answer: one place for the wording. Service names,
+categories and notes are escaped; money is shown with its currency and two places."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from bot.blocks import Block, header, line_sections
+from models.budget import Cost
+from models.policy import Policy
+from services.budgets import BudgetStatus, money
+from services.mrkdwn import mention, user_text
+
+COST_USAGE = (
+    "*/cost* books a cost against a service:\n"
+    "• `/cost SERVICE AMOUNT CATEGORY [note]` — for example "
+    "`/cost payments 1200.50 licences Datadog renewal`; a minus sign books a credit.\n"
+    "• `/cost list [service]` — the latest costs.\n"
+    "• `/cost help` — this message.\n"
+    "Files: `servicedesk cost import costs.csv`. Budgets: `/servicedesk budget`."
+)
+
+NO_BUDGETS = (
+    "No budgets are set. Add `[[sms.budgets]]` to the policy file (service, period like "
+    "`2026` or `2026-Q4`, amount): see the README, section Budgets and costs."
+)
+
+
+def _mark(found: BudgetStatus) -> str:
+    if found.percent >= 100:
+        return " :rotating_light:"
+    if found.percent >= 80:
+        return " :warning:"
+    return ""
+
+
+def status_line(policy: Policy, found: BudgetStatus) -> str:
+    budget = found.budget
+    remaining = (
+        f"{money(policy, found.remaining)} left"
+        if found.remaining >= 0
+        else f"{money(policy, -found.remaining)} over"
+    )
+    owner = mention(found.owner, nobody="no owner")
+    return (
+        f"• *{user_text(found.service)}* {budget.period}: {money(policy, found.actual)} of "
+        f"{money(policy, budget.amount)} ({found.shown_percent}){_mark(found)} — {remaining}, "
+        f"{owner}"
+    )
+
+
+def budget_blocks(policy: Policy, found: Sequence[BudgetStatus], label: str) -> list[Block]:
+    lines = [status_line(policy, f) for f in found] or [f"_No budget covers {user_text(label)}._"]
+    return [header(f"Budget against actual — {label}"[:150]), *line_sections(lines)]
+
+
+def budget_fallback(policy: Policy, found: Sequence[BudgetStatus]) -> str:
+    total = sum((f.actual for f in found), Decimal("0"))
+    return f"{len(found)} budget(s); {money(policy, total)} spent against them."
+
+
+def booked_text(policy: Policy, cost: Cost, found: Sequence[BudgetStatus]) -> str:
+    kind = "credit" if cost.amount < 0 else "cost"
+    note = f": {user_text(cost.note)}" if cost.note else ""
+    lines = [
+        f"Booked a {kind} of {money(policy, cost.amount)} ({user_text(cost.category)}) against "
+        f"*{user_text(cost.service)}* on {cost.incurred_on:%d %b %Y}{note}."
+    ]
+    lines += [status_line(policy, f) for f in found]
+    return "\n".join(lines)
+
+
+def costs_blocks(policy: Policy, costs: Sequence[Cost], service: str | None) -> list[Block]:
+    heading = f"Latest costs of {user_text(service)}" if service else "Latest costs"
+    if not costs:
+        return line_sections([f"*{heading}*: none."])
+    lines = [
+        f"• {c.incurred_on:%d %b %Y} *{user_text(c.service)}* {money(policy, c.amount)} "
+        f"{user_text(c.category)}" + (f" — {user_text(c.note)}" if c.note else "")
+        for c in costs
+    ]
+    return line_sections([f"*{heading}*", *lines])

@@ -1,0 +1,133 @@
+"""Slack listeners for `/servicedesk sms` and the SMS review button and form: parse, call
+services, render. No rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.common import actor_of, later, tell
+from handlers.servicedesk import sms_render as render
+from models.sms import SmsReviewRef
+from services import sms, sms_reviews
+from services.errors import AlreadyDone, ServiceDeskError
+
+OLD_BUTTON = "That button is from an old message; what it was about is unknown."
+
+
+class SmsHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.action(sms_reviews.RECORD_REVIEW_ACTION_ID)(self.on_record_review)
+        app.view(render.REVIEW_VIEW)(self.on_review_submitted)
+
+    # ---- /servicedesk sms --------------------------------------------------------------------
+
+    def command(self, args: list[str], body: dict[str, Any], respond: Respond) -> None:
+        """Called by the /servicedesk listener, after its ack, with the words after `sms`."""
+        policy = self.ctx.policy
+        described = policy.sms.model_dump(exclude_defaults=True)
+        if not described:
+            tell(respond, render.EMPTY)
+            return
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.session() as session:
+                period, measured = sms.measure_objectives(session, policy=policy, now=now)
+                rows = sms_reviews.standing(session, policy=policy, now=now)
+                latest = sms_reviews.reviews(
+                    session, item_ids=[r.id for r in rows.values() if r.id is not None]
+                )
+                blocks = render.sms_blocks(
+                    policy, measured, sms.quarter_label(period), rows, latest, now.date()
+                )
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        respond(
+            text=render.sms_fallback(policy),
+            blocks=blocks,
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    # ---- Record review -----------------------------------------------------------------------
+
+    def on_record_review(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self._open_review, body, client, respond)
+
+    def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ref = SmsReviewRef.load(body["actions"][0].get("value"))
+        if not isinstance(ref, SmsReviewRef):
+            tell(respond, OLD_BUTTON)
+            return
+        now = self.ctx.clock.now()
+        try:
+            item = sms_reviews.check_reviewer(
+                self.ctx.policy, kind=ref.kind, name=ref.name, actor=actor_of(self.ctx, body)
+            )
+            with self.ctx.db.session() as session:
+                row = sms_reviews.standing(session, policy=self.ctx.policy, now=now).get(
+                    (ref.kind.value, item.name)
+                )
+                current = row.version if row is not None else None
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        where = body.get("container") or {}
+        carried = SmsReviewRef(
+            kind=ref.kind,
+            name=item.name,
+            channel=where.get("channel_id"),
+            ts=where.get("message_ts"),
+        )
+        view = render.review_modal(ref.kind, item, current, carried, now.date())
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = SmsReviewRef.load(view.get("private_metadata"))
+        if not isinstance(ref, SmsReviewRef):
+            ack(response_action="errors", errors={render.NOTE_FIELD: "This form is out of date."})
+            return
+        values = view_values(view)
+        try:
+            # Written before the ack: once Slack closes the form, the review is stored.
+            with self.ctx.db.session() as session:
+                review = sms_reviews.record_review(
+                    session,
+                    kind=ref.kind,
+                    name=ref.name,
+                    actor=actor_of(self.ctx, body),
+                    reviewed_on=values.get(render.DATE_FIELD),
+                    outcome=values.get(render.OUTCOME_FIELD),
+                    version=values.get(render.VERSION_FIELD),
+                    note=values.get(render.NOTE_FIELD),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+        except AlreadyDone:
+            ack()  # a repeated delivery of the same submission: the first one recorded it
+            return
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={render.NOTE_FIELD: str(error)})
+            return
+        ack()
+        item = self.ctx.policy.sms.item(ref.kind.value, ref.name)
+        if ref.channel and ref.ts and item is not None:
+            later(
+                self.ctx,
+                self.ctx.client.chat_update,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=render.recorded_text(ref.kind, item, review),
+                blocks=[],
+            )

@@ -1,0 +1,119 @@
+"""Slack listeners for `/supplier`: parse, call services.suppliers, render. No rules here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.context import AppContext
+from handlers.common import actor_of, later, tell
+from handlers.customers import CustomerHandlers
+from handlers.kind import post_in_record_thread
+from handlers.suppliers import render
+from models.relationship import PartyKind
+from services import changes, incidents, problems, suppliers
+from services.errors import ServiceDeskError
+from services.mrkdwn import user_text
+
+PERIOD = timedelta(days=30)
+
+
+class SupplierHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.command("/supplier")(self.on_command)
+
+    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self.route, body, respond)
+
+    def route(self, body: dict[str, Any], respond: Respond) -> None:
+        words = (body.get("text") or "").split()
+        head = words[0].lower() if words else "help"
+        if head == "list":
+            self.on_list(respond)
+        elif head == "show":
+            self.on_show(" ".join(words[1:]), respond)
+        elif head == "wait":
+            self.on_wait(body, words[1:], respond)
+        elif head == "help":
+            tell(respond, render.USAGE)
+        else:
+            tell(
+                respond,
+                f"`{user_text(words[0][:80])}` is not a /supplier sub-command.\n\n{render.USAGE}",
+            )
+
+    def on_list(self, respond: Respond) -> None:
+        with self.ctx.db.session() as session:
+            waiting = suppliers.open_count(session)
+        blocks = render.list_blocks(self.ctx.policy.suppliers, waiting)
+        respond(text="Suppliers", blocks=blocks, response_type="ephemeral")
+
+    def on_show(self, name: str, respond: Respond) -> None:
+        if not name:
+            tell(respond, "Which supplier? For example `/supplier show Acme`.")
+            return
+        now = self.ctx.clock.now()
+        try:
+            supplier = suppliers.named(self.ctx.policy, name)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        with self.ctx.db.session() as session:
+            open_waits = suppliers.waits(session, supplier=supplier.name, open_only=True)
+            titles = suppliers.titles(session, [w.record_key for w in open_waits])
+            performance = suppliers.performance(
+                session, supplier=supplier, since=now - PERIOD, now=now
+            )
+            past = CustomerHandlers.review_section(session, PartyKind.SUPPLIER, supplier)
+            waiting = {w.record_key for w in open_waits}
+            named = [
+                row.record_key
+                for row in suppliers.named_by(session, supplier=supplier.name)
+                if row.record_key not in waiting
+            ]
+        blocks = render.show_blocks(
+            supplier, open_waits, titles, performance, named, period=PERIOD, now=now
+        )
+        blocks += past
+        respond(
+            text=f"Supplier {user_text(supplier.name)}", blocks=blocks, response_type="ephemeral"
+        )
+
+    def on_wait(self, body: dict[str, Any], args: list[str], respond: Respond) -> None:
+        if not args:
+            tell(respond, "Which record? For example `/supplier wait INC-4 Acme T-123`.")
+            return
+        key, rest = args[0], args[1:]
+        name, ticket = self._split(rest)
+        try:
+            with self.ctx.db.session() as session:
+                row = suppliers.set_wait(
+                    session,
+                    key=key,
+                    supplier=name,
+                    ticket_ref=ticket,
+                    actor=actor_of(self.ctx, body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                record_key, chosen, ref = row.record_key, row.supplier, row.ticket_ref
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        text = render.wait_text(record_key, chosen, ref)
+        tell(respond, text)
+        kinds = {"INC": incidents.KIND, "PRB": problems.KIND, "CHG": changes.KIND}
+        post_in_record_thread(self.ctx, kinds[record_key.partition("-")[0]], record_key, text)
+
+    def _split(self, words: list[str]) -> tuple[str | None, str]:
+        """The longest leading words that name a supplier, and the rest as their ticket."""
+        for end in range(len(words), 0, -1):
+            if suppliers.find(self.ctx.policy, " ".join(words[:end])) is not None:
+                return " ".join(words[:end]), " ".join(words[end:])
+        return None, " ".join(words)

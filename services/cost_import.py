@@ -1,0 +1,139 @@
+"""`servicedesk cost import FILE`: costs from a CSV file with a header line naming the columns
+`date` (YYYY-MM-DD), `service`, `amount`, `category` and optionally `note`. The file is checked
+whole first; any bad row means nothing is imported and every bad row is reported by its line.
+Then the rows go in with one multi-row INSERT and the budgets they touch are checked once."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from models.budget import BudgetAlert, Cost
+from models.policy import Policy
+from services import audit, budgets
+from services.cmdb_import import RowError, _decode, _FileError, restore_cell
+from services.errors import ServiceDeskError
+from services.permissions import Actor
+
+REQUIRED = ("date", "service", "amount", "category")
+MAX_ROWS = 100_000
+MAX_ERRORS = 50  # reported; the rest are counted
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    more_errors: int = 0
+    alerts: list[BudgetAlert] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        columns = [h.strip().lower() for h in header or []]
+        missing = [c for c in REQUIRED if c not in columns]
+        if not header or missing:
+            raise _FileError(
+                1,
+                "the first line must be a header naming date, service, amount and category"
+                + (f" (missing: {', '.join(missing)})" if header else ""),
+            )
+        rows = []
+        line = reader.line_num + 1
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise _FileError(start, f"more than {MAX_ROWS:,} rows; split the file")
+            rows.append((start, dict(zip(columns, (restore_cell(c) for c in cells), strict=False))))
+        return rows
+    except csv.Error as error:
+        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ServiceDeskError(f"'{text.strip()[:30]}' is not a date like 2026-11-27") from None
+
+
+def import_file(
+    session: Session, *, path: str | Path, actor: Actor, now: datetime, policy: Policy
+) -> ImportReport:
+    """Import the costs in the CSV file at `path`: all of them, or none with the errors."""
+    path = Path(path)
+    report = ImportReport()
+    try:
+        rows = _rows(_decode(path))
+    except _FileError as error:
+        report.errors.append(RowError(error.line, str(error)))
+        return report
+    if not rows:
+        report.errors.append(RowError(1, "the file has no costs"))
+        return report
+    checked = []
+    for line, values in rows:
+        try:
+            checked.append(
+                budgets.check_cost(
+                    policy,
+                    service=values.get("service"),
+                    amount=values.get("amount"),
+                    category=values.get("category"),
+                    note=values.get("note"),
+                    incurred_on=_day(values.get("date") or ""),
+                    today=now.date(),
+                )
+            )
+        except ServiceDeskError as error:
+            if len(report.errors) < MAX_ERRORS:
+                report.errors.append(RowError(line, str(error)))
+            else:
+                report.more_errors += 1
+    if report.errors:
+        return report
+    source = f"import {path.name}"[:200]
+    session.execute(
+        insert(Cost),
+        [
+            {
+                "service": c.service,
+                "amount_cents": c.amount_cents,
+                "category": c.category,
+                "note": c.note,
+                "incurred_on": c.incurred_on,
+                "source": source,
+                "recorded_by": actor.user_id,
+                "recorded_at": now,
+            }
+            for c in checked
+        ],
+    )
+    audit.record(
+        session,
+        key="COST-IMPORT",
+        actor=actor.user_id,
+        at=now,
+        action="costs imported",
+        after=str(len(checked)),
+        note=source,
+    )
+    report.imported = len(checked)
+    report.alerts = budgets.check_thresholds(
+        session, policy=policy, touched={(c.service, c.incurred_on) for c in checked}, now=now
+    )
+    return report
