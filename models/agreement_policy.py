@@ -5,7 +5,9 @@ it promises, and when it is reviewed.
 Incident targets are written like `[sla.targets.P1]`; their `calendar` ("24x7" or
 "business") may be left out, and then comes from the agreement's `calendar`, or failing that
 from the global target of the same priority (services.agreements resolves it). The business
-clock is the one `[sla.calendar]` defines: there is one set of service hours per install.
+clock is the agreement's own `[agreements.service_hours]` (time zone, working days, opening
+hours, public holidays, closed dates: the keys of `[sla.calendar]`) when it has them, else the
+install's `[sla.calendar]`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.policy_types import Name, SlackRef, Strict
-from models.sla_policy import PRIORITIES, Duration, SlaTarget, parse_duration
+from models.sla_policy import PRIORITIES, CalendarPolicy, Duration, SlaTarget, parse_duration
 
 ClockName = Literal["24x7", "business"]
 
@@ -98,6 +100,8 @@ class Agreement(Strict):
     owner: SlackRef
     availability_target: Annotated[float, Field(gt=0, le=100)] | None = None
     calendar: ClockName | None = None
+    # The agreed service hours its business-clock targets count (default: [sla.calendar]).
+    service_hours: CalendarPolicy | None = None
     incident_targets: dict[str, AgreementTarget] = {}
     request_targets: RequestTargets = RequestTargets()
     review_every: str | None = None
@@ -106,6 +110,11 @@ class Agreement(Strict):
     remind_before: list[Duration] = Field(
         default_factory=lambda: [timedelta(days=14), timedelta(days=1)]
     )
+    # An overdue review: the owner is chased every `chase_every` after the date; once it is
+    # `escalate_after` overdue, `escalate_to` (a person, user group or channel) is told.
+    chase_every: Duration | None = timedelta(days=7)
+    escalate_after: Duration | None = None
+    escalate_to: SlackRef | None = None
 
     @field_validator("incident_targets", mode="before")
     @classmethod
@@ -149,6 +158,12 @@ class Agreement(Strict):
         for index, name in enumerate(lowered):
             if name in lowered[:index]:
                 raise ValueError(f"services[{index}]: '{self.services[index]}' is listed twice")
+        if self.escalate_after is not None and self.escalate_to is None:
+            raise ValueError("escalate_after needs escalate_to: who hears of an overdue review")
+        for key in ("chase_every", "escalate_after"):
+            value = getattr(self, key)
+            if value is not None and (value < timedelta(days=1) or value.seconds):
+                raise ValueError(f'{key} takes whole days, like "7d"')
         if self.review_every is None and self.next_review is None:
             raise ValueError(
                 f"agreement '{self.name}' needs review_every (a cadence) or next_review (a date)"

@@ -27,7 +27,8 @@ class SlaTimer(SQLModel, table=True):
     target: str = Field(max_length=12)  # "response" or "resolution"
     started_at: datetime = Field(sa_type=UTCDateTime)
     target_seconds: int
-    calendar: str = Field(max_length=10)  # "24x7" or "business"
+    # "24x7", "business" or "business:NAME" (agreement NAME's service hours; migration 0016).
+    calendar: str = Field(max_length=80)
     next_stage: int
     # NULL while paused, stopped (met) or after the last stage: the sweep never looks at it.
     next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

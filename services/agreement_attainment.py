@@ -19,9 +19,10 @@ from sqlmodel import Session, col, select
 from models.agreement_policy import Agreement
 from models.incident import Incident, IncidentStatus, SlaPause
 from models.policy import Policy
-from services import agreements, availability, sla_timers
+from services import agreements, availability
 from services.availability import ServiceAvailability
-from services.sla_clock import Pause, SlaState, calendar_for, evaluate
+from services.sla_calendars import calendar_of
+from services.sla_clock import Pause, SlaState, evaluate
 
 _CHUNK = 500  # keys per IN list, well inside every database's limit on bound parameters
 
@@ -91,7 +92,6 @@ def attainment(
         )
         for pause in session.exec(statement):
             pauses[pause.record_key].append((pause.started_at, pause.ended_at))
-    business = sla_timers.business_calendar(policy)
     response, resolution = TargetAttainment(), TargetAttainment()
     for incident in incidents:
         targets, _ = agreements.effective_incident_targets(
@@ -107,9 +107,7 @@ def attainment(
             state = evaluate(
                 start=incident.created_at,
                 target=target.counted,
-                calendar=calendar_for(
-                    "24x7" if target.calendar == "24x7" else "business", business
-                ),
+                calendar=calendar_of(policy, target.calendar),
                 pauses=pauses[incident.key],
                 now=now,
                 stopped_at=stop,

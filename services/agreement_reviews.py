@@ -2,8 +2,10 @@
 with a Record review button), and records the review; the next date moves on by the cadence.
 
 Reminders go out at 09:00 UTC on the day that is `remind_before` ahead of the review date. A
-recorded review moves the date, which re-plans the reminders (services.reminders cancels the
-old ones), so each reminder is sent at most once per review date.
+review not recorded by its date is chased: the owner again every `chase_every` after it, and
+`escalate_to` once it is `escalate_after` overdue (default: 14 days once `escalate_to` is set).
+A recorded review moves the date, which re-plans the reminders (services.reminders cancels
+the old ones, chases and escalation included), so each is sent at most once per review date.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from services.permissions import Actor
 RECORD_REVIEW_ACTION_ID = "agreement_record_review"
 REMIND_AT = time(9, 0)
 NOTE_MAX = 2000
+DEFAULT_ESCALATE_AFTER = timedelta(days=14)
+# Chases are planned one cadence ahead, so the outbox holds the next one, never a year's worth.
+CHASES_MAX = 52
 
 
 class ReviewOutcome(StrEnum):
@@ -41,18 +46,44 @@ class ReviewOutcome(StrEnum):
         }[self.value]
 
 
-def plan(record: AgreementRecord, agreement: Agreement) -> list[reminders.Planned]:
-    """The reminders for the agreement's next review: one per `remind_before`, to the owner."""
+def plan(
+    record: AgreementRecord, agreement: Agreement, now: datetime | None = None
+) -> list[reminders.Planned]:
+    """The reminders for the agreement's next review: one per `remind_before`, to the owner;
+    once it is overdue, the next chase to the owner and the escalation to `escalate_to`."""
     if record.next_review is None:
         return []
-    return [
-        reminders.Planned(
-            f"review:{before.days}d",
-            datetime.combine(record.next_review - before, REMIND_AT, tzinfo=UTC),
-            agreement.owner,
-        )
+    due = datetime.combine(record.next_review, REMIND_AT, tzinfo=UTC)
+    planned = [
+        reminders.Planned(f"review:{before.days}d", due - before, agreement.owner)
         for before in agreement.remind_before
     ]
+    chase = agreement.chase_every
+    if chase is not None and now is not None:
+        for number in range(1, CHASES_MAX + 1):
+            when = due + chase * number
+            if when > now + chase:
+                break
+            planned.append(reminders.Planned(f"chase:{number}", when, agreement.owner))
+    if agreement.escalate_to is not None:
+        after = agreement.escalate_after or DEFAULT_ESCALATE_AFTER
+        planned.append(reminders.Planned("escalate", due + after, agreement.escalate_to))
+    return planned
+
+
+def chase_text(agreement: Agreement, review_on: date, planned: reminders.Planned) -> str:
+    """An overdue review, to its owner (a chase) or to `escalate_to` (the escalation)."""
+    late = (planned.due_at.date() - review_on).days
+    head = (
+        f":rotating_light: Escalated to you: the review of the service level agreement "
+        f"*{user_text(agreement.name)}* (owner {mention(agreement.owner)})"
+        if planned.stage == "escalate"
+        else f":hourglass: The review of the service level agreement *{user_text(agreement.name)}*"
+    )
+    return (
+        f"{head} with {user_text(agreement.customer)} was due on {review_on:%a %d %b %Y} and is "
+        f"{late} days overdue. Review it with the customer, then press *Record review*."
+    )
 
 
 def reminder_text(agreement: Agreement, review_on: date) -> str:
@@ -85,13 +116,19 @@ def reminder_blocks(agreement: Agreement, text: str) -> list[dict[str, Any]]:
 
 
 def _sync(session: Session, record: AgreementRecord, agreement: Agreement, now: datetime) -> int:
-    review_on = record.next_review
+    review_on = record.next_review or now.date()
+
+    def text(planned: reminders.Planned) -> str:
+        if planned.stage.startswith("review:"):
+            return reminder_text(agreement, review_on)
+        return chase_text(agreement, review_on, planned)
+
     return len(
         reminders.sync(
             session,
             record_key=record.key,
-            plan=plan(record, agreement),
-            text=lambda _planned: reminder_text(agreement, review_on or now.date()),
+            plan=plan(record, agreement, now),
+            text=text,
             blocks=lambda _planned, text: reminder_blocks(agreement, text),
             now=now,
         )

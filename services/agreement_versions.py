@@ -45,7 +45,7 @@ def canonical(agreement: Agreement) -> dict[str, Any]:
         for which in ("response", "fulfilment")
         if (value := getattr(agreement.request_targets, which)) is not None
     }
-    return {
+    body: dict[str, Any] = {
         "name": agreement.name,
         "customer": agreement.customer,
         "services": sorted(agreement.services, key=str.lower),
@@ -58,6 +58,10 @@ def canonical(agreement: Agreement) -> dict[str, Any]:
         "next_review": agreement.next_review.isoformat() if agreement.next_review else None,
         "remind_before": [format_duration(before) for before in agreement.remind_before],
     }
+    if agreement.service_hours is not None:
+        # Only when set, so agreements recorded before service hours existed stay unchanged.
+        body["service_hours"] = agreement.service_hours.model_dump(mode="json")
+    return body
 
 
 def body_of(agreement: Agreement) -> str:

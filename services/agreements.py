@@ -17,6 +17,7 @@ from typing import Literal
 
 from models.agreement_policy import Agreement
 from models.policy import Policy
+from services.sla_calendars import clock_name
 
 Which = Literal["response", "resolution"]
 
@@ -26,7 +27,8 @@ class ClockTarget:
     """One target as the SLA clock runs it: the time to count, and on which clock."""
 
     counted: timedelta
-    calendar: str  # "24x7" or "business"
+    # "24x7", "business", or "business:NAME" (agreement NAME's service hours).
+    calendar: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ def _agreement_target(
         return None
     kind = target.calendar or agreement.calendar or policy.sla.targets[key].calendar
     resolved = target.model_copy(update={"calendar": kind})
-    return ClockTarget(resolved.counted(which, policy.sla.calendar), kind)
+    # A business day is the agreement's working day when it has its own service hours.
+    hours = agreement.service_hours or policy.sla.calendar
+    return ClockTarget(resolved.counted(which, hours), clock_name(agreement, kind))
 
 
 def _stricter(candidate: ClockTarget, best: ClockTarget) -> bool:
@@ -128,3 +132,10 @@ def effective_request_targets(
         fulfilment=best["fulfilment"][0] if "fulfilment" in best else fulfilment,
         agreement=applied[1] if applied else covering.name if covering else None,
     )
+
+
+def request_clock(policy: Policy, agreement_name: str | None) -> str:
+    """The clock a service request's targets count on: the service hours of the agreement it
+    falls under when that agreement has its own, else the install's business hours."""
+    agreement = policy.agreement(agreement_name) if agreement_name else None
+    return clock_name(agreement, "business")

@@ -11,13 +11,21 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.payloads import clicked
-from handlers.common import field_errors, later, tell, user_id
+from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
 from handlers.kind import Call, SubCommand
 from models.incident import TITLE_MAX, Incident, IncidentInput
-from services import audit, incident_intake, incident_sla, incidents, notifications, priority
+from services import (
+    audit,
+    incident_intake,
+    incident_service_change,
+    incident_sla,
+    incidents,
+    notifications,
+    priority,
+)
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -38,6 +46,12 @@ class IncidentCommands(IncidentMessages):
                 args="[mine] [P1…P5] [service]",
             ),
             self.show_subcommand("one incident, its SLA and its audit trail"),
+            SubCommand(
+                "service",
+                self.on_service,
+                "move it to another service; the covering agreement's targets follow",
+                args="INC-n <service|none> <why>",
+            ),
         ]
 
     def show(self, session: Any, record: Incident) -> tuple[str, list[Any]]:
@@ -47,6 +61,32 @@ class IncidentCommands(IncidentMessages):
         trail = audit.trail(session, key=record.key)
         sent = notifications.for_record(session, record_key=record.key)
         return render.fallback_text(record), render.show_blocks(record, sla, trail, sent)
+
+    def on_service(self, call: Call) -> None:
+        if len(call.args) < 3:
+            tell(call.respond, render.SERVICE_USAGE)
+            return
+        key, service, reason = call.args[0], call.args[1], " ".join(call.args[2:])
+        try:
+            with self.ctx.db.session() as session:
+                change = incident_service_change.change_service(
+                    session,
+                    key=key,
+                    service=service,
+                    reason=reason,
+                    actor=actor_of(self.ctx, call.body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                key = change.incident.key
+                text = render.service_changed(
+                    change.incident, call.user, change.before_service, change.before_agreement
+                )
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return
+        tell(call.respond, text)
+        later(self.ctx, self.refresh, key, step=text)
 
     def on_new(self, call: Call) -> None:
         self._open_new(call.client, call.body, title="")

@@ -451,3 +451,22 @@ def unknown_blocks(word: str, usage: str) -> list[b.Block]:
             ],
         ),
     ]
+
+
+def service_changed(
+    incident: Incident, actor: str, before_service: str | None, before_agreement: str | None
+) -> str:
+    """The thread post and the answer when an agent moves an incident to another service."""
+    line = (
+        f"{b.user(actor)} moved {incident.key} from service "
+        f"{b.user_text(before_service or 'none')} to {b.user_text(incident.service or 'none')}."
+    )
+    if incident.agreement != before_agreement:
+        line += (
+            f" It now falls under agreement {b.user_text(incident.agreement or 'none')} "
+            f"(was {b.user_text(before_agreement or 'none')}); its SLA deadlines follow."
+        )
+    return line
+
+
+SERVICE_USAGE = "Use `/incident service INC-12 <service|none> <why>`."

@@ -26,7 +26,7 @@ from models.audit import AuditEntry
 from models.sla_policy import PRIORITIES, format_duration
 from services.agreement_attainment import Attainment, TargetAttainment
 from services.agreement_reviews import NOTE_MAX, RECORD_REVIEW_ACTION_ID, ReviewOutcome
-from services.mrkdwn import mention, user_text
+from services.mrkdwn import group_mention, mention, user_text
 
 REVIEW_VIEW = "agreement_review_view"
 DATE_FIELD = "reviewed_on"
@@ -86,6 +86,18 @@ def _terms(agreement: Agreement) -> list[str]:
             if value is not None
         ]
         lines.append("Requests: " + ", ".join(parts))
+    hours = agreement.service_hours
+    if hours is not None:
+        closed = f", closed {len(hours.closed_dates)} extra day(s)" if hours.closed_dates else ""
+        holidays = f", {user_text(hours.country)} public holidays" if hours.country else ""
+        lines.append(
+            f"Service hours: {', '.join(hours.working_days)} {hours.start:%H:%M}–"
+            f"{hours.end:%H:%M} {user_text(hours.timezone)}{holidays}{closed}"
+        )
+    if agreement.escalate_to is not None:
+        who = agreement.escalate_to
+        shown = group_mention(who) if who.startswith("S") else mention(who)
+        lines.append(f"An overdue review is escalated to {shown}")
     return lines
 
 

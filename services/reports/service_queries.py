@@ -198,7 +198,9 @@ def requests_of(sql: Sql, scope: Scope, period: Period, now: datetime) -> Reques
     return Requests(fulfilled=int(fulfilled or 0), on_time=int(on_time or 0))
 
 
-def changes_of(sql: Sql, scope: Scope, period: Period) -> Changes:
+def _changes_in(sql: Sql, scope: Scope, period: Period) -> tuple[list[Any], Any]:
+    """The filter of the changes implemented in the period on the scope's services, and the
+    test that an incident names the change as its cause."""
     where: list[Any] = [
         col(Change.implemented_at) >= period.start,
         col(Change.implemented_at) < period.end,
@@ -211,6 +213,11 @@ def changes_of(sql: Sql, scope: Scope, period: Period) -> Changes:
             )
         )
     caused = exists().where(RecordLink.b == sql.key("CHG", Change.id), RecordLink.kind == CAUSED_BY)
+    return where, caused
+
+
+def changes_of(sql: Sql, scope: Scope, period: Period) -> Changes:
+    where, caused = _changes_in(sql, scope, period)
     rows = sql.session.execute(
         select(
             Change.type,
@@ -285,20 +292,7 @@ def tests_of(sql: Sql, scope: Scope, period: Period) -> Tests:
 
 def change_records(session: Session, report: Report) -> list[dict[str, Any]]:
     """The changes implemented in the period (CSV export)."""
-    sql = Sql(session)
-    where: list[Any] = [
-        col(Change.implemented_at) >= report.period.start,
-        col(Change.implemented_at) < report.period.end,
-    ]
-    scope = report.scope
-    if scope.services is not None:
-        where.append(
-            exists().where(
-                ChangeTarget.change_id == Change.id,
-                func.lower(ChangeTarget.target).in_([s.lower() for s in scope.services]),
-            )
-        )
-    caused = exists().where(RecordLink.b == sql.key("CHG", Change.id), RecordLink.kind == CAUSED_BY)
+    where, caused = _changes_in(Sql(session), report.scope, report.period)
     rows = session.execute(
         select(Change, caused.label("caused")).where(*where).order_by(col(Change.id))
     ).all()

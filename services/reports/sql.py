@@ -79,23 +79,30 @@ class Sql:
                 median=float(median) if median is not None else None,
                 p90=float(p90) if p90 is not None else None,
             )
+        # The count first (an index range), then one window pass ranking the values: a
+        # count() over () beside the rank would buffer every row a second time.
+        count = int(self.session.execute(select(func.count()).where(*where)).scalar_one())
+        if not count:
+            return Percentiles()
+        ranks = sorted(
+            {
+                rank
+                for p in (0.5, 0.9)
+                for rank in (int(p * (count - 1)), min(int(p * (count - 1)) + 1, count - 1))
+            }
+        )
         ranked = (
             select(
                 value.label("v"),
                 (func.row_number().over(order_by=value) - 1).label("rank"),
-                func.count().over().label("n"),
             )
             .where(*where)
             .subquery()
         )
-        near = [func.abs(ranked.c.rank - p * (ranked.c.n - 1)) <= 1 for p in (0.5, 0.9)]
         rows = self.session.execute(
-            select(ranked.c.v, ranked.c.rank, ranked.c.n).where(or_(*near))
+            select(ranked.c.v, ranked.c.rank).where(ranked.c.rank.in_(ranks))
         ).all()
-        if not rows:
-            return Percentiles()
-        values = {int(rank): float(v) for v, rank, _ in rows}
-        count = int(rows[0][2])
+        values = {int(rank): float(v) for v, rank in rows}
         return Percentiles(
             count=count,
             median=interpolate(values, 0.5, count),

@@ -43,3 +43,25 @@ def test_upgrade_keeps_incidents_and_downgrade_removes_only_agreements(tmp_path:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT title FROM incident")).scalar_one() == "Old incident"
     engine.dispose()
+
+
+def test_0016_keeps_timers_and_takes_agreement_clock_names(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _to(engine, "0015")
+    insert = (
+        "INSERT INTO sla_timer (record_key, target, started_at, target_seconds, calendar, "
+        "next_stage, updated_at) VALUES (:key, 'response', '2026-01-01 10:00:00', 60, :clock, "
+        "50, '2026-01-01 10:00:00')"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(insert), {"key": "INC-1", "clock": "business"})
+    _to(engine, "0016")
+    with engine.begin() as connection:
+        connection.execute(text(insert), {"key": "INC-2", "clock": "business:" + "G" * 60})
+        rows = connection.execute(text("SELECT record_key, calendar FROM sla_timer")).all()
+    assert [tuple(r) for r in rows] == [("INC-1", "business"), ("INC-2", "business:" + "G" * 60)]
+    _to(engine, "0015", down=True)
+    with engine.connect() as connection:
+        clocks = connection.execute(text("SELECT calendar FROM sla_timer ORDER BY id")).scalars()
+        assert list(clocks) == ["business", "business"]
+    engine.dispose()

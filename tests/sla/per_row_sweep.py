@@ -18,6 +18,7 @@ from models.incident import Incident
 from models.policy import Policy
 from models.sla_timer import BREACH_STAGE, SlaTimer
 from services import notifications, priority
+from services import sla_sweep as sw
 from services import sla_timers as st
 from services.mrkdwn import user_text
 from services.sla_clock import Pause, WorkCalendar, elapsed
@@ -172,10 +173,10 @@ def _fire(
         audiences = routing.for_reminder
         name = f"{timer.target}:reminder:{stage - BREACH_STAGE}"
     deadline = st._instant(timer, BREACH_STAGE, calendar, pauses, policy)
-    text = st._message(
+    text = sw._message(
         incident, timer, stage, instant=instant, deadline=deadline, now=now, late=late
     )
-    recipients = st._recipients(incident, audiences, policy)
+    recipients = sw._recipients(incident, audiences, policy)
     for recipient, thread in recipients:
         notifications.schedule(
             session,
