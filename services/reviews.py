@@ -22,7 +22,7 @@ from models.major_incident import (
 )
 from models.policy import Policy
 from models.sla_policy import format_duration
-from services import audit, incident_sla, major_incidents, problems, reminders, sla_timers
+from services import audit, incident_sla, major_incidents, problems, reminders, sla_calendars
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
 from services.mrkdwn import user_text
@@ -66,7 +66,7 @@ KIND = RecordKind(PostIncidentReview, REVIEW_PREFIX, "post-incident review", "PI
 def due_within(policy: Policy, start: datetime) -> datetime:
     """`major_incidents.review_within` business days (of the SLA's business calendar) after
     `start`."""
-    calendar = sla_timers.business_calendar(policy)
+    calendar = sla_calendars.business_calendar(policy)
     day = datetime.combine(date(2000, 1, 3), calendar.closes) - datetime.combine(
         date(2000, 1, 3), calendar.opens
     )
