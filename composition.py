@@ -27,6 +27,7 @@ from handlers.nonconformities import NonconformityHandlers
 from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
 from handlers.requests import RequestHandlers
+from handlers.reviews import ReviewHandlers
 from handlers.servicedesk import ServiceDeskHandlers
 from handlers.servicedesk.budget import CostHandlers
 from handlers.servicedesk.reports import ReportSender
@@ -52,6 +53,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     ImprovementHandlers,
     AuditHandlers,
     CostHandlers,
+    ReviewHandlers,
 )
 
 

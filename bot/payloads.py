@@ -172,6 +172,18 @@ class UrlVerification(_Part):
     challenge: str
 
 
+class MessageShortcut(_Part):
+    """A message shortcut (the message's ⋮ menu), e.g. "Add to timeline"."""
+
+    type: Literal["message_action"]
+    callback_id: str = Field(min_length=1)
+    user: User
+    channel: Channel
+    message: Message
+    trigger_id: str = Field(min_length=1)
+    response_url: ResponseUrl
+
+
 _BY_TYPE: dict[str, type[_Part]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmission,
@@ -179,6 +191,7 @@ _BY_TYPE: dict[str, type[_Part]] = {
     "block_suggestion": BlockSuggestion,
     "event_callback": EventCallback,
     "url_verification": UrlVerification,
+    "message_action": MessageShortcut,
 }
 
 

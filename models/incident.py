@@ -92,6 +92,8 @@ class Incident(RecordMessage, table=True):
     resolution_code: str | None = Field(default=None, max_length=60)
     resolution_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     escalation_level: int = Field(default=0)
+    # Declared a major incident (services.major_incidents): its own channel, roles, updates.
+    is_major: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -10,6 +10,7 @@ from models.agreement_policy import Agreement
 from models.availability_policy import AvailabilityPolicy, ServiceTests
 from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
+from models.major_incident_policy import MajorIncidentPolicy
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.problem_policy import ProblemPolicy
 from models.relationship_policy import (
@@ -32,6 +33,7 @@ class Channels(Strict):
     change_approvals: ChannelRef = "change-approvals"
     releases: ChannelRef = "changes"
     problems: ChannelRef | None = None  # where problems are posted; the incidents channel if unset
+    stakeholders: ChannelRef | None = None  # major incidents' status updates go here too
 
 
 class Roles(Strict):
@@ -96,6 +98,7 @@ class Policy(Strict):
     complaints: ComplaintPolicy = ComplaintPolicy()
     suppliers: list[Supplier] = []
     sms: SmsPolicy = SmsPolicy()
+    major_incidents: MajorIncidentPolicy = MajorIncidentPolicy()
 
     @model_validator(mode="after")
     def _sms_services(self) -> Policy:

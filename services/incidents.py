@@ -221,7 +221,15 @@ def acknowledge(
     # The response target is met and the paging ladder stops.
     _refresh_sla(session, incident, now, policy)
     paging.acknowledge_if_paged(session, record_key=incident.key, by=actor.user_id, now=now)
+    if incident.is_major:
+        _major().on_acknowledged(session, incident=incident, now=now, policy=policy)
     return incident
+
+
+def _major() -> Any:
+    """services.major_incidents, read lazily (it imports this module). Only major incidents
+    reach it, so the ordinary path runs no extra statement."""
+    return importlib.import_module("services.major_incidents")
 
 
 def _set_assignee(
@@ -336,6 +344,13 @@ def resolve(
     incident.resolved_at = now
     incident.hold_reason = None
     _stop_clock(session, incident, actor=actor, now=now, policy=policy)
+    if incident.is_major:
+        # The major incident stops asking for updates and its review (PIR-n) opens.
+        major = _major().on_settled(session, incident=incident, now=now)
+        if major is not None:
+            importlib.import_module("services.reviews").open_for(
+                session, incident=incident, major=major, now=now, policy=policy
+            )
     return incident
 
 
@@ -356,6 +371,8 @@ def reopen(
     incident.resolution_code = None
     incident.resolution_note = None
     _refresh_sla(session, incident, now, policy)
+    if incident.is_major:
+        _major().on_reopened(session, incident=incident, now=now, policy=policy)
     return incident
 
 
@@ -381,6 +398,8 @@ def cancel(
     _move(session, incident, "cancel", actor=actor, now=now, note=note.strip())
     incident.closed_at = now
     _stop_clock(session, incident, actor=actor, now=now, policy=policy)
+    if incident.is_major:
+        _major().on_settled(session, incident=incident, now=now)
     return incident
 
 

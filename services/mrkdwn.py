@@ -85,3 +85,14 @@ def link(url: str, label: str) -> str:
     if not _URL.match(url or ""):
         return user_text(label)
     return f"<{url}|{user_text(label)}>"
+
+
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+def channel_mention(channel_id: str | None, *, nowhere: str = "its channel") -> str:
+    """The bot's own link to a channel it created (`<#C…>`); anything that is not a
+    well-formed channel id is shown as (escaped) text."""
+    if channel_id and _CHANNEL_ID.match(channel_id):
+        return f"<#{channel_id}>"
+    return user_text(channel_id) or nowhere

@@ -411,6 +411,34 @@ def block_suggestion(
     return _payload_body(payload)
 
 
+def message_shortcut(
+    *,
+    callback_id: str,
+    message: Json,
+    channel_id: str,
+    user_id: str = "U1",
+    response_url: str | None = None,
+) -> str:
+    """A message shortcut (the message's ⋮ menu) used on `message` in `channel_id`."""
+    payload: Json = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": _trigger_id(),
+        "action_ts": _action_ts(),
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "team": TEAM,
+        "channel": {"id": channel_id, "name": channel_id.lower()},
+        "message_ts": message.get("ts"),
+        "message": message,
+        "response_url": response_url or DEFAULT_RESPONSE_URL,
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    return _payload_body(payload)
+
+
 def event_callback(event: Json, *, event_id: str | None = None, team_id: str = "T1") -> str:
     return json.dumps(
         {
@@ -554,6 +582,24 @@ class SignedDispatcher:
             user_id=user_id, action_id=action_id, block_id=block_id, value=value, view=view
         )
         return self.dispatch(body, timestamp=timestamp)
+
+    def shortcut(
+        self,
+        callback_id: str,
+        message: Json,
+        *,
+        channel_id: str,
+        user_id: str = "U1",
+        response_url: str | None = None,
+    ) -> DispatchResult:
+        body = message_shortcut(
+            callback_id=callback_id,
+            message=message,
+            channel_id=channel_id,
+            user_id=user_id,
+            response_url=self._response_url(response_url),
+        )
+        return self.dispatch(body)
 
     def event(
         self,

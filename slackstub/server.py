@@ -6,11 +6,13 @@ the same request encoding, error handling and retry handlers as production does.
 
 from __future__ import annotations
 
+import copy
 import email.parser
 import email.policy
 import itertools
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -202,6 +204,8 @@ class FakeSlack:
         self._usergroups: dict[str, Json] = {}
         self._users: dict[str, Json] = {}
         self._files: dict[str, Json] = {}
+        # Channels the bot created (conversations.create), by id.
+        self._channels: dict[str, Json] = {}
         self._refused_tokens: dict[str, str] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -293,6 +297,7 @@ class FakeSlack:
             self._messages.clear()
             self._views.clear()
             self._files.clear()
+            self._channels.clear()
             self._post_interval = None
             self._post_tat.clear()
             self._refused_tokens.clear()
@@ -354,6 +359,7 @@ class FakeSlack:
                 return 429, retry, {"ok": False, "error": "ratelimited"}
             self._post_tat[channel] = arrival + self._post_interval
         return None
+
     def refuse_token(self, token: str, error: str = "invalid_auth") -> None:
         """Answer every call made with `token` as Slack answers a bad token (auth.test
         included): ok false and `error` (invalid_auth, token_revoked, account_inactive…)."""
@@ -658,6 +664,79 @@ class FakeSlack:
             return {"ok": False, "error": "users_list_not_supplied"}
         channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
         return {"ok": True, "channel": {"id": channel_id}}
+
+    # ------------------------------------------------------------------ channels
+
+    def add_channel(self, name: str, *, channel_id: str | None = None) -> str:
+        """A channel that exists already (so creating one of that name clashes)."""
+        with self._lock:
+            return self._new_channel(channel_id or f"C{self._next_id():08d}", name)["id"]
+
+    def _new_channel(self, channel_id: str, name: str) -> Json:
+        self._channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "topic": "",
+            "members": [],
+            "is_archived": False,
+        }
+        return self._channels[channel_id]
+
+    def channel(self, channel_id: str) -> Json | None:
+        """A channel created through conversations.create (or add_channel), as Slack holds it."""
+        with self._lock:
+            found = self._channels.get(channel_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def _api_conversations_create(self, args: Json) -> Json:
+        # Slack's rules: lower-case letters, digits, hyphens, underscores; 80 characters.
+        name = str(args.get("name", ""))
+        if not name:
+            return {"ok": False, "error": "invalid_name_required"}
+        if len(name) > 80:
+            return {"ok": False, "error": "invalid_name_maxlength"}
+        if not re.fullmatch(r"[a-z0-9_-]+", name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        if any(c["name"] == name for c in self._channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        prefix = "G" if str(args.get("is_private", "")).lower() in ("true", "1") else "C"
+        channel = self._new_channel(f"{prefix}{self._next_id():08d}", name)
+        return {"ok": True, "channel": copy.deepcopy(channel)}
+
+    def _known_channel(self, args: Json) -> Json | None:
+        return self._channels.get(str(args.get("channel", "")))
+
+    def _api_conversations_setTopic(self, args: Json) -> Json:
+        channel = self._known_channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if len(str(args.get("topic", ""))) > 250:
+            return {"ok": False, "error": "too_long"}
+        channel["topic"] = str(args.get("topic", ""))
+        return {"ok": True, "channel": copy.deepcopy(channel)}
+
+    def _api_conversations_invite(self, args: Json) -> Json:
+        channel = self._known_channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        users = [u for u in str(args.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "no_user"}
+        if len(users) > 1000:
+            return {"ok": False, "error": "too_many_users"}
+        if any(u in channel["members"] for u in users):
+            return {"ok": False, "error": "already_in_channel"}
+        channel["members"].extend(users)
+        return {"ok": True, "channel": copy.deepcopy(channel)}
+
+    def _api_conversations_archive(self, args: Json) -> Json:
+        channel = self._known_channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel["is_archived"]:
+            return {"ok": False, "error": "already_archived"}
+        channel["is_archived"] = True
+        return {"ok": True}
 
     def _api_users_info(self, args: Json) -> Json:
         user_id = args.get("user", "")

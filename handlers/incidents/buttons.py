@@ -321,7 +321,13 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        self._submit_and_refresh(ack, body, view, "resolve", apply, step="resolve")
+        done = self._submit_step(ack, body, view, "resolve", apply)
+        if done:
+            incident, actor, values = done
+            step = render.step_text("resolve", incident, actor, values.get(Field.NOTE))
+            later(self.ctx, self.refresh, incident.key, step=step)
+            if incident.is_major:
+                later(self.ctx, self.after_major_resolved, incident.key)
 
     def on_hold_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:

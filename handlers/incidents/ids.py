@@ -16,6 +16,13 @@ class Action(StrEnum):
     CLOSE = "incident_close"
     MORE = "incident_more"
     ESCALATION_ACK = "incident_escalation_acknowledge"
+    COMMANDER = "incident_major_commander"
+    COMMS_LEAD = "incident_major_comms_lead"
+    POST_UPDATE = "incident_major_post_update"
+
+
+# The message shortcut (a message's ⋮ menu) that marks a message for the timeline.
+ADD_TO_TIMELINE = "incident_add_to_timeline"
 
 
 class More(StrEnum):
@@ -24,6 +31,7 @@ class More(StrEnum):
     PRIORITY = "priority"
     CANCEL = "cancel"
     PROBLEM = "problem"
+    MAJOR = "major"
 
 
 class View(StrEnum):
@@ -33,6 +41,8 @@ class View(StrEnum):
     ESCALATE = "incident_escalate_view"
     PRIORITY = "incident_priority_view"
     CANCEL = "incident_cancel_view"
+    DECLARE = "incident_declare_view"
+    UPDATE = "incident_update_view"
 
 
 class Field(StrEnum):
@@ -48,3 +58,7 @@ class Field(StrEnum):
     KIND = "escalation_kind"
     TEAM = "team"
     PRIORITY = "priority"
+    REASON = "reason"
+    UPDATE_STATUS = "update_status"
+    UPDATE_IMPACT = "update_impact"
+    UPDATE_NEXT = "update_next"

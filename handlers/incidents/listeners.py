@@ -8,14 +8,33 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.incidents.buttons import IncidentButtons
 from handlers.incidents.commands import IncidentCommands
-from handlers.incidents.ids import Action, View
+from handlers.incidents.ids import ADD_TO_TIMELINE, Action, View
+from handlers.incidents.major import IncidentMajor
+from handlers.kind import SubCommand
 from services import paging
 
 
-class IncidentHandlers(IncidentCommands, IncidentButtons):
+class IncidentHandlers(IncidentCommands, IncidentMajor):
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            *super().subcommands(),
+            SubCommand(
+                "timeline",
+                self.on_timeline,
+                "every step, role change, status update and marked message, in order",
+                args="INC-42",
+            ),
+        ]
+
     def register_more(self, app: App) -> None:
+        # Major incidents (handlers/incidents/major.py).
+        app.view(View.DECLARE.value)(self.on_declare_submitted)
+        app.view(View.UPDATE.value)(self.on_update_submitted)
+        app.action(Action.COMMANDER.value)(self.on_role)
+        app.action(Action.COMMS_LEAD.value)(self.on_role)
+        app.action(Action.POST_UPDATE.value)(self.on_open_update)
+        app.shortcut(ADD_TO_TIMELINE)(self.on_add_to_timeline)
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.RESOLVE.value)(self.on_resolve_submitted)
         app.view(View.HOLD.value)(self.on_hold_submitted)

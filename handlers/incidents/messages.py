@@ -9,11 +9,20 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from handlers.common import claim_owner, message_lock, post_claimed_message, rendered
-from handlers.incidents import render
+from handlers.incidents import major_render, render
 from handlers.kind import KindHandlers
 from handlers.problems import render as problem_render
 from models.incident import Incident
-from services import cmdb, incident_sla, incidents, links, paging, problems, records
+from services import (
+    cmdb,
+    incident_sla,
+    incidents,
+    links,
+    major_incidents,
+    paging,
+    problems,
+    records,
+)
 from services.mrkdwn import link, user_text
 
 log = logging.getLogger(__name__)
@@ -42,7 +51,21 @@ class IncidentMessages(KindHandlers):
         for item in items:
             known = known or problems.known_error_for(session, item=item)
         notes = [problem_render.known_error_note(known)] if known else []
+        if incident.is_major:
+            major = major_incidents.find(session, key=incident.key)
+            if major is not None:
+                notes.insert(0, major_render.channel_note(major))
         return {"affects": affects, "notes": notes}
+
+    # Major incidents (handlers/incidents/major.py) fill these in.
+    def declare_if_major_priority(self, incident: Incident) -> None:
+        """After an incident's message is posted: declare it major at a major priority."""
+
+    def after_major_resolved(self, key: str) -> None:
+        """After a major incident is resolved: its review (PIR-n) is announced."""
+
+    def refresh_summary(self, key: str) -> None:
+        """After the message is refreshed: a major incident's summary follows it."""
 
     def announce(self, key: str) -> None:
         """Post the incident's one channel message, page on-call for P1, tell the reporter.
@@ -101,6 +124,7 @@ class IncidentMessages(KindHandlers):
                 + (f" {link(permalink, 'See it in the incidents channel.')}" if permalink else ""),
             )
         self._propose_problem(key)
+        self.declare_if_major_priority(incident)
 
     def _propose_problem(self, key: str) -> None:
         """Repeated incidents on one service or item: offer to raise a problem, once."""
@@ -149,6 +173,8 @@ class IncidentMessages(KindHandlers):
                 blocks=render.message_blocks(incident, sla, **extras),
             )
             rendered(self.ctx, incidents.KIND, key=key, version=version)
+        if incident.is_major:
+            self.refresh_summary(key)
         if step:
             self.ctx.client.chat_postMessage(
                 channel=incident.channel_id, thread_ts=incident.message_ts, text=step

@@ -152,6 +152,8 @@ def _buttons(incident: Incident, value: str) -> b.Block | None:
         more.append(b.option("Cancel incident…", f"{More.CANCEL}|{incident.key}"))
     if incident.is_open:
         more.append(b.option("Raise problem…", f"{More.PROBLEM}|{incident.key}"))
+    if incident.is_open and not incident.is_major:
+        more.append(b.option("Declare major incident…", f"{More.MAJOR}|{incident.key}"))
     if more:
         elements.append({"type": "overflow", "action_id": Action.MORE.value, "options": more})
     return b.actions(f"incident_actions|{incident.key}", elements)

@@ -32,4 +32,7 @@ def test_manifest_declares_every_command_the_bot_handles_and_socket_mode():
     )
     if "files_upload_v2" in code:
         needed.add("files:write")  # the service report charts
+    if "conversations_create" in code:
+        # A major incident's channel: created, people invited, archived; and its topic.
+        needed |= {"channels:manage", "channels:write.topic"}
     assert scopes == needed

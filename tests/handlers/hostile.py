@@ -38,6 +38,7 @@ _ALLOWED = [
     re.compile(r"<!subteam\^S[A-Z0-9]+>"),
     re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>"),
     re.compile(r"<https?://[^|<>\s]+(\|[^<>]*)?>"),
+    re.compile(r"<#[CG][A-Z0-9]+>"),  # a channel the bot created (a major incident's)
 ]
 
 

@@ -204,7 +204,9 @@ def test_full_lifecycle_from_buttons_with_audit_trail(slack, fake_slack, databas
                 select(AuditEntry).where(AuditEntry.record_key == "INC-1").order_by(AuditEntry.id)
             )
         ]
-    assert actions[:4] == ["created", "paged", "acknowledge", "assigned"]
+    # A P1 is a major incident from the start (issue 13): declared, its acknowledger commander.
+    assert actions[:3] == ["created", "paged", "declared_major"]
+    assert actions[3:5] == ["acknowledge", "assigned"] and "role" in actions
     assert "escalated" in actions and actions[-2:] == ["resolve", "close"]
     # Steps are posted in the thread, the channel message is updated in place.
     thread = [c for c in fake_slack.calls("chat.postMessage") if c.args.get("thread_ts")]

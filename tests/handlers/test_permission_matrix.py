@@ -884,6 +884,120 @@ ROWS: dict[str, Row] = {
 }
 
 
+# ---- major incidents and post-incident reviews (issue 13) --------------------------------------
+
+
+def _major(w: World) -> str:
+    """An acknowledged incident (AGENT is its assignee, hence commander) declared major."""
+    from services import major_incidents
+
+    key = w.incident("in_progress")
+    with w.db.session() as s:
+        major_incidents.declare(
+            s, key=key, reason="Checkout down", actor=w.agent, now=w.now(), policy=w.policy
+        )
+    return key
+
+
+def _review(w: World, *, recorded: bool = False) -> str:
+    """The review (owned by AGENT, the commander) of a resolved major incident."""
+    from services import reviews
+
+    key = _major(w)
+    with w.db.session() as s:
+        incidents.resolve(
+            s, key=key, code="fixed", note="restarted", actor=w.agent, now=w.now(), policy=w.policy
+        )
+        review = reviews.find_for(s, incident_key=key)
+        assert review is not None
+        if recorded:
+            reviews.record(
+                s,
+                key=review.key,
+                what_happened="Checkout down",
+                root_cause="Expired certificate",
+                went_well=None,
+                problem=None,
+                raise_problem=False,
+                actor=w.agent,
+                now=w.now(),
+            )
+        return review.key
+
+
+def _review_action(w: World) -> str:
+    from services import reviews
+
+    key = _review(w)
+    with w.db.session() as s:
+        _, action = reviews.add_action(
+            s,
+            key=key,
+            text="Monitor certificate expiry",
+            owner=OWNER,
+            due=w.now().date() + timedelta(days=7),
+            actor=w.agent,
+            now=w.now(),
+        )
+        return str(action.id)
+
+
+def _role(action_id: str):  # type: ignore[no-untyped-def]
+    def act(w: World, key: Any, user: str) -> DispatchResult:
+        return w.press(
+            user,
+            action_id,
+            None,
+            type="users_select",
+            block_id=f"major_roles|{key}",
+            chosen={"selected_user": AGENT2},
+        )
+
+    return act
+
+
+ROWS.update(
+    {
+        "incident_more:major": Row(World.incident, more("major"), AGENT, "form"),
+        "incident_declare_view": Row(
+            form(lambda w: w.incident("in_progress"), AGENT, more("major")),
+            submit({"reason": "Checkout is down for everyone"}),
+            AGENT,
+        ),
+        "incident_major_commander": Row(_major, _role("incident_major_commander"), AGENT),
+        "incident_major_comms_lead": Row(_major, _role("incident_major_comms_lead"), AGENT),
+        "incident_major_post_update": Row(
+            _major, click("incident_major_post_update"), AGENT, "form"
+        ),
+        "incident_update_view": Row(
+            form(_major, AGENT, click("incident_major_post_update")),
+            submit({"update_status": "Mitigating", "update_impact": "Checkout slow"}),
+            AGENT,
+        ),
+        "pir_close": Row(lambda w: _review(w, recorded=True), click("pir_close"), AGENT),
+        "pir_record": Row(_review, click("pir_record"), AGENT, "form"),
+        "pir_add_action": Row(_review, click("pir_add_action"), AGENT, "form"),
+        "pir_record_view": Row(
+            form(_review, AGENT, click("pir_record")),
+            submit({"root_cause": "Expired certificate"}),
+            AGENT,
+        ),
+        "pir_action_view": Row(
+            form(_review, AGENT, click("pir_add_action")),
+            submit(
+                {
+                    "action_text": "Alert 30 days before expiry",
+                    "action_owner": OWNER,
+                    "action_due": date(2026, 12, 18),
+                }
+            ),
+            AGENT,
+        ),
+        "pir_action_done": Row(_review_action, click("pir_action_done", str), OWNER),
+    }
+)
+
+
 def test_every_registered_id_has_a_row():
     """A new button or form must say here who may use it."""
     registered = registered_ids()

@@ -389,6 +389,95 @@ FACTORIES.update(relationship_escaping.factories(hostile))
 CHOICES.update(relationship_escaping.CHOICES)
 
 
+# ---- major incidents and post-incident reviews (issue 13) --------------------------------------
+
+
+def _majors() -> list[Any]:
+    from models.major_incident import MajorIncident
+
+    return [
+        hostile(
+            MajorIncident,
+            id=1,
+            channel_id=channel,
+            channel_error=HOSTILE,
+            commander=person,
+            comms_lead=person,
+            declared_by=person,
+            ended_at=ended,
+        )
+        for channel, person, ended in (
+            ("C0MAJOR1", FORGED_ID, None),
+            (None, LEAD, NOW),
+            (FORGED_ID, LEAD, None),
+        )
+    ]
+
+
+def _reviews() -> list[Any]:
+    from models.major_incident import PostIncidentReview, ReviewStatus
+
+    return [
+        hostile(PostIncidentReview, id=1, status=status.value, owner=person)
+        for status in ReviewStatus
+        for person in (FORGED_ID, LEAD)
+    ]
+
+
+def _review_actions() -> list[Any]:
+    from models.major_incident import ReviewAction
+
+    return [
+        hostile(ReviewAction, id=2, review_id=1, owner=person, done_by=person, done_at=done)
+        for person, done in ((FORGED_ID, None), (LEAD, NOW), (FORGED_ID, NOW))
+    ]
+
+
+def _major_factories() -> dict[Any, Callable[[], list[Any]]]:
+    from models.major_incident import (
+        MajorIncident,
+        PostIncidentReview,
+        ReviewAction,
+        Role,
+        TimelineEntry,
+    )
+    from services.major_incidents import Moment
+
+    return {
+        MajorIncident: _majors,
+        PostIncidentReview: _reviews,
+        ReviewAction: _review_actions,
+        TimelineEntry: lambda: [
+            hostile(TimelineEntry, id=1, actor=person, author=person, next_steps=steps)
+            for person, steps in ((FORGED_ID, HOSTILE), (LEAD, None))
+        ],
+        Moment: lambda: [
+            Moment(NOW, FORGED_ID, HOSTILE, FORGED_ID, HOSTILE),
+            Moment(NOW, LEAD, HOSTILE, LEAD),
+            Moment(NOW, HOSTILE, HOSTILE),
+        ],
+        Role: lambda: list(Role),
+    }
+
+
+FACTORIES.update(_major_factories())
+CHOICES.update(
+    {
+        ("handlers.reviews.render.step_text", "move"): lambda: ["record", "close", "created", "x"],
+        ("handlers.reviews.render.actions_blocks", "found"): lambda: [
+            [(action, HOSTILE) for action in _review_actions()],
+            [],
+        ],
+        # The incidents channel's live message, built (and escaped) by its own renderer.
+        ("handlers.incidents.major_render.summary_blocks", "live"): lambda: [
+            importlib.import_module("handlers.incidents.render").message_blocks(
+                incidents()[0], slas()[0]
+            )
+        ],
+    }
+)
+
+
 def render_modules() -> list[types.ModuleType]:
     """Every handlers.<kind>.render module, found by walking the package."""
     found = []
@@ -536,3 +625,20 @@ def test_the_check_itself_catches_raw_markup() -> None:
     assert markup_problems({"type": "plain_text", "text": user_text(HOSTILE)})
     assert not markup_problems({"initial_value": HOSTILE})
     assert not markup_problems({"text": "<@U0LEAD> <!subteam^S0ONCALL> " + user_text(HOSTILE)})
+
+
+# ---- major incidents' renderer (issue 13): a second module beside incidents' render.py ------
+
+
+def _major_renderers() -> list[Callable[..., Any]]:
+    module = importlib.import_module("handlers.incidents.major_render")
+    return [
+        fn
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if not name.startswith("_") and fn.__module__ == module.__name__
+    ]
+
+
+@pytest.mark.parametrize("fn", _major_renderers(), ids=lambda fn: fn.__name__)
+def test_major_incident_renderer_escapes_every_text_field(fn: Callable[..., Any]) -> None:
+    test_renderer_escapes_every_text_field(fn)

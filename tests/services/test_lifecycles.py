@@ -21,6 +21,7 @@ from models.improvement import (
     Nonconformity,
 )
 from models.incident import Incident, IncidentStatus
+from models.major_incident import PostIncidentReview, ReviewStatus
 from models.policy import Policy
 from models.problem import Problem, ProblemStatus
 from models.relationship import Complaint, ComplaintStatus
@@ -36,6 +37,7 @@ from services import (
     problems,
     releases,
     requests,
+    reviews,
 )
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle
@@ -114,6 +116,15 @@ KINDS: dict[str, tuple[type[StrEnum], Lifecycle, Callable[[str], Any], Callable[
         audits.check_step,
     ),
 }
+
+
+# Post-incident reviews (issue 13): the owner or an agent closes one.
+KINDS["review"] = (
+    ReviewStatus,
+    reviews.LIFECYCLE,
+    lambda state: PostIncidentReview(id=1, status=state, owner=PERSON, incident_key="INC-1"),
+    reviews.KIND.check_step,
+)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

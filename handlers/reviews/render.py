@@ -1,0 +1,213 @@
+"""Everything a person reads about post-incident reviews in Slack: the channel message, the
+forms, lists of reviews and follow-up actions.
+
+What people typed (the review's findings, actions) goes through `b.user_text` in mrkdwn; form
+initial values stay as typed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.reviews.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.carried import RecordRef
+from models.major_incident import ACTION_MAX, REVIEW_FIELD_MAX, PostIncidentReview, ReviewAction
+from services.reviews import LIFECYCLE
+
+BUTTONS = [
+    Button("record", "Record review", Action.RECORD, style="primary"),
+    Button("add_action", "Add action", Action.ADD_ACTION),
+    Button("close", "Close review", Action.CLOSE),
+]
+
+
+def title_line(review: PostIncidentReview) -> str:
+    return f":memo: *{review.key}* · post-incident review of {b.user_text(review.incident_key)}"
+
+
+def fallback_text(review: PostIncidentReview) -> str:
+    return (
+        f"{review.key} review of {b.user_text(review.incident_key)} — {review.state.label}, "
+        f"owner {b.user(review.owner)}"
+    )
+
+
+def action_line(action: ReviewAction, review_key: str | None = None) -> str:
+    where = f"{b.user_text(review_key)} " if review_key else ""
+    done = (
+        f" — done by {b.user(action.done_by)} {b.slack_time(action.done_at)}"
+        if action.done_at
+        else ""
+    )
+    box = ":white_check_mark:" if action.done_at else ":black_square_button:"
+    return (
+        f"{box} {where}#{action.id} {b.user_text(action.text)} · {b.user(action.owner)} · "
+        f"due {action.due_at:%Y-%m-%d}{done}"
+    )
+
+
+def _findings(review: PostIncidentReview) -> list[b.Block]:
+    out: list[b.Block] = []
+    for label, value in (
+        ("What happened", review.what_happened),
+        ("Root cause", review.root_cause),
+        ("What went well", review.went_well),
+    ):
+        if value:
+            out.extend(b.line_sections([f"*{label}*", *b.user_text(value).splitlines()]))
+    if review.problem_key:
+        out.append(b.context(f"Root cause tracked in {b.user_text(review.problem_key)}"))
+    return out
+
+
+def message_blocks(
+    review: PostIncidentReview, actions: Sequence[ReviewAction], *, ref: RecordRef | None = None
+) -> list[b.Block]:
+    fields = [
+        f"*Status*\n{review.state.label}",
+        f"*Owner*\n{b.user(review.owner)}",
+        f"*Due*\n{b.slack_time(review.due_at)}",
+        f"*Incident*\n{b.user_text(review.incident_key)}",
+    ]
+    out: list[b.Block] = [b.section(title_line(review), fields=fields, block_id="summary")]
+    out.extend(_findings(review)[:30])
+    if actions:
+        out.extend(b.line_sections(["*Follow-up actions*", *[action_line(a) for a in actions]]))
+    buttons = step_buttons(LIFECYCLE, review, BUTTONS, ref=ref)
+    if buttons:
+        out.append(buttons)
+    return out[:50]
+
+
+def show_blocks(
+    review: PostIncidentReview, actions: Sequence[ReviewAction], trail: Sequence[AuditEntry]
+) -> list[b.Block]:
+    out = (
+        message_blocks(review, actions)[:-1]
+        if review.status == "open"
+        else message_blocks(review, actions)
+    )
+    return [*out[:35], b.divider(), *b.audit_trail(trail, room=12)]
+
+
+def step_text(move: str, review: PostIncidentReview, actor: str) -> str:
+    who = b.user(actor)
+    texts = {
+        "record": f"{who} recorded the findings of {review.key}.",
+        "close": f"{who} closed {review.key}.",
+        "created": f"{review.key} opened for {b.user_text(review.incident_key)}, owned by "
+        f"{b.user(review.owner)}, due {b.slack_time(review.due_at)}.",
+    }
+    return texts.get(move, f"{who} updated {review.key}.")
+
+
+def action_added_text(review: PostIncidentReview, action: ReviewAction, actor: str) -> str:
+    return f"{b.user(actor)} added a follow-up action to {review.key}: {action_line(action)}"
+
+
+def action_done_text(review: PostIncidentReview, action: ReviewAction, actor: str) -> str:
+    return (
+        f"{b.user(actor)} completed action #{action.id} of {review.key}: {b.user_text(action.text)}"
+    )
+
+
+def owner_text(review: PostIncidentReview) -> str:
+    return (
+        f":memo: You own {review.key}, the post-incident review of "
+        f"{b.user_text(review.incident_key)}, due "
+        f"{b.slack_time(review.due_at)}. It is prefilled with the timeline and SLA figures: "
+        f"`/pir show {review.key}`."
+    )
+
+
+def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
+    def field(name: str, label: str, initial: str | None, optional: bool = True) -> b.Block:
+        block = text_block(name, label, max_length=REVIEW_FIELD_MAX, optional=optional)
+        if initial:
+            block["element"]["initial_value"] = initial
+        return block
+
+    raise_box = b.input_block(
+        Field.RAISE_PROBLEM,
+        "Problem",
+        {
+            "type": "checkboxes",
+            "action_id": Field.RAISE_PROBLEM.value,
+            "options": [b.option("Raise a problem from the root cause", "yes")],
+        },
+        optional=True,
+    )
+    problem = text_block(
+        Field.PROBLEM,
+        "Or link an existing problem",
+        max_length=20,
+        multiline=False,
+        optional=True,
+        placeholder="PRB-4",
+    )
+    if review.problem_key:
+        problem["element"]["initial_value"] = review.problem_key
+    return record_form(
+        View.RECORD,
+        "Record review",
+        f"{title_line(review)}",
+        [
+            field(Field.WHAT_HAPPENED, "What happened", review.what_happened),
+            field(Field.ROOT_CAUSE, "Root cause", review.root_cause),
+            field(Field.WENT_WELL, "What went well", review.went_well),
+            problem,
+            raise_box,
+        ],
+        submit="Save",
+        ref=ref,
+    )
+
+
+def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
+    return record_form(
+        View.ADD_ACTION,
+        "Follow-up action",
+        title_line(review),
+        [
+            text_block(Field.ACTION_TEXT, "What is to be done", max_length=ACTION_MAX),
+            b.input_block(
+                Field.ACTION_OWNER,
+                "Owner",
+                {"type": "users_select", "action_id": Field.ACTION_OWNER.value},
+            ),
+            b.input_block(
+                Field.ACTION_DUE, "Due", {"type": "datepicker", "action_id": Field.ACTION_DUE.value}
+            ),
+        ],
+        submit="Add",
+        ref=ref,
+    )
+
+
+def list_blocks(found: Sequence[PostIncidentReview]) -> list[b.Block]:
+    if not found:
+        return [b.section("*Open post-incident reviews*\nNone.")]
+    lines = [
+        f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due {b.slack_time(r.due_at)}"
+        for r in found
+    ]
+    return b.line_sections(["*Open post-incident reviews*", *lines])
+
+
+def actions_blocks(found: Sequence[tuple[ReviewAction, str]]) -> list[b.Block]:
+    """Open follow-up actions, each with a Done button."""
+    if not found:
+        return [b.section("*Open follow-up actions*\nNone: every action is done.")]
+    out: list[b.Block] = [b.section("*Open follow-up actions*")]
+    for action, key in found[:45]:
+        out.append(
+            {
+                "type": "section",
+                "text": b.mrkdwn(action_line(action, key)),
+                "accessory": b.button("Done", Action.DONE, str(action.id)),
+            }
+        )
+    return out

@@ -1,0 +1,512 @@
+"""Major incidents: declaring one (at a configured priority, or by an agent with a reason), its
+dedicated channel's name, its roles, its status updates and their cadence, and its timeline.
+
+Reminders are outbox rows (services.reminders), replanned whenever the incident's update cadence
+changes: the commander is reminded when an update is due and again one interval later, and a
+missed update goes to the team lead `major_incidents.missed_after` past the due time. Nothing
+sweeps for them; the notifier sends each row once when it falls due."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from models.audit import AuditEntry
+from models.incident import Incident
+from models.major_incident import (
+    REASON_MAX,
+    TIMELINE_TEXT_MAX,
+    UPDATE_FIELD_MAX,
+    MajorIncident,
+    Role,
+    TimelineEntry,
+    TimelineKind,
+)
+from models.policy import Policy
+from services import agreements, audit, cmdb, incidents, links, reminders
+from services.errors import InvalidInput, NotAllowed, NotFound
+from services.mrkdwn import channel_mention, mention, user_text
+from services.permissions import SYSTEM, Actor, require_agent, require_agent_or
+
+CHANNEL_NAME_MAX = 80
+# The audit row of a status update (the timeline shows the update itself instead).
+STATUS_UPDATE = "status_update"
+
+
+def is_major_priority(policy: Policy, priority: int) -> bool:
+    return priority in policy.major_incidents.priorities
+
+
+def channel_name(key: str, title: str, *, prefix: str = "inc", attempt: int = 1) -> str:
+    """`inc-42-payments-timeouts`: Slack's rules (lower case letters, digits, hyphens and
+    underscores; at most 80 characters), the title folded to ASCII; a later `attempt` (after a
+    name clash) ends in `-2`, `-3`, … and still fits."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    head = f"{prefix}-{key.partition('-')[2]}"
+    tail = f"-{attempt}" if attempt > 1 else ""
+    room = CHANNEL_NAME_MAX - len(head) - len(tail) - 1
+    slug = slug[: max(room, 0)].rstrip("-")
+    return f"{head}-{slug}{tail}" if slug else f"{head}{tail}"
+
+
+def get(session: Session, *, key: str, for_update: bool = False) -> MajorIncident:
+    """The major-incident record of incident `key`; NotFound when it was never declared."""
+    statement = select(MajorIncident).where(MajorIncident.incident_key == key.strip().upper())
+    if for_update:
+        statement = statement.with_for_update()
+    found = session.exec(statement).first()
+    if found is None:
+        raise NotFound(f"{key.strip().upper()[:40]} is not a major incident.")
+    return found
+
+
+def find(session: Session, *, key: str) -> MajorIncident | None:
+    statement = select(MajorIncident).where(MajorIncident.incident_key == key)
+    return session.exec(statement).first()
+
+
+def for_channel(session: Session, *, channel_id: str) -> MajorIncident | None:
+    """The major incident coordinated in this channel, if any."""
+    statement = select(MajorIncident).where(MajorIncident.channel_id == channel_id)
+    return session.exec(statement).first()
+
+
+def declare(
+    session: Session,
+    *,
+    key: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+) -> tuple[MajorIncident, bool]:
+    """Make incident `key` major. By a person: agents only, with a reason; at a major priority
+    the bot itself declares it (SYSTEM). Returns the record and whether this call declared it
+    (a second click, or two at once, declares once)."""
+    automatic = actor is SYSTEM
+    if not automatic:
+        require_agent(actor, doing="declare a major incident")
+    reason = reason.strip()
+    if not automatic and not reason:
+        raise InvalidInput("Say why this is a major incident.")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"Keep the reason under {REASON_MAX} characters (it has {len(reason)}).")
+    incident = incidents.get(session, key=key, for_update=True)
+    if not incident.is_open:
+        raise NotAllowed(
+            f"{incident.key} is {incident.state.label}, so it cannot be declared a major "
+            "incident now; that is only possible while it is open."
+        )
+    values = {
+        "incident_key": incident.key,
+        "declared_at": now,
+        "declared_by": actor.user_id,
+        "reason": reason,
+        "commander": incident.assignee if incident.acknowledged_at else None,
+        "next_update_due": now + policy.major_incidents.every(incident.priority),
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = session.execute(
+        insert(MajorIncident)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["incident_key"])
+        .returning(MajorIncident.id)  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    major = get(session, key=incident.key)
+    if added is None:
+        return major, False
+    incident.is_major = True
+    incident.updated_at = now
+    audit.record(
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action="declared_major",
+        field="is_major",
+        before=False,
+        after=True,
+        note=reason or f"logged at P{incident.priority}",
+    )
+    plan_reminders(session, major=major, incident=incident, now=now, policy=policy)
+    return major, True
+
+
+def claim_channel(session: Session, *, key: str, now: datetime) -> bool:
+    """One caller creates the incident's channel: True for it, False for everyone else (the
+    channel exists, or another process is creating it right now)."""
+    major = get(session, key=key, for_update=True)
+    if major.channel_id is not None or major.channel_claimed_at is not None:
+        return False
+    major.channel_claimed_at = now
+    session.add(major)
+    return True
+
+
+def record_channel(
+    session: Session, *, key: str, channel_id: str | None, name: str | None, error: str | None
+) -> MajorIncident:
+    """Where the channel is, or why Slack would not create it (the incident then carries on in
+    the shared channel)."""
+    major = get(session, key=key, for_update=True)
+    major.channel_id, major.channel_name, major.channel_error = channel_id, name, error
+    session.add(major)
+    return major
+
+
+def record_summary(session: Session, *, key: str, ts: str) -> None:
+    major = get(session, key=key, for_update=True)
+    major.summary_ts = ts
+    session.add(major)
+
+
+def _may_lead(actor: Actor, major: MajorIncident, doing: str) -> None:
+    """Agents, and the incident's commander and communications lead."""
+    require_agent_or(
+        actor,
+        user_ids={major.commander, major.comms_lead},
+        doing=doing,
+        who="the incident commander, the communications lead",
+    )
+
+
+def set_role(
+    session: Session,
+    *,
+    key: str,
+    role: Role,
+    user: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+) -> tuple[MajorIncident, bool]:
+    """Give `role` to `user`: agents or the current commander may. Audited; False when they
+    already had it."""
+    if not user or not re.fullmatch(r"[UW][A-Z0-9]{2,31}", user):
+        raise InvalidInput("Choose a person.")
+    major = get(session, key=key, for_update=True)
+    require_agent_or(
+        actor,
+        user_ids={major.commander},
+        doing="assign major-incident roles",
+        who="the incident commander",
+    )
+    if major.ended_at is not None:
+        raise NotAllowed(f"{major.incident_key} is over; its roles are kept as they were.")
+    field = "commander" if role is Role.COMMANDER else "comms_lead"
+    before = getattr(major, field)
+    if before == user:
+        return major, False
+    setattr(major, field, user)
+    session.add(major)
+    audit.record(
+        session,
+        key=major.incident_key,
+        actor=actor.user_id,
+        at=now,
+        action="role",
+        field=field,
+        before=before,
+        after=user,
+    )
+    if role is Role.COMMANDER:
+        incident = incidents.get(session, key=major.incident_key)
+        plan_reminders(session, major=major, incident=incident, now=now, policy=policy)
+    return major, True
+
+
+def on_acknowledged(session: Session, *, incident: Incident, now: datetime, policy: Policy) -> None:
+    """The commander defaults to whoever acknowledged (called for major incidents only)."""
+    major = find(session, key=incident.key)
+    if major is None or major.commander is not None or incident.assignee is None:
+        return
+    major.commander = incident.assignee
+    session.add(major)
+    audit.record(
+        session,
+        key=incident.key,
+        actor=incident.assignee,
+        at=now,
+        action="role",
+        field="commander",
+        after=incident.assignee,
+        note="acknowledged it",
+    )
+    plan_reminders(session, major=major, incident=incident, now=now, policy=policy)
+
+
+def on_settled(session: Session, *, incident: Incident, now: datetime) -> MajorIncident | None:
+    """Resolved or cancelled: no more updates are asked for."""
+    major = find(session, key=incident.key)
+    if major is None:
+        return None
+    major.ended_at = now
+    major.next_update_due = None
+    session.add(major)
+    reminders.sync(session, record_key=incident.key, plan=[], text=lambda _p: "", now=now)
+    return major
+
+
+def on_reopened(session: Session, *, incident: Incident, now: datetime, policy: Policy) -> None:
+    major = find(session, key=incident.key)
+    if major is None:
+        return
+    major.ended_at = None
+    major.next_update_due = now + policy.major_incidents.every(incident.priority)
+    session.add(major)
+    plan_reminders(session, major=major, incident=incident, now=now, policy=policy)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    major: MajorIncident
+    incident: Incident
+    entry: TimelineEntry
+    # Where it goes besides the incident's channels: the stakeholders channel and the contacts
+    # of the customers whose agreements cover an affected service.
+    recipients: list[str]
+
+
+def _clean(value: str | None, label: str, *, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(f"Say what the {label} is.")
+    if len(value) > UPDATE_FIELD_MAX:
+        raise InvalidInput(
+            f"Keep the {label} under {UPDATE_FIELD_MAX} characters (it has {len(value)})."
+        )
+    return value
+
+
+def check_may_update(session: Session, *, key: str, actor: Actor) -> None:
+    """Before the Post update form opens: the same check post_update makes."""
+    major = get(session, key=key)
+    _may_lead(actor, major, "post a status update")
+    if major.ended_at is not None:
+        raise NotAllowed(f"{major.incident_key} is settled; no more status updates are due.")
+
+
+def post_update(
+    session: Session,
+    *,
+    key: str,
+    status: str,
+    impact: str,
+    next_steps: str,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+) -> StatusUpdate:
+    """Record a status update (status, impact, next steps) on the timeline; the next one is
+    due `major_incidents.update_every` from now, and the reminders move with it."""
+    status = _clean(status, "status", required=True)
+    impact = _clean(impact, "impact", required=True)
+    next_steps = _clean(next_steps, "next step", required=False)
+    major = get(session, key=key, for_update=True)
+    _may_lead(actor, major, "post a status update")
+    if major.ended_at is not None:
+        raise NotAllowed(f"{major.incident_key} is settled; no more status updates are due.")
+    incident = incidents.get(session, key=major.incident_key)
+    entry = TimelineEntry(
+        record_key=incident.key,
+        at=now,
+        actor=actor.user_id,
+        kind=TimelineKind.UPDATE.value,
+        text=status,
+        impact=impact,
+        next_steps=next_steps or None,
+    )
+    session.add(entry)
+    audit.record(
+        session,
+        key=incident.key,
+        actor=actor.user_id,
+        at=now,
+        action=STATUS_UPDATE,
+        note=status[:200],
+    )
+    major.last_update_at = now
+    major.next_update_due = now + policy.major_incidents.every(incident.priority)
+    session.add(major)
+    plan_reminders(session, major=major, incident=incident, now=now, policy=policy)
+    return StatusUpdate(major, incident, entry, update_recipients(session, incident, policy))
+
+
+def update_recipients(session: Session, incident: Incident, policy: Policy) -> list[str]:
+    """The stakeholders channel, then each contact of a customer whose agreement covers a
+    service the incident affects (its own, and those its linked items are used by)."""
+    services = [incident.service] if incident.service else []
+    for item in links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK):
+        services += [s.name for s in cmdb.affected_services(session, key=item)]
+    out: list[str] = []
+    if policy.channels.stakeholders:
+        out.append(policy.channels.stakeholders)
+    wanted = {name.lower() for name in services}
+    for service in services:
+        for agreement in agreements.agreements_covering(policy, service):
+            wanted.add(f"agreement:{agreement.name.lower()}")
+            for contact in policy.major_incidents.customer_contacts.get(agreement.customer, []):
+                if contact not in out:
+                    out.append(contact)
+    # The [[customers]] using an affected service, or holding an agreement that covers one.
+    for customer in getattr(policy, "customers", []):
+        uses = {name.lower() for name in customer.services}
+        holds = {f"agreement:{name.lower()}" for name in customer.agreements}
+        if customer.contact and (uses | holds) & wanted and customer.contact not in out:
+            out.append(customer.contact)
+    return out
+
+
+def mark(
+    session: Session,
+    *,
+    key: str,
+    text: str,
+    author: str | None,
+    source_ts: str,
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    """A message a responder marked "Add to timeline". Agents, responders and the incident's
+    people may; marking one message twice keeps it once (False)."""
+    major = get(session, key=key)
+    incident = incidents.get(session, key=major.incident_key)
+    require_agent_or(
+        actor,
+        user_ids={major.commander, major.comms_lead, incident.assignee, incident.reporter},
+        doing="add to a major incident's timeline",
+        who="the incident's commander, communications lead, assignee, reporter",
+        responders=True,
+    )
+    text = (text or "").strip() or "(a message without text)"
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = session.execute(
+        insert(TimelineEntry)
+        .values(
+            record_key=major.incident_key,
+            at=now,
+            actor=actor.user_id,
+            kind=TimelineKind.MARKED.value,
+            text=text[:TIMELINE_TEXT_MAX],
+            author=author if author and re.fullmatch(r"[UWB][A-Z0-9]{2,31}", author) else None,
+            source_ts=source_ts[:32],
+        )
+        .on_conflict_do_nothing(index_elements=["record_key", "source_ts"])
+        .returning(TimelineEntry.id)  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    return added is not None
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of the timeline, as plain text (renderers escape it); `subject` is a person
+    the line is about (a new commander), shown as a mention."""
+
+    at: datetime
+    actor: str
+    text: str
+    subject: str | None = None
+    after: str = ""  # plain text after the subject
+
+
+def timeline(session: Session, *, key: str) -> list[Moment]:
+    """Every step of the incident (its audit trail: creation, moves, roles, escalations),
+    its status updates and the messages marked for it, in the order they happened."""
+    incident = incidents.get(session, key=key)
+    moments = [
+        _audit_moment(entry)
+        for entry in audit.trail(session, key=incident.key)
+        if entry.action != STATUS_UPDATE
+    ]
+    entries = session.exec(
+        select(TimelineEntry)
+        .where(TimelineEntry.record_key == incident.key)
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    )
+    moments += [_entry_moment(entry) for entry in entries]
+    return sorted(moments, key=lambda moment: moment.at)
+
+
+def _audit_moment(entry: AuditEntry) -> Moment:
+    if entry.action == "role":
+        roles = {r.value: r.label for r in Role}
+        return Moment(
+            entry.at, entry.actor, f"{roles.get(entry.field or '', 'Role')}:", entry.to_value
+        )
+    words = entry.action.replace("_", " ")
+    if entry.field == "status" and entry.to_value:
+        words += f" → {entry.to_value.replace('_', ' ')}"
+    elif entry.field == "assignee":
+        return Moment(entry.at, entry.actor, "assigned to", entry.to_value)
+    elif entry.field and entry.to_value is not None:
+        words += f" {entry.field.replace('_', ' ')} → {entry.to_value}"
+    if entry.note:
+        words += f" ({entry.note})"
+    return Moment(entry.at, entry.actor, words)
+
+
+def _entry_moment(entry: TimelineEntry) -> Moment:
+    if entry.kind == TimelineKind.UPDATE.value:
+        text = f"status update: {entry.text} · impact: {entry.impact}"
+        if entry.next_steps:
+            text += f" · next: {entry.next_steps}"
+        return Moment(entry.at, entry.actor, text)
+    if entry.author:
+        return Moment(entry.at, entry.actor, "marked a message by", entry.author, f": {entry.text}")
+    return Moment(entry.at, entry.actor, f"marked: {entry.text}")
+
+
+def latest_update(session: Session, *, key: str) -> TimelineEntry | None:
+    statement = (
+        select(TimelineEntry)
+        .where(TimelineEntry.record_key == key, TimelineEntry.kind == TimelineKind.UPDATE.value)
+        .order_by(col(TimelineEntry.at).desc(), col(TimelineEntry.id).desc())
+    )
+    return session.exec(statement).first()
+
+
+def plan_reminders(
+    session: Session, *, major: MajorIncident, incident: Incident, now: datetime, policy: Policy
+) -> None:
+    """The outbox rows for the next status update: the commander at the due time and one
+    interval later, the team lead once the update is `missed_after` late."""
+    due = major.next_update_due
+    plan: list[reminders.Planned] = []
+    if due is not None and major.ended_at is None:
+        every = policy.major_incidents.every(incident.priority)
+        if major.commander:
+            plan.append(reminders.Planned("update", due, major.commander))
+            plan.append(reminders.Planned("update-again", due + every, major.commander))
+        team = policy.team(incident.team)
+        if team is not None and team.lead:
+            plan.append(
+                reminders.Planned(
+                    "missed-update", due + policy.major_incidents.missed_after, team.lead
+                )
+            )
+    where = f" in {channel_mention(major.channel_id)}" if major.channel_id else ""
+
+    def text(planned: reminders.Planned) -> str:
+        if planned.stage == "missed-update":
+            return (
+                f":warning: {incident.key} ({user_text(incident.title)}): the status update due "
+                f"at {_hhmm(due)} UTC was not posted. Commander: {mention(major.commander, nobody='nobody')}."
+            )
+        return (
+            f":loudspeaker: {incident.key} ({user_text(incident.title)}) needs a status update"
+            f"{where}: click *Post update* on its summary."
+        )
+
+    reminders.sync(session, record_key=incident.key, plan=plan, text=text, now=now)
+
+
+def _hhmm(when: Any) -> str:
+    return when.strftime("%H:%M") if when is not None else "?"
