@@ -60,7 +60,7 @@ def test_the_policy_section_has_defaults_and_refuses_mistakes() -> None:
 
 def test_migration_0018_keeps_existing_incidents_and_comes_back_out(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    _to(engine, "0020")
+    _to(engine, "0017")
     # An incident as 0015 stored it (reflected, so only the columns it had then).
     table = Table("incident", MetaData(), autoload_with=engine)
     old = {
@@ -84,7 +84,7 @@ def test_migration_0018_keeps_existing_incidents_and_comes_back_out(tmp_path: Pa
     assert tuple(row) == ("Old incident", 0)
     tables = set(inspect(engine).get_table_names())
     assert {"major_incident", "timeline_entry", "post_incident_review", "pir_action"} <= tables
-    _to(engine, "0020", down=True)
+    _to(engine, "0017", down=True)
     tables = set(inspect(engine).get_table_names())
     assert "major_incident" not in tables and "post_incident_review" not in tables
     assert "is_major" not in {c["name"] for c in inspect(engine).get_columns("incident")}

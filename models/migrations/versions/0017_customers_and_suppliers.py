@@ -1,7 +1,7 @@
 """customers and suppliers: satisfaction surveys, complaints, compliments (issue 12)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 
 - survey: one row per resolved incident or fulfilled request (unique record_key), so a survey
   goes out once across restarts and replicas; its answer (score 1-5, comment).

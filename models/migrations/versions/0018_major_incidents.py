@@ -1,7 +1,7 @@
 """major incidents, their timeline and post-incident reviews (issue 13)
 
 Revision ID: 0018
-Revises: 0020 (re-chained after main's 0020 on merging main; 0015 on the branch)
+Revises: 0017
 
 - incident.is_major: declared major (existing incidents are not).
 - major_incident: one row per declared incident: its channel, roles, next status update.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0020"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 (issue 14, SMS)
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0018
 
 - sms_item: one row per [sms] objective or document (unique (kind, name)), its current version,
   next review and the review date its reminders were planned for.
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
