@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlmodel import SQLModel
 
 from bot.db import Database, make_engine, upgrade_database
@@ -23,18 +23,39 @@ def _is_postgres() -> bool:
     return TEST_DATABASE_URL.startswith(("postgres", "postgresql"))
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist (`-n 2`) each worker gets its own PostgreSQL database beside the one
+    named (`test_gw0`, `test_gw1`), created on first use, so workers never truncate each
+    other's tables; without xdist the database named is used as it is."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per run: a SQLite template file that each test copies, or the PostgreSQL
     database that each test truncates."""
     if _is_postgres():
-        engine = make_engine(TEST_DATABASE_URL)
+        url = _worker_database(TEST_DATABASE_URL)
+        engine = make_engine(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
         upgrade_database(engine)
         engine.dispose()
-        yield TEST_DATABASE_URL
+        yield url
         return
     template = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{template}")
