@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.blocks import view_values
+from bot.blocks import ticked, view_values
 from bot.payloads import clicked
 from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import render
@@ -25,9 +25,11 @@ from services import (
     incidents,
     notifications,
     priority,
+    security,
 )
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,49 @@ class IncidentCommands(IncidentMessages):
                 "move it to another service; the covering agreement's targets follow",
                 args="INC-n <service|none> <why>",
             ),
+            SubCommand(
+                "restrict",
+                self.on_restrict,
+                "make it a security incident (the security team only)",
+                args="INC-n <why>",
+            ),
+            SubCommand(
+                "unrestrict",
+                self.on_restrict,
+                "lift the restriction (the security team only)",
+                args="INC-n <why>",
+            ),
         ]
+
+    def on_restrict(self, call: Call) -> None:
+        """`/incident restrict|unrestrict INC-n <why>`: the security team moves the incident
+        into or out of the restricted state; its messages are redacted or revealed."""
+        restrict = call.words[0].lower() == "restrict"
+        if len(call.args) < 2:
+            tell(call.respond, f"Use `/incident {call.words[0].lower()} INC-12 <why>`.")
+            return
+        reason = " ".join(call.args[1:])
+        try:
+            with self.ctx.db.session() as session:
+                moved = security.set_restricted(
+                    session,
+                    key=call.args[0],
+                    restricted=restrict,
+                    reason=reason,
+                    actor=actor_of(self.ctx, call.body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                key = moved.incident.key
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return
+        text = render.restriction_text(key, call.user, restrict, reason)
+        tell(call.respond, text)
+        self.move_message(moved, text)
+
+    def check_show(self, record: Incident, actor: Actor) -> None:
+        security.require_visible(record, actor)
 
     def show(self, session: Any, record: Incident) -> tuple[str, list[Any]]:
         sla = incident_sla.evaluate(
@@ -151,14 +195,21 @@ class IncidentCommands(IncidentMessages):
                     return
                 service = found.name
                 described.append(service)
+        actor = actor_of(self.ctx, body)
         with self.ctx.db.session() as session:
             found_incidents = incidents.list_open(
                 session, assignee=assignee, priority_is=priority_is, service=service
             )
+            seen = security.visible(found_incidents, actor)
+        # Restricted incidents this person may not see are listed by key only, and left out
+        # of a filtered list altogether (being listed under a service or P1 would say that).
+        hidden = {i.key for i, shown in seen if not shown}
+        if described:
+            found_incidents = [i for i in found_incidents if i.key not in hidden]
         heading = "Open incidents" + (f" ({user_text(', '.join(described))})" if described else "")
         respond(
             text=heading,
-            blocks=render.list_blocks(found_incidents, heading),
+            blocks=render.list_blocks(found_incidents, heading, hidden=hidden),
             response_type="ephemeral",
         )
 
@@ -182,6 +233,7 @@ class IncidentCommands(IncidentMessages):
                 urgency=values.get(Field.URGENCY),
                 service=service,
                 category=values.get(Field.CATEGORY),
+                security="yes" in ticked(values.get(Field.SECURITY)),
             )
         except ValidationError as error:
             ack(response_action="errors", errors=field_errors(error, fallback=Field.TITLE))
