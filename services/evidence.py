@@ -129,7 +129,7 @@ REDACTED_INCIDENT = dict.fromkeys(
         "redacted_ts",
     )
 ) | {"title": "Restricted incident"}
-REDACTED_AUDIT = dict.fromkeys(("actor", "before", "after", "note"))
+REDACTED_AUDIT = dict.fromkeys(("from_value", "to_value", "note"))
 # Bookkeeping columns an auditor has no use for.
 SKIPPED = {"claimed_at", "claimed_by", "message_version", "rendered_version", "submission_id"}
 
