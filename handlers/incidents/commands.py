@@ -209,7 +209,7 @@ class IncidentCommands(IncidentMessages):
         heading = "Open incidents" + (f" ({user_text(', '.join(described))})" if described else "")
         respond(
             text=heading,
-            blocks=render.list_blocks(found_incidents, heading, hidden=hidden),
+            blocks=render.list_blocks(found_incidents, heading, hidden=sorted(hidden)),
             response_type="ephemeral",
         )
 

@@ -5,7 +5,7 @@ Every value a person or a file supplied (titles, descriptions, notes, names) goe
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot import blocks as b
@@ -49,7 +49,7 @@ def title_line(incident: Incident) -> str:
 
 def redacted_message(key: str) -> tuple[str, list[b.Block]]:
     """What a restricted incident's message in the shared channel is replaced with."""
-    text = f"{security.RESTRICTED} {key}"
+    text = f"{security.RESTRICTED} {b.user_text(key)}"
     return text, [
         b.section(restricted_line(key)),
         b.context("Its details are kept with the security team."),
@@ -58,13 +58,13 @@ def redacted_message(key: str) -> tuple[str, list[b.Block]]:
 
 def moved_on_text(key: str) -> str:
     """The security channel's message of an incident no longer restricted."""
-    return f"{key} is no longer restricted; it continues in the incidents channel."
+    return f"{b.user_text(key)} is no longer restricted; it continues in the incidents channel."
 
 
 def restriction_text(key: str, actor: str, restricted: bool, reason: str) -> str:
     """The thread post and answer when the security team restricts or releases an incident."""
     done = "restricted" if restricted else "lifted the restriction on"
-    return f"{b.user(actor)} {done} {key}.\n> {b.user_text(reason)}"
+    return f"{b.user(actor)} {done} {b.user_text(key)}.\n> {b.user_text(reason)}"
 
 
 def fallback_text(incident: Incident) -> str:
@@ -274,11 +274,12 @@ def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) ->
 
 def restricted_line(key: str) -> str:
     """How a restricted incident appears to anyone outside the security team and its people."""
+    key = b.user_text(key)  # always one of ours; escaped all the same
     return f":lock: *{key}* · {security.RESTRICTED} {key}"
 
 
 def list_blocks(
-    found: Sequence[Incident], heading: str, *, hidden: Collection[str] = ()
+    found: Sequence[Incident], heading: str, *, hidden: Sequence[str] = ()
 ) -> list[b.Block]:
     """Incidents, one a line; those whose keys are `hidden` (restricted, and this reader
     may not see them) as "Restricted incident INC-n" and nothing more."""

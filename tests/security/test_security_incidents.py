@@ -47,9 +47,7 @@ def test_the_checkbox_restricts_it_and_only_the_security_channel_hears_of_it(
     assert "Security incident" in json.dumps(form["blocks"])
 
 
-def test_a_security_category_restricts_it_and_an_ordinary_one_does_not(
-    slack, fake_slack, database
-):
+def test_a_security_category_restricts_it_and_an_ordinary_one_does_not(slack, fake_slack, database):
     log(slack, fake_slack, security=False, category="security")
     log(slack, fake_slack, title="Printer jam", security=False, category="hardware")
     assert incident(database, "INC-1").restricted is True
@@ -124,9 +122,7 @@ def test_only_the_security_team_restricts_and_the_messages_are_redacted_and_reve
         trail = session.exec(
             select(AuditEntry).where(AuditEntry.action.in_(["restricted", "unrestricted"]))  # type: ignore[attr-defined]
         ).all()
-    assert [(t.actor, t.to_value, t.note) for t in trail] == [
-        (SEC1, "True", "phishing suspected")
-    ]
+    assert [(t.actor, t.to_value, t.note) for t in trail] == [(SEC1, "True", "phishing suspected")]
 
     slack.command("/incident", "unrestrict INC-1 false alarm", user_id=SEC1)
     back = incident(database)
@@ -146,9 +142,7 @@ def test_restricted_at_birth_then_released_is_posted_in_the_incidents_channel(
     assert TITLE in json.dumps(fake_slack.message(INCIDENTS, released.message_ts))
 
 
-def test_the_security_team_works_it_and_an_agent_outside_it_is_refused(
-    slack, fake_slack, database
-):
+def test_the_security_team_works_it_and_an_agent_outside_it_is_refused(slack, fake_slack, database):
     log(slack, fake_slack)
     message = fake_slack.message(SECURITY_CHANNEL, incident(database).message_ts)
     slack.click(message, "incident_acknowledge", user_id=AGENT, channel_id=SECURITY_CHANNEL)
