@@ -87,7 +87,9 @@ class IncidentMajor(IncidentButtons):
 
         def load(session: Any) -> Incident:
             check(session, actor)
-            return incidents.get(session, key=key)
+            found = incidents.get(session, key=key)
+            security.require_visible(found, actor)
+            return found
 
         open_checked_form(
             self.ctx,
