@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -141,15 +142,43 @@ def declare(
     return major, True
 
 
+# A process that claimed the channel's creation and neither created it nor said why within
+# this long died doing it: the announce sweep takes the claim over.
+CHANNEL_LEASE = timedelta(minutes=2)
+
+
 def claim_channel(session: Session, *, key: str, now: datetime) -> bool:
     """One caller creates the incident's channel: True for it, False for everyone else (the
-    channel exists, or another process is creating it right now)."""
+    channel exists or was refused, or another process is creating it right now)."""
     major = get(session, key=key, for_update=True)
-    if major.channel_id is not None or major.channel_claimed_at is not None:
+    if major.channel_id is not None or major.channel_error is not None:
+        return False
+    claimed = major.channel_claimed_at
+    if claimed is not None and claimed > now - CHANNEL_LEASE:
         return False
     major.channel_claimed_at = now
     session.add(major)
     return True
+
+
+def unopened(session: Session, *, now: datetime, limit: int = 20) -> list[str]:
+    """Keys of major incidents still running whose channel was never created nor refused and
+    nobody is creating now (its creator crashed): one read of a partial index."""
+    statement = (
+        select(MajorIncident.incident_key)
+        .where(
+            col(MajorIncident.channel_id).is_(None),
+            col(MajorIncident.channel_error).is_(None),
+            col(MajorIncident.ended_at).is_(None),
+            or_(
+                col(MajorIncident.channel_claimed_at).is_(None),
+                col(MajorIncident.channel_claimed_at) <= now - CHANNEL_LEASE,
+            ),
+        )
+        .order_by(col(MajorIncident.declared_at))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
 
 
 def record_channel(

@@ -7,6 +7,8 @@ Revises: 0020
   people working it. Existing incidents are not restricted. redacted_channel_id and
   redacted_ts: the shared channel's message left behind, redacted, when one was restricted.
 - change.security: the change touches information security and needs a security approver.
+- ix_major_incident_unopened: the announce sweep finds declared major incidents whose channel
+  was never created (a crash while creating it) through this partial index.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
+
+
+UNOPENED = sa.text("channel_id IS NULL AND channel_error IS NULL AND ended_at IS NULL")
 
 
 def upgrade() -> None:
@@ -32,9 +37,17 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("security", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    op.create_index(
+        "ix_major_incident_unopened",
+        "major_incident",
+        ["declared_at"],
+        sqlite_where=UNOPENED,
+        postgresql_where=UNOPENED,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_major_incident_unopened", table_name="major_incident")
     with op.batch_alter_table("change") as batch_op:
         batch_op.drop_column("security")
     with op.batch_alter_table("incident") as batch_op:
