@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from slack_bolt import Ack
@@ -32,6 +34,7 @@ from services.mrkdwn import user_text
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IncidentCommands(IncidentMessages):
@@ -76,24 +79,33 @@ class IncidentCommands(IncidentMessages):
             tell(call.respond, f"Use `/incident {call.words[0].lower()} INC-12 <why>`.")
             return
         reason = " ".join(call.args[1:])
-        try:
-            with self.ctx.db.session() as session:
-                moved = security.set_restricted(
-                    session,
-                    key=call.args[0],
-                    restricted=restrict,
-                    reason=reason,
-                    actor=actor_of(self.ctx, call.body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                key = moved.incident.key
-        except ServiceDeskError as error:
-            tell(call.respond, str(error))
+        moved = self._as_caller(
+            call,
+            lambda session, actor, now: security.set_restricted(
+                session,
+                key=call.args[0],
+                restricted=restrict,
+                reason=reason,
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
+            ),
+        )
+        if moved is None:
             return
-        text = render.restriction_text(key, call.user, restrict, reason)
+        text = render.restriction_text(moved.incident.key, call.user, restrict, reason)
         tell(call.respond, text)
         self.move_message(moved, text)
+
+    def _as_caller(self, call: Call, work: Callable[[Any, Actor, datetime], T]) -> T | None:
+        """Run a service call as the person who typed the command, in one transaction; a
+        refusal or bad value is answered to them (None)."""
+        try:
+            with self.ctx.db.session() as session:
+                return work(session, actor_of(self.ctx, call.body), self.ctx.clock.now())
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return None
 
     def check_show(self, record: Incident, actor: Actor) -> None:
         security.require_visible(record, actor)
@@ -111,24 +123,26 @@ class IncidentCommands(IncidentMessages):
             tell(call.respond, render.SERVICE_USAGE)
             return
         key, service, reason = call.args[0], call.args[1], " ".join(call.args[2:])
-        try:
-            with self.ctx.db.session() as session:
-                change = incident_service_change.change_service(
-                    session,
-                    key=key,
-                    service=service,
-                    reason=reason,
-                    actor=actor_of(self.ctx, call.body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                key = change.incident.key
-                text = render.service_changed(
-                    change.incident, call.user, change.before_service, change.before_agreement
-                )
-        except ServiceDeskError as error:
-            tell(call.respond, str(error))
+
+        def move(session: Any, actor: Actor, now: datetime) -> tuple[str, str]:
+            change = incident_service_change.change_service(
+                session,
+                key=key,
+                service=service,
+                reason=reason,
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
+            )
+            text = render.service_changed(
+                change.incident, call.user, change.before_service, change.before_agreement
+            )
+            return change.incident.key, text
+
+        done = self._as_caller(call, move)
+        if done is None:
             return
+        key, text = done
         tell(call.respond, text)
         later(self.ctx, self.refresh, key, step=text)
 
