@@ -89,6 +89,7 @@ def hooks_for(ctx: AppContext) -> IncidentHooks:
         refresh_other=refresh,
         kinds=kinds,
         send_report=ReportSender(ctx).send,
+        open_major_channel=incidents.open_channel,
     )
 
 

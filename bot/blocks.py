@@ -270,3 +270,9 @@ def sla_line(name: str, state: SlaState) -> str:
     return (
         f"{name.capitalize()} due {when} — {left}, {state.percent_used:.0f}% used, {running}{flag}"
     )
+
+
+def ticked(raw: Any) -> list[str]:
+    """A checkbox group's ticked values from `view_values` (anything else: none ticked, so a
+    forged value of the wrong type counts as no tick)."""
+    return [str(value) for value in raw] if isinstance(raw, list) else []

@@ -87,6 +87,7 @@ class Directory:
     def warm(self, policy: Policy) -> None:
         """Read every group the policy names once, so the first click does not wait for Slack."""
         refs: list[str | None] = [*policy.roles.agents, *policy.roles.admins]
+        refs += [*policy.roles.security, *policy.changes.security_approvers]
         refs += [s.on_call for s in policy.services]
         for team in policy.teams:
             refs += [team.on_call, team.lead, *team.escalation_ladder]
@@ -111,4 +112,6 @@ class Directory:
                 rotas += [team.on_call, team.lead, *team.escalation_ladder]
             if self.is_member(user_id, rotas):
                 roles.add(Role.RESPONDER)
+        if self.is_member(user_id, policy.roles.security):
+            roles.add(Role.SECURITY)
         return Actor(user_id, frozenset(roles))

@@ -237,6 +237,9 @@ class KindHandlers:
     def register_more(self, app: App) -> None:
         """Listeners beyond the command, the steps and the forms (form submissions, …)."""
 
+    def check_show(self, record: Any, actor: Actor) -> None:
+        """Before `show` answers: may this person see the record? Default: anyone may."""
+
     def check_step(self, session: Any, record: Any, move: str, actor: Actor) -> None:
         """Before a form opens: may this person take `move` now? Default: the lifecycle."""
         self.kind.check_step(record, move, actor)
@@ -308,6 +311,7 @@ class KindHandlers:
         try:
             with self.ctx.db.session() as session:
                 record = self.kind.get(session, key=call.args[0])
+                self.check_show(record, actor_of(self.ctx, call.body))
                 text, blocks = self.show(session, record)
         except ServiceDeskError as error:
             tell(call.respond, str(error))

@@ -97,6 +97,8 @@ class Change(RecordMessage, table=True):
     requester: str = Field(max_length=32, index=True)
     review_outcome: str | None = Field(default=None, max_length=30, index=True)
     review_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Touches information security: a `changes.security_approvers` approval is needed too.
+    security: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     implementation_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -187,3 +189,4 @@ class ChangeInput:
     test_plan: str = ""
     implementer: str | None = None
     standard_template: str | None = None
+    security: bool = False

@@ -122,6 +122,8 @@ class ChangePolicy(Strict):
     cab_chair: list[SlackRef] = []
     emergency_cab: list[SlackRef] = []
     freeze_approvers: list[SlackRef] = []
+    # A change marked as touching security needs one of these among its approvers too.
+    security_approvers: list[SlackRef] = []
     quorum: QuorumTable = QuorumTable()
     reject_on_first: bool = True
     standard_changes: list[StandardChange] = []

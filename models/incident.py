@@ -94,6 +94,13 @@ class Incident(RecordMessage, table=True):
     escalation_level: int = Field(default=0)
     # Declared a major incident (services.major_incidents): its own channel, roles, updates.
     is_major: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # A security incident (services.security): shown only to the security team and the people
+    # working it; everyone else sees "Restricted incident INC-n".
+    restricted: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": "0"})
+    # Restricted after it was posted: its message left in the shared channel, redacted, so
+    # lifting the restriction can reveal it again.
+    redacted_channel_id: str | None = Field(default=None, max_length=32)
+    redacted_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -139,6 +146,7 @@ class IncidentInput(BaseModel):
     urgency: Level
     service: str | None = None
     category: str | None = None
+    security: bool = False  # the form's "Security incident" checkbox
 
     @field_validator("title")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
@@ -29,11 +29,23 @@ class Role(StrEnum):
         return {"commander": "Incident commander", "comms_lead": "Communications lead"}[self.value]
 
 
+UNOPENED = text("channel_id IS NULL AND channel_error IS NULL AND ended_at IS NULL")
+
+
 class MajorIncident(SQLModel, table=True):
     """One incident declared major: where it is coordinated, who leads it, when the next
     status update is due."""
 
     __tablename__ = "major_incident"
+    __table_args__ = (
+        # The announce sweep's read: declared, its channel neither created nor refused.
+        Index(
+            "ix_major_incident_unopened",
+            "declared_at",
+            sqlite_where=UNOPENED,
+            postgresql_where=UNOPENED,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_key: str = Field(max_length=32, unique=True)

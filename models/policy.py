@@ -34,6 +34,7 @@ class Channels(Strict):
     releases: ChannelRef = "changes"
     problems: ChannelRef | None = None  # where problems are posted; the incidents channel if unset
     stakeholders: ChannelRef | None = None  # major incidents' status updates go here too
+    security: ChannelRef | None = None  # a private channel: restricted incidents' messages
 
 
 class Roles(Strict):
@@ -41,6 +42,7 @@ class Roles(Strict):
 
     agents: list[SlackRef] = []
     admins: list[SlackRef] = []
+    security: list[SlackRef] = []  # the security team: sees and works restricted incidents
 
 
 class Team(Strict):
@@ -76,6 +78,18 @@ class IncidentPolicy(Strict):
     )
     auto_close_after: Duration = Field(default="3d", validate_default=True)
     page_priorities: list[Annotated[int, Field(ge=1, le=5)]] = [1]
+    # Incidents logged in these categories are restricted (security incidents).
+    security_categories: list[Name] = []
+
+    @model_validator(mode="after")
+    def _security_categories_known(self) -> IncidentPolicy:
+        for index, name in enumerate(self.security_categories):
+            if name not in self.categories:
+                raise ValueError(
+                    f"security_categories[{index}]: '{name}' is not one of the categories "
+                    f"({', '.join(self.categories)})"
+                )
+        return self
 
 
 class Policy(Strict):
@@ -125,6 +139,16 @@ class Policy(Strict):
                 )
         _check_report_scopes(self)
         _check_agreements(self)
+        return self
+
+    @model_validator(mode="after")
+    def _security_channel(self) -> Policy:
+        """Restricted incidents need a private channel of their own to be announced in."""
+        if self.incidents.security_categories and self.channels.security is None:
+            raise ValueError(
+                "incidents.security_categories: set channels.security (a private channel) "
+                "for security incidents to be posted in"
+            )
         return self
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ from services import (
     change_reminders,
     changes,
     incidents,
+    major_incidents,
     paging,
     problems,
     releases,
@@ -101,6 +102,8 @@ class IncidentHooks:
     # Every registered kind with a channel message, by key prefix (composition.hooks_for):
     # the sweeps find its unannounced and stale records through it.
     kinds: Mapping[str, RecordKind[Any]] = field(default_factory=dict)
+    # Creating a declared major incident's channel (its creator crashed before it was made).
+    open_major_channel: Callable[[str], object] | None = None
 
 
 AUTO_CLOSE_NOTE = "Closed automatically after the resolution was not disputed."
@@ -148,6 +151,12 @@ def announce_missed(*, db: Database, clock: Clock, hooks: IncidentHooks | None =
     for key in keys:
         announce = announcers[key.partition("-")[0]]
         _guarded("announce " + key, lambda k=key, a=announce: a(k))()
+    if hooks.open_major_channel is not None:
+        # A major incident whose channel was never created (the process died creating it).
+        with db.session() as session:
+            unopened = major_incidents.unopened(session, now=clock.now())
+        for key in unopened:
+            _guarded("major channel " + key, lambda k=key: hooks.open_major_channel(k))()  # type: ignore[misc]
     return keys
 
 

@@ -58,6 +58,7 @@ class _Rules:
     chair_refs: tuple[str, ...]
     freeze: FreezeWindow | None
     freeze_refs: tuple[str, ...]
+    security_refs: tuple[str, ...] = ()  # a change touching security: one of these approves
 
 
 def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
@@ -70,6 +71,7 @@ def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
         base = (*cp.approvers.normal, *cp.cab_chair)
     chairs = quorum.chair if cp.cab_chair else 0
     freeze_refs = tuple(cp.freeze_approvers) if freeze is not None else ()
+    security_refs = tuple(cp.security_approvers) if change.security else ()
     return _Rules(
         base=tuple(dict.fromkeys(base)),
         quorum=quorum.approvals + (1 if freeze is not None else 0),
@@ -77,6 +79,7 @@ def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
         chair_refs=tuple(cp.cab_chair),
         freeze=freeze,
         freeze_refs=freeze_refs,
+        security_refs=security_refs,
     )
 
 
@@ -98,8 +101,11 @@ def submit_for_approval(
     note = f"quorum {rules.quorum}"
     if rules.freeze is not None:
         note += f"; inside freeze '{rules.freeze.name}', a freeze approver is needed"
+    if rules.security_refs:
+        note += "; it touches security, a security approver is needed"
     LIFECYCLE.move(session, change, "submit", actor=actor.user_id, now=now, note=note)
-    ask = rules.base + tuple(r for r in rules.freeze_refs if r not in rules.base)
+    extra = rules.freeze_refs + rules.security_refs
+    ask = rules.base + tuple(dict.fromkeys(r for r in extra if r not in rules.base))
     return ApprovalRequest(
         change=change,
         ask=ask,
@@ -133,8 +139,14 @@ def _tally(
     chairs = sum(1 for row in approves if "chair" in row.roles.split(","))
     freezers = sum(1 for row in approves if "freeze" in row.roles.split(","))
     freeze_needed = 1 if rules.freeze_refs else 0
+    secured = sum(1 for row in approves if "security" in row.roles.split(","))
+    security_needed = 1 if rules.security_refs else 0
     needed_more = max(
-        rules.quorum - len(approves), rules.chairs - chairs, freeze_needed - freezers, 0
+        rules.quorum - len(approves),
+        rules.chairs - chairs,
+        freeze_needed - freezers,
+        security_needed - secured,
+        0,
     )
     if rejects and (policy.changes.reject_on_first or len(rejects) >= rules.quorum):
         outcome = "rejected"
@@ -165,6 +177,7 @@ def _check_decider(change: Change, rules: Any, approver: str, groups: set[str]) 
         not rules.base
         or _matches(rules.base, approver, groups)
         or _matches(rules.freeze_refs, approver, groups)
+        or _matches(rules.security_refs, approver, groups)
     )
     if not eligible:
         raise Forbidden(
@@ -233,6 +246,8 @@ def decide(
         roles.append("chair")
     if _matches(rules.freeze_refs, approver, groups):
         roles.append("freeze")
+    if _matches(rules.security_refs, approver, groups):
+        roles.append("security")
     row = ChangeApproval(
         change_id=change.id,
         approver=approver,

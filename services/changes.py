@@ -305,6 +305,7 @@ def create(
         test_plan=data.test_plan.strip(),
         implementer=data.implementer,
         requester=requester,
+        security=data.security,
         created_at=now,
         updated_at=now,
         submission_id=submission_id,

@@ -109,6 +109,27 @@ TABLES: dict[str, tuple[type[Any], str | None]] = {
     "9.2-change-approvals.csv": (ChangeApproval, "decided_at"),
     "9.3-releases.csv": (Release, "created_at"),
 }
+# A restricted (security) incident is counted in the pack but not described: these columns
+# are blanked in its row, and in its audit rows the values and notes.
+REDACTED_INCIDENT = dict.fromkeys(
+    (
+        "description",
+        "service",
+        "category",
+        "team",
+        "agreement",
+        "assignee",
+        "reporter",
+        "resolution_code",
+        "resolution_note",
+        "hold_reason",
+        "channel_id",
+        "message_ts",
+        "redacted_channel_id",
+        "redacted_ts",
+    )
+) | {"title": "Restricted incident"}
+REDACTED_AUDIT = dict.fromkeys(("from_value", "to_value", "note"))
 # Bookkeeping columns an auditor has no use for.
 SKIPPED = {"claimed_at", "claimed_by", "message_version", "rendered_version", "submission_id"}
 
@@ -158,14 +179,30 @@ def _write_table(
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*names, *(["amount"] if "amount_cents" in names else [])])
+        hidden = _restricted_keys(session) if model in (Incident, AuditEntry) else set()
         rows: Iterator[Any] = session.exec(statement.execution_options(yield_per=BATCH))
         for row in rows:
             values = [getattr(row, name) for name in names]
+            if hidden and _key_of(row) in hidden:
+                blank = REDACTED_INCIDENT if model is Incident else REDACTED_AUDIT
+                values = [
+                    blank.get(n, v) if n in blank else v for n, v in zip(names, values, strict=True)
+                ]
             if "amount_cents" in names:
                 values.append(cents_to_money(row.amount_cents))
             writer.writerow(_cells(values))
             count += 1
     return count
+
+
+def _restricted_keys(session: Session) -> set[str]:
+    """Restricted incidents' keys: few, read once per file that may show them."""
+    ids = session.exec(select(Incident.id).where(col(Incident.restricted)))
+    return {f"INC-{number}" for number in ids}
+
+
+def _key_of(row: Any) -> str | None:
+    return row.key if isinstance(row, Incident) else getattr(row, "record_key", None)
 
 
 def _sms_text(session: Session, policy: Policy, now: datetime) -> str:

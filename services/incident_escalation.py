@@ -3,14 +3,14 @@ and acknowledging a page or an escalation; whom to page when one is logged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
 
 from models.incident import EscalationKind, Incident, IncidentStatus
 from models.policy import Policy
-from services import audit, paging, priority
+from services import audit, paging, priority, security
 from services.errors import AlreadyDone, InvalidInput, NotAllowed
 from services.incidents import (
     LIFECYCLE,
@@ -111,7 +111,7 @@ def escalate(
             note=f"functional. {note}".strip(),
         )
         notify = tuple(ref for ref in [team.on_call or team.lead] if ref)
-        return Escalation(incident, kind, notify, None)
+        return _told(Escalation(incident, kind, notify, None), policy)
     team = policy.team(incident.team)
     before_level = incident.escalation_level
     incident.escalation_level = before_level + 1
@@ -128,7 +128,15 @@ def escalate(
         note=f"hierarchical. {note}".strip(),
     )
     notify = tuple(ref for ref in [team.lead if team else None] if ref)
-    return Escalation(incident, kind, notify, policy.channels.escalations)
+    return _told(Escalation(incident, kind, notify, policy.channels.escalations), policy)
+
+
+def _told(escalation: Escalation, policy: Policy) -> Escalation:
+    """A restricted incident's escalation is told to the security team, in its channel."""
+    if not escalation.incident.restricted:
+        return escalation
+    channel = policy.channels.security if escalation.channel else None
+    return replace(escalation, notify=tuple(security.recipients(policy)), channel=channel)
 
 
 def acknowledge_page(
@@ -171,6 +179,8 @@ def page_targets(incident: Incident, policy: Policy) -> tuple[str, ...]:
     priorities the policy pages on (P1 by default)."""
     if incident.priority not in policy.incidents.page_priorities:
         return ()
+    if incident.restricted:
+        return tuple(security.recipients(policy))
     service = policy.service(incident.service)
     team = policy.team(incident.team)
     ref = (service.on_call if service else None) or (team.on_call if team else None)

@@ -21,7 +21,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, inserts, paging, priority, sla_timers
+from services import audit, inserts, paging, priority, security, sla_timers
 from services.errors import InvalidInput
 from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
@@ -54,6 +54,11 @@ RULES = {
 
 
 def _authorise(actor: Actor, incident: Incident, action: str) -> None:
+    # A restricted incident first: outside the security team and the people working it,
+    # nothing about it is said, not even which state it is in.
+    security.require_visible(incident, actor)
+    if incident.restricted and security.is_security(actor):
+        return  # the security team works its incidents as agents work the others
     rule = RULES[action]
     if rule.also is None and not rule.responders:
         require_agent(actor, doing=rule.doing)
@@ -143,6 +148,8 @@ def create(
     if data.category is not None and data.category not in policy.incidents.categories:
         raise InvalidInput(f"'{data.category}' is not a known category.")
     service = policy.service(data.service)
+    restricted = security.restricted_at_logging(data, policy)
+    security.check_loggable(restricted, policy)
     draft = Incident(
         title=data.title,
         description=data.description,
@@ -157,6 +164,7 @@ def create(
         created_at=now,
         updated_at=now,
         submission_id=submission_id,
+        restricted=restricted,
     )
     draft.agreement = sla_timers.incident_agreement(draft, policy)
     # One INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING: a form Slack delivered
@@ -177,7 +185,8 @@ def create(
         at=now,
         action="created",
         after=S.NEW,
-        note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})",
+        note=f"{priority.name(incident.priority)} (impact {data.impact}, urgency {data.urgency})"
+        + ("; restricted (security incident)" if restricted else ""),
     )
     sla_timers.start_timers(
         session,

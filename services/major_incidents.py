@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -30,7 +31,7 @@ from models.major_incident import (
     TimelineKind,
 )
 from models.policy import Policy
-from services import agreements, audit, cmdb, incidents, links, reminders
+from services import agreements, audit, cmdb, incidents, links, reminders, security
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.mrkdwn import channel_mention, mention, user_text
 from services.permissions import SYSTEM, Actor, require_agent, require_agent_or
@@ -100,6 +101,7 @@ def declare(
     if len(reason) > REASON_MAX:
         raise InvalidInput(f"Keep the reason under {REASON_MAX} characters (it has {len(reason)}).")
     incident = incidents.get(session, key=key, for_update=True)
+    security.require_visible(incident, actor)
     if not incident.is_open:
         raise NotAllowed(
             f"{incident.key} is {incident.state.label}, so it cannot be declared a major "
@@ -140,15 +142,43 @@ def declare(
     return major, True
 
 
+# A process that claimed the channel's creation and neither created it nor said why within
+# this long died doing it: the announce sweep takes the claim over.
+CHANNEL_LEASE = timedelta(minutes=2)
+
+
 def claim_channel(session: Session, *, key: str, now: datetime) -> bool:
     """One caller creates the incident's channel: True for it, False for everyone else (the
-    channel exists, or another process is creating it right now)."""
+    channel exists or was refused, or another process is creating it right now)."""
     major = get(session, key=key, for_update=True)
-    if major.channel_id is not None or major.channel_claimed_at is not None:
+    if major.channel_id is not None or major.channel_error is not None:
+        return False
+    claimed = major.channel_claimed_at
+    if claimed is not None and claimed > now - CHANNEL_LEASE:
         return False
     major.channel_claimed_at = now
     session.add(major)
     return True
+
+
+def unopened(session: Session, *, now: datetime, limit: int = 20) -> list[str]:
+    """Keys of major incidents still running whose channel was never created nor refused and
+    nobody is creating now (its creator crashed): one read of a partial index."""
+    statement = (
+        select(MajorIncident.incident_key)
+        .where(
+            col(MajorIncident.channel_id).is_(None),
+            col(MajorIncident.channel_error).is_(None),
+            col(MajorIncident.ended_at).is_(None),
+            or_(
+                col(MajorIncident.channel_claimed_at).is_(None),
+                col(MajorIncident.channel_claimed_at) <= now - CHANNEL_LEASE,
+            ),
+        )
+        .order_by(col(MajorIncident.declared_at))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
 
 
 def record_channel(
@@ -166,6 +196,11 @@ def record_summary(session: Session, *, key: str, ts: str) -> None:
     major = get(session, key=key, for_update=True)
     major.summary_ts = ts
     session.add(major)
+
+
+def _require_visible(session: Session, major: MajorIncident, actor: Actor) -> None:
+    """A restricted incident's major-incident work is for the people who may see it."""
+    security.require_visible(incidents.get(session, key=major.incident_key), actor)
 
 
 def _may_lead(actor: Actor, major: MajorIncident, doing: str) -> None:
@@ -193,6 +228,7 @@ def set_role(
     if not user or not re.fullmatch(r"[UW][A-Z0-9]{2,31}", user):
         raise InvalidInput("Choose a person.")
     major = get(session, key=key, for_update=True)
+    _require_visible(session, major, actor)
     require_agent_or(
         actor,
         user_ids={major.commander},
@@ -289,6 +325,7 @@ def _clean(value: str | None, label: str, *, required: bool) -> str:
 def check_may_update(session: Session, *, key: str, actor: Actor) -> None:
     """Before the Post update form opens: the same check post_update makes."""
     major = get(session, key=key)
+    _require_visible(session, major, actor)
     _may_lead(actor, major, "post a status update")
     if major.ended_at is not None:
         raise NotAllowed(f"{major.incident_key} is settled; no more status updates are due.")
@@ -311,6 +348,7 @@ def post_update(
     impact = _clean(impact, "impact", required=True)
     next_steps = _clean(next_steps, "next step", required=False)
     major = get(session, key=key, for_update=True)
+    _require_visible(session, major, actor)
     _may_lead(actor, major, "post a status update")
     if major.ended_at is not None:
         raise NotAllowed(f"{major.incident_key} is settled; no more status updates are due.")
@@ -342,7 +380,10 @@ def post_update(
 
 def update_recipients(session: Session, incident: Incident, policy: Policy) -> list[str]:
     """The stakeholders channel, then each contact of a customer whose agreement covers a
-    service the incident affects (its own, and those its linked items are used by)."""
+    service the incident affects (its own, and those its linked items are used by). None for
+    a restricted incident: its updates stay in its own (private) channel."""
+    if incident.restricted:
+        return []
     services = [incident.service] if incident.service else []
     for item in links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK):
         services += [s.name for s in cmdb.affected_services(session, key=item)]
@@ -379,6 +420,7 @@ def mark(
     people may; marking one message twice keeps it once (False)."""
     major = get(session, key=key)
     incident = incidents.get(session, key=major.incident_key)
+    security.require_visible(incident, actor)
     require_agent_or(
         actor,
         user_ids={major.commander, major.comms_lead, incident.assignee, incident.reporter},

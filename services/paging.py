@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from models.page import Page
 from models.policy import Policy
-from services import audit, notifications
+from services import audit, notifications, security
 from services.errors import AlreadyDone, NotFound
 from services.permissions import SYSTEM
 
@@ -23,7 +23,10 @@ ACK_ACTION_ID = "page_acknowledge"
 
 
 def ladder(policy: Policy, team: str) -> list[str]:
-    """The team's rungs: its `escalation_ladder`, or just its on-call when it has none."""
+    """The team's rungs: its `escalation_ladder`, or just its on-call when it has none. A
+    restricted incident's "team" is the security team, paged in `roles.security` order."""
+    if team == security.SECURITY_LADDER:
+        return security.recipients(policy)
     found = policy.team(team)
     if found is None:
         return []

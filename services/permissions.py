@@ -18,6 +18,8 @@ class Role(StrEnum):
     # On a team's on-call rota, escalation ladder or its lead: the people pages and
     # escalations reach, who must be able to take them on even if they are not agents.
     RESPONDER = "responder"
+    # The security team (`roles.security`): sees and works restricted (security) incidents.
+    SECURITY = "security"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Actor:
         return self.is_agent or Role.RESPONDER in self.roles
 
 
-SYSTEM = Actor("servicedesk", frozenset({Role.ADMIN}))
+SYSTEM = Actor("servicedesk", frozenset({Role.ADMIN, Role.SECURITY}))
 
 
 def require_agent(actor: Actor, *, doing: str) -> None:

@@ -133,10 +133,14 @@ def _by_submission(session: Session, submission_id: str) -> Problem | None:
     return session.exec(select(Problem).where(Problem.submission_id == submission_id)).first()
 
 
-def _incident_key(session: Session, incident: str) -> str:
-    from services import incidents
+def _incident_key(session: Session, incident: str, actor: Actor | None = None) -> str:
+    """The incident's key; with `actor`, only when they may see it (a restricted incident)."""
+    from services import incidents, security
 
-    return incidents.get(session, key=incident).key
+    found = incidents.get(session, key=incident)
+    if actor is not None:
+        security.require_visible(found, actor)
+    return found.key
 
 
 def link_incident(
@@ -149,7 +153,7 @@ def link_incident(
     return links.link(
         session,
         a=problem.key,
-        b=_incident_key(session, incident),
+        b=_incident_key(session, incident, actor),
         kind=INCIDENT_LINK,
         actor=actor.user_id,
         now=now,
@@ -339,7 +343,12 @@ def _clusters(
         cluster = list(
             session.exec(
                 select(Incident)
-                .where(col(Incident.id).in_(ids), col(Incident.created_at) >= since)
+                .where(
+                    col(Incident.id).in_(ids),
+                    col(Incident.created_at) >= since,
+                    # Restricted incidents never join a trend posted in the shared channel.
+                    col(Incident.restricted).is_(False),
+                )
                 .order_by(col(Incident.created_at), col(Incident.id))
             )
         )

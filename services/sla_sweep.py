@@ -22,7 +22,7 @@ from models.incident import KEY_PREFIX, OPEN_STATUSES, Incident, IncidentStatus,
 from models.policy import Policy
 from models.sla_policy import format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
-from services import notifications
+from services import notifications, security
 from services.sla_clock import (
     Pause,
     WorkCalendar,
@@ -247,6 +247,7 @@ _INCIDENT_COLUMNS = [
         "team",
         "channel_id",
         "message_ts",
+        "restricted",
     )
 ]
 
@@ -267,6 +268,7 @@ class _IncidentRow:
     team: str | None
     channel_id: str | None
     message_ts: str | None
+    restricted: bool
 
     @property
     def key(self) -> str:
@@ -385,6 +387,8 @@ def _fire(
 def _recipients(
     incident: _Subject, audiences: Sequence[Audience], policy: Policy
 ) -> list[tuple[str, tuple[str, str] | None]]:
+    if incident.restricted:
+        return _restricted_recipients(incident, audiences, policy)
     service = policy.service(incident.service)
     team = policy.team(incident.team)
     on_call = (service.on_call if service else None) or (team.on_call if team else None)
@@ -407,6 +411,21 @@ def _recipients(
     if not found:
         # Nobody to tell by name (unassigned, no on-call): say it where the incident lives.
         found.append((thread[0] if thread else policy.channels.incidents, thread))
+    return found
+
+
+def _restricted_recipients(
+    incident: _Subject, audiences: Sequence[Audience], policy: Policy
+) -> list[tuple[str, tuple[str, str] | None]]:
+    """A security incident's notifications reach only its assignee, the security team and its
+    own thread (in the security channel), whatever audiences the stage names."""
+    people = [incident.assignee] if Audience.ASSIGNEE in audiences and incident.assignee else []
+    people += [ref for ref in security.recipients(policy) if ref not in people]
+    found: list[tuple[str, tuple[str, str] | None]] = [(ref, None) for ref in people]
+    channels = {Audience.ESCALATION_CHANNEL, Audience.INCIDENT_CHANNEL} & set(audiences)
+    if (channels or not found) and (incident.thread or policy.channels.security):
+        where = incident.thread[0] if incident.thread else policy.channels.security
+        found.append((str(where), incident.thread))
     return found
 
 

@@ -192,6 +192,7 @@ class _Subject:
     service: str | None
     team: str | None
     thread: tuple[str, str] | None
+    restricted: bool = False  # a security incident: told only to the security team
 
 
 def _incident_subject(incident: Incident | _IncidentRow, pauses: list[Pause]) -> _Subject:
@@ -208,6 +209,7 @@ def _incident_subject(incident: Incident | _IncidentRow, pauses: list[Pause]) ->
         thread=(incident.channel_id, incident.message_ts)
         if incident.channel_id and incident.message_ts
         else None,
+        restricted=bool(incident.restricted),
     )
 
 

@@ -40,6 +40,7 @@ class Field(StrEnum):
     BACKOUT = "backout_plan"
     TEST = "test_plan"
     IMPLEMENTER = "implementer"
+    SECURITY = "security"
     OUTCOME = "outcome"
     NOTE = "note"
     REASON = "reason"

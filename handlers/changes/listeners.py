@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import view_values
+from bot.blocks import ticked, view_values
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
@@ -207,6 +207,7 @@ class ChangeHandlers(KindHandlers):
             test_plan=values.get(Field.TEST) or "",
             implementer=values.get(Field.IMPLEMENTER),
             standard_template=values.get(Field.TEMPLATE),
+            security="yes" in ticked(values.get(Field.SECURITY)),
         )
         present = {
             block.get("block_id") for block in view.get("blocks", []) if block.get("block_id")

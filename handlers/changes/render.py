@@ -363,6 +363,21 @@ def new_change_modal(policy: Policy) -> dict:
             optional=True,
         ),
     ]
+    if cp.security_approvers:
+        touches = {
+            "type": "checkboxes",
+            "action_id": Field.SECURITY.value,
+            "options": [b.option("It touches information security", "yes")],
+        }
+        fields.append(
+            b.input_block(
+                Field.SECURITY,
+                "Security",
+                touches,
+                optional=True,
+                hint="A security approver must then approve it too.",
+            )
+        )
     return b.modal(
         View.NEW,
         "Request a change",

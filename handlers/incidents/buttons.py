@@ -19,7 +19,7 @@ from handlers.incidents.messages import IncidentMessages
 from handlers.problems import render as problem_render
 from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
-from services import cmdb, incidents, links, paging, priority, problems
+from services import cmdb, incidents, links, paging, priority, problems, security
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import link
 
@@ -219,9 +219,11 @@ class IncidentButtons(IncidentMessages):
         self, body: dict[str, Any], client: WebClient, respond: Respond, key: str
     ) -> None:
         try:
-            problems.may_raise(actor_of(self.ctx, body))
+            actor = actor_of(self.ctx, body)
+            problems.may_raise(actor)
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=key)
+                security.require_visible(incident, actor)
                 items = links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK)
                 item = cmdb.get(session, key=items[0]).name if items else None
         except ServiceDeskError as error:
@@ -417,14 +419,16 @@ class IncidentButtons(IncidentMessages):
         channel, ts = self.refresh(incident.key, step=text)
         permalink = self._permalink(channel, ts) if channel and ts else None
         paged = None
-        if escalation.kind is EscalationKind.FUNCTIONAL and incident.team:
+        team = security.paging_team(incident)
+        if escalation.kind is EscalationKind.FUNCTIONAL and team:
             # The new team is paged through its own escalation ladder, which climbs if
-            # nobody acknowledges; the page carries the Acknowledge button.
+            # nobody acknowledges; the page carries the Acknowledge button. (A restricted
+            # incident's page climbs the security team's instead.)
             with self.ctx.db.session() as session:
                 paged = paging.start(
                     session,
                     record_key=incident.key,
-                    team=incident.team,
+                    team=team,
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                 )

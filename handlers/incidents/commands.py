@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.blocks import view_values
+from bot.blocks import ticked, view_values
 from bot.payloads import clicked
 from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import render
@@ -25,11 +27,14 @@ from services import (
     incidents,
     notifications,
     priority,
+    security,
 )
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IncidentCommands(IncidentMessages):
@@ -52,7 +57,58 @@ class IncidentCommands(IncidentMessages):
                 "move it to another service; the covering agreement's targets follow",
                 args="INC-n <service|none> <why>",
             ),
+            SubCommand(
+                "restrict",
+                self.on_restrict,
+                "make it a security incident (the security team only)",
+                args="INC-n <why>",
+            ),
+            SubCommand(
+                "unrestrict",
+                self.on_restrict,
+                "lift the restriction (the security team only)",
+                args="INC-n <why>",
+            ),
         ]
+
+    def on_restrict(self, call: Call) -> None:
+        """`/incident restrict|unrestrict INC-n <why>`: the security team moves the incident
+        into or out of the restricted state; its messages are redacted or revealed."""
+        restrict = call.words[0].lower() == "restrict"
+        if len(call.args) < 2:
+            tell(call.respond, f"Use `/incident {call.words[0].lower()} INC-12 <why>`.")
+            return
+        reason = " ".join(call.args[1:])
+        moved = self._as_caller(
+            call,
+            lambda session, actor, now: security.set_restricted(
+                session,
+                key=call.args[0],
+                restricted=restrict,
+                reason=reason,
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
+            ),
+        )
+        if moved is None:
+            return
+        text = render.restriction_text(moved.incident.key, call.user, restrict, reason)
+        tell(call.respond, text)
+        self.move_message(moved, text)
+
+    def _as_caller(self, call: Call, work: Callable[[Any, Actor, datetime], T]) -> T | None:
+        """Run a service call as the person who typed the command, in one transaction; a
+        refusal or bad value is answered to them (None)."""
+        try:
+            with self.ctx.db.session() as session:
+                return work(session, actor_of(self.ctx, call.body), self.ctx.clock.now())
+        except ServiceDeskError as error:
+            tell(call.respond, str(error))
+            return None
+
+    def check_show(self, record: Incident, actor: Actor) -> None:
+        security.require_visible(record, actor)
 
     def show(self, session: Any, record: Incident) -> tuple[str, list[Any]]:
         sla = incident_sla.evaluate(
@@ -67,24 +123,26 @@ class IncidentCommands(IncidentMessages):
             tell(call.respond, render.SERVICE_USAGE)
             return
         key, service, reason = call.args[0], call.args[1], " ".join(call.args[2:])
-        try:
-            with self.ctx.db.session() as session:
-                change = incident_service_change.change_service(
-                    session,
-                    key=key,
-                    service=service,
-                    reason=reason,
-                    actor=actor_of(self.ctx, call.body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                key = change.incident.key
-                text = render.service_changed(
-                    change.incident, call.user, change.before_service, change.before_agreement
-                )
-        except ServiceDeskError as error:
-            tell(call.respond, str(error))
+
+        def move(session: Any, actor: Actor, now: datetime) -> tuple[str, str]:
+            change = incident_service_change.change_service(
+                session,
+                key=key,
+                service=service,
+                reason=reason,
+                actor=actor,
+                now=now,
+                policy=self.ctx.policy,
+            )
+            text = render.service_changed(
+                change.incident, call.user, change.before_service, change.before_agreement
+            )
+            return change.incident.key, text
+
+        done = self._as_caller(call, move)
+        if done is None:
             return
+        key, text = done
         tell(call.respond, text)
         later(self.ctx, self.refresh, key, step=text)
 
@@ -151,14 +209,21 @@ class IncidentCommands(IncidentMessages):
                     return
                 service = found.name
                 described.append(service)
+        actor = actor_of(self.ctx, body)
         with self.ctx.db.session() as session:
             found_incidents = incidents.list_open(
                 session, assignee=assignee, priority_is=priority_is, service=service
             )
+            seen = security.visible(found_incidents, actor)
+        # Restricted incidents this person may not see are listed by key only, and left out
+        # of a filtered list altogether (being listed under a service or P1 would say that).
+        hidden = {i.key for i, shown in seen if not shown}
+        if described:
+            found_incidents = [i for i in found_incidents if i.key not in hidden]
         heading = "Open incidents" + (f" ({user_text(', '.join(described))})" if described else "")
         respond(
             text=heading,
-            blocks=render.list_blocks(found_incidents, heading),
+            blocks=render.list_blocks(found_incidents, heading, hidden=sorted(hidden)),
             response_type="ephemeral",
         )
 
@@ -182,6 +247,7 @@ class IncidentCommands(IncidentMessages):
                 urgency=values.get(Field.URGENCY),
                 service=service,
                 category=values.get(Field.CATEGORY),
+                security="yes" in ticked(values.get(Field.SECURITY)),
             )
         except ValidationError as error:
             ack(response_action="errors", errors=field_errors(error, fallback=Field.TITLE))

@@ -62,3 +62,4 @@ class Field(StrEnum):
     UPDATE_STATUS = "update_status"
     UPDATE_IMPACT = "update_impact"
     UPDATE_NEXT = "update_next"
+    SECURITY = "security"

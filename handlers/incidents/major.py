@@ -24,7 +24,7 @@ from handlers.kind import Call, post_in_record_thread
 from models.carried import RecordRef
 from models.incident import Incident
 from models.major_incident import MajorIncident, Role
-from services import incidents, major_incidents, records
+from services import incidents, major_incidents, records, security
 from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import SYSTEM, Actor, require_agent
 
@@ -87,7 +87,9 @@ class IncidentMajor(IncidentButtons):
 
         def load(session: Any) -> Incident:
             check(session, actor)
-            return incidents.get(session, key=key)
+            found = incidents.get(session, key=key)
+            security.require_visible(found, actor)
+            return found
 
         open_checked_form(
             self.ctx,
@@ -145,12 +147,13 @@ class IncidentMajor(IncidentButtons):
     def _create_channel(self, incident: Incident) -> tuple[str | None, str | None, str | None]:
         prefix = self.ctx.policy.major_incidents.channel_prefix
         error = "name_taken"
+        # A restricted incident's channel is private and its name leaves the title out.
+        title = security.RESTRICTED if incident.restricted else incident.title
+        private = {"is_private": True} if incident.restricted else {}
         for attempt in range(1, NAME_ATTEMPTS + 1):
-            name = major_incidents.channel_name(
-                incident.key, incident.title, prefix=prefix, attempt=attempt
-            )
+            name = major_incidents.channel_name(incident.key, title, prefix=prefix, attempt=attempt)
             try:
-                created = self.ctx.client.conversations_create(name=name)
+                created = self.ctx.client.conversations_create(name=name, **private)
             except SlackApiError as failure:
                 error = str(failure.response.get("error") or "refused")
                 if error == "name_taken":
@@ -169,10 +172,15 @@ class IncidentMajor(IncidentButtons):
         team = self.ctx.policy.team(incident.team)
         service = self.ctx.policy.service(incident.service)
         refs = [incident.reporter, incident.assignee, major.commander, major.declared_by]
-        if service is not None:
-            refs.append(service.on_call)
-        if team is not None:
-            refs += [team.on_call, team.lead]
+        if incident.restricted:
+            # Only the people working it and the security team (not the team's rota).
+            refs = [r for r in refs if r in security.working(incident)]
+            refs += security.recipients(self.ctx.policy)
+        else:
+            if service is not None:
+                refs.append(service.on_call)
+            if team is not None:
+                refs += [team.on_call, team.lead]
         people = [r for r in refs if r and r.startswith("S") or records.is_person(r)]
         return [u for u in self.ctx.directory.expand(people) if records.is_person(u)]
 
@@ -336,6 +344,7 @@ class IncidentMajor(IncidentButtons):
         try:
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=call.args[0])
+                security.require_visible(incident, actor_of(self.ctx, call.body))
                 moments = major_incidents.timeline(session, key=incident.key)
         except ServiceDeskError as error:
             tell(call.respond, str(error))

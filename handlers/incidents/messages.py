@@ -22,6 +22,7 @@ from services import (
     paging,
     problems,
     records,
+    security,
 )
 from services.mrkdwn import link, user_text
 
@@ -74,8 +75,9 @@ class IncidentMessages(KindHandlers):
         write lock) is only the claim and the page; rendering reads in a read-only one, and
         the notifier is woken only when a page was queued."""
         client = self.ctx.client
-        channel = self.ctx.policy.channels.incidents
         with self.ctx.db.session() as session:
+            # A restricted incident is announced only in the security team's channel.
+            channel = security.channel_for(incidents.get(session, key=key), self.ctx.policy)
             claim = incidents.claim_announcement(
                 session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
             )
@@ -83,14 +85,15 @@ class IncidentMessages(KindHandlers):
                 return
             incident = incidents.get(session, key=key)
             page = None
-            if incident.priority in self.ctx.policy.incidents.page_priorities and incident.team:
+            team = security.paging_team(incident)
+            if incident.priority in self.ctx.policy.incidents.page_priorities and team:
                 # The page goes into the outbox before anything is posted, so a Slack outage
                 # delays it rather than losing it; the ladder's later rungs follow if nobody
-                # acknowledges.
+                # acknowledges. A restricted incident pages the security team.
                 page = paging.start(
                     session,
                     record_key=incident.key,
-                    team=incident.team,
+                    team=team,
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                 )
@@ -121,9 +124,10 @@ class IncidentMessages(KindHandlers):
             client.chat_postMessage(
                 channel=incident.reporter,
                 text=f"You logged {incident.key}: {user_text(incident.title)}."
-                + (f" {link(permalink, 'See it in the incidents channel.')}" if permalink else ""),
+                + (f" {link(permalink, 'See its message.')}" if permalink else ""),
             )
-        self._propose_problem(key)
+        if not incident.restricted:  # a trend proposal would name it in the shared channel
+            self._propose_problem(key)
         self.declare_if_major_priority(incident)
 
     def _propose_problem(self, key: str) -> None:
@@ -180,6 +184,26 @@ class IncidentMessages(KindHandlers):
                 channel=incident.channel_id, thread_ts=incident.message_ts, text=step
             )
         return incident.channel_id, incident.message_ts
+
+    def move_message(self, moved: security.Moved, step: str) -> None:
+        """After the incident was restricted or released: the message it leaves is redacted
+        (or, released, told where it went on), and it is shown where it now belongs, either
+        a new message or (released) the redacted one in the shared channel revealed again."""
+        key = moved.incident.key
+        if moved.old_channel and moved.old_ts:
+            text, blocks = (
+                render.redacted_message(key)
+                if moved.restricted
+                else (render.moved_on_text(key), [])
+            )
+            self.ctx.client.chat_update(
+                channel=moved.old_channel, ts=moved.old_ts, text=text, blocks=blocks
+            )
+        if moved.revealed:
+            self.refresh(key, step=step)
+            return
+        self.announce(key)
+        self.post_in_thread(key, step)
 
     def _dm(self, users: list[str], text: str, incident: Incident, permalink: str | None) -> None:
         for user in users:

@@ -24,7 +24,7 @@ from models.incident import (
 from models.notification import Notification
 from models.policy import Policy
 from models.sla_policy import format_duration
-from services import notifications, priority
+from services import notifications, priority, security
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
 from services.mrkdwn import is_user_id, link
@@ -40,7 +40,31 @@ LEVELS = [("High", Level.HIGH.value), ("Medium", Level.MEDIUM.value), ("Low", Le
 
 
 def title_line(incident: Incident) -> str:
-    return f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {b.user_text(incident.title)}"
+    lock = " :lock: restricted" if incident.restricted else ""
+    return (
+        f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {b.user_text(incident.title)}"
+        + lock
+    )
+
+
+def redacted_message(key: str) -> tuple[str, list[b.Block]]:
+    """What a restricted incident's message in the shared channel is replaced with."""
+    text = f"{security.RESTRICTED} {b.user_text(key)}"
+    return text, [
+        b.section(restricted_line(key)),
+        b.context("Its details are kept with the security team."),
+    ]
+
+
+def moved_on_text(key: str) -> str:
+    """The security channel's message of an incident no longer restricted."""
+    return f"{b.user_text(key)} is no longer restricted; it continues in the incidents channel."
+
+
+def restriction_text(key: str, actor: str, restricted: bool, reason: str) -> str:
+    """The thread post and answer when the security team restricts or releases an incident."""
+    done = "restricted" if restricted else "lifted the restriction on"
+    return f"{b.user(actor)} {done} {b.user_text(key)}.\n> {b.user_text(reason)}"
 
 
 def fallback_text(incident: Incident) -> str:
@@ -248,12 +272,24 @@ def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) ->
 # ---- ephemeral answers ----------------------------------------------------------------------
 
 
-def list_blocks(found: Sequence[Incident], heading: str) -> list[b.Block]:
+def restricted_line(key: str) -> str:
+    """How a restricted incident appears to anyone outside the security team and its people."""
+    key = b.user_text(key)  # always one of ours; escaped all the same
+    return f":lock: *{key}* · {security.RESTRICTED} {key}"
+
+
+def list_blocks(
+    found: Sequence[Incident], heading: str, *, hidden: Sequence[str] = ()
+) -> list[b.Block]:
+    """Incidents, one a line; those whose keys are `hidden` (restricted, and this reader
+    may not see them) as "Restricted incident INC-n" and nothing more."""
     heading = b.user_text(heading)  # it can quote the filters that were typed
     if not found:
         return [b.section(f"{heading}: none.")]
     lines = [
-        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
+        restricted_line(i.key)
+        if i.key in hidden
+        else f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
         f"{i.state.label}, "
         f"{b.user(i.assignee)}{', ' + b.user_text(i.service) if i.service else ''}, "
         f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
@@ -357,6 +393,18 @@ def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None =
             optional=True,
         )
     )
+    if policy.channels.security:
+        checkbox = {
+            "type": "checkboxes",
+            "action_id": Field.SECURITY.value,
+            "options": [
+                {
+                    **b.option("Security incident", "yes"),
+                    "description": b.plain("Only the security team and its people see it."),
+                }
+            ],
+        }
+        fields.append(b.input_block(Field.SECURITY, "Security", checkbox, optional=True))
     metadata = RecordRef(key="new", channel=channel).dump()
     return b.modal(
         View.NEW, "New incident", fields, submit="Log incident", private_metadata=metadata

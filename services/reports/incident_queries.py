@@ -34,6 +34,8 @@ from services.reports.scope import Scope
 from services.reports.sql import (
     BREACH_LIST_LIMIT,
     CANCELLED,
+    RESTRICTED_SERVICE,
+    RESTRICTED_TITLE,
     Sql,
     as_time,
     breached_condition,
@@ -41,6 +43,7 @@ from services.reports.sql import (
     incident_scope,
     logged_in,
     timers_of_incidents,
+    unless_restricted,
 )
 
 
@@ -61,10 +64,11 @@ def volumes(
             *[(col(Incident.created_at) < boundary, i) for i, boundary in enumerate(starts[1:])],
             else_=len(starts) - 1,
         )
+    service_shown = unless_restricted(Incident.service, RESTRICTED_SERVICE)
     rows = sql.session.execute(
-        select(Incident.priority, Incident.service, week_column.label("week"), func.count())
+        select(Incident.priority, service_shown, week_column.label("week"), func.count())
         .where(*logged_in(period, scope))
-        .group_by(Incident.priority, Incident.service, week_column)
+        .group_by(Incident.priority, service_shown, week_column)
     ).all()
     by_priority: dict[int, int] = {}
     by_service: dict[str, int] = {}
@@ -152,8 +156,8 @@ def breaches(sql: Sql, scope: Scope, period: Period, now: datetime) -> list[Brea
             Incident.id,
             SlaTimer.target,
             Incident.priority,
-            Incident.service,
-            Incident.title,
+            unless_restricted(Incident.service, None),
+            unless_restricted(Incident.title, RESTRICTED_TITLE),
             func.coalesce(SlaTimer.due_at, SlaTimer.breached_at),
             SlaTimer.stopped_at,
         )
@@ -243,6 +247,7 @@ def incident_records(session: Session, report: Report) -> list[dict[str, Any]]:
         .where(*logged_in(report.period, report.scope))
         .order_by(col(Incident.id))
     ).all()
+    hidden = {"title": RESTRICTED_TITLE, "service": "", "category": ""}
     return [
         {
             "key": incident.key,
@@ -259,5 +264,6 @@ def incident_records(session: Session, report: Report) -> list[dict[str, Any]]:
             "response_sla": response_outcome or "",
             "resolution_sla": resolution_outcome or "",
         }
+        | (hidden if incident.restricted else {})
         for incident, response_outcome, resolution_outcome in rows
     ]

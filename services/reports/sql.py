@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    case,
     cast,
     func,
     literal,
@@ -135,6 +136,16 @@ def incident_scope(scope: Scope) -> list[Any]:
     if scope.services is not None:
         return [col(Incident.service).in_(scope.services)]
     return []
+
+
+# What a report says of a restricted (security) incident: it is counted, never described.
+RESTRICTED_TITLE = "Restricted incident"
+RESTRICTED_SERVICE = "(restricted)"
+
+
+def unless_restricted(column: Any, shown_instead: str | None) -> Any:
+    """`column`, or `shown_instead` for a restricted incident."""
+    return case((col(Incident.restricted), shown_instead), else_=column)
 
 
 def logged_in(period: Period, scope: Scope) -> list[Any]:

@@ -35,4 +35,6 @@ def test_manifest_declares_every_command_the_bot_handles_and_socket_mode():
     if "conversations_create" in code:
         # A major incident's channel: created, people invited, archived; and its topic.
         needed |= {"channels:manage", "channels:write.topic"}
+    if '"is_private": True' in code:
+        needed |= {"groups:write", "groups:write.topic"}  # private ones (security incidents)
     assert scopes == needed

@@ -1,0 +1,38 @@
+"""The evidence pack counts a restricted incident but does not describe it: its row in the
+incidents CSV and its rows in the audit trail CSV carry its key and times, not its details."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+
+from bot.cli import evidence_command
+from tests.security.conftest import SEC1, SECURITY_CHANNEL, incident, log
+
+TITLE = "Zyxqv vault keys leaked"
+
+
+def test_the_pack_counts_a_restricted_incident_without_its_details(
+    slack, fake_slack, database, clock, policy, tmp_path: Path, capsys
+):
+    log(slack, fake_slack, title=TITLE, description="Qwpzr HSM")
+    log(slack, fake_slack, title="Printer jam", security=False)
+    found = incident(database)
+    message = fake_slack.message(SECURITY_CHANNEL, found.message_ts)
+    slack.click(message, "incident_acknowledge", user_id=SEC1, channel_id=SECURITY_CHANNEL)
+    args = argparse.Namespace(first="2026-01-01", last="2026-12-31", out=str(tmp_path))
+    assert evidence_command(args, database, policy, clock.now()) == 0, capsys.readouterr()
+    folder = tmp_path / "evidence-2026-01-01_2026-12-31"
+    rows = list(csv.DictReader(io.StringIO((folder / "8.1-incidents.csv").read_text())))
+    assert [r["title"] for r in rows] == ["Restricted incident", "Printer jam"]
+    hidden = rows[0]
+    assert hidden["description"] == "" and hidden["service"] == "" and hidden["assignee"] == ""
+    assert rows[1]["service"] == "payments"
+    everything = "".join(p.read_text() for p in folder.iterdir() if p.suffix in (".csv", ".md"))
+    for secret in ("Zyxqv", "Qwpzr"):
+        assert secret not in everything
+    trail = list(csv.DictReader(io.StringIO((folder / "4.3-audit-trail.csv").read_text())))
+    acknowledged = [r for r in trail if r["record_key"] == "INC-1" and r["field"] == "assignee"]
+    assert acknowledged and acknowledged[0]["to_value"] == ""  # who works it is not said
