@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
     from slack_bolt import App
 
+    from bot.capacity_http import CapacityEndpoint
     from bot.context import AppContext
     from models.policy import Policy
 
@@ -62,6 +63,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
         (
             settings.slack_bot_token.get_secret_value(),
             settings.slack_signing_secret.get_secret_value(),
+            *((settings.capacity_token.get_secret_value(),) if settings.capacity_token else ()),
         ),
     )
     policy = load_policy(settings.servicedesk_config)
@@ -72,6 +74,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
     prepare_store(db, policy, ctx.clock)
     ctx.background.submit(ctx.directory.warm, policy)
     app = create_app(ctx)
+    capacity = capacity_endpoint(ctx)
     scheduler = None
     if settings.run_scheduler:
         scheduler = start_scheduler(ctx)
@@ -85,7 +88,12 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
 
             # No Slack requests over HTTP in Socket Mode, but /metrics and /healthz still are.
             serve_in_background(
-                None, db, host=settings.host, port=settings.port, metrics=ctx.metrics
+                None,
+                db,
+                host=settings.host,
+                port=settings.port,
+                metrics=ctx.metrics,
+                capacity=capacity,
             )
             log.info(
                 "connecting to Slack in Socket Mode; /metrics on http://%s:%s",
@@ -99,7 +107,14 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             log.info(
                 "serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port
             )
-            serve(app, db, host=settings.host, port=settings.port, metrics=ctx.metrics)
+            serve(
+                app,
+                db,
+                host=settings.host,
+                port=settings.port,
+                metrics=ctx.metrics,
+                capacity=capacity,
+            )
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -107,6 +122,19 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
         ctx.background.shutdown(wait=True)
         log.info("servicedesk stopped")
     return 0
+
+
+def capacity_endpoint(ctx: AppContext) -> CapacityEndpoint:
+    """POST /capacity/<item>/<metric>, with the token from CAPACITY_TOKEN (none: refused)."""
+    from bot.capacity_http import CapacityEndpoint
+
+    token = ctx.settings.capacity_token
+    return CapacityEndpoint(
+        db=ctx.db,
+        policy=ctx.policy,
+        clock=ctx.clock,
+        token=token.get_secret_value() if token is not None else None,
+    )
 
 
 # What auth.test answers when the token itself is the problem (Slack's documented errors);
@@ -185,6 +213,7 @@ def main(
     add_report_parser(sub)
     add_cost_parser(sub)
     add_evidence_parser(sub)
+    add_capacity_parser(sub)
     sandbox_parser = sub.add_parser(
         "sandbox", help="try the desk in a browser: a stand-in Slack and the bot, on loopback"
     )
@@ -209,6 +238,8 @@ def main(
             return cost_command(args)
         if args.command == "evidence":
             return evidence_command(args)
+        if args.command == "capacity":
+            return capacity_command(args)
         if args.command == "sandbox":
             if run_sandbox is None:
                 raise TypeError("the sandbox needs composition.main (servicedesk sandbox)")
@@ -461,6 +492,55 @@ def evidence_command(
     if not pack.chain_ok:
         print("warning: the audit trail's hash chain is broken; see 4.3-chain-check.txt")
     return 0
+
+
+# ---- servicedesk capacity import --------------------------------------------------------------
+
+
+def add_capacity_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    capacity = sub.add_parser("capacity", help="capacity measurements")
+    capacity_sub = capacity.add_subparsers(dest="capacity_action", required=True)
+    importing = capacity_sub.add_parser("import", help="store the measurements in a CSV file")
+    importing.add_argument("file", help="CSV with item, metric, value, at")
+
+
+def capacity_command(
+    args: argparse.Namespace,
+    db: Database | None = None,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> int:
+    """`capacity import FILE`: every good row stored and its metric evaluated; each bad row
+    printed with its line. 0 when every row was good, 1 otherwise (the good ones are kept)."""
+    from services import capacity_import
+    from services.clock import SystemClock
+
+    policy = policy or _policy_from_env()
+    db = db or _database()
+    db.upgrade()
+    try:
+        with db.session() as session:
+            report = capacity_import.import_file(
+                session, path=args.file, policy=policy, now=now or SystemClock().now()
+            )
+    except OSError as error:
+        print(f"{args.file}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    told = ", ".join(f"{a.item} {a.metric} {a.kind}" for a in report.alerts)
+    print(
+        f"{args.file}: {report.stored} measurement(s) stored"
+        + (f", {report.duplicates} already stored" if report.duplicates else "")
+        + (f"; alerts: {told}" if told else "")
+    )
+    if report.ok:
+        return 0
+    refused = len(report.errors) + report.more_errors
+    print(f"{args.file}: {refused} row(s) refused:", file=sys.stderr)
+    for row_error in report.errors:
+        print(f"  {row_error}", file=sys.stderr)
+    if report.more_errors:
+        print(f"  … and {report.more_errors} more", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
