@@ -59,12 +59,13 @@ def requirement(policy: Policy, *, item: str, metric: str) -> CapacityRequiremen
     return found
 
 
-def parse_value(raw: object) -> float:
-    """A measured value: a JSON number or a number written in a CSV cell, finite and within
-    ±1e12. Booleans, NaN, infinities and longer numbers are refused."""
+def parse_value(raw: object, *, from_text: bool = False) -> float:
+    """A measured value: a JSON number (or, `from_text`, a number written in a CSV cell),
+    finite and within ±1e12. Booleans, strings in JSON, NaN, infinities and longer numbers are
+    refused."""
     if isinstance(raw, bool) or raw is None:
         raise InvalidInput("value must be a number, like 71.5")
-    if isinstance(raw, str):
+    if isinstance(raw, str) and from_text:
         text = raw.strip()
         if len(text) > TIME_TEXT_MAX or not _NUMBER.match(text):
             raise InvalidInput(f"'{user_text(text[:30])}' is not a number, like 71.5")

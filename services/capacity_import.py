@@ -110,7 +110,7 @@ def import_file(
                         "item": required.key[0],
                         "metric": required.metric,
                         "at": capacity.parse_at(values.get("at") or "", now=now),
-                        "value": capacity.parse_value(values.get("value") or ""),
+                        "value": capacity.parse_value(values.get("value") or "", from_text=True),
                         "source": source,
                         "recorded_at": now,
                     }
