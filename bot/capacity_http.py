@@ -109,9 +109,9 @@ class CapacityEndpoint:
                     now=now,
                 )
         except NotFound as error:
-            raise _Refused("404 Not Found", _plain(error)) from None
+            raise _Refused("404 Not Found", str(error)) from None
         except InvalidInput as error:
-            raise _Refused("400 Bad Request", _plain(error)) from None
+            raise _Refused("400 Bad Request", str(error)) from None
         return ("201 Created" if result.stored else "200 OK"), {
             "stored": result.stored,
             "level": result.level.value,
@@ -161,9 +161,3 @@ class CapacityEndpoint:
             raise _Refused("400 Bad Request", "value is missing")
         return payload
 
-
-def _plain(error: Exception) -> str:
-    """A service's message (mrkdwn-escaped for Slack) as plain text for a JSON answer."""
-    return (
-        str(error).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
-    )

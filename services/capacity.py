@@ -46,6 +46,7 @@ OUTBOX_KIND = "capacity"
 
 
 # ---- reading what was sent -------------------------------------------------------------------
+# These messages are plain text: the HTTP answer and the command line show them, never Slack.
 
 
 def requirement(policy: Policy, *, item: str, metric: str) -> CapacityRequirement:
@@ -53,7 +54,7 @@ def requirement(policy: Policy, *, item: str, metric: str) -> CapacityRequiremen
     found = policy.capacity_requirement(item, metric)
     if found is None:
         raise NotFound(
-            f"No capacity requirement for {user_text(item[:100])} {user_text(metric[:60])}: "
+            f"No capacity requirement for {item[:100]} {metric[:60]}: "
             "add it to [[capacity]] in the policy file."
         )
     return found
@@ -68,7 +69,7 @@ def parse_value(raw: object, *, from_text: bool = False) -> float:
     if isinstance(raw, str) and from_text:
         text = raw.strip()
         if len(text) > TIME_TEXT_MAX or not _NUMBER.match(text):
-            raise InvalidInput(f"'{user_text(text[:30])}' is not a number, like 71.5")
+            raise InvalidInput(f"'{text[:30]}' is not a number, like 71.5")
         raw = float(text)
     if not isinstance(raw, int | float):
         raise InvalidInput("value must be a number, like 71.5")
@@ -92,7 +93,7 @@ def parse_at(raw: object, *, now: datetime) -> datetime:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            f"'{user_text(text[:TIME_TEXT_MAX])}' is not an ISO 8601 time, like 2026-11-27T10:00:00Z"
+            f"'{text[:TIME_TEXT_MAX]}' is not an ISO 8601 time, like 2026-11-27T10:00:00Z"
         ) from None
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     if when > now + FUTURE_SLACK:

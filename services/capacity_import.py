@@ -116,7 +116,7 @@ def import_file(
                     }
                 )
             except ServiceDeskError as error:
-                report.refuse(start, str(error).replace("*", ""))
+                report.refuse(start, str(error))
                 continue
             touched[required.key] = required
     except csv.Error as error:
