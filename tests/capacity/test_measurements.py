@@ -292,3 +292,28 @@ def test_capacity_status_is_every_requirement_where_it_stands(database, policy, 
     assert rows[0].latest_at == clock.now() and rows[0].owner == "U0LEAD"
     assert rows[1].level is None and rows[1].latest_value is None and rows[1].owner == "U0CAPOWNER"
     assert [r.metric for r in one] == ["tunnels_free"]
+
+
+def test_capacity_status_reads_two_queries_however_many_requirements(
+    database, policy, clock, cmdb_items
+):
+    from tests.statements import captured
+
+    for item, metric, value in (("payments", "cpu", 50), ("orders-db", "disk_used", 100)):
+        send(database, policy, clock, item, metric, value)
+    with database.session() as session:
+        seen = captured(database, lambda: capacity.capacity_status(session, policy, clock.now()))
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, seen
+
+
+def test_a_short_or_spaced_capacity_token_stops_start_up():
+    from bot.settings import SettingsError, load_settings
+    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+
+    base = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "_env_file": None}
+    for bad in ("short", "sixteen chars ok", "x" * 15):
+        with pytest.raises(SettingsError, match="CAPACITY_TOKEN must be at least 16 printable"):
+            load_settings(CAPACITY_TOKEN=bad, **base)
+    assert load_settings(CAPACITY_TOKEN="x" * 16, **base).capacity_token is not None
+    assert load_settings(**base).capacity_token is None

@@ -110,3 +110,30 @@ def test_the_capacity_plan_is_reminded_and_reviewed_like_a_document(
     with database.session() as session:
         row = session.exec(select(SmsItem).where(SmsItem.kind == "capacity")).one()
     assert (row.version, row.next_review) == ("2", date(2027, 3, 1))  # quarterly
+
+
+def test_the_incident_a_critical_crossing_opens_is_posted_by_the_announce_sweep(
+    ctx, fake_slack, database, policy, clock
+):
+    from composition import hooks_for
+    from schedules.scheduler import announce_missed
+
+    measure(database, policy, clock, "payments", "cpu", [97])
+    assert announce_missed(db=database, clock=clock, hooks=hooks_for(ctx)) == ["INC-1"]
+    posted = [c for c in fake_slack.calls("chat.postMessage") if c.args["channel"] == "C0INCIDENTS"]
+    assert "Capacity critical: Payments cpu at 97%" in str(posted[0].args)
+
+
+def test_the_owners_messages_escape_what_the_policy_file_says():
+    from models.capacity import CapacityAlert
+    from tests.capacity.escaping_support import requirement
+    from tests.handlers.hostile import assert_no_markup
+
+    for kind in ("warning", "critical", "forecast"):
+        for entry in (requirement(), requirement("down")):
+            alert = CapacityAlert(
+                state_id=1, number=1, item="x", metric="y", kind=kind, value=93.0,
+                measured_at=datetime(2026, 11, 27, tzinfo=UTC),
+                forecast_at=datetime(2026, 12, 1, tzinfo=UTC), raised_at=datetime(2026, 11, 27, tzinfo=UTC),
+            )
+            assert_no_markup(capacity.alert_text(entry, alert), kind)
