@@ -398,11 +398,37 @@ def _policy_from_env() -> Policy:
     return load_policy(Path(config) if config else None)
 
 
+def _add_import_parser(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    *,
+    about: str,
+    doing: str,
+    columns: str,
+) -> None:
+    """`servicedesk NAME import FILE`."""
+    parser = sub.add_parser(name, help=about)
+    actions = parser.add_subparsers(dest=f"{name}_action", required=True)
+    actions.add_parser("import", help=doing).add_argument("file", help=columns)
+
+
+def _print_refused(heading: str, errors: list[object], more: int) -> None:
+    """A bad file's rows, each with its line, on standard error (the first 50, then a count)."""
+    print(heading, file=sys.stderr)
+    for row_error in errors:
+        print(f"  {row_error}", file=sys.stderr)
+    if more:
+        print(f"  … and {more} more", file=sys.stderr)
+
+
 def add_cost_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    cost = sub.add_parser("cost", help="costs booked against services")
-    cost_sub = cost.add_subparsers(dest="cost_action", required=True)
-    importing = cost_sub.add_parser("import", help="book the costs in a CSV file")
-    importing.add_argument("file", help="CSV with date, service, amount, category[, note]")
+    _add_import_parser(
+        sub,
+        "cost",
+        about="costs booked against services",
+        doing="book the costs in a CSV file",
+        columns="CSV with date, service, amount, category[, note]",
+    )
 
 
 def cost_command(
@@ -427,14 +453,11 @@ def cost_command(
         print(f"{args.file}: {error.strerror or error}", file=sys.stderr)
         return 1
     if not report.ok:
-        print(
+        _print_refused(
             f"{args.file}: {len(report.errors) + report.more_errors} error(s), nothing imported:",
-            file=sys.stderr,
+            list(report.errors),
+            report.more_errors,
         )
-        for row_error in report.errors:
-            print(f"  {row_error}", file=sys.stderr)
-        if report.more_errors:
-            print(f"  … and {report.more_errors} more", file=sys.stderr)
         return 1
     told = ", ".join(f"{a.service} {a.period} {a.threshold} %" for a in report.alerts)
     print(
@@ -498,10 +521,13 @@ def evidence_command(
 
 
 def add_capacity_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    capacity = sub.add_parser("capacity", help="capacity measurements")
-    capacity_sub = capacity.add_subparsers(dest="capacity_action", required=True)
-    importing = capacity_sub.add_parser("import", help="store the measurements in a CSV file")
-    importing.add_argument("file", help="CSV with item, metric, value, at")
+    _add_import_parser(
+        sub,
+        "capacity",
+        about="capacity measurements",
+        doing="store the measurements in a CSV file",
+        columns="CSV with item, metric, value, at",
+    )
 
 
 def capacity_command(
@@ -535,11 +561,7 @@ def capacity_command(
     if report.ok:
         return 0
     refused = len(report.errors) + report.more_errors
-    print(f"{args.file}: {refused} row(s) refused:", file=sys.stderr)
-    for row_error in report.errors:
-        print(f"  {row_error}", file=sys.stderr)
-    if report.more_errors:
-        print(f"  … and {report.more_errors} more", file=sys.stderr)
+    _print_refused(f"{args.file}: {refused} row(s) refused:", list(report.errors), report.more_errors)
     return 1
 
 

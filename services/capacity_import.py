@@ -7,8 +7,6 @@ metric they touch is evaluated once, against its latest measurements."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from models.capacity import CapacityAlert
 from models.capacity_policy import CapacityRequirement
 from models.policy import Policy
 from services import audit, capacity
-from services.cmdb_import import MAX_FILE_BYTES, RowError, restore_cell
+from services.cmdb_import import MAX_FILE_BYTES, RowError, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
 
@@ -76,34 +74,17 @@ def import_file(
     if path.stat().st_size > MAX_FILE_BYTES:
         report.refuse(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
         return report
-    text = _lines(path.read_bytes(), report)
-    reader = csv.reader(io.StringIO(text))
     rows: list[dict[str, object]] = []
     touched: dict[tuple[str, str], CapacityRequirement] = {}
     source = f"import {path.name}"[:200]
     try:
-        header = next(reader, None)
-        columns = [h.strip().lower() for h in header or []]
-        missing = [c for c in REQUIRED if c not in columns]
-        if not header or missing:
-            report.refuse(
-                1,
-                "the first line must be a header naming item, metric, value and at"
-                + (f" (missing: {', '.join(missing)})" if header else ""),
-            )
-            return report
-        line = reader.line_num + 1
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
+        for line, values in csv_records(_lines(path.read_bytes(), report), REQUIRED):
             if len(rows) >= MAX_ROWS:
-                report.refuse(start, f"more than {MAX_ROWS:,} rows; the rest were not read")
+                report.refuse(line, f"more than {MAX_ROWS:,} rows; the rest were not read")
                 break
-            values = dict(zip(columns, (restore_cell(c) for c in cells), strict=False))
             try:
                 required = capacity.requirement(
-                    policy, item=str(values.get("item") or ""), metric=str(values.get("metric") or "")
+                    policy, item=values.get("item") or "", metric=values.get("metric") or ""
                 )
                 rows.append(
                     {
@@ -116,11 +97,13 @@ def import_file(
                     }
                 )
             except ServiceDeskError as error:
-                report.refuse(start, str(error))
+                report.refuse(line, str(error))
                 continue
             touched[required.key] = required
-    except csv.Error as error:
-        report.refuse(reader.line_num or 1, f"not readable as CSV ({error}); the rest was not read")
+    except _FileError as error:
+        # A header without the columns, or a line the csv module cannot read: the rows
+        # before it are kept.
+        report.refuse(error.line, f"{error}; the rest was not read" if rows else str(error))
     report.stored = capacity.store(session, rows) if rows else 0
     report.duplicates = len(rows) - report.stored
     if report.stored:
