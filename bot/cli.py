@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.db import Database
 from bot.policy import PolicyError, load_policy
@@ -74,7 +74,13 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
     prepare_store(db, policy, ctx.clock)
     ctx.background.submit(ctx.directory.warm, policy)
     app = create_app(ctx)
-    capacity = capacity_endpoint(ctx)
+    # HOST:PORT serves /metrics, /healthz and /capacity/… in both modes (and Slack in HTTP mode).
+    listener: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "metrics": ctx.metrics,
+        "capacity": capacity_endpoint(ctx),
+    }
     scheduler = None
     if settings.run_scheduler:
         scheduler = start_scheduler(ctx)
@@ -87,14 +93,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             from bot.http import serve_in_background
 
             # No Slack requests over HTTP in Socket Mode, but /metrics and /healthz still are.
-            serve_in_background(
-                None,
-                db,
-                host=settings.host,
-                port=settings.port,
-                metrics=ctx.metrics,
-                capacity=capacity,
-            )
+            serve_in_background(None, db, **listener)
             log.info(
                 "connecting to Slack in Socket Mode; /metrics on http://%s:%s",
                 settings.host,
@@ -107,14 +106,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             log.info(
                 "serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port
             )
-            serve(
-                app,
-                db,
-                host=settings.host,
-                port=settings.port,
-                metrics=ctx.metrics,
-                capacity=capacity,
-            )
+            serve(app, db, **listener)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -5,14 +5,10 @@ Mode. Every refusal is JSON with a clear error and stores nothing."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -22,10 +18,9 @@ from bot.capacity_http import CapacityEndpoint
 from bot.http import make_server, serve_in_background
 from composition import create_app
 from models.capacity import CapacityMeasurement
+from tests.bot.test_startup import start_socket_mode
 from tests.capacity.conftest import CAPACITY_POLICY, TOKEN
 from tests.conftest import InlineExecutor
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(server) -> None:  # type: ignore[no-untyped-def]
@@ -197,30 +192,15 @@ def test_app_py_in_socket_mode_serves_the_endpoint(tmp_path, fake_slack):
     the measurement stored in the bot's database, the token never logged."""
     (tmp_path / "policy.toml").write_text(CAPACITY_POLICY)
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-1-2",
-            "SLACK_SIGNING_SECRET": "a" * 32,
-            "SLACK_APP_TOKEN": "xapp-1-A0-socket",
-            "SLACK_API_URL": fake_slack.url,
-            "RUN_SCHEDULER": "false",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "CAPACITY_TOKEN": TOKEN,
-            "SERVICEDESK_CONFIG": str(tmp_path / "policy.toml"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "LOG_LEVEL": "DEBUG",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = start_socket_mode(
+        tmp_path,
+        fake_slack,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        CAPACITY_TOKEN=TOKEN,
+        SERVICEDESK_CONFIG=str(tmp_path / "policy.toml"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        LOG_LEVEL="DEBUG",
     )
     try:
         fake_slack.wait_for("apps.connections.open", timeout=30)
