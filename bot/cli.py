@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.db import Database
 from bot.policy import PolicyError, load_policy
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
     from slack_bolt import App
 
+    from bot.capacity_http import CapacityEndpoint
     from bot.context import AppContext
     from models.policy import Policy
 
@@ -62,6 +63,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
         (
             settings.slack_bot_token.get_secret_value(),
             settings.slack_signing_secret.get_secret_value(),
+            *((settings.capacity_token.get_secret_value(),) if settings.capacity_token else ()),
         ),
     )
     policy = load_policy(settings.servicedesk_config)
@@ -72,6 +74,13 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
     prepare_store(db, policy, ctx.clock)
     ctx.background.submit(ctx.directory.warm, policy)
     app = create_app(ctx)
+    # HOST:PORT serves /metrics, /healthz and /capacity/… in both modes (and Slack in HTTP mode).
+    listener: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "metrics": ctx.metrics,
+        "capacity": capacity_endpoint(ctx),
+    }
     scheduler = None
     if settings.run_scheduler:
         scheduler = start_scheduler(ctx)
@@ -84,9 +93,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             from bot.http import serve_in_background
 
             # No Slack requests over HTTP in Socket Mode, but /metrics and /healthz still are.
-            serve_in_background(
-                None, db, host=settings.host, port=settings.port, metrics=ctx.metrics
-            )
+            serve_in_background(None, db, **listener)
             log.info(
                 "connecting to Slack in Socket Mode; /metrics on http://%s:%s",
                 settings.host,
@@ -99,7 +106,7 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
             log.info(
                 "serving Slack requests on http://%s:%s/slack/events", settings.host, settings.port
             )
-            serve(app, db, host=settings.host, port=settings.port, metrics=ctx.metrics)
+            serve(app, db, **listener)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -107,6 +114,19 @@ def run(create_app: CreateApp, start_scheduler: StartScheduler) -> int:
         ctx.background.shutdown(wait=True)
         log.info("servicedesk stopped")
     return 0
+
+
+def capacity_endpoint(ctx: AppContext) -> CapacityEndpoint:
+    """POST /capacity/<item>/<metric>, with the token from CAPACITY_TOKEN (none: refused)."""
+    from bot.capacity_http import CapacityEndpoint
+
+    token = ctx.settings.capacity_token
+    return CapacityEndpoint(
+        db=ctx.db,
+        policy=ctx.policy,
+        clock=ctx.clock,
+        token=token.get_secret_value() if token is not None else None,
+    )
 
 
 # What auth.test answers when the token itself is the problem (Slack's documented errors);
@@ -185,6 +205,7 @@ def main(
     add_report_parser(sub)
     add_cost_parser(sub)
     add_evidence_parser(sub)
+    add_capacity_parser(sub)
     sandbox_parser = sub.add_parser(
         "sandbox", help="try the desk in a browser: a stand-in Slack and the bot, on loopback"
     )
@@ -209,6 +230,8 @@ def main(
             return cost_command(args)
         if args.command == "evidence":
             return evidence_command(args)
+        if args.command == "capacity":
+            return capacity_command(args)
         if args.command == "sandbox":
             if run_sandbox is None:
                 raise TypeError("the sandbox needs composition.main (servicedesk sandbox)")
@@ -367,11 +390,37 @@ def _policy_from_env() -> Policy:
     return load_policy(Path(config) if config else None)
 
 
+def _add_import_parser(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    *,
+    about: str,
+    doing: str,
+    columns: str,
+) -> None:
+    """`servicedesk NAME import FILE`."""
+    parser = sub.add_parser(name, help=about)
+    actions = parser.add_subparsers(dest=f"{name}_action", required=True)
+    actions.add_parser("import", help=doing).add_argument("file", help=columns)
+
+
+def _print_refused(heading: str, errors: list[object], more: int) -> None:
+    """A bad file's rows, each with its line, on standard error (the first 50, then a count)."""
+    print(heading, file=sys.stderr)
+    for row_error in errors:
+        print(f"  {row_error}", file=sys.stderr)
+    if more:
+        print(f"  … and {more} more", file=sys.stderr)
+
+
 def add_cost_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    cost = sub.add_parser("cost", help="costs booked against services")
-    cost_sub = cost.add_subparsers(dest="cost_action", required=True)
-    importing = cost_sub.add_parser("import", help="book the costs in a CSV file")
-    importing.add_argument("file", help="CSV with date, service, amount, category[, note]")
+    _add_import_parser(
+        sub,
+        "cost",
+        about="costs booked against services",
+        doing="book the costs in a CSV file",
+        columns="CSV with date, service, amount, category[, note]",
+    )
 
 
 def cost_command(
@@ -396,14 +445,11 @@ def cost_command(
         print(f"{args.file}: {error.strerror or error}", file=sys.stderr)
         return 1
     if not report.ok:
-        print(
+        _print_refused(
             f"{args.file}: {len(report.errors) + report.more_errors} error(s), nothing imported:",
-            file=sys.stderr,
+            list(report.errors),
+            report.more_errors,
         )
-        for row_error in report.errors:
-            print(f"  {row_error}", file=sys.stderr)
-        if report.more_errors:
-            print(f"  … and {report.more_errors} more", file=sys.stderr)
         return 1
     told = ", ".join(f"{a.service} {a.period} {a.threshold} %" for a in report.alerts)
     print(
@@ -461,6 +507,54 @@ def evidence_command(
     if not pack.chain_ok:
         print("warning: the audit trail's hash chain is broken; see 4.3-chain-check.txt")
     return 0
+
+
+# ---- servicedesk capacity import --------------------------------------------------------------
+
+
+def add_capacity_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _add_import_parser(
+        sub,
+        "capacity",
+        about="capacity measurements",
+        doing="store the measurements in a CSV file",
+        columns="CSV with item, metric, value, at",
+    )
+
+
+def capacity_command(
+    args: argparse.Namespace,
+    db: Database | None = None,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> int:
+    """`capacity import FILE`: every good row stored and its metric evaluated; each bad row
+    printed with its line. 0 when every row was good, 1 otherwise (the good ones are kept)."""
+    from services import capacity_import
+    from services.clock import SystemClock
+
+    policy = policy or _policy_from_env()
+    db = db or _database()
+    db.upgrade()
+    try:
+        with db.session() as session:
+            report = capacity_import.import_file(
+                session, path=args.file, policy=policy, now=now or SystemClock().now()
+            )
+    except OSError as error:
+        print(f"{args.file}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    told = ", ".join(f"{a.item} {a.metric} {a.kind}" for a in report.alerts)
+    print(
+        f"{args.file}: {report.stored} measurement(s) stored"
+        + (f", {report.duplicates} already stored" if report.duplicates else "")
+        + (f"; alerts: {told}" if told else "")
+    )
+    if report.ok:
+        return 0
+    refused = len(report.errors) + report.more_errors
+    _print_refused(f"{args.file}: {refused} row(s) refused:", list(report.errors), report.more_errors)
+    return 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 
+from bot.capacity_http import CapacityEndpoint
 from bot.db import Database
 from bot.gate import MALFORMED
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -89,10 +90,13 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def make_wsgi_app(
-    app: App | None, db: Database, metrics: Metrics | None = None
+    app: App | None,
+    db: Database,
+    metrics: Metrics | None = None,
+    capacity: CapacityEndpoint | None = None,
 ) -> Callable[..., Iterable[bytes]]:
-    """/slack/events (when there is an `app`: not in Socket Mode), /healthz, and /metrics (the
-    app's own metrics unless others are given)."""
+    """/slack/events (when there is an `app`: not in Socket Mode), /healthz, /metrics (the
+    app's own metrics unless others are given) and /capacity/… (when `capacity` is given)."""
     slack = _SlackHandler(app, path=EVENTS_PATH) if app is not None else None
     metrics = metrics or getattr(app, "metrics", None)
 
@@ -118,6 +122,8 @@ def make_wsgi_app(
                 status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
             )
             return [body]
+        if capacity is not None and capacity.handles(environ):
+            return capacity(environ, start_response)
         if slack is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found\n"]
@@ -134,12 +140,13 @@ def serve(
     port: int,
     threads: int = 8,
     metrics: Metrics | None = None,
+    capacity: CapacityEndpoint | None = None,
 ) -> None:
     """Serve until interrupted, with waitress (a production WSGI server, pure Python)."""
     import waitress
 
     waitress.serve(
-        make_wsgi_app(app, db, metrics),
+        make_wsgi_app(app, db, metrics, capacity),
         host=host,
         port=port,
         threads=threads,
@@ -156,12 +163,13 @@ def make_server(
     port: int,
     threads: int = 8,
     metrics: Metrics | None = None,
+    capacity: CapacityEndpoint | None = None,
 ) -> Any:
     """A waitress server object, for tests that start and stop it."""
     from waitress.server import create_server
 
     return create_server(
-        make_wsgi_app(app, db, metrics),
+        make_wsgi_app(app, db, metrics, capacity),
         host=host,
         port=port,
         threads=threads,
@@ -171,11 +179,19 @@ def make_server(
 
 
 def serve_in_background(
-    app: App | None, db: Database, *, host: str, port: int, metrics: Metrics | None = None
+    app: App | None,
+    db: Database,
+    *,
+    host: str,
+    port: int,
+    metrics: Metrics | None = None,
+    capacity: CapacityEndpoint | None = None,
 ) -> Any:
-    """Serve on a daemon thread (Socket Mode: /metrics and /healthz only); returns the server.
-    A port already taken is an OSError here, before Socket Mode connects."""
-    server = make_server(app, db, host=host, port=port, threads=2, metrics=metrics)
+    """Serve on a daemon thread (Socket Mode: /metrics, /healthz and /capacity/… only);
+    returns the server. A port already taken is an OSError here, before Socket Mode connects."""
+    server = make_server(
+        app, db, host=host, port=port, threads=2, metrics=metrics, capacity=capacity
+    )
 
     def run() -> None:
         try:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     slack_retry_backoff_seconds: float | None = Field(
         default=None, ge=0, alias="SLACK_RETRY_BACKOFF_SECONDS"
     )
+    # The bearer token monitoring sends with capacity measurements (POST /capacity/…); unset:
+    # the endpoint refuses every request.
+    capacity_token: SecretStr | None = Field(default=None, alias="CAPACITY_TOKEN")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -62,6 +65,16 @@ class Settings(BaseSettings):
             return None
         if not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("capacity_token")
+    @classmethod
+    def _capacity_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < 16 or not secret.isprintable() or not secret.isascii() or " " in secret:
+            raise ValueError("must be at least 16 printable ASCII characters without spaces")
         return value
 
     @field_validator("slack_signing_secret")

@@ -5,6 +5,7 @@ from models.agreement import AgreementRecord, AgreementReview, AgreementVersion 
 from models.audit import AuditEntry
 from models.availability import TestRun, TestState, UrlCheck  # noqa: F401
 from models.budget import BudgetAlert, Cost  # noqa: F401
+from models.capacity import CapacityAlert, CapacityMeasurement, CapacityState  # noqa: F401
 from models.change import Change, ChangeApproval, ChangeApprovalMessage, ChangeTarget  # noqa: F401
 from models.improvement import Improvement, InternalAudit, Nonconformity  # noqa: F401
 from models.incident import Incident, SlaPause

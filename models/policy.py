@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from models.agreement_policy import Agreement
 from models.availability_policy import AvailabilityPolicy, ServiceTests
+from models.capacity_policy import CapacityRequirement, check_capacity
 from models.change_policy import ChangePolicy, ReleasePolicy
 from models.escalation_policy import EscalationPolicy
 from models.major_incident_policy import MajorIncidentPolicy
@@ -113,6 +114,7 @@ class Policy(Strict):
     suppliers: list[Supplier] = []
     sms: SmsPolicy = SmsPolicy()
     major_incidents: MajorIncidentPolicy = MajorIncidentPolicy()
+    capacity: list[CapacityRequirement] = []
 
     @model_validator(mode="after")
     def _sms_services(self) -> Policy:
@@ -155,6 +157,16 @@ class Policy(Strict):
     def _relationships(self) -> Policy:
         check_relationships(self)
         return self
+
+    @model_validator(mode="after")
+    def _capacity(self) -> Policy:
+        check_capacity(self.capacity)
+        return self
+
+    def capacity_requirement(self, item: str, metric: str) -> CapacityRequirement | None:
+        """The [[capacity]] entry for this item (any letter case) and metric, or None."""
+        wanted = (" ".join(item.split()).lower(), metric.strip().lower())
+        return next((r for r in self.capacity if r.key == wanted), None)
 
     def team(self, name: str | None) -> Team | None:
         return next((team for team in self.teams if team.name == name), None)

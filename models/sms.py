@@ -18,10 +18,16 @@ from models.carried import Carried
 class SmsItemKind(StrEnum):
     OBJECTIVE = "objective"
     DOCUMENT = "document"
+    CAPACITY_PLAN = "capacity"
 
     @property
     def prefix(self) -> str:
-        return "OBJ" if self is SmsItemKind.OBJECTIVE else "DOC"
+        return {"objective": "OBJ", "capacity": "CPL"}.get(self.value, "DOC")
+
+    @property
+    def label(self) -> str:
+        """What people read: "objective", "document", "capacity plan"."""
+        return "capacity plan" if self is SmsItemKind.CAPACITY_PLAN else self.value
 
 
 class SmsItem(SQLModel, table=True):

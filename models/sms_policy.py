@@ -126,6 +126,13 @@ class Document(Reviewed):
     review_every: str | None = "yearly"
 
 
+class CapacityPlan(Document):
+    """A capacity plan (ISO/IEC 20000-1 6.5): a document reviewed like the others, by default
+    every quarter."""
+
+    review_every: str | None = "quarterly"
+
+
 class AuditPlan(Strict):
     """An internal audit held on a cadence: what it covers and who audits."""
 
@@ -189,6 +196,7 @@ class SmsPolicy(Strict):
         default_factory=lambda: list(DEFAULT_COST_CATEGORIES), min_length=1
     )
     budgets: list[Budget] = []
+    capacity_plans: list[CapacityPlan] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> SmsPolicy:
@@ -196,6 +204,7 @@ class SmsPolicy(Strict):
             ("objectives", list(self.objectives)),
             ("documents", list(self.documents)),
             ("audits", list(self.audits)),
+            ("capacity_plans", list(self.capacity_plans)),
         ]
         seen_budgets: set[tuple[str, str]] = set()
         for index, budget in enumerate(self.budgets):
@@ -212,8 +221,12 @@ class SmsPolicy(Strict):
                 seen.add(item.name.lower())
         return self
 
-    def item(self, kind: Literal["objective", "document"], name: str) -> Reviewed | None:
-        """The objective or document called `name` (any letter case), or None."""
+    def item(self, kind: Literal["objective", "document", "capacity"], name: str) -> Reviewed | None:
+        """The objective, document or capacity plan called `name` (any letter case), or None."""
         lowered = name.strip().lower()
-        items: list[Reviewed] = list(self.objectives if kind == "objective" else self.documents)
+        items: list[Reviewed] = list(
+            {"objective": self.objectives, "capacity": self.capacity_plans}.get(
+                kind, self.documents
+            )
+        )
         return next((item for item in items if item.name.lower() == lowered), None)

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -144,6 +145,31 @@ class _FileError(Exception):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
         self.line = line
+
+
+def csv_records(text: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a CSV file's text whose header names at least the `required` columns, as
+    (line where the row starts, {column: cell}) with formula quotes taken off; blank rows are
+    skipped. A missing header or column, or a line the csv module cannot read, is a _FileError
+    at its line (rows before it have been yielded)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        columns = [h.strip().lower() for h in header or []]
+        missing = [c for c in required if c not in columns]
+        if not header or missing:
+            raise _FileError(
+                1,
+                f"the first line must be a header naming {', '.join(required[:-1])} and "
+                f"{required[-1]}" + (f" (missing: {', '.join(missing)})" if header else ""),
+            )
+        line = reader.line_num + 1
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if any(c.strip() for c in cells):
+                yield start, dict(zip(columns, (restore_cell(c) for c in cells), strict=False))
+    except csv.Error as error:
+        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
 
 
 def _decode(path: Path) -> str:

@@ -5,8 +5,6 @@ Then the rows go in with one multi-row INSERT and the budgets they touch are che
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +15,7 @@ from sqlmodel import Session
 from models.budget import BudgetAlert, Cost
 from models.policy import Policy
 from services import audit, budgets
-from services.cmdb_import import RowError, _decode, _FileError, restore_cell
+from services.cmdb_import import RowError, _decode, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -39,29 +37,12 @@ class ImportReport:
 
 
 def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader, None)
-        columns = [h.strip().lower() for h in header or []]
-        missing = [c for c in REQUIRED if c not in columns]
-        if not header or missing:
-            raise _FileError(
-                1,
-                "the first line must be a header naming date, service, amount and category"
-                + (f" (missing: {', '.join(missing)})" if header else ""),
-            )
-        rows = []
-        line = reader.line_num + 1
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise _FileError(start, f"more than {MAX_ROWS:,} rows; split the file")
-            rows.append((start, dict(zip(columns, (restore_cell(c) for c in cells), strict=False))))
-        return rows
-    except csv.Error as error:
-        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
+    rows = []
+    for line, values in csv_records(text, REQUIRED):
+        if len(rows) >= MAX_ROWS:
+            raise _FileError(line, f"more than {MAX_ROWS:,} rows; split the file")
+        rows.append((line, values))
+    return rows
 
 
 def _day(text: str) -> date:

@@ -54,6 +54,8 @@ def _items(policy: Policy) -> dict[tuple[str, str], Reviewed]:
         found[(SmsItemKind.OBJECTIVE.value, objective.name)] = objective
     for document in policy.sms.documents:
         found[(SmsItemKind.DOCUMENT.value, document.name)] = document
+    for plan in policy.sms.capacity_plans:
+        found[(SmsItemKind.CAPACITY_PLAN.value, plan.name)] = plan
     return found
 
 
@@ -69,7 +71,7 @@ def _file_version(item: Reviewed) -> str | None:
 
 
 def reminder_text(kind: SmsItemKind, item: Reviewed, review_on: date) -> str:
-    what = "objective" if kind is SmsItemKind.OBJECTIVE else "controlled document"
+    what = "controlled document" if kind is SmsItemKind.DOCUMENT else kind.label
     return (
         f":spiral_calendar_pad: The {what} *{user_text(item.name)}* is due for review on "
         f"{review_on:%a %d %b %Y}. Review it, then press *Record review*."
@@ -231,11 +233,11 @@ def check_reviewer(policy: Policy, *, kind: SmsItemKind, name: str, actor: Actor
     item = policy.sms.item(kind.value, name)
     if item is None:
         raise NotFound(
-            f"There is no {kind.value} called '{user_text(name)}' in the policy file any more."
+            f"There is no {kind.label} called '{user_text(name)}' in the policy file any more."
         )
     if actor.user_id != item.owner and not actor.is_admin:
         raise Forbidden(
-            f"Only the {kind.value}'s owner ({mention(item.owner)}) or an admin can record its review."
+            f"Only the {kind.label}'s owner ({mention(item.owner)}) or an admin can record its review."
         )
     return item
 
@@ -292,7 +294,7 @@ def record_review(
         .execution_options(populate_existing=True)
     ).first()
     if row is None or row.id is None:
-        raise NotFound(f"The {kind.value} '{user_text(item.name)}' is not recorded yet; try again.")
+        raise NotFound(f"The {kind.label} '{user_text(item.name)}' is not recorded yet; try again.")
     repeated = session.exec(
         select(SmsReview).where(
             SmsReview.item_id == row.id,

@@ -11,7 +11,7 @@ from handlers.cmdb import render
 from handlers.cmdb.ids import ITEM_SELECT
 from handlers.common import later, tell
 from models.cmdb import NAME_MAX
-from services import cmdb
+from services import capacity, cmdb
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -71,12 +71,15 @@ class CmdbHandlers:
                 view = cmdb.show(session, key=item.key)
                 affected = cmdb.affected_services(session, key=item.key)
                 records = cmdb.open_records_for_item(session, key=item.key)
+                required = capacity.capacity_status(
+                    session, self.ctx.policy, self.ctx.clock.now(), item=item.name
+                )
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
         respond(
             text=f"{item.key} {user_text(item.name)}",
-            blocks=render.show_blocks(view, affected, records),
+            blocks=render.show_blocks(view, affected, records, required),
             response_type="ephemeral",
         )
 

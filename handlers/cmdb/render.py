@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers.capacity.render import item_lines
 from handlers.cmdb.ids import ITEM_SELECT
 from models.cmdb import ConfigItem
+from services.capacity import CapacityRow
 from services.cmdb import ItemView, OpenRecords
 
 USAGE = "\n".join(
@@ -46,7 +48,10 @@ def _names(items: Sequence[ConfigItem]) -> str:
 
 
 def show_blocks(
-    view: ItemView, affected: Sequence[ConfigItem], records: OpenRecords
+    view: ItemView,
+    affected: Sequence[ConfigItem],
+    records: OpenRecords,
+    required: Sequence[CapacityRow] = (),
 ) -> list[b.Block]:
     item = view.item
     out: list[b.Block] = [
@@ -84,6 +89,7 @@ def show_blocks(
             )
         ),
     ]
+    out += b.line_sections(item_lines(required)) if required else []
     if view.attributes:
         out.append(
             b.context(

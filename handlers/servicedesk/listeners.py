@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.context import AppContext
+from handlers.capacity.command import CapacityCommand
 from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
@@ -76,6 +77,8 @@ class ServiceDeskHandlers:
             SmsHandlers(self.ctx).command(words[1:], body, respond)
         elif head == "budget":
             BudgetCommand(self.ctx).run(words[1:], respond)
+        elif head == "capacity":
+            CapacityCommand(self.ctx).run(words[1:], respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -40,6 +40,8 @@ USAGE = (
     "value this quarter, process owners, controlled documents and their next review.\n"
     "• `/servicedesk budget [period]` — budget against actual per service (a period like "
     "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
+    "• `/servicedesk capacity [item]` — capacity requirements with their latest value, level "
+    "and forecast, and the capacity plans' next review.\n"
     "• `/servicedesk help` — this message."
 )
 

@@ -156,7 +156,7 @@ def review_modal(
         REVIEW_VIEW,
         "Record review",
         [
-            section(f"Review of the {kind.value} *{user_text(item.name)}*{now_at}."),
+            section(f"Review of the {kind.label} *{user_text(item.name)}*{now_at}."),
             input_block(
                 DATE_FIELD,
                 "Date of the review",
@@ -190,6 +190,6 @@ def recorded_text(kind: SmsItemKind, item: Reviewed, review: SmsReview) -> str:
     )
     version = f", version {user_text(review.version)}" if review.version else ""
     return (
-        f"Review of the {kind.value} *{user_text(item.name)}* on {review.reviewed_on:%d %b %Y} "
+        f"Review of the {kind.label} *{user_text(item.name)}* on {review.reviewed_on:%d %b %Y} "
         f"recorded by {mention(review.recorded_by)}: {review.outcome}{version}.{following}"
     )

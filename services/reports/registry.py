@@ -4,6 +4,7 @@ the builder and every renderer pick it up."""
 
 from __future__ import annotations
 
+from services.capacity_report import CapacitySection
 from services.relationship_report import SatisfactionSection, SupplierSection
 from services.reports.builtin_sections import BUILT_IN
 from services.reports.sections import ReportSection
@@ -12,6 +13,7 @@ SECTIONS: list[ReportSection] = [
     *BUILT_IN,
     SatisfactionSection(),
     SupplierSection(),
+    CapacitySection(),
 ]
 
 

@@ -118,9 +118,8 @@ def test_example_policy_file_is_valid():
     assert policy.sla.calendar.country == "GB"
 
 
-def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
-    """With SLACK_APP_TOKEN set the bot opens a Socket Mode connection (asking the Web API at
-    SLACK_API_URL for it with the app-level token) instead of serving HTTP."""
+def start_socket_mode(tmp_path: Path, fake_slack, **extra: str) -> subprocess.Popen:  # type: ignore[no-untyped-def,type-arg]
+    """`python app.py` in Socket Mode against the fake Slack, with `extra` in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update(
         {
@@ -130,9 +129,10 @@ def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
             "SLACK_API_URL": fake_slack.url,
             "RUN_SCHEDULER": "false",
             "PYTHONPATH": str(ROOT),
+            **extra,
         }
     )
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         env=env,
         cwd=tmp_path,
@@ -140,6 +140,12 @@ def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_app_token_starts_socket_mode_against_the_api_url(tmp_path, fake_slack):
+    """With SLACK_APP_TOKEN set the bot opens a Socket Mode connection (asking the Web API at
+    SLACK_API_URL for it with the app-level token) instead of serving HTTP."""
+    process = start_socket_mode(tmp_path, fake_slack)
     try:
         calls = fake_slack.wait_for("apps.connections.open", timeout=30)
     finally:

@@ -51,6 +51,7 @@ from services.incident_sla import IncidentSla
 from services.mrkdwn import user_text
 from services.problems import TrendFinding
 from services.sla_clock import SlaState
+from tests.capacity import escaping_support as capacity_escaping
 from tests.handlers.hostile import HOSTILE, HOSTILE_SHORT, assert_no_markup, markup_problems
 from tests.relationships import escaping_support as relationship_escaping
 
@@ -642,3 +643,9 @@ def _major_renderers() -> list[Callable[..., Any]]:
 @pytest.mark.parametrize("fn", _major_renderers(), ids=lambda fn: fn.__name__)
 def test_major_incident_renderer_escapes_every_text_field(fn: Callable[..., Any]) -> None:
     test_renderer_escapes_every_text_field(fn)
+
+
+# ---- capacity (issue 14): /servicedesk capacity and the capacity lines of /ci show ------------
+
+FACTORIES.update(capacity_escaping.factories(hostile))
+CHOICES.update(capacity_escaping.CHOICES)

@@ -50,9 +50,8 @@ def test_satisfaction_rows_per_scope(database, clock, policy):
     report, rows = _rows(database, policy, clock, "all")
     assert rows[("Satisfaction", "Average score (1-5)")] == ("3.67", "—")
     assert rows[("Satisfaction", "Surveys sent")] == ("3", "0")
-    details = [
-        d for d in report.sections[-2].details(report, report.current.values["satisfaction"])
-    ]
+    section = next(s for s in report.sections if s.key == "satisfaction")
+    details = section.details(report, report.current.values["satisfaction"])
     assert details[0].rows == (("INC-2", "2", "Slow"),)
     report, rows = _rows(database, policy, clock, "payments")
     assert rows[("Satisfaction", "Response rate")][0] == "100.0 %"
