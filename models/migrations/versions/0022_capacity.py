@@ -2,7 +2,7 @@
 (issue 14, capacity)
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 
 - capacity_measurement: one value of one metric of one item at one time; (item, metric, at)
   unique, which is also the index the latest and last-N reads walk.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
