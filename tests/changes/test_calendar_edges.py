@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.db import Database
 from models.change import ChangeType
 from models.policy import Policy
-from services import changes
+from services import change_plan, changes
 from services.clock import ManualClock
 from tests.changes.conftest import REQUESTER, WINDOW_START, change_input, later
 
@@ -64,3 +64,10 @@ def test_conflicts_come_by_planned_start_and_a_window_starting_at_the_end_is_non
         assert changes.conflicts(session, change=changes.get(session, key=after)) == []
         found = changes.conflicts(session, change=changes.get(session, key=late))
         assert [c.key for c in found] == [wide]
+
+
+def test_reminder_stages_name_the_largest_whole_unit() -> None:
+    assert [
+        change_plan.duration_text(later(h))
+        for h in (24, 48, 1, 25, 0.5, 1.5, 1 / 60, 1 / 120, 61 / 3600)
+    ] == ["1d", "2d", "1h", "25h", "30m", "90m", "1m", "30s", "61s"]

@@ -69,3 +69,11 @@ def test_no_reminders_without_a_due_date_or_an_owner(database, clock: ManualCloc
     with database.session() as session:
         for key in ("NC-1", "NC-2"):
             assert notifications.for_record(session, record_key=key) == []
+        texts = [
+            (r.recipient, r.text) for r in notifications.for_record(session, record_key="NC-3")
+        ]
+    assert texts == [
+        ("U1", ":hourglass_flowing_sand: NC-3 is due tomorrow (Sun 29 Nov 2026)."),
+        ("U1", ":hourglass_flowing_sand: NC-3 is due today."),
+        ("U1", ":hourglass_flowing_sand: NC-3 was due on Sun 29 Nov 2026 and is a week late."),
+    ]
