@@ -64,6 +64,13 @@ def test_conflicts_come_by_planned_start_and_a_window_starting_at_the_end_is_non
         assert changes.conflicts(session, change=changes.get(session, key=after)) == []
         found = changes.conflicts(session, change=changes.get(session, key=late))
         assert [c.key for c in found] == [wide]
+        # A window with one end missing (as a draft would have it) conflicts with nothing.
+        half = changes.get(session, key=late)
+        half.planned_end = None
+        assert changes.conflicts(session, change=half) == []
+        half.planned_end, half.planned_start = WINDOW_START, None
+        assert changes.conflicts(session, change=half) == []
+        session.rollback()
 
 
 def test_reminder_stages_name_the_largest_whole_unit() -> None:
