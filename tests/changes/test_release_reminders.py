@@ -138,3 +138,82 @@ def test_change_reminder_texts(
         assert text("review") == (
             f":memo: {head} is waiting for its post-implementation review: record the outcome."
         )
+
+
+def test_syncing_one_change_queues_its_plan_and_keeps_only_the_review_once_implemented(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = _approved_change(database, clock, policy, awaiting)
+    with database.session() as session:
+        added = change_reminders.sync_change(session, key=key, policy=policy, now=clock.now())
+    assert added == [
+        "before_start:1d@20261130T200000Z",
+        "before_start:1h@20261201T190000Z",
+        "at_start@20261201T200000Z",
+        "overrun@20261201T220000Z",
+        "review@20261203T220000Z",
+    ]
+    head = "*CHG-1* Upgrade the payments database"
+    opens = f":calendar: Reminder: the window of {head} opens in %s (Tue 01 Dec 20:00 UTC). "
+    review = f":memo: {head} is waiting for its post-implementation review: record the outcome."
+    assert _pending(database, key) == [
+        (added[0], "UIMPL1", opens % "1d" + "You are the implementer."),
+        (added[1], "UIMPL1", opens % "1h" + "You are the implementer."),
+        (
+            added[2],
+            "UIMPL1",
+            f":arrow_forward: The window of {head} opens now. Press *Start implementation* "
+            "when you begin.",
+        ),
+        (
+            added[3],
+            "UIMPL1",
+            f":hourglass: {head} was planned to end at Tue 01 Dec 22:00 UTC and is still being "
+            "implemented. Complete it, or back it out and record that in the review.",
+        ),
+        (added[4], REQUESTER, review),
+    ]
+    with database.session() as session:
+        assert change_reminders.sync_change(session, key=key, policy=policy, now=clock.now()) == []
+        changes.schedule(session, key=key, actor=Actor("UIMPL1"), now=clock.now(), policy=policy)
+        changes.start_implementation(session, key=key, actor=Actor("UIMPL1"), now=clock.now())
+        changes.complete_implementation(session, key=key, actor=Actor("UIMPL1"), now=clock.now())
+    with database.session() as session:
+        again = change_reminders.sync_change(session, key=key, policy=policy, now=clock.now())
+    # In review: only the review is left, due two days after the implementation ended (now).
+    assert again == ["review@20261129T100000Z"]
+    assert _pending(database, key) == [(again[0], REQUESTER, review)]
+
+
+def test_syncing_one_release_queues_its_window_reminders_and_a_cancelled_one_none(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    change = _approved_change(database, clock, policy, awaiting)
+    release = _release(database, clock, [change], name="Pay*ments*", version="<2.4>")
+    with database.session() as session:
+        change_reminders.sync_change(session, key=change, policy=policy, now=clock.now())
+        added = change_reminders.sync_release(session, key=release, policy=policy, now=clock.now())
+    assert added == [
+        "before_start:1d@20261130T200000Z",
+        "before_start:1h@20261201T190000Z",
+        "at_start@20261201T200000Z",
+    ]
+    head = "*REL-1* Pay*ments* &lt;2.4&gt;"
+    opens = (
+        f":calendar: Reminder: the deployment window of {head} opens in %s (Tue 01 Dec 20:00 UTC)."
+    )
+    assert _pending(database, release) == [
+        (added[0], MANAGER, opens % "1d"),
+        (added[1], MANAGER, opens % "1h"),
+        (added[2], MANAGER, f":arrow_forward: The deployment window of {head} opens now."),
+    ]
+    with database.session() as session:
+        releases.cancel(session, key=release, actor=Actor(MANAGER), now=clock.now())
+    with database.session() as session:
+        assert (
+            change_reminders.sync_release(session, key=release, policy=policy, now=clock.now())
+            == []
+        )
+    assert _pending(database, release) == []
+    # The release's sync leaves the change's reminders alone.
+    assert len(_pending(database, change)) == 5

@@ -208,7 +208,7 @@ def test_a_change_to_a_record_marks_its_message_stale_in_the_same_transaction(ct
     with ctx.db.session() as session:
         assert not incidents.KIND.is_stale(session, key=key)
     # A transaction that rolls back leaves the message current.
-    with pytest.raises(RuntimeError), ctx.db.session() as session:
+    with pytest.raises(RuntimeError, match="crash before commit"), ctx.db.session() as session:
         incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=ctx.policy)
         raise RuntimeError("crash before commit")
     with ctx.db.session() as session:

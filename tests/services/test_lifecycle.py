@@ -10,8 +10,9 @@ from enum import Enum, StrEnum
 import pytest
 
 from services import audit
-from services.errors import NotAllowed
-from services.lifecycle import Lifecycle, Move
+from services.errors import Forbidden, NotAllowed
+from services.lifecycle import Lifecycle, Move, agents
+from services.permissions import Actor, Role
 
 
 class Colour(Enum):
@@ -168,3 +169,50 @@ def test_audit_rows_store_enum_values_text_and_nothing_as_given(database) -> Non
         ("D-9", "U1", at, "counted", None, "2", "0", None),
         ("D-9", "U1", at, "coloured", None, None, "red", None),
     ]
+
+
+def _guarded_door() -> Lifecycle:
+    """Agents open the door; only the record's own keeper may do anything else."""
+
+    def keeper(actor: Actor, record: _Record) -> None:
+        if actor.user_id != "UKEEP":
+            raise Forbidden(f"only the keeper may touch {record.key}")
+
+    return Lifecycle(
+        "door",
+        {"open": ([Door.SHUT], Door.OPEN), "shut": ([Door.OPEN], Door.SHUT)},
+        label=str,
+        action_label={},
+        who={"open": agents("open doors")},
+        anyone_else=keeper,
+    )
+
+
+def test_the_who_table_and_anyone_else_decide_who_may_move(database) -> None:  # type: ignore[no-untyped-def]
+    door = _guarded_door()
+    now = datetime(2026, 11, 27, 10, 0).astimezone()
+    record = _Record("D-1", "shut")
+    agent = Actor("UAGENT", frozenset({Role.AGENT}))
+    with database.session() as session:
+        with pytest.raises(
+            Forbidden,
+            match=r"^Refused, because only service desk agents can open doors\. Ask an agent, or an admin to add you\.$",
+        ):
+            door.move(session, record, "open", actor=Actor("UKEEP"), now=now)
+        with pytest.raises(Forbidden, match=r"^Refused, because only service desk agents can"):
+            door.check_step(record, "open", Actor("UOTHER"))
+        door.check_step(record, "open", agent)
+        door.move(session, record, "open", actor=agent, now=now)
+        with pytest.raises(Forbidden, match=r"^Refused, because only the keeper may touch D-1$"):
+            door.move(session, record, "shut", actor=agent, now=now)
+        door.move(session, record, "shut", actor=Actor("UKEEP"), now=now)
+        # An action outside the table is checked for the person alone.
+        door.check_step(record, "paint", Actor("UKEEP"))
+        with pytest.raises(Forbidden, match=r"^Refused, because only the keeper may touch D-1$"):
+            door.check_step(record, "paint", agent)
+    assert record.status == "shut"
+    with database.session() as session:
+        assert [(e.actor, e.action) for e in audit.trail(session, key="D-1")] == [
+            ("UAGENT", "open"),
+            ("UKEEP", "shut"),
+        ]

@@ -66,10 +66,17 @@ def test_two_budgets_for_one_period_are_refused():
 
 
 @pytest.mark.parametrize(
-    "typed", ["1e3", "nan", "inf", "1,000", "9" * 5000, "0", "-0.00", "12.345", "１２", "", "12."]
+    "typed", ["1e3", "nan", "inf", "1,000", "9" * 5000, "12.345", "１２", "", "12."]
 )
 def test_amounts_that_are_not_plain_decimals_are_refused(typed: str):
-    with pytest.raises(InvalidInput):
+    shown = typed[:30].replace(".", r"\.")
+    with pytest.raises(InvalidInput, match=rf"^'{shown}' is not an amount\. Write amounts like"):
+        budgets.parse_amount(typed)
+
+
+@pytest.mark.parametrize("typed", ["0", "-0.00", "0.00", "000000000000.00"])
+def test_an_amount_of_zero_is_refused(typed: str):
+    with pytest.raises(InvalidInput, match=r"^An amount of zero books nothing\.$"):
         budgets.parse_amount(typed)
 
 
