@@ -16,6 +16,7 @@ from bot.context import AppContext
 from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
+from handlers.management_reviews import ManagementReviewHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.budget import BudgetCommand
@@ -76,6 +77,9 @@ class ServiceDeskHandlers:
             SmsHandlers(self.ctx).command(words[1:], body, respond)
         elif head == "budget":
             BudgetCommand(self.ctx).run(words[1:], respond)
+        elif head == "review":
+            rest = {**body, "text": " ".join(words[1:])}
+            ManagementReviewHandlers(self.ctx).route(rest, self.ctx.client, respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

@@ -40,6 +40,8 @@ USAGE = (
     "value this quarter, process owners, controlled documents and their next review.\n"
     "• `/servicedesk budget [period]` — budget against actual per service (a period like "
     "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
+    "• `/servicedesk review [show MR-2]` — management reviews: the next one, the inputs the "
+    "bot prepares for it now, open actions and past reviews.\n"
     "• `/servicedesk help` — this message."
 )
 
