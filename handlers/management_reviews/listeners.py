@@ -72,14 +72,14 @@ class ManagementReviewHandlers(SmsRecordHandlers):
             period, prepared = management_reviews.inputs(session, policy=policy, now=now)
             held = management_reviews.past(session)
             actions = management_reviews.open_actions(session)
-        blocks = render.overview_blocks(
-            upcoming,
-            period,
-            prepared,
-            held,
-            actions,
-            configured=policy.sms.management_review is not None,
-        )
+            blocks = render.overview_blocks(
+                upcoming,
+                period,
+                prepared,
+                held,
+                actions,
+                configured=policy.sms.management_review is not None,
+            )
         call.respond(text="Management reviews", blocks=blocks, response_type="ephemeral")
 
     def on_record_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
