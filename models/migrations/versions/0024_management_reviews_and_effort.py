@@ -71,9 +71,7 @@ def upgrade() -> None:
     op.create_table(
         "management_review_action",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "review_id", sa.Integer(), sa.ForeignKey("management_review.id"), nullable=False
-        ),
+        sa.Column("review_id", sa.Integer(), sa.ForeignKey("management_review.id"), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("owner", sa.String(length=32), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
