@@ -115,7 +115,9 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> int:
     }
     records.update(
         (release.key, release)
-        for release in session.exec(select(Release).where(col(Release.status).in_(RELEASE_STATES)))
+        for release in session.exec(
+            select(Release).where(col(Release.status).in_(RELEASE_STATES))
+        )
     )
     plans: dict[str, list[reminders.Planned]] = {
         key: _change_plan(record, policy)

@@ -27,7 +27,9 @@ def insert_new(session: Session, draft: Model, *, unique: str = "submission_id")
         # Built once and reused with new parameters: building `insert(...).values(**row)`
         # afresh for every form costs more than the database round trip.
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
+        statement = (
+            insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
+        )
         _statements[(model, dialect, unique)] = statement
     table: Any = model.__table__
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}

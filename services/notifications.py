@@ -105,7 +105,9 @@ def _insert(session: Session) -> Any:
     # processes scheduling the same stage at once both carry on; exactly one row results.
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return (
-        insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS).returning(_TABLE.c.id)
+        insert(_TABLE)
+        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
+        .returning(_TABLE.c.id)
     )
 
 
@@ -203,7 +205,9 @@ def claim_due(
         # choice is a MATERIALIZED CTE: as a plain IN (subquery) PostgreSQL may run the
         # LIMIT … SKIP LOCKED subquery more than once in one UPDATE and claim more than
         # `limit` rows (seen: 101 of 101 with a limit of 100).
-        picked = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
+        picked = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with(
+            "MATERIALIZED"
+        )
         ids: Any = select(picked.c.id).scalar_subquery()
     else:
         ids = chosen.scalar_subquery()
@@ -219,7 +223,9 @@ def claim_due(
         )
         .returning(Notification)
     )
-    claimed = list(session.scalars(statement, execution_options={"populate_existing": True}).all())
+    claimed = list(
+        session.scalars(statement, execution_options={"populate_existing": True}).all()
+    )
     claimed.sort(key=lambda row: (row.due_at, row.id))
     return claimed
 
@@ -365,9 +371,7 @@ def mark_failed_many(session: Session, *, failed: list[Failed]) -> dict[int, dat
         update(_TABLE)
         .where(_TABLE.c.id == bindparam("b_id"), _STILL_OURS)
         .values(
-            status=N.PENDING.value,
-            next_attempt_at=bindparam("b_next"),
-            last_error=bindparam("b_error"),
+            status=N.PENDING.value, next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")
         ),
         [
             {"b_id": id, "b_next": at, "b_error": failure.error[:ERROR_MAX]}

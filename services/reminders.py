@@ -81,9 +81,9 @@ def sync_many(
         if p.recipient and p.due_at > now - STALE_AFTER
     }
     known = session.execute(
-        sa_select(
-            _TABLE.c.id, _TABLE.c.record_key, _TABLE.c.stage, _TABLE.c.recipient, _TABLE.c.status
-        ).where(_TABLE.c.kind == KIND, _TABLE.c.record_key.in_(sorted(plans)))
+        sa_select(_TABLE.c.id, _TABLE.c.record_key, _TABLE.c.stage, _TABLE.c.recipient,
+                  _TABLE.c.status)
+        .where(_TABLE.c.kind == KIND, _TABLE.c.record_key.in_(sorted(plans)))
     ).all()
     seen = {(row.record_key, row.stage, row.recipient) for row in known}
     stale = [

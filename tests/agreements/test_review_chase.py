@@ -51,9 +51,7 @@ def _dms(fake_slack, to: str) -> list[str]:  # type: ignore[no-untyped-def]
     ]
 
 
-def test_overdue_review_is_chased_then_escalated_once_each(
-    ctx, fake_slack, database, clock, policy
-):  # type: ignore[no-untyped-def]
+def test_overdue_review_is_chased_then_escalated_once_each(ctx, fake_slack, database, clock, policy):  # type: ignore[no-untyped-def]
     # 20 Nov review (09:00 UTC), now Fri 27 Nov 10:00: chases fell due on 23 and 26 Nov, before
     # they could be planned (the bot did not know of the agreement), so they are not sent; the
     # next, 29 Nov, is planned, as is the escalation on 30 Nov.

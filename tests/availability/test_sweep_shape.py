@@ -87,10 +87,8 @@ def _scenario(db: Database, policy: Policy, sweep: Any, claim: Any) -> list[Any]
 
 def _rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, tuple[type[SQLModel], Any]] = {
-        "outbox": (
-            Notification,
-            (col(Notification.record_key), col(Notification.stage), col(Notification.recipient)),
-        ),
+        "outbox": (Notification, (col(Notification.record_key), col(Notification.stage),
+                                  col(Notification.recipient))),
         "runs": (TestRun, (col(TestRun.service), col(TestRun.test_name), col(TestRun.due_at))),
         "states": (TestState, (col(TestState.service), col(TestState.test_name))),
         "audit": (AuditEntry, (col(AuditEntry.id),)),

@@ -179,3 +179,5 @@ def test_sweep_statement_count_does_not_grow_with_the_records(fresh, policy: Pol
                 "cancelled"
             }
     assert counts[0] == counts[1], counts
+
+

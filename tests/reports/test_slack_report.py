@@ -53,10 +53,9 @@ def test_bad_scope_non_agent_and_slack_refusal_get_clear_answers(slack, fake_sla
     answer = texts(fake_slack)[-1]
     assert "`&lt;!channel&gt;` is not a service, agreement or customer" in answer
     slack.command("/servicedesk", "report 2026-10", user_id="U0OUTSIDER")
-    assert (
-        "Refused, because only service desk agents can request service reports"
-        in texts(fake_slack)[-1]
-    )
+    assert "Refused, because only service desk agents can request service reports" in texts(
+        fake_slack
+    )[-1]
     assert fake_slack.calls("chat.postMessage") == []
     fake_slack.fail_next(
         "files.completeUploadExternal",

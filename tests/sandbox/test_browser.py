@@ -33,14 +33,8 @@ if not os.environ.get("CI") and (not HAVE_BROWSER or sync_playwright is None):
     pytest.skip("no chromium or playwright here (CI installs both)", allow_module_level=True)
 
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 # Generous: CI shares two cores with the PostgreSQL leg and other work.
 TIMEOUT_MS = 15_000
@@ -50,10 +44,7 @@ TIMEOUT_MS = 15_000
 def page(running_sandbox: sandbox.Sandbox, tmp_path: Path) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=FLAGS,
-            headless=True,
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True,
             viewport={"width": 1280, "height": 860},
         )
         try:
@@ -130,9 +121,7 @@ def newest(running: sandbox.Sandbox, model) -> SimpleNamespace:  # type: ignore[
 def test_incident_logged_acknowledged_escalated_resolved(
     page: Page, running_sandbox: sandbox.Sandbox, tmp_path: Path
 ) -> None:
-    dialog = open_form(
-        page, "incidents", "/incident Card payments fail at checkout", "New incident"
-    )
+    dialog = open_form(page, "incidents", "/incident Card payments fail at checkout", "New incident")
     field(dialog, "Impact").locator("select").select_option(label="High")
     field(dialog, "Urgency").locator("select").select_option(label="High")
     # Type-ahead: what is typed goes to the bot as block_suggestion.

@@ -140,13 +140,7 @@ def _advance(
     result = None
     if crossed is not None:
         result = _fire(
-            session,
-            timer,
-            subject,
-            crossed,
-            now=now,
-            policy=policy,
-            calendar=calendar,
+            session, timer, subject, crossed, now=now, policy=policy, calendar=calendar,
             pauses=pauses,
         )
     timer.next_stage = max(timer.next_stage, st._first_stage_after(used, target_seconds, policy))

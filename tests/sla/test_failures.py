@@ -40,9 +40,7 @@ def test_a_broken_sla_timer_is_set_aside_and_the_others_still_fire(database, clo
     clock.advance(minutes=30)
     with caplog.at_level(logging.ERROR, logger="services.sla_timers"):
         fired = sweep(database, clock, policy)
-    assert [(f.record_key, f.target, f.stage) for f in fired] == [
-        (healthy, "response", "response:50")
-    ]
+    assert [(f.record_key, f.target, f.stage) for f in fired] == [(healthy, "response", "response:50")]
     assert f"SLA timer {broken} response could not be processed" in caplog.text
     # Whatever the broken timer had written was rolled back; it is retried later, not at
     # every sweep, so it cannot hold up the queue.

@@ -252,10 +252,8 @@ escalation_ladder = ["UONE", "UTWO", "UTHREE"]
         database = fresh()
         with database.session() as session:
             for n in range(due):
-                paging.start(
-                    session, record_key=f"INC-{n + 1}", team="ops", now=START, policy=policy
-                )
-
+                paging.start(session, record_key=f"INC-{n + 1}", team="ops", now=START,
+                             policy=policy)
         def run(database: Database = database, due: int = due) -> None:
             later = START + timedelta(minutes=11)
             with database.session() as session:

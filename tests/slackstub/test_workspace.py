@@ -132,9 +132,7 @@ def test_a_slash_command_reaches_the_app_signed_and_its_answer_shows_only_to_its
     (received,) = app.received
     assert received["_verified"] is True
     assert (received["command"], received["text"], received["user_id"]) == (
-        "/incident",
-        "list",
-        ERIN.id,
+        "/incident", "list", ERIN.id
     )
     seen = workspace.state(user=ERIN.id, channel="C0INC")
     assert [e["text"] for e in seen["ephemerals"]] == ["you said list"]
@@ -163,19 +161,9 @@ def test_a_click_answered_through_response_url_replaces_the_message(
     posted = bot(workspace).chat_postMessage(
         channel="C0INC",
         text="INC-1",
-        blocks=[
-            {
-                "type": "actions",
-                "block_id": "b",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "ack",
-                        "text": {"type": "plain_text", "text": "Ack"},
-                    }
-                ],
-            }
-        ],
+        blocks=[{"type": "actions", "block_id": "b", "elements": [
+            {"type": "button", "action_id": "ack", "text": {"type": "plain_text", "text": "Ack"}}
+        ]}],
     )
 
     def answer(payload: dict[str, Any]) -> tuple[int, Any]:
@@ -190,19 +178,9 @@ def test_a_click_answered_through_response_url_replaces_the_message(
 
     app.answer = answer
     action = {"type": "button", "action_id": "ack", "block_id": "b", "value": "1"}
-    assert (
-        page_call(
-            workspace,
-            "/sandbox/action",
-            {
-                "user": OTTO.id,
-                "channel": "C0INC",
-                "message_ts": posted["ts"],
-                "action": action,
-            },
-        )[0]
-        == 200
-    )
+    assert page_call(workspace, "/sandbox/action", {
+        "user": OTTO.id, "channel": "C0INC", "message_ts": posted["ts"], "action": action,
+    })[0] == 200
     (received,) = app.received
     assert received["type"] == "block_actions" and received["user"]["id"] == OTTO.id
     assert received["container"]["message_ts"] == posted["ts"]
@@ -214,17 +192,9 @@ def test_a_modal_opened_by_a_command_belongs_to_its_sender_and_its_submission_is
     workspace: Workspace, app: RecordingApp
 ) -> None:
     view = {
-        "type": "modal",
-        "callback_id": "new",
-        "title": {"type": "plain_text", "text": "New"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "title",
-                "label": {"type": "plain_text", "text": "Title"},
-                "element": {"type": "plain_text_input", "action_id": "t"},
-            }
-        ],
+        "type": "modal", "callback_id": "new", "title": {"type": "plain_text", "text": "New"},
+        "blocks": [{"type": "input", "block_id": "title", "label": {"type": "plain_text",
+                    "text": "Title"}, "element": {"type": "plain_text_input", "action_id": "t"}}],
     }
     answers: list[tuple[int, Any]] = []
 
@@ -268,16 +238,9 @@ def test_a_modal_opened_by_a_command_belongs_to_its_sender_and_its_submission_is
 def test_type_ahead_returns_the_apps_options(workspace: Workspace, app: RecordingApp) -> None:
     options = [{"text": {"type": "plain_text", "text": "payments"}, "value": "payments"}]
     app.answer = lambda payload: (200, {"options": options})
-    status, answer = page_call(
-        workspace,
-        "/sandbox/suggest",
-        {
-            "user": ERIN.id,
-            "action_id": "service",
-            "block_id": "service",
-            "value": "pay",
-        },
-    )
+    status, answer = page_call(workspace, "/sandbox/suggest", {
+        "user": ERIN.id, "action_id": "service", "block_id": "service", "value": "pay",
+    })
     assert answer == {"ok": True, "options": options, "option_groups": []}
     assert (app.received[0]["type"], app.received[0]["value"]) == ("block_suggestion", "pay")
 
