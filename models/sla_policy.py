@@ -104,36 +104,6 @@ def format_duration(td: timedelta) -> str:
     return sign + " ".join(pieces)
 
 
-class WrittenDuration(timedelta):
-    """A duration read from text that remembers its weeks and days: on a business clock "3d"
-    is three working days while "72h" is 72 working hours. It is a timedelta in every other
-    respect (its value counts a day as 24 hours)."""
-
-    written: str
-    weeks: float
-    days_written: float
-    rest: timedelta
-
-    def __new__(cls, text: str) -> WrittenDuration:
-        value = parse_duration(text)
-        duration = super().__new__(cls, seconds=value.total_seconds())
-        duration.written = text
-        duration.weeks, duration.days_written, duration.rest = _split_written(text, value)
-        return duration
-
-    def __reduce__(self) -> tuple[type[WrittenDuration], tuple[str]]:  # copy and pickle
-        return WrittenDuration, (self.written,)
-
-
-def on_calendar(value: timedelta, calendar: CalendarPolicy) -> timedelta:
-    """The time a business clock on `calendar` counts for `value`: its days (as written, or
-    the whole days of a plain timedelta) are working days, the rest counts as it is."""
-    weeks, days, rest = _split_written(None, value)
-    if isinstance(value, WrittenDuration):
-        weeks, days, rest = value.weeks, value.days_written, value.rest
-    return calendar.working_day_length * (weeks * len(calendar.working_days) + days) + rest
-
-
 def _to_duration(value: Any) -> Any:
     if isinstance(value, timedelta):
         if value <= timedelta(0):
@@ -145,7 +115,7 @@ def _to_duration(value: Any) -> Any:
             f'{value} has no unit; write it as a string with one, for example "{value}m"'
         )
     if isinstance(value, str):
-        return WrittenDuration(value)
+        return parse_duration(value)
     raise ValueError(f"expected a duration such as {_EXAMPLES}, got {type(value).__name__}")
 
 

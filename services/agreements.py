@@ -17,7 +17,6 @@ from typing import Literal
 
 from models.agreement_policy import Agreement
 from models.policy import Policy
-from models.sla_policy import on_calendar
 from services.sla_calendars import clock_name
 
 Which = Literal["response", "resolution"]
@@ -119,30 +118,19 @@ def effective_request_targets(
     """A service request's targets: the catalog item's (`response`, `fulfilment`), replaced by
     the strictest of the covering agreements' request targets where they set one. The request
     falls under the agreement that supplied the fulfilment (else response) target, else the
-    first covering one. Requests run on a business clock, so each target is returned as the
-    working time that clock counts: a day written as `1d` is one working day of the hours it
-    runs on (the supplying agreement's service hours, else `[sla.calendar]`)."""
+    first covering one."""
     best: dict[str, tuple[timedelta, str]] = {}
     for agreement in agreements_covering(policy, service):
-        hours = agreement.service_hours or policy.sla.calendar
         for which in ("response", "fulfilment"):
             value = getattr(agreement.request_targets, which)
-            if value is None:
-                continue
-            counted = on_calendar(value, hours)
-            if which not in best or counted < best[which][0]:
-                best[which] = (counted, agreement.name)
+            if value is not None and (which not in best or value < best[which][0]):
+                best[which] = (value, agreement.name)
     applied = best.get("fulfilment") or best.get("response")
     covering = agreement_for_service(policy, service)
-    name = applied[1] if applied else covering.name if covering else None
-    under = policy.agreement(name) if name else None
-    hours = (under.service_hours if under else None) or policy.sla.calendar
     return RequestTargets(
-        response=best["response"][0] if "response" in best else on_calendar(response, hours),
-        fulfilment=(
-            best["fulfilment"][0] if "fulfilment" in best else on_calendar(fulfilment, hours)
-        ),
-        agreement=name,
+        response=best["response"][0] if "response" in best else response,
+        fulfilment=best["fulfilment"][0] if "fulfilment" in best else fulfilment,
+        agreement=applied[1] if applied else covering.name if covering else None,
     )
 
 

@@ -127,11 +127,11 @@ def test_a_request_counts_its_agreements_hours(database, policy):  # type: ignor
         key = notify.request.key
     with database.session() as session:
         # Response (the item's 4h): Fri 17–18 (1h) + Tue 08–11 → Tue 20 Oct 11:00.
-        # Fulfilment "1d" is one working day of these hours (08:00–18:00, 10 h): Fri 1h,
-        # Tue 08–17 (9h) → Tue 20 Oct 17:00.
+        # Fulfilment "1d" is stored as 24 hours of counted time (as for every request): Fri
+        # 1h, Tue 10h, Wed 10h, Thu 08–11 (3h) → Thu 22 Oct 11:00.
         assert _timers(session, key) == {
             "response": ("business:Long hours", 4 * 3600, at(20, 11)),
-            "resolution": ("business:Long hours", 10 * 3600, at(20, 17)),
+            "resolution": ("business:Long hours", 24 * 3600, at(22, 11)),
         }
 
 

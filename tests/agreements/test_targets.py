@@ -74,10 +74,9 @@ def test_a_request_on_a_covered_service_gets_the_agreements_fulfilment_target(
     with database.session() as session:
         request = session.exec(select(ServiceRequest)).one()
     assert (request.service, request.agreement) == ("payments", "Gold")
-    # Gold sets fulfilment (1d) and leaves response to the catalog item (4h). Requests run on
-    # the business clock, where "1d" is one working day (09:00–17:00: 8 hours counted).
-    assert (request.response_target_s, request.fulfilment_target_s) == (4 * 3600, 8 * 3600)
-    assert _timers(database, key)["resolution"][0] == 8 * 3600
+    # Gold sets fulfilment (1d) and leaves response to the catalog item (4h).
+    assert (request.response_target_s, request.fulfilment_target_s) == (4 * 3600, 86400)
+    assert _timers(database, key)["resolution"][0] == 86400
     from handlers.requests import render
 
     team_message = str(render.fulfilment_blocks(request, policy.catalog.item("refund")))

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.db import Database
-from models.change import Change
 from models.notification import Notification
 from models.policy import Policy
 from services import change_reminders, changes, notifications, releases
@@ -55,15 +54,13 @@ def _store(db: Database, clock: ManualClock, policy: Policy, changes_count: int)
                 now=clock.now(),
                 policy=policy,
             )
-            # Through the column types (a raw datetime parameter would lean on sqlite3's
-            # default adapter, deprecated since Python 3.12).
             session.execute(
-                update(Change)
-                .where(col(Change.id) == change.id)
-                .values(
-                    status=CHANGE_STATES[n % len(CHANGE_STATES)],
-                    implemented_at=(WINDOW_END + shift) if n % len(CHANGE_STATES) == 3 else None,
-                )
+                text("UPDATE change SET status = :s, implemented_at = :at WHERE id = :id"),
+                {
+                    "s": CHANGE_STATES[n % len(CHANGE_STATES)],
+                    "at": (WINDOW_END + shift) if n % len(CHANGE_STATES) == 3 else None,
+                    "id": change.id,
+                },
             )
         for n, status in enumerate(("planned", "scheduled", "deployed")):
             release = releases.create(
@@ -112,12 +109,8 @@ def _scenario(db: Database, policy: Policy, sweep: Sweep) -> list[int]:
         session.execute(text("UPDATE change SET status = 'implementing' WHERE id = 1"))
         session.execute(text("UPDATE change SET status = 'closed' WHERE id = 2"))
         session.execute(
-            update(Change)
-            .where(col(Change.id) == 9)
-            .values(
-                planned_start=WINDOW_START + timedelta(days=1),
-                planned_end=WINDOW_END + timedelta(days=1),
-            )
+            text("UPDATE change SET planned_start = :s, planned_end = :e WHERE id = 9"),
+            {"s": WINDOW_START + timedelta(days=1), "e": WINDOW_END + timedelta(days=1)},
         )
         session.execute(text("UPDATE release SET status = 'cancelled' WHERE id = 2"))
     run()
@@ -186,3 +179,5 @@ def test_sweep_statement_count_does_not_grow_with_the_records(fresh, policy: Pol
                 "cancelled"
             }
     assert counts[0] == counts[1], counts
+
+

@@ -8,7 +8,6 @@ import pytest
 
 from bot.policy import PolicyError, parse_policy
 from models.agreement_policy import advance_review
-from models.sla_policy import WrittenDuration
 from services import agreements
 
 BASE = """
@@ -161,19 +160,17 @@ def test_request_targets_take_the_strictest_and_keep_the_catalog_where_unset():
     found = agreements.effective_request_targets(
         policy, "payments", response=timedelta(hours=4), fulfilment=timedelta(days=3)
     )
-    # Requests run on the business clock (09:00-17:00): Gold's "1d" counts 8 working hours.
     assert (found.response, found.fulfilment, found.agreement) == (
         timedelta(hours=1),
-        timedelta(hours=8),
+        timedelta(days=1),
         "Gold",
     )
     found = agreements.effective_request_targets(
         policy, None, response=timedelta(hours=4), fulfilment=timedelta(days=3)
     )
-    # The catalog's three days are three working days; its four hours stay four.
     assert (found.response, found.fulfilment, found.agreement) == (
         timedelta(hours=4),
-        timedelta(hours=24),
+        timedelta(days=3),
         None,
     )
 
@@ -200,21 +197,3 @@ def test_on_equal_counted_time_the_24x7_clock_is_the_stricter():
     targets, name = agreements.effective_incident_targets(policy, "payments", 1)
     assert targets.resolution == agreements.ClockTarget(timedelta(hours=2), "24x7")
     assert name == "Gold"
-
-
-def test_request_targets_count_written_days_as_working_days_and_hours_as_hours():
-    policy = parse_policy(BASE)
-    days = agreements.effective_request_targets(
-        policy, None, response=written("1w"), fulfilment=written("1d 2h")
-    )
-    # 09:00-17:00 Monday to Friday: a week is five working days, a day eight hours.
-    assert (days.response, days.fulfilment) == (timedelta(hours=40), timedelta(hours=10))
-    hours = agreements.effective_request_targets(
-        policy, None, response=written("24h"), fulfilment=written("72h")
-    )
-    assert (hours.response, hours.fulfilment) == (timedelta(hours=24), timedelta(hours=72))
-
-
-def written(text: str) -> timedelta:
-    """A duration as the policy file's reader makes it (remembering its days)."""
-    return WrittenDuration(text)

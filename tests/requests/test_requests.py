@@ -170,7 +170,7 @@ def test_request_with_group_approval_goes_through_to_fulfilment(database, clock)
         ).request
         assert request.status == "closed"
         start, target, pauses = requests.sla_inputs(request)
-        assert target == timedelta(hours=16)  # "2d": two working days of 09:00-17:00
+        assert target == timedelta(days=2)
         assert pauses == [(start, start + timedelta(hours=5))]
         actions = [e.action for e in audit.trail(session, key=key)]
         assert actions == ["created", "approved", "start", "fulfil", "close"]
