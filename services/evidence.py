@@ -29,6 +29,7 @@ from models.change import Change, ChangeApproval
 from models.cmdb import ConfigItem
 from models.improvement import Improvement, InternalAudit, Nonconformity
 from models.incident import Incident
+from models.management_review import EffortEntry, ManagementReview, ManagementReviewAction
 from models.policy import Policy
 from models.problem import Problem
 from models.release import Release
@@ -57,7 +58,13 @@ CLAUSES: dict[str, tuple[str, list[str]]] = {
     ),
     "4.5": (
         "Establish and improve the SMS",
-        ["4.5-internal-audits.csv", "4.5-nonconformities.csv", "4.5-improvements.csv"],
+        [
+            "4.5-internal-audits.csv",
+            "4.5-nonconformities.csv",
+            "4.5-improvements.csv",
+            "4.5-management-reviews.csv",
+            "4.5-management-review-actions.csv",
+        ],
     ),
     "6.1": (
         "Service level management",
@@ -67,7 +74,7 @@ CLAUSES: dict[str, tuple[str, list[str]]] = {
     "6.3": ("Service continuity and availability", ["6.3-availability.csv", "6.3-test-runs.csv"]),
     "6.4": (
         "Budgeting and accounting",
-        ["6.4-budgets.csv", "6.4-costs.csv", "6.4-budget-alerts.csv"],
+        ["6.4-budgets.csv", "6.4-costs.csv", "6.4-budget-alerts.csv", "6.4-effort.csv"],
     ),
     "8.1": (
         "Incident and service request management",
@@ -97,11 +104,14 @@ TABLES: dict[str, tuple[type[Any], str | None]] = {
     "4.5-internal-audits.csv": (InternalAudit, "created_at"),
     "4.5-nonconformities.csv": (Nonconformity, "created_at"),
     "4.5-improvements.csv": (Improvement, "created_at"),
+    "4.5-management-reviews.csv": (ManagementReview, "created_at"),
+    "4.5-management-review-actions.csv": (ManagementReviewAction, None),
     "6.1-agreement-versions.csv": (AgreementVersion, None),
     "6.1-agreement-reviews.csv": (AgreementReview, "recorded_at"),
     "6.3-test-runs.csv": (TestRun, "due_at"),
     "6.4-costs.csv": (Cost, "recorded_at"),
     "6.4-budget-alerts.csv": (BudgetAlert, "alerted_at"),
+    "6.4-effort.csv": (EffortEntry, "logged_at"),
     "8.1-incidents.csv": (Incident, "created_at"),
     "8.1-service-requests.csv": (ServiceRequest, "submitted_at"),
     "8.1-request-approvals.csv": (RequestApproval, "at"),
