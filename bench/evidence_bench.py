@@ -20,10 +20,8 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import text
-
-from bench.seeding import POLICY, fill_incidents, prepare, sqlite_path
-from bot.db import Database, make_engine, upgrade_database
+from bench.seeding import POLICY, sqlite_path, store
+from bot.db import Database
 from services import evidence
 
 NOW = datetime(2027, 1, 5, 10, 0, tzinfo=UTC)
@@ -48,17 +46,7 @@ def _time_pack(db: Database) -> tuple[float, float, evidence.Pack, Path]:
 
 
 def run(url: str, *, count: int, refill: bool = True) -> None:
-    if refill:
-        engine = prepare(url)
-        started = time.perf_counter()
-        fill_incidents(engine, count=count, months=12, end=END)
-        filled = f"filled in {time.perf_counter() - started:.0f} s"
-    else:
-        engine = make_engine(url)
-        upgrade_database(engine)
-        with engine.connect() as connection:
-            count = connection.execute(text("SELECT count(*) FROM incident")).scalar_one()
-        filled = "kept from an earlier run"
+    engine, count, filled = store(url, count=count, months=12, end=END, refill=refill)
     db = Database(engine)
     wall, cpu, pack, out = _time_pack(db)
     size = pack.zip_path.stat().st_size

@@ -16,10 +16,8 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-
-from bench.seeding import POLICY, SERVICES, fill_incidents, prepare, sqlite_path
-from bot.db import Database, make_engine, upgrade_database
+from bench.seeding import POLICY, SERVICES, sqlite_path, store
+from bot.db import Database
 from services.reports import build_report, parse_period, resolve
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -47,17 +45,7 @@ def _time_report(db: Database, scope_text: str) -> tuple[list[float], list[float
 
 
 def run(url: str, *, count: int, months: int, refill: bool = True) -> None:
-    if refill:
-        engine = prepare(url)
-        started = time.perf_counter()
-        fill_incidents(engine, count=count, months=months, end=END)
-        filled = f"filled in {time.perf_counter() - started:.0f} s"
-    else:
-        engine = make_engine(url)
-        upgrade_database(engine)
-        with engine.connect() as connection:
-            count = connection.execute(text("SELECT count(*) FROM incident")).scalar_one()
-        filled = "kept from an earlier run"
+    engine, count, filled = store(url, count=count, months=months, end=END, refill=refill)
     db = Database(engine)
     for scope_text in ("all", SERVICES[3]):
         walls, cpus, incidents = _time_report(db, scope_text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
@@ -109,3 +110,20 @@ def sqlite_path(name: str, *, keep: bool = False) -> str:
         if os.path.exists(path + suffix) and not keep:
             os.remove(path + suffix)
     return path
+
+
+def store(
+    url: str, *, count: int, months: int, end: datetime, refill: bool
+) -> tuple[Engine, int, str]:
+    """The bench's database: freshly filled with `count` incidents (`refill`), or the one an
+    earlier run left (its incidents counted). Returns (engine, incidents, how it was made)."""
+    if refill:
+        engine = prepare(url)
+        started = time.perf_counter()
+        fill_incidents(engine, count=count, months=months, end=end)
+        return engine, count, f"filled in {time.perf_counter() - started:.0f} s"
+    engine = make_engine(url)
+    upgrade_database(engine)
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    return engine, count, "kept from an earlier run"
