@@ -23,6 +23,7 @@ from handlers.feedback import FeedbackHandlers
 from handlers.home import HomeHandlers
 from handlers.improvements import ImprovementHandlers
 from handlers.incidents import IncidentHandlers
+from handlers.management_reviews import ManagementReviewHandlers
 from handlers.nonconformities import NonconformityHandlers
 from handlers.problems import ProblemHandlers
 from handlers.releases import ReleaseHandlers
@@ -54,6 +55,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     AuditHandlers,
     CostHandlers,
     ReviewHandlers,
+    ManagementReviewHandlers,
 )
 
 

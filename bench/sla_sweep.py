@@ -18,7 +18,8 @@ from sqlalchemy import Engine, insert, text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
-from bot.db import Database, make_engine, upgrade_database
+from bench.seeding import prepare
+from bot.db import Database
 from models.incident import Incident
 from models.notification import Notification
 from models.policy import Policy
@@ -93,18 +94,8 @@ def _fill(engine: Engine, *, count: int, due: int) -> None:
             connection.execute(text("ANALYZE"))
 
 
-def _prepare(url: str) -> Engine:
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    upgrade_database(engine)
-    return engine
-
-
 def run(url: str, *, count: int, due: int) -> None:
-    engine = _prepare(url)
+    engine = prepare(url)
     started = time.perf_counter()
     _fill(engine, count=count, due=due)
     filled = time.perf_counter() - started

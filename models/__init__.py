@@ -11,6 +11,7 @@ from models.improvement import Improvement, InternalAudit, Nonconformity  # noqa
 from models.incident import Incident, SlaPause
 from models.links import RecordLink  # noqa: F401
 from models.major_incident import MajorIncident, PostIncidentReview  # noqa: F401
+from models.management_review import EffortEntry, ManagementReview, ManagementReviewAction  # noqa: F401
 from models.notification import Notification
 from models.page import Page
 from models.relationship import (  # noqa: F401

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from models.agreement_policy import _cadence
 from models.budget import DEFAULT_COST_CATEGORIES, Budget
+from models.management_review_policy import HourlyRate, ManagementReviewPlan
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.sla_policy import Duration
 
@@ -197,6 +198,12 @@ class SmsPolicy(Strict):
     )
     budgets: list[Budget] = []
     capacity_plans: list[CapacityPlan] = []
+    # Management reviews on a cadence (models.management_review_policy).
+    management_review: ManagementReviewPlan | None = None
+    # What an hour of effort logged on a record costs: per team, else this rate; none: effort
+    # is logged but costs nothing.
+    hourly_rate: HourlyRate | None = None
+    hourly_rates: dict[str, HourlyRate] = {}
 
     @model_validator(mode="after")
     def _unique_names(self) -> SmsPolicy:

@@ -26,6 +26,7 @@ from services import (
     changes,
     incidents,
     major_incidents,
+    management_reviews,
     paging,
     problems,
     releases,
@@ -83,6 +84,7 @@ def sweep_sms_reviews(*, db: Database, clock: Clock, policy: Policy) -> int:
     next internal audit of every [[sms.audits]] plan that has none open."""
     with db.session() as session:
         touched = sms_reviews.sweep(session, now=clock.now(), policy=policy)
+        touched += len(management_reviews.sweep(session, now=clock.now(), policy=policy))
         return touched + len(audits.sweep(session, now=clock.now(), policy=policy))
 
 

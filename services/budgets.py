@@ -161,14 +161,17 @@ def record_cost(
     )
 
 
-def spent(session: Session, *, service: str, starts: date, ends: date) -> int:
-    """Cents booked against `service` on days in [starts, ends) (one indexed SUM)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(Cost.amount_cents), 0)).where(
-            Cost.service == service, col(Cost.incurred_on) >= starts, col(Cost.incurred_on) < ends
-        )
-    ).one()
-    return int(total)
+def spent(
+    session: Session, *, service: str, starts: date, ends: date, category: str | None = None
+) -> int:
+    """Cents booked against `service` on days in [starts, ends) (one indexed SUM), of one
+    `category` only when given."""
+    statement = select(func.coalesce(func.sum(Cost.amount_cents), 0)).where(
+        Cost.service == service, col(Cost.incurred_on) >= starts, col(Cost.incurred_on) < ends
+    )
+    if category is not None:
+        statement = statement.where(Cost.category == category)
+    return int(session.exec(statement).one())
 
 
 def service_of(policy: Policy, budget: Budget) -> str:
@@ -276,10 +279,15 @@ class BudgetStatus:
     service: str  # as the policy's [[services]] spells it
     actual_cents: int
     owner: str | None
+    effort_cents: int = 0  # of actual_cents, booked from effort logged on records
 
     @property
     def actual(self) -> Decimal:
         return cents_to_money(self.actual_cents)
+
+    @property
+    def effort(self) -> Decimal:
+        return cents_to_money(self.effort_cents)
 
     @property
     def percent(self) -> Decimal:
@@ -314,6 +322,13 @@ def status(
             service_of(policy, b),
             spent(session, service=service_of(policy, b), starts=b.starts, ends=b.ends),
             owner_of(policy, b),
+            spent(
+                session,
+                service=service_of(policy, b),
+                starts=b.starts,
+                ends=b.ends,
+                category="effort",
+            ),
         )
         for b in chosen
     ]

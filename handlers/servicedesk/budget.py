@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from bot.context import AppContext
 from handlers.common import actor_of, later, tell
 from handlers.servicedesk import budget_render as render
-from services import budgets
+from services import budgets, effort
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -49,7 +49,32 @@ class CostHandlers:
         if head == "list":
             self._list(text[4:].strip(), respond)
             return
+        if head == "effort":
+            self._effort(text.split(" ", 3)[1:], body, respond)
+            return
         self._book(text, body, respond)
+
+    def _effort(self, words: list[str], body: dict[str, Any], respond: Respond) -> None:
+        """`/cost effort KEY TIME [note]`: effort on a record, costed at its team's rate."""
+        if len(words) < 2:
+            tell(respond, f"Give the record and the time spent.\n\n{render.COST_USAGE}")
+            return
+        try:
+            with self.ctx.db.session() as session:
+                entry, cost, _alerts = effort.log(
+                    session,
+                    key=words[0],
+                    spent=words[1],
+                    note=words[2] if len(words) > 2 else "",
+                    actor=actor_of(self.ctx, body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                )
+                answer = render.effort_text(self.ctx.policy, entry, cost)
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        tell(respond, answer)
 
     def _list(self, wanted: str, respond: Respond) -> None:
         policy = self.ctx.policy

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from bot.blocks import Block, header, line_sections
 from models.budget import Cost
+from models.management_review import EffortEntry
 from models.policy import Policy
 from services.budgets import BudgetStatus, money
 from services.mrkdwn import mention, user_text
@@ -16,6 +17,8 @@ COST_USAGE = (
     "*/cost* books a cost against a service:\n"
     "• `/cost SERVICE AMOUNT CATEGORY [note]` — for example "
     "`/cost payments 1200.50 licences Datadog renewal`; a minus sign books a credit.\n"
+    "• `/cost effort KEY TIME [note]` — time spent on an incident, request, change or problem "
+    "(`/cost effort INC-4 1h30m`), costed at its team's hourly rate against its service.\n"
     "• `/cost list [service]` — the latest costs.\n"
     "• `/cost help` — this message.\n"
     "Files: `servicedesk cost import costs.csv`. Budgets: `/servicedesk budget`."
@@ -47,6 +50,19 @@ def status_line(policy: Policy, found: BudgetStatus) -> str:
         f"• *{user_text(found.service)}* {budget.period}: {money(policy, found.actual)} of "
         f"{money(policy, budget.amount)} ({found.shown_percent}){_mark(found)} — {remaining}, "
         f"{owner}"
+        + (f"; of which effort {money(policy, found.effort)}" if found.effort_cents else "")
+    )
+
+
+def effort_text(policy: Policy, entry: EffortEntry, cost: Cost | None) -> str:
+    """The answer to `/cost effort`: what was logged and what it cost."""
+    hours = f"{entry.minutes // 60}h{entry.minutes % 60:02d}m"
+    if cost is None:
+        why = "no hourly rate applies" if not entry.rate_cents else "the record has no service"
+        return f"Logged {hours} on {entry.record_key}; no cost booked ({why})."
+    return (
+        f"Logged {hours} on {entry.record_key}: {money(policy, cost.amount)} booked against "
+        f"*{user_text(cost.service)}* as effort."
     )
 
 

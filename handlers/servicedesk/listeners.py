@@ -17,6 +17,7 @@ from handlers.capacity.command import CapacityCommand
 from handlers.common import actor_of, later, replace_clicked, tell
 from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
+from handlers.management_reviews import ManagementReviewHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.budget import BudgetCommand
@@ -79,6 +80,9 @@ class ServiceDeskHandlers:
             BudgetCommand(self.ctx).run(words[1:], respond)
         elif head == "capacity":
             CapacityCommand(self.ctx).run(words[1:], respond)
+        elif head == "review":
+            rest = {**body, "text": " ".join(words[1:])}
+            ManagementReviewHandlers(self.ctx).route(rest, self.ctx.client, respond)
         elif head == "help":
             tell(respond, render.USAGE)
         else:

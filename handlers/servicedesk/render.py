@@ -42,6 +42,8 @@ USAGE = (
     "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
     "• `/servicedesk capacity [item]` — capacity requirements with their latest value, level "
     "and forecast, and the capacity plans' next review.\n"
+    "• `/servicedesk review [show MR-2]` — management reviews: the next one, the inputs the "
+    "bot prepares for it now, open actions and past reviews.\n"
     "• `/servicedesk help` — this message."
 )
 

@@ -88,9 +88,9 @@ def _csv(header: list[str], rows: Iterable[dict[str, Any] | list[Any]]) -> str:
     return out.getvalue()
 
 
-def csv_files(session: Session, report: Report) -> dict[str, str]:
-    """figures.csv (the summary), then each section's records (incidents.csv, breaches.csv,
-    availability.csv, changes.csv, …)."""
+def csv_files(session: Session, report: Report, *, records: bool = True) -> dict[str, str]:
+    """figures.csv (the summary), then (unless `records` is False) each section's records
+    (incidents.csv, breaches.csv, availability.csv, changes.csv, …)."""
     files = {
         "figures.csv": _csv(
             ["group", "figure", "this period", "previous period", "change"],
@@ -100,9 +100,9 @@ def csv_files(session: Session, report: Report) -> dict[str, str]:
             ),
         )
     }
-    for section in report.sections:
-        for records in section.records(session, report):
-            files[records.name] = _csv(records.header, records.rows)
+    for section in report.sections if records else ():
+        for found in section.records(session, report):
+            files[found.name] = _csv(found.header, found.rows)
     return files
 
 
@@ -197,9 +197,17 @@ def file_stem(report: Report) -> str:
     return f"service-report-{report.scope.slug}-{report.period.slug}"
 
 
-def write(session: Session, report: Report, *, formats: Iterable[str], out_dir: Path) -> list[Path]:
+def write(
+    session: Session,
+    report: Report,
+    *,
+    formats: Iterable[str],
+    out_dir: Path,
+    records: bool = True,
+) -> list[Path]:
     """Write the report in each of `formats` ("pdf", "csv", "md") under `out_dir`; returns
-    the files written. PDF brings its charts as PNGs beside it."""
+    the files written. PDF brings its charts as PNGs beside it; `records=False` leaves the
+    records behind the figures out of the CSVs (figures.csv only)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(report)
     written: list[Path] = []
@@ -214,7 +222,7 @@ def write(session: Session, report: Report, *, formats: Iterable[str], out_dir: 
             chart_path.write_bytes(chart.png)
             written.append(chart_path)
     if "csv" in wanted:
-        for name, content in csv_files(session, report).items():
+        for name, content in csv_files(session, report, records=records).items():
             path = out_dir / f"{stem}-{name}"
             path.write_text(content, encoding="utf-8")
             written.append(path)

@@ -242,28 +242,40 @@ def incident_records(session: Session, report: Report) -> list[dict[str, Any]]:
         .where(SlaTimer.record_key == sql.key("INC", Incident.id), SlaTimer.target == "resolution")
         .scalar_subquery()
     )
+    # Plain columns, not Incident objects: a year's pack exports a million of them.
     rows = session.execute(
-        select(Incident, response.label("response"), resolution.label("resolution"))
+        select(
+            Incident.id,
+            Incident.title,
+            Incident.priority,
+            Incident.service,
+            Incident.category,
+            Incident.status,
+            Incident.created_at,
+            Incident.acknowledged_at,
+            Incident.resolved_at,
+            Incident.restricted,
+            response.label("response"),
+            resolution.label("resolution"),
+        )
         .where(*logged_in(report.period, report.scope))
         .order_by(col(Incident.id))
-    ).all()
+    )
     hidden = {"title": RESTRICTED_TITLE, "service": "", "category": ""}
     return [
         {
-            "key": incident.key,
-            "title": incident.title,
-            "priority": f"P{incident.priority}",
-            "service": incident.service or "",
-            "category": incident.category or "",
-            "status": incident.status,
-            "created_at": incident.created_at.isoformat(),
-            "acknowledged_at": incident.acknowledged_at.isoformat()
-            if incident.acknowledged_at
-            else "",
-            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else "",
-            "response_sla": response_outcome or "",
-            "resolution_sla": resolution_outcome or "",
+            "key": f"INC-{row.id}",
+            "title": row.title,
+            "priority": f"P{row.priority}",
+            "service": row.service or "",
+            "category": row.category or "",
+            "status": row.status,
+            "created_at": row.created_at.isoformat(),
+            "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else "",
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else "",
+            "response_sla": row.response or "",
+            "resolution_sla": row.resolution or "",
         }
-        | (hidden if incident.restricted else {})
-        for incident, response_outcome, resolution_outcome in rows
+        | (hidden if row.restricted else {})
+        for row in rows
     ]

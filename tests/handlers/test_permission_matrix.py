@@ -998,6 +998,62 @@ ROWS.update(
 )
 
 
+# ---- management reviews (issue 14) -------------------------------------------------------------
+
+
+def management_review(w: World) -> str:
+    """A planned management review (MR-n) owned by OWNER, as the sweep would plan it."""
+    from models.management_review import ManagementReview
+
+    with w.db.session() as s:
+        taken = len(s.exec(select(ManagementReview.id)).all())
+        record = ManagementReview(
+            owner=OWNER,
+            planned_on=w.now().date() + timedelta(days=30 + taken),
+            created_by="servicedesk",
+            created_at=w.now(),
+            updated_at=w.now(),
+        )
+        s.add(record)
+        s.flush()
+        return record.key
+
+
+def management_review_action(w: World) -> int:
+    """An open action (owned by OWNER) agreed at a recorded review."""
+    from services import management_reviews
+
+    key = management_review(w)
+    with w.db.session() as s:
+        management_reviews.record(
+            s,
+            key=key,
+            held_on=w.now().date(),
+            attendees=[],
+            decisions="Carry on",
+            actions=[management_reviews.AgreedAction("Hire", OWNER, w.now().date())],
+            actor=Actor(OWNER),
+            now=w.now(),
+            policy=w.policy,
+        )
+        (found,) = management_reviews.open_actions(s)[-1:]
+        return found.id or 0
+
+
+ROWS.update(
+    {
+        "mr_record": Row(management_review, click("mr_record"), OWNER, "form"),
+        "mr_record_view": Row(
+            form(management_review, OWNER, click("mr_record")),
+            submit({"held_on": date(2026, 11, 27), "decisions": "Keep the targets"}),
+            OWNER,
+        ),
+        "mr_cancel": Row(management_review, click("mr_cancel"), "U0ADMIN"),
+        "mr_action_done": Row(management_review_action, click("mr_action_done", str), OWNER),
+    }
+)
+
+
 def test_every_registered_id_has_a_row():
     """A new button or form must say here who may use it."""
     registered = registered_ids()

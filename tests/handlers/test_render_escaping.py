@@ -649,3 +649,55 @@ def test_major_incident_renderer_escapes_every_text_field(fn: Callable[..., Any]
 
 FACTORIES.update(capacity_escaping.factories(hostile))
 CHOICES.update(capacity_escaping.CHOICES)
+# ---- management reviews (issue 14) -------------------------------------------------------------
+
+
+def _management_factories() -> dict[Any, Callable[[], list[Any]]]:
+    from models.management_review import ManagementReview, ManagementReviewAction, ReviewStatus
+    from services.reports.period import Period
+    from services.review_inputs import Prepared
+
+    return {
+        ManagementReview: lambda: [
+            hostile(
+                ManagementReview,
+                id=1,
+                status=status.value,
+                owner=person,
+                planned_on=NOW.date(),
+                held_on=held,
+                attendees=f'["{person}", "{HOSTILE}"]',
+            )
+            for status, person, held in (
+                (ReviewStatus.PLANNED, FORGED_ID, None),
+                (ReviewStatus.HELD, LEAD, NOW.date()),
+                (ReviewStatus.CANCELLED, FORGED_ID, None),
+            )
+        ],
+        ManagementReviewAction: lambda: [
+            hostile(
+                ManagementReviewAction,
+                id=2,
+                review_id=1,
+                owner=person,
+                due_on=NOW.date(),
+                done_by=person,
+                done_at=done,
+            )
+            for person, done in ((FORGED_ID, None), (LEAD, NOW))
+        ],
+        Period: lambda: [Period(start=NOW - timedelta(days=30), end=NOW, kind="range")],
+        Prepared: lambda: [Prepared(HOSTILE, [HOSTILE, "plain"]), Prepared("Budgets", [])],
+    }
+
+
+FACTORIES.update(_management_factories())
+CHOICES.update(
+    {
+        ("handlers.management_reviews.render.step_text", "action"): lambda: [
+            "created",
+            "record",
+            "cancel",
+        ],
+    }
+)

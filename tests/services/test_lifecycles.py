@@ -6,6 +6,7 @@ without a way out (or a way out nobody may take) fails here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -125,6 +126,28 @@ KINDS["review"] = (
     lambda state: PostIncidentReview(id=1, status=state, owner=PERSON, incident_key="INC-1"),
     reviews.KIND.check_step,
 )
+
+
+# Management reviews (issue 14): the owner (or an admin) records one; an admin cancels.
+def _management_review(state: str) -> Any:
+    from models.management_review import ManagementReview
+
+    return ManagementReview(id=1, status=state, owner=PERSON, planned_on=date(2026, 12, 1))
+
+
+def _management_review_kind() -> tuple[Any, ...]:
+    from models.management_review import ReviewStatus as ManagementReviewStatus
+    from services import management_reviews
+
+    return (
+        ManagementReviewStatus,
+        management_reviews.LIFECYCLE,
+        _management_review,
+        management_reviews.check_step,
+    )
+
+
+KINDS["management review"] = _management_review_kind()
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

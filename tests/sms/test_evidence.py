@@ -15,7 +15,15 @@ import pytest
 
 from bot.cli import evidence_command
 from bot.policy import parse_policy
-from services import audits, budgets, improvements, incidents, nonconformities
+from services import (
+    audits,
+    budgets,
+    effort,
+    improvements,
+    incidents,
+    management_reviews,
+    nonconformities,
+)
 from services.evidence import CLAUSES, NOT_YET
 from services.permissions import Actor, Role
 from tests.handlers.test_permission_matrix import MATRIX_POLICY, World
@@ -37,6 +45,10 @@ owner = "U0QUALITY"
 service = "payments"
 period = "2026"
 amount = "1000"
+
+[sms.management_review]
+owner = "U0OWNER"
+first = 2026-11-27
 """
 )
 
@@ -99,6 +111,27 @@ def _records(database, clock, policy, slack=None, fake_slack=None) -> None:  # t
             now=clock.now(),
             policy=policy,
         )
+        effort.log(
+            session,
+            key=incident.key,
+            spent="45m",
+            note="triage",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+        (review,) = management_reviews.sweep(session, now=clock.now(), policy=policy)
+        management_reviews.record(
+            session,
+            key=review,
+            held_on=clock.now().date(),
+            attendees=["U0OWNER"],
+            decisions="Keep the targets",
+            actions=[management_reviews.AgreedAction("Hire", "U0OWNER", clock.now().date())],
+            actor=Actor("U0OWNER"),
+            now=clock.now(),
+            policy=policy,
+        )
     clock.advance(timedelta(hours=2))
 
 
@@ -147,6 +180,10 @@ def test_the_pack_has_evidence_behind_every_clause_it_lists(
     assert "P1 resolution within target" in read["4.1-sms.md"]
     assert any(n.startswith("6.2-reports/") and n.endswith(".md") for n in read)
     assert "AUD-1" in read["4.5-nonconformities.csv"]
+    assert "Keep the targets" in read["4.5-management-reviews.csv"]
+    assert "Objective attainment" in read["4.5-management-reviews.csv"]  # the inputs kept
+    assert "Hire" in read["4.5-management-review-actions.csv"]
+    assert "45" in read["6.4-effort.csv"] and "triage" in read["6.4-effort.csv"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,129 @@
+"""Slack listeners for management reviews (`/servicedesk review`, the Record review and Done
+buttons): parse, call services.management_reviews, render. No rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import blocks as b
+from handlers.common import actor_of, later, tell
+from handlers.kind import Call, Form, Step, SubCommand
+from handlers.management_reviews import render
+from handlers.management_reviews.ids import Action, Field, View
+from handlers.sms_records import SmsRecordHandlers
+from models.carried import RecordRef
+from models.management_review import ACTIONS_MAX, ManagementReview
+from services import audit, management_reviews
+from services.errors import ServiceDeskError
+from services.management_reviews import AgreedAction
+from services.permissions import Actor
+
+
+class ManagementReviewHandlers(SmsRecordHandlers):
+    # Reached through /servicedesk (handlers.servicedesk routes `review` here), not a command
+    # of its own.
+    command = "/servicedesk review"
+    kind = management_reviews.KIND
+    heading = "*Management reviews* (planned from `[sms.management_review]`)"
+    steps = {Action.CANCEL: Step("cancel", management_reviews.cancel)}
+    forms = {Action.RECORD: Form("record", render.record_modal)}
+    note_field = Field.DECISIONS
+
+    def register(self, app: App) -> None:
+        if self.steps:
+            app.action(Action.CANCEL.value)(self.on_step)
+        app.action(Action.RECORD.value)(self.on_open_form)
+        self.register_more(app)
+
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("", self.on_overview, "the next review, its inputs now, past reviews"),
+            self.show_subcommand("one review, its actions and its audit trail"),
+        ]
+
+    def register_more(self, app: App) -> None:
+        app.action(Action.ACTION_DONE.value)(self.on_action_done)
+        app.view(View.RECORD.value)(self.on_record_submitted)
+
+    def message(
+        self, session: Any, record: ManagementReview, ref: RecordRef | None
+    ) -> tuple[str, list[Any]]:
+        actions = management_reviews.actions_of(session, review_ids=[record.id or 0])
+        return render.fallback_text(record), render.message_blocks(record, actions, ref=ref)
+
+    def show(self, session: Any, record: ManagementReview) -> tuple[str, list[Any]]:
+        actions = management_reviews.actions_of(session, review_ids=[record.id or 0])
+        trail = audit.trail(session, key=record.key)
+        return render.fallback_text(record), render.show_blocks(record, actions, trail)
+
+    def step_text(self, move: str, record: ManagementReview, actor: str) -> str:
+        return render.step_text(move, record, actor)
+
+    def first_step(self, session: Any, record: ManagementReview) -> str:
+        return render.step_text("created", record, record.created_by)
+
+    def on_overview(self, call: Call) -> None:
+        now = self.ctx.clock.now()
+        policy = self.ctx.policy
+        with self.ctx.db.read_session() as session:
+            upcoming = management_reviews.planned(session)
+            period, prepared = management_reviews.inputs(session, policy=policy, now=now)
+            held = management_reviews.past(session)
+            actions = management_reviews.open_actions(session)
+            blocks = render.overview_blocks(
+                upcoming,
+                period,
+                prepared,
+                held,
+                actions,
+                configured=policy.sms.management_review is not None,
+            )
+        call.respond(text="Management reviews", blocks=blocks, response_type="ephemeral")
+
+    def on_record_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
+            agreed = [
+                AgreedAction(
+                    values.get(Field.action(n)),
+                    values.get(Field.action(n, "owner")),
+                    values.get(Field.action(n, "due")),
+                )
+                for n in range(1, ACTIONS_MAX + 1)
+            ]
+            return management_reviews.record(
+                s,
+                key=key,
+                held_on=values.get(Field.HELD_ON),
+                attendees=values.get(Field.ATTENDEES),
+                decisions=values.get(Field.DECISIONS),
+                actions=agreed,
+                actor=actor,
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+
+        self.move_form(ack, body, view, "record", apply)
+
+    def on_action_done(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._action_done, body, respond)
+
+    def _action_done(self, body: dict[str, Any], respond: Respond) -> None:
+        raw = str(body["actions"][0].get("value") or "")
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+            self._old_button(respond)
+            return
+        actor = actor_of(self.ctx, body)
+        try:
+            with self.ctx.db.session() as session:
+                action, review = management_reviews.complete_action(
+                    session, action_id=int(raw), actor=actor, now=self.ctx.clock.now()
+                )
+                key, done = review.key, action.key
+        except ServiceDeskError as error:
+            tell(respond, str(error))
+            return
+        tell(respond, f"{done} is done.")
+        self.refresh(key, step=f"{b.user(actor.user_id)} marked {done} done.")

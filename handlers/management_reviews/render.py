@@ -1,0 +1,202 @@
+"""Everything a person reads about management reviews in Slack: the channel message, the
+record form and `/servicedesk review`. Decisions, actions and the prepared inputs (which hold
+names from the policy file and records) are escaped wherever they are put into mrkdwn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot import blocks as b
+from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.management_reviews.ids import Action, Field, View
+from models.audit import AuditEntry
+from models.carried import RecordRef
+from models.improvement import TEXT_MAX
+from models.management_review import (
+    ACTION_MAX,
+    ACTIONS_MAX,
+    ManagementReview,
+    ManagementReviewAction,
+)
+from services.management_reviews import LIFECYCLE
+from services.reports.period import Period
+from services.review_inputs import Prepared
+
+BUTTONS = [
+    Button("record", "Record review", Action.RECORD, style="primary"),
+    Button("cancel", "Cancel", Action.CANCEL),
+]
+
+
+def title_line(record: ManagementReview) -> str:
+    return f":bar_chart: *{record.key}* · management review"
+
+
+def fallback_text(record: ManagementReview) -> str:
+    return (
+        f"{record.key} management review — {record.state.label}, due {record.planned_on:%d %b %Y}"
+    )
+
+
+def action_line(action: ManagementReviewAction) -> str:
+    state = (
+        f"done by {b.user(action.done_by)}"
+        if action.done_at is not None
+        else f"due {action.due_on:%a %d %b %Y}"
+    )
+    return f"*{action.key}* {b.user_text(action.text)} — {b.user(action.owner)}, {state}"
+
+
+def action_blocks(actions: Sequence[ManagementReviewAction]) -> list[b.Block]:
+    """Each action on its line; one not done yet carries a Done button."""
+    out: list[b.Block] = []
+    for action in actions[:20]:
+        block = b.section(action_line(action), block_id=f"mr_action|{action.id}")
+        if action.done_at is None:
+            block["accessory"] = b.button("Done", Action.ACTION_DONE, str(action.id))
+        out.append(block)
+    return out
+
+
+def _attendees(record: ManagementReview) -> str:
+    try:
+        people = json.loads(record.attendees or "[]")
+    except ValueError:
+        people = []
+    return ", ".join(b.user(p) for p in people if isinstance(p, str)) or "—"
+
+
+def message_blocks(
+    record: ManagementReview,
+    actions: Sequence[ManagementReviewAction],
+    *,
+    ref: RecordRef | None = None,
+) -> list[b.Block]:
+    fields = [
+        f"*Status*\n{record.state.label}",
+        f"*Owner*\n{b.user(record.owner)}",
+        f"*Due*\n{record.planned_on:%a %d %b %Y}",
+        f"*Held on*\n{record.held_on:%a %d %b %Y}" if record.held_on else "*Held on*\n—",
+    ]
+    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    if record.decisions:
+        out.append(b.section(f"*Attendees*\n{_attendees(record)}"))
+        out.append(b.section(f"*Decisions*\n{b.user_text(record.decisions)}"))
+    if actions:
+        out.append(b.section("*Actions*"))
+        out += action_blocks(actions)
+    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
+    if buttons:
+        out.append(buttons)
+    return out
+
+
+def show_blocks(
+    record: ManagementReview,
+    actions: Sequence[ManagementReviewAction],
+    trail: Sequence[AuditEntry],
+) -> list[b.Block]:
+    out = [blk for blk in message_blocks(record, actions) if blk.get("type") != "actions"]
+    if record.inputs:
+        out += b.line_sections(
+            [
+                "*Inputs as prepared when it was recorded*",
+                *(b.user_text(line) for line in record.inputs.splitlines()),
+            ]
+        )[:10]
+    return out + b.audit_trail(trail, room=50 - len(out))
+
+
+def step_text(action: str, record: ManagementReview, actor: str) -> str:
+    who = b.user(actor)
+    texts = {
+        "created": f"{record.key}: the management review is planned for "
+        f"{record.planned_on:%a %d %b %Y}, owner {b.user(record.owner)}.",
+        "record": f"{who} recorded {record.key}: {b.user_text(record.decisions)}",
+        "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
+    }
+    return texts[action]
+
+
+def inputs_lines(prepared: Sequence[Prepared]) -> list[str]:
+    lines = []
+    for found in prepared:
+        lines.append(f"*{b.user_text(found.title)}*")
+        lines += [f"• {b.user_text(line)}" for line in found.lines]
+    return lines
+
+
+def overview_blocks(
+    upcoming: ManagementReview | None,
+    period: Period,
+    prepared: Sequence[Prepared],
+    held: Sequence[ManagementReview],
+    open_actions: Sequence[ManagementReviewAction],
+    *,
+    configured: bool,
+) -> list[b.Block]:
+    """`/servicedesk review`: the next review, the inputs as prepared now, the open actions
+    and the past reviews."""
+    if upcoming is not None:
+        head = (
+            f"*Next management review*: {upcoming.key} on {upcoming.planned_on:%a %d %b %Y}, "
+            f"owner {b.user(upcoming.owner)}"
+        )
+    elif configured:
+        head = "*Next management review*: planned at the next sweep."
+    else:
+        head = "*Management reviews* are not planned: add `[sms.management_review]`."
+    out: list[b.Block] = [b.section(head)]
+    out += b.line_sections(
+        [f"*Inputs prepared now* ({period.start:%d %b %Y} to {period.end:%d %b %Y})"]
+        + inputs_lines(prepared)
+    )
+    if open_actions:
+        out.append(b.section(f"*Open actions* ({len(open_actions)})"))
+        out += action_blocks(open_actions)
+    lines = [
+        f"*{r.key}* {r.state.label}, due {r.planned_on:%d %b %Y}"
+        + (f", held {r.held_on:%d %b %Y}" if r.held_on else "")
+        for r in held
+    ]
+    out += b.line_sections(["*Past reviews*", *(lines or ["none yet"])])
+    return out[:50]
+
+
+def record_modal(record: ManagementReview, ref: RecordRef) -> dict[str, Any]:
+    inputs: list[b.Block] = [
+        b.input_block(Field.HELD_ON, "Held on", {"type": "datepicker", "action_id": Field.HELD_ON}),
+        b.input_block(
+            Field.ATTENDEES,
+            "Attendees",
+            {"type": "multi_users_select", "action_id": Field.ATTENDEES},
+            optional=True,
+        ),
+        text_block(Field.DECISIONS, "Decisions", max_length=TEXT_MAX),
+    ]
+    for n in range(1, ACTIONS_MAX + 1):
+        inputs += [
+            text_block(
+                Field.action(n),
+                f"Action {n}",
+                max_length=ACTION_MAX,
+                multiline=False,
+                optional=True,
+            ),
+            b.input_block(
+                Field.action(n, "owner"),
+                f"Action {n}: who",
+                {"type": "users_select", "action_id": Field.action(n, "owner")},
+                optional=True,
+            ),
+            b.input_block(
+                Field.action(n, "due"),
+                f"Action {n}: by when",
+                {"type": "datepicker", "action_id": Field.action(n, "due")},
+                optional=True,
+            ),
+        ]
+    title = f"Record {record.key}"
+    return record_form(View.RECORD, title, title_line(record), inputs, submit="Record", ref=ref)
