@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime
@@ -36,6 +36,8 @@ class ReportRun(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     channel: str = Field(max_length=80)
 
+
+OUTAGES = text("impact = 'high'")
 
 # Indexes the report's range queries need on other record kinds' tables, declared here with
 # the reason they exist (an Index built from a table's columns attaches to that table).
@@ -69,6 +71,28 @@ REPORT_INDEXES = (
         Incident.service,  # type: ignore[arg-type]
         Incident.impact,  # type: ignore[arg-type]
         Incident.closed_at,  # type: ignore[arg-type]
+    ),
+    # Outages (high-impact incidents) logged in a period, and those still open, read from
+    # two partial indexes holding only them (the query writes impact = 'high' as a literal).
+    Index(
+        "ix_incident_outage_logged",
+        Incident.service,  # type: ignore[arg-type]
+        Incident.created_at,  # type: ignore[arg-type]
+        Incident.resolved_at,  # type: ignore[arg-type]
+        Incident.status,  # type: ignore[arg-type]
+        Incident.impact,  # type: ignore[arg-type]
+        sqlite_where=OUTAGES,
+        postgresql_where=OUTAGES,
+    ),
+    Index(
+        "ix_incident_outage_open",
+        Incident.status,  # type: ignore[arg-type]
+        Incident.service,  # type: ignore[arg-type]
+        Incident.created_at,  # type: ignore[arg-type]
+        Incident.resolved_at,  # type: ignore[arg-type]
+        Incident.impact,  # type: ignore[arg-type]
+        sqlite_where=OUTAGES,
+        postgresql_where=OUTAGES,
     ),
     # SLA attainment reads each incident's two timers from the index alone.
     Index(

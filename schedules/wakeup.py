@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.db import Database
@@ -23,6 +24,7 @@ from services import notifications
 log = logging.getLogger(__name__)
 
 JOB_ID = "wakeup"
+EXECUTOR = "wakeup"
 # Never closer together than this: a row due now that nobody could claim (another sender
 # holds it) must not turn the wake-up into a busy loop.
 MIN_GAP = timedelta(milliseconds=100)
@@ -37,6 +39,14 @@ class Wakeup:
         self.job = job
         self._lock = threading.Lock()
         self._at: datetime | None = None
+        self._running = False
+        self._again = False
+        # Its own thread: the interval jobs, all firing together, can never hold the wake-up
+        # in the executor's queue behind them.
+        try:
+            scheduler.add_executor(ThreadPoolExecutor(max_workers=2), alias=EXECUTOR)
+        except ValueError:  # a second Wakeup on the same scheduler shares it
+            pass
 
     @property
     def next_at(self) -> datetime | None:
@@ -58,11 +68,15 @@ class Wakeup:
                 id=JOB_ID,
                 name=JOB_ID,
                 replace_existing=True,
+                executor=EXECUTOR,
+                # However late the scheduler gets to it (a loaded machine), it runs.
                 misfire_grace_time=None,
-                # The next run is often set while this one is finishing (schedule_next);
-                # with one instance allowed it would be skipped, and a skipped date job is
-                # gone. Two sweeps at once are safe (they claim disjoint rows).
-                max_instances=2,
+                coalesce=True,
+                # APScheduler skips a job whose instances are all busy, and a skipped date job
+                # is gone until the next interval sweep. A run that finds another one going
+                # only asks it to go round again (`_run`) and returns at once, so two are
+                # never both busy for long; the headroom is for that moment.
+                max_instances=4,
             )
 
     def deadline_noted(self, info: Mapping[str, Any]) -> None:
@@ -72,12 +86,27 @@ class Wakeup:
             self.at(when)
 
     def _run(self) -> None:
+        """Run the job; when a run is already going, have it run once more as soon as it
+        ends instead (what fell due meanwhile is then swept at once, never dropped)."""
         with self._lock:
             self._at = None
+            if self._running:
+                self._again = True
+                return
+            self._running = True
         try:
-            self.job()
-        except Exception:  # noqa: BLE001 - the interval sweeps are the safety net
-            log.exception("wake-up run failed; the interval sweeps carry on")
+            while True:
+                try:
+                    self.job()
+                except Exception:  # noqa: BLE001 - the interval sweeps are the safety net
+                    log.exception("wake-up run failed; the interval sweeps carry on")
+                with self._lock:
+                    if not self._again:
+                        break
+                    self._again = False
+        finally:
+            with self._lock:
+                self._running = False
         self.schedule_next()
 
     def schedule_next(self) -> datetime | None:

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import String, and_, cast, exists, literal
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, or_, select
 
 from models.cmdb import CIType
+from models.incident import KEY_PREFIX as INCIDENT_KEY_PREFIX
 from models.incident import OPEN_STATUSES as INCIDENT_OPEN
 from models.incident import Incident
 from models.links import RecordLink
@@ -311,23 +314,23 @@ class TrendFinding:
     incident_keys: list[str]
 
 
-def _targets(session: Session, incident: Incident) -> list[tuple[str, list[int]]]:
-    """(target, incident ids on it) for the incident's service and each item linked to it."""
-    found: list[tuple[str, list[int]]] = []
+def _targets(session: Session, incident: Incident) -> list[tuple[str, ColumnElement[bool]]]:
+    """(target, the test an incident on it passes) for the incident's service and each item
+    linked to it. A test, not a list of ids: a service's or an item's history is unbounded,
+    while the trend window (which the caller adds) keeps the read to recent incidents."""
+    found: list[tuple[str, ColumnElement[bool]]] = []
     if incident.service:
-        ids = session.exec(select(Incident.id).where(Incident.service == incident.service))
-        found.append((f"service:{incident.service.lower()}", list(ids)))
+        found.append((f"service:{incident.service.lower()}", Incident.service == incident.service))
+    incident_key = literal(f"{INCIDENT_KEY_PREFIX}-") + cast(col(Incident.id), String)
     for item_key in links.linked(session, key=incident.key, kind=cmdb.ITEM_LINK):
-        rows = session.exec(
-            select(RecordLink).where(
-                or_(RecordLink.a == item_key, RecordLink.b == item_key),
-                RecordLink.kind == cmdb.ITEM_LINK,
-            )
+        linked_to_item = exists().where(
+            RecordLink.kind == cmdb.ITEM_LINK,
+            or_(
+                and_(RecordLink.a == item_key, RecordLink.b == incident_key),
+                and_(RecordLink.b == item_key, RecordLink.a == incident_key),
+            ),
         )
-        keys = {r.b if r.a == item_key else r.a for r in rows}
-        found.append(
-            (f"item:{item_key}", [int(k.partition("-")[2]) for k in keys if k.startswith("INC-")])
-        )
+        found.append((f"item:{item_key}", linked_to_item))
     return found
 
 
@@ -337,14 +340,12 @@ def _clusters(
     """(target, incident keys, earliest) of each cluster this incident completes that no open
     problem covers and no proposal made yet: reads only."""
     since = now - policy.problems.trend_window
-    for target, ids in _targets(session, incident):
-        if not ids:
-            continue
+    for target, on_target in _targets(session, incident):
         cluster = list(
             session.exec(
                 select(Incident)
                 .where(
-                    col(Incident.id).in_(ids),
+                    on_target,
                     col(Incident.created_at) >= since,
                     # Restricted incidents never join a trend posted in the shared channel.
                     col(Incident.restricted).is_(False),

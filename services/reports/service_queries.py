@@ -11,6 +11,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     or_,
     select,
     union_all,
@@ -47,6 +48,8 @@ from services.reports.sql import (
 
 # ---- availability -----------------------------------------------------------------------------
 
+OUTAGE_IMPACT = "'high'"  # SQL text: the partial indexes' predicate is impact = 'high'
+
 
 def availability_of(
     sql: Sql, policy: Policy, scope: Scope, period: Period, now: datetime
@@ -68,7 +71,9 @@ def availability_of(
     # each follow an index: logged in it; logged before and resolved in or after it; logged
     # before and still open. Materialised, so the window functions' ordering by service is
     # not pushed into the parts (which would walk the service index instead).
-    base = [Incident.impact == "high", col(Incident.status) != CANCELLED]
+    # 'high' written into the statement, not bound: only then may the planner read the
+    # partial indexes on high-impact incidents (migration 0025), which cover every part.
+    base = [Incident.impact == literal_column(OUTAGE_IMPACT), col(Incident.status) != CANCELLED]
     # For the part read by resolution time the service is tested through coalesce(), which no
     # index serves: otherwise the planner may walk a service's whole history instead.
     in_services = col(Incident.service).in_(names)

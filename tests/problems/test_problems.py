@@ -131,3 +131,27 @@ def test_incidents_spread_over_more_than_the_window_propose_nothing(database, cl
             problems.detect_trend(session, incident_key=keys[-1], now=clock.now(), policy=POLICY)
             is None
         )
+
+
+def test_the_trend_counts_items_linked_either_way_and_only_incidents_in_the_window(database, clock):
+    # The cluster is read by a test on the incidents of the window, not by a list of every
+    # incident the service or item ever had: an old incident on the item is not counted, and
+    # a link written item → incident counts like one written incident → item.
+    with database.session() as session:
+        item_key = cmdb.create_item(
+            session, name="db-02", type="server", actor=editor("U0A"), now=clock.now()
+        ).key
+        old = _incident(session, clock, service=None)
+        links.link(session, a=old, b=item_key, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+    clock.advance(timedelta(days=2))
+    keys = []
+    for n in range(3):
+        clock.advance(timedelta(minutes=10))
+        with database.session() as session:
+            key = _incident(session, clock, service=None)
+            a, b = (item_key, key) if n % 2 else (key, item_key)
+            links.link(session, a=a, b=b, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+            keys.append(key)
+            found = problems.detect_trend(session, incident_key=key, now=clock.now(), policy=POLICY)
+    assert found is not None and found.target == f"item:{item_key}"
+    assert found.incident_keys == keys and old not in found.incident_keys

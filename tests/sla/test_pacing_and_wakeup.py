@@ -3,6 +3,7 @@ wake-up is set at the next instant anything falls due."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -101,4 +102,38 @@ def test_the_wakeup_is_set_at_the_next_deadline_a_commit_makes(database, policy)
         assert wakeup.next_at == start + timedelta(minutes=7, seconds=30)
     finally:
         database.after_commit.clear()
+        scheduler.shutdown(wait=False)
+
+
+def test_a_wakeup_firing_while_one_runs_is_run_right_after_it_never_dropped(database):
+    # Under load a run can still be going when the next wake-up fires. APScheduler would skip
+    # a job whose instances are all busy (and a skipped one-shot job is gone until the next
+    # interval sweep): the second run returns at once and the first goes round once more.
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.start(paused=True)
+    entered, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+
+    def job() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            entered.set()
+            release.wait(10)
+
+    try:
+        wakeup = Wakeup(scheduler, database, job)
+        first = threading.Thread(target=wakeup._run)
+        first.start()
+        assert entered.wait(10)
+        wakeup._run()  # fires twice meanwhile: both return at once
+        wakeup._run()
+        assert runs == [1]
+        release.set()
+        first.join(10)
+        assert runs == [1, 1]  # once more for both, not dropped
+        wakeup.at(datetime.now(UTC) + timedelta(hours=1))
+        job_set = scheduler.get_job("wakeup")
+        assert job_set.misfire_grace_time is None and job_set.executor == "wakeup"
+    finally:
+        release.set()
         scheduler.shutdown(wait=False)
