@@ -998,6 +998,78 @@ ROWS.update(
 )
 
 
+# ---- service changes (issue 14, clause 5) ----------------------------------------------------
+
+
+def _service_change(w: World) -> str:
+    """A service change (a new service, two criteria) approved and scheduled; REPORTER asked."""
+    from models.service_change import ServiceChangeInput
+    from services import service_changes
+
+    with w.db.session() as s:
+        key = service_changes.propose(
+            s,
+            data=ServiceChangeInput(
+                action="new",
+                service="billing",
+                team="platform",
+                requirements="Invoices",
+                design="A worker",
+                criteria="Invoices issued\nRefunds work",
+                risk="low",
+                planned_start=START,
+                planned_end=END,
+                backout_plan="Switch it off",
+            ),
+            requester=REPORTER,
+            now=w.now(),
+            policy=w.policy,
+        ).key
+        changes.assess(s, key=key, actor=w.agent, now=w.now())
+        changes.submit_for_approval(s, key=key, actor=w.agent, now=w.now(), policy=w.policy)
+        changes.decide(
+            s,
+            key=key,
+            approver=APPROVER,
+            approver_groups={"S0CAB"},
+            decision="approve",
+            reason=None,
+            now=w.now(),
+            policy=w.policy,
+        )
+        changes.schedule(s, key=key, actor=w.agent, now=w.now(), policy=w.policy)
+    return key
+
+
+ROWS.update(
+    {
+        "change_accept": Row(_service_change, click("change_accept"), REPORTER, "form"),
+        "change_accept_view": Row(
+            form(_service_change, REPORTER, click("change_accept")),
+            submit({"criterion_1": "passed", "criterion_2": "failed", "note_2": "Timeout"}),
+            REPORTER,
+        ),
+        "change_service_view": Row(
+            form(nothing, REPORTER, command("/change", "service")),
+            submit(
+                {
+                    "service_action": "new",
+                    "service_name": "billing",
+                    "team": "platform",
+                    "requirements": "Invoices",
+                    "design": "A worker",
+                    "criteria": "Invoices issued",
+                    "risk": "low",
+                    "backout_plan": "Switch it off",
+                }
+            ),
+            REPORTER,
+            anyone=True,
+        ),
+    }
+)
+
+
 def test_every_registered_id_has_a_row():
     """A new button or form must say here who may use it."""
     registered = registered_ids()
