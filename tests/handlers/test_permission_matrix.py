@@ -1070,6 +1070,52 @@ ROWS.update(
 )
 
 
+# ---- agreement changes raised from a service review (issue 12) --------------------------------
+
+
+def _customer_review(w: World) -> str:
+    """A service review of the customer Retail (owned by OWNER), as its key CRV-n."""
+    from models.relationship import PartyKind
+    from services import agreement_changes
+    from services import relationship_reviews as reviews
+
+    with w.db.session() as s:
+        review = reviews.record_review(
+            s,
+            kind=PartyKind.CUSTOMER,
+            name="Retail",
+            reviewed_on=w.now().date(),
+            attendees=[],
+            outcome="New refund target",
+            actions=[],
+            actor=Actor(OWNER),
+            now=w.now(),
+            policy=w.policy,
+        )
+        return agreement_changes.customer_review_key(review)
+
+
+ROWS.update(
+    {
+        "agreement_change_raise": Row(
+            _customer_review, click("agreement_change_raise"), OWNER, "form"
+        ),
+        "agreement_change_view": Row(
+            form(_customer_review, OWNER, click("agreement_change_raise")),
+            submit(
+                {
+                    "title": "Refunds in 2 days",
+                    "description": "New refund target",
+                    "risk": "low",
+                    "backout_plan": "Old terms",
+                }
+            ),
+            OWNER,
+        ),
+    }
+)
+
+
 def test_every_registered_id_has_a_row():
     """A new button or form must say here who may use it."""
     registered = registered_ids()

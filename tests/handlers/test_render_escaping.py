@@ -484,6 +484,7 @@ CHOICES.update(
 def _service_change_factories() -> dict[Any, Callable[[], list[Any]]]:
     from models.policy import Service, Team
     from models.service_change import ServiceAction, ServiceChange
+    from services.agreement_changes import Origin
     from services.service_changes import Criterion
 
     return {
@@ -505,10 +506,22 @@ def _service_change_factories() -> dict[Any, Callable[[], list[Any]]]:
         ],
         Service: lambda: list(policy().services),
         Team: lambda: list(policy().teams),
+        Origin: lambda: [
+            Origin(HOSTILE, HOSTILE, NOW.date(), FORGED_ID, HOSTILE, [HOSTILE], [HOSTILE]),
+            Origin("CRV-1", HOSTILE, NOW.date(), LEAD, HOSTILE),
+        ],
     }
 
 
 FACTORIES.update(_service_change_factories())
+CHOICES.update(
+    {
+        # The DM text, built (and escaped) by the same module's recorded_text.
+        ("handlers.customers.render.recorded_blocks", "text"): lambda: [
+            importlib.import_module("handlers.customers.render").recorded_text(HOSTILE, None, 1)
+        ],
+    }
+)
 
 
 def render_modules() -> list[types.ModuleType]:
