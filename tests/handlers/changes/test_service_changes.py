@@ -138,6 +138,8 @@ def test_a_new_service_is_accepted_implemented_and_joins_the_cmdb_and_the_servic
     # Selectable in forms: the change service form and the incident form's type-ahead.
     slack.command("/change", "service", user_id=REQUESTER, channel_id="C0WORK")
     assert "billing" in str(latest_view(fake_slack)["blocks"])
+    slack.command("/feedback", "", user_id="U0REPORTER", channel_id="C0WORK")
+    assert "billing" in str(latest_view(fake_slack)["blocks"])
     found = slack.suggest(action_id="service", block_id="service", value="bil", user_id=REQUESTER)
     assert "billing" in str(found.body)
     slack.command("/incident", "", user_id="U0REPORTER", channel_id="C0WORK")
@@ -170,6 +172,9 @@ def test_a_removed_service_is_retired_and_no_longer_offered(slack, fake_slack, d
         assert [s.name for s in service_list.offered(session, policy=policy)] == ["payments"]
         assert service_list.find(session, policy=policy, name="vpn") is None
     slack.command("/change", "service", user_id=REQUESTER, channel_id="C0WORK")
+    assert "vpn" not in str(latest_view(fake_slack)["blocks"])
+    slack.command("/feedback", "", user_id="U0REPORTER", channel_id="C0WORK")
+    assert "payments" in str(latest_view(fake_slack)["blocks"])
     assert "vpn" not in str(latest_view(fake_slack)["blocks"])
     assert "vpn" not in str(
         slack.suggest(action_id="service", block_id="service", value="vp", user_id=REQUESTER).body
