@@ -14,15 +14,10 @@ from handlers.agreement_changes import render
 from handlers.agreement_changes.render import F
 from handlers.changes.listeners import ChangeHandlers
 from handlers.common import actor_of, later, open_checked_form, tell
-from handlers.kind import error_at, picked_datetime
+from handlers.kind import error_at, picked_datetime, typed_text
 from models.carried import RecordRef
 from services import agreement_changes
 from services.errors import AlreadyDone, ServiceDeskError
-
-
-def _text(values: dict[str, Any], field: str) -> str:
-    value = values.get(field)
-    return value if isinstance(value, str) else ""
 
 
 class AgreementChangeHandlers:
@@ -65,14 +60,14 @@ class AgreementChangeHandlers:
                 change = agreement_changes.raise_change(
                     session,
                     key=ref.key,
-                    title=_text(values, F.TITLE),
-                    description=_text(values, F.DESCRIPTION),
-                    agreement=_text(values, F.AGREEMENT) or None,
-                    risk=_text(values, F.RISK) or None,
+                    title=typed_text(values, F.TITLE),
+                    description=typed_text(values, F.DESCRIPTION),
+                    agreement=typed_text(values, F.AGREEMENT) or None,
+                    risk=typed_text(values, F.RISK) or None,
                     planned_start=picked_datetime(values.get(F.START)),
                     planned_end=picked_datetime(values.get(F.END)),
-                    backout_plan=_text(values, F.BACKOUT),
-                    implementer=_text(values, F.IMPLEMENTER) or None,
+                    backout_plan=typed_text(values, F.BACKOUT),
+                    implementer=typed_text(values, F.IMPLEMENTER) or None,
                     actor=actor_of(self.ctx, body),
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as b
+from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from models.carried import RecordRef
 from models.change import Risk
 from services.agreement_changes import Origin
@@ -67,26 +68,9 @@ def raise_modal(found: Origin) -> dict[str, Any]:
         )
     fields += [
         b.input_block(F.RISK, "Risk", b.static_select(F.RISK, RISKS)),
-        b.input_block(
-            F.START,
-            "Planned start",
-            {"type": "datetimepicker", "action_id": F.START},
-            optional=True,
-        ),
-        b.input_block(
-            F.END, "Planned end", {"type": "datetimepicker", "action_id": F.END}, optional=True
-        ),
-        b.input_block(
-            F.BACKOUT,
-            "Backout plan",
-            b.text_input(F.BACKOUT, multiline=True, max_length=3000),
-        ),
-        b.input_block(
-            F.IMPLEMENTER,
-            "Implementer",
-            {"type": "users_select", "action_id": F.IMPLEMENTER},
-            optional=True,
-        ),
+        *window_inputs(),
+        backout_input(),
+        implementer_input(),
     ]
     return b.modal(
         VIEW,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Action, Field, View
 from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.service_changes.render import detail_blocks, summary_text
@@ -292,10 +293,6 @@ def show_blocks(
 # ---- modals ---------------------------------------------------------------------------------
 
 
-def _datetime_picker(action_id: str) -> dict[str, Any]:
-    return {"type": "datetimepicker", "action_id": action_id}
-
-
 def new_change_modal(policy: Policy) -> dict:
     cp = policy.changes
     fields: list[b.Block] = [
@@ -351,37 +348,21 @@ def new_change_modal(policy: Policy) -> dict:
     }
     fields += [
         b.input_block(Field.TARGETS, "Services or items affected", targets_element, optional=True),
-        b.input_block(Field.START, "Planned start", _datetime_picker(Field.START), optional=True),
-        b.input_block(Field.END, "Planned end", _datetime_picker(Field.END), optional=True),
+        *window_inputs(),
         b.input_block(
             Field.IMPLEMENTATION,
             "Implementation plan",
             b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000),
             optional=True,
         ),
-        b.input_block(
-            Field.BACKOUT,
-            "Backout plan",
-            b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
-            optional=True,
-            hint="Required for normal and emergency changes.",
-        ),
+        backout_input(optional=True, hint="Required for normal and emergency changes."),
         b.input_block(
             Field.TEST,
             "Test plan",
             b.text_input(Field.TEST, multiline=True, max_length=3000),
             optional=True,
         ),
-        b.input_block(
-            Field.IMPLEMENTER,
-            "Implementer",
-            {
-                "type": "users_select",
-                "action_id": Field.IMPLEMENTER.value,
-                "placeholder": b.plain("Who carries it out"),
-            },
-            optional=True,
-        ),
+        implementer_input(),
     ]
     return b.modal(
         View.NEW,

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 from bot.blocks import view_values
 from handlers.changes.ids import Action, Field, View, criterion_field, note_field
 from handlers.common import actor_of, later, open_checked_form, user_id
-from handlers.kind import Call, picked_datetime
+from handlers.kind import Call, picked_datetime, typed_text
 from handlers.service_changes import render
 from models.service_change import CRITERIA_MAX, ServiceChangeInput
 from services import changes, service_changes, service_list
@@ -19,11 +19,6 @@ from services.errors import InvalidInput, NotAllowed, ServiceDeskError
 
 if TYPE_CHECKING:
     from handlers.changes.listeners import ChangeHandlers
-
-
-def _text(values: dict[str, Any], field: str) -> str:
-    value = values.get(field)
-    return value if isinstance(value, str) else ""
 
 
 class ServiceChangeForms:
@@ -49,23 +44,23 @@ class ServiceChangeForms:
 
     def on_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
-        action = _text(values, Field.SERVICE_ACTION)
-        named = _text(values, Field.SERVICE_NAME) if action == "new" else ""
+        action = typed_text(values, Field.SERVICE_ACTION)
+        named = typed_text(values, Field.SERVICE_NAME) if action == "new" else ""
         data = ServiceChangeInput(
             action=action,
-            service=named or _text(values, Field.SERVICE),
-            team=_text(values, Field.TEAM) or None,
-            requirements=_text(values, Field.REQUIREMENTS),
-            design=_text(values, Field.DESIGN),
-            criteria=_text(values, Field.CRITERIA),
-            agreement=_text(values, Field.AGREEMENT),
-            capacity=_text(values, Field.CAPACITY),
-            budget=_text(values, Field.BUDGET),
-            risk=_text(values, Field.RISK) or None,
+            service=named or typed_text(values, Field.SERVICE),
+            team=typed_text(values, Field.TEAM) or None,
+            requirements=typed_text(values, Field.REQUIREMENTS),
+            design=typed_text(values, Field.DESIGN),
+            criteria=typed_text(values, Field.CRITERIA),
+            agreement=typed_text(values, Field.AGREEMENT),
+            capacity=typed_text(values, Field.CAPACITY),
+            budget=typed_text(values, Field.BUDGET),
+            risk=typed_text(values, Field.RISK) or None,
             planned_start=picked_datetime(values.get(Field.START)),
             planned_end=picked_datetime(values.get(Field.END)),
-            backout_plan=_text(values, Field.BACKOUT),
-            implementer=_text(values, Field.IMPLEMENTER) or None,
+            backout_plan=typed_text(values, Field.BACKOUT),
+            implementer=typed_text(values, Field.IMPLEMENTER) or None,
         )
         present = {block.get("block_id") for block in view.get("blocks", [])}
         try:
@@ -130,7 +125,7 @@ class ServiceChangeForms:
                 passed = {"passed": True, "failed": False}.get(
                     choice if isinstance(choice, str) else ""
                 )
-                results.append((passed, _text(values, note_field(number))))
+                results.append((passed, typed_text(values, note_field(number))))
             accepted = service_changes.record_acceptance(
                 s,
                 key=key,

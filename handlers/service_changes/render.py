@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Field, View, criterion_field, note_field
 from handlers.kind import record_form, text_block
 from models.carried import RecordRef
@@ -132,25 +133,9 @@ def service_modal(services: Sequence[Service], teams: Sequence[Team]) -> dict[st
         text_block(Field.CAPACITY, "Capacity it needs", max_length=TEXT_MAX, optional=True),
         text_block(Field.BUDGET, "Budget it needs", max_length=TEXT_MAX, optional=True),
         b.input_block(Field.RISK, "Risk", b.static_select(Field.RISK, RISKS)),
-        b.input_block(
-            Field.START,
-            "Planned start",
-            {"type": "datetimepicker", "action_id": Field.START.value},
-            optional=True,
-        ),
-        b.input_block(
-            Field.END,
-            "Planned end",
-            {"type": "datetimepicker", "action_id": Field.END.value},
-            optional=True,
-        ),
-        text_block(Field.BACKOUT, "Backout plan", max_length=TEXT_MAX),
-        b.input_block(
-            Field.IMPLEMENTER,
-            "Implementer",
-            {"type": "users_select", "action_id": Field.IMPLEMENTER.value},
-            optional=True,
-        ),
+        *window_inputs(),
+        backout_input(),
+        implementer_input(),
     ]
     return b.modal(
         View.SERVICE,
