@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from bot.app_factory import bolt_app
 from bot.context import AppContext
+from handlers.agreement_changes.listeners import AgreementChangeHandlers
 from handlers.audits import AuditHandlers
 from handlers.changes import ChangeHandlers
 from handlers.cmdb import CmdbHandlers
@@ -56,6 +57,7 @@ HANDLERS: tuple[Callable[[AppContext], Any], ...] = (
     CostHandlers,
     ReviewHandlers,
     ManagementReviewHandlers,
+    AgreementChangeHandlers,
 )
 
 

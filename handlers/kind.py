@@ -510,6 +510,13 @@ def picked_datetime(raw: Any) -> datetime | None:
     return datetime.fromtimestamp(int(raw), UTC)
 
 
+def typed_text(values: dict[str, Any], field: str) -> str:
+    """What was typed into a form's text input or chosen in a select: "" when empty, or when
+    a forged submission sent something other than a string."""
+    value = values.get(field)
+    return value if isinstance(value, str) else ""
+
+
 def error_at(view: dict[str, Any], error: ServiceDeskError, default: str) -> str:
     """The block a form error is shown by: the field the error names (a service's FieldError)
     when the form has that block, else `default`."""

@@ -24,6 +24,7 @@ from models.relationship import (  # noqa: F401
 )
 from models.release import Release, ReleaseChange, ReleaseTest  # noqa: F401
 from models.report import ReportRun  # noqa: F401
+from models.service_change import AcceptanceResult, ServiceChange  # noqa: F401
 from models.sla_timer import SlaTimer
 from models.sms import SmsItem, SmsReview  # noqa: F401
 

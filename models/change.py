@@ -21,6 +21,18 @@ class ChangeType(StrEnum):
     STANDARD = "standard"
     NORMAL = "normal"
     EMERGENCY = "emergency"
+    # A new, changed or removed service (ISO/IEC 20000-1 clause 5): approved like a normal
+    # change, and implemented only once its acceptance test passed (services.service_changes).
+    SERVICE = "service"
+    # A change to a customer's requirements or agreement, raised from a service review.
+    AGREEMENT = "agreement"
+
+    @property
+    def approved_as(self) -> ChangeType:
+        """Whose approvers and quorum decide it: service and agreement changes are normal ones."""
+        if self in (ChangeType.SERVICE, ChangeType.AGREEMENT):
+            return ChangeType.NORMAL
+        return self
 
 
 class Risk(StrEnum):

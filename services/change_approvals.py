@@ -63,7 +63,7 @@ class _Rules:
 
 def _rules(change: Change, change_targets: list[str], policy: Policy) -> _Rules:
     cp = policy.changes
-    quorum = cp.quorum.for_change(change.type, change.risk)
+    quorum = cp.quorum.for_change(change.change_type.approved_as.value, change.risk)
     freeze = _freeze_of(change, change_targets, policy)
     if change.change_type is ChangeType.EMERGENCY:
         base = (*cp.approvers.emergency, *cp.emergency_cab)
@@ -90,8 +90,11 @@ def submit_for_approval(
     quorum. An emergency change inside a freeze needs one more approval, from a freeze approver."""
     change = get(session, key=key, for_update=True)
     LIFECYCLE.permit("submit", change, actor)
-    if change.change_type is ChangeType.NORMAL and change.state is S.NEW:
-        raise NotAllowed(f"{change.key} is a normal change: assess it before asking for approval.")
+    if change.change_type.approved_as is ChangeType.NORMAL and change.state is S.NEW:
+        raise NotAllowed(
+            f"{change.key} is a {change.change_type.value} change: assess it before asking for "
+            "approval."
+        )
     if change.planned_start is None or change.planned_end is None:
         raise FieldError("planned_start", "Give the planned window before asking for approval.")
     change_targets = targets(session, key=change.key)

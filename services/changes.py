@@ -72,6 +72,8 @@ LIFECYCLE = Lifecycle(
         "complete": ([S.IMPLEMENTING], S.REVIEW),
         "release_deployed": ([S.APPROVED, S.SCHEDULED, S.IMPLEMENTING], S.REVIEW),
         "review": ([S.REVIEW], S.CLOSED),
+        # A service change's acceptance test, recorded before it is implemented.
+        "accept": ([S.APPROVED, S.SCHEDULED], None),
         "cancel": (
             [S.NEW, S.ASSESSMENT, S.AWAITING_APPROVAL, S.APPROVED, S.SCHEDULED],
             S.CANCELLED,
@@ -90,6 +92,7 @@ LIFECYCLE = Lifecycle(
         "complete": "marked implemented",
         "release_deployed": "moved to review by a release",
         "review": "reviewed and closed",
+        "accept": "acceptance-tested",
         "cancel": "cancelled",
     },
     # Approvals are decided by the approvers (see may_decide / decide), not by this table.
@@ -100,6 +103,7 @@ LIFECYCLE = Lifecycle(
         "start": _owner("start implementing a change"),
         "complete": _owner("mark a change implemented"),
         "review": _owner("review a change"),
+        "accept": _owner("record a change's acceptance test"),
         "cancel": _owner("cancel a change"),
     },
 )
@@ -241,12 +245,15 @@ def create(
     now: datetime,
     policy: Policy,
     submission_id: str | None = None,
+    detailed: bool = False,
 ) -> Change:
     """Log a change. Standard changes must name a catalogued template and a window, and go
     straight to Scheduled; normal and emergency changes start New and need a backout plan.
     Bad fields raise FieldError naming the field; a window in a freeze raises NotAllowed
     (emergency changes excepted: they need an extra approval instead). A second call with the
-    same `submission_id` returns the change the first created."""
+    same `submission_id` returns the change the first created. Service and agreement changes
+    are logged by their own services (service_changes, agreement_changes), which pass
+    `detailed`: the plain change form cannot make one."""
     if submission_id is not None:
         existing = find_by_submission(session, submission_id=submission_id)
         if existing is not None:
@@ -259,7 +266,9 @@ def create(
     try:
         change_type = ChangeType(data.type)
     except ValueError:
-        raise FieldError("type", "Choose standard, normal or emergency.") from None
+        change_type = None
+    if change_type is None or (change_type.approved_as is not change_type and not detailed):
+        raise FieldError("type", "Choose standard, normal or emergency.")
     template = None
     if change_type is ChangeType.STANDARD:
         template = policy.changes.standard(data.standard_template)
@@ -416,7 +425,12 @@ def _window_text(start: datetime | None, end: datetime | None) -> str | None:
 
 
 def start_implementation(session: Session, *, key: str, actor: Actor, now: datetime) -> Change:
-    """Scheduled → Implementing."""
+    """Scheduled → Implementing. A service change only once its acceptance test passed on
+    every criterion (services.service_changes)."""
+    change = get(session, key=key, for_update=True)
+    if change.change_type is ChangeType.SERVICE:
+        KIND.check_step(change, "start", actor)
+        _service_changes().require_accepted(session, change=change)
     change = KIND.step(session, key=key, action="start", actor=actor, now=now)
     change.implementation_started_at = now
     return change
@@ -425,10 +439,18 @@ def start_implementation(session: Session, *, key: str, actor: Actor, now: datet
 def complete_implementation(
     session: Session, *, key: str, actor: Actor, now: datetime, note: str | None = None
 ) -> Change:
-    """Implementing → Review (post-implementation review)."""
+    """Implementing → Review (post-implementation review). A service change's service is then
+    added to, changed in or retired from the CMDB and the service list."""
     change = KIND.step(session, key=key, action="complete", actor=actor, now=now, note=note)
     change.implemented_at = now
+    if change.change_type is ChangeType.SERVICE:
+        _service_changes().apply(session, change=change, actor=actor.user_id, now=now)
     return change
+
+
+def _service_changes() -> Any:
+    # services.service_changes builds on this module; read lazily, as _BY_ROLE below.
+    return importlib.import_module("services.service_changes")
 
 
 def review(
@@ -472,7 +494,10 @@ def cancel(session: Session, *, key: str, actor: Actor, now: datetime, note: str
 def move_to_review_by_release(
     session: Session, *, change: Change, release_key: str, actor: str, now: datetime
 ) -> None:
-    """A deployed release moves each change it bundles to Review (audited on the change)."""
+    """A deployed release moves each change it bundles to Review (audited on the change). A
+    service change must have passed its acceptance test, and its service follows it."""
+    if change.change_type is ChangeType.SERVICE:
+        _service_changes().require_accepted(session, change=change)
     LIFECYCLE.move(
         session,
         change,
@@ -482,6 +507,8 @@ def move_to_review_by_release(
         note=f"deployed by {release_key}",
     )
     change.implemented_at = change.implemented_at or now
+    if change.change_type is ChangeType.SERVICE:
+        _service_changes().apply(session, change=change, actor=actor, now=now)
 
 
 # Its one channel message: claimed by one poster, released if posting failed, then remembered.

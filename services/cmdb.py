@@ -290,13 +290,21 @@ def _escape_like(text: str) -> str:
 
 
 def search(
-    session: Session, *, text: str, types: Iterable[CIType | str] | None = None, limit: int = 25
+    session: Session,
+    *,
+    text: str,
+    types: Iterable[CIType | str] | None = None,
+    limit: int = 25,
+    live_only: bool = False,
 ) -> list[ConfigItem]:
     """Type-ahead: items whose name starts with `text` (an index range on the lowered name),
-    then, when fewer than `limit`, items whose name contains it elsewhere. Case-insensitive."""
+    then, when fewer than `limit`, items whose name contains it elsewhere. Case-insensitive.
+    With `live_only`, retired items (a service a change removed) are left out."""
     needle = normalise_name(text).lower()
     type_values = [_type(t) for t in types] if types else None
     prefix = select(ConfigItem)
+    if live_only:
+        prefix = prefix.where(col(ConfigItem.status) != CIStatus.RETIRED.value)
     if needle:
         if session.get_bind().dialect.name == "postgresql":
             # Served by the text_pattern_ops index whatever the database collation.
@@ -322,6 +330,8 @@ def search(
     )
     if type_values:
         inner = inner.where(col(ConfigItem.type).in_(type_values))
+    if live_only:
+        inner = inner.where(col(ConfigItem.status) != CIStatus.RETIRED.value)
     inner = inner.order_by(col(ConfigItem.name_lower)).limit(limit - len(found))
     return found + list(session.exec(inner))
 

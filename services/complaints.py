@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.policy import Policy
+from models.policy import Policy, Service
 from models.relationship import (
     COMPLAINT_PREFIX,
     OPEN_COMPLAINTS,
@@ -24,7 +24,7 @@ from models.relationship import (
     ComplaintStatus,
     Compliment,
 )
-from services import audit, inserts, notifications, reminders, surveys
+from services import audit, inserts, notifications, reminders, service_list, surveys
 from services.errors import Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
 from services.mrkdwn import mention, user_text
@@ -77,13 +77,12 @@ TOLD = {
 }
 
 
-def owner_for(policy: Policy, *, service: str | None, customer: str | None) -> str | None:
+def owner_for(policy: Policy, *, service: Service | None, customer: str | None) -> str | None:
     """The customer's relationship owner, else the service's team lead."""
     named = next((c for c in policy.customers if customer and c.name == customer), None)
     if named and named.owner:
         return named.owner
-    found = policy.service(service)
-    team = policy.team(found.team) if found else None
+    team = policy.team(service.team) if service else None
     return team.lead if team else None
 
 
@@ -99,13 +98,14 @@ def _clean(summary: str, description: str) -> tuple[str, str]:
     return summary, description
 
 
-def _service(policy: Policy, service: str | None) -> str | None:
+def _service(session: Session, policy: Policy, service: str | None) -> Service | None:
+    """The service on the list now (one a change added included, a retired one refused)."""
     if not service:
         return None
-    found = policy.service(service)
+    found = service_list.find(session, policy=policy, name=service)
     if found is None:
         raise InvalidInput(f"'{user_text(service[:60])}' is not one of the services.")
-    return found.name
+    return found
 
 
 def _tell(session: Session, complaint: Complaint, stage: str, now: datetime) -> None:
@@ -173,9 +173,10 @@ def raise_complaint(
     """Record a complaint (anyone may complain); a second delivery of the same form returns
     the first."""
     summary, description = _clean(summary, description)
-    service = _service(policy, service)
+    listed = _service(session, policy, service)
+    service = listed.name if listed else None
     customer = surveys.customer_for(policy, service=service, agreement=None)
-    owner = owner_for(policy, service=service, customer=customer.name if customer else None)
+    owner = owner_for(policy, service=listed, customer=customer.name if customer else None)
     draft = Complaint(
         summary=summary,
         description=description,
@@ -303,8 +304,8 @@ def compliment(
         raise InvalidInput("Say what went well.")
     if len(text) > TEXT_MAX:
         raise InvalidInput(f"Keep it under {TEXT_MAX} characters.")
-    service = _service(policy, service)
-    found = policy.service(service)
+    found = _service(session, policy, service)
+    service = found.name if found else None
     team = policy.team(found.team) if found else None
     stored = inserts.insert_new(
         session,

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from models.cmdb import CIType
+from models.cmdb import CIStatus, CIType
 from models.incident import Incident, IncidentInput
 from models.policy import Policy
-from services import cmdb, incidents, links
+from services import cmdb, incidents, links, service_list
+from services.errors import InvalidInput
+from services.mrkdwn import user_text
 
 
 def service_or_item(
@@ -19,17 +21,22 @@ def service_or_item(
     """The type-ahead's choice (an item key or a name) → (the incident's service, the item to
     link). A service item is the service itself; any other item is linked and the incident goes
     to the first service it affects that the policy knows. NotFound for a choice that is
-    neither an item nor a known service."""
+    neither an item nor a known service; a retired item (a service a change removed) is
+    refused too: forms no longer offer it."""
     service_name, item = cmdb.chosen(session, ref=chosen, policy=policy)
     if item is None:
         return service_name, None
-    service = policy.service(item.name)
+    if item.status == CIStatus.RETIRED.value:
+        raise InvalidInput(
+            f"'{user_text(item.name)}' is retired; choose a service or item that is live."
+        )
+    service = service_list.entry(policy, item)
     if item.type == CIType.SERVICE.value and service is not None:
         return service.name, None
     affected = [
-        s.name
+        listed.name
         for s in cmdb.affected_services(session, key=item.key)
-        if policy.service(s.name) is not None
+        if (listed := service_list.entry(policy, s)) is not None
     ]
     return (affected[0] if affected else None), item.key
 

@@ -21,7 +21,7 @@ from models.incident import (
     SlaPause,
 )
 from models.policy import Policy
-from services import audit, inserts, paging, priority, security, sla_timers
+from services import audit, inserts, paging, priority, security, service_list, sla_timers
 from services.errors import InvalidInput
 from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
@@ -143,11 +143,14 @@ def create(
 ) -> tuple[Incident, bool]:
     """Log an incident. A second call with the same `submission_id` returns the first incident
     and False instead of creating another."""
-    if data.service is not None and policy.service(data.service) is None:
+    # The policy's services, or one a service change added (read only for other names).
+    service = policy.service(data.service) or service_list.added(
+        session, policy=policy, name=data.service
+    )
+    if data.service is not None and service is None:
         raise InvalidInput(f"'{data.service}' is not a known service.")
     if data.category is not None and data.category not in policy.incidents.categories:
         raise InvalidInput(f"'{data.category}' is not a known category.")
-    service = policy.service(data.service)
     restricted = security.restricted_at_logging(data, policy)
     security.check_loggable(restricted, policy)
     draft = Incident(

@@ -98,9 +98,34 @@ def set_wait(
         raise InvalidInput(
             f"Which supplier? For example `/supplier wait {record_key} NAME TICKET`."
         )
+    return _name_wait(session, record_key, chosen, ticket_ref, actor=actor, now=now)
+
+
+def _ticket(ticket_ref: str | None) -> str:
     ticket = " ".join((ticket_ref or "").split())
     if len(ticket) > TICKET_MAX:
-        raise InvalidInput(f"Keep the ticket reference under {TICKET_MAX} characters.")
+        raise TicketError(f"Keep the ticket reference under {TICKET_MAX} characters.")
+    return ticket
+
+
+class TicketError(InvalidInput):
+    """A ticket reference that cannot be kept; forms show it by their ticket field."""
+
+    field = "ticket_ref"
+
+
+def _name_wait(
+    session: Session,
+    record_key: str,
+    chosen: Supplier,
+    ticket_ref: str | None,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> SupplierWait:
+    """Name `chosen` (and their ticket) as the supplier the record waits on: the record's one
+    row, locked and updated, and audited."""
+    ticket = _ticket(ticket_ref)
     row = session.scalars(
         select(SupplierWait).where(col(SupplierWait.record_key) == record_key).with_for_update()
     ).first()
@@ -123,6 +148,61 @@ def set_wait(
         note=ticket or None,
     )
     return row
+
+
+def offered_for(policy: Policy, service: str | None) -> list[Supplier]:
+    """The suppliers an On hold form offers for a record on `service`: those supporting it,
+    or every supplier when none does."""
+    lowered = (service or "").lower()
+    supporting = [s for s in policy.suppliers if lowered in (n.lower() for n in s.services)]
+    return supporting or list(policy.suppliers)
+
+
+class SupplierChoiceError(InvalidInput):
+    """A supplier the On hold form cannot take; shown by its supplier field."""
+
+    field = "supplier"
+
+
+def hold_awaiting(
+    session: Session,
+    *,
+    key: str,
+    reason: HoldReason,
+    note: str | None,
+    supplier: str | None,
+    ticket_ref: str | None,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+) -> Incident:
+    """Put an incident on hold from its form (incidents.hold checks who and when). Awaiting
+    supplier with a supplier chosen names it and their ticket in the same transaction, so the
+    sweep neither names nor asks; without one, the sweep does as before. A supplier or ticket
+    given with another reason, or a supplier the form does not offer, is refused."""
+    from services import incidents
+
+    ticket = _ticket(ticket_ref)
+    chosen: Supplier | None = None
+    if supplier:
+        if reason is not HoldReason.SUPPLIER:
+            raise SupplierChoiceError("Name a supplier only when the incident awaits one.")
+        chosen = find(policy, supplier)
+    elif ticket:
+        raise SupplierChoiceError("Choose the supplier whose ticket this is.")
+    incident = incidents.hold(
+        session, key=key, reason=reason, note=note, actor=actor, now=now, policy=policy
+    )
+    if supplier:
+        offered = offered_for(policy, incident.service)
+        if chosen is None or chosen not in offered:
+            names = ", ".join(s.name for s in offered) or "none configured"
+            raise SupplierChoiceError(
+                f"'{user_text(supplier[:60])}' is not a supplier of this incident's service. "
+                f"Choose one of: {user_text(names)}."
+            )
+        _name_wait(session, incident.key, chosen, ticket, actor=actor, now=now)
+    return incident
 
 
 def named_by(session: Session, *, supplier: str) -> list[SupplierWait]:

@@ -15,6 +15,7 @@ class Action(StrEnum):
     CANCEL = "change_cancel"
     APPROVE = "change_approve"
     REJECT = "change_reject"
+    ACCEPT = "change_accept"
 
 
 class View(StrEnum):
@@ -22,6 +23,8 @@ class View(StrEnum):
     REVIEW = "change_review_view"
     CANCEL = "change_cancel_view"
     REJECT = "change_reject_view"
+    SERVICE = "change_service_view"
+    ACCEPT = "change_accept_view"
 
 
 class Field(StrEnum):
@@ -44,3 +47,23 @@ class Field(StrEnum):
     OUTCOME = "outcome"
     NOTE = "note"
     REASON = "reason"
+    # the service change form (a change of type "service")
+    SERVICE_ACTION = "service_action"
+    SERVICE = "service"
+    SERVICE_NAME = "service_name"
+    TEAM = "team"
+    REQUIREMENTS = "requirements"
+    DESIGN = "design"
+    CRITERIA = "criteria"
+    AGREEMENT = "agreement"
+    CAPACITY = "capacity"
+    BUDGET = "budget"
+
+
+def criterion_field(number: int) -> str:
+    """The acceptance form's passed/failed input of criterion `number` (1-based)."""
+    return f"criterion_{number}"
+
+
+def note_field(number: int) -> str:
+    return f"note_{number}"

@@ -15,9 +15,10 @@ from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import later, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
+from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
-from services import audit, change_reminders, changes, cmdb
+from services import audit, change_reminders, changes, cmdb, service_changes
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
@@ -60,6 +61,11 @@ class ChangeHandlers(KindHandlers):
             SubCommand("list", self.on_list, "recent changes, newest first", args="[mine]"),
             self.show_subcommand("one change, its approvals and its audit trail"),
             SubCommand(
+                "service",
+                self.on_service,
+                "propose a new, changed or removed service (a form opens)",
+            ),
+            SubCommand(
                 "calendar",
                 self.on_calendar,
                 "scheduled changes in the next 14 days (or `days`)",
@@ -75,10 +81,15 @@ class ChangeHandlers(KindHandlers):
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.view(View.REJECT.value)(self.on_reject_submitted)
         app.action(Action.APPROVE.value)(self.on_approve)
+        self.service_forms.register(app)
 
     @property
     def channel(self) -> str:
         return self.ctx.policy.channels.changes
+
+    @property
+    def service_forms(self) -> ServiceChangeForms:
+        return ServiceChangeForms(self)
 
     def message(self, session: Any, record: Change, ref: RecordRef | None) -> tuple[str, list[Any]]:
         targets = changes.targets(session, key=record.key)
@@ -86,7 +97,9 @@ class ChangeHandlers(KindHandlers):
         tally = None
         if changes.approval_messages(session, key=record.key):
             tally = changes.current_tally(session, change=record, policy=self.ctx.policy)
-        blocks = render.message_blocks(record, targets, conflicts, tally)
+        detail = service_changes.of(session, change=record)
+        accepted = service_changes.criteria(session, change=record) if detail else []
+        blocks = render.message_blocks(record, targets, conflicts, tally, detail, accepted)
         return render.fallback_text(record), blocks
 
     def also_update(self, session: Any, record: Change) -> list[tuple[str, str, str, list[Any]]]:
@@ -108,6 +121,8 @@ class ChangeHandlers(KindHandlers):
             changes.current_tally(session, change=record, policy=self.ctx.policy),
             changes.approvals(session, key=record.key),
             audit.trail(session, key=record.key),
+            service_changes.of(session, change=record),
+            service_changes.criteria(session, change=record),
         )
         return render.fallback_text(record), blocks
 
@@ -174,6 +189,9 @@ class ChangeHandlers(KindHandlers):
             blocks=render.calendar_blocks(found, days),
             response_type="ephemeral",
         )
+
+    def on_service(self, call: Call) -> None:
+        self.service_forms.open_new(call)
 
     # ---- requesting a change ----------------------------------------------------------------
 

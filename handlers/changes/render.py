@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Action, Field, View
 from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.service_changes.render import detail_blocks, summary_text
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.change import (
@@ -23,12 +25,16 @@ from models.change import (
     Risk,
 )
 from models.policy import Policy
+from models.service_change import ServiceChange
 from services.changes import LIFECYCLE, Tally
+from services.service_changes import Criterion
 
 TYPE_EMOJI = {
     ChangeType.STANDARD: ":large_green_square:",
     ChangeType.NORMAL: ":large_blue_square:",
     ChangeType.EMERGENCY: ":large_red_square:",
+    ChangeType.SERVICE: ":large_purple_square:",
+    ChangeType.AGREEMENT: ":large_orange_square:",
 }
 TYPES = [("Standard", "standard"), ("Normal", "normal"), ("Emergency", "emergency")]
 RISKS = [("Low", Risk.LOW.value), ("Medium", Risk.MEDIUM.value), ("High", Risk.HIGH.value)]
@@ -61,8 +67,11 @@ def message_blocks(
     targets: Sequence[str],
     conflicts: Sequence[Change] = (),
     tally: Tally | None = None,
+    detail: ServiceChange | None = None,
+    accepted: Sequence[Criterion] = (),
 ) -> list[b.Block]:
-    """The one channel message of a change, with the buttons its state allows."""
+    """The one channel message of a change, with the buttons its state allows (and, for a
+    service change, the service and how far its acceptance test got)."""
     fields = [
         f"*Type*\n{change.change_type.value.capitalize()}"
         + (f" ({b.user_text(change.standard_template)})" if change.standard_template else ""),
@@ -76,6 +85,8 @@ def message_blocks(
     out.append(
         b.context(f"Requested by {b.user(change.requester)} {b.slack_time(change.created_at)}")
     )
+    if detail is not None:
+        out.append(b.context(summary_text(detail, accepted)))
     if conflicts:
         out.append(b.section(conflict_text(change, conflicts)))
     if tally is not None and (tally.approved_by or tally.rejected_by):
@@ -119,6 +130,12 @@ BUTTONS = [
         Action.SCHEDULE,
         style="primary",
         when=lambda c: c.state is ChangeStatus.APPROVED,
+    ),
+    Button(
+        "accept",
+        "Record acceptance test",
+        Action.ACCEPT,
+        when=lambda c: c.change_type is ChangeType.SERVICE,
     ),
     Button("start", "Start implementation", Action.START, style="primary"),
     Button("complete", "Complete implementation", Action.COMPLETE),
@@ -243,12 +260,16 @@ def show_blocks(
     tally: Tally | None,
     decisions: Sequence[ChangeApproval],
     trail: Sequence[AuditEntry],
+    detail: ServiceChange | None = None,
+    accepted: Sequence[Criterion] = (),
 ) -> list[b.Block]:
     out = [
         block
         for block in message_blocks(change, targets, conflicts, tally)
         if block.get("type") != "actions"
     ]
+    if detail is not None:
+        out += detail_blocks(detail, accepted)
     for label, text in (
         ("Description", change.description),
         ("Implementation plan", change.implementation_plan),
@@ -270,10 +291,6 @@ def show_blocks(
 
 
 # ---- modals ---------------------------------------------------------------------------------
-
-
-def _datetime_picker(action_id: str) -> dict[str, Any]:
-    return {"type": "datetimepicker", "action_id": action_id}
 
 
 def new_change_modal(policy: Policy) -> dict:
@@ -331,37 +348,21 @@ def new_change_modal(policy: Policy) -> dict:
     }
     fields += [
         b.input_block(Field.TARGETS, "Services or items affected", targets_element, optional=True),
-        b.input_block(Field.START, "Planned start", _datetime_picker(Field.START), optional=True),
-        b.input_block(Field.END, "Planned end", _datetime_picker(Field.END), optional=True),
+        *window_inputs(),
         b.input_block(
             Field.IMPLEMENTATION,
             "Implementation plan",
             b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000),
             optional=True,
         ),
-        b.input_block(
-            Field.BACKOUT,
-            "Backout plan",
-            b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
-            optional=True,
-            hint="Required for normal and emergency changes.",
-        ),
+        backout_input(optional=True, hint="Required for normal and emergency changes."),
         b.input_block(
             Field.TEST,
             "Test plan",
             b.text_input(Field.TEST, multiline=True, max_length=3000),
             optional=True,
         ),
-        b.input_block(
-            Field.IMPLEMENTER,
-            "Implementer",
-            {
-                "type": "users_select",
-                "action_id": Field.IMPLEMENTER.value,
-                "placeholder": b.plain("Who carries it out"),
-            },
-            optional=True,
-        ),
+        implementer_input(),
     ]
     if cp.security_approvers:
         touches = {

@@ -91,5 +91,6 @@ class CmdbHandlers:
             ack(options=[])
             return
         with self.ctx.db.session() as session:
-            found = cmdb.search(session, text=query, limit=SUGGESTIONS)
+            # Forms offer what is live: a retired service is no longer chosen.
+            found = cmdb.search(session, text=query, limit=SUGGESTIONS, live_only=True)
         ack(options=render.options(found))

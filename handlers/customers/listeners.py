@@ -14,6 +14,7 @@ from handlers.common import actor_of, later, open_checked_form, tell
 from handlers.customers import render
 from handlers.customers.render import F
 from models.relationship import PartyKind
+from services import agreement_changes
 from services import relationship_reviews as reviews
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
@@ -79,13 +80,20 @@ class CustomerHandlers:
 
     @staticmethod
     def review_section(session: Any, kind: PartyKind, found: Any) -> list[Any]:
-        """Reviews, open actions and the Record review button (customers and suppliers)."""
+        """Reviews, open actions and the Record review button (customers and suppliers); a
+        customer's reviews each with the change raised from it, or a button to raise one."""
+        past = reviews.reviews(session, kind=kind, name=found.name)
+        raised = None
+        if kind is PartyKind.CUSTOMER:
+            keys = [agreement_changes.customer_review_key(r) for r in past]
+            raised = agreement_changes.raised_for(session, keys=keys)
         return render.review_blocks(
             kind,
             found.name,
-            reviews.reviews(session, kind=kind, name=found.name),
+            past,
             reviews.open_actions(session, kind=kind, name=found.name),
             reviews.next_review(session, kind=kind, found=found),
+            raised,
         )
 
     # ---- recording a review ---------------------------------------------------------------
@@ -140,10 +148,14 @@ class CustomerHandlers:
                     policy=self.ctx.policy,
                     submission_id=view.get("id"),
                 )
-                text = None
+                text, blocks = None, None
                 if review is not None:
                     count = len(reviews.open_actions(session, kind=ref.kind, name=ref.name))
                     text = render.recorded_text(review.party, review.next_review, count)
+                    if ref.kind is PartyKind.CUSTOMER:
+                        # Changes to the customer's requirements or agreement: raised from here.
+                        key = agreement_changes.customer_review_key(review)
+                        blocks = render.recorded_blocks(text, key)
         except ServiceDeskError as error:
             message = str(error)
             field = F.DATE if "date" in message and "Action" not in message else F.OUTCOME
@@ -154,11 +166,12 @@ class CustomerHandlers:
         ack()
         if text:
             user = actor_of(self.ctx, body).user_id
-            later(self.ctx, self._tell, user, text)
+            later(self.ctx, self._tell, user, text, blocks)
 
-    def _tell(self, user: str, text: str) -> None:
+    def _tell(self, user: str, text: str, blocks: list[Any] | None = None) -> None:
         channel = str(self.ctx.client.conversations_open(users=user)["channel"]["id"])
-        self.ctx.client.chat_postMessage(channel=channel, text=text)
+        extra = {"blocks": blocks} if blocks else {}
+        self.ctx.client.chat_postMessage(channel=channel, text=text, **extra)
 
     # ---- actions ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot import blocks as b
+from handlers.agreement_changes.render import raise_button
 from models.relationship import PartyKind, RelationshipReview, ReviewAction
 from models.relationship_policy import Customer
 from services.relationship_reviews import (
@@ -73,17 +74,30 @@ def review_blocks(
     past: Sequence[RelationshipReview],
     actions: Sequence[ReviewAction],
     next_on: date | None,
+    raised: dict[str, str] | None = None,
 ) -> list[b.Block]:
-    """Past reviews, open actions (each with a Done button) and a Record review button."""
+    """Past reviews, open actions (each with a Done button) and a Record review button. With
+    `raised` (a customer's: review key → the agreement change raised from it), each review
+    shows its change or a Raise agreement change button."""
     when = next_on.isoformat() if next_on else "not planned"
     out: list[b.Block] = [b.section(f"*Reviews* — next: {when}")]
-    if past:
-        lines = [
-            f"`{r.reviewed_on.isoformat()}` {b.user_text(r.outcome)[:300]} — "
-            f"{', '.join(b.user(p) for p in json.loads(r.attendees or '[]')) or 'no attendees'}"
-            for r in past
-        ]
-        out.extend(b.line_sections(lines))
+    if past and raised is not None:
+        for r in past:
+            key = f"CRV-{r.id}"
+            line = _review_line(r) + f" ({key})"
+            change = raised.get(key)
+            if change:
+                out.append(b.section(f"{line} → {b.user_text(change)}"[: b.SECTION_LIMIT]))
+            else:
+                out.append(
+                    {
+                        "type": "section",
+                        "text": {"type": "mrkdwn", "text": line[: b.SECTION_LIMIT]},
+                        "accessory": raise_button(key),
+                    }
+                )
+    elif past:
+        out.extend(b.line_sections([_review_line(r) for r in past]))
     else:
         out.append(b.context("No review recorded yet."))
     for action in actions[:20]:
@@ -105,6 +119,23 @@ def review_blocks(
     if buttons:
         out.append(buttons)
     return out
+
+
+def _review_line(review: RelationshipReview) -> str:
+    people = ", ".join(b.user(p) for p in json.loads(review.attendees or "[]"))
+    return (
+        f"`{review.reviewed_on.isoformat()}` {b.user_text(review.outcome)[:300]} — "
+        f"{people or 'no attendees'}"
+    )
+
+
+def recorded_blocks(text: str, review_key: str) -> list[b.Block]:
+    """The DM confirming a customer's review (`text` from recorded_text), with the button that
+    raises an agreement change from it."""
+    return [
+        b.section(text),
+        {"type": "actions", "block_id": "agreement_change", "elements": [raise_button(review_key)]},
+    ]
 
 
 def review_modal(kind: PartyKind, name: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ from handlers.feedback.ids import SCORE_ACTIONS, Action, Field, View
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, error_at
 from models.carried import RecordRef
 from models.relationship import Complaint
-from services import audit, complaints, surveys
+from services import audit, complaints, service_list, surveys
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -67,7 +67,9 @@ class FeedbackHandlers(KindHandlers):
     # ---- /feedback ------------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
-        services = [service.name for service in self.ctx.policy.services]
+        with self.ctx.db.session() as session:
+            offered = service_list.offered(session, policy=self.ctx.policy)
+        services = [service.name for service in offered]
         call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_modal(services))
 
     def on_list(self, call: Call) -> None:

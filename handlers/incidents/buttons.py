@@ -16,10 +16,11 @@ from handlers.common import actor_of, later, open_checked_form, replace_clicked,
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
+from handlers.kind import error_at
 from handlers.problems import render as problem_render
 from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
-from services import cmdb, incidents, links, paging, priority, problems, security
+from services import cmdb, incidents, links, paging, priority, problems, security, suppliers
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import link
 
@@ -172,7 +173,9 @@ class IncidentButtons(IncidentMessages):
             body,
             respond,
             "hold",
-            lambda incident, ref: render.hold_modal(incident, ref),
+            lambda incident, ref: render.hold_modal(
+                incident, ref, suppliers.offered_for(self.ctx.policy, incident.service)
+            ),
         )
 
     def on_open_escalate(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -284,7 +287,7 @@ class IncidentButtons(IncidentMessages):
             with self.ctx.db.session() as session:
                 incident = apply(session, ref.key, actor, self.ctx.clock.now(), values)
         except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_field: str(error)})
+            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
             return None
         ack()
         return incident, actor.user_id, values
@@ -336,19 +339,30 @@ class IncidentButtons(IncidentMessages):
             raw = values.get(Field.HOLD_REASON)
             if raw not in {r.value for r in HoldReason}:
                 raise InvalidInput("Choose what the incident is waiting for.")
-            return incidents.hold(
+            supplier, ticket = values.get(Field.SUPPLIER), values.get(Field.TICKET)
+            return suppliers.hold_awaiting(
                 s,
                 key=key,
                 reason=HoldReason(raw),
                 note=values.get(Field.NOTE),
+                supplier=supplier if isinstance(supplier, str) else None,
+                ticket_ref=ticket if isinstance(ticket, str) else None,
                 policy=self.ctx.policy,
                 actor=actor,
                 now=now,
             )
 
-        self._submit_and_refresh(
-            ack, body, view, "hold", apply, step="hold", error_field=Field.HOLD_REASON
-        )
+        done = self._submit_step(ack, body, view, "hold", apply, error_field=Field.HOLD_REASON)
+        if done:
+            incident, actor, values = done
+            step = render.step_text("hold", incident, actor, values.get(Field.NOTE))
+            supplier = values.get(Field.SUPPLIER)
+            if supplier and isinstance(supplier, str):
+                ticket = values.get(Field.TICKET)
+                step += "\n" + render.supplier_text(
+                    supplier, ticket if isinstance(ticket, str) else None
+                )
+            later(self.ctx, self.refresh, incident.key, step=step)
 
     def on_priority_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:

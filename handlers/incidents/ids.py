@@ -55,6 +55,8 @@ class Field(StrEnum):
     CODE = "resolution_code"
     NOTE = "note"
     HOLD_REASON = "hold_reason"
+    SUPPLIER = "supplier"
+    TICKET = "ticket_ref"
     KIND = "escalation_kind"
     TEAM = "team"
     PRIORITY = "priority"

@@ -23,11 +23,13 @@ from models.incident import (
 )
 from models.notification import Notification
 from models.policy import Policy
+from models.relationship_policy import Supplier
 from models.sla_policy import format_duration
 from services import notifications, priority, security
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
 from services.mrkdwn import is_user_id, link
+from services.suppliers import TICKET_MAX
 
 PRIORITY_EMOJI = {
     1: ":red_circle:",
@@ -208,6 +210,12 @@ def step_text(action: str, incident: Incident, actor: str, note: str | None = No
     if note:
         text += f"\n> {b.user_text(note)}"
     return text
+
+
+def supplier_text(supplier: str, ticket: str | None) -> str:
+    """The thread line naming the supplier an incident put on hold waits on."""
+    text = f":truck: Waiting on {b.user_text(supplier)}"
+    return text + (f", their ticket {b.user_text(ticket)}." if ticket else ".")
 
 
 def assigned_text(incident: Incident, actor: str) -> str:
@@ -426,14 +434,35 @@ def resolve_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
     return record_form(View.RESOLVE, title, title_line(incident), inputs, submit="Resolve", ref=ref)
 
 
-def hold_modal(incident: Incident, ref: RecordRef) -> dict:
+def hold_modal(
+    incident: Incident, ref: RecordRef, suppliers: Sequence[Supplier] = ()
+) -> dict:
+    """Put on hold: what it waits for, and, when it awaits a supplier, which one (those
+    supporting its service, or all) and their ticket reference."""
     reasons = [(r.label, r.value) for r in HoldReason]
     inputs = [
         b.input_block(
             Field.HOLD_REASON, "Waiting for", b.static_select(Field.HOLD_REASON, reasons)
         ),
-        text_block(Field.NOTE, "Note", optional=True),
     ]
+    if suppliers:
+        inputs += [
+            b.input_block(
+                Field.SUPPLIER,
+                "Supplier (when waiting for one)",
+                b.static_select(Field.SUPPLIER, [(s.name, s.name) for s in suppliers]),
+                optional=True,
+                hint="Left empty, you are asked by direct message which supplier it is.",
+            ),
+            text_block(
+                Field.TICKET,
+                "Their ticket reference",
+                max_length=TICKET_MAX,
+                multiline=False,
+                optional=True,
+            ),
+        ]
+    inputs.append(text_block(Field.NOTE, "Note", optional=True))
     title = f"Hold {incident.key}"
     return record_form(
         View.HOLD, title, title_line(incident), inputs, submit="Put on hold", ref=ref

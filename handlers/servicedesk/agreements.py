@@ -9,13 +9,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot import blocks as b
 from bot.blocks import view_values
 from bot.context import AppContext
+from handlers.agreement_changes import render as change_render
 from handlers.common import actor_of, later, tell
 from handlers.servicedesk import agreement_render as render
 from models.agreement import ReviewRef
 from services import (
     agreement_attainment,
+    agreement_changes,
     agreement_reviews,
     agreement_versions,
     audit,
@@ -124,11 +127,20 @@ class AgreementHandlers:
         ack()
         agreement = self.ctx.policy.agreement(ref.agreement)
         if ref.channel and ref.ts and agreement is not None:
+            text = render.recorded_text(agreement, review)
+            blocks: list[Any] = []
+            if review.outcome == agreement_reviews.ReviewOutcome.CHANGES_AGREED.value:
+                # The agreed changes go through change management: raised from here.
+                key = agreement_changes.agreement_review_key(review)
+                blocks = [
+                    b.section(text),
+                    b.actions("agreement_change", [change_render.raise_button(key)]),
+                ]
             later(
                 self.ctx,
                 self.ctx.client.chat_update,
                 channel=ref.channel,
                 ts=ref.ts,
-                text=render.recorded_text(agreement, review),
-                blocks=[],
+                text=text,
+                blocks=blocks,
             )

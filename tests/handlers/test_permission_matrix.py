@@ -1038,6 +1038,47 @@ def management_review_action(w: World) -> int:
         )
         (found,) = management_reviews.open_actions(s)[-1:]
         return found.id or 0
+# ---- service changes (issue 14, clause 5) ----------------------------------------------------
+
+
+def _service_change(w: World) -> str:
+    """A service change (a new service, two criteria) approved and scheduled; REPORTER asked."""
+    from models.service_change import ServiceChangeInput
+    from services import service_changes
+
+    with w.db.session() as s:
+        key = service_changes.propose(
+            s,
+            data=ServiceChangeInput(
+                action="new",
+                service="billing",
+                team="platform",
+                requirements="Invoices",
+                design="A worker",
+                criteria="Invoices issued\nRefunds work",
+                risk="low",
+                planned_start=START,
+                planned_end=END,
+                backout_plan="Switch it off",
+            ),
+            requester=REPORTER,
+            now=w.now(),
+            policy=w.policy,
+        ).key
+        changes.assess(s, key=key, actor=w.agent, now=w.now())
+        changes.submit_for_approval(s, key=key, actor=w.agent, now=w.now(), policy=w.policy)
+        changes.decide(
+            s,
+            key=key,
+            approver=APPROVER,
+            approver_groups={"S0CAB"},
+            decision="approve",
+            reason=None,
+            now=w.now(),
+            policy=w.policy,
+        )
+        changes.schedule(s, key=key, actor=w.agent, now=w.now(), policy=w.policy)
+    return key
 
 
 ROWS.update(
@@ -1050,6 +1091,75 @@ ROWS.update(
         ),
         "mr_cancel": Row(management_review, click("mr_cancel"), "U0ADMIN"),
         "mr_action_done": Row(management_review_action, click("mr_action_done", str), OWNER),
+        "change_accept": Row(_service_change, click("change_accept"), REPORTER, "form"),
+        "change_accept_view": Row(
+            form(_service_change, REPORTER, click("change_accept")),
+            submit({"criterion_1": "passed", "criterion_2": "failed", "note_2": "Timeout"}),
+            REPORTER,
+        ),
+        "change_service_view": Row(
+            form(nothing, REPORTER, command("/change", "service")),
+            submit(
+                {
+                    "service_action": "new",
+                    "service_name": "billing",
+                    "team": "platform",
+                    "requirements": "Invoices",
+                    "design": "A worker",
+                    "criteria": "Invoices issued",
+                    "risk": "low",
+                    "backout_plan": "Switch it off",
+                }
+            ),
+            REPORTER,
+            anyone=True,
+        ),
+    }
+)
+
+
+# ---- agreement changes raised from a service review (issue 12) --------------------------------
+
+
+def _customer_review(w: World) -> str:
+    """A service review of the customer Retail (owned by OWNER), as its key CRV-n."""
+    from models.relationship import PartyKind
+    from services import agreement_changes
+    from services import relationship_reviews as reviews
+
+    with w.db.session() as s:
+        review = reviews.record_review(
+            s,
+            kind=PartyKind.CUSTOMER,
+            name="Retail",
+            reviewed_on=w.now().date(),
+            attendees=[],
+            outcome="New refund target",
+            actions=[],
+            actor=Actor(OWNER),
+            now=w.now(),
+            policy=w.policy,
+        )
+        return agreement_changes.customer_review_key(review)
+
+
+ROWS.update(
+    {
+        "agreement_change_raise": Row(
+            _customer_review, click("agreement_change_raise"), OWNER, "form"
+        ),
+        "agreement_change_view": Row(
+            form(_customer_review, OWNER, click("agreement_change_raise")),
+            submit(
+                {
+                    "title": "Refunds in 2 days",
+                    "description": "New refund target",
+                    "risk": "low",
+                    "backout_plan": "Old terms",
+                }
+            ),
+            OWNER,
+        ),
     }
 )
 

@@ -479,6 +479,52 @@ CHOICES.update(
 )
 
 
+# ---- service changes (issue 14, clause 5) ------------------------------------------------------
+
+
+def _service_change_factories() -> dict[Any, Callable[[], list[Any]]]:
+    from models.policy import Service, Team
+    from models.service_change import ServiceAction, ServiceChange
+    from services.agreement_changes import Origin
+    from services.service_changes import Criterion
+
+    return {
+        ServiceChange: lambda: [
+            hostile(
+                ServiceChange,
+                change_id=3,
+                action=action.value,
+                criteria=f"{HOSTILE}\n{HOSTILE}",
+                applied_at=applied,
+            )
+            for action in ServiceAction
+            for applied in (NOW, None)
+        ],
+        Criterion: lambda: [
+            Criterion(1, HOSTILE, None),
+            Criterion(2, HOSTILE, True, HOSTILE),
+            Criterion(3, HOSTILE, False, HOSTILE),
+        ],
+        Service: lambda: list(policy().services),
+        Team: lambda: list(policy().teams),
+        Origin: lambda: [
+            Origin(HOSTILE, HOSTILE, NOW.date(), FORGED_ID, HOSTILE, [HOSTILE], [HOSTILE]),
+            Origin("CRV-1", HOSTILE, NOW.date(), LEAD, HOSTILE),
+        ],
+    }
+
+
+FACTORIES.update(_service_change_factories())
+CHOICES.update(
+    {
+        # The DM text, built (and escaped) by the same module's recorded_text.
+        ("handlers.customers.render.recorded_blocks", "text"): lambda: [
+            importlib.import_module("handlers.customers.render").recorded_text(HOSTILE, None, 1)
+        ],
+    }
+)
+
+
 def render_modules() -> list[types.ModuleType]:
     """Every handlers.<kind>.render module, found by walking the package."""
     found = []

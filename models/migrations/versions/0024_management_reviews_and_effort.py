@@ -1,7 +1,7 @@
 """management reviews and effort logged on records (issue 14, management review and effort)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 
 - management_review (MR-n): a record kind with a channel message (the message bookkeeping
   columns and the two sweep indexes every such kind has); planned_on is unique, so two
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,81 @@
+"""Slack listeners for raising an agreement change from a recorded review: the button opens
+the form (after the same check the service makes), the submission raises the change and posts
+it in the changes channel. Parse, call services.agreement_changes, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.blocks import view_values
+from bot.context import AppContext
+from handlers.agreement_changes import render
+from handlers.agreement_changes.render import F
+from handlers.changes.listeners import ChangeHandlers
+from handlers.common import actor_of, later, open_checked_form, tell
+from handlers.kind import error_at, picked_datetime, typed_text
+from models.carried import RecordRef
+from services import agreement_changes
+from services.errors import AlreadyDone, ServiceDeskError
+
+
+class AgreementChangeHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def register(self, app: App) -> None:
+        app.action(render.RAISE_ACTION)(self.on_raise)
+        app.view(render.VIEW)(self.on_submitted)
+
+    def on_raise(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        later(self.ctx, self._open, body, respond)
+
+    def _open(self, body: dict[str, Any], respond: Respond) -> None:
+        ref = RecordRef.load(body["actions"][0].get("value"))
+        if ref is None:
+            tell(respond, "That button is from an old message.")
+            return
+        actor = actor_of(self.ctx, body)
+
+        def load(session: Any) -> Any:
+            found = agreement_changes.origin(session, key=ref.key, policy=self.ctx.policy)
+            agreement_changes.check_raiser(found, actor)
+            already = agreement_changes.raised_from(session, key=found.key)
+            if already is not None:
+                raise AlreadyDone(f"{already} was already raised from this review.")
+            return found
+
+        open_checked_form(self.ctx, body, respond, load, render.raise_modal)
+
+    def on_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RecordRef.load(view.get("private_metadata"))
+        if ref is None:
+            ack(response_action="errors", errors={F.DESCRIPTION: "This form is out of date."})
+            return
+        values = view_values(view)
+        try:
+            with self.ctx.db.session() as session:
+                change = agreement_changes.raise_change(
+                    session,
+                    key=ref.key,
+                    title=typed_text(values, F.TITLE),
+                    description=typed_text(values, F.DESCRIPTION),
+                    agreement=typed_text(values, F.AGREEMENT) or None,
+                    risk=typed_text(values, F.RISK) or None,
+                    planned_start=picked_datetime(values.get(F.START)),
+                    planned_end=picked_datetime(values.get(F.END)),
+                    backout_plan=typed_text(values, F.BACKOUT),
+                    implementer=typed_text(values, F.IMPLEMENTER) or None,
+                    actor=actor_of(self.ctx, body),
+                    now=self.ctx.clock.now(),
+                    policy=self.ctx.policy,
+                    submission_id=view.get("id"),
+                )
+                key = change.key
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={error_at(view, error, F.DESCRIPTION): str(error)})
+            return
+        ack()
+        later(self.ctx, ChangeHandlers(self.ctx).announce, key)
