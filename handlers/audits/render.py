@@ -9,7 +9,16 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.audits.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.record_blocks import (
+    Button,
+    record_form,
+    register_blocks,
+    show_with_trail,
+    summary_blocks,
+    text_block,
+    text_sections,
+    with_buttons,
+)
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, InternalAudit, Nonconformity
@@ -43,24 +52,19 @@ def message_blocks(
         f"*Due*\n{record.planned_on:%a %d %b %Y}",
         f"*Nonconformities*\n{len(found)}",
     ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    out = summary_blocks(title_line(record), fields)
     out.append(b.section(f"*Scope*\n{b.user_text(record.scope)}"))
     if found:
         lines = [f"• {n.key} {b.user_text(n.title)}" for n in found]
         out += b.line_sections(["*Findings*", *lines])
-    if record.conclusion:
-        out.append(b.section(f"*Conclusion*\n{b.user_text(record.conclusion)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    out += text_sections([("Conclusion", record.conclusion)])
+    return with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
 
 
 def show_blocks(
     record: InternalAudit, found: Sequence[Nonconformity], trail: Sequence[AuditEntry]
 ) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record, found) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
+    return show_with_trail(message_blocks(record, found), trail)
 
 
 def step_text(action: str, record: InternalAudit, actor: str) -> str:
@@ -75,15 +79,15 @@ def step_text(action: str, record: InternalAudit, actor: str) -> str:
     return texts[action]
 
 
-def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none. Plan them in `[[sms.audits]]`.")]
-    lines = [
+def list_line(r: InternalAudit) -> str:
+    return (
         f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {r.planned_on:%d %b %Y}, "
         f"{b.user(r.auditor)}"
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    )
+
+
+def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
+    return register_blocks(found, heading, list_line, none="none. Plan them in `[[sms.audits]]`.")
 
 
 def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:

@@ -8,7 +8,18 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.improvements.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.record_blocks import (
+    Button,
+    record_form,
+    show_with_trail,
+    summary_blocks,
+    text_block,
+    text_sections,
+    with_buttons,
+)
+from handlers.record_blocks import (
+    register_blocks as records_list,
+)
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Improvement
@@ -40,25 +51,21 @@ def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list
         f"*Owner*\n{b.user(record.owner, nobody='—')}",
         f"*Due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Due*\n—",
     ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    out = summary_blocks(
+        title_line(record), fields, raised_by=record.created_by, raised_at=record.created_at
     )
-    if record.description:
-        out.append(b.section(f"*Description*\n{b.user_text(record.description)}"))
-    if record.decision_note:
-        out.append(b.section(f"*Decision*\n{b.user_text(record.decision_note)}"))
-    if record.outcome:
-        out.append(b.section(f"*Outcome*\n{b.user_text(record.outcome)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    out += text_sections(
+        [
+            ("Description", record.description),
+            ("Decision", record.decision_note),
+            ("Outcome", record.outcome),
+        ]
+    )
+    return with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
 
 
 def show_blocks(record: Improvement, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
+    return show_with_trail(message_blocks(record), trail)
 
 
 def step_text(action: str, record: Improvement, actor: str) -> str:
@@ -73,16 +80,16 @@ def step_text(action: str, record: Improvement, actor: str) -> str:
     return texts[action]
 
 
-def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none.")]
-    lines = [
+def register_line(r: Improvement) -> str:
+    return (
         f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
         f"{b.user_text(process_label(r.process))}"
         + (f", {b.user(r.owner)} by {r.due_on:%d %b %Y}" if r.owner and r.due_on else "")
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    )
+
+
+def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
+    return records_list(found, heading, register_line)
 
 
 def new_modal() -> dict[str, Any]:

@@ -7,8 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.nonconformities.ids import Action, Field, View
+from handlers.record_blocks import (
+    Button,
+    record_form,
+    register_blocks,
+    show_with_trail,
+    summary_blocks,
+    text_block,
+    text_sections,
+    with_buttons,
+)
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Nonconformity
@@ -42,27 +51,22 @@ def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> li
         f"*Found by*\n{b.user_text(record.source) or '—'}",
         f"*Action due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Action due*\n—",
     ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    out = summary_blocks(
+        title_line(record), fields, raised_by=record.created_by, raised_at=record.created_at
     )
-    for label, value in (
-        ("Description", record.description),
-        ("Correction", record.correction),
-        ("Corrective action", record.corrective_action),
-        ("Evidence it worked", record.effectiveness),
-    ):
-        if value:
-            out.append(b.section(f"*{label}*\n{b.user_text(value)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    out += text_sections(
+        [
+            ("Description", record.description),
+            ("Correction", record.correction),
+            ("Corrective action", record.corrective_action),
+            ("Evidence it worked", record.effectiveness),
+        ]
+    )
+    return with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
 
 
 def show_blocks(record: Nonconformity, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
+    return show_with_trail(message_blocks(record), trail)
 
 
 def step_text(action: str, record: Nonconformity, actor: str) -> str:
@@ -82,15 +86,14 @@ def step_text(action: str, record: Nonconformity, actor: str) -> str:
     return texts[action]
 
 
+def list_line(r: Nonconformity) -> str:
+    return f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}" + (
+        f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else ""
+    )
+
+
 def list_blocks(found: Sequence[Nonconformity], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none.")]
-    lines = [
-        f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}"
-        + (f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else "")
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    return register_blocks(found, heading, list_line)
 
 
 def new_modal(source: str = "") -> dict[str, Any]:
