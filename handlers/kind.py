@@ -420,10 +420,12 @@ class KindHandlers:
         view: dict[str, Any],
         move: str,
         apply: Callable[[Any, str, Actor, dict[str, Any]], Any],
+        error_field: str | None = None,
     ) -> None:
         """A submitted form that makes `move` (the service checks the person again); then the
-        message follows and the step is posted in its thread."""
-        done = self.submit(ack, body, view, apply, self.note_field)
+        message follows and the step is posted in its thread. An error naming no field of the
+        form is shown at `error_field` (default `note_field`)."""
+        done = self.submit(ack, body, view, apply, error_field or self.note_field)
         if done:
             ref, actor, record = done
             later(self.ctx, self.refresh, ref.key, step=self.step_text(move, record, actor.user_id))

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot import blocks as b
 from handlers.feedback.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.record_blocks import Button, record_form, summary_blocks, text_block, with_buttons
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.relationship import SUMMARY_MAX, TEXT_MAX, Complaint, ComplaintStatus
@@ -45,7 +45,7 @@ def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> lis
         f"*Respond by*\n{b.slack_time(complaint.response_due_at)}",
         f"*From*\n{b.user(complaint.complainant)}",
     ]
-    out: list[b.Block] = [b.section(title_line(complaint), fields=fields, block_id="summary")]
+    out = summary_blocks(title_line(complaint), fields)
     if complaint.description:
         out.append(b.section(b.user_text(complaint.description)[:2900]))
     if complaint.from_record:
@@ -54,10 +54,7 @@ def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> lis
         )
     if complaint.response:
         out.append(b.section(f"*Response*\n{b.user_text(complaint.response)[:2900]}"))
-    buttons = step_buttons(LIFECYCLE, complaint, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    return with_buttons(out, LIFECYCLE, complaint, BUTTONS, ref=ref)
 
 
 def step_text(action: str, complaint: Complaint, actor: str) -> str:

@@ -9,8 +9,16 @@ from collections.abc import Sequence
 
 from bot import blocks as b
 from handlers.cmdb.render import item_select
-from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.problems.ids import Action, Field, View
+from handlers.record_blocks import (
+    Button,
+    record_form,
+    show_with_trail,
+    summary_blocks,
+    text_block,
+    text_sections,
+    with_buttons,
+)
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.problem import TITLE_MAX, Problem, ProblemStatus
@@ -53,21 +61,14 @@ def message_blocks(
         f"*Item*\n{b.user_text(problem.item_key) or '—'}",
         f"*Linked incidents*\n{b.user_text(', '.join(incidents)) or '—'}",
     ]
-    out: list[b.Block] = [b.section(title_line(problem), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(problem.created_by)} {b.slack_time(problem.created_at)}")
+    out = summary_blocks(
+        title_line(problem), fields, raised_by=problem.created_by, raised_at=problem.created_at
     )
-    if problem.root_cause:
-        out.append(b.section(f"*Root cause*\n{b.user_text(problem.root_cause)}"))
-    if problem.workaround:
-        out.append(b.section(f"*Workaround*\n{b.user_text(problem.workaround)}"))
+    out += text_sections([("Root cause", problem.root_cause), ("Workaround", problem.workaround)])
     if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
         how = problem.resolved_by_change or problem.resolution_note or ""
         out.append(b.context(f"Resolved: {b.user_text(how)}"))
-    buttons = step_buttons(LIFECYCLE, problem, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    return with_buttons(out, LIFECYCLE, problem, BUTTONS, ref=ref)
 
 
 def step_text(action: str, problem: Problem, actor: str) -> str:
@@ -151,10 +152,8 @@ def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.B
 def show_blocks(
     problem: Problem, incidents: Sequence[str], trail: Sequence[AuditEntry]
 ) -> list[b.Block]:
-    out = [blk for blk in message_blocks(problem, incidents) if blk.get("type") != "actions"]
-    if problem.description:
-        out.append(b.section(f"*Description*\n{b.user_text(problem.description)}"))
-    return out + b.audit_trail(trail, room=50 - len(out))
+    description = text_sections([("Description", problem.description)])
+    return show_with_trail([*message_blocks(problem, incidents), *description], trail)
 
 
 PRIORITIES = [(priority.name(p), str(p)) for p in range(1, 6)]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.record_blocks import Button, record_form, summary_blocks, text_block, with_buttons
 from handlers.reviews.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -72,14 +72,11 @@ def message_blocks(
         f"*Due*\n{b.slack_time(review.due_at)}",
         f"*Incident*\n{b.user_text(review.incident_key)}",
     ]
-    out: list[b.Block] = [b.section(title_line(review), fields=fields, block_id="summary")]
+    out = summary_blocks(title_line(review), fields)
     out.extend(_findings(review)[:30])
     if actions:
         out.extend(b.line_sections(["*Follow-up actions*", *[action_line(a) for a in actions]]))
-    buttons = step_buttons(LIFECYCLE, review, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out[:50]
+    return with_buttons(out, LIFECYCLE, review, BUTTONS, ref=ref)[:50]
 
 
 def show_blocks(
