@@ -42,6 +42,7 @@ from handlers.common import (
 # Re-exported: kinds build their messages and forms from these.
 from handlers.record_blocks import Button as Button
 from handlers.record_blocks import record_form as record_form
+from handlers.record_blocks import show_with_trail
 from handlers.record_blocks import step_buttons as step_buttons
 from handlers.record_blocks import text_block as text_block
 from models.carried import RecordRef
@@ -176,10 +177,14 @@ class KindHandlers:
         )
 
     def show(self, session: Any, record: Any) -> tuple[str, list[Any]]:
-        """What `/kind show KEY` answers: (fallback text, blocks), with the audit trail."""
+        """What `/kind show KEY` answers: (fallback text, blocks): the renderer's `show_blocks`,
+        or else its message without buttons followed by the audit trail."""
         parts = self.parts(session, record)
         trail = audit.trail(session, key=record.key)
-        return self.renderer.fallback_text(record), self.renderer.show_blocks(record, *parts, trail)
+        text = self.renderer.fallback_text(record)
+        if hasattr(self.renderer, "show_blocks"):
+            return text, self.renderer.show_blocks(record, *parts, trail)
+        return text, show_with_trail(self.renderer.message_blocks(record, *parts), trail)
 
     def step_text(self, move: str, record: Any, actor: str) -> str:
         """The line posted in the record's thread when `actor` made `move`."""

@@ -140,3 +140,30 @@ def register_blocks(
         return [b.section(f"*{b.user_text(heading)}*: {none}")]
     lines = [line(record) for record in found]
     return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+
+
+def record_message(
+    record: Any,
+    title: str,
+    fields: Sequence[tuple[str, str]],
+    *,
+    lifecycle: Lifecycle,
+    buttons: Sequence[Button],
+    ref: RecordRef | None = None,
+    raised: bool = False,
+    more: Sequence[b.Block] = (),
+    texts: Iterable[tuple[str, str | None]] = (),
+    after: Sequence[b.Block] = (),
+) -> list[b.Block]:
+    """A record's channel message, the usual way round: `title` with the `(label, value)`
+    fields beside it (values already escaped), "Raised by …" when `raised` (from the record's
+    `created_by` and `created_at`), the `more` blocks, the `texts` people wrote
+    (`text_sections`), the `after` blocks, then the buttons its state allows."""
+    out = summary_blocks(
+        title,
+        [f"*{label}*\n{value}" for label, value in fields],
+        raised_by=record.created_by if raised else None,
+        raised_at=record.created_at if raised else None,
+    )
+    out += [*more, *text_sections(texts), *after]
+    return with_buttons(out, lifecycle, record, buttons, ref=ref)

@@ -7,20 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.improvements.ids import Action, Field, View
-from handlers.record_blocks import (
-    Button,
-    record_form,
-    show_with_trail,
-    summary_blocks,
-    text_block,
-    text_sections,
-    with_buttons,
-)
-from handlers.record_blocks import (
-    register_blocks as records_list,
-)
-from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Improvement
 from models.sms_policy import PROCESSES
@@ -28,9 +16,9 @@ from services.improvements import LIFECYCLE, process_label
 from services.mrkdwn import ref_mention
 
 BUTTONS = [
-    Button("approve", "Approve", Action.APPROVE, style="primary"),
-    Button("reject", "Reject", Action.REJECT),
-    Button("done", "Done", Action.DONE, style="primary"),
+    rb.Button("approve", "Approve", Action.APPROVE, style="primary"),
+    rb.Button("reject", "Reject", Action.REJECT),
+    rb.Button("done", "Done", Action.DONE, style="primary"),
 ]
 
 
@@ -43,29 +31,27 @@ def fallback_text(record: Improvement) -> str:
 
 
 def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
-    evaluator = ref_mention(record.evaluator) if record.evaluator else "an admin"
-    fields = [
-        f"*Process*\n{b.user_text(process_label(record.process))}",
-        f"*Status*\n{record.state.label}",
-        f"*Evaluated by*\n{evaluator}",
-        f"*Owner*\n{b.user(record.owner, nobody='—')}",
-        f"*Due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Due*\n—",
-    ]
-    out = summary_blocks(
-        title_line(record), fields, raised_by=record.created_by, raised_at=record.created_at
-    )
-    out += text_sections(
+    due = f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"
+    return rb.record_message(
+        record,
+        title_line(record),
         [
+            ("Process", b.user_text(process_label(record.process))),
+            ("Status", record.state.label),
+            ("Evaluated by", ref_mention(record.evaluator) if record.evaluator else "an admin"),
+            ("Owner", b.user(record.owner, nobody="—")),
+            ("Due", due),
+        ],
+        texts=[
             ("Description", record.description),
             ("Decision", record.decision_note),
             ("Outcome", record.outcome),
-        ]
+        ],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    return with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
-
-
-def show_blocks(record: Improvement, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    return show_with_trail(message_blocks(record), trail)
 
 
 def step_text(action: str, record: Improvement, actor: str) -> str:
@@ -89,14 +75,14 @@ def register_line(r: Improvement) -> str:
 
 
 def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
-    return records_list(found, heading, register_line)
+    return rb.register_blocks(found, heading, register_line)
 
 
 def new_modal() -> dict[str, Any]:
     options = [(label, key) for key, label in PROCESSES.items()]
     blocks = [
         b.input_block(Field.TITLE, "Title", b.text_input(Field.TITLE, max_length=TITLE_MAX)),
-        text_block(
+        rb.text_block(
             Field.DESCRIPTION, "What could be better, and how", max_length=TEXT_MAX, optional=True
         ),
         b.input_block(
@@ -125,19 +111,21 @@ def approve_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
             "Due",
             {"type": "datepicker", "action_id": Field.DUE_ON},
         ),
-        text_block(Field.NOTE, "Note", max_length=TEXT_MAX, optional=True),
+        rb.text_block(Field.NOTE, "Note", max_length=TEXT_MAX, optional=True),
     ]
     title = f"Approve {record.key}"
-    return record_form(View.APPROVE, title, title_line(record), inputs, submit="Approve", ref=ref)
+    return rb.record_form(
+        View.APPROVE, title, title_line(record), inputs, submit="Approve", ref=ref
+    )
 
 
 def reject_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Why not", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Why not", max_length=TEXT_MAX)]
     title = f"Reject {record.key}"
-    return record_form(View.REJECT, title, title_line(record), inputs, submit="Reject", ref=ref)
+    return rb.record_form(View.REJECT, title, title_line(record), inputs, submit="Reject", ref=ref)
 
 
 def done_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "What came of it", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "What came of it", max_length=TEXT_MAX)]
     title = f"Done: {record.key}"
-    return record_form(View.DONE, title, title_line(record), inputs, submit="Record", ref=ref)
+    return rb.record_form(View.DONE, title, title_line(record), inputs, submit="Record", ref=ref)

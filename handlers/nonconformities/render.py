@@ -7,32 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.nonconformities.ids import Action, Field, View
-from handlers.record_blocks import (
-    Button,
-    record_form,
-    register_blocks,
-    show_with_trail,
-    summary_blocks,
-    text_block,
-    text_sections,
-    with_buttons,
-)
-from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Nonconformity
 from services.nonconformities import LIFECYCLE, SOURCE_MAX
 
 BUTTONS = [
-    Button(
+    rb.Button(
         "plan",
         lambda r: "Plan corrective action" if r.corrective_action is None else "Change the plan",
         Action.PLAN,
         style="primary",
     ),
-    Button("action_done", "Action done", Action.ACTION_DONE, style="primary"),
-    Button("close", "Effective: close", Action.CLOSE, style="primary"),
-    Button("not_effective", "Not effective", Action.NOT_EFFECTIVE),
+    rb.Button("action_done", "Action done", Action.ACTION_DONE, style="primary"),
+    rb.Button("close", "Effective: close", Action.CLOSE, style="primary"),
+    rb.Button("not_effective", "Not effective", Action.NOT_EFFECTIVE),
 ]
 
 
@@ -45,28 +35,26 @@ def fallback_text(record: Nonconformity) -> str:
 
 
 def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> list[b.Block]:
-    fields = [
-        f"*Status*\n{record.state.label}",
-        f"*Owner*\n{b.user(record.owner)}",
-        f"*Found by*\n{b.user_text(record.source) or '—'}",
-        f"*Action due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Action due*\n—",
-    ]
-    out = summary_blocks(
-        title_line(record), fields, raised_by=record.created_by, raised_at=record.created_at
-    )
-    out += text_sections(
+    return rb.record_message(
+        record,
+        title_line(record),
         [
+            ("Status", record.state.label),
+            ("Owner", b.user(record.owner)),
+            ("Found by", b.user_text(record.source) or "—"),
+            ("Action due", f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"),
+        ],
+        texts=[
             ("Description", record.description),
             ("Correction", record.correction),
             ("Corrective action", record.corrective_action),
             ("Evidence it worked", record.effectiveness),
-        ]
+        ],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    return with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
-
-
-def show_blocks(record: Nonconformity, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    return show_with_trail(message_blocks(record), trail)
 
 
 def step_text(action: str, record: Nonconformity, actor: str) -> str:
@@ -93,7 +81,7 @@ def list_line(r: Nonconformity) -> str:
 
 
 def list_blocks(found: Sequence[Nonconformity], heading: str) -> list[b.Block]:
-    return register_blocks(found, heading, list_line)
+    return rb.register_blocks(found, heading, list_line)
 
 
 def new_modal(source: str = "") -> dict[str, Any]:
@@ -103,7 +91,7 @@ def new_modal(source: str = "") -> dict[str, Any]:
             "Requirement not met",
             b.text_input(Field.TITLE, max_length=TITLE_MAX),
         ),
-        text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
+        rb.text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
         b.input_block(Field.OWNER, "Owner", {"type": "users_select", "action_id": Field.OWNER}),
         b.input_block(
             Field.SOURCE,
@@ -119,8 +107,8 @@ def new_modal(source: str = "") -> dict[str, Any]:
 
 def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
     inputs = [
-        text_block(Field.CORRECTION, "Correction (what was put right now)", max_length=TEXT_MAX),
-        text_block(
+        rb.text_block(Field.CORRECTION, "Correction (what was put right now)", max_length=TEXT_MAX),
+        rb.text_block(
             Field.CORRECTIVE_ACTION,
             "Corrective action (what removes the cause)",
             max_length=TEXT_MAX,
@@ -128,18 +116,18 @@ def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
         b.input_block(Field.DUE_ON, "Due", {"type": "datepicker", "action_id": Field.DUE_ON}),
     ]
     title = f"Plan {record.key}"
-    return record_form(View.PLAN, title, title_line(record), inputs, submit="Plan", ref=ref)
+    return rb.record_form(View.PLAN, title, title_line(record), inputs, submit="Plan", ref=ref)
 
 
 def close_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Evidence that the action worked", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Evidence that the action worked", max_length=TEXT_MAX)]
     title = f"Close {record.key}"
-    return record_form(View.CLOSE, title, title_line(record), inputs, submit="Close", ref=ref)
+    return rb.record_form(View.CLOSE, title, title_line(record), inputs, submit="Close", ref=ref)
 
 
 def not_effective_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Why it did not work", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Why it did not work", max_length=TEXT_MAX)]
     title = f"Not effective: {record.key}"
-    return record_form(
+    return rb.record_form(
         View.NOT_EFFECTIVE, title, title_line(record), inputs, submit="Send back", ref=ref
     )

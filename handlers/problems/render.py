@@ -8,17 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.cmdb.render import item_select
 from handlers.problems.ids import Action, Field, View
-from handlers.record_blocks import (
-    Button,
-    record_form,
-    show_with_trail,
-    summary_blocks,
-    text_block,
-    text_sections,
-    with_buttons,
-)
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.problem import TITLE_MAX, Problem, ProblemStatus
@@ -27,11 +19,11 @@ from services.problems import LIFECYCLE, TrendFinding
 
 # The buttons of a problem's message, each shown when the lifecycle allows its move.
 BUTTONS = [
-    Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
-    Button("known_error", "Record known error", Action.KNOWN_ERROR),
-    Button("resolve", "Resolve", Action.RESOLVE, style="primary"),
-    Button("close", "Close", Action.CLOSE),
-    Button("link", "Link incident", Action.LINK),
+    rb.Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
+    rb.Button("known_error", "Record known error", Action.KNOWN_ERROR),
+    rb.Button("resolve", "Resolve", Action.RESOLVE, style="primary"),
+    rb.Button("close", "Close", Action.CLOSE),
+    rb.Button("link", "Link incident", Action.LINK),
 ]
 
 
@@ -54,21 +46,25 @@ def message_blocks(
     problem: Problem, incidents: Sequence[str], *, ref: RecordRef | None = None
 ) -> list[b.Block]:
     """The problem's one channel message, with the buttons its state allows."""
-    fields = [
-        f"*Priority*\n{priority.name(problem.priority)}",
-        f"*Status*\n{problem.state.label}",
-        f"*Service*\n{b.user_text(problem.service) or '—'}",
-        f"*Item*\n{b.user_text(problem.item_key) or '—'}",
-        f"*Linked incidents*\n{b.user_text(', '.join(incidents)) or '—'}",
-    ]
-    out = summary_blocks(
-        title_line(problem), fields, raised_by=problem.created_by, raised_at=problem.created_at
+    resolved = problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED
+    how = problem.resolved_by_change or problem.resolution_note or ""
+    return rb.record_message(
+        problem,
+        title_line(problem),
+        [
+            ("Priority", priority.name(problem.priority)),
+            ("Status", problem.state.label),
+            ("Service", b.user_text(problem.service) or "—"),
+            ("Item", b.user_text(problem.item_key) or "—"),
+            ("Linked incidents", b.user_text(", ".join(incidents)) or "—"),
+        ],
+        texts=[("Root cause", problem.root_cause), ("Workaround", problem.workaround)],
+        after=[b.context(f"Resolved: {b.user_text(how)}")] if resolved else [],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    out += text_sections([("Root cause", problem.root_cause), ("Workaround", problem.workaround)])
-    if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
-        how = problem.resolved_by_change or problem.resolution_note or ""
-        out.append(b.context(f"Resolved: {b.user_text(how)}"))
-    return with_buttons(out, LIFECYCLE, problem, BUTTONS, ref=ref)
 
 
 def step_text(action: str, problem: Problem, actor: str) -> str:
@@ -152,8 +148,8 @@ def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.B
 def show_blocks(
     problem: Problem, incidents: Sequence[str], trail: Sequence[AuditEntry]
 ) -> list[b.Block]:
-    description = text_sections([("Description", problem.description)])
-    return show_with_trail([*message_blocks(problem, incidents), *description], trail)
+    description = rb.text_sections([("Description", problem.description)])
+    return rb.show_with_trail([*message_blocks(problem, incidents), *description], trail)
 
 
 PRIORITIES = [(priority.name(p), str(p)) for p in range(1, 6)]
@@ -197,8 +193,8 @@ def new_problem_modal(
 
 def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
     inputs = [
-        text_block(Field.ROOT_CAUSE, "Root cause", max_length=3000),
-        text_block(
+        rb.text_block(Field.ROOT_CAUSE, "Root cause", max_length=3000),
+        rb.text_block(
             Field.WORKAROUND,
             "Workaround",
             max_length=3000,
@@ -206,14 +202,14 @@ def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
         ),
     ]
     title = f"Known error {problem.key}"
-    return record_form(
+    return rb.record_form(
         View.KNOWN_ERROR, title, title_line(problem), inputs, submit="Record", ref=ref
     )
 
 
 def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
     inputs = [
-        text_block(
+        rb.text_block(
             Field.CHANGE,
             "Change",
             max_length=32,
@@ -221,15 +217,17 @@ def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
             optional=True,
             placeholder="CHG-12",
         ),
-        text_block(Field.NOTE, "How it was fixed", max_length=3000, optional=True),
+        rb.text_block(Field.NOTE, "How it was fixed", max_length=3000, optional=True),
     ]
     title = f"Resolve {problem.key}"
-    return record_form(View.RESOLVE, title, title_line(problem), inputs, submit="Resolve", ref=ref)
+    return rb.record_form(
+        View.RESOLVE, title, title_line(problem), inputs, submit="Resolve", ref=ref
+    )
 
 
 def link_modal(problem: Problem, ref: RecordRef) -> dict:
-    incident = text_block(
+    incident = rb.text_block(
         Field.INCIDENT, "Incident", max_length=32, multiline=False, placeholder="INC-12"
     )
     title = f"Link to {problem.key}"
-    return record_form(View.LINK, title, title_line(problem), [incident], submit="Link", ref=ref)
+    return rb.record_form(View.LINK, title, title_line(problem), [incident], submit="Link", ref=ref)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from handlers.record_blocks import Button, record_form, summary_blocks, text_block, with_buttons
+from handlers import record_blocks as rb
 from handlers.reviews.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -18,9 +18,9 @@ from models.major_incident import ACTION_MAX, REVIEW_FIELD_MAX, PostIncidentRevi
 from services.reviews import LIFECYCLE
 
 BUTTONS = [
-    Button("record", "Record review", Action.RECORD, style="primary"),
-    Button("add_action", "Add action", Action.ADD_ACTION),
-    Button("close", "Close review", Action.CLOSE),
+    rb.Button("record", "Record review", Action.RECORD, style="primary"),
+    rb.Button("add_action", "Add action", Action.ADD_ACTION),
+    rb.Button("close", "Close review", Action.CLOSE),
 ]
 
 
@@ -72,11 +72,11 @@ def message_blocks(
         f"*Due*\n{b.slack_time(review.due_at)}",
         f"*Incident*\n{b.user_text(review.incident_key)}",
     ]
-    out = summary_blocks(title_line(review), fields)
+    out = rb.summary_blocks(title_line(review), fields)
     out.extend(_findings(review)[:30])
     if actions:
         out.extend(b.line_sections(["*Follow-up actions*", *[action_line(a) for a in actions]]))
-    return with_buttons(out, LIFECYCLE, review, BUTTONS, ref=ref)[:50]
+    return rb.with_buttons(out, LIFECYCLE, review, BUTTONS, ref=ref)[:50]
 
 
 def show_blocks(
@@ -122,7 +122,7 @@ def owner_text(review: PostIncidentReview) -> str:
 
 def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     def field(name: str, label: str, initial: str | None, optional: bool = True) -> b.Block:
-        block = text_block(name, label, max_length=REVIEW_FIELD_MAX, optional=optional)
+        block = rb.text_block(name, label, max_length=REVIEW_FIELD_MAX, optional=optional)
         if initial:
             block["element"]["initial_value"] = initial
         return block
@@ -137,7 +137,7 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
         },
         optional=True,
     )
-    problem = text_block(
+    problem = rb.text_block(
         Field.PROBLEM,
         "Or link an existing problem",
         max_length=20,
@@ -147,7 +147,7 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     )
     if review.problem_key:
         problem["element"]["initial_value"] = review.problem_key
-    return record_form(
+    return rb.record_form(
         View.RECORD,
         "Record review",
         f"{title_line(review)}",
@@ -164,12 +164,12 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
 
 
 def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
-    return record_form(
+    return rb.record_form(
         View.ADD_ACTION,
         "Follow-up action",
         title_line(review),
         [
-            text_block(Field.ACTION_TEXT, "What is to be done", max_length=ACTION_MAX),
+            rb.text_block(Field.ACTION_TEXT, "What is to be done", max_length=ACTION_MAX),
             b.input_block(
                 Field.ACTION_OWNER,
                 "Owner",
