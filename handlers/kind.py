@@ -274,23 +274,24 @@ class KindHandlers:
         self,
         usage: str,
         heading: str,
-        blocks: Callable[[Any, str, bool], list[Any]],
+        fetch: Callable[..., Sequence[Any]],
+        blocks: Callable[[Sequence[Any], str], list[Any]],
         *,
         everything: str | None = None,
-        name: str = "list",
         aliases: tuple[str, ...] = (),
-        listed: bool = True,
     ) -> SubCommand:
-        """A `list` row answered by `blocks(session, heading, everything)`. With `everything`
-        (its heading), `list all` asks for closed records too."""
+        """The `list` row: `blocks(fetch(session), heading)` answered to the caller alone. With
+        `everything` (its heading), `list all` shows closed records too: `fetch` is then
+        called with `open_only=` (False for `all`)."""
 
         def run(call: Call) -> None:
             wide = everything is not None and bool(call.args) and call.args[0].lower() == "all"
             wanted = everything if wide and everything else heading
-            self.answer_list(call, wanted, lambda session: blocks(session, wanted, wide))
+            extra = {} if everything is None else {"open_only": not wide}
+            self.answer_list(call, wanted, lambda session: blocks(fetch(session, **extra), wanted))
 
         args = "[all]" if everything else ""
-        return SubCommand(name, run, usage, args=args, aliases=aliases, listed=listed)
+        return SubCommand("list", run, usage, args=args, aliases=aliases)
 
     def answer_list(self, call: Call, heading: str, blocks: Callable[[Any], list[Any]]) -> None:
         """Answer the caller alone with `blocks(session)` under `heading` (the fallback text)."""

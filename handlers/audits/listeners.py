@@ -35,9 +35,8 @@ class AuditHandlers(SmsRecordHandlers):
             self.list_subcommand(
                 "audits planned or in progress",
                 "Internal audits planned or in progress",
-                lambda session, heading, everything: render.list_blocks(
-                    audits.register(session, open_only=not everything), heading
-                ),
+                audits.register,
+                render.list_blocks,
                 everything="Internal audits",
                 aliases=("",),
             ),

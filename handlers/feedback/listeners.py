@@ -37,9 +37,8 @@ class FeedbackHandlers(KindHandlers):
             self.list_subcommand(
                 "open complaints, nearest response target first",
                 "Open complaints",
-                lambda session, heading, everything: render.list_blocks(
-                    complaints.open_complaints(session)
-                ),
+                complaints.open_complaints,
+                render.list_blocks,
             ),
             self.show_subcommand("one complaint and its audit trail"),
         ]

@@ -32,9 +32,8 @@ class ImprovementHandlers(SmsRecordHandlers):
             self.list_subcommand(
                 "the register: open improvements",
                 "Open improvements",
-                lambda session, heading, everything: render.register_blocks(
-                    improvements.register(session, open_only=not everything), heading
-                ),
+                improvements.register,
+                render.register_blocks,
                 everything="Improvements",
             ),
             self.show_subcommand("one improvement and its audit trail"),

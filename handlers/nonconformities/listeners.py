@@ -35,9 +35,8 @@ class NonconformityHandlers(SmsRecordHandlers):
             self.list_subcommand(
                 "open nonconformities",
                 "Open nonconformities",
-                lambda session, heading, everything: render.list_blocks(
-                    nonconformities.register(session, open_only=not everything), heading
-                ),
+                nonconformities.register,
+                render.list_blocks,
                 everything="Nonconformities",
             ),
             self.show_subcommand("one nonconformity and its audit trail"),

@@ -45,9 +45,8 @@ class ProblemHandlers(KindHandlers):
             self.list_subcommand(
                 "open problems, newest first",
                 "Open problems",
-                lambda session, heading, everything: render.list_blocks(
-                    problems.list_problems(session), heading
-                ),
+                problems.list_problems,
+                render.list_blocks,
             ),
             self.show_subcommand("one problem, its linked incidents and its audit trail"),
             SubCommand(

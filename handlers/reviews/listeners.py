@@ -39,7 +39,8 @@ class ReviewHandlers(KindHandlers):
             self.list_subcommand(
                 "open reviews, soonest due first",
                 "Open post-incident reviews",
-                lambda session, heading, everything: render.list_blocks(reviews.list_open(session)),
+                reviews.list_open,
+                render.list_blocks,
                 aliases=("",),
             ),
             self.show_subcommand("one review, its actions and its audit trail"),

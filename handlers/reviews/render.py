@@ -184,14 +184,16 @@ def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     )
 
 
-def list_blocks(found: Sequence[PostIncidentReview]) -> list[b.Block]:
+def list_blocks(
+    found: Sequence[PostIncidentReview], heading: str = "Open post-incident reviews"
+) -> list[b.Block]:
     if not found:
-        return [b.section("*Open post-incident reviews*\nNone.")]
+        return [b.section(f"*{b.user_text(heading)}*\nNone.")]
     lines = [
         f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due {b.slack_time(r.due_at)}"
         for r in found
     ]
-    return b.line_sections(["*Open post-incident reviews*", *lines])
+    return b.line_sections([f"*{b.user_text(heading)}*", *lines])
 
 
 def actions_blocks(found: Sequence[tuple[ReviewAction, str]]) -> list[b.Block]:
