@@ -25,7 +25,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks as b
 from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.common import (
@@ -39,9 +38,16 @@ from handlers.common import (
     rendered,
     tell,
 )
+
+# Re-exported: kinds build their messages and forms from these.
+from handlers.record_blocks import Button as Button
+from handlers.record_blocks import record_form as record_form
+from handlers.record_blocks import show_with_trail
+from handlers.record_blocks import step_buttons as step_buttons
+from handlers.record_blocks import text_block as text_block
 from models.carried import RecordRef
+from services import audit
 from services.errors import ServiceDeskError
-from services.lifecycle import Lifecycle
 from services.mrkdwn import user_text
 from services.permissions import Actor
 from services.records import RecordKind
@@ -107,80 +113,6 @@ class Form:
     build: Callable[[Any, RecordRef], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class Button:
-    """A button on a record's channel message, shown when its lifecycle move is allowed from
-    the record's state (`step_buttons`) and, with `when`, when `when(record)` holds too.
-    `text` may be a function of the record ("Rebuild" once a release was built)."""
-
-    move: str
-    text: str | Callable[[Any], str]
-    action_id: str
-    style: str | None = None
-    when: Callable[[Any], bool] | None = None
-
-    def label(self, record: Any) -> str:
-        return self.text(record) if callable(self.text) else self.text
-
-    def shown(self, record: Any, allowed: set[str]) -> bool:
-        return self.move in allowed and (self.when is None or self.when(record))
-
-
-def step_buttons(
-    lifecycle: Lifecycle,
-    record: Any,
-    buttons: Sequence[Button],
-    *,
-    ref: RecordRef | None = None,
-    block_id: str | None = None,
-) -> b.Block | None:
-    """The actions block of a record's message: each button whose move the lifecycle allows
-    from the record's state, carrying which record (and where its message is) in its value.
-    None when no move is open (a final state)."""
-    allowed = set(lifecycle.actions_from(record.status))
-    value = (ref or RecordRef(key=record.key)).dump()
-    elements = [
-        b.button(button.label(record), button.action_id, value, style=button.style)
-        for button in buttons
-        if button.shown(record, allowed)
-    ]
-    return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
-
-
-def record_form(
-    view_id: str,
-    title: str,
-    heading: str,
-    inputs: Sequence[b.Block],
-    *,
-    submit: str,
-    ref: RecordRef,
-) -> dict[str, Any]:
-    """A form about one record: the record's title line on top, then the inputs; it carries
-    which record (and where its message is) back to the submission."""
-    return b.modal(
-        view_id, title, [b.section(heading), *inputs], submit=submit, private_metadata=ref.dump()
-    )
-
-
-def text_block(
-    field: str,
-    label: str,
-    *,
-    max_length: int = 1000,
-    multiline: bool = True,
-    optional: bool = False,
-    hint: str | None = None,
-    placeholder: str | None = None,
-) -> b.Block:
-    """A labelled text input whose block and action ids are both `field` (as view_values and
-    the field errors expect)."""
-    element = b.text_input(
-        field, multiline=multiline, max_length=max_length, placeholder=placeholder
-    )
-    return b.input_block(field, label, element, optional=optional, hint=hint)
-
-
 def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
     """The usage text, built from the sub-command table; `help` always comes last."""
     lines = [heading]
@@ -207,6 +139,16 @@ class KindHandlers:
     steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
     forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
     show_example: ClassVar[str | None] = None  # the key `show` examples use (kind.example)
+    # The kind's render module, when it has the usual functions: `fallback_text(record)`,
+    # `message_blocks(record, *parts, ref=)`, `show_blocks(record, *parts, trail)` and
+    # `step_text(move, record, actor)`; then `message`, `show` and `step_text` need no code.
+    renderer: ClassVar[Any] = None
+    # The record's field naming who the first thread line ("… raised IMP-3: …", the renderer's
+    # step "created") is about; None: a new record's thread starts empty.
+    first_step_by: ClassVar[str | None] = None
+    # Update the message once it is posted, so its buttons carry where it lives.
+    refresh_when_announced: ClassVar[bool] = False
+    note_field: ClassVar[str] = "note"  # where `move_form` shows an error naming no field
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -222,17 +164,31 @@ class KindHandlers:
         """The channel where the kind's records are announced."""
         raise NotImplementedError
 
+    def parts(self, session: Any, record: Any) -> tuple[Any, ...]:
+        """What the renderer shows beside the record (linked incidents, findings, actions),
+        read in the same transaction; passed to `message_blocks` and `show_blocks`."""
+        return ()
+
     def message(self, session: Any, record: Any, ref: RecordRef | None) -> tuple[str, list[Any]]:
         """The record's channel message: (fallback text, blocks)."""
-        raise NotImplementedError
+        parts = self.parts(session, record)
+        return self.renderer.fallback_text(record), self.renderer.message_blocks(
+            record, *parts, ref=ref
+        )
 
     def show(self, session: Any, record: Any) -> tuple[str, list[Any]]:
-        """What `/kind show KEY` answers: (fallback text, blocks)."""
-        raise NotImplementedError
+        """What `/kind show KEY` answers: (fallback text, blocks): the renderer's `show_blocks`,
+        or else its message without buttons followed by the audit trail."""
+        parts = self.parts(session, record)
+        trail = audit.trail(session, key=record.key)
+        text = self.renderer.fallback_text(record)
+        if hasattr(self.renderer, "show_blocks"):
+            return text, self.renderer.show_blocks(record, *parts, trail)
+        return text, show_with_trail(self.renderer.message_blocks(record, *parts), trail)
 
     def step_text(self, move: str, record: Any, actor: str) -> str:
         """The line posted in the record's thread when `actor` made `move`."""
-        raise NotImplementedError
+        return str(self.renderer.step_text(move, record, actor))
 
     def register_more(self, app: App) -> None:
         """Listeners beyond the command, the steps and the forms (form submissions, …)."""
@@ -317,6 +273,35 @@ class KindHandlers:
             tell(call.respond, str(error))
             return
         call.respond(text=text, blocks=blocks, response_type="ephemeral")
+
+    def list_subcommand(
+        self,
+        usage: str,
+        heading: str,
+        fetch: Callable[..., Sequence[Any]],
+        blocks: Callable[[Sequence[Any], str], list[Any]],
+        *,
+        everything: str | None = None,
+        aliases: tuple[str, ...] = (),
+    ) -> SubCommand:
+        """The `list` row: `blocks(fetch(session), heading)` answered to the caller alone. With
+        `everything` (its heading), `list all` shows closed records too: `fetch` is then
+        called with `open_only=` (False for `all`)."""
+
+        def run(call: Call) -> None:
+            wide = everything is not None and bool(call.args) and call.args[0].lower() == "all"
+            wanted = everything if wide and everything else heading
+            extra = {} if everything is None else {"open_only": not wide}
+            self.answer_list(call, wanted, lambda session: blocks(fetch(session, **extra), wanted))
+
+        args = "[all]" if everything else ""
+        return SubCommand("list", run, usage, args=args, aliases=aliases)
+
+    def answer_list(self, call: Call, heading: str, blocks: Callable[[Any], list[Any]]) -> None:
+        """Answer the caller alone with `blocks(session)` under `heading` (the fallback text)."""
+        with self.ctx.db.session() as session:
+            found = blocks(session)
+        call.respond(text=heading, blocks=found, response_type="ephemeral")
 
     # ---- buttons ---------------------------------------------------------------------------
 
@@ -418,11 +403,50 @@ class KindHandlers:
         ack()
         return ref, actor, result
 
+    def create_form(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        create: Callable[[Any, Actor, dict[str, Any]], Any],
+        error_field: str,
+    ) -> None:
+        """A New form: `create(session, actor, values)` stores the record before the ack (once
+        Slack closes the form it is stored); a bad value is shown by its field; then the
+        record's message is posted."""
+        try:
+            with self.ctx.db.session() as session:
+                key = create(session, actor_of(self.ctx, body), view_values(view)).key
+        except ServiceDeskError as error:
+            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
+            return
+        ack()
+        later(self.ctx, self.announce, key)
+
+    def move_form(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        move: str,
+        apply: Callable[[Any, str, Actor, dict[str, Any]], Any],
+        error_field: str | None = None,
+    ) -> None:
+        """A submitted form that makes `move` (the service checks the person again); then the
+        message follows and the step is posted in its thread. An error naming no field of the
+        form is shown at `error_field` (default `note_field`)."""
+        done = self.submit(ack, body, view, apply, error_field or self.note_field)
+        if done:
+            ref, actor, record = done
+            later(self.ctx, self.refresh, ref.key, step=self.step_text(move, record, actor.user_id))
+
     # ---- the record's one channel message and its thread ----------------------------------
 
     def first_step(self, session: Any, record: Any) -> str | None:
         """The first line in a new record's thread ("… raised PRB-3: …"), or None."""
-        return None
+        if self.first_step_by is None:
+            return None
+        return self.step_text("created", record, getattr(record, self.first_step_by))
 
     def announce(self, key: str) -> Any:
         """Post the record's one channel message (once, however often this runs) and its
@@ -457,6 +481,8 @@ class KindHandlers:
             self.ctx.client.chat_postMessage(
                 channel=posted["channel"], thread_ts=posted["ts"], text=first
             )
+        if self.refresh_when_announced:
+            self.refresh(key)
         return posted
 
     def before_refresh(self, session: Any, key: str) -> None:

@@ -107,9 +107,7 @@ def propose(
     found, created = insert_submitted(session, draft)
     if not created:
         return found  # a repeated delivery: the first one stored and audited it
-    audit.record(
-        session, key=found.key, actor=actor.user_id, at=now, action="created", after=S.PROPOSED
-    )
+    KIND.created(session, found, actor=actor, now=now)
     return found
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.improvement import NC_OPEN, TITLE_MAX, InternalAudit, NcStatus, Nonconformity
-from services import audit, audits, due_reminders
+from services import audits, due_reminders
 from services.changes import FieldError
 from services.due_reminders import form_text, insert_submitted, parse_due
 from services.errors import Forbidden, ServiceDeskError
@@ -112,13 +112,11 @@ def raise_nc(
     found, created = insert_submitted(session, draft)
     if not created:
         return found  # a repeated delivery: the first one stored and audited it
-    audit.record(
+    KIND.created(
         session,
-        key=found.key,
-        actor=actor.user_id,
-        at=now,
-        action="created",
-        after=S.OPEN,
+        found,
+        actor=actor,
+        now=now,
         note=f"owner {owner}" + (f", found by {where}" if where else ""),
     )
     return found
@@ -169,28 +167,8 @@ def plan_action(
     record = KIND.step(session, key=key, action="plan", actor=actor, now=now, note=action)
     for field, value in (("correction", fixed), ("corrective_action", action)):
         if getattr(record, field) != value:
-            audit.record(
-                session,
-                key=key,
-                actor=actor.user_id,
-                at=now,
-                action="field changed",
-                field=field,
-                before=getattr(record, field),
-                after=value,
-            )
-    before = record.due_on
-    record.correction, record.corrective_action, record.due_on = fixed, action, due
-    audit.record(
-        session,
-        key=key,
-        actor=actor.user_id,
-        at=now,
-        action="due date set",
-        field="due_on",
-        before=before.isoformat() if before else None,
-        after=due.isoformat(),
-    )
+            KIND.set_field(session, record, field, value, actor=actor, now=now)
+    KIND.set_field(session, record, "due_on", due, actor=actor, now=now, action="due date set")
     session.add(record)
     due_reminders.plan(
         session, key=record.key, owner=record.owner, due_on=due, what=what(record), now=now

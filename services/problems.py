@@ -20,7 +20,7 @@ from models.incident import Incident
 from models.links import RecordLink
 from models.policy import Policy
 from models.problem import KEY_PREFIX, OPEN_STATUSES, Problem, ProblemStatus, TrendProposal
-from services import audit, cmdb, inserts, links
+from services import cmdb, inserts, links
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle, agents
 from services.permissions import Actor, require_agent
@@ -98,9 +98,7 @@ def raise_problem(
         if existing is None:
             raise RuntimeError("problem insert returned nothing and no duplicate was found")
         return existing
-    audit.record(
-        session, key=problem.key, actor=actor.user_id, at=now, action="created", after=S.NEW
-    )
+    KIND.created(session, problem, actor=actor, now=now)
     if from_incident:
         link_incident(session, key=problem.key, incident=from_incident, actor=actor, now=now)
     return problem
@@ -206,17 +204,7 @@ def record_known_error(
         raise InvalidInput("A known error needs both the root cause and the workaround.")
     problem = KIND.step(session, key=key, action="known_error", actor=actor, now=now)
     for name, value in (("root_cause", root_cause.strip()), ("workaround", workaround.strip())):
-        audit.record(
-            session,
-            key=problem.key,
-            actor=actor.user_id,
-            at=now,
-            action="updated",
-            field=name,
-            before=getattr(problem, name),
-            after=value,
-        )
-        setattr(problem, name, value)
+        KIND.set_field(session, problem, name, value, actor=actor, now=now, action="updated")
     problem.known_error_at = now
     return problem, linked_incidents(session, key=problem.key, open_only=True)
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import event, inspect, or_, text, update
 from sqlmodel import Session, col, select
 
 from models.record_message import MESSAGE_COLUMNS
+from services import audit
 from services.errors import InvalidInput, NotFound
 from services.mrkdwn import user_text
 from services.permissions import SYSTEM, Actor
@@ -138,6 +139,45 @@ class RecordKind(Generic[T]):
         record = self.get(session, key=key, for_update=True)
         self.lifecycle.move(session, record, action, actor=actor, now=now, note=note)
         return record
+
+    def created(
+        self, session: Session, record: T, *, actor: Actor, now: datetime, note: str | None = None
+    ) -> None:
+        """The first row of a new record's audit trail: who created it, in which state."""
+        audit.record(
+            session,
+            key=record.key,  # type: ignore[attr-defined]
+            actor=actor.user_id,
+            at=now,
+            action="created",
+            after=record.status,  # type: ignore[attr-defined]
+            note=note,
+        )
+
+    def set_field(
+        self,
+        session: Session,
+        record: T,
+        field: str,
+        value: Any,
+        *,
+        actor: Actor,
+        now: datetime,
+        action: str = "field changed",
+    ) -> None:
+        """Set one field of the record and audit it, from and to (dates as YYYY-MM-DD)."""
+        before = getattr(record, field)
+        audit.record(
+            session,
+            key=record.key,  # type: ignore[attr-defined]
+            actor=actor.user_id,
+            at=now,
+            action=action,
+            field=field,
+            before=before.isoformat() if isinstance(before, date) else before,
+            after=value.isoformat() if isinstance(value, date) else value,
+        )
+        setattr(record, field, value)
 
     def unannounced(
         self,

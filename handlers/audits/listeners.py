@@ -10,12 +10,11 @@ from slack_bolt import Ack, App, Respond
 from handlers.audits import render
 from handlers.audits.ids import Action, Field, View
 from handlers.common import actor_of, later, tell
-from handlers.kind import Call, Form, Step, SubCommand
+from handlers.kind import Form, Step, SubCommand
 from handlers.nonconformities import render as nc_render
 from handlers.sms_records import SmsRecordHandlers
-from models.carried import RecordRef
 from models.improvement import InternalAudit
-from services import audit, audits, nonconformities
+from services import audits, nonconformities
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -24,6 +23,7 @@ class AuditHandlers(SmsRecordHandlers):
     command = "/audit"
     kind = audits.KIND
     heading = "*Internal audits* (planned from `[[sms.audits]]`)"
+    renderer = render
     steps = {
         Action.START: Step("start", audits.start),
         Action.CANCEL: Step("cancel", audits.cancel),
@@ -32,8 +32,14 @@ class AuditHandlers(SmsRecordHandlers):
 
     def subcommands(self) -> list[SubCommand]:
         return [
-            SubCommand("", self.on_list, "audits planned or in progress", listed=False),
-            SubCommand("list", self.on_list, "audits planned or in progress", args="[all]"),
+            self.list_subcommand(
+                "audits planned or in progress",
+                "Internal audits planned or in progress",
+                audits.register,
+                render.list_blocks,
+                everything="Internal audits",
+                aliases=("",),
+            ),
             self.show_subcommand("one audit, its findings and its audit trail"),
         ]
 
@@ -41,31 +47,8 @@ class AuditHandlers(SmsRecordHandlers):
         app.action(Action.FINDING.value)(self.on_finding)
         app.view(View.COMPLETE.value)(self.on_complete_submitted)
 
-    def message(
-        self, session: Any, record: InternalAudit, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        found = audits.findings(session, key=record.key)
-        return render.fallback_text(record), render.message_blocks(record, found, ref=ref)
-
-    def show(self, session: Any, record: InternalAudit) -> tuple[str, list[Any]]:
-        found = audits.findings(session, key=record.key)
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, found, trail)
-
-    def step_text(self, move: str, record: InternalAudit, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: InternalAudit) -> str:
-        return render.step_text("created", record, record.created_by)
-
-    def on_list(self, call: Call) -> None:
-        everything = bool(call.args) and call.args[0].lower() == "all"
-        with self.ctx.db.session() as session:
-            found = audits.register(session, open_only=not everything)
-        heading = "Internal audits" if everything else "Internal audits planned or in progress"
-        call.respond(
-            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
-        )
+    def parts(self, session: Any, record: InternalAudit) -> tuple[Any, ...]:
+        return (audits.findings(session, key=record.key),)
 
     def on_finding(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()

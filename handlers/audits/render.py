@@ -8,18 +8,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.audits.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
-from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, InternalAudit, Nonconformity
 from services.audits import LIFECYCLE
 
 BUTTONS = [
-    Button("start", "Start", Action.START, style="primary"),
-    Button("finding", "Record a finding", Action.FINDING),
-    Button("complete", "Complete", Action.COMPLETE, style="primary"),
-    Button("cancel", "Cancel", Action.CANCEL),
+    rb.Button("start", "Start", Action.START, style="primary"),
+    rb.Button("finding", "Record a finding", Action.FINDING),
+    rb.Button("complete", "Complete", Action.COMPLETE, style="primary"),
+    rb.Button("cancel", "Cancel", Action.CANCEL),
 ]
 
 
@@ -37,30 +36,25 @@ def fallback_text(record: InternalAudit) -> str:
 def message_blocks(
     record: InternalAudit, found: Sequence[Nonconformity], *, ref: RecordRef | None = None
 ) -> list[b.Block]:
-    fields = [
-        f"*Status*\n{record.state.label}",
-        f"*Auditor*\n{b.user(record.auditor)}",
-        f"*Due*\n{record.planned_on:%a %d %b %Y}",
-        f"*Nonconformities*\n{len(found)}",
-    ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
-    out.append(b.section(f"*Scope*\n{b.user_text(record.scope)}"))
-    if found:
-        lines = [f"• {n.key} {b.user_text(n.title)}" for n in found]
-        out += b.line_sections(["*Findings*", *lines])
-    if record.conclusion:
-        out.append(b.section(f"*Conclusion*\n{b.user_text(record.conclusion)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
-
-
-def show_blocks(
-    record: InternalAudit, found: Sequence[Nonconformity], trail: Sequence[AuditEntry]
-) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record, found) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
+    findings = [f"• {n.key} {b.user_text(n.title)}" for n in found]
+    return rb.record_message(
+        record,
+        title_line(record),
+        [
+            ("Status", record.state.label),
+            ("Auditor", b.user(record.auditor)),
+            ("Due", f"{record.planned_on:%a %d %b %Y}"),
+            ("Nonconformities", str(len(found))),
+        ],
+        more=[
+            b.section(f"*Scope*\n{b.user_text(record.scope)}"),
+            *(b.line_sections(["*Findings*", *findings]) if found else []),
+        ],
+        texts=[("Conclusion", record.conclusion)],
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
+    )
 
 
 def step_text(action: str, record: InternalAudit, actor: str) -> str:
@@ -75,20 +69,22 @@ def step_text(action: str, record: InternalAudit, actor: str) -> str:
     return texts[action]
 
 
-def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none. Plan them in `[[sms.audits]]`.")]
-    lines = [
+def list_line(r: InternalAudit) -> str:
+    return (
         f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {r.planned_on:%d %b %Y}, "
         f"{b.user(r.auditor)}"
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    )
+
+
+def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
+    return rb.register_blocks(
+        found, heading, list_line, none="none. Plan them in `[[sms.audits]]`."
+    )
 
 
 def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:
     inputs = [
-        text_block(
+        rb.text_block(
             Field.NOTE,
             "Conclusion",
             max_length=TEXT_MAX,
@@ -96,4 +92,6 @@ def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:
         )
     ]
     title = f"Complete {record.key}"
-    return record_form(View.COMPLETE, title, title_line(record), inputs, submit="Complete", ref=ref)
+    return rb.record_form(
+        View.COMPLETE, title, title_line(record), inputs, submit="Complete", ref=ref
+    )

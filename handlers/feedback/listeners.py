@@ -12,9 +12,7 @@ from handlers.common import actor_of, later, one_of, open_checked_form, replace_
 from handlers.feedback import render
 from handlers.feedback.ids import SCORE_ACTIONS, Action, Field, View
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, error_at
-from models.carried import RecordRef
-from models.relationship import Complaint
-from services import audit, complaints, service_list, surveys
+from services import complaints, service_list, surveys
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -23,6 +21,9 @@ class FeedbackHandlers(KindHandlers):
     command = "/feedback"
     kind = complaints.KIND
     heading = "*Complaints and compliments*"
+    renderer = render
+    first_step_by = "created_by"
+    refresh_when_announced = True
     steps = {
         Action.INVESTIGATE: Step("investigate", complaints.investigate, with_policy=True),
         Action.REOPEN: Step("reopen", complaints.reopen, with_policy=True),
@@ -33,28 +34,18 @@ class FeedbackHandlers(KindHandlers):
     def subcommands(self) -> list[SubCommand]:
         return [
             SubCommand("", self.on_new, "a complaint or a compliment (a form opens)"),
-            SubCommand("list", self.on_list, "open complaints, nearest response target first"),
+            self.list_subcommand(
+                "open complaints, nearest response target first",
+                "Open complaints",
+                complaints.open_complaints,
+                render.list_blocks,
+            ),
             self.show_subcommand("one complaint and its audit trail"),
         ]
 
     @property
     def channel(self) -> str:
         return self.ctx.policy.complaints.channel or self.ctx.policy.channels.incidents
-
-    def message(
-        self, session: Any, record: Complaint, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        return render.fallback_text(record), render.message_blocks(record, ref=ref)
-
-    def show(self, session: Any, record: Complaint) -> tuple[str, list[Any]]:
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, trail)
-
-    def step_text(self, move: str, record: Complaint, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: Complaint) -> str:
-        return render.step_text("created", record, record.created_by)
 
     def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
@@ -71,12 +62,6 @@ class FeedbackHandlers(KindHandlers):
             offered = service_list.offered(session, policy=self.ctx.policy)
         services = [service.name for service in offered]
         call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_modal(services))
-
-    def on_list(self, call: Call) -> None:
-        with self.ctx.db.session() as session:
-            found = complaints.open_complaints(session)
-            blocks = render.list_blocks(found)
-        call.respond(text="Open complaints", blocks=blocks, response_type="ephemeral")
 
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
@@ -122,12 +107,6 @@ class FeedbackHandlers(KindHandlers):
         channel = str(opened["channel"]["id"])
         self.ctx.client.chat_postMessage(channel=channel, text=render.compliment_text(service))
 
-    def announce(self, key: str) -> Any:
-        posted = super().announce(key)
-        if posted is not None:
-            self.refresh(key)  # the buttons carry where the message lives
-        return posted
-
     def on_respond_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(session: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
             return complaints.respond(
@@ -139,10 +118,7 @@ class FeedbackHandlers(KindHandlers):
                 policy=self.ctx.policy,
             )
 
-        done = self.submit(ack, body, view, apply, Field.RESPONSE)
-        if done:
-            ref, actor, complaint = done
-            later(self.ctx, self.after_step, "respond", complaint, actor)
+        self.move_form(ack, body, view, "respond", apply, Field.RESPONSE)
 
     # ---- the satisfaction survey ------------------------------------------------------------
 

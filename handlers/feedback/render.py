@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.feedback.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.relationship import SUMMARY_MAX, TEXT_MAX, Complaint, ComplaintStatus
@@ -18,10 +18,10 @@ from services.complaints import LIFECYCLE
 from services.surveys import COMMENT_MAX, Csat
 
 BUTTONS = [
-    Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
-    Button("respond", "Respond", Action.RESPOND, style="primary"),
-    Button("reopen", "Reopen", Action.REOPEN),
-    Button("close", "Close", Action.CLOSE),
+    rb.Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
+    rb.Button("respond", "Respond", Action.RESPOND, style="primary"),
+    rb.Button("reopen", "Reopen", Action.REOPEN),
+    rb.Button("close", "Close", Action.CLOSE),
 ]
 COMPLAINT = "complaint"
 COMPLIMENT = "compliment"
@@ -45,7 +45,7 @@ def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> lis
         f"*Respond by*\n{b.slack_time(complaint.response_due_at)}",
         f"*From*\n{b.user(complaint.complainant)}",
     ]
-    out: list[b.Block] = [b.section(title_line(complaint), fields=fields, block_id="summary")]
+    out = rb.summary_blocks(title_line(complaint), fields)
     if complaint.description:
         out.append(b.section(b.user_text(complaint.description)[:2900]))
     if complaint.from_record:
@@ -54,10 +54,7 @@ def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> lis
         )
     if complaint.response:
         out.append(b.section(f"*Response*\n{b.user_text(complaint.response)[:2900]}"))
-    buttons = step_buttons(LIFECYCLE, complaint, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    return rb.with_buttons(out, LIFECYCLE, complaint, BUTTONS, ref=ref)
 
 
 def step_text(action: str, complaint: Complaint, actor: str) -> str:
@@ -76,15 +73,15 @@ def show_blocks(complaint: Complaint, trail: Sequence[AuditEntry]) -> list[b.Blo
     return [*message_blocks(complaint)[:-1], *b.audit_trail(trail, room=30)]
 
 
-def list_blocks(found: Sequence[Complaint]) -> list[b.Block]:
+def list_blocks(found: Sequence[Complaint], heading: str = "Open complaints") -> list[b.Block]:
     if not found:
-        return [b.section("*Open complaints*\nnone")]
+        return [b.section(f"*{b.user_text(heading)}*\nnone")]
     lines = [
         f"*{c.key}* {b.user_text(c.summary)} — {c.state.label}, {b.user(c.owner)}, "
         f"respond by {b.slack_time(c.response_due_at)}"
         for c in found
     ]
-    return [b.section("*Open complaints*"), *b.line_sections(lines)]
+    return [b.section(f"*{b.user_text(heading)}*"), *b.line_sections(lines)]
 
 
 def new_modal(services: Sequence[str]) -> dict[str, object]:
@@ -101,18 +98,22 @@ def new_modal(services: Sequence[str]) -> dict[str, object]:
         )
         inputs.append(b.input_block(Field.SERVICE, "About", chooser, optional=True))
     inputs += [
-        text_block(Field.SUMMARY, "In a few words", max_length=SUMMARY_MAX, multiline=False),
-        text_block(Field.DESCRIPTION, "What happened", max_length=TEXT_MAX, optional=True),
+        rb.text_block(Field.SUMMARY, "In a few words", max_length=SUMMARY_MAX, multiline=False),
+        rb.text_block(Field.DESCRIPTION, "What happened", max_length=TEXT_MAX, optional=True),
     ]
     return b.modal(View.NEW, "Feedback", inputs, submit="Send")
 
 
 def respond_modal(complaint: Complaint, ref: RecordRef) -> dict[str, object]:
-    return record_form(
+    return rb.record_form(
         View.RESPOND,
         "Respond",
         title_line(complaint),
-        [text_block(Field.RESPONSE, "The response the complainant receives", max_length=TEXT_MAX)],
+        [
+            rb.text_block(
+                Field.RESPONSE, "The response the complainant receives", max_length=TEXT_MAX
+            )
+        ],
         submit="Send response",
         ref=ref,
     )
@@ -122,7 +123,7 @@ def comment_modal(record_key: str) -> dict[str, object]:
     return b.modal(
         View.COMMENT,
         "Your comment",
-        [text_block(Field.COMMENT, "Anything to add?", max_length=COMMENT_MAX)],
+        [rb.text_block(Field.COMMENT, "Anything to add?", max_length=COMMENT_MAX)],
         submit="Send",
         private_metadata=RecordRef(key=record_key).dump(),
     )

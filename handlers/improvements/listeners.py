@@ -11,9 +11,7 @@ from handlers.improvements import render
 from handlers.improvements.ids import Action, Field, View
 from handlers.kind import Call, Form, SubCommand
 from handlers.sms_records import SmsRecordHandlers
-from models.carried import RecordRef
-from models.improvement import Improvement
-from services import audit, improvements
+from services import improvements
 from services.permissions import Actor
 
 
@@ -21,6 +19,7 @@ class ImprovementHandlers(SmsRecordHandlers):
     command = "/improve"
     kind = improvements.KIND
     heading = "*Improvements* (the continual-improvement register)"
+    renderer = render
     forms = {
         Action.APPROVE: Form("approve", render.approve_modal),
         Action.REJECT: Form("reject", render.reject_modal),
@@ -30,7 +29,13 @@ class ImprovementHandlers(SmsRecordHandlers):
     def subcommands(self) -> list[SubCommand]:
         return [
             SubCommand("", self.on_new, "suggest an improvement (a form opens)"),
-            SubCommand("list", self.on_list, "the register: open improvements", args="[all]"),
+            self.list_subcommand(
+                "the register: open improvements",
+                "Open improvements",
+                improvements.register,
+                render.register_blocks,
+                everything="Improvements",
+            ),
             self.show_subcommand("one improvement and its audit trail"),
         ]
 
@@ -40,21 +45,6 @@ class ImprovementHandlers(SmsRecordHandlers):
         app.view(View.REJECT.value)(self.on_reject_submitted)
         app.view(View.DONE.value)(self.on_done_submitted)
 
-    def message(
-        self, session: Any, record: Improvement, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        return render.fallback_text(record), render.message_blocks(record, ref=ref)
-
-    def show(self, session: Any, record: Improvement) -> tuple[str, list[Any]]:
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, trail)
-
-    def step_text(self, move: str, record: Improvement, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: Improvement) -> str:
-        return render.step_text("created", record, record.created_by)
-
     def check_step(self, session: Any, record: Any, move: str, actor: Actor) -> None:
         # Approving and rejecting are the process owner's: a group owner's members may too.
         improvements.check_step(record, move, actor, self.ctx.directory.members)
@@ -63,15 +53,6 @@ class ImprovementHandlers(SmsRecordHandlers):
 
     def on_new(self, call: Call) -> None:
         call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_modal())
-
-    def on_list(self, call: Call) -> None:
-        everything = bool(call.args) and call.args[0].lower() == "all"
-        with self.ctx.db.session() as session:
-            found = improvements.register(session, open_only=not everything)
-        heading = "Improvements" if everything else "Open improvements"
-        call.respond(
-            text=heading, blocks=render.register_blocks(found, heading), response_type="ephemeral"
-        )
 
     # ---- forms --------------------------------------------------------------------------------
 

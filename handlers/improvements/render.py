@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.improvements.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
-from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Improvement
 from models.sms_policy import PROCESSES
@@ -17,9 +16,9 @@ from services.improvements import LIFECYCLE, process_label
 from services.mrkdwn import ref_mention
 
 BUTTONS = [
-    Button("approve", "Approve", Action.APPROVE, style="primary"),
-    Button("reject", "Reject", Action.REJECT),
-    Button("done", "Done", Action.DONE, style="primary"),
+    rb.Button("approve", "Approve", Action.APPROVE, style="primary"),
+    rb.Button("reject", "Reject", Action.REJECT),
+    rb.Button("done", "Done", Action.DONE, style="primary"),
 ]
 
 
@@ -32,33 +31,27 @@ def fallback_text(record: Improvement) -> str:
 
 
 def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
-    evaluator = ref_mention(record.evaluator) if record.evaluator else "an admin"
-    fields = [
-        f"*Process*\n{b.user_text(process_label(record.process))}",
-        f"*Status*\n{record.state.label}",
-        f"*Evaluated by*\n{evaluator}",
-        f"*Owner*\n{b.user(record.owner, nobody='—')}",
-        f"*Due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Due*\n—",
-    ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    due = f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"
+    return rb.record_message(
+        record,
+        title_line(record),
+        [
+            ("Process", b.user_text(process_label(record.process))),
+            ("Status", record.state.label),
+            ("Evaluated by", ref_mention(record.evaluator) if record.evaluator else "an admin"),
+            ("Owner", b.user(record.owner, nobody="—")),
+            ("Due", due),
+        ],
+        texts=[
+            ("Description", record.description),
+            ("Decision", record.decision_note),
+            ("Outcome", record.outcome),
+        ],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    if record.description:
-        out.append(b.section(f"*Description*\n{b.user_text(record.description)}"))
-    if record.decision_note:
-        out.append(b.section(f"*Decision*\n{b.user_text(record.decision_note)}"))
-    if record.outcome:
-        out.append(b.section(f"*Outcome*\n{b.user_text(record.outcome)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
-
-
-def show_blocks(record: Improvement, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 def step_text(action: str, record: Improvement, actor: str) -> str:
@@ -73,23 +66,23 @@ def step_text(action: str, record: Improvement, actor: str) -> str:
     return texts[action]
 
 
-def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none.")]
-    lines = [
+def register_line(r: Improvement) -> str:
+    return (
         f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
         f"{b.user_text(process_label(r.process))}"
         + (f", {b.user(r.owner)} by {r.due_on:%d %b %Y}" if r.owner and r.due_on else "")
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    )
+
+
+def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
+    return rb.register_blocks(found, heading, register_line)
 
 
 def new_modal() -> dict[str, Any]:
     options = [(label, key) for key, label in PROCESSES.items()]
     blocks = [
         b.input_block(Field.TITLE, "Title", b.text_input(Field.TITLE, max_length=TITLE_MAX)),
-        text_block(
+        rb.text_block(
             Field.DESCRIPTION, "What could be better, and how", max_length=TEXT_MAX, optional=True
         ),
         b.input_block(
@@ -118,19 +111,21 @@ def approve_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
             "Due",
             {"type": "datepicker", "action_id": Field.DUE_ON},
         ),
-        text_block(Field.NOTE, "Note", max_length=TEXT_MAX, optional=True),
+        rb.text_block(Field.NOTE, "Note", max_length=TEXT_MAX, optional=True),
     ]
     title = f"Approve {record.key}"
-    return record_form(View.APPROVE, title, title_line(record), inputs, submit="Approve", ref=ref)
+    return rb.record_form(
+        View.APPROVE, title, title_line(record), inputs, submit="Approve", ref=ref
+    )
 
 
 def reject_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Why not", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Why not", max_length=TEXT_MAX)]
     title = f"Reject {record.key}"
-    return record_form(View.REJECT, title, title_line(record), inputs, submit="Reject", ref=ref)
+    return rb.record_form(View.REJECT, title, title_line(record), inputs, submit="Reject", ref=ref)
 
 
 def done_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "What came of it", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "What came of it", max_length=TEXT_MAX)]
     title = f"Done: {record.key}"
-    return record_form(View.DONE, title, title_line(record), inputs, submit="Record", ref=ref)
+    return rb.record_form(View.DONE, title, title_line(record), inputs, submit="Record", ref=ref)

@@ -12,9 +12,7 @@ from handlers.kind import Call, Form, Step, SubCommand
 from handlers.nonconformities import render
 from handlers.nonconformities.ids import Action, Field, View
 from handlers.sms_records import SmsRecordHandlers
-from models.carried import RecordRef
-from models.improvement import Nonconformity
-from services import audit, nonconformities
+from services import nonconformities
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -23,6 +21,7 @@ class NonconformityHandlers(SmsRecordHandlers):
     command = "/nc"
     kind = nonconformities.KIND
     heading = "*Nonconformities*"
+    renderer = render
     steps = {Action.ACTION_DONE: Step("action_done", nonconformities.action_done)}
     forms = {
         Action.PLAN: Form("plan", render.plan_modal),
@@ -33,7 +32,13 @@ class NonconformityHandlers(SmsRecordHandlers):
     def subcommands(self) -> list[SubCommand]:
         return [
             SubCommand("", self.on_new, "record a nonconformity (a form opens)", args="[AUD-n]"),
-            SubCommand("list", self.on_list, "open nonconformities", args="[all]"),
+            self.list_subcommand(
+                "open nonconformities",
+                "Open nonconformities",
+                nonconformities.register,
+                render.list_blocks,
+                everything="Nonconformities",
+            ),
             self.show_subcommand("one nonconformity and its audit trail"),
         ]
 
@@ -50,21 +55,6 @@ class NonconformityHandlers(SmsRecordHandlers):
         app.view(View.CLOSE.value)(self.on_close_submitted)
         app.view(View.NOT_EFFECTIVE.value)(self.on_not_effective_submitted)
 
-    def message(
-        self, session: Any, record: Nonconformity, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        return render.fallback_text(record), render.message_blocks(record, ref=ref)
-
-    def show(self, session: Any, record: Nonconformity) -> tuple[str, list[Any]]:
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, trail)
-
-    def step_text(self, move: str, record: Nonconformity, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: Nonconformity) -> str:
-        return render.step_text("created", record, record.created_by)
-
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
@@ -76,15 +66,6 @@ class NonconformityHandlers(SmsRecordHandlers):
         source = call.words[0].upper()[:20] if call.words else ""
         call.client.views_open(
             trigger_id=call.body["trigger_id"], view=render.new_modal(source=source)
-        )
-
-    def on_list(self, call: Call) -> None:
-        everything = bool(call.args) and call.args[0].lower() == "all"
-        with self.ctx.db.session() as session:
-            found = nonconformities.register(session, open_only=not everything)
-        heading = "Nonconformities" if everything else "Open nonconformities"
-        call.respond(
-            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
         )
 
     # ---- forms --------------------------------------------------------------------------------

@@ -7,23 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers import record_blocks as rb
 from handlers.nonconformities.ids import Action, Field, View
-from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Nonconformity
 from services.nonconformities import LIFECYCLE, SOURCE_MAX
 
 BUTTONS = [
-    Button(
+    rb.Button(
         "plan",
         lambda r: "Plan corrective action" if r.corrective_action is None else "Change the plan",
         Action.PLAN,
         style="primary",
     ),
-    Button("action_done", "Action done", Action.ACTION_DONE, style="primary"),
-    Button("close", "Effective: close", Action.CLOSE, style="primary"),
-    Button("not_effective", "Not effective", Action.NOT_EFFECTIVE),
+    rb.Button("action_done", "Action done", Action.ACTION_DONE, style="primary"),
+    rb.Button("close", "Effective: close", Action.CLOSE, style="primary"),
+    rb.Button("not_effective", "Not effective", Action.NOT_EFFECTIVE),
 ]
 
 
@@ -36,33 +35,26 @@ def fallback_text(record: Nonconformity) -> str:
 
 
 def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> list[b.Block]:
-    fields = [
-        f"*Status*\n{record.state.label}",
-        f"*Owner*\n{b.user(record.owner)}",
-        f"*Found by*\n{b.user_text(record.source) or '—'}",
-        f"*Action due*\n{record.due_on:%a %d %b %Y}" if record.due_on else "*Action due*\n—",
-    ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(record.created_by)} {b.slack_time(record.created_at)}")
+    return rb.record_message(
+        record,
+        title_line(record),
+        [
+            ("Status", record.state.label),
+            ("Owner", b.user(record.owner)),
+            ("Found by", b.user_text(record.source) or "—"),
+            ("Action due", f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"),
+        ],
+        texts=[
+            ("Description", record.description),
+            ("Correction", record.correction),
+            ("Corrective action", record.corrective_action),
+            ("Evidence it worked", record.effectiveness),
+        ],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    for label, value in (
-        ("Description", record.description),
-        ("Correction", record.correction),
-        ("Corrective action", record.corrective_action),
-        ("Evidence it worked", record.effectiveness),
-    ):
-        if value:
-            out.append(b.section(f"*{label}*\n{b.user_text(value)}"))
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
-
-
-def show_blocks(record: Nonconformity, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record) if blk.get("type") != "actions"]
-    return out + b.audit_trail(trail, room=50 - len(out))
 
 
 def step_text(action: str, record: Nonconformity, actor: str) -> str:
@@ -82,15 +74,14 @@ def step_text(action: str, record: Nonconformity, actor: str) -> str:
     return texts[action]
 
 
+def list_line(r: Nonconformity) -> str:
+    return f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}" + (
+        f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else ""
+    )
+
+
 def list_blocks(found: Sequence[Nonconformity], heading: str) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*: none.")]
-    lines = [
-        f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}"
-        + (f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else "")
-        for r in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+    return rb.register_blocks(found, heading, list_line)
 
 
 def new_modal(source: str = "") -> dict[str, Any]:
@@ -100,7 +91,7 @@ def new_modal(source: str = "") -> dict[str, Any]:
             "Requirement not met",
             b.text_input(Field.TITLE, max_length=TITLE_MAX),
         ),
-        text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
+        rb.text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
         b.input_block(Field.OWNER, "Owner", {"type": "users_select", "action_id": Field.OWNER}),
         b.input_block(
             Field.SOURCE,
@@ -116,8 +107,8 @@ def new_modal(source: str = "") -> dict[str, Any]:
 
 def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
     inputs = [
-        text_block(Field.CORRECTION, "Correction (what was put right now)", max_length=TEXT_MAX),
-        text_block(
+        rb.text_block(Field.CORRECTION, "Correction (what was put right now)", max_length=TEXT_MAX),
+        rb.text_block(
             Field.CORRECTIVE_ACTION,
             "Corrective action (what removes the cause)",
             max_length=TEXT_MAX,
@@ -125,18 +116,18 @@ def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
         b.input_block(Field.DUE_ON, "Due", {"type": "datepicker", "action_id": Field.DUE_ON}),
     ]
     title = f"Plan {record.key}"
-    return record_form(View.PLAN, title, title_line(record), inputs, submit="Plan", ref=ref)
+    return rb.record_form(View.PLAN, title, title_line(record), inputs, submit="Plan", ref=ref)
 
 
 def close_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Evidence that the action worked", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Evidence that the action worked", max_length=TEXT_MAX)]
     title = f"Close {record.key}"
-    return record_form(View.CLOSE, title, title_line(record), inputs, submit="Close", ref=ref)
+    return rb.record_form(View.CLOSE, title, title_line(record), inputs, submit="Close", ref=ref)
 
 
 def not_effective_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:
-    inputs = [text_block(Field.NOTE, "Why it did not work", max_length=TEXT_MAX)]
+    inputs = [rb.text_block(Field.NOTE, "Why it did not work", max_length=TEXT_MAX)]
     title = f"Not effective: {record.key}"
-    return record_form(
+    return rb.record_form(
         View.NOT_EFFECTIVE, title, title_line(record), inputs, submit="Send back", ref=ref
     )

@@ -14,7 +14,7 @@ from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
 from models.problem import Problem
-from services import audit, incidents, problems
+from services import incidents, problems
 from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import Actor
 
@@ -26,6 +26,9 @@ class ProblemHandlers(KindHandlers):
     kind = problems.KIND
     heading = "*Problems*"
     show_example = "PRB-2"
+    renderer = render
+    first_step_by = "created_by"
+    refresh_when_announced = True  # later steps update the message in place
     steps = {
         Action.INVESTIGATE: Step("investigate"),
         Action.CLOSE: Step("close", problems.close),
@@ -39,7 +42,12 @@ class ProblemHandlers(KindHandlers):
     def subcommands(self) -> list[SubCommand]:
         return [
             SubCommand("", self.on_new, "raise a problem (a form opens)"),
-            SubCommand("list", self.on_list, "open problems, newest first"),
+            self.list_subcommand(
+                "open problems, newest first",
+                "Open problems",
+                problems.list_problems,
+                render.list_blocks,
+            ),
             self.show_subcommand("one problem, its linked incidents and its audit trail"),
             SubCommand(
                 "known-errors",
@@ -61,42 +69,22 @@ class ProblemHandlers(KindHandlers):
     def channel(self) -> str:
         return self.ctx.policy.channels.problems or self.ctx.policy.channels.incidents
 
-    def message(
-        self, session: Any, record: Problem, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        linked = problems.linked_incidents(session, key=record.key)
-        return render.fallback_text(record), render.message_blocks(record, linked, ref=ref)
-
-    def show(self, session: Any, record: Problem) -> tuple[str, list[Any]]:
-        linked = problems.linked_incidents(session, key=record.key)
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, linked, trail)
-
-    def step_text(self, move: str, record: Problem, actor: str) -> str:
-        return render.step_text(move, record, actor)
+    def parts(self, session: Any, record: Problem) -> tuple[Any, ...]:
+        return (problems.linked_incidents(session, key=record.key),)
 
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
         call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_problem_modal())
 
-    def on_list(self, call: Call) -> None:
-        with self.ctx.db.session() as session:
-            found = problems.list_problems(session)
-        call.respond(
-            text="Open problems",
-            blocks=render.list_blocks(found, "Open problems"),
-            response_type="ephemeral",
-        )
-
     def on_known_errors(self, call: Call) -> None:
         search = " ".join(call.args) or None
-        with self.ctx.db.session() as session:
-            found = problems.known_errors(session, search=search)
-        call.respond(
-            text="Known errors",
-            blocks=render.known_error_blocks(found, search),
-            response_type="ephemeral",
+        self.answer_list(
+            call,
+            "Known errors",
+            lambda session: render.known_error_blocks(
+                problems.known_errors(session, search=search), search
+            ),
         )
 
     # ---- raising a problem -----------------------------------------------------------------
@@ -140,17 +128,12 @@ class ProblemHandlers(KindHandlers):
         ack()
         later(self.ctx, self.announce, key)
 
-    def first_step(self, session: Any, record: Problem) -> str:
-        return render.step_text("created", record, record.created_by)
-
     def announce(self, key: str) -> Any:
         """Post the problem's one channel message and its first step in the thread, and tell
         the incidents it was raised from."""
         posted = super().announce(key)
         if posted is None:
             return None  # a second delivery of the same form: already announced
-        # The buttons carry where the message lives, so later steps can update it in place.
-        self.refresh(key)
         with self.ctx.db.session() as session:
             problem = problems.get(session, key=key)
             linked = problems.linked_incidents(session, key=key)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.cmdb.render import item_select
-from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.problems.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -19,11 +19,11 @@ from services.problems import LIFECYCLE, TrendFinding
 
 # The buttons of a problem's message, each shown when the lifecycle allows its move.
 BUTTONS = [
-    Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
-    Button("known_error", "Record known error", Action.KNOWN_ERROR),
-    Button("resolve", "Resolve", Action.RESOLVE, style="primary"),
-    Button("close", "Close", Action.CLOSE),
-    Button("link", "Link incident", Action.LINK),
+    rb.Button("investigate", "Investigate", Action.INVESTIGATE, style="primary"),
+    rb.Button("known_error", "Record known error", Action.KNOWN_ERROR),
+    rb.Button("resolve", "Resolve", Action.RESOLVE, style="primary"),
+    rb.Button("close", "Close", Action.CLOSE),
+    rb.Button("link", "Link incident", Action.LINK),
 ]
 
 
@@ -46,28 +46,25 @@ def message_blocks(
     problem: Problem, incidents: Sequence[str], *, ref: RecordRef | None = None
 ) -> list[b.Block]:
     """The problem's one channel message, with the buttons its state allows."""
-    fields = [
-        f"*Priority*\n{priority.name(problem.priority)}",
-        f"*Status*\n{problem.state.label}",
-        f"*Service*\n{b.user_text(problem.service) or '—'}",
-        f"*Item*\n{b.user_text(problem.item_key) or '—'}",
-        f"*Linked incidents*\n{b.user_text(', '.join(incidents)) or '—'}",
-    ]
-    out: list[b.Block] = [b.section(title_line(problem), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Raised by {b.user(problem.created_by)} {b.slack_time(problem.created_at)}")
+    resolved = problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED
+    how = problem.resolved_by_change or problem.resolution_note or ""
+    return rb.record_message(
+        problem,
+        title_line(problem),
+        [
+            ("Priority", priority.name(problem.priority)),
+            ("Status", problem.state.label),
+            ("Service", b.user_text(problem.service) or "—"),
+            ("Item", b.user_text(problem.item_key) or "—"),
+            ("Linked incidents", b.user_text(", ".join(incidents)) or "—"),
+        ],
+        texts=[("Root cause", problem.root_cause), ("Workaround", problem.workaround)],
+        after=[b.context(f"Resolved: {b.user_text(how)}")] if resolved else [],
+        raised=True,
+        lifecycle=LIFECYCLE,
+        buttons=BUTTONS,
+        ref=ref,
     )
-    if problem.root_cause:
-        out.append(b.section(f"*Root cause*\n{b.user_text(problem.root_cause)}"))
-    if problem.workaround:
-        out.append(b.section(f"*Workaround*\n{b.user_text(problem.workaround)}"))
-    if problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED:
-        how = problem.resolved_by_change or problem.resolution_note or ""
-        out.append(b.context(f"Resolved: {b.user_text(how)}"))
-    buttons = step_buttons(LIFECYCLE, problem, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
 
 
 def step_text(action: str, problem: Problem, actor: str) -> str:
@@ -151,10 +148,8 @@ def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.B
 def show_blocks(
     problem: Problem, incidents: Sequence[str], trail: Sequence[AuditEntry]
 ) -> list[b.Block]:
-    out = [blk for blk in message_blocks(problem, incidents) if blk.get("type") != "actions"]
-    if problem.description:
-        out.append(b.section(f"*Description*\n{b.user_text(problem.description)}"))
-    return out + b.audit_trail(trail, room=50 - len(out))
+    description = rb.text_sections([("Description", problem.description)])
+    return rb.show_with_trail([*message_blocks(problem, incidents), *description], trail)
 
 
 PRIORITIES = [(priority.name(p), str(p)) for p in range(1, 6)]
@@ -198,8 +193,8 @@ def new_problem_modal(
 
 def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
     inputs = [
-        text_block(Field.ROOT_CAUSE, "Root cause", max_length=3000),
-        text_block(
+        rb.text_block(Field.ROOT_CAUSE, "Root cause", max_length=3000),
+        rb.text_block(
             Field.WORKAROUND,
             "Workaround",
             max_length=3000,
@@ -207,14 +202,14 @@ def known_error_modal(problem: Problem, ref: RecordRef) -> dict:
         ),
     ]
     title = f"Known error {problem.key}"
-    return record_form(
+    return rb.record_form(
         View.KNOWN_ERROR, title, title_line(problem), inputs, submit="Record", ref=ref
     )
 
 
 def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
     inputs = [
-        text_block(
+        rb.text_block(
             Field.CHANGE,
             "Change",
             max_length=32,
@@ -222,15 +217,17 @@ def resolve_modal(problem: Problem, ref: RecordRef) -> dict:
             optional=True,
             placeholder="CHG-12",
         ),
-        text_block(Field.NOTE, "How it was fixed", max_length=3000, optional=True),
+        rb.text_block(Field.NOTE, "How it was fixed", max_length=3000, optional=True),
     ]
     title = f"Resolve {problem.key}"
-    return record_form(View.RESOLVE, title, title_line(problem), inputs, submit="Resolve", ref=ref)
+    return rb.record_form(
+        View.RESOLVE, title, title_line(problem), inputs, submit="Resolve", ref=ref
+    )
 
 
 def link_modal(problem: Problem, ref: RecordRef) -> dict:
-    incident = text_block(
+    incident = rb.text_block(
         Field.INCIDENT, "Incident", max_length=32, multiline=False, placeholder="INC-12"
     )
     title = f"Link to {problem.key}"
-    return record_form(View.LINK, title, title_line(problem), [incident], submit="Link", ref=ref)
+    return rb.record_form(View.LINK, title, title_line(problem), [incident], submit="Link", ref=ref)

@@ -13,9 +13,8 @@ from handlers.common import actor_of, later, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
 from handlers.reviews import render
 from handlers.reviews.ids import Action, Field, View
-from models.carried import RecordRef
 from models.major_incident import PostIncidentReview
-from services import audit, major_incidents, reviews
+from services import major_incidents, reviews
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -27,6 +26,8 @@ class ReviewHandlers(KindHandlers):
     kind = reviews.KIND
     heading = "*Post-incident reviews*"
     show_example = "PIR-1"
+    renderer = render
+    first_step_by = "owner"
     steps = {Action.CLOSE: Step("close", reviews.close)}
     forms = {
         Action.RECORD: Form("record", render.record_modal),
@@ -35,7 +36,13 @@ class ReviewHandlers(KindHandlers):
 
     def subcommands(self) -> list[SubCommand]:
         return [
-            SubCommand("list", self.on_list, "open reviews, soonest due first", aliases=("",)),
+            self.list_subcommand(
+                "open reviews, soonest due first",
+                "Open post-incident reviews",
+                reviews.list_open,
+                render.list_blocks,
+                aliases=("",),
+            ),
             self.show_subcommand("one review, its actions and its audit trail"),
             SubCommand("actions", self.on_actions, "follow-up actions not done yet"),
         ]
@@ -49,41 +56,16 @@ class ReviewHandlers(KindHandlers):
     def channel(self) -> str:
         return self.ctx.policy.channels.incidents
 
-    def message(
-        self, session: Any, record: PostIncidentReview, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        actions = reviews.actions_of(session, review_id=record.id or 0)
-        return render.fallback_text(record), render.message_blocks(record, actions, ref=ref)
-
-    def show(self, session: Any, record: PostIncidentReview) -> tuple[str, list[Any]]:
-        actions = reviews.actions_of(session, review_id=record.id or 0)
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, actions, trail)
-
-    def step_text(self, move: str, record: PostIncidentReview, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: PostIncidentReview) -> str | None:
-        return render.step_text("created", record, record.owner)
+    def parts(self, session: Any, record: PostIncidentReview) -> tuple[Any, ...]:
+        return (reviews.actions_of(session, review_id=record.id or 0),)
 
     # ---- the slash command ----------------------------------------------------------------
 
-    def on_list(self, call: Call) -> None:
-        with self.ctx.db.session() as session:
-            found = reviews.list_open(session)
-        call.respond(
-            text="Open post-incident reviews",
-            blocks=render.list_blocks(found),
-            response_type="ephemeral",
-        )
-
     def on_actions(self, call: Call) -> None:
-        with self.ctx.db.session() as session:
-            found = reviews.open_actions(session)
-        call.respond(
-            text="Open follow-up actions",
-            blocks=render.actions_blocks(found),
-            response_type="ephemeral",
+        self.answer_list(
+            call,
+            "Open follow-up actions",
+            lambda session: render.actions_blocks(reviews.open_actions(session)),
         )
 
     # ---- a new review ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers import record_blocks as rb
 from handlers.reviews.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -18,9 +18,9 @@ from models.major_incident import ACTION_MAX, REVIEW_FIELD_MAX, PostIncidentRevi
 from services.reviews import LIFECYCLE
 
 BUTTONS = [
-    Button("record", "Record review", Action.RECORD, style="primary"),
-    Button("add_action", "Add action", Action.ADD_ACTION),
-    Button("close", "Close review", Action.CLOSE),
+    rb.Button("record", "Record review", Action.RECORD, style="primary"),
+    rb.Button("add_action", "Add action", Action.ADD_ACTION),
+    rb.Button("close", "Close review", Action.CLOSE),
 ]
 
 
@@ -72,14 +72,11 @@ def message_blocks(
         f"*Due*\n{b.slack_time(review.due_at)}",
         f"*Incident*\n{b.user_text(review.incident_key)}",
     ]
-    out: list[b.Block] = [b.section(title_line(review), fields=fields, block_id="summary")]
+    out = rb.summary_blocks(title_line(review), fields)
     out.extend(_findings(review)[:30])
     if actions:
         out.extend(b.line_sections(["*Follow-up actions*", *[action_line(a) for a in actions]]))
-    buttons = step_buttons(LIFECYCLE, review, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out[:50]
+    return rb.with_buttons(out, LIFECYCLE, review, BUTTONS, ref=ref)[:50]
 
 
 def show_blocks(
@@ -125,7 +122,7 @@ def owner_text(review: PostIncidentReview) -> str:
 
 def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     def field(name: str, label: str, initial: str | None, optional: bool = True) -> b.Block:
-        block = text_block(name, label, max_length=REVIEW_FIELD_MAX, optional=optional)
+        block = rb.text_block(name, label, max_length=REVIEW_FIELD_MAX, optional=optional)
         if initial:
             block["element"]["initial_value"] = initial
         return block
@@ -140,7 +137,7 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
         },
         optional=True,
     )
-    problem = text_block(
+    problem = rb.text_block(
         Field.PROBLEM,
         "Or link an existing problem",
         max_length=20,
@@ -150,7 +147,7 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     )
     if review.problem_key:
         problem["element"]["initial_value"] = review.problem_key
-    return record_form(
+    return rb.record_form(
         View.RECORD,
         "Record review",
         f"{title_line(review)}",
@@ -167,12 +164,12 @@ def record_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
 
 
 def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
-    return record_form(
+    return rb.record_form(
         View.ADD_ACTION,
         "Follow-up action",
         title_line(review),
         [
-            text_block(Field.ACTION_TEXT, "What is to be done", max_length=ACTION_MAX),
+            rb.text_block(Field.ACTION_TEXT, "What is to be done", max_length=ACTION_MAX),
             b.input_block(
                 Field.ACTION_OWNER,
                 "Owner",
@@ -187,14 +184,16 @@ def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     )
 
 
-def list_blocks(found: Sequence[PostIncidentReview]) -> list[b.Block]:
+def list_blocks(
+    found: Sequence[PostIncidentReview], heading: str = "Open post-incident reviews"
+) -> list[b.Block]:
     if not found:
-        return [b.section("*Open post-incident reviews*\nNone.")]
+        return [b.section(f"*{b.user_text(heading)}*\nNone.")]
     lines = [
         f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due {b.slack_time(r.due_at)}"
         for r in found
     ]
-    return b.line_sections(["*Open post-incident reviews*", *lines])
+    return b.line_sections([f"*{b.user_text(heading)}*", *lines])
 
 
 def actions_blocks(found: Sequence[tuple[ReviewAction, str]]) -> list[b.Block]:

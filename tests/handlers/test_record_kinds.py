@@ -4,7 +4,9 @@ composition root): a kind is declared and the generic code routes, refuses, move
 from __future__ import annotations
 
 import ast
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +14,7 @@ import composition
 from handlers.kind import KindHandlers, SubCommand, usage_text
 from handlers.problems import ProblemHandlers
 from models.problem import Problem, ProblemStatus
-from services import audit, problems
+from services import audit, nonconformities, problems
 from services.errors import Forbidden, NotAllowed
 from services.lifecycle import Lifecycle, agents
 from services.permissions import Actor, Role
@@ -175,3 +177,57 @@ def test_layers_below_the_composition_root_do_not_import_handlers(layer):
         if {"handlers", "composition"} & _imports(path)
     ]
     assert importing == []
+
+
+class _PlainHandlers(KindHandlers):
+    """A kind whose renderer has no show_blocks: `show` is the default."""
+
+    command = "/plain"
+    kind = problems.KIND
+    heading = "*Plain*"
+    renderer = SimpleNamespace(
+        fallback_text=lambda record: f"{record.key} plain",
+        message_blocks=lambda record, ref=None: [
+            {"type": "section", "text": {"type": "mrkdwn", "text": record.key}},
+            {"type": "actions", "elements": []},
+        ],
+    )
+
+
+def test_show_without_show_blocks_is_the_message_without_buttons_then_the_trail(ctx, clock):
+    with ctx.db.session() as session:
+        record = problems.raise_problem(session, title="Slow disk", actor=AGENT, now=clock.now())
+        text, blocks = _PlainHandlers(ctx).show(session, record)
+    assert text == f"{record.key} plain"
+    assert [block["type"] for block in blocks] == ["section", "section", "section"]
+    assert blocks[0]["text"]["text"] == record.key
+    assert blocks[1]["text"]["text"] == "*Audit trail* (1 entries)"
+
+
+def test_record_kind_created_and_set_field_write_the_usual_audit_rows(database, clock):
+    with database.session() as session:
+        record = problems.raise_problem(session, title="Slow disk", actor=AGENT, now=clock.now())
+        problems.KIND.set_field(
+            session, record, "workaround", "reboot", actor=AGENT, now=clock.now()
+        )
+        assert record.workaround == "reboot"
+        rows = [
+            (e.action, e.field, e.from_value, e.to_value)
+            for e in audit.trail(session, key=record.key)
+        ]
+        nc = nonconformities.raise_nc(
+            session,
+            title="No review",
+            description=None,
+            owner="U0OWNER1",
+            source=None,
+            actor=AGENT,
+            now=clock.now(),
+        )
+        nonconformities.KIND.set_field(
+            session, nc, "due_on", date(2026, 3, 1), actor=AGENT, now=clock.now(), action="due"
+        )
+        dated = [(e.action, e.from_value, e.to_value) for e in audit.trail(session, key=nc.key)]
+    assert rows == [("created", None, None, "new"), ("field changed", "workaround", None, "reboot")]
+    assert dated[0][0] == "created" and dated[0][2] == "open"
+    assert dated[1] == ("due", None, "2026-03-01")

@@ -1,0 +1,169 @@
+"""The blocks every record kind's messages are made of, written once: the buttons its
+lifecycle allows now, the summary on top, the texts people wrote, a form about one record, the
+`show` answer (the message without buttons, then the audit trail) and the register list.
+What people typed goes through `user_text` here, so a kind's renderer cannot forget it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot import blocks as b
+from models.carried import RecordRef
+from services.lifecycle import Lifecycle
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button on a record's channel message, shown when its lifecycle move is allowed from
+    the record's state (`step_buttons`) and, with `when`, when `when(record)` holds too.
+    `text` may be a function of the record ("Rebuild" once a release was built)."""
+
+    move: str
+    text: str | Callable[[Any], str]
+    action_id: str
+    style: str | None = None
+    when: Callable[[Any], bool] | None = None
+
+    def label(self, record: Any) -> str:
+        return self.text(record) if callable(self.text) else self.text
+
+    def shown(self, record: Any, allowed: set[str]) -> bool:
+        return self.move in allowed and (self.when is None or self.when(record))
+
+
+def step_buttons(
+    lifecycle: Lifecycle,
+    record: Any,
+    buttons: Sequence[Button],
+    *,
+    ref: RecordRef | None = None,
+    block_id: str | None = None,
+) -> b.Block | None:
+    """The actions block of a record's message: each button whose move the lifecycle allows
+    from the record's state, carrying which record (and where its message is) in its value.
+    None when no move is open (a final state)."""
+    allowed = set(lifecycle.actions_from(record.status))
+    value = (ref or RecordRef(key=record.key)).dump()
+    elements = [
+        b.button(button.label(record), button.action_id, value, style=button.style)
+        for button in buttons
+        if button.shown(record, allowed)
+    ]
+    return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
+
+
+def record_form(
+    view_id: str,
+    title: str,
+    heading: str,
+    inputs: Sequence[b.Block],
+    *,
+    submit: str,
+    ref: RecordRef,
+) -> dict[str, Any]:
+    """A form about one record: the record's title line on top, then the inputs; it carries
+    which record (and where its message is) back to the submission."""
+    return b.modal(
+        view_id, title, [b.section(heading), *inputs], submit=submit, private_metadata=ref.dump()
+    )
+
+
+def text_block(
+    field: str,
+    label: str,
+    *,
+    max_length: int = 1000,
+    multiline: bool = True,
+    optional: bool = False,
+    hint: str | None = None,
+    placeholder: str | None = None,
+) -> b.Block:
+    """A labelled text input whose block and action ids are both `field` (as view_values and
+    the field errors expect)."""
+    element = b.text_input(
+        field, multiline=multiline, max_length=max_length, placeholder=placeholder
+    )
+    return b.input_block(field, label, element, optional=optional, hint=hint)
+
+
+def summary_blocks(
+    title: str,
+    fields: Sequence[str],
+    *,
+    raised_by: str | None = None,
+    raised_at: datetime | None = None,
+) -> list[b.Block]:
+    """The top of a record's message: its title line with the fields beside it (block
+    `summary`), and "Raised by … <when>" under it when `raised_by` is given."""
+    out: list[b.Block] = [b.section(title, fields=list(fields), block_id="summary")]
+    if raised_by is not None and raised_at is not None:
+        out.append(b.context(f"Raised by {b.user(raised_by)} {b.slack_time(raised_at)}"))
+    return out
+
+
+def text_sections(labelled: Iterable[tuple[str, str | None]]) -> list[b.Block]:
+    """A section `*label*` + the text for each text someone wrote; empty ones left out."""
+    return [b.section(f"*{label}*\n{b.user_text(value)}") for label, value in labelled if value]
+
+
+def with_buttons(
+    out: list[b.Block],
+    lifecycle: Lifecycle,
+    record: Any,
+    buttons: Sequence[Button],
+    *,
+    ref: RecordRef | None = None,
+) -> list[b.Block]:
+    """`out` and, below it, the buttons the record's state allows (none in a final state)."""
+    actions = step_buttons(lifecycle, record, buttons, ref=ref)
+    return [*out, actions] if actions else out
+
+
+def show_with_trail(
+    message: Sequence[b.Block], trail: Sequence[Any], *, room: int = 50
+) -> list[b.Block]:
+    """What `/kind show KEY` answers: the message without its buttons, then the audit trail
+    in what is left of `room` blocks."""
+    out = [block for block in message if block.get("type") != "actions"]
+    return out + b.audit_trail(trail, room=room - len(out))
+
+
+def register_blocks(
+    found: Sequence[Any], heading: str, line: Callable[[Any], str], *, none: str = "none."
+) -> list[b.Block]:
+    """A list of records under `*heading* (n)`, one `line(record)` each; `*heading*: none.`
+    (or `none`) when empty."""
+    if not found:
+        return [b.section(f"*{b.user_text(heading)}*: {none}")]
+    lines = [line(record) for record in found]
+    return [b.section(f"*{b.user_text(heading)}* ({len(found)})"), *b.line_sections(lines)]
+
+
+def record_message(
+    record: Any,
+    title: str,
+    fields: Sequence[tuple[str, str]],
+    *,
+    lifecycle: Lifecycle,
+    buttons: Sequence[Button],
+    ref: RecordRef | None = None,
+    raised: bool = False,
+    more: Sequence[b.Block] = (),
+    texts: Iterable[tuple[str, str | None]] = (),
+    after: Sequence[b.Block] = (),
+) -> list[b.Block]:
+    """A record's channel message, the usual way round: `title` with the `(label, value)`
+    fields beside it (values already escaped), "Raised by …" when `raised` (from the record's
+    `created_by` and `created_at`), the `more` blocks, the `texts` people wrote
+    (`text_sections`), the `after` blocks, then the buttons its state allows."""
+    out = summary_blocks(
+        title,
+        [f"*{label}*\n{value}" for label, value in fields],
+        raised_by=record.created_by if raised else None,
+        raised_at=record.created_at if raised else None,
+    )
+    out += [*more, *text_sections(texts), *after]
+    return with_buttons(out, lifecycle, record, buttons, ref=ref)
