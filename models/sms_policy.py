@@ -13,6 +13,9 @@ from pydantic import Field, field_validator, model_validator
 
 from models.agreement_policy import _cadence
 from models.budget import DEFAULT_COST_CATEGORIES, Budget
+from models.cadence_policy import CadencedPlan
+from models.cadence_policy import one_person as _one_person
+from models.cadence_policy import remind_days as _remind_days
 from models.management_review_policy import HourlyRate, ManagementReviewPlan
 from models.policy_types import ChannelRef, Name, SlackRef, Strict
 from models.sla_policy import Duration
@@ -46,19 +49,6 @@ PROCESSES: dict[str, str] = {
     "relationships": "Business relationships",
     "suppliers": "Supplier management",
 }
-
-
-def _remind_days(value: list[timedelta]) -> list[timedelta]:
-    for before in value:
-        if before < timedelta(days=1) or before.seconds:
-            raise ValueError('remind_before takes whole days, like "14d" or "1d"')
-    return sorted(set(value), reverse=True)
-
-
-def _one_person(value: str, who: str) -> str:
-    if value.startswith("S"):
-        raise ValueError(f"'{value}' is a user group; {who} is one person (U…/W…), who is reminded")
-    return value
 
 
 class Reviewed(Strict):
@@ -134,29 +124,12 @@ class CapacityPlan(Document):
     review_every: str | None = "quarterly"
 
 
-class AuditPlan(Strict):
+class AuditPlan(CadencedPlan):
     """An internal audit held on a cadence: what it covers and who audits."""
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     scope: Annotated[str, Field(min_length=1, max_length=500)]
     auditor: SlackRef
-    every: str = "yearly"
-    first: date | None = None  # the first audit's date; default: one cadence after first seen
-    remind_before: list[Duration] = Field(
-        default_factory=lambda: [timedelta(days=14), timedelta(days=1)]
-    )
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, value: str) -> str:
-        cleaned = _cadence(value)
-        assert cleaned is not None
-        return cleaned
-
-    @field_validator("remind_before")
-    @classmethod
-    def _remind_before(cls, value: list[timedelta]) -> list[timedelta]:
-        return _remind_days(value)
 
     @field_validator("auditor")
     @classmethod
@@ -228,7 +201,9 @@ class SmsPolicy(Strict):
                 seen.add(item.name.lower())
         return self
 
-    def item(self, kind: Literal["objective", "document", "capacity"], name: str) -> Reviewed | None:
+    def item(
+        self, kind: Literal["objective", "document", "capacity"], name: str
+    ) -> Reviewed | None:
         """The objective, document or capacity plan called `name` (any letter case), or None."""
         lowered = name.strip().lower()
         items: list[Reviewed] = list(
