@@ -3,7 +3,7 @@ registry of name → function(session, policy, period) → lines of plain text. 
 reminder, `/servicedesk review` and the recorded review walk the registry in order; a
 capability that has figures for the review adds one line at the end of this module:
 
-    register("capacity", "Capacity", capacity_status)
+    register("spares", "Spare parts", spares_lines)
 
 Lines are plain text (whoever shows them escapes them); an input with nothing to say returns
 a line saying so, never an empty list."""
@@ -26,7 +26,7 @@ from models.improvement import (
     Nonconformity,
 )
 from models.policy import Policy
-from services import budgets, sms, suppliers, surveys
+from services import budgets, capacity, sms, suppliers, surveys
 from services.reports import build_report
 from services.reports.period import Period
 from services.reports.registry import by_key
@@ -211,6 +211,27 @@ def _budgets(session: Session, policy: Policy, period: Period) -> list[str]:
     ]
 
 
+def _capacity(session: Session, policy: Policy, period: Period) -> list[str]:
+    rows = capacity.capacity_status(session, policy, period.end)
+    if not rows:
+        return ["No capacity requirements in the policy file."]
+    lines = []
+    for row in rows:
+        unit = f" {row.requirement.unit}" if row.requirement.unit else ""
+        now = (
+            f"{row.latest_value:g}{unit} ({row.level.value})"
+            if row.level is not None and row.latest_value is not None
+            else "nothing measured"
+        )
+        ahead = (
+            f"; reaches critical {row.forecast_at:%Y-%m-%d}"
+            if row.forecast_inside and row.forecast_at
+            else ""
+        )
+        lines.append(f"{row.item} {row.metric}: {now}{ahead}; {row.alerts} alerts")
+    return lines
+
+
 register("objectives", "Objective attainment", _objectives)
 register("report", "Service report figures", _report)
 register("audits", "Internal audit results", _audits)
@@ -219,6 +240,7 @@ register("improvements", "Improvements", _improvements)
 register("satisfaction", "Customer satisfaction", _satisfaction)
 register("suppliers", "Supplier performance", _suppliers)
 register("budgets", "Budget status", _budgets)
+register("capacity", "Capacity", _capacity)
 
 
 def period_ending(now: datetime, start: datetime) -> Period:

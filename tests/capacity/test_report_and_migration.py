@@ -102,3 +102,26 @@ def test_migration_0022_keeps_data_and_comes_back_out(tmp_path: Path):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT title FROM incident")).scalar_one() == "Old incident"
     engine.dispose()
+
+
+def test_the_management_review_gets_capacity_among_its_inputs(database, policy, clock):
+    from services import management_reviews
+
+    with database.session() as session:
+        capacity.record(
+            session,
+            policy=policy,
+            item="payments",
+            metric="cpu",
+            value=75.5,
+            at=None,
+            now=clock.now() - timedelta(hours=1),
+        )
+    with database.session() as session:
+        _period, prepared = management_reviews.inputs(session, policy=policy, now=clock.now())
+    (found,) = [p for p in prepared if p.title == "Capacity"]
+    assert found.lines == [
+        "Payments cpu: 75.5 % (warning); 1 alerts",
+        "orders-db disk_used: nothing measured; 0 alerts",
+        "vpn tunnels_free: nothing measured; 0 alerts",
+    ]

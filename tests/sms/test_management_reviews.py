@@ -198,14 +198,14 @@ def test_without_the_section_nothing_is_planned_and_the_command_says_how(
 
 def test_a_capability_adds_an_input_with_one_line(ctx, database, clock, monkeypatch):
     monkeypatch.setattr(review_inputs, "INPUTS", dict(review_inputs.INPUTS))
-    review_inputs.register("capacity", "Capacity", lambda s, p, period: ["disk <90 %> full"])
+    review_inputs.register("spares", "Spare parts", lambda s, p, period: ["disk <90 %> full"])
     with pytest.raises(ValueError, match="registered twice"):
-        review_inputs.register("capacity", "Capacity", lambda s, p, period: [])
+        review_inputs.register("spares", "Spare parts", lambda s, p, period: [])
     from services import management_reviews
 
     with database.session() as session:
         _period, prepared = management_reviews.inputs(session, policy=ctx.policy, now=clock.now())
-    assert prepared[-1] == review_inputs.Prepared("Capacity", ["disk <90 %> full"])
+    assert prepared[-1] == review_inputs.Prepared("Spare parts", ["disk <90 %> full"])
     from handlers.management_reviews.render import inputs_lines
 
     assert inputs_lines(prepared)[-1] == "• disk &lt;90 %&gt; full"
