@@ -26,6 +26,7 @@ from models.agreement import AgreementReview, AgreementVersion
 from models.audit import AuditEntry
 from models.availability import TestRun
 from models.budget import BudgetAlert, Cost, cents_to_money, period_range
+from models.capacity import CapacityAlert, CapacityMeasurement
 from models.change import Change, ChangeApproval
 from models.cmdb import ConfigItem
 from models.improvement import Improvement, InternalAudit, Nonconformity
@@ -33,7 +34,16 @@ from models.incident import Incident
 from models.management_review import EffortEntry, ManagementReview, ManagementReviewAction
 from models.policy import Policy
 from models.problem import Problem
+from models.relationship import (
+    Complaint,
+    Compliment,
+    RelationshipReview,
+    ReviewAction,
+    SupplierWait,
+    Survey,
+)
 from models.release import Release
+from models.service_change import AcceptanceResult, ServiceChange
 from models.service_request import RequestApproval, ServiceRequest
 from models.sms import SmsItem, SmsReview
 from services import audit, budgets, sms, sms_reviews
@@ -73,10 +83,26 @@ CLAUSES: dict[str, tuple[str, list[str]]] = {
     ),
     "6.2": ("Service reporting", ["6.2-reports/"]),
     "6.3": ("Service continuity and availability", ["6.3-availability.csv", "6.3-test-runs.csv"]),
+    "5": (
+        "Design and transition of new or changed services",
+        ["5-service-changes.csv", "5-acceptance-results.csv"],
+    ),
     "6.4": (
         "Budgeting and accounting",
         ["6.4-budgets.csv", "6.4-costs.csv", "6.4-budget-alerts.csv", "6.4-effort.csv"],
     ),
+    "6.5": ("Capacity management", ["6.5-capacity-measurements.csv", "6.5-capacity-alerts.csv"]),
+    "7.1": (
+        "Business relationship management",
+        [
+            "7.1-surveys.csv",
+            "7.1-complaints.csv",
+            "7.1-compliments.csv",
+            "7-service-reviews.csv",
+            "7-review-actions.csv",
+        ],
+    ),
+    "7.2": ("Supplier management", ["7.2-supplier-waits.csv", "7-service-reviews.csv"]),
     "8.1": (
         "Incident and service request management",
         ["8.1-incidents.csv", "8.1-service-requests.csv", "8.1-request-approvals.csv"],
@@ -90,11 +116,7 @@ CLAUSES: dict[str, tuple[str, list[str]]] = {
 NOT_YET = {
     "4.2": "governance of processes operated by other parties (suppliers)",
     "4.4": "resource management",
-    "5": "design and transition of new or changed services",
-    "6.5": "capacity management",
     "6.6": "information security management",
-    "7.1": "business relationship management",
-    "7.2": "supplier management",
 }
 
 # file: (table, the column the period filters on; None: every row, e.g. the CMDB as it is)
@@ -113,6 +135,16 @@ TABLES: dict[str, tuple[type[Any], str | None]] = {
     "6.4-costs.csv": (Cost, "recorded_at"),
     "6.4-budget-alerts.csv": (BudgetAlert, "alerted_at"),
     "6.4-effort.csv": (EffortEntry, "logged_at"),
+    "5-service-changes.csv": (ServiceChange, None),
+    "5-acceptance-results.csv": (AcceptanceResult, "recorded_at"),
+    "6.5-capacity-measurements.csv": (CapacityMeasurement, "at"),
+    "6.5-capacity-alerts.csv": (CapacityAlert, "raised_at"),
+    "7.1-surveys.csv": (Survey, "created_at"),
+    "7.1-complaints.csv": (Complaint, "created_at"),
+    "7.1-compliments.csv": (Compliment, "created_at"),
+    "7-service-reviews.csv": (RelationshipReview, "recorded_at"),
+    "7-review-actions.csv": (ReviewAction, None),
+    "7.2-supplier-waits.csv": (SupplierWait, "set_at"),
     "8.1-incidents.csv": (Incident, "created_at"),
     "8.1-service-requests.csv": (ServiceRequest, "submitted_at"),
     "8.1-request-approvals.csv": (RequestApproval, "at"),
@@ -143,6 +175,12 @@ REDACTED_INCIDENT = dict.fromkeys(
     )
 ) | {"title": "Restricted incident"}
 REDACTED_AUDIT = dict.fromkeys(("from_value", "to_value", "note"))
+# Tables whose rows belong to a record by its key: what they blank for a restricted incident.
+REDACTED_BY_RECORD: dict[type[Any], dict[str, str | None]] = {
+    AuditEntry: REDACTED_AUDIT,
+    Survey: dict.fromkeys(("service", "team", "customer", "comment")),
+    SupplierWait: dict.fromkeys(("ticket_ref",)),
+}
 # Bookkeeping columns an auditor has no use for.
 SKIPPED = {"claimed_at", "claimed_by", "message_version", "rendered_version", "submission_id"}
 
@@ -216,10 +254,10 @@ def _write_table(
     blank: dict[str, str | None] = {}
     if model is Incident:
         hidden, blank = table.c.restricted, REDACTED_INCIDENT
-    elif model is AuditEntry:
+    elif model in REDACTED_BY_RECORD:
         keys = _restricted_keys(session)
         if keys:
-            hidden, blank = table.c.record_key.in_(sorted(keys)), REDACTED_AUDIT
+            hidden, blank = table.c.record_key.in_(sorted(keys)), REDACTED_BY_RECORD[model]
     if hidden is not None:
         shown = [
             type_coerce(case((hidden, literal(blank[c.name], String)), else_=cell), String).label(
@@ -229,7 +267,7 @@ def _write_table(
             else cell
             for c, cell in zip(columns, shown, strict=True)
         ]
-    statement = sa_select(*shown).order_by(table.c.id)
+    statement = sa_select(*shown).order_by(*table.primary_key.columns)
     if column is not None:
         moment = table.c[column]
         statement = statement.where(moment >= start, moment < end)

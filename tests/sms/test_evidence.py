@@ -49,6 +49,13 @@ amount = "1000"
 [sms.management_review]
 owner = "U0OWNER"
 first = 2026-11-27
+
+[[capacity]]
+item = "payments"
+metric = "cpu"
+unit = "%"
+warning = 70
+critical = 90
 """
 )
 
@@ -132,7 +139,82 @@ def _records(database, clock, policy, slack=None, fake_slack=None) -> None:  # t
             now=clock.now(),
             policy=policy,
         )
+        _relationships_capacity_and_service_changes(session, clock, policy)
     clock.advance(timedelta(hours=2))
+
+
+def _relationships_capacity_and_service_changes(session, clock, policy) -> None:  # type: ignore[no-untyped-def]
+    """A survey answered, a complaint, a compliment, a customer's service review with an
+    action, a capacity measurement that crosses its warning, and a proposed new service."""
+    from models.relationship import PartyKind, Survey
+    from models.service_change import ServiceChangeInput
+    from services import capacity, complaints, relationship_reviews, service_changes
+
+    now = clock.now()
+
+    # A survey as the survey sweep leaves it once answered (its flow: tests/relationships).
+    session.add(
+        Survey(
+            record_key="REQ-1",
+            recipient="U0REQUESTER",
+            service="payments",
+            status="answered",
+            created_at=now,
+            score=4,
+            comment="Quick",
+            answered_at=now,
+        )
+    )
+    complaints.raise_complaint(
+        session,
+        summary="Slow refunds",
+        description="",
+        service="payments",
+        actor=Actor("U0CUSTOMER"),
+        now=now,
+        policy=policy,
+    )
+    complaints.compliment(
+        session,
+        text="Quick fix",
+        service="payments",
+        actor=Actor("U0CUSTOMER"),
+        now=now,
+        policy=policy,
+    )
+    relationship_reviews.record_review(
+        session,
+        kind=PartyKind.CUSTOMER,
+        name="Retail",
+        reviewed_on=now.date(),
+        attendees=["U0OWNER"],
+        outcome="Targets kept",
+        actions=[relationship_reviews.AgreedAction("Send figures", "U0OWNER", now.date())],
+        actor=Actor("U0OWNER"),
+        now=now,
+        policy=policy,
+    )
+    capacity.record(
+        session, policy=policy, item="payments", metric="cpu", value=75, at=None, now=now
+    )
+    service_changes.propose(
+        session,
+        data=ServiceChangeInput(
+            action="new",
+            service="billing",
+            team="platform",
+            requirements="Invoices",
+            design="A worker",
+            criteria="Invoices issued",
+            risk="low",
+            planned_start=now + timedelta(days=1),
+            planned_end=now + timedelta(days=1, hours=2),
+            backout_plan="Switch it off",
+        ),
+        requester="U0REQUESTER",
+        now=now,
+        policy=policy,
+    )
 
 
 def _run(database, policy, clock, out: Path, first: str, last: str, capsys):  # type: ignore[no-untyped-def]
