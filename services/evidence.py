@@ -453,11 +453,14 @@ def _index(pack: Pack, first: date, last: date, now: datetime) -> str:
         "| clause | what | files (rows) |",
         "|---|---|---|",
     ]
+    rows: dict[str, str] = {}
     for clause, (title, names) in CLAUSES.items():
         listed = ", ".join(f"`{name}` ({pack.rows.get(name, 0)})" for name in names)
-        lines.append(f"| {clause} | {title} | {listed} |")
+        rows[clause] = f"| {clause} | {title} | {listed} |"
     for clause, title in NOT_YET.items():
-        lines.append(f"| {clause} | {title} | not recorded by the bot yet |")
+        rows[clause] = f"| {clause} | {title} | not recorded by the bot yet |"
+    # In the standard's order: 4.1 … 4.5, 5, 6.1 … 9.3.
+    lines += [rows[c] for c in sorted(rows, key=lambda c: [int(n) for n in c.split(".")])]
     return "\n".join(lines) + "\n"
 
 

@@ -295,3 +295,16 @@ def test_records_outside_the_period_are_left_out(ctx, database, clock, policy, t
     assert date(2025, 12, 1).strftime("%Y-%m") in " ".join(
         p.name for p in (folder / "6.2-reports").iterdir()
     )
+
+
+def test_the_index_lists_the_clauses_in_the_standards_order(
+    ctx, database, clock, policy, tmp_path, capsys
+):
+    code, out = _run(database, policy, clock, tmp_path, "2026-01-01", "2026-12-31", capsys)
+    assert code == 0, out
+    index = (tmp_path / "evidence-2026-01-01_2026-12-31" / "index.md").read_text()
+    listed = [line.split("|")[1].strip() for line in index.splitlines() if line.startswith("| ")]
+    assert listed[1:] == [
+        "4.1", "4.2", "4.3", "4.4", "4.5", "5", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6",
+        "7.1", "7.2", "8.1", "8.2", "9.1", "9.2", "9.3",
+    ]  # fmt: skip
