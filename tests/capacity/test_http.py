@@ -137,7 +137,8 @@ def test_a_missing_or_wrong_token_gets_401(server, database, token, scheme):
         (b'{"value": 1, "at": "yesterday"}', "is not an ISO 8601 time"),
         (b'{"value": 1, "at": "2026-11-28T10:00:00Z"}', "is in the future"),
         (b'{"value": 1, "at": "' + b"2" * 100_000 + b'"}', "the body is over 4096 bytes"),
-        (b"[" * 2000 + b"]" * 2000, "must be a JSON object like"),
+        # Too deep for Python 3.11 and 3.12's parser; 3.13 reads it, as a list: 400 either way.
+        (b"[" * 2000 + b"]" * 2000, "the body must be a JSON object"),
     ],
 )
 def test_a_malformed_body_gets_a_clear_json_error(server, database, body, problem):
