@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from pydantic import Field, field_validator
 
-from models.agreement_policy import _cadence
+from models.agreement_policy import _cadence, advance_review
 from models.policy_types import Strict
 from models.sla_policy import Duration
 
@@ -48,3 +48,10 @@ class CadencedPlan(Strict):
     @classmethod
     def _remind_before(cls, value: list[timedelta]) -> list[timedelta]:
         return remind_days(value)
+
+    def next_date(self, last: date | None, today: date) -> date:
+        """The date after `last` by the cadence; with none held yet, `first`, else one
+        cadence from today."""
+        if last is not None:
+            return advance_review(last, self.every)
+        return self.first or advance_review(today, self.every)

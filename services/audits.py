@@ -6,14 +6,13 @@ completes it with a conclusion; an admin may cancel one (the next is then planne
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.agreement_policy import advance_review
 from models.improvement import (
     AUDIT_OPEN,
     AuditStatus,
@@ -25,7 +24,7 @@ from models.sms_policy import AuditPlan
 from services import audit, reminders
 from services.due_reminders import form_text
 from services.errors import Forbidden
-from services.lifecycle import Lifecycle
+from services.lifecycle import Lifecycle, admins_cancel
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
 from services.records import RecordKind
@@ -45,11 +44,6 @@ def _auditor(actor: Actor, record: Any) -> None:
     )
 
 
-def _admin(actor: Actor, record: Any) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"Only an admin can cancel {record.key}.")
-
-
 LIFECYCLE = Lifecycle(
     "internal_audit",
     {
@@ -66,7 +60,7 @@ LIFECYCLE = Lifecycle(
         "cancel": "cancelled",
         "finding": "given findings",
     },
-    who={"start": _auditor, "complete": _auditor, "cancel": _admin, "finding": _auditor},
+    who={"start": _auditor, "complete": _auditor, "cancel": admins_cancel, "finding": _auditor},
 )
 
 KIND = RecordKind(InternalAudit, "AUD", "internal audit", "AUD-2", LIFECYCLE)
@@ -113,12 +107,6 @@ def _plan(session: Session, record: InternalAudit, plan: AuditPlan | None, now: 
     )
 
 
-def _next_date(plan: AuditPlan, last: date | None, today: date) -> date:
-    if last is not None:
-        return advance_review(last, plan.every)
-    return plan.first or advance_review(today, plan.every)
-
-
 def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
     """Create the next audit of every plan that has none open; returns their keys. One query
     reads every plan's standing (its latest date and whether one is open); a plan that has an
@@ -146,7 +134,7 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
             name=plan.name,
             scope=plan.scope,
             auditor=plan.auditor,
-            planned_on=_next_date(plan, last, now.date()),
+            planned_on=plan.next_date(last, now.date()),
             created_by=SYSTEM_ACTOR,
             created_at=now,
             updated_at=now,

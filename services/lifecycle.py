@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services import audit
-from services.errors import NotAllowed
+from services.errors import Forbidden, NotAllowed
 from services.permissions import Actor, require_agent
 
 # Who may make a move: raises Forbidden (read "Refused, because …") for anyone else. It is
@@ -28,6 +28,12 @@ def agents(doing: str) -> Rule:
         require_agent(actor, doing=doing)
 
     return rule
+
+
+def admins_cancel(actor: Actor, record: Any) -> None:
+    """Only an admin may cancel the record (a planned audit or review)."""
+    if not actor.is_admin:
+        raise Forbidden(f"Only an admin can cancel {record.key}.")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from services import audit, due_reminders, reminders, review_inputs
 from services.changes import FieldError
 from services.due_reminders import form_text
 from services.errors import AlreadyDone, Forbidden, NotFound
-from services.lifecycle import Lifecycle
+from services.lifecycle import Lifecycle, admins_cancel
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor
 from services.records import RecordKind
@@ -52,18 +52,13 @@ def _owner_or_admin(actor: Actor, record: Any) -> None:
     raise Forbidden(f"Only {record.key}'s owner ({mention(record.owner)}) or an admin can do that.")
 
 
-def _admin(actor: Actor, record: Any) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"Only an admin can cancel {record.key}.")
-
-
 LIFECYCLE = Lifecycle(
     "management_review",
     {"record": ([S.PLANNED], S.HELD), "cancel": ([S.PLANNED], S.CANCELLED)},
     final=[S.HELD, S.CANCELLED],
     label=lambda state: ReviewStatus(state).label,
     action_label={"record": "recorded", "cancel": "cancelled"},
-    who={"record": _owner_or_admin, "cancel": _admin},
+    who={"record": _owner_or_admin, "cancel": admins_cancel},
 )
 
 KIND = RecordKind(ManagementReview, "MR", "management review", "MR-2", LIFECYCLE)
@@ -214,11 +209,7 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
         last = session.exec(
             select(ManagementReview.planned_on).order_by(col(ManagementReview.planned_on).desc())
         ).first()
-        on = (
-            advance_review(last, plan.every)
-            if last is not None
-            else plan.first or advance_review(now.date(), plan.every)
-        )
+        on = plan.next_date(last, now.date())
         record = ManagementReview(
             owner=plan.owner,
             planned_on=on,
