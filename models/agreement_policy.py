@@ -18,7 +18,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from models.policy_types import Name, SlackRef, Strict
-from models.sla_policy import PRIORITIES, CalendarPolicy, Duration, SlaTarget, parse_duration
+from models.sla_policy import (
+    PRIORITIES,
+    CalendarPolicy,
+    Duration,
+    SlaTarget,
+    parse_duration,
+    written_parts,
+)
 
 ClockName = Literal["24x7", "business"]
 
@@ -41,7 +48,7 @@ class AgreementTarget(SlaTarget):
 
     def written(self, which: Literal["response", "resolution"]) -> str:
         """The target as written, units kept: on the business clock "3d" and "72h" differ."""
-        weeks, days, rest = self._written.get(which) or (0.0, 0.0, getattr(self, which))
+        weeks, days, rest = written_parts(getattr(self, which))
         pieces = [f"{weeks:g}w" if weeks else "", f"{days:g}d" if days else ""]
         # Hours stay hours: "24h" is not "1d" on the business clock.
         seconds = round(rest.total_seconds())

@@ -21,7 +21,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -125,12 +124,18 @@ class WrittenDuration(timedelta):
         return WrittenDuration, (self.written,)
 
 
+def written_parts(value: timedelta) -> tuple[float, float, timedelta]:
+    """(weeks, days, the rest) as the duration was written; a timedelta given in code counts
+    its whole days as days."""
+    if isinstance(value, WrittenDuration):
+        return value.weeks, value.days_written, value.rest
+    return _split_written(None, value)
+
+
 def on_calendar(value: timedelta, calendar: CalendarPolicy) -> timedelta:
     """The time a business clock on `calendar` counts for `value`: its days (as written, or
     the whole days of a plain timedelta) are working days, the rest counts as it is."""
-    weeks, days, rest = _split_written(None, value)
-    if isinstance(value, WrittenDuration):
-        weeks, days, rest = value.weeks, value.days_written, value.rest
+    weeks, days, rest = written_parts(value)
     return calendar.working_day_length * (weeks * len(calendar.working_days) + days) + rest
 
 
@@ -265,19 +270,6 @@ class SlaTarget(BaseModel):
     resolution: Duration
     calendar: Literal["24x7", "business"]
 
-    # How each duration was written, as (weeks, days, the rest), because on the business clock
-    # "3d" means three working days while "72h" means 72 working hours.
-    _written: dict[str, tuple[float, float, timedelta]] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _remember_units(cls, data: Any, handler: Any) -> SlaTarget:
-        target = handler(data)
-        if isinstance(data, dict):
-            for which in ("response", "resolution"):
-                target._written[which] = _split_written(data.get(which), getattr(target, which))
-        return target
-
     @model_validator(mode="after")
     def _response_not_after_resolution(self) -> SlaTarget:
         # On the business clock the comparison needs the working-day length, so SlaPolicy
@@ -290,13 +282,11 @@ class SlaTarget(BaseModel):
         return self
 
     def counted(self, which: Which, calendar: CalendarPolicy) -> timedelta:
-        """The time the clock must count for this target, days read as the clock defines them."""
-        if self.calendar == "24x7":
-            return getattr(self, which)
+        """The time the clock must count for this target, days read as the clock defines them
+        (the durations remember their units: on the business clock "3d" is three working days
+        while "72h" is 72 working hours)."""
         value: timedelta = getattr(self, which)
-        weeks, days, rest = self._written.get(which) or _split_written(None, value)
-        working_days = weeks * len(calendar.working_days) + days
-        return calendar.working_day_length * working_days + rest
+        return value if self.calendar == "24x7" else on_calendar(value, calendar)
 
 
 def _split_written(raw: Any, value: timedelta) -> tuple[float, float, timedelta]:
