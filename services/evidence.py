@@ -239,6 +239,7 @@ def _write_table(
     column: str | None,
     start: datetime,
     end: datetime,
+    restricted: list[str],
 ) -> int:
     """One table's rows as CSV, streamed: the database renders every cell (times, quoted
     formulas) and the rows are written `BATCH` at a time as they come, with no ORM objects
@@ -254,10 +255,8 @@ def _write_table(
     blank: dict[str, str | None] = {}
     if model is Incident:
         hidden, blank = table.c.restricted, REDACTED_INCIDENT
-    elif model in REDACTED_BY_RECORD:
-        keys = _restricted_keys(session)
-        if keys:
-            hidden, blank = table.c.record_key.in_(sorted(keys)), REDACTED_BY_RECORD[model]
+    elif model in REDACTED_BY_RECORD and restricted:
+        hidden, blank = table.c.record_key.in_(restricted), REDACTED_BY_RECORD[model]
     if hidden is not None:
         shown = [
             type_coerce(case((hidden, literal(blank[c.name], String)), else_=cell), String).label(
@@ -287,10 +286,10 @@ def _write_table(
     return count
 
 
-def _restricted_keys(session: Session) -> set[str]:
-    """Restricted incidents' keys: few, read once per file that may show them."""
-    ids = session.exec(select(Incident.id).where(col(Incident.restricted)))
-    return {f"INC-{number}" for number in ids}
+def _restricted_keys(session: Session) -> list[str]:
+    """Restricted incidents' keys: few, read once per pack."""
+    ids = session.exec(select(Incident.id).where(col(Incident.restricted)).order_by(Incident.id))
+    return [f"INC-{number}" for number in ids]
 
 
 def _sms_text(session: Session, policy: Policy, now: datetime) -> str:
@@ -389,8 +388,11 @@ def write_pack(
     sms_reviews.standing(session, policy=policy, now=now)
     (folder / "4.1-sms.md").write_text(_sms_text(session, policy, now), encoding="utf-8")
     pack.rows["4.1-sms.md"] = 1
+    restricted = _restricted_keys(session)
     for name, (model, column) in TABLES.items():
-        pack.rows[name] = _write_table(session, folder / name, model, column, start, end)
+        pack.rows[name] = _write_table(
+            session, folder / name, model, column, start, end, restricted
+        )
     text, pack.rows["6.4-budgets.csv"] = _budgets_csv(session, policy)
     (folder / "6.4-budgets.csv").write_text(text, encoding="utf-8")
     whole = Period(start=start, end=end, kind="range")
