@@ -43,6 +43,26 @@ def _worker_database(url: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def empty_postgres(db: Database) -> None:
+    """Empties every table and restarts every sequence in one round trip. DELETE with triggers
+    off (session_replication_role = replica, which also lets the append-only audit trail be
+    cleared) takes a few milliseconds where TRUNCATE of ~50 tables took ~100 ms a test."""
+    tables = [t.name for t in SQLModel.metadata.sorted_tables]
+    with db.engine.begin() as connection:
+        sequences = (
+            connection.exec_driver_sql(
+                "SELECT sequence_name FROM information_schema.sequences"
+                " WHERE sequence_schema = current_schema()"
+            )
+            .scalars()
+            .all()
+        )
+        script = ["SET LOCAL session_replication_role = replica"]
+        script += [f'DELETE FROM "{table}"' for table in tables]
+        script += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
+        connection.exec_driver_sql(";\n".join(script))
+
+
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate once per run: a SQLite template file that each test copies, or the PostgreSQL
@@ -69,9 +89,7 @@ def database(_migrated_template: str, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database of the kind under test."""
     if _is_postgres():
         db = Database.from_url(_migrated_template)
-        tables = [t.name for t in SQLModel.metadata.sorted_tables]
-        with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        empty_postgres(db)
         yield db
         db.dispose()
         return

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
-from sqlmodel import SQLModel
+from sqlalchemy import event
 
 from bot.db import Database
+from tests.conftest import empty_postgres
 
 
 def captured(db: Database, work: Callable[[], object]) -> list[str]:
@@ -38,15 +38,13 @@ def count_statements(db: Database, work: Callable[[], object], skip: str = "") -
 
 @pytest.fixture
 def fresh(database: Database, _migrated_template: str, tmp_path: Path) -> Iterator[Any]:
-    """Hands out empty databases of the kind under test: PostgreSQL's is emptied again (the
-    audit trail refuses DELETE, not TRUNCATE), SQLite's is a new copy of the template."""
+    """Hands out empty databases of the kind under test: PostgreSQL's is emptied again, SQLite's
+    is a new copy of the template."""
     made: list[Database] = []
 
     def another() -> Database:
         if database.dialect == "postgresql":
-            tables = [t.name for t in SQLModel.metadata.sorted_tables]
-            with database.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            empty_postgres(database)
             return database
         path = tmp_path / f"copy{len(made)}.db"
         shutil.copyfile(_migrated_template, path)
