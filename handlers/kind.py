@@ -25,6 +25,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import thread_posts
 from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.common import (
@@ -567,9 +568,8 @@ def post_in_record_thread(
     channel, ts = record.channel_id, record.message_ts
     if not channel or not ts:
         return False
-    extra: dict[str, Any] = {} if blocks is None else {"blocks": blocks}
     try:
-        ctx.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, **extra)
+        thread_posts.post(ctx, key, channel, text, thread_ts=ts, blocks=blocks)
     except SlackApiError as error:
         log.error("could not post in %s's thread: %s", key, error.response.get("error"))
         return False

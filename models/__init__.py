@@ -27,5 +27,6 @@ from models.report import ReportRun  # noqa: F401
 from models.service_change import AcceptanceResult, ServiceChange  # noqa: F401
 from models.sla_timer import SlaTimer
 from models.sms import SmsItem, SmsReview  # noqa: F401
+from models.thread_post import ThreadPost  # noqa: F401
 
 __all__ = ["AuditEntry", "Incident", "Notification", "Page", "SlaPause", "SlaTimer"]

@@ -65,6 +65,9 @@ class MajorIncident(SQLModel, table=True):
     next_update_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The incident was restricted after its channel was named: the channel carries a neutral
+    # name and topic and a redacted summary until the restriction is lifted.
+    channel_redacted: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class TimelineKind(StrEnum):

@@ -192,6 +192,18 @@ def record_channel(
     return major
 
 
+def record_name(session: Session, *, key: str, name: str | None, redacted: bool) -> MajorIncident:
+    """The channel's name after a rename, and whether it is the neutral one a restricted
+    incident's channel carries (its summary redacted, its posts going to the incident's thread
+    in the security team's channel instead)."""
+    major = get(session, key=key, for_update=True)
+    if name:
+        major.channel_name = name
+    major.channel_redacted = redacted
+    session.add(major)
+    return major
+
+
 def record_summary(session: Session, *, key: str, ts: str) -> None:
     major = get(session, key=key, for_update=True)
     major.summary_ts = ts

@@ -6,8 +6,10 @@ actions with owners and due dates; actions are reminded when due and listed unti
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from models.incident import Incident
@@ -22,8 +24,16 @@ from models.major_incident import (
 )
 from models.policy import Policy
 from models.sla_policy import format_duration
-from services import audit, incident_sla, major_incidents, problems, reminders, sla_calendars
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services import (
+    audit,
+    incident_sla,
+    major_incidents,
+    problems,
+    reminders,
+    security,
+    sla_calendars,
+)
+from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
@@ -40,8 +50,66 @@ class FieldError(InvalidInput):
         super().__init__(message)
 
 
+def incident_of(session: Session, review: PostIncidentReview) -> Incident:
+    return session.exec(
+        select(Incident).where(Incident.id == int(review.incident_key.partition("-")[2]))
+    ).one()
+
+
+def may_see(
+    session: Session, review: PostIncidentReview, actor: Actor, *, also: set[str] | None = None
+) -> bool:
+    """A review is seen as its incident is: a restricted incident's review only by the security
+    team, the people working the incident and the review's owner (and `also`)."""
+    if actor.user_id == review.owner or actor.user_id in (also or set()):
+        return True
+    return security.may_see(incident_of(session, review), actor)
+
+
+def require_visible(
+    session: Session, review: PostIncidentReview, actor: Actor, *, also: set[str] | None = None
+) -> None:
+    """Forbidden, naming only the review, unless the person may see it."""
+    if not may_see(session, review, actor, also=also):
+        raise Forbidden(
+            f"{review.key} reviews a restricted incident: only the security team and the "
+            "people working it can see or work it."
+        )
+
+
+def hidden(session: Session, found: Sequence[PostIncidentReview], actor: Actor) -> set[str]:
+    """Which of these reviews this person may not see (one query for their incidents)."""
+    restricted = security.restricted_keys(session, [r.incident_key for r in found])
+    return {r.key for r in found if r.incident_key in restricted and not may_see(session, r, actor)}
+
+
+def check_visible(review: PostIncidentReview, actor: Actor) -> None:
+    """`require_visible` for a review read in a session still open."""
+    session = object_session(review)
+    if session is not None:
+        require_visible(session, review, actor)  # type: ignore[arg-type]
+
+
+def hidden_actions(
+    session: Session, found: Sequence[tuple[ReviewAction, str]], actor: Actor
+) -> set[str]:
+    """Which reviews of these open actions this person may not see (their actions are listed
+    without their text)."""
+    ids = {action.review_id for action, _ in found}
+    if not ids:
+        return set()
+    owned = session.exec(select(PostIncidentReview).where(col(PostIncidentReview.id).in_(ids)))
+    return hidden(session, list(owned), actor)
+
+
+def shown_outside(review: PostIncidentReview, policy: Policy) -> bool:
+    """Is this review's channel message where a restricted incident's details must not be?"""
+    return bool(review.channel_id) and review.channel_id != policy.channels.security
+
+
 def _owner_or_agent(doing: str):  # type: ignore[no-untyped-def]
     def rule(actor: Actor, review: PostIncidentReview) -> None:
+        check_visible(review, actor)
         require_agent_or(actor, user_ids={review.owner}, doing=doing, who="the review's owner")
 
     return rule
@@ -266,6 +334,7 @@ def complete_action(
     review = session.exec(
         select(PostIncidentReview).where(PostIncidentReview.id == action.review_id)
     ).one()
+    require_visible(session, review, actor, also={action.owner})
     require_agent_or(
         actor,
         user_ids={action.owner, review.owner},

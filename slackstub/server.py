@@ -679,8 +679,27 @@ class FakeSlack:
             "topic": "",
             "members": [],
             "is_archived": False,
+            # The bot is in the channels it created; tests take it out (remove_bot).
+            "bot_is_member": True,
         }
         return self._channels[channel_id]
+
+    def remove_bot(self, channel_id: str) -> None:
+        """The bot was removed from the channel: renaming it or setting its topic is refused
+        with not_in_channel, as Slack does."""
+        with self._lock:
+            self._channels[channel_id]["bot_is_member"] = False
+
+    def _managed_channel(self, args: Json) -> tuple[Json | None, Json | None]:
+        """The channel a rename or topic call is about, or Slack's refusal."""
+        channel = self._known_channel(args)
+        if channel is None:
+            return None, {"ok": False, "error": "channel_not_found"}
+        if channel["is_archived"]:
+            return None, {"ok": False, "error": "is_archived"}
+        if not channel["bot_is_member"]:
+            return None, {"ok": False, "error": "not_in_channel"}
+        return channel, None
 
     def channel(self, channel_id: str) -> Json | None:
         """A channel created through conversations.create (or add_channel), as Slack holds it."""
@@ -706,10 +725,26 @@ class FakeSlack:
     def _known_channel(self, args: Json) -> Json | None:
         return self._channels.get(str(args.get("channel", "")))
 
-    def _api_conversations_setTopic(self, args: Json) -> Json:
-        channel = self._known_channel(args)
+    def _api_conversations_rename(self, args: Json) -> Json:
+        channel, refused = self._managed_channel(args)
         if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return refused or {"ok": False, "error": "channel_not_found"}
+        name = str(args.get("name", ""))
+        if not name:
+            return {"ok": False, "error": "invalid_name_required"}
+        if len(name) > 80:
+            return {"ok": False, "error": "invalid_name_maxlength"}
+        if not re.fullmatch(r"[a-z0-9_-]+", name):
+            return {"ok": False, "error": "invalid_name_specials"}
+        if any(c["name"] == name and c is not channel for c in self._channels.values()):
+            return {"ok": False, "error": "name_taken"}
+        channel["name"] = name
+        return {"ok": True, "channel": copy.deepcopy(channel)}
+
+    def _api_conversations_setTopic(self, args: Json) -> Json:
+        channel, refused = self._managed_channel(args)
+        if channel is None:
+            return refused or {"ok": False, "error": "channel_not_found"}
         if len(str(args.get("topic", ""))) > 250:
             return {"ok": False, "error": "too_long"}
         channel["topic"] = str(args.get("topic", ""))

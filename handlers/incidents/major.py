@@ -15,6 +15,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import thread_posts
 from bot.payloads import clicked
 from handlers.common import actor_of, later, open_checked_form, tell
 from handlers.incidents import major_render, render
@@ -205,10 +206,11 @@ class IncidentMajor(IncidentButtons):
         if not channel:
             return
         text, blocks = self._summary(key)
-        extra = {"thread_ts": thread} if thread else {}
-        posted = self.ctx.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, **extra
-        )
+        if thread:
+            # In the incident's thread: kept with its other thread posts (redacted with them).
+            thread_posts.post(self.ctx, key, channel, text, thread_ts=thread, blocks=blocks)
+            return
+        posted = self.ctx.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         if not thread:
             with self.ctx.db.session() as session:
                 major_incidents.record_summary(session, key=key, ts=posted["ts"])
@@ -230,6 +232,8 @@ class IncidentMajor(IncidentButtons):
             major = major_incidents.find(session, key=key)
         if major is None or not major.channel_id or not major.summary_ts:
             return
+        if major.channel_redacted:
+            return  # it shows the restricted placeholder until the restriction is lifted
         text, blocks = self._summary(key)
         try:
             self.ctx.client.chat_update(
@@ -242,10 +246,102 @@ class IncidentMajor(IncidentButtons):
         """Post in the incident's own channel, or in its thread when it has none."""
         with self.ctx.db.session() as session:
             major = major_incidents.find(session, key=key)
-        if major is not None and major.channel_id:
-            self._call("chat_postMessage", channel=major.channel_id, text=text)
+        if major is not None and major.channel_id and not major.channel_redacted:
+            try:
+                thread_posts.post(self.ctx, key, major.channel_id, text)
+            except SlackApiError as error:
+                log.warning("not said in %s's channel: %s", key, error.response.get("error"))
         else:
+            # No channel, or one redacted while the incident is restricted: its thread.
             post_in_record_thread(self.ctx, incidents.KIND, key, text)
+
+    # ---- restricting a major incident ------------------------------------------------------
+
+    def restriction_changed(self, key: str, restricted: bool) -> None:
+        """Its own channel follows the restriction: restricted, the channel takes a neutral
+        name (from the key only) and topic, its summary becomes the restricted placeholder and
+        the summary with its controls is posted in the incident's thread in the security team's
+        channel, where the work carries on; lifted, the proper name, topic and summary return.
+        What Slack refuses is said in the incident's thread."""
+        from handlers.reviews import ReviewHandlers
+        from services import reviews
+
+        with self.ctx.db.session() as session:
+            major = major_incidents.find(session, key=key)
+            incident = incidents.get(session, key=key)
+            review = reviews.find_for(session, incident_key=key)
+        if review is not None:
+            # Its review's message redacts itself outside the security channel (or shows again).
+            ReviewHandlers(self.ctx).refresh(review.key)
+        if major is None or not major.channel_id:
+            return
+        if not restricted and not major.channel_redacted and not major.channel_name:
+            return
+        title = security.RESTRICTED if restricted else incident.title
+        name, error = self._rename(key, major.channel_id, title)
+        if error:
+            post_in_record_thread(
+                self.ctx,
+                incidents.KIND,
+                key,
+                major_render.rename_failed_text(key, major.channel_id, error, restricted),
+            )
+        topic = major_render.restricted_topic(key) if restricted else major_render.topic(incident)
+        topic_error = self._try("conversations_setTopic", channel=major.channel_id, topic=topic)
+        if topic_error:
+            post_in_record_thread(
+                self.ctx,
+                incidents.KIND,
+                key,
+                major_render.topic_failed_text(key, major.channel_id, topic_error, restricted),
+            )
+        with self.ctx.db.session() as session:
+            major_incidents.record_name(session, key=key, name=name, redacted=restricted)
+        if restricted:
+            if major.summary_ts:
+                text, blocks = major_render.redacted_summary(key)
+                self._try(
+                    "chat_update",
+                    channel=major.channel_id,
+                    ts=major.summary_ts,
+                    text=text,
+                    blocks=blocks,
+                )
+            self._post_summary(key, incident.channel_id, thread=incident.message_ts)
+        else:
+            self.refresh_summary(key)
+
+    def _rename(self, key: str, channel: str, title: str) -> tuple[str | None, str | None]:
+        """conversations.rename to the name for `title`, trying `-2`, `-3`, … on a clash:
+        (the new name, None) or (None, Slack's refusal)."""
+        prefix = self.ctx.policy.major_incidents.channel_prefix
+        error = "name_taken"
+        for attempt in range(1, NAME_ATTEMPTS + 1):
+            name = major_incidents.channel_name(key, title, prefix=prefix, attempt=attempt)
+            try:
+                renamed = self.ctx.client.conversations_rename(channel=channel, name=name)
+            except SlackApiError as failure:
+                error = str(failure.response.get("error") or "refused")
+                if error == "name_taken":
+                    continue
+                break
+            except OSError:
+                error = "Slack could not be reached"
+                break
+            return str((renamed.get("channel") or {}).get("name") or name), None
+        log.warning("channel of %s not renamed: %s", key, error)
+        return None, error
+
+    def _try(self, method: str, **args: Any) -> str | None:
+        """Call Slack; its refusal (or unreachability) as a short code, None when it worked."""
+        try:
+            getattr(self.ctx.client, method)(**args)
+        except SlackApiError as error:
+            log.warning("%s refused: %s", method, error.response.get("error"))
+            return str(error.response.get("error") or "refused")
+        except OSError:
+            return "Slack could not be reached"
+        return None
 
     def after_major_resolved(self, key: str) -> None:
         """The review (PIR-n) opened with the resolution is posted and its owner told."""

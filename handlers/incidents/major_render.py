@@ -15,6 +15,7 @@ from handlers.kind import record_form, text_block
 from models.carried import RecordRef
 from models.incident import Incident
 from models.major_incident import REASON_MAX, UPDATE_FIELD_MAX, MajorIncident, Role, TimelineEntry
+from services import security
 from services.major_incidents import Moment
 from services.mrkdwn import channel_mention, is_user_id
 
@@ -32,8 +33,43 @@ def topic(incident: Incident) -> str:
     return text if len(text) <= TOPIC_MAX else text[: TOPIC_MAX - 1] + "…"
 
 
+def restricted_topic(key: str) -> str:
+    """The topic of a restricted incident's channel: its key and nothing else."""
+    return f"{security.RESTRICTED} {b.user_text(key)}"
+
+
+def redacted_summary(key: str) -> tuple[str, list[b.Block]]:
+    """What a restricted incident's summary in its own channel is replaced with."""
+    text = f"{security.RESTRICTED} {b.user_text(key)}"
+    return text, [
+        b.section(f":lock: *{b.user_text(key)}* · {text}"),
+        b.context("Its details, roles and status updates are kept with the security team."),
+    ]
+
+
+def rename_failed_text(key: str, channel: str, error: str, restricted: bool) -> str:
+    wanted = "a name without its title" if restricted else "its proper name back"
+    return (
+        f":warning: Slack would not rename {channel_mention(channel)} to {wanted} "
+        f"({b.user_text(error)}); rename it by hand. {b.user_text(key)} carries on."
+    )
+
+
+def topic_failed_text(key: str, channel: str, error: str, restricted: bool) -> str:
+    wanted = "a topic without its title" if restricted else "its proper topic back"
+    return (
+        f":warning: Slack would not give {channel_mention(channel)} {wanted} "
+        f"({b.user_text(error)}); set it by hand. {b.user_text(key)} carries on."
+    )
+
+
 def channel_note(major: MajorIncident) -> str:
     """The line the incidents channel's message carries once an incident is major."""
+    if major.channel_id and major.channel_redacted:
+        return (
+            f":rotating_light: *Major incident*. While it is restricted, "
+            f"{channel_mention(major.channel_id)} shows only its key; it carries on here."
+        )
     if major.channel_id:
         return f":rotating_light: *Major incident*, coordinated in {channel_mention(major.channel_id)}."
     if major.channel_error:

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot import thread_posts
 from handlers.common import claim_owner, message_lock, post_claimed_message, rendered
 from handlers.incidents import major_render, render
 from handlers.kind import KindHandlers
@@ -116,8 +117,8 @@ class IncidentMessages(KindHandlers):
             version=version,
             refresh=lambda: self.refresh(key),
         )
-        client.chat_postMessage(
-            channel=posted["channel"], thread_ts=posted["ts"], text=render.created_text(incident)
+        thread_posts.post(
+            self.ctx, key, posted["channel"], render.created_text(incident), thread_ts=posted["ts"]
         )
         if records.is_person(incident.reporter):
             permalink = self._permalink(posted["channel"], posted["ts"])
@@ -180,8 +181,8 @@ class IncidentMessages(KindHandlers):
         if incident.is_major:
             self.refresh_summary(key)
         if step:
-            self.ctx.client.chat_postMessage(
-                channel=incident.channel_id, thread_ts=incident.message_ts, text=step
+            thread_posts.post(
+                self.ctx, key, incident.channel_id, step, thread_ts=incident.message_ts
             )
         return incident.channel_id, incident.message_ts
 
@@ -201,9 +202,19 @@ class IncidentMessages(KindHandlers):
             )
         if moved.revealed:
             self.refresh(key, step=step)
-            return
-        self.announce(key)
-        self.post_in_thread(key, step)
+        else:
+            self.announce(key)
+            self.post_in_thread(key, step)
+        # What the bot said about it elsewhere follows: its thread posts and its own channel.
+        if moved.restricted:
+            text, blocks = render.redacted_message(key)
+            thread_posts.redact(self.ctx, key, text, blocks)
+        else:
+            thread_posts.restore(self.ctx, key)
+        self.restriction_changed(key, moved.restricted)
+
+    def restriction_changed(self, key: str, restricted: bool) -> None:
+        """After the restriction moved: a major incident's channel follows (major.py)."""
 
     def _dm(self, users: list[str], text: str, incident: Incident, permalink: str | None) -> None:
         for user in users:

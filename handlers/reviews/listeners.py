@@ -9,12 +9,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
+from bot import thread_posts
 from handlers.common import actor_of, later, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
 from handlers.reviews import render
 from handlers.reviews.ids import Action, Field, View
+from models.carried import RecordRef
 from models.major_incident import PostIncidentReview
-from services import major_incidents, reviews
+from services import incidents, major_incidents, reviews, security
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
@@ -36,13 +38,7 @@ class ReviewHandlers(KindHandlers):
 
     def subcommands(self) -> list[SubCommand]:
         return [
-            self.list_subcommand(
-                "open reviews, soonest due first",
-                "Open post-incident reviews",
-                reviews.list_open,
-                render.list_blocks,
-                aliases=("",),
-            ),
+            SubCommand("list", self.on_list, "open reviews, soonest due first", aliases=("",)),
             self.show_subcommand("one review, its actions and its audit trail"),
             SubCommand("actions", self.on_actions, "follow-up actions not done yet"),
         ]
@@ -52,21 +48,51 @@ class ReviewHandlers(KindHandlers):
         app.view(View.ADD_ACTION.value)(self.on_action_submitted)
         app.action(Action.DONE.value)(self.on_done)
 
+    # Where a new review is announced (announce_review sets it for a restricted incident).
+    _channel: str | None = None
+
     @property
     def channel(self) -> str:
-        return self.ctx.policy.channels.incidents
+        return self._channel or self.ctx.policy.channels.incidents
 
     def parts(self, session: Any, record: PostIncidentReview) -> tuple[Any, ...]:
         return (reviews.actions_of(session, review_id=record.id or 0),)
 
     # ---- the slash command ----------------------------------------------------------------
 
+    def on_list(self, call: Call) -> None:
+        actor = actor_of(self.ctx, call.body)
+        heading = "Open post-incident reviews"
+
+        def blocks(session: Any) -> list[Any]:
+            found = reviews.list_open(session)
+            return render.list_blocks(found, heading, hidden=reviews.hidden(session, found, actor))
+
+        self.answer_list(call, heading, blocks)
+
     def on_actions(self, call: Call) -> None:
-        self.answer_list(
-            call,
-            "Open follow-up actions",
-            lambda session: render.actions_blocks(reviews.open_actions(session)),
-        )
+        actor = actor_of(self.ctx, call.body)
+
+        def blocks(session: Any) -> list[Any]:
+            found = reviews.open_actions(session)
+            return render.actions_blocks(
+                found, hidden=reviews.hidden_actions(session, found, actor)
+            )
+
+        self.answer_list(call, "Open follow-up actions", blocks)
+
+    def check_show(self, record: PostIncidentReview, actor: Actor) -> None:
+        reviews.check_visible(record, actor)
+
+    def message(
+        self, session: Any, record: PostIncidentReview, ref: RecordRef | None
+    ) -> tuple[str, list[Any]]:
+        """A restricted incident's review shows only its key outside the security channel (it
+        was posted before the incident was restricted)."""
+        incident = reviews.incident_of(session, record)
+        if incident.restricted and reviews.shown_outside(record, self.ctx.policy):
+            return render.redacted_message(record)
+        return super().message(session, record, ref)
 
     # ---- a new review ---------------------------------------------------------------------
 
@@ -76,14 +102,20 @@ class ReviewHandlers(KindHandlers):
         with self.ctx.db.session() as session:
             review = reviews.find_for(session, incident_key=incident_key)
             major = major_incidents.find(session, key=incident_key)
+            incident = incidents.get(session, key=incident_key)
         if review is None:
             return
+        # A restricted incident's review is announced where the incident is: channels.security.
+        self._channel = security.channel_for(incident, self.ctx.policy)
         self.announce(review.key)
         try:
             self.ctx.client.chat_postMessage(channel=review.owner, text=render.owner_text(review))
-            if major is not None and major.channel_id:
-                self.ctx.client.chat_postMessage(
-                    channel=major.channel_id, text=render.step_text("created", review, review.owner)
+            if major is not None and major.channel_id and not major.channel_redacted:
+                thread_posts.post(
+                    self.ctx,
+                    incident_key,
+                    major.channel_id,
+                    render.step_text("created", review, review.owner),
                 )
         except SlackApiError as error:
             log.warning("review %s not told: %s", review.key, error.response.get("error"))

@@ -6,7 +6,7 @@ initial values stay as typed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot import blocks as b
@@ -184,24 +184,49 @@ def action_modal(review: PostIncidentReview, ref: RecordRef) -> dict[str, Any]:
     )
 
 
+def restricted_line(review: PostIncidentReview) -> str:
+    """How a restricted incident's review appears to anyone who may not see it."""
+    return f":lock: *{review.key}* · Restricted"
+
+
+def redacted_message(review: PostIncidentReview) -> tuple[str, list[b.Block]]:
+    """A restricted incident's review message outside the security team's channel."""
+    return f"{review.key} Restricted", [
+        b.section(restricted_line(review)),
+        b.context("Its details are kept with the security team."),
+    ]
+
+
 def list_blocks(
-    found: Sequence[PostIncidentReview], heading: str = "Open post-incident reviews"
+    found: Sequence[PostIncidentReview],
+    heading: str = "Open post-incident reviews",
+    *,
+    hidden: Collection[str] = (),
 ) -> list[b.Block]:
     if not found:
         return [b.section(f"*{b.user_text(heading)}*\nNone.")]
     lines = [
-        f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due {b.slack_time(r.due_at)}"
+        restricted_line(r)
+        if r.key in hidden
+        else f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due "
+        f"{b.slack_time(r.due_at)}"
         for r in found
     ]
     return b.line_sections([f"*{b.user_text(heading)}*", *lines])
 
 
-def actions_blocks(found: Sequence[tuple[ReviewAction, str]]) -> list[b.Block]:
-    """Open follow-up actions, each with a Done button."""
+def actions_blocks(
+    found: Sequence[tuple[ReviewAction, str]], *, hidden: Collection[str] = ()
+) -> list[b.Block]:
+    """Open follow-up actions, each with a Done button; those of reviews in `hidden` (their
+    incident is restricted) only as their review's key, without a button."""
     if not found:
         return [b.section("*Open follow-up actions*\nNone: every action is done.")]
     out: list[b.Block] = [b.section("*Open follow-up actions*")]
     for action, key in found[:45]:
+        if key in hidden:
+            out.append(b.section(f":lock: {b.user_text(key)} · Restricted"))
+            continue
         out.append(
             {
                 "type": "section",
