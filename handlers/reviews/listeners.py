@@ -81,6 +81,16 @@ class ReviewHandlers(KindHandlers):
 
         self.answer_list(call, "Open follow-up actions", blocks)
 
+    def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
+        """The review's message follows it; the step in its thread is kept with its incident's
+        posts, so restricting the incident redacts it too."""
+        channel, ts = super().refresh(key)
+        if step and channel and ts:
+            with self.ctx.db.session() as session:
+                incident_key = reviews.KIND.get(session, key=key).incident_key
+            thread_posts.post(self.ctx, incident_key, channel, step, thread_ts=ts)
+        return channel, ts
+
     def check_show(self, record: PostIncidentReview, actor: Actor) -> None:
         reviews.check_visible(record, actor)
 

@@ -1,7 +1,7 @@
 """An attacker's test: someone outside the security team (a stranger, and an agent who is not
-in it) tries every incident command, button, form, type-ahead, shortcut and the Home tab on a
-restricted incident, with forged payloads carrying its key, and learns nothing: not its title,
-description, service or assignee. Everything the fake Slack received after the attack began and
+in it) tries every incident and `/pir` command, button, form, type-ahead, shortcut and the Home
+tab on a restricted incident, with forged payloads carrying its key, and learns nothing: not
+its title, description, service or assignee. Everything the fake Slack received after the attack began and
 every HTTP answer is checked, and the incident is unchanged."""
 
 from __future__ import annotations
@@ -155,6 +155,15 @@ def _attack(slack: Any, fake_slack: Any, user: str, major_channel: str) -> list[
         answers.append(
             slack.suggest(action_id="service", block_id="service", value=typed, user_id=user)
         )
+    # Its post-incident review: the commands, its buttons and an action's Done.
+    for text in ("", "list", "show PIR-1", "show pir-1", "actions"):
+        answers.append(slack.command("/pir", text, user_id=user, channel_id="C0WORK"))
+    review = json.dumps({"key": "PIR-1"})
+    for action_id in ("pir_record", "pir_add_action", "pir_close"):
+        button = {"type": "button", "action_id": action_id, "value": review, "block_id": "b"}
+        answers.append(_press(slack, user, action_id, button))
+    done = {"type": "button", "action_id": "pir_action_done", "value": "1", "block_id": "b"}
+    answers.append(_press(slack, user, "pir_action_done", done))
     marked = {"type": "message", "ts": "1700000001.000200", "text": "look", "user": user}
     answers.append(
         slack.shortcut("incident_add_to_timeline", marked, channel_id=major_channel, user_id=user)
