@@ -208,9 +208,11 @@ class IncidentMessages(KindHandlers):
         # What the bot said about it elsewhere follows: its thread posts and its own channel.
         if moved.restricted:
             text, blocks = render.redacted_message(key)
-            thread_posts.redact(self.ctx, key, text, blocks)
+            _, refused = thread_posts.redact(self.ctx, key, text, blocks)
         else:
-            thread_posts.restore(self.ctx, key)
+            _, refused = thread_posts.restore(self.ctx, key)
+        if refused:
+            self.post_in_thread(key, render.posts_refused_text(key, refused, moved.restricted))
         self.restriction_changed(key, moved.restricted)
 
     def restriction_changed(self, key: str, restricted: bool) -> None:

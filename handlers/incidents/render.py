@@ -63,6 +63,20 @@ def moved_on_text(key: str) -> str:
     return f"{b.user_text(key)} is no longer restricted; it continues in the incidents channel."
 
 
+def posts_refused_text(key: str, refused: int, restricted: bool) -> str:
+    """Slack would not edit some of the bot's earlier posts about the incident."""
+    done, left = (
+        ("redact", "restricting it again retries them")
+        if restricted
+        else ("restore", "they still show the restricted placeholder")
+    )
+    posts = "post" if refused == 1 else "posts"
+    return (
+        f":warning: Slack would not {done} {refused} of the bot's earlier {posts} about "
+        f"{b.user_text(key)}; {left}."
+    )
+
+
 def restriction_text(key: str, actor: str, restricted: bool, reason: str) -> str:
     """The thread post and answer when the security team restricts or releases an incident."""
     done = "restricted" if restricted else "lifted the restriction on"

@@ -209,3 +209,30 @@ def test_an_outsider_learns_nothing_from_its_channel_posts_or_review(
     shown = _visible_outside(fake_slack, database)
     for secret in SECRETS:
         assert secret not in shown, secret
+
+
+def test_posts_slack_no_longer_has_are_skipped_and_refused_ones_are_counted(
+    ctx, fake_slack, database
+):
+    from bot import thread_posts
+
+    posted = [
+        thread_posts.post(ctx, "INC-9", INCIDENTS, f"step {n} of {TITLE}", thread_ts="1.1")
+        for n in range(3)
+    ]
+    thread_posts.post(ctx, "PRB-2", INCIDENTS, "a problem's own post is not kept")
+    fake_slack.fail_next(
+        "chat.update", status=200, body={"ok": False, "error": "cant_update_message"}
+    )
+    fake_slack.fail_next(
+        "chat.update", status=200, body={"ok": False, "error": "message_not_found"}
+    )
+    assert thread_posts.redact(ctx, "INC-9", "Restricted incident INC-9", []) == (2, 1)
+    assert TITLE in fake_slack.message(INCIDENTS, posted[0]["ts"])["text"]
+    assert fake_slack.message(INCIDENTS, posted[2]["ts"])["text"] == "Restricted incident INC-9"
+    # The refused one is tried again next time; the restored ones get their words back.
+    assert thread_posts.redact(ctx, "INC-9", "Restricted incident INC-9", []) == (1, 0)
+    assert thread_posts.restore(ctx, "INC-9") == (3, 0)
+    assert fake_slack.message(INCIDENTS, posted[2]["ts"])["text"] == f"step 2 of {TITLE}"
+    with database.session() as session:
+        assert {p.record_key for p in session.exec(select(ThreadPost))} == {"INC-9"}
