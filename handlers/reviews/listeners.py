@@ -66,7 +66,9 @@ class ReviewHandlers(KindHandlers):
 
         def blocks(session: Any) -> list[Any]:
             found = reviews.list_open(session)
-            return render.list_blocks(found, heading, hidden=reviews.hidden(session, found, actor))
+            return render.list_blocks(
+                found, heading, hidden=sorted(reviews.hidden(session, found, actor))
+            )
 
         self.answer_list(call, heading, blocks)
 
@@ -76,7 +78,7 @@ class ReviewHandlers(KindHandlers):
         def blocks(session: Any) -> list[Any]:
             found = reviews.open_actions(session)
             return render.actions_blocks(
-                found, hidden=reviews.hidden_actions(session, found, actor)
+                found, hidden=sorted(reviews.hidden_actions(session, found, actor))
             )
 
         self.answer_list(call, "Open follow-up actions", blocks)

@@ -6,7 +6,7 @@ initial values stay as typed."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
@@ -201,7 +201,7 @@ def list_blocks(
     found: Sequence[PostIncidentReview],
     heading: str = "Open post-incident reviews",
     *,
-    hidden: Collection[str] = (),
+    hidden: Sequence[str] = (),
 ) -> list[b.Block]:
     if not found:
         return [b.section(f"*{b.user_text(heading)}*\nNone.")]
@@ -216,7 +216,7 @@ def list_blocks(
 
 
 def actions_blocks(
-    found: Sequence[tuple[ReviewAction, str]], *, hidden: Collection[str] = ()
+    found: Sequence[tuple[ReviewAction, str]], *, hidden: Sequence[str] = ()
 ) -> list[b.Block]:
     """Open follow-up actions, each with a Done button; those of reviews in `hidden` (their
     incident is restricted) only as their review's key, without a button."""
