@@ -540,11 +540,15 @@ def plan_reminders(
             plan.append(reminders.Planned("update", due, major.commander))
             plan.append(reminders.Planned("update-again", due + every, major.commander))
         team = policy.team(incident.team)
-        if team is not None and team.lead:
+        # A restricted incident's missed update goes to the security team, not its team's lead.
+        leads = (
+            security.recipients(policy)
+            if incident.restricted
+            else ([team.lead] if team is not None and team.lead else [])
+        )
+        for lead in leads:
             plan.append(
-                reminders.Planned(
-                    "missed-update", due + policy.major_incidents.missed_after, team.lead
-                )
+                reminders.Planned("missed-update", due + policy.major_incidents.missed_after, lead)
             )
     where = f" in {channel_mention(major.channel_id)}" if major.channel_id else ""
 

@@ -169,6 +169,15 @@ def set_restricted(
     incident.claimed_at = incident.claimed_by = None
     if not restricted:
         incident.redacted_channel_id = incident.redacted_ts = None
+    if incident.is_major:
+        # A missed status update is told to whoever may now see the incident.
+        from services import major_incidents
+
+        major = major_incidents.find(session, key=incident.key)
+        if major is not None:
+            major_incidents.plan_reminders(
+                session, major=major, incident=incident, now=now, policy=policy
+            )
     audit.record(
         session,
         key=incident.key,

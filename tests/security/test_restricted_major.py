@@ -236,3 +236,26 @@ def test_posts_slack_no_longer_has_are_skipped_and_refused_ones_are_counted(
     assert fake_slack.message(INCIDENTS, posted[2]["ts"])["text"] == f"step 2 of {TITLE}"
     with database.session() as session:
         assert {p.record_key for p in session.exec(select(ThreadPost))} == {"INC-9"}
+
+
+def test_a_missed_update_of_a_restricted_major_incident_goes_to_the_security_team(
+    slack, fake_slack, database
+):
+    from models.notification import Notification
+
+    log(slack, fake_slack, title=TITLE, impact="high", urgency="high", security=False)
+    slack.click(_message(fake_slack, database), "incident_acknowledge", user_id=AGENT)
+
+    def missed() -> set[str]:
+        with database.session() as session:
+            rows = session.exec(
+                select(Notification).where(
+                    Notification.stage.like("%missed-update%"),  # type: ignore[attr-defined]
+                    Notification.status == "pending",
+                )
+            )
+            return {row.recipient for row in rows}
+
+    assert missed() == {"U0LEAD"}
+    slack.command("/incident", "restrict INC-1 keys leaked", user_id=SEC1)
+    assert missed() == {"S0SECURITY"}
