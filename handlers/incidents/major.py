@@ -275,10 +275,8 @@ class IncidentMajor(IncidentButtons):
             ReviewHandlers(self.ctx).refresh(review.key)
         if major is None or not major.channel_id:
             return
-        if not restricted and not major.channel_redacted and not major.channel_name:
-            return
         title = security.RESTRICTED if restricted else incident.title
-        name, error = self._rename(key, major.channel_id, title)
+        name, error = self._rename(key, major.channel_id, title, current=major.channel_name)
         if error:
             post_in_record_thread(
                 self.ctx,
@@ -307,17 +305,24 @@ class IncidentMajor(IncidentButtons):
                     text=text,
                     blocks=blocks,
                 )
-            self._post_summary(key, incident.channel_id, thread=incident.message_ts)
+            try:
+                self._post_summary(key, incident.channel_id, thread=incident.message_ts)
+            except SlackApiError as failure:
+                log.warning("summary of %s not posted: %s", key, failure.response.get("error"))
         else:
             self.refresh_summary(key)
 
-    def _rename(self, key: str, channel: str, title: str) -> tuple[str | None, str | None]:
-        """conversations.rename to the name for `title`, trying `-2`, `-3`, … on a clash:
-        (the new name, None) or (None, Slack's refusal)."""
+    def _rename(
+        self, key: str, channel: str, title: str, *, current: str | None
+    ) -> tuple[str | None, str | None]:
+        """conversations.rename to the name for `title`, trying `-2`, `-3`, … on a clash
+        (none when it is named so already): (the new name, None) or (None, Slack's refusal)."""
         prefix = self.ctx.policy.major_incidents.channel_prefix
         error = "name_taken"
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = major_incidents.channel_name(key, title, prefix=prefix, attempt=attempt)
+            if name == current:
+                return name, None
             try:
                 renamed = self.ctx.client.conversations_rename(channel=channel, name=name)
             except SlackApiError as failure:

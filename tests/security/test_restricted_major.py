@@ -259,3 +259,19 @@ def test_a_missed_update_of_a_restricted_major_incident_goes_to_the_security_tea
     assert missed() == {"U0LEAD"}
     slack.command("/incident", "restrict INC-1 keys leaked", user_id=SEC1)
     assert missed() == {"S0SECURITY"}
+
+
+def test_a_channel_restricted_from_the_start_takes_its_title_when_released(
+    slack, fake_slack, database
+):
+    log(slack, fake_slack, title=TITLE, impact="high", urgency="high")
+    channel = _major(database).channel_id
+    assert fake_slack.channel(channel)["name"] == "inc-1-restricted-incident"
+    slack.command("/incident", "unrestrict INC-1 not a security matter", user_id=SEC1)
+    assert fake_slack.channel(channel)["name"] == "inc-1-zyxqv-vault-keys-leaked"
+    assert TITLE in fake_slack.channel(channel)["topic"]
+    renames = len(fake_slack.calls("conversations.rename"))
+    slack.command("/incident", "restrict INC-1 it was after all", user_id=SEC1)
+    assert fake_slack.channel(channel)["name"] == "inc-1-restricted-incident"
+    assert len(fake_slack.calls("conversations.rename")) == renames + 1
+    assert _major(database).channel_name == "inc-1-restricted-incident"
