@@ -288,8 +288,10 @@ def _write_table(
     money = "amount_cents" in names
     at = names.index("amount_cents") if money else -1
     header = [*names, *(["amount"] if money else [])]
-    if dialect == "postgresql" and not money and not any(
-        isinstance(c.type, Float) for c in columns
+    if (
+        dialect == "postgresql"
+        and not money
+        and not any(isinstance(c.type, Float) for c in columns)
     ):
         return _copy_out(session, path, statement, header)
     count = 0
