@@ -359,9 +359,9 @@ def report_command(
         policy = load_policy(Path(config) if config else None)
     now = now or SystemClock().now()
     try:
-        scope = reports.resolve(policy, args.scope)
         period = reports.parse_period(args.period, now=now)
         with db.read_session() as session:
+            scope = reports.resolve(policy, args.scope, session)
             report = reports.build_report(session, policy, scope, period, now)
             written = files.write(
                 session, report, formats=args.formats or files.FORMATS, out_dir=Path(args.out)

@@ -26,7 +26,7 @@ from models.budget import (
     money_to_cents,
 )
 from models.policy import Policy
-from services import audit, notifications
+from services import audit, notifications, service_list
 from services.errors import InvalidInput
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent
@@ -87,11 +87,17 @@ def check_cost(
     note: str | None,
     incurred_on: date,
     today: date,
+    session: Session | None = None,
 ) -> Checked:
-    """The cost's fields, or InvalidInput saying which one is wrong and what is allowed."""
-    known = policy.service(service)
+    """The cost's fields, or InvalidInput saying which one is wrong and what is allowed. With a
+    session the service is looked up on the service list (services a change added count)."""
+    if session is None:
+        known, listed = policy.service(service), policy.services
+    else:
+        known = service_list.find(session, policy=policy, name=service)
+        listed = service_list.offered(session, policy=policy)
     if known is None:
-        names = ", ".join(s.name for s in policy.services) or "none configured"
+        names = ", ".join(s.name for s in listed) or "none configured"
         raise InvalidInput(
             f"'{user_text((service or '')[:60])}' is not a service. Services: {user_text(names)}."
         )
@@ -128,6 +134,7 @@ def record_cost(
     require_agent(actor, doing="record costs")
     checked = check_cost(
         policy,
+        session=session,
         service=service,
         amount=amount,
         category=category,

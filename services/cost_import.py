@@ -72,6 +72,7 @@ def import_file(
             checked.append(
                 budgets.check_cost(
                     policy,
+                    session=session,
                     service=values.get("service"),
                     amount=values.get("amount"),
                     category=values.get("category"),

@@ -57,9 +57,10 @@ from models.release import Release
 from models.service_change import AcceptanceResult, ServiceChange
 from models.service_request import RequestApproval, ServiceRequest
 from models.sms import SmsItem, SmsReview
-from services import audit, budgets, sms, sms_reviews
+from services import audit, budgets, evidence_clauses, sms, sms_reviews
 from services.cmdb_import import FORMULA_START, neutralise_cell
 from services.errors import InvalidInput
+from services.evidence_clauses import EXTRA_CLAUSES
 from services.reports import files
 from services.reports.build import figures
 from services.reports.figures import Figures, Report
@@ -123,12 +124,7 @@ CLAUSES: dict[str, tuple[str, list[str]]] = {
     "9.2": ("Change management", ["9.2-changes.csv", "9.2-change-approvals.csv"]),
     "9.3": ("Release and deployment management", ["9.3-releases.csv"]),
 }
-# Clauses the bot has no records for yet (their capabilities are later work).
-NOT_YET = {
-    "4.2": "governance of processes operated by other parties (suppliers)",
-    "4.4": "resource management",
-    "6.6": "information security management",
-}
+CLAUSES |= EXTRA_CLAUSES  # 4.2, 4.4 and 6.6: services/evidence_clauses.py
 
 # file: (table, the column the period filters on; None: every row, e.g. the CMDB as it is)
 TABLES: dict[str, tuple[type[Any], str | None]] = {
@@ -443,6 +439,7 @@ def write_pack(
         pack.rows[name] = _write_table(
             session, folder / name, model, column, start, end, restricted
         )
+    pack.rows.update(evidence_clauses.write(session, policy, folder, start, end))
     text, pack.rows["6.4-budgets.csv"] = _budgets_csv(session, policy)
     (folder / "6.4-budgets.csv").write_text(text, encoding="utf-8")
     whole = Period(start=start, end=end, kind="range")
@@ -509,8 +506,6 @@ def _index(pack: Pack, first: date, last: date, now: datetime) -> str:
     for clause, (title, names) in CLAUSES.items():
         listed = ", ".join(f"`{name}` ({pack.rows.get(name, 0)})" for name in names)
         rows[clause] = f"| {clause} | {title} | {listed} |"
-    for clause, title in NOT_YET.items():
-        rows[clause] = f"| {clause} | {title} | not recorded by the bot yet |"
     # In the standard's order: 4.1 … 4.5, 5, 6.1 … 9.3.
     lines += [rows[c] for c in sorted(rows, key=lambda c: [int(n) for n in c.split(".")])]
     return "\n".join(lines) + "\n"

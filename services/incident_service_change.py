@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from models.incident import Incident
 from models.policy import Policy
-from services import audit
+from services import audit, service_list
 from services.errors import InvalidInput
 from services.incidents import LIFECYCLE, _refresh_sla, authorise, get
 from services.mrkdwn import user_text
@@ -28,13 +28,14 @@ class ServiceChange:
     before_agreement: str | None
 
 
-def _chosen(policy: Policy, service: str) -> str | None:
+def _chosen(session: Session, policy: Policy, service: str) -> str | None:
     cleaned = service.strip()
     if cleaned.lower() in NONE_WORDS:
         return None
-    found = policy.service(cleaned)
+    found = service_list.find(session, policy=policy, name=cleaned)
     if found is None:
-        names = ", ".join(s.name for s in policy.services) or "none configured"
+        offered = service_list.offered(session, policy=policy)
+        names = ", ".join(s.name for s in offered) or "none configured"
         raise InvalidInput(
             f"`{user_text(cleaned[:100])}` is not a service. Services: {user_text(names)}, "
             "or `none`."
@@ -58,7 +59,7 @@ def change_service(
     incident = get(session, key=key, for_update=True)
     authorise(incident, "reprioritise", actor)
     LIFECYCLE.check("reprioritise", incident.status, key=incident.key)
-    new_service = _chosen(policy, service)
+    new_service = _chosen(session, policy, service)
     why = " ".join(reason.split())
     if not why:
         raise InvalidInput("Say why the service changes; it goes into the audit trail.")

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from bot.context import AppContext
 from handlers.common import actor_of, later, tell
 from handlers.servicedesk import budget_render as render
-from services import budgets, effort
+from services import budgets, effort, service_list
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -80,7 +80,8 @@ class CostHandlers:
         policy = self.ctx.policy
         service = None
         if wanted:
-            found = policy.service(wanted)
+            with self.ctx.db.read_session() as session:
+                found = service_list.find(session, policy=policy, name=wanted)
             if found is None:
                 tell(respond, f"`{user_text(wanted[:60])}` is not a service.")
                 return
@@ -96,10 +97,13 @@ class CostHandlers:
 
     def _book(self, text: str, body: dict[str, Any], respond: Respond) -> None:
         policy = self.ctx.policy
-        service, rest = split_service(text, [s.name for s in policy.services])
+        # One service list: the policy's and those a service change added at run time.
+        with self.ctx.db.read_session() as session:
+            listed = [s.name for s in service_list.offered(session, policy=policy)]
+        service, rest = split_service(text, listed)
         if service is None:
             first = text.split(" ", 1)[0]
-            names = ", ".join(s.name for s in policy.services) or "none configured"
+            names = ", ".join(listed) or "none configured"
             tell(
                 respond,
                 f"`{user_text(first[:60])}` is not a service. Services: {user_text(names)}.\n\n"

@@ -92,7 +92,8 @@ class ReportCommand:
         scope_text, period_text = split_arguments(words)
         try:
             reports.check_requester(actor_of(self.ctx, body))
-            scope = reports.resolve(self.ctx.policy, scope_text)
+            with self.ctx.db.read_session() as session:
+                scope = reports.resolve(self.ctx.policy, scope_text, session)
             period = reports.parse_period(period_text, now=self.ctx.clock.now())
         except ServiceDeskError as error:
             # The message repeats what was typed: escaped, it cannot mention or link.

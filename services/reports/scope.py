@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
 from models.policy import Policy
 from models.report_policy import scope_parts
+from services import service_list
 from services.errors import InvalidInput
 
 SCOPE_HELP = (
@@ -69,16 +72,21 @@ def _from_agreements(kind: str, name: str, found: list[Any], policy: Policy) -> 
     )
 
 
-def resolve(policy: Policy, text: str | None) -> Scope:
+def resolve(policy: Policy, text: str | None, session: Session | None = None) -> Scope:
     """Read a scope as written ("all", "payments", "service:payments", "agreement:Gold",
-    "customer:Acme"); a bare word is a service, else an agreement, else a customer."""
+    "customer:Acme"); a bare word is a service, else an agreement, else a customer. With a
+    session, services a change added at run time count too (services.service_list)."""
     cleaned = (text or "").strip()
     if not cleaned or cleaned.lower() in ("all", "everything"):
         return Scope(kind="all")
     kind, name = scope_parts(cleaned) if ":" in cleaned else ("", cleaned)
     agreements = agreements_of(policy)
     if kind in ("", "service"):
-        service = policy.service(name)
+        service = (
+            policy.service(name)
+            if session is None
+            else service_list.find(session, policy=policy, name=name)
+        )
         if service is not None:
             return Scope(kind="service", name=service.name, services=(service.name,))
         if kind == "service":

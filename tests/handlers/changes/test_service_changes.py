@@ -310,3 +310,34 @@ def test_hostile_text_stays_text(slack, fake_slack, database):
         assert_no_markup(str(call.args), "response")
     with database.session() as session:
         assert session.exec(select(ConfigItem)).all()  # nothing lost
+
+
+def test_a_service_added_by_a_change_is_usable_for_costs_and_the_report(
+    slack, fake_slack, database, policy, clock, tmp_path, capsys
+):
+    import argparse
+
+    from bot.cli import report_command
+
+    # Before the change completes, /cost does not know the service.
+    slack.command("/cost", "billing 120 hosting", user_id=REQUESTER)
+    assert "`billing` is not a service" in last_answer(fake_slack)
+    to_scheduled(slack, fake_slack, database)
+    record_test(slack, fake_slack, database, ["passed", "passed"], user="U0AGENT2")
+    click(slack, fake_slack, database, "change_start", "U0AGENT2")
+    click(slack, fake_slack, database, "change_complete", "U0AGENT2")
+
+    slack.command("/cost", "Billing 120 hosting", user_id=REQUESTER)
+    answer = last_answer(fake_slack)
+    assert "against *billing*" in answer, answer
+    # A bad name lists the services, the added one among them.
+    slack.command("/cost", "nosuch 1 hosting", user_id=REQUESTER)
+    assert "billing" in last_answer(fake_slack) and "payments" in last_answer(fake_slack)
+
+    now = clock.now()
+    args = argparse.Namespace(
+        scope="billing", period=f"{now:%Y-%m}", formats=["md"], out=str(tmp_path / "out")
+    )
+    assert report_command(args, database, policy, now) == 0, capsys.readouterr()
+    (written,) = (tmp_path / "out").rglob("*.md")
+    assert "billing" in written.name and "billing" in written.read_text(encoding="utf-8")
