@@ -1,7 +1,8 @@
 """Effort logged on records (`/cost effort INC-4 90m [note]`): minutes worked on an incident,
-service request, change or problem, costed at the hourly rate of the record's team
-(`[sms.hourly_rates]`, else `[sms] hourly_rate`) and booked as a cost of category "effort"
-against the record's service, so budgets, their 80 % / 100 % alerts and `/servicedesk budget`
+service request, change or problem, costed at the hourly rate of the record's team (or, for a
+record without one, its service's team; `[sms.hourly_rates]`, else `[sms] hourly_rate`) and
+booked as a cost of category "effort" against the record's service (a change's: the first
+service it targets), so budgets, their 80 % / 100 % alerts and `/servicedesk budget`
 count it. Each entry is audited on the record."""
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models.budget import BudgetAlert, Cost, money_to_cents
+from models.change import Change, ChangeTarget
 from models.management_review import EffortEntry
-from models.policy import Policy
-from services import audit, budgets, changes, incidents, problems, requests
+from models.policy import Policy, Service
+from services import audit, budgets, changes, incidents, problems, requests, service_list
 from services.errors import InvalidInput
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent
@@ -65,6 +67,20 @@ def _record(key: str) -> tuple[Any, str]:
     return kind, prefix
 
 
+def _service_of(session: Session, policy: Policy, record: Any) -> Service | None:
+    """The service the effort is booked against: the record's own (a service on the list now,
+    run-time additions included), or for a change the first service among its targets."""
+    if isinstance(record, Change):
+        targets = session.exec(
+            select(ChangeTarget.target)
+            .where(ChangeTarget.change_id == record.id)
+            .order_by(col(ChangeTarget.target))
+        ).all()
+        found = (service_list.find(session, policy=policy, name=t) for t in targets)
+        return next((service for service in found if service is not None), None)
+    return service_list.find(session, policy=policy, name=getattr(record, "service", None))
+
+
 def log(
     session: Session,
     *,
@@ -84,8 +100,12 @@ def log(
     if len(text) > NOTE_MAX:
         raise InvalidInput(f"Keep the note under {NOTE_MAX} characters.")
     record = kind.get(session, key=key)
-    team = getattr(record, "team", None) or getattr(record, "fulfilment_team", None)
-    service = policy.service(getattr(record, "service", None))
+    service = _service_of(session, policy, record)
+    team = (
+        getattr(record, "team", None)
+        or getattr(record, "fulfilment_team", None)
+        or (service.team if service is not None else None)
+    )
     rate = rate_for(policy, team)
     rate_cents = money_to_cents(rate) if rate is not None else 0
     cost_cents = int((Decimal(rate_cents * minutes) / 60).quantize(Decimal(1), ROUND_HALF_UP))

@@ -56,7 +56,10 @@ def status_line(policy: Policy, found: BudgetStatus) -> str:
 
 def effort_text(policy: Policy, entry: EffortEntry, cost: Cost | None) -> str:
     """The answer to `/cost effort`: what was logged and what it cost."""
-    hours = f"{entry.minutes // 60}h{entry.minutes % 60:02d}m"
+    whole, minutes = divmod(entry.minutes, 60)  # as people write it: 30m, 2h, 1h05m
+    hours = (f"{whole}h" if whole else "") + (
+        f"{minutes:02d}m" if whole and minutes else f"{minutes}m" if minutes else ""
+    )
     if cost is None:
         why = "no hourly rate applies" if not entry.rate_cents else "the record has no service"
         return f"Logged {hours} on {entry.record_key}; no cost booked ({why})."

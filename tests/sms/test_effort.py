@@ -5,16 +5,21 @@ record's service, counted by the budget's 80 % / 100 % alerts and shown in
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
-from bot.policy import parse_policy
+from bot.policy import PolicyError, parse_policy
 from models.audit import AuditEntry
 from models.budget import BudgetAlert, Cost
+from models.change import ChangeInput, ChangeType, Risk
 from models.incident import IncidentInput, Level
 from models.management_review import EffortEntry
-from services import effort, incidents
+from services import changes, effort, incidents, problems
 from services.errors import InvalidInput
+from services.permissions import Actor, Role
 from tests.conftest import TEST_POLICY
 
 EFFORT = """
@@ -29,6 +34,8 @@ service = "payments"
 period = "2026"
 amount = "200"
 """
+
+AGENT = Actor("U0AGENT1", frozenset({Role.AGENT}))
 
 
 @pytest.fixture
@@ -60,7 +67,9 @@ def test_effort_becomes_cost_counted_by_budgets_and_shown(
     answer = _answer(fake_slack)
     assert f"Logged 1h30m on {key}: EUR 120.75 booked against *payments* as effort." == answer
     slack.command("/cost", f"effort {key.lower()} 45", user_id="U0AGENT1")
-    assert "EUR 60.38" in _answer(fake_slack)  # 45 min at 80.50/h, rounded half up
+    assert f"Logged 45m on {key}: EUR 60.38" in _answer(
+        fake_slack
+    )  # 45 min at 80.50/h, rounded half up
     with database.session() as session:
         costs = session.exec(select(Cost).order_by(Cost.id)).all()
         assert [(c.category, c.amount_cents, c.service) for c in costs] == [
@@ -133,3 +142,63 @@ def test_times_are_read_as_minutes():
         45,
         10080,
     ]
+
+
+def test_effort_on_a_problem_and_a_change_is_costed_at_their_services_team_rate(
+    slack, ctx, fake_slack, database, clock, policy
+):
+    """Problems and changes have no team of their own: the service's team sets the rate, and a
+    change's effort is booked against the first (alphabetically) service it targets."""
+    with database.session() as session:
+        problem = problems.raise_problem(
+            session, title="Leaks", actor=AGENT, now=clock.now(), service="payments"
+        ).key
+        change = changes.create(
+            session,
+            data=ChangeInput(
+                title="Patch",
+                type=ChangeType.NORMAL,
+                risk=Risk.LOW,
+                targets=["vpn", "payments"],
+                planned_start=clock.now() + timedelta(days=3),
+                planned_end=clock.now() + timedelta(days=3, hours=1),
+                backout_plan="Fail back",
+            ),
+            requester="U0AGENT1",
+            now=clock.now(),
+            policy=policy,
+        ).key
+    slack.command("/cost", f"effort {problem} 1h", user_id="U0AGENT1")
+    assert f"Logged 1h on {problem}: EUR 80.50 booked against *payments* as effort." == _answer(
+        fake_slack
+    )
+    slack.command("/cost", f"effort {change} 30m", user_id="U0AGENT1")
+    assert f"Logged 30m on {change}: EUR 40.25 booked against *payments* as effort." == _answer(
+        fake_slack
+    )
+    with database.session() as session:
+        entries = session.exec(select(EffortEntry).order_by(EffortEntry.id)).all()
+        assert [(e.record_key, e.team, e.service, e.rate_cents) for e in entries] == [
+            (problem, "platform", "payments", 8050),
+            (change, "platform", "payments", 8050),
+        ]
+        assert sum(c.amount_cents for c in session.exec(select(Cost)).all()) == 8050 + 4025
+
+
+@pytest.mark.parametrize(
+    ("rates", "key"),
+    [
+        ('hourly_rate = "-5"', "sms.hourly_rate"),
+        ('hourly_rate = "0"', "sms.hourly_rate"),
+        ('hourly_rate = "12.345"', "sms.hourly_rate"),
+        ('hourly_rate = "1e9"', "sms.hourly_rate"),
+        ('hourly_rate = "NaN"', "sms.hourly_rate"),
+        ('hourly_rate = "sixty"', "sms.hourly_rate"),
+        ("hourly_rate = [60]", "sms.hourly_rate"),
+        ('[sms.hourly_rates]\nplatform = "-1"', "sms.hourly_rates.platform"),
+        ('[sms.hourly_rates]\nplatform = "99999999999999999999999"', "sms.hourly_rates.platform"),
+    ],
+)
+def test_bad_hourly_rates_stop_the_policy_with_their_key_path(rates: str, key: str):
+    with pytest.raises(PolicyError, match=re.escape(key)):
+        parse_policy(TEST_POLICY + "\n[sms]\n" + rates + "\n")
