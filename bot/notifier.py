@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db import Database
 from bot.directory import Directory
 from bot.metrics import Metrics
-from services import notifications, permissions
+from services import notifications, permissions, thread_posts
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class _Outcomes:
     sent: list[notifications.Sent] = field(default_factory=list)
     failed: list[notifications.Failed] = field(default_factory=list)
     deferred: dict[int, datetime] = field(default_factory=dict)
+    # Channel posts about incidents, kept so that restricting one later redacts them too.
+    posted: list[thread_posts.Posted] = field(default_factory=list)
 
 
 def is_user(ref: str) -> bool:
@@ -176,7 +178,9 @@ class Notifier:
                 )
                 notifications.mark_failed_many(session, failed=outcomes.failed)
                 notifications.defer(session, until=outcomes.deferred)
+                thread_posts.remember_many(session, outcomes.posted, now=self.clock.now())
         outcomes.sent, outcomes.failed, outcomes.deferred = [], [], {}
+        outcomes.posted = []
         outcomes.since = self.clock.now()
 
     def _posted(self, channel: str, at: datetime) -> None:
@@ -196,7 +200,7 @@ class Notifier:
                 self._expand_group(row)
                 report.expanded += 1
                 return
-            self._deliver(row)
+            posted = self._deliver(row)
         except SlackApiError as error:
             status = error.response.status_code
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
@@ -225,6 +229,8 @@ class Notifier:
             return
         now = self.clock.now()
         outcomes.sent.append(notifications.Sent(row.id, now))
+        if posted is not None:
+            outcomes.posted.append(posted)
         if self.metrics is not None:
             lateness = (now - row.due_at).total_seconds()
             self.metrics.notification_lateness.observe(max(0.0, lateness))
@@ -252,17 +258,28 @@ class Notifier:
         report.failed += 1
         report.errors.append(error)
 
-    def _deliver(self, row: _Outgoing) -> None:
+    def _deliver(self, row: _Outgoing) -> thread_posts.Posted | None:
+        """Post the row; a channel post about an incident comes back to be kept."""
         if is_user(row.recipient):
             channel = self._dm_channel(row.recipient)
             thread_ts = None
         else:
             channel = row.thread_channel or row.recipient
             thread_ts = row.thread_ts
-        self.client.chat_postMessage(
+        answer = self.client.chat_postMessage(
             channel=channel, text=row.text, blocks=row.blocks, thread_ts=thread_ts
         )
         self._posted(_channel_of(row), self.clock.now())
+        if is_user(row.recipient) or not thread_posts.kept(row.record_key):
+            return None
+        return thread_posts.Posted(
+            row.record_key,
+            str(answer.get("channel") or channel),
+            str(answer.get("ts") or ""),
+            row.text,
+            row.blocks,
+            thread_ts,
+        )
 
     def _dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,21 +40,48 @@ def remember(
     now: datetime,
 ) -> None:
     """Keep one post about incident `key` (a second call for the same message keeps one)."""
-    if not kept(key) or not channel_id or not ts:
+    remember_many(
+        session,
+        [Posted(key, channel_id, ts, text, blocks, thread_ts)],
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One post the bot made about a record: where, and what it said."""
+
+    key: str
+    channel_id: str
+    ts: str
+    text: str
+    blocks: Sequence[Any] | None = None
+    thread_ts: str | None = None
+
+
+def remember_many(session: Session, posts: Sequence[Posted], *, now: datetime) -> None:
+    """Keep the posts about incidents among `posts`, in one statement (the notifier records a
+    pass's channel posts this way); the others, and any already kept, are skipped."""
+    values = [
+        {
+            "record_key": post.key.upper(),
+            "channel_id": post.channel_id,
+            "ts": post.ts,
+            "thread_ts": post.thread_ts,
+            "text": post.text,
+            "blocks": json.dumps(list(post.blocks)) if post.blocks else None,
+            "posted_at": now,
+            "redacted": False,
+        }
+        for post in posts
+        if kept(post.key) and post.channel_id and post.ts
+    ]
+    if not values:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(ThreadPost)
-        .values(
-            record_key=key.upper(),
-            channel_id=channel_id,
-            ts=ts,
-            thread_ts=thread_ts,
-            text=text,
-            blocks=json.dumps(list(blocks)) if blocks else None,
-            posted_at=now,
-            redacted=False,
-        )
+        .values(values)
         .on_conflict_do_nothing(index_elements=["channel_id", "ts"])
     )
 

@@ -7,7 +7,7 @@ refusals (a name taken, the bot removed from the channel) are said in the incide
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from models.major_incident import MajorIncident, PostIncidentReview
 from models.thread_post import ThreadPost
+from services import sla_sweep
 from tests.security.conftest import (
     AGENT,
     INCIDENTS,
@@ -32,6 +33,7 @@ UPDATE = "Wvkjx tokens revoked"
 ACTION = "Jqxzv audit every vault"
 SECRETS = ("Zyxqv", "zyxqv", "vault keys", "Qwpzr", "HSM partition", "Wvkjx", "Jqxzv")
 AGENT2 = "U0AGENT2"  # an agent who never worked it
+ESCALATIONS = "C0ESCALATE"
 
 
 def _major(database) -> MajorIncident:  # type: ignore[no-untyped-def]
@@ -275,3 +277,27 @@ def test_a_channel_restricted_from_the_start_takes_its_title_when_released(
     assert fake_slack.channel(channel)["name"] == "inc-1-restricted-incident"
     assert len(fake_slack.calls("conversations.rename")) == renames + 1
     assert _major(database).channel_name == "inc-1-restricted-incident"
+
+
+def test_sla_breaches_posted_before_the_restriction_are_redacted(
+    slack, ctx, fake_slack, database, clock
+):
+    """The notifier keeps the channel posts it makes about an incident (a breach said in the
+    escalations channel names the title), so restricting the incident later redacts them with
+    the rest, and lifting the restriction puts the words back."""
+    log(slack, fake_slack, title=TITLE, description=DESCRIPTION, security=False)
+    clock.advance(timedelta(days=30))
+    with database.session() as session:
+        assert sla_sweep.sweep(session, now=clock.now(), policy=ctx.policy)
+    ctx.notifier.send_due()
+
+    def breaches() -> list[str]:
+        return [m["text"] for m in fake_slack.messages(ESCALATIONS) if "target" in m["text"]]
+
+    assert breaches() and all("Zyxqv" in text for text in breaches())
+    slack.command("/incident", "restrict INC-1 keys leaked", user_id=SEC1)
+    shown = json.dumps([fake_slack.messages(INCIDENTS), fake_slack.messages(ESCALATIONS)])
+    for secret in SECRETS:
+        assert secret not in shown, secret
+    slack.command("/incident", "unrestrict INC-1 contained", user_id=SEC1)
+    assert breaches() and all("Zyxqv" in text for text in breaches())
