@@ -45,7 +45,10 @@ def get(session: Session, *, key: str, for_update: bool = False) -> ConfigItem:
 
 
 def find_by_name(session: Session, *, name: str) -> ConfigItem | None:
-    """The item of this name, whatever its case."""
+    """The item of this name, whatever its case (None for a name no item can have: one with a
+    NUL, which PostgreSQL refuses to even compare)."""
+    if "\x00" in name:
+        return None
     statement = select(ConfigItem).where(ConfigItem.name_lower == normalise_name(name).lower())
     return session.exec(statement).first()
 
