@@ -65,9 +65,9 @@ def sync_many(
     blocks: Callable[[str, Planned, str], list[dict[str, Any]]] | None = None,
 ) -> list[tuple[str, str]]:
     """`sync` for many records at once ({record key: its plan}; an empty plan cancels what is
-    pending), in at most three statements however many records and reminders there are: one
+    pending), in at most four statements however many records and reminders there are: one
     read of the reminder rows the records have, one update cancelling those no longer planned,
-    one insert of the new ones. Returns (record key, stage) of the reminders newly scheduled.
+    one reviving cancelled ones planned again, one insert of the new ones. Returns (record key, stage) of the reminders newly scheduled.
 
     The insert skips what exists (ON CONFLICT DO NOTHING), so two sweeps at once still queue
     each reminder once; `text` and `blocks` are only called for reminders not queued before.
@@ -81,9 +81,9 @@ def sync_many(
         if p.recipient and p.due_at > now - STALE_AFTER
     }
     known = session.execute(
-        sa_select(_TABLE.c.id, _TABLE.c.record_key, _TABLE.c.stage, _TABLE.c.recipient,
-                  _TABLE.c.status)
-        .where(_TABLE.c.kind == KIND, _TABLE.c.record_key.in_(sorted(plans)))
+        sa_select(
+            _TABLE.c.id, _TABLE.c.record_key, _TABLE.c.stage, _TABLE.c.recipient, _TABLE.c.status
+        ).where(_TABLE.c.kind == KIND, _TABLE.c.record_key.in_(sorted(plans)))
     ).all()
     seen = {(row.record_key, row.stage, row.recipient) for row in known}
     stale = [
@@ -97,6 +97,24 @@ def sync_many(
             sa_update(_TABLE)
             .where(_TABLE.c.id.in_(stale), _TABLE.c.status == NotificationStatus.PENDING.value)
             .values(status=NotificationStatus.CANCELLED.value)
+        )
+    # Planned again after it was cancelled (a recipient taken off the plan, then put back):
+    # pending again, as it was first queued.
+    revived = [
+        row.id
+        for row in known
+        if row.status == NotificationStatus.CANCELLED.value
+        and (row.record_key, row.stage, row.recipient) in wanted
+    ]
+    if revived:
+        session.execute(
+            sa_update(_TABLE)
+            .where(_TABLE.c.id.in_(revived), _TABLE.c.status == NotificationStatus.CANCELLED.value)
+            .values(
+                status=NotificationStatus.PENDING.value,
+                next_attempt_at=_TABLE.c.due_at,
+                attempts=0,
+            )
         )
     new = []
     added = []

@@ -240,7 +240,7 @@ def test_posts_slack_no_longer_has_are_skipped_and_refused_ones_are_counted(
         assert {p.record_key for p in session.exec(select(ThreadPost))} == {"INC-9"}
 
 
-def test_a_missed_update_of_a_restricted_major_incident_goes_to_the_security_team(
+def test_a_missed_update_of_a_restricted_major_incident_goes_to_the_security_team_then_back(
     slack, fake_slack, database
 ):
     from models.notification import Notification
@@ -261,6 +261,9 @@ def test_a_missed_update_of_a_restricted_major_incident_goes_to_the_security_tea
     assert missed() == {"U0LEAD"}
     slack.command("/incident", "restrict INC-1 keys leaked", user_id=SEC1)
     assert missed() == {"S0SECURITY"}
+    # Released again: the team lead's reminder is pending once more (not left cancelled).
+    slack.command("/incident", "unrestrict INC-1 contained", user_id=SEC1)
+    assert missed() == {"U0LEAD"}
 
 
 def test_a_channel_restricted_from_the_start_takes_its_title_when_released(
