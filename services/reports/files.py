@@ -8,15 +8,17 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
 from sqlmodel import Session
 
 from services.reports import text
 from services.reports.charts import Chart, render_all
 from services.reports.figures import Report
 from services.reports.sections import Detail
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FORMATS = ("pdf", "csv", "md")
 
@@ -129,6 +131,8 @@ def _latin1(value: str) -> str:
 
 def pdf(report: Report, charts: list[Chart]) -> bytes:
     """An A4 PDF: title, the summary table, the charts, and the breach list."""
+    from fpdf import FPDF  # imported when a PDF is made, not at start-up
+
     document = FPDF(orientation="portrait", unit="mm", format="A4")
     document.set_title(_latin1(text.title(report)))
     document.set_author("servicedesk")
