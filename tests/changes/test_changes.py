@@ -351,3 +351,16 @@ def test_default_reminder_plan(database: Database, clock: ManualClock) -> None:
         assert changes.reminder_plan(change, defaults) == [
             ("review", WINDOW_END + later(24), REQUESTER)
         ]
+
+
+def test_no_reminders_without_a_whole_window(database: Database, clock: ManualClock) -> None:
+    defaults = Policy()
+    key = _create(database, clock, defaults)
+    with database.session() as session:
+        change = changes.get(session, key=key)
+        assert changes.reminder_plan(change, defaults) != []
+        start, end = change.planned_start, change.planned_end
+        for planned_start, planned_end in ((start, None), (None, end), (None, None)):
+            change.planned_start, change.planned_end = planned_start, planned_end
+            assert changes.reminder_plan(change, defaults) == []
+        session.rollback()

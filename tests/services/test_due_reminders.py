@@ -77,3 +77,37 @@ def test_no_reminders_without_a_due_date_or_an_owner(database, clock: ManualCloc
         ("U1", ":hourglass_flowing_sand: NC-3 is due today."),
         ("U1", ":hourglass_flowing_sand: NC-3 was due on Sun 29 Nov 2026 and is a week late."),
     ]
+
+
+def test_form_text_is_trimmed_and_refused_next_to_its_field() -> None:
+    limit = due_reminders.TEXT_MAX
+    assert (
+        due_reminders.form_text("  " + "x" * limit + "  ", what="it", field="note") == "x" * limit
+    )
+    assert due_reminders.form_text(None, what="it", field="note", required=False) == ""
+    with pytest.raises(FieldError, match=r"^Give the evidence\.$") as missing:
+        due_reminders.form_text("   ", what="the evidence", field="evidence")
+    assert missing.value.field == "evidence"
+    with pytest.raises(FieldError, match=f"^Keep the note under {limit} characters") as long:
+        due_reminders.form_text("x" * (limit + 1), what="the note", field="note")
+    assert long.value.field == "note"
+
+
+def test_a_form_delivered_twice_is_stored_once_and_said_so(database, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
+    from models.improvement import Improvement
+
+    def draft() -> Improvement:
+        return Improvement(
+            title="Shorter change reviews",
+            process="change",
+            created_by="U1",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+            submission_id="view-1",
+        )
+
+    with database.session() as session:
+        first, created = due_reminders.insert_submitted(session, draft())
+        again, created_again = due_reminders.insert_submitted(session, draft())
+        assert (created, created_again) == (True, False)
+        assert again.id == first.id
