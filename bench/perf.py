@@ -47,6 +47,7 @@ from sqlmodel import select  # noqa: E402
 
 from bench import sla_sweep  # noqa: E402
 from bench.ack_latency import POLICY, SECRET  # noqa: E402
+from bench.seeding import prepare  # noqa: E402
 from bot.app_factory import build_context  # noqa: E402
 from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database, make_engine, normalise_url  # noqa: E402
@@ -102,7 +103,7 @@ def ensure_store(url: str, *, count: int, refill: bool) -> Database:
     if stored < count:
         engine.dispose()
         started = time.perf_counter()
-        engine = sla_sweep._prepare(url)
+        engine = prepare(url)
         sla_sweep._fill(engine, count=count, due=DUE)
         print(f"filled {count:,} incidents in {time.perf_counter() - started:.0f} s")
     return Database(engine)
@@ -324,7 +325,7 @@ def store_timings(db: Database, policy: Policy, count: int) -> None:
 
 def small_store(url: str | None, folder: Path, name: str) -> Database:
     if url and make_url(normalise_url(url)).get_backend_name() == "postgresql":
-        engine = sla_sweep._prepare(url)
+        engine = prepare(url)
         return Database(engine)
     for suffix in ("", "-wal", "-shm"):  # a fresh store each run
         (folder / (name + suffix)).unlink(missing_ok=True)
