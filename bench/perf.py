@@ -103,6 +103,10 @@ def ensure_store(url: str, *, count: int, refill: bool) -> Database:
     if stored < count:
         engine.dispose()
         started = time.perf_counter()
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            # A smaller store from an earlier run is replaced, not filled on top of.
+            for suffix in ("", "-wal", "-shm"):
+                Path(engine.url.database + suffix).unlink(missing_ok=True)
         engine = prepare(url)
         sla_sweep._fill(engine, count=count, due=DUE)
         print(f"filled {count:,} incidents in {time.perf_counter() - started:.0f} s")
