@@ -213,3 +213,106 @@ def test_upgrade_from_0010_chains_existing_rows_and_refuses_replace(tmp_path, ca
                 )
             )
     engine.dispose()
+
+
+EDITED = "its content does not match its hash: the row was edited"
+
+
+def _report(database, *, batch_size: int = 5000) -> audit.ChainReport:
+    with database.session() as session:
+        return audit.verify(session, batch_size=batch_size)
+
+
+@pytest.mark.parametrize(
+    "column",
+    ["record_key", "actor", "at", "action", "field", "from_value", "to_value", "note"],
+)
+def test_every_column_of_a_row_is_covered_by_its_hash(database, clock, column):
+    _append(database, clock, 2)
+    with database.session() as session:
+        audit.record(
+            session,
+            key="INC-1",
+            actor="U1",
+            at=clock.now() + timedelta(minutes=5),
+            action="changed",
+            field="priority",
+            before=3,
+            after=1,
+            note="customer-facing",
+        )
+    _append(database, clock, 1)
+    value = "'2026-01-01 00:00:00'" if column == "at" else "'tampered'"
+    _tamper(database, f"UPDATE audit_entry SET {column} = {value} WHERE id = 3")
+    assert _report(database) == audit.ChainReport(
+        2, bad_id=3, record_key=_key(column), problem=EDITED
+    )
+
+
+def _key(column: str) -> str:
+    return "tampered" if column == "record_key" else "INC-1"
+
+
+def test_a_rewritten_first_row_does_not_chain_to_the_start(database, clock):
+    _append(database, clock, 2)
+    _tamper(database, f"UPDATE audit_entry SET prev_hash = '{'f' * 64}' WHERE id = 1")
+    assert _report(database) == audit.ChainReport(
+        0,
+        bad_id=1,
+        record_key="INC-1",
+        problem="it does not chain to the start of the trail: a row was removed or inserted "
+        "before it, or the row before it was rewritten together with its hash",
+    )
+
+
+@pytest.mark.parametrize(
+    ("row_hash", "prev_hash"), [("NULL", "NULL"), (f"'{'a' * 64}'", "NULL"), ("NULL", "'0'")]
+)
+def test_a_row_written_around_the_service_is_named(database, clock, row_hash, prev_hash):
+    _append(database, clock, 2)
+    _tamper(
+        database,
+        "INSERT INTO audit_entry (record_key, actor, at, action, row_hash, prev_hash) "
+        f"VALUES ('INC-1', 'U0EVIL', '2026-11-27 10:00:00', 'commented', {row_hash}, {prev_hash})",
+    )
+    _append(database, clock, 1)
+    assert _report(database) == audit.ChainReport(
+        2,
+        bad_id=3,
+        record_key="INC-1",
+        problem="it has no hash: it was written without the audit service",
+    )
+
+
+def test_verify_walks_the_trail_in_pages_of_any_size(database, clock):
+    _append(database, clock, 7)
+    for size in (1, 2, 3, 7, 5000):
+        assert _report(database, batch_size=size) == audit.ChainReport(7)
+    _tamper(database, "UPDATE audit_entry SET note = 'quiet' WHERE id = 6")
+    for size in (1, 2, 5, 5000):
+        assert _report(database, batch_size=size).bad_id == 6
+
+
+def test_a_session_appending_again_after_its_commit_chains_to_the_newest_row(database, clock):
+    """The remembered tail is forgotten at commit: a row another writer added in between is
+    the next row's predecessor, not the row this session wrote before."""
+    with database.session() as first:
+        audit.record(first, key="INC-1", actor="U1", at=clock.now(), action="commented")
+        first.commit()
+        _append(database, clock, 1, key="INC-2", actor="U2")
+        audit.record(first, key="INC-1", actor="U1", at=clock.now(), action="commented")
+        first.commit()
+        _append(database, clock, 1, key="INC-3", actor="U3")
+        audit.record(first, key="INC-1", actor="U1", at=clock.now(), action="commented")
+        first.rollback()
+        audit.record(first, key="INC-1", actor="U1", at=clock.now(), action="resolved")
+    assert _report(database) == audit.ChainReport(5)
+
+
+def test_appending_many_rows_in_one_transaction_reads_the_tail_once(database, clock):
+    from tests.statements import captured
+
+    seen = captured(database, lambda: _append(database, clock, 5))
+    tail_reads = [s for s in seen if "row_hash" in s and "ORDER BY" in s and "DESC" in s]
+    assert len(tail_reads) == 1
+    assert _report(database) == audit.ChainReport(5)
