@@ -139,6 +139,13 @@ class Policy(Strict):
                     f"services[{index}].team: '{service.team}' is not one of the [[teams]] "
                     f"({', '.join(team_names) or 'none defined'})"
                 )
+        known = {name.lower() for name in team_names}
+        for team in self.sms.hourly_rates:
+            if team.lower() not in known:
+                raise ValueError(
+                    f"sms.hourly_rates.{team}: '{team}' is not one of the [[teams]] "
+                    f"({', '.join(team_names) or 'none defined'})"
+                )
         _check_report_scopes(self)
         _check_agreements(self)
         return self

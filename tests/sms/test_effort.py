@@ -197,6 +197,7 @@ def test_effort_on_a_problem_and_a_change_is_costed_at_their_services_team_rate(
         ("hourly_rate = [60]", "sms.hourly_rate"),
         ('[sms.hourly_rates]\nplatform = "-1"', "sms.hourly_rates.platform"),
         ('[sms.hourly_rates]\nplatform = "99999999999999999999999"', "sms.hourly_rates.platform"),
+        ('[sms.hourly_rates]\nplatfrom = "80"', "sms.hourly_rates.platfrom: 'platfrom' is not one"),
     ],
 )
 def test_bad_hourly_rates_stop_the_policy_with_their_key_path(rates: str, key: str):
