@@ -1,8 +1,8 @@
 """The SLA clock's edges: what it refuses, targets met to the second, pauses that overlap, touch,
 arrive out of order or are still open, and a process whose local time zone is not UTC.
 
-Every test here runs with the process's local zone set far from UTC and from the calendars'
-zones (Kiritimati, UTC+14): the clock must work on the instants it is given and on its
+Every test here runs twice, with the process's local zone set far from UTC and from the
+calendars' zones (Kiritimati, UTC+14, and Pago Pago, UTC-11): the clock must work on the instants it is given and on its
 calendar's zone, never on the machine's, whose local zone a server may set to anything."""
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ MON = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday; London is on UTC in Novemb
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def far_local_zone() -> Iterator[None]:
+@pytest.fixture(autouse=True, params=[("Pacific/Kiritimati", 14), ("Pacific/Pago_Pago", -11)])
+def far_local_zone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test runs twice: with the machine's local zone a day ahead of the calendars' and a
+    day behind them."""
+    zone, hours = request.param
     before = os.environ.get("TZ")
-    os.environ["TZ"] = "Pacific/Kiritimati"
+    os.environ["TZ"] = zone
     time.tzset()
-    assert datetime(2026, 11, 23, 10, tzinfo=UTC).astimezone().utcoffset() == timedelta(hours=14)
+    assert datetime(2026, 11, 23, 10, tzinfo=UTC).astimezone().utcoffset() == timedelta(hours=hours)
     yield
     if before is None:
         os.environ.pop("TZ", None)
@@ -155,12 +158,14 @@ def test_a_working_day_must_open_before_it_closes(closes: clock_time) -> None:
 
 
 def test_business_hours_follow_the_calendar_zone_not_the_local_one() -> None:
+    assert TwentyFourSeven().is_working_time(at(5, 3)) is True
     calendar = office()
     # Friday 11:00 in London is Saturday 01:00 in Kiritimati: still working time.
     assert calendar.is_working_time(at(4, 11))
     assert not calendar.is_working_time(at(4, 17))
     assert not calendar.is_working_time(at(5, 11))
-    # Monday 10:00-12:00 in London is Tuesday in Kiritimati: two working hours all the same.
+    # Monday 10:00-12:00 in London is Tuesday in Kiritimati (and Sunday night into Monday in
+    # Pago Pago): two working hours all the same.
     assert calendar.working_seconds_between(at(0, 10), at(0, 12)) == 2 * 3600
     assert calendar.working_seconds_between(at(0, 10), at(1, 10)) == 8 * 3600
     assert calendar.add_working_time(at(0, 10), 3600) == at(0, 11)
@@ -370,3 +375,20 @@ def test_a_stopped_target_keeps_the_deadline_that_applied_at_the_stop() -> None:
         stopped_at=at(0, 12),
     )
     assert at_stop.due_at == at(0, 12)
+
+
+def test_a_calendar_without_working_days_says_so_instead_of_looping() -> None:
+    never = BusinessCalendar(
+        timezone=LONDON, working_weekdays=[], opens=clock_time(9), closes=clock_time(17)
+    )
+    assert never.working_seconds_between(at(0, 0), at(7, 0)) == 0.0
+    with pytest.raises(
+        ValueError, match="^no working time found within 3660 days; check the calendar$"
+    ):
+        never.add_working_time(at(0, 10), 60)
+
+
+def test_pauses_that_begin_together_one_still_open_stop_the_clock_from_then() -> None:
+    assert _counted([(at(0, 10), None), (at(0, 10), at(0, 11))]) == 1
+    assert _counted([(at(0, 10), at(0, 11)), (at(0, 10), None)]) == 1
+    assert _counted([(at(0, 10), at(0, 12)), (at(0, 10), at(0, 11))]) == 4
