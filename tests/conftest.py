@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,13 @@ from sqlmodel import SQLModel
 
 from bot.db import Database, make_engine, upgrade_database
 from services.clock import ManualClock
+
+# The whole session runs with a local zone that is not UTC (Newfoundland: UTC-3:30, with summer
+# time), so code that slips into the machine's zone (`astimezone()` with no zone, naive `now()`,
+# `fromtimestamp` without tz) fails here instead of passing on a UTC machine and going wrong on a
+# server set to anything else. Tests needing another zone set TZ themselves and put it back.
+os.environ["TZ"] = "America/St_Johns"
+time.tzset()
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 
