@@ -392,3 +392,13 @@ def test_pauses_that_begin_together_one_still_open_stop_the_clock_from_then() ->
     assert _counted([(at(0, 10), None), (at(0, 10), at(0, 11))]) == 1
     assert _counted([(at(0, 10), at(0, 11)), (at(0, 10), None)]) == 1
     assert _counted([(at(0, 10), at(0, 12)), (at(0, 10), at(0, 11))]) == 4
+
+
+@pytest.mark.parametrize("argument", ["start", "now", "stopped_at"])
+def test_a_naive_time_is_reported_before_a_target_that_is_wrong_too(argument: str) -> None:
+    # evaluate checks its instants first: the naive one (a bug in the caller, whatever the
+    # policy says) is the error reported, even when the target is zero as well.
+    given = {"start": at(0, 10), "now": at(0, 12), "stopped_at": at(0, 11)}
+    given[argument] = datetime(2026, 11, 23, 11)
+    with pytest.raises(ValueError, match=f"^{NAIVE}$"):
+        evaluate(**given, target=timedelta(0), calendar=TwentyFourSeven())
