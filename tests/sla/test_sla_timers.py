@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete
+
 from models.incident import HoldReason
 from models.sla_timer import SlaTimer
 from services import audit, incidents, sla_timers
@@ -175,3 +177,33 @@ def test_reopen_runs_the_resolution_target_again(database, clock, policy):
     with database.session() as session:
         incidents.reopen(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
     assert _timer(database, key, "resolution").next_due_at == datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def test_a_timer_missing_from_the_store_is_made_again_at_the_next_change(database, clock, policy):
+    """A timer row lost (deleted by hand, a restore that missed it) is not a dead end: the
+    incident's next change makes it again, from the incident's own start and its first stage."""
+    key = new_incident(database, clock, policy, priority=2)  # logged 10:00; resolution 8h, 24x7
+    before = _timer(database, key, "resolution")
+    with database.session() as session:
+        session.execute(
+            delete(SlaTimer).where(SlaTimer.record_key == key, SlaTimer.target == "resolution")
+        )
+        gone = session.exec(
+            sla_timers.select(SlaTimer).where(
+                SlaTimer.record_key == key, SlaTimer.target == "resolution"
+            )
+        ).all()
+        assert gone == []
+    clock.advance(minutes=5)
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    again = _timer(database, key, "resolution")
+    assert (again.started_at, again.target_seconds, again.calendar) == (
+        before.started_at,
+        8 * 3600,
+        before.calendar,
+    )
+    assert again.next_stage == policy.sla.warn_at[0]
+    assert again.next_due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
+    assert again.due_at == datetime(2026, 11, 27, 18, tzinfo=UTC)
+    assert (again.updated_at, again.stopped_at) == (clock.now(), None)
