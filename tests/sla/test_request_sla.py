@@ -108,3 +108,114 @@ def test_request_clock_waits_for_approval_then_warns_and_breaches_once(database,
         later = _sent(session, key)
     # Fulfilled: no further reminders however late the next sweep runs.
     assert [s for s in later if s not in stages and "reminder" in s[0]] == []
+
+
+def _submitted(session, clock) -> str:  # type: ignore[no-untyped-def]
+    notify, _ = requests.submit(
+        session,
+        item_id="access",
+        answers={"system": "billing"},
+        requester="U0ASKER",
+        now=clock.now(),
+        policy=POLICY,
+    )
+    return notify.request.key
+
+
+def _states(database, clock, key):  # type: ignore[no-untyped-def]
+    """The request's (response, resolution) as /request show sees them."""
+    with database.session() as session:
+        request = requests.get(session, key=key)
+        return sla_timers.request_sla(request=request, policy=POLICY, now=clock.now())
+
+
+def _swept_a_week_later(database, clock, key):  # type: ignore[no-untyped-def]
+    """What the sweeps send about the request over the next week (stopped: nothing)."""
+    with database.session() as session:
+        before = _sent(session, key)
+    for days in range(1, 8):
+        with database.session() as session:
+            sla_timers.sweep(session, now=clock.now() + timedelta(days=days), policy=POLICY)
+    with database.session() as session:
+        return [s for s in _sent(session, key) if s not in before]
+
+
+def _decide(session, clock, key, *, approve: bool) -> None:  # type: ignore[no-untyped-def]
+    requests.decide(
+        session,
+        key=key,
+        approver="U0BOSS",
+        members_of=APPROVERS,
+        approve=approve,
+        now=clock.now(),
+        policy=POLICY,
+        reason=None if approve else "Not for contractors",
+    )
+
+
+def test_starting_and_fulfilling_stop_response_then_resolution(database, clock):
+    # Friday 10:00; approval takes an hour (not counted), fulfilment starts 30 min later and
+    # ends an hour after that.
+    with database.session() as session:
+        key = _submitted(session, clock)
+    clock.advance(hours=1)
+    with database.session() as session:
+        _decide(session, clock, key, approve=True)
+    approved = clock.now()
+    clock.advance(minutes=30)
+    with database.session() as session:
+        requests.start_fulfilment(
+            session, key=key, actor=Actor("U0ITONCALL"), now=clock.now(), **FULFILMENT
+        )
+    (response, resolution) = _states(database, clock, key)
+    assert (response.stopped, response.met, response.elapsed) == (True, True, timedelta(minutes=30))
+    assert (resolution.stopped, resolution.paused) == (False, False)
+    assert resolution.elapsed == timedelta(minutes=30)
+    assert resolution.due_at == approved + timedelta(hours=2)
+    clock.advance(hours=1)
+    with database.session() as session:
+        requests.fulfil(
+            session, key=key, note="Done", actor=Actor("U0ITONCALL"), now=clock.now(), **FULFILMENT
+        )
+    clock.advance(hours=1)
+    with database.session() as session:
+        requests.close(session, key=key, actor=Actor("U0ITONCALL"), now=clock.now(), **FULFILMENT)
+    (response, resolution) = _states(database, clock, key)
+    # Closing later does not move the stops: fulfilment is what met the targets.
+    assert (response.stopped, response.elapsed) == (True, timedelta(minutes=30))
+    assert (resolution.stopped, resolution.met, resolution.elapsed) == (
+        True,
+        True,
+        timedelta(minutes=90),
+    )
+    assert _swept_a_week_later(database, clock, key) == []
+
+
+def test_a_rejected_request_stops_both_clocks_at_the_decision(database, clock):
+    with database.session() as session:
+        key = _submitted(session, clock)
+    clock.advance(hours=1)
+    with database.session() as session:
+        _decide(session, clock, key, approve=False)
+    clock.advance(hours=5)
+    (response, resolution) = _states(database, clock, key)
+    # Waiting for the decision was paused: nothing counted, nothing owed.
+    assert (response.stopped, response.elapsed, response.breached) == (True, timedelta(0), False)
+    assert (resolution.stopped, resolution.elapsed) == (True, timedelta(0))
+    assert _swept_a_week_later(database, clock, key) == []
+
+
+def test_a_cancelled_request_stops_both_clocks_when_cancelled(database, clock):
+    with database.session() as session:
+        key = _submitted(session, clock)
+    clock.advance(hours=1)
+    with database.session() as session:
+        _decide(session, clock, key, approve=True)
+    clock.advance(minutes=45)
+    with database.session() as session:
+        requests.cancel(session, key=key, actor=Actor("U0ASKER"), now=clock.now())
+    clock.advance(hours=5)
+    (response, resolution) = _states(database, clock, key)
+    assert (response.stopped, response.elapsed) == (True, timedelta(minutes=45))
+    assert (resolution.stopped, resolution.elapsed) == (True, timedelta(minutes=45))
+    assert _swept_a_week_later(database, clock, key) == []
