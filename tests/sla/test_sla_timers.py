@@ -207,3 +207,47 @@ def test_a_timer_missing_from_the_store_is_made_again_at_the_next_change(databas
     assert again.next_due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
     assert again.due_at == datetime(2026, 11, 27, 18, tzinfo=UTC)
     assert (again.updated_at, again.stopped_at) == (clock.now(), None)
+
+
+def test_the_incident_shows_its_clocks_with_holds_and_stops(database, clock, policy):
+    """What the incident message and /incident show display: the response stopped when it was
+    acknowledged, the resolution clock paused while on hold and its deadline pushed back by the
+    hold, and no deadline to show while paused."""
+    key = new_incident(database, clock, policy, priority=2)  # 10:00; resolution 8h, 24x7
+
+    def shown(at: datetime):  # type: ignore[no-untyped-def]
+        clock.set(at)
+        with database.session() as session:
+            incident = incidents.get(session, key=key)
+            return sla_timers.incident_sla(session, incident=incident, policy=policy, now=at)
+
+    clock.advance(minutes=5)
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    clock.set(datetime(2026, 11, 27, 11, tzinfo=UTC))
+    with database.session() as session:
+        incidents.hold(
+            session,
+            key=key,
+            reason=HoldReason.CUSTOMER,
+            note=None,
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    response, resolution, deadline = shown(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    assert (response.stopped, response.met, response.elapsed) == (True, True, timedelta(minutes=5))
+    assert (resolution.paused, resolution.elapsed, resolution.due_at) == (
+        True,
+        timedelta(hours=1),
+        None,
+    )
+    assert deadline is None
+    clock.set(datetime(2026, 11, 27, 13, tzinfo=UTC))
+    with database.session() as session:
+        incidents.resume(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    response, resolution, deadline = shown(datetime(2026, 11, 27, 14, tzinfo=UTC))
+    assert (resolution.paused, resolution.stopped) == (False, False)
+    assert resolution.elapsed == timedelta(hours=2)
+    assert resolution.due_at == deadline == datetime(2026, 11, 27, 20, tzinfo=UTC)
+    assert response.elapsed == timedelta(minutes=5)  # still stopped where it was met
