@@ -313,3 +313,32 @@ def test_a_restricted_incident_breach_reaches_only_the_security_team(database, c
         not in " ".join(row.text for row in rows.values() if row.recipient != "USECURITY")
         or True
     )
+
+
+def test_a_cancelled_incident_stops_both_clocks_and_is_never_chased(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=2)
+    clock.advance(minutes=20)
+    with database.session() as session:
+        incidents.cancel(
+            session, key=key, actor=AGENT, now=clock.now(), note="Logged twice", policy=policy
+        )
+    clock.advance(hours=12)
+    with database.session() as session:
+        incident = incidents.get(session, key=key)
+        response, resolution, deadline = sla_timers.incident_sla(
+            session, incident=incident, policy=policy, now=clock.now()
+        )
+    assert (response.stopped, response.elapsed) == (True, timedelta(minutes=20))
+    assert (resolution.stopped, resolution.elapsed) == (True, timedelta(minutes=20))
+    assert deadline is None
+    sweep(database, clock, policy)
+    assert stages(database, key) == {}
+
+
+def test_without_warnings_the_first_stage_is_the_breach(database, clock, policy):
+    from models.sla_policy import SlaPolicy
+
+    policy = policy.model_copy(update={"sla": SlaPolicy(warn_at=[])})
+    key = new_incident(database, clock, policy, priority=2)  # 10:00; resolution 8h
+    timer = _timer(database, key, "resolution")
+    assert (timer.next_stage, timer.next_due_at) == (100, datetime(2026, 11, 27, 18, tzinfo=UTC))
