@@ -342,3 +342,56 @@ def test_without_warnings_the_first_stage_is_the_breach(database, clock, policy)
     key = new_incident(database, clock, policy, priority=2)  # 10:00; resolution 8h
     timer = _timer(database, key, "resolution")
     assert (timer.next_stage, timer.next_due_at) == (100, datetime(2026, 11, 27, 18, tzinfo=UTC))
+
+
+def test_what_the_warning_the_breach_and_the_reminder_say(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=2)  # 10:00; resolution 8h, 24x7
+
+    def said(stage: str) -> str:
+        """The text of a stage (the same for each of its recipients)."""
+        (text,) = {r.text for r in outbox(database, key) if r.stage == stage}
+        return text
+
+    clock.set(datetime(2026, 11, 27, 14, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert said("resolution:50") == (
+        f":hourglass: {key} (P2 high) Mail is down: 50 % of the resolution time is used."
+        " It is due Fri 27 Nov 18:00 UTC."
+    )
+    clock.set(datetime(2026, 11, 27, 18, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert said("resolution:100") == (
+        f":rotating_light: {key} (P2 high) Mail is down has breached its resolution target."
+    )
+    # The bot was down for the hourly reminders (19:00, 20:00, 21:00): at 21:30 only the
+    # latest is sent, late, and it says so.
+    clock.set(datetime(2026, 11, 27, 21, 30, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert said("resolution:reminder:3") == (
+        f":rotating_light: Reminder: {key} (P2 high) Mail is down is still past its resolution"
+        " target (breached 3h 30m ago). (Sent late: the bot was unavailable when this fell due.)"
+    )
+
+
+def test_a_restricted_incident_warning_reaches_its_assignee_and_the_security_team(database, clock):
+    from models.policy import Channels, Policy, Roles, Service, Team
+
+    policy = Policy(
+        channels=Channels(incidents="C0INCIDENTS", security="C0SECURITY"),
+        roles=Roles(security=["USECURITY"]),
+        teams=[Team(name="ops", lead="ULEAD", on_call="UTEAMONCALL")],
+        services=[Service(name="email", team="ops", on_call="USVCONCALL")],
+    )
+    key = new_incident(database, clock, policy, priority=2)
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+    _posted(database, key, restricted=True)
+    clock.set(datetime(2026, 11, 27, 14, tzinfo=UTC))
+    sweep(database, clock, policy)
+    assert sorted(stages(database, key)["resolution:50"]) == ["UAGENT", "USECURITY"]
+    rows = _breach_rows(database, clock, policy, key)
+    assert sorted(rows) == ["C0POSTED", "USECURITY"]
+    assert (rows["C0POSTED"].thread_channel, rows["C0POSTED"].thread_ts) == (
+        "C0POSTED",
+        "1764237600.000100",
+    )
