@@ -104,7 +104,7 @@ def candidates(session: Session, *, now: datetime, policy: Policy) -> list[Candi
                 col(model.status).in_(done),
                 _not_surveyed(prefix, model),
             )
-            .order_by(col(done_at))
+            .order_by(col(done_at), col(model.id))  # ties: the older record first
             .limit(SWEEP_LIMIT)
         ).all()
         found += [Candidate(f"{prefix}-{row[0]}", *row[1:]) for row in rows]
