@@ -1,0 +1,223 @@
+"""Approval rules at the service level, where the Slack flows reach them only through a click:
+whether a person may decide before the Reject form opens (`may_decide`), where an approval
+stands when a message is redrawn (`current_tally`), the approval requests remembered for
+redrawing, and the security approver's part in the quorum."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.db import Database
+from models.change import ChangeStatus, ChangeType, Risk
+from models.policy import Policy
+from services import change_approvals, changes
+from services.clock import ManualClock
+from services.errors import AlreadyDone, Forbidden, NotAllowed
+from services.permissions import Actor
+from tests.changes.conftest import (
+    CAB,
+    CHAIR,
+    ECAB,
+    FREEZE_START,
+    FREEZERS,
+    REQUESTER,
+    Submit,
+    approve,
+    change_input,
+    later,
+)
+
+SECURITY = "SSEC1"
+
+
+def _may_decide(database: Database, policy: Policy, key: str, who: str, groups: set[str]):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return change_approvals.may_decide(
+            session, key=key, approver=who, approver_groups=groups, policy=policy
+        )
+
+
+def _tally(database: Database, policy: Policy, key: str) -> change_approvals.Tally | None:
+    with database.session() as session:
+        change = changes.get(session, key=key)
+        return change_approvals.current_tally(session, change=change, policy=policy)
+
+
+def test_may_decide_lets_an_approver_in_and_names_the_change(
+    database: Database, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting()
+    change = _may_decide(database, policy, key, "UAPP1", {CAB})
+    assert change.key == key and change.state is ChangeStatus.AWAITING_APPROVAL
+    # A person named by user id in the approver list needs no group.
+    named = policy.model_copy(
+        update={
+            "changes": policy.changes.model_copy(
+                update={
+                    "approvers": policy.changes.approvers.model_copy(update={"normal": ["UNAMED"]})
+                }
+            )
+        }
+    )
+    assert _may_decide(database, named, key, "UNAMED", set()).key == key
+
+
+def test_may_decide_refuses_the_requester_strangers_and_a_second_decision(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting()
+    with pytest.raises(
+        Forbidden,
+        match=rf"because you requested {key}, so you cannot approve it; another approver must",
+    ):
+        _may_decide(database, policy, key, REQUESTER, {CAB})
+    with pytest.raises(Forbidden, match=rf"not an approver for normal changes .* on {key}"):
+        _may_decide(database, policy, key, "USTRANGER", {"SOTHER"})
+    approve(database, policy, clock, key, "UAPP1", {CAB})
+    with pytest.raises(AlreadyDone, match=rf"decision on {key} is already recorded"):
+        _may_decide(database, policy, key, "UAPP1", {CAB})
+    # Another approver's decision is not theirs: they may still decide.
+    assert _may_decide(database, policy, key, "UAPP2", {CAB}).key == key
+
+
+def test_may_decide_refuses_once_the_change_is_decided(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting()
+    approve(database, policy, clock, key, "UAPP1", {CAB}, decision="reject", reason="No")
+    with pytest.raises(NotAllowed, match="Rejected"):
+        _may_decide(database, policy, key, "UAPP2", {CAB})
+    with database.session() as session:
+        new = changes.create(
+            session, data=change_input(), requester=REQUESTER, now=clock.now(), policy=policy
+        ).key
+    with pytest.raises(NotAllowed, match="New"):
+        _may_decide(database, policy, new, "UAPP2", {CAB})
+
+
+def test_may_decide_lets_the_freeze_approver_in_only_inside_a_freeze(
+    database: Database, policy: Policy, awaiting: Submit
+) -> None:
+    frozen = awaiting(
+        type=ChangeType.EMERGENCY,
+        planned_start=FREEZE_START + later(24),
+        planned_end=FREEZE_START + later(26),
+    )
+    assert _may_decide(database, policy, frozen, "UFREEZE", {FREEZERS}).key == frozen
+    outside = awaiting(type=ChangeType.EMERGENCY)
+    with pytest.raises(Forbidden, match="not an approver for emergency changes"):
+        _may_decide(database, policy, outside, "UFREEZE", {FREEZERS})
+    assert _may_decide(database, policy, outside, "UECAB", {ECAB}).key == outside
+
+
+def test_current_tally_says_where_the_approval_stands_without_counting_anything(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting(risk=Risk.HIGH)  # two approvals, one of them the CAB chair
+    before = _tally(database, policy, key)
+    assert before is not None
+    assert (before.outcome, before.needed_more, before.counted) == ("pending", 2, False)
+    assert before.approved_by == () and before.rejected_by == ()
+    approve(database, policy, clock, key, "UAPP1", {CAB})
+    approve(database, policy, clock, key, "UAPP2", {CAB})
+    waiting = _tally(database, policy, key)
+    assert waiting is not None
+    # Two approvals, but no chair among them: one more is needed, and it must be the chair.
+    assert (waiting.outcome, waiting.needed_more) == ("pending", 1)
+    assert waiting.approved_by == ("UAPP1", "UAPP2")
+    assert waiting.change.key == key
+    approve(database, policy, clock, key, "UCHAIR", {CHAIR})
+    done = _tally(database, policy, key)
+    assert done is not None and (done.outcome, done.needed_more) == ("approved", 0)
+    assert done.approved_by == ("UAPP1", "UAPP2", "UCHAIR")
+
+
+def test_current_tally_counts_rejections_and_has_none_for_a_standard_change(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting()
+    approve(database, policy, clock, key, "UAPP1", {CAB}, decision="reject", reason="Too risky")
+    rejected = _tally(database, policy, key)
+    assert rejected is not None
+    assert rejected.outcome == "rejected" and rejected.rejected_by == ("UAPP1",)
+    with database.session() as session:
+        standard = changes.create(
+            session,
+            data=change_input(type=ChangeType.STANDARD, standard_template="Rotate TLS certificate"),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
+        ).key
+    assert _tally(database, policy, standard) is None
+
+
+def test_approval_requests_are_remembered_per_change_in_the_order_posted(
+    database: Database, policy: Policy, awaiting: Submit
+) -> None:
+    first, second = awaiting(), awaiting()
+    with database.session() as session:
+        change_approvals.add_approval_message(session, key=first, channel="C1", ts="1.1")
+        change_approvals.add_approval_message(session, key=second, channel="C1", ts="2.1")
+        change_approvals.add_approval_message(session, key=first, channel="D9", ts="1.2")
+    with database.session() as session:
+        assert change_approvals.approval_messages(session, key=first) == [
+            ("C1", "1.1"),
+            ("D9", "1.2"),
+        ]
+        assert change_approvals.approval_messages(session, key=second) == [("C1", "2.1")]
+
+
+@pytest.fixture
+def secure_policy(policy: Policy) -> Policy:
+    return policy.model_copy(
+        update={"changes": policy.changes.model_copy(update={"security_approvers": [SECURITY]})}
+    )
+
+
+def test_a_security_change_asks_the_security_approver_and_waits_for_one(
+    database: Database, clock: ManualClock, secure_policy: Policy
+) -> None:
+    policy = secure_policy
+    with database.session() as session:
+        key = changes.create(
+            session,
+            data=change_input(risk=Risk.LOW, security=True),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
+        ).key
+        changes.assess(session, key=key, actor=Actor(REQUESTER), now=clock.now())
+        request = change_approvals.submit_for_approval(
+            session, key=key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+        )
+    assert request.ask == (CAB, CHAIR, SECURITY)
+    # The security approver may decide although not in the CAB; their approval says so.
+    assert _may_decide(database, policy, key, "UCISO", {SECURITY}).key == key
+    first = approve(database, policy, clock, key, "UAPP1", {CAB})
+    assert (first.outcome, first.needed_more) == ("pending", 1)
+    second = approve(database, policy, clock, key, "UCISO", {SECURITY})
+    assert second.outcome == "approved"
+    with database.session() as session:
+        rows = {row.approver: row.roles for row in changes.approvals(session, key=key)}
+    assert rows == {"UAPP1": "", "UCISO": "security"}
+
+
+def test_an_ordinary_change_does_not_ask_the_security_approver(
+    database: Database, clock: ManualClock, secure_policy: Policy
+) -> None:
+    policy = secure_policy
+    with database.session() as session:
+        key = changes.create(
+            session,
+            data=change_input(risk=Risk.LOW),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
+        ).key
+        changes.assess(session, key=key, actor=Actor(REQUESTER), now=clock.now())
+        request = change_approvals.submit_for_approval(
+            session, key=key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+        )
+    assert SECURITY not in request.ask
+    with pytest.raises(Forbidden, match="not an approver"):
+        _may_decide(database, policy, key, "UCISO", {SECURITY})
