@@ -1,0 +1,217 @@
+"""Problem rules the Slack flows reach only through a click: raising (titles, priorities, a form
+delivered twice), the New problem form's service-or-item choice, unlinking, closing, the lists,
+and raising a problem from a trend proposal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from models.incident import IncidentInput, Level
+from models.policy import Policy
+from models.problem import Problem
+from services import cmdb, incidents, links, problems
+from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from services.permissions import Actor, Role
+from tests.permissions_support import editor
+
+AGENT = Actor("U0AGENT", frozenset({Role.AGENT}))
+STRANGER = Actor("U0STRANGER")
+POLICY = Policy.model_validate(
+    {
+        "teams": [{"name": "web"}],
+        "services": [{"name": "Website", "team": "web"}, {"name": "Mail", "team": "web"}],
+    }
+)
+
+
+def _incident(session, clock, service: str | None = "Website") -> str:  # type: ignore[no-untyped-def]
+    data = IncidentInput(title="Slow pages", impact=Level.LOW, urgency=Level.LOW, service=service)
+    incident, _ = incidents.create(
+        session, data=data, reporter="U0REP", now=clock.now(), policy=POLICY
+    )
+    return incident.key
+
+
+def _raise(session, clock, title: str = "Cache evictions", **kwargs) -> Problem:  # type: ignore[no-untyped-def]
+    return problems.raise_problem(session, title=title, actor=AGENT, now=clock.now(), **kwargs)
+
+
+def test_raising_tidies_the_title_and_checks_priority_and_who(database, clock):
+    with database.session() as session:
+        problem = _raise(
+            session, clock, title="  Cache \n evictions\tagain ", description="  why  \n"
+        )
+        assert problem.title == "Cache evictions again" and problem.description == "why"
+        assert problem.priority == 3 and problem.created_by == AGENT.user_id
+        assert _raise(session, clock, title="x" * 400).title == "x" * 150
+        assert _raise(session, clock, priority=1).priority == 1
+        assert _raise(session, clock, priority=5).priority == 5
+        for bad in (0, 6):
+            with pytest.raises(InvalidInput, match=r"Priority runs from P1 to P5\."):
+                _raise(session, clock, priority=bad)
+        with pytest.raises(InvalidInput, match=r"Give the problem a short title\."):
+            _raise(session, clock, title=" \n\t ")
+        with pytest.raises(Forbidden, match=r"only service desk agents can raise problems\."):
+            problems.raise_problem(session, title="t", actor=STRANGER, now=clock.now())
+        with pytest.raises(Forbidden, match=r"only service desk agents can raise problems\."):
+            problems.may_raise(STRANGER)
+    problems.may_raise(AGENT)  # an agent may open the form: nothing raised
+
+
+def test_a_form_delivered_twice_raises_one_problem(database, clock):
+    with database.session() as session:
+        first = _raise(session, clock, submission_id="V1-abc")
+        other = _raise(session, clock, submission_id="V2-def")
+        again = _raise(session, clock, title="Different words", submission_id="V1-abc")
+        assert again.id == first.id and again.title == "Cache evictions"
+        assert other.id != first.id
+    with database.session() as session:
+        assert len(session.exec(select(Problem)).all()) == 2
+
+
+def test_the_forms_choice_is_a_service_or_an_item(database, clock):
+    with database.session() as session:
+        server = cmdb.create_item(
+            session, name="db-01", type="server", actor=editor("U0A"), now=clock.now()
+        )
+        cmdb.create_item(
+            session, name="Billing", type="service", actor=editor("U0A"), now=clock.now()
+        )
+        server_key = server.key
+    with database.session() as session:
+        assert problems.target_of(session, chosen="db-01", policy=POLICY) == (None, server_key)
+        assert problems.target_of(session, chosen=server_key, policy=POLICY) == (None, server_key)
+        assert problems.target_of(session, chosen="billing", policy=POLICY) == ("Billing", None)
+        assert problems.target_of(session, chosen="Mail", policy=POLICY) == ("Mail", None)
+        assert problems.target_of(session, chosen=None, policy=POLICY) == (None, None)
+        with pytest.raises(NotFound):
+            problems.target_of(session, chosen="nothing-like-it", policy=POLICY)
+
+
+def test_unlinking_an_incident(database, clock):
+    with database.session() as session:
+        incident = _incident(session, clock)
+        problem = _raise(session, clock, from_incident=incident)
+        key = problem.key
+        assert problems.linked_incidents(session, key=key) == [incident]
+        with pytest.raises(Forbidden, match=r"can unlink incidents from problems\."):
+            problems.unlink_incident(
+                session, key=key, incident=incident, actor=STRANGER, now=clock.now()
+            )
+        assert problems.unlink_incident(
+            session, key=key, incident=f"  {incident.lower()} ", actor=AGENT, now=clock.now()
+        )
+        assert problems.linked_incidents(session, key=key) == []
+        assert not problems.unlink_incident(
+            session, key=key, incident=incident, actor=AGENT, now=clock.now()
+        )
+
+
+def test_closing_needs_a_resolved_problem_and_an_agent(database, clock):
+    with database.session() as session:
+        key = _raise(session, clock).key
+        with pytest.raises(NotAllowed):
+            problems.close(session, key=key, actor=AGENT, now=clock.now())
+        problems.resolve(session, key=key, note="Bigger cache", actor=AGENT, now=clock.now())
+        with pytest.raises(Forbidden, match=r"can close problems\."):
+            problems.close(session, key=key, actor=STRANGER, now=clock.now())
+        closed_at = clock.advance(timedelta(hours=1))
+        closed = problems.close(session, key=key, actor=AGENT, now=clock.now())
+        assert closed.status == "closed" and closed.closed_at == closed_at
+        assert closed.resolution_note == "Bigger cache" and closed.resolved_by_change is None
+
+
+def test_the_problem_list_and_the_known_errors(database, clock):
+    with database.session() as session:
+        web = [_raise(session, clock, title=f"Web {n}", service="Website").key for n in range(3)]
+        mail = _raise(session, clock, title="Mail queue", service="Mail").key
+        problems.resolve(session, key=web[0], note="fixed", actor=AGENT, now=clock.now())
+        for key, title_word in ((web[1], "Evict"), (mail, "Drain")):
+            problems.record_known_error(
+                session,
+                key=key,
+                root_cause="cause",
+                workaround=f"{title_word} the QUEUE",
+                actor=AGENT,
+                now=clock.now(),
+            )
+    with database.session() as session:
+
+        def keys(found: list[Problem]) -> list[str]:
+            return [p.key for p in found]
+
+        assert keys(problems.list_problems(session)) == [mail, web[2], web[1]]
+        assert keys(problems.list_problems(session, open_only=False)) == [mail, *reversed(web)]
+        assert keys(problems.list_problems(session, service="Website")) == [web[2], web[1]]
+        assert keys(problems.list_problems(session, open_only=False, limit=2)) == [mail, web[2]]
+        assert keys(problems.known_errors(session)) == [mail, web[1]]
+        assert keys(problems.known_errors(session, search=" queue ")) == [mail, web[1]]
+        assert keys(problems.known_errors(session, search="evict")) == [web[1]]
+        assert keys(problems.known_errors(session, search="MAIL")) == [mail]  # the title
+        assert keys(problems.known_errors(session, search="   ")) == [mail, web[1]]
+        assert keys(problems.known_errors(session, limit=1)) == [mail]
+        assert problems.known_errors(session, search="nothing") == []
+
+
+def _three_on_the_website(database, clock) -> problems.TrendFinding:  # type: ignore[no-untyped-def]
+    finding = None
+    for _ in range(3):
+        clock.advance(timedelta(minutes=10))
+        with database.session() as session:
+            key = _incident(session, clock)
+            finding = problems.detect_trend(
+                session, incident_key=key, now=clock.now(), policy=POLICY
+            )
+    assert finding is not None
+    return finding
+
+
+def test_a_proposal_on_a_service_raises_a_problem_on_that_service(database, clock):
+    finding = _three_on_the_website(database, clock)
+    assert finding.target == "service:website"
+    with database.session() as session:
+        with pytest.raises(Forbidden, match=r"can raise problems\."):
+            problems.raise_from_proposal(
+                session, proposal_id=finding.proposal_id, actor=STRANGER, now=clock.now()
+            )
+        with pytest.raises(NotFound, match=r"That problem proposal no longer exists\."):
+            problems.raise_from_proposal(
+                session, proposal_id=finding.proposal_id + 1, actor=AGENT, now=clock.now()
+            )
+        problem, created = problems.raise_from_proposal(
+            session, proposal_id=finding.proposal_id, actor=AGENT, now=clock.now()
+        )
+    assert created
+    assert problem.title == "Repeated incidents on Website"
+    assert problem.description == "3 incidents: INC-1, INC-2, INC-3"
+    assert (problem.service, problem.item_key) == ("Website", None)
+
+
+def test_a_problem_covers_its_incidents_only_while_it_is_open(database, clock):
+    with database.session() as session:
+        keys = [_incident(session, clock) for _ in range(2)]
+        problem = _raise(session, clock, from_incident=keys[0])
+        third = _incident(session, clock)
+        # One of the cluster's incidents is linked to an open problem: no proposal.
+        assert not problems.trend_possible(
+            session, incident_key=third, now=clock.now(), policy=POLICY
+        )
+        problems.resolve(session, key=problem.key, note="done", actor=AGENT, now=clock.now())
+    with database.session() as session:
+        # Resolved, it covers nothing: the same incidents are a trend.
+        assert problems.trend_possible(session, incident_key=third, now=clock.now(), policy=POLICY)
+        found = problems.detect_trend(session, incident_key=third, now=clock.now(), policy=POLICY)
+        assert found is not None and found.incident_keys == [*keys, third]
+
+
+def test_a_link_to_anything_but_a_problem_covers_nothing(database, clock):
+    with database.session() as session:
+        keys = [_incident(session, clock) for _ in range(2)]
+        # An incident linked to a change (not a problem) is not covered.
+        links.link(session, a="CHG-1", b=keys[0], kind="problem", actor="U0A", now=clock.now())
+        links.link(session, a=keys[1], b=keys[0], kind="related", actor="U0A", now=clock.now())
+        third = _incident(session, clock)
+        assert problems.trend_possible(session, incident_key=third, now=clock.now(), policy=POLICY)
