@@ -66,7 +66,7 @@ def seed_month(db: Database, policy: Policy, clock: Clock, *, seed: int = 2026) 
             made += 1
         if day % 2 == 0:
             _request(db, policy, rng, opened + timedelta(hours=rng.randrange(1, 8)), now)
-        if day % 7 == 1:
+        if opened.weekday() == 1:  # Tuesdays: four or five in any 30 days
             _standard_change(db, policy, opened + timedelta(hours=2), now)
     return made
 
