@@ -282,7 +282,7 @@ def open_complaints(session: Session, *, limit: int = 50) -> list[Complaint]:
         session.exec(
             select(Complaint)
             .where(col(Complaint.status).in_([s.value for s in OPEN_COMPLAINTS]))
-            .order_by(col(Complaint.response_due_at))
+            .order_by(col(Complaint.response_due_at), col(Complaint.id))
             .limit(limit)
         )
     )

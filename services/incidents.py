@@ -449,7 +449,7 @@ def due_for_auto_close(
     statement = (
         select(Incident.id)
         .where(Incident.status == S.RESOLVED.value, col(Incident.resolved_at) <= cutoff)
-        .order_by(col(Incident.resolved_at))
+        .order_by(col(Incident.resolved_at), col(Incident.id))
         .limit(limit)
     )
     return [f"{KEY_PREFIX}-{row}" for row in session.exec(statement)]

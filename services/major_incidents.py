@@ -175,7 +175,7 @@ def unopened(session: Session, *, now: datetime, limit: int = 20) -> list[str]:
                 col(MajorIncident.channel_claimed_at) <= now - CHANNEL_LEASE,
             ),
         )
-        .order_by(col(MajorIncident.declared_at))
+        .order_by(col(MajorIncident.declared_at), col(MajorIncident.id))
         .limit(limit)
     )
     return list(session.exec(statement))

@@ -206,7 +206,7 @@ class RecordKind(Generic[T]):
                     col(model.claimed_at) <= now - lease,
                 ),
             )
-            .order_by(col(model.created_at))
+            .order_by(col(model.created_at), col(model.id))
             .limit(limit)
         )
         return [f"{self.prefix}-{number}" for number in session.exec(statement)]

@@ -114,7 +114,7 @@ def _audits(session: Session, policy: Policy, period: Period) -> list[str]:
             col(InternalAudit.status) == AuditStatus.COMPLETED.value,
             *_in_period(InternalAudit.completed_at, period),
         )
-        .order_by(col(InternalAudit.completed_at))
+        .order_by(col(InternalAudit.completed_at), col(InternalAudit.id))
     ).all()
     if not found:
         return ["No internal audit completed in the period."]

@@ -211,7 +211,7 @@ def named_by(session: Session, *, supplier: str) -> list[SupplierWait]:
         session.scalars(
             select(SupplierWait)
             .where(col(SupplierWait.supplier) == supplier)
-            .order_by(col(SupplierWait.set_at).desc())
+            .order_by(col(SupplierWait.set_at).desc(), col(SupplierWait.id).desc())
             .limit(20)
         )
     )
