@@ -309,3 +309,40 @@ def test_yaml_export_text_and_an_empty_cmdb(database, clock):
         "  type: application\n  owner: U0APP\n  status: retired\n  depends_on:\n  - db\n"
     )
     assert "team" not in text.split("- name: db")[0]  # empty fields are left out
+
+
+# ---------------------------------------------------------------------- the file as a whole
+
+
+def test_whole_file_refusals_name_their_line(database, clock, monkeypatch):
+    nul = "name,type\nweb,server\nd\x00b,server\nx\x00,server\n"
+    assert _errors(_import(database, clock, nul, "csv")) == [
+        "line 3: contains a NUL character; the file is probably not text"
+    ]
+    assert _errors(_import(database, clock, " \n\t\n", "toml")) == ["line 1: the file is empty"]
+    monkeypatch.setattr(cmdb_import, "MAX_FILE_BYTES", 2 * 2**20)
+    start = '[[item]]\nname = "web"\ntype = "server"\n# '
+    exactly = start + "x" * (2 * 2**20 - len(start) - 1) + "\n"
+    assert len(exactly) == 2 * 2**20
+    assert _import(database, clock, exactly, "toml").ok  # the bound itself is allowed
+    assert _errors(_import(database, clock, exactly + " ", "toml")) == [
+        "line 1: the file is larger than 2 MiB"
+    ]
+
+
+def test_a_byte_order_mark_and_format_names_in_any_case(database, clock, tmp_path):
+    report = _import(database, clock, "\ufeffname,type\nweb,server\n", "CSV")
+    assert report.ok and report.created == 1
+    assert _item(database, "web")[0].name == "web"
+    path = tmp_path / "items.YML"
+    path.write_text("item:\n  - name: db\n    type: server\n", encoding="utf-8")
+    with database.session() as session:
+        report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+    assert report.ok and report.created == 1, _errors(report)
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes(b"name,type\ncaf\xe9,server\n")
+    with database.session() as session:
+        report = cmdb_import.import_file(session, path=bad, actor=ADMIN, now=clock.now())
+    assert _errors(report) == [
+        "line 2: not UTF-8 text (byte 0xe9 at column 4); save the file as UTF-8"
+    ]
