@@ -174,14 +174,14 @@ def secure_policy(policy: Policy) -> Policy:
     )
 
 
-def test_a_security_change_asks_the_security_approver_and_waits_for_one(
-    database: Database, clock: ManualClock, secure_policy: Policy
-) -> None:
-    policy = secure_policy
+def _submitted(
+    database: Database, clock: ManualClock, policy: Policy, **overrides: object
+) -> tuple[str, change_approvals.ApprovalRequest]:
+    """A low-risk normal change, assessed and submitted under `policy`."""
     with database.session() as session:
         key = changes.create(
             session,
-            data=change_input(risk=Risk.LOW, security=True),
+            data=change_input(risk=Risk.LOW, **overrides),
             requester=REQUESTER,
             now=clock.now(),
             policy=policy,
@@ -190,6 +190,14 @@ def test_a_security_change_asks_the_security_approver_and_waits_for_one(
         request = change_approvals.submit_for_approval(
             session, key=key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
         )
+    return key, request
+
+
+def test_a_security_change_asks_the_security_approver_and_waits_for_one(
+    database: Database, clock: ManualClock, secure_policy: Policy
+) -> None:
+    policy = secure_policy
+    key, request = _submitted(database, clock, policy, security=True)
     assert request.ask == (CAB, CHAIR, SECURITY)
     # The security approver may decide although not in the CAB; their approval says so.
     assert _may_decide(database, policy, key, "UCISO", {SECURITY}).key == key
@@ -206,18 +214,7 @@ def test_an_ordinary_change_does_not_ask_the_security_approver(
     database: Database, clock: ManualClock, secure_policy: Policy
 ) -> None:
     policy = secure_policy
-    with database.session() as session:
-        key = changes.create(
-            session,
-            data=change_input(risk=Risk.LOW),
-            requester=REQUESTER,
-            now=clock.now(),
-            policy=policy,
-        ).key
-        changes.assess(session, key=key, actor=Actor(REQUESTER), now=clock.now())
-        request = change_approvals.submit_for_approval(
-            session, key=key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
-        )
+    key, request = _submitted(database, clock, policy)
     assert SECURITY not in request.ask
     with pytest.raises(Forbidden, match="not an approver"):
         _may_decide(database, policy, key, "UCISO", {SECURITY})
