@@ -218,3 +218,70 @@ def test_an_ordinary_change_does_not_ask_the_security_approver(
     assert SECURITY not in request.ask
     with pytest.raises(Forbidden, match="not an approver"):
         _may_decide(database, policy, key, "UCISO", {SECURITY})
+
+
+def test_a_decision_on_another_change_does_not_count_for_this_one(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    first, second = awaiting(), awaiting()
+    approve(database, policy, clock, first, "UAPP1", {CAB})
+    assert _may_decide(database, policy, second, "UAPP1", {CAB}).key == second
+    # The refusal names the change it is about.
+    approve(database, policy, clock, second, "UAPP1", {CAB}, decision="reject", reason="No")
+    with pytest.raises(NotAllowed, match=rf"{second} is Rejected, so it cannot be"):
+        _may_decide(database, policy, second, "UAPP2", {CAB})
+
+
+def test_a_freeze_on_the_changes_target_asks_its_freeze_approver(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    # A freeze on payments only: an emergency change on payments inside it needs the freeze
+    # approver (and lets them decide); the same window on another target does not.
+    freeze = {"name": "Payments", "start": FREEZE_START - later(48), "end": FREEZE_START}
+    targeted = policy.model_copy(
+        update={
+            "changes": policy.changes.model_copy(
+                update={
+                    "freezes": [
+                        type(policy.changes.freezes[0]).model_validate(
+                            {**freeze, "targets": ["Payments"]}
+                        )
+                    ]
+                }
+            )
+        }
+    )
+    window = {"planned_start": FREEZE_START - later(24), "planned_end": FREEZE_START - later(23)}
+    with database.session() as session:
+        key = changes.create(
+            session,
+            data=change_input(type=ChangeType.EMERGENCY, **window),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=targeted,
+        ).key
+        request = change_approvals.submit_for_approval(
+            session, key=key, actor=Actor(REQUESTER), now=clock.now(), policy=targeted
+        )
+    assert request.freeze == "Payments" and request.quorum == 2
+    assert _may_decide(database, targeted, key, "UFREEZE", {FREEZERS}).key == key
+    tally = _tally(database, targeted, key)
+    assert tally is not None and tally.needed_more == 2
+    approve(database, targeted, clock, key, "UECAB", {ECAB})
+    pending = _tally(database, targeted, key)
+    assert pending is not None and (pending.outcome, pending.needed_more) == ("pending", 1)
+    with database.session() as session:
+        other = changes.create(
+            session,
+            data=change_input(type=ChangeType.EMERGENCY, targets=["wiki"], **window),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=targeted,
+        ).key
+        change_approvals.submit_for_approval(
+            session, key=other, actor=Actor(REQUESTER), now=clock.now(), policy=targeted
+        )
+    with pytest.raises(Forbidden, match="not an approver for emergency changes"):
+        _may_decide(database, targeted, other, "UFREEZE", {FREEZERS})
+    elsewhere = _tally(database, targeted, other)
+    assert elsewhere is not None and elsewhere.needed_more == 1
