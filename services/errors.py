@@ -29,7 +29,12 @@ class Forbidden(ServiceDeskError):
         super().__init__(reason)
 
     def __str__(self) -> str:
-        return f"Refused, because {self.reason[:1].lower()}{self.reason[1:]}"
+        # "You requested…" reads "because you requested…"; a key or an acronym ("INC-2 is…",
+        # "CAB members…") keeps its capitals.
+        first = self.reason.split(" ", 1)[0]
+        if first[1:] == first[1:].lower():
+            return f"Refused, because {self.reason[:1].lower()}{self.reason[1:]}"
+        return f"Refused, because {self.reason}"
 
 
 class AlreadyDone(ServiceDeskError):
