@@ -177,7 +177,7 @@ def test_a_proposal_on_a_service_raises_a_problem_on_that_service(database, cloc
             problems.raise_from_proposal(
                 session, proposal_id=finding.proposal_id, actor=STRANGER, now=clock.now()
             )
-        with pytest.raises(NotFound, match=r"That problem proposal no longer exists\."):
+        with pytest.raises(NotFound, match=r"^That problem proposal no longer exists\.$"):
             problems.raise_from_proposal(
                 session, proposal_id=finding.proposal_id + 1, actor=AGENT, now=clock.now()
             )
@@ -215,3 +215,109 @@ def test_a_link_to_anything_but_a_problem_covers_nothing(database, clock):
         links.link(session, a=keys[1], b=keys[0], kind="related", actor="U0A", now=clock.now())
         third = _incident(session, clock)
         assert problems.trend_possible(session, incident_key=third, now=clock.now(), policy=POLICY)
+
+
+def test_linking_checks_the_person_the_problems_state_and_the_incidents_visibility(database, clock):
+    with database.session() as session:
+        incident = _incident(session, clock)
+        data = IncidentInput(
+            title="Odd logins",
+            impact=Level.LOW,
+            urgency=Level.LOW,
+            service="Website",
+            security=True,
+        )
+        secured = POLICY.model_copy(
+            update={"channels": POLICY.channels.model_copy(update={"security": "C0SECURITY"})}
+        )
+        secret, _ = incidents.create(
+            session, data=data, reporter="U0SECREP", now=clock.now(), policy=secured
+        )
+        assert secret.restricted
+        secret_key = secret.key
+        key = _raise(session, clock).key
+        with pytest.raises(Forbidden, match=r"can link incidents to problems\."):
+            problems.link_incident(
+                session, key=key, incident=incident, actor=STRANGER, now=clock.now()
+            )
+        with pytest.raises(Forbidden, match=rf"{secret_key} is a restricted incident"):
+            problems.link_incident(
+                session, key=key, incident=secret_key, actor=AGENT, now=clock.now()
+            )
+        security = Actor("U0SEC", frozenset({Role.AGENT, Role.SECURITY}))
+        assert problems.link_incident(
+            session, key=key, incident=secret_key, actor=security, now=clock.now()
+        )
+        problems.resolve(session, key=key, note="done", actor=AGENT, now=clock.now())
+        with pytest.raises(NotAllowed, match=rf"{key} is Resolved, so it cannot be linked"):
+            problems.link_incident(
+                session, key=key, incident=incident, actor=AGENT, now=clock.now()
+            )
+        with pytest.raises(NotAllowed, match=rf"{key} is Resolved, so it cannot be linked"):
+            problems.check_step(problems.get(session, key=key), "link", AGENT)
+
+
+def test_the_default_list_lengths(database, clock):
+    with database.session() as session:
+        for n in range(51):
+            problem = _raise(session, clock, title=f"P{n}")
+            problems.record_known_error(
+                session,
+                key=problem.key,
+                root_cause="c",
+                workaround="w",
+                actor=AGENT,
+                now=clock.now(),
+            )
+        session.flush()
+        assert len(problems.list_problems(session)) == 25
+        assert len(problems.known_errors(session)) == 50
+
+
+def test_only_the_clusters_own_links_to_an_open_problem_cover_it(database, clock):
+    with database.session() as session:
+        elsewhere = _incident(session, clock, service="Mail")
+        _raise(session, clock, from_incident=elsewhere)  # open, but on another incident
+        keys = [_incident(session, clock) for _ in range(2)]
+        resolved = _raise(session, clock, from_incident=keys[0])
+        problems.resolve(session, key=resolved.key, note="x", actor=AGENT, now=clock.now())
+        other_kind = _raise(session, clock)  # open, linked to the cluster by another kind
+        links.link(
+            session, a=other_kind.key, b=keys[1], kind="related", actor="U0A", now=clock.now()
+        )
+        third = _incident(session, clock)
+        assert problems.trend_possible(session, incident_key=third, now=clock.now(), policy=POLICY)
+
+
+def test_a_cluster_proposed_concurrently_gives_way_to_the_next_target(database, clock):
+    from models.problem import TrendProposal
+
+    with database.session() as session:
+        item = cmdb.create_item(
+            session, name="web-01", type="server", actor=editor("U0A"), now=clock.now()
+        )
+        item_key = item.key
+        keys = []
+        for _ in range(3):
+            key = _incident(session, clock)
+            links.link(
+                session, a=key, b=item_key, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now()
+            )
+            keys.append(key)
+        first = incidents.get(session, key=keys[0])
+        # Another process proposed the service's cluster a moment ago (its row is not seen by
+        # this read, as its proposed_at falls before the cluster): the insert clashes.
+        session.add(
+            TrendProposal(
+                target="service:website",
+                incident_keys="[]",
+                earliest_at=first.created_at,
+                proposed_at=first.created_at - timedelta(seconds=1),
+            )
+        )
+        session.flush()
+        found = problems.detect_trend(
+            session, incident_key=keys[-1], now=clock.now(), policy=POLICY
+        )
+    assert found is not None and found.target == f"item:{item_key}"
+    assert found.incident_keys == keys
