@@ -346,3 +346,167 @@ def test_a_byte_order_mark_and_format_names_in_any_case(database, clock, tmp_pat
     assert _errors(report) == [
         "line 2: not UTF-8 text (byte 0xe9 at column 4); save the file as UTF-8"
     ]
+
+
+# ------------------------------------------------------------------- second pass at the edges
+
+
+def test_the_messages_whole(database, clock, tmp_path):
+    with database.session() as session:
+        with pytest.raises(InvalidInput, match=r"^Give a file or its text to import\.$"):
+            cmdb_import.import_file(session, actor=ADMIN, now=clock.now())
+        with pytest.raises(InvalidInput, match=r"^Import reads csv, toml, yaml files, not ''\.$"):
+            cmdb_import.import_file(session, text="name\nx\n", actor=ADMIN, now=clock.now())
+    # The NUL's line counts the line ends before it, from the file's very first character.
+    nul = "\nname,type\nw\x00b,server\nx,server\ny,server\nz,server\n"
+    assert _errors(_import(database, clock, nul, "csv")) == [
+        "line 3: contains a NUL character; the file is probably not text"
+    ]
+    for raw, said in (
+        (b"\n\xe9", "line 2: not UTF-8 text (byte 0xe9 at column 1)"),
+        (
+            b"name,type\nweb,server\ncaf\xe9,server\n",
+            "line 3: not UTF-8 text (byte 0xe9 at column 4)",
+        ),
+    ):
+        path = tmp_path / "f.csv"
+        path.write_bytes(raw)
+        with database.session() as session:
+            report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+        assert _errors(report) == [f"{said}; save the file as UTF-8"]
+
+
+def test_a_file_exactly_at_the_size_bound_is_read(database, clock, tmp_path, monkeypatch):
+    monkeypatch.setattr(cmdb_import, "MAX_FILE_BYTES", 2**20)
+    start = '[[item]]\nname = "web"\ntype = "server"\n# '
+    path = tmp_path / "big.toml"
+    path.write_text(start + "x" * (2**20 - len(start) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 2**20
+    with database.session() as session:
+        assert cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now()).ok
+    path.write_text(path.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    with database.session() as session:
+        report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+    assert _errors(report) == ["line 1: the file is larger than 1 MiB"]
+
+
+def test_row_checks_by_their_words(database, clock):
+    _import(database, clock, "name,type\nold,server\n", "csv")
+    text = (
+        "name,type,status,team,owner,depends_on\n"
+        "new,,,,,\n"  # a new item needs a type
+        "old,,gone,,,\n"  # an existing one does not; its status must be one of the states
+        f"t60,server,,{'t' * 60},,\n"
+        f"t61,server,,{'t' * 61},,\n"
+        "own,server,,,alice,\n"
+        "self,server,,,,SELF\n"
+        "T60,server,,,,\n"
+    )
+    statuses = ", ".join(s.value for s in CIStatus)
+    assert _errors(_import(database, clock, text, "csv")) == [
+        "line 2: missing type",
+        f"line 3: bad status 'gone' (use {statuses})",
+        "line 5: team longer than 60 characters",
+        "line 6: owner 'alice' is not a Slack user id (U…) or user group id (S…)",
+        "line 7: depends_on names the item itself",
+        "line 8: 'T60' is already on line 4",
+    ]
+
+
+def test_attributes_at_their_bound_and_of_the_wrong_kind(database, clock, monkeypatch):
+    monkeypatch.setattr(cmdb_import, "MAX_ATTRIBUTES_CHARS", 20)
+    at_bound = '{"k": "' + "v" * 11 + '"}'  # json.dumps gives exactly 20 characters
+    over = '{"k": "' + "v" * 12 + '"}'
+    text = f'name,type,attributes\nok,server,"{at_bound.replace(chr(34), chr(34) * 2)}"\n'
+    text += f'no,server,"{over.replace(chr(34), chr(34) * 2)}"\n'
+    assert _errors(_import(database, clock, text, "csv")) == [
+        "line 3: attributes longer than 20 characters"
+    ]
+    dated = '[[item]]\nname = "d"\ntype = "server"\nattributes = { when = 2026-01-01 }\n'
+    assert _errors(_import(database, clock, dated, "toml")) == [
+        "line 1: attributes must be text, numbers, true/false or lists of them"
+    ]
+
+
+def test_which_rows_replace_attributes(database, clock):
+    _import(database, clock, "name,type,rack\nweb,server,A1\n", "csv")
+    # No attributes column and no free column: the attributes stay.
+    _import(database, clock, "name,type\nweb,server\n", "csv")
+    assert cmdb.attributes_of(_item(database, "web")[0]) == {"rack": "A1"}
+    # An empty attributes column: they are cleared.
+    _import(database, clock, "name,type,attributes\nweb,server,\n", "csv")
+    assert cmdb.attributes_of(_item(database, "web")[0]) == {}
+    _import(database, clock, '[[item]]\nname = "web"\nrack = "B2"\n', "toml")
+    assert cmdb.attributes_of(_item(database, "web")[0]) == {"rack": "B2"}
+    _import(database, clock, '[[item]]\nname = "web"\n', "toml")
+    assert cmdb.attributes_of(_item(database, "web")[0]) == {"rack": "B2"}
+    _import(database, clock, '[[item]]\nname = "web"\nattributes = {}\n', "toml")
+    assert cmdb.attributes_of(_item(database, "web")[0]) == {}
+
+
+def test_first_rows_line_short_rows_and_blank_names_in_a_list(database, clock):
+    text = "name,type,team,notes\nbad,spaceship\nshort,server\n"
+    [error] = _errors(_import(database, clock, text, "csv"))
+    assert error.startswith("line 2: unknown type 'spaceship'")
+    assert _import(database, clock, "name,type,team,notes\nshort,server\n", "csv").ok
+    listed = (
+        '[[item]]\nname = "db"\ntype = "server"\n\n'
+        '[[item]]\nname = "app"\ntype = "server"\ndepends_on = ["  ", "db"]\n'
+    )
+    assert _import(database, clock, listed, "toml").ok
+    assert _item(database, "app")[1] == ["db"]
+    assert _import(database, clock, "title: nothing here\n", "yaml").ok
+
+
+def test_csv_records_for_the_other_imports():
+    rows = list(
+        cmdb_import.csv_records(
+            'Service , AMOUNT,category,extra\npayments,10,cloud\n\n"web",\'=2,"a\nb",x,y\n',
+            ("service", "amount", "category"),
+        )
+    )
+    assert rows == [
+        (2, {"service": "payments", "amount": "10", "category": "cloud"}),
+        (4, {"service": "web", "amount": "=2", "category": "a\nb", "extra": "x"}),
+    ]
+    needed = ("service", "amount", "category")
+    with pytest.raises(cmdb_import._FileError) as missing:
+        list(cmdb_import.csv_records("service,amount\nx,1\n", needed))
+    assert missing.value.line == 1
+    assert str(missing.value) == (
+        "the first line must be a header naming service, amount and category (missing: category)"
+    )
+    with pytest.raises(cmdb_import._FileError) as empty:
+        list(cmdb_import.csv_records("", needed))
+    assert str(empty.value) == "the first line must be a header naming service, amount and category"
+    with pytest.raises(cmdb_import._FileError) as unreadable:
+        list(cmdb_import.csv_records('service,amount,category\n"' + "x" * 200_000 + '"\n', needed))
+    assert unreadable.value.line == 2
+    assert str(unreadable.value).startswith("not readable as CSV: field larger than")
+
+
+def test_export_keeps_letters_orders_names_and_quotes_carriage_returns(database, clock):
+    text = (
+        '[[item]]\nname = "alpha"\ntype = "server"\n\n'
+        '[[item]]\nname = "Beta"\ntype = "server"\n\n'
+        '[[item]]\nname = "app"\ntype = "application"\nsupplier = "Acme\\r Ltd"\n'
+        'depends_on = ["Beta", "alpha"]\n'
+        'attributes = { city = "Zürich", flag = false, Key = 1, "Clé" = "é", empty = {} }\n'
+    )
+    report = _import(database, clock, text, "toml")
+    assert report.ok, _errors(report)
+    with database.session() as session:
+        csv_text = cmdb_import.export(session, format="csv")
+        toml_text = cmdb_import.export(session, format="toml")
+        yaml_text = cmdb_import.export(session, format="yaml")
+    app_row = csv_text.split("\n", 2)[2]
+    assert app_row.startswith(
+        '"app","application","","","live","Acme\r Ltd","alpha;Beta","",'
+        '"{""Clé"": ""é"", ""Key"": 1, ""city"": ""Zürich"", ""empty"": {}, ""flag"": false}"\n'
+    )
+    assert 'depends_on = ["alpha", "Beta"]' in toml_text
+    assert (
+        'attributes = { "Clé" = "é", Key = 1, city = "Zürich", empty = {}, flag = false }'
+        in toml_text
+    )
+    assert "city: Zürich" in yaml_text and "- alpha\n  - Beta" in yaml_text
