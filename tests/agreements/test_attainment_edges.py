@@ -43,6 +43,11 @@ def test_incidents_logged_at_the_months_first_instant_and_at_now_both_count(
             session, agreement=_gold(policy), policy=policy, now=clock.now()
         )
     assert (found.start, found.end, found.incidents) == (month, clock.now(), 2)
+    with database.session() as session:  # the month so far: an incident logged later is not in
+        earlier = agreement_attainment.attainment(
+            session, agreement=_gold(policy), policy=policy, now=month + timedelta(minutes=59)
+        )
+    assert earlier.incidents == 1
 
 
 def test_holds_are_read_for_every_incident_whatever_the_chunk(

@@ -510,3 +510,16 @@ def test_export_keeps_letters_orders_names_and_quotes_carriage_returns(database,
         in toml_text
     )
     assert "city: Zürich" in yaml_text and "- alpha\n  - Beta" in yaml_text
+
+
+def test_an_unknown_suffix_and_a_yaml_control_character(database, clock, tmp_path):
+    path = tmp_path / "items.XML"
+    path.write_text("<items/>", encoding="utf-8")
+    with database.session() as session:
+        with pytest.raises(
+            InvalidInput, match=r"^Import reads csv, toml, yaml files, not 'xml'\.$"
+        ):
+            cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+    # PyYAML's reader refuses a control character with an error that has no position.
+    [said] = _errors(_import(database, clock, "item:\n  - name: \x07\n", "yaml"))
+    assert said.startswith("line 1: not valid YAML: unacceptable character")

@@ -321,3 +321,25 @@ def test_a_cluster_proposed_concurrently_gives_way_to_the_next_target(database, 
         )
     assert found is not None and found.target == f"item:{item_key}"
     assert found.incident_keys == keys
+
+
+def test_a_proposal_on_a_service_whose_name_holds_a_colon(database, clock):
+    policy = Policy.model_validate(
+        {"teams": [{"name": "web"}], "services": [{"name": "ops:core", "team": "web"}]}
+    )
+    finding = None
+    for _ in range(3):
+        with database.session() as session:
+            data = IncidentInput(title="t", impact=Level.LOW, urgency=Level.LOW, service="ops:core")
+            key = incidents.create(
+                session, data=data, reporter="U0REP", now=clock.now(), policy=policy
+            )[0].key
+            finding = problems.detect_trend(
+                session, incident_key=key, now=clock.now(), policy=policy
+            )
+    assert finding is not None and finding.target == "service:ops:core"
+    with database.session() as session:
+        problem, _ = problems.raise_from_proposal(
+            session, proposal_id=finding.proposal_id, actor=AGENT, now=clock.now()
+        )
+    assert (problem.title, problem.service) == ("Repeated incidents on ops:core", "ops:core")
