@@ -343,3 +343,113 @@ def test_a_proposal_on_a_service_whose_name_holds_a_colon(database, clock):
             session, proposal_id=finding.proposal_id, actor=AGENT, now=clock.now()
         )
     assert (problem.title, problem.service) == ("Repeated incidents on ops:core", "ops:core")
+
+
+def _on_item(session, clock, item_key: str, *, item_first: bool) -> str:  # type: ignore[no-untyped-def]
+    key = _incident(session, clock, service=None)
+    a, b = (item_key, key) if item_first else (key, item_key)
+    links.link(session, a=a, b=b, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+    return key
+
+
+def test_incidents_on_other_items_or_linked_otherwise_do_not_join_a_cluster(database, clock):
+    with database.session() as session:
+        one, two = (
+            cmdb.create_item(
+                session, name=name, type="server", actor=editor("U0A"), now=clock.now()
+            ).key
+            for name in ("app-1", "app-2")
+        )
+        _on_item(session, clock, one, item_first=False)
+        _on_item(session, clock, two, item_first=False)
+        _on_item(session, clock, two, item_first=True)
+        loose = _incident(session, clock, service=None)  # related to the item, not "on" it
+        links.link(session, a=loose, b=one, kind="related", actor="U0A", now=clock.now())
+        new = _on_item(session, clock, one, item_first=True)
+        assert not problems.trend_possible(
+            session, incident_key=new, now=clock.now(), policy=POLICY
+        )
+        third = _on_item(session, clock, one, item_first=False)
+        found = problems.detect_trend(session, incident_key=third, now=clock.now(), policy=POLICY)
+        assert found is not None and found.target == f"item:{one}"
+        assert found.incident_keys == ["INC-1", new, third]
+
+
+def test_the_windows_first_instant_counts_and_restricted_incidents_never_do(database, clock):
+    secured = POLICY.model_copy(
+        update={"channels": POLICY.channels.model_copy(update={"security": "C0SECURITY"})}
+    )
+    with database.session() as session:
+        _incident(session, clock)
+        data = IncidentInput(
+            title="t", impact=Level.LOW, urgency=Level.LOW, service="Website", security=True
+        )
+        incidents.create(session, data=data, reporter="U0R", now=clock.now(), policy=secured)
+        clock.advance(POLICY.problems.trend_window)
+        second = _incident(session, clock)
+        # The first incident is exactly a window old: in. The restricted one: never.
+        assert not problems.trend_possible(
+            session, incident_key=second, now=clock.now(), policy=POLICY
+        )
+        third = _incident(session, clock)
+        found = problems.detect_trend(session, incident_key=third, now=clock.now(), policy=POLICY)
+        assert found is not None and found.incident_keys == ["INC-1", second, third]
+
+
+def test_a_covered_service_leaves_the_items_cluster_to_be_proposed(database, clock):
+    with database.session() as session:
+        item = cmdb.create_item(
+            session, name="db-9", type="server", actor=editor("U0A"), now=clock.now()
+        ).key
+        elsewhere = _incident(session, clock)  # on the service, not on the item
+        _raise(session, clock, from_incident=elsewhere)  # an open problem covers it
+        keys = []
+        for _ in range(3):
+            key = _incident(session, clock)
+            links.link(session, a=key, b=item, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+            keys.append(key)
+        # The service's cluster holds a covered incident; the item's does not.
+        found = problems.detect_trend(
+            session, incident_key=keys[-1], now=clock.now(), policy=POLICY
+        )
+        assert found is not None and found.target == f"item:{item}"
+        assert found.incident_keys == keys
+
+
+def test_the_known_error_for_a_service_or_an_item(database, clock):
+    with database.session() as session:
+        item = cmdb.create_item(
+            session, name="mx-1", type="server", actor=editor("U0A"), now=clock.now()
+        ).key
+        on_item = _raise(session, clock, item="mx-1")
+        on_service = _raise(session, clock, service="Website")
+        newer = _raise(session, clock, service="Website")
+        for problem in (on_item, on_service, newer):
+            problems.record_known_error(
+                session,
+                key=problem.key,
+                root_cause="c",
+                workaround="w",
+                actor=AGENT,
+                now=clock.now(),  # the same instant: the higher number is the newer
+            )
+        assert problems.known_error_for(session, item="mx-1").key == on_item.key
+        assert problems.known_error_for(session, item=item).key == on_item.key
+        assert problems.known_error_for(session, service="Website").key == newer.key
+        assert problems.known_error_for(session, service="Mail") is None
+        assert problems.known_error_for(session, item="no-such-item") is None
+        assert problems.known_error_for(session, service="Mail", item="mx-1").key == on_item.key
+        # The newest known error wins, not the highest number.
+        older_number = _raise(session, clock, service="Mail", title="older number")
+        newer_number = _raise(session, clock, service="Mail", title="newer number")
+        for problem in (newer_number, older_number):
+            clock.advance(timedelta(minutes=1))
+            problems.record_known_error(
+                session,
+                key=problem.key,
+                root_cause="c",
+                workaround="w",
+                actor=AGENT,
+                now=clock.now(),
+            )
+        assert problems.known_error_for(session, service="Mail").title == "older number"
