@@ -50,9 +50,9 @@ def test_raising_tidies_the_title_and_checks_priority_and_who(database, clock):
         assert _raise(session, clock, priority=1).priority == 1
         assert _raise(session, clock, priority=5).priority == 5
         for bad in (0, 6):
-            with pytest.raises(InvalidInput, match=r"Priority runs from P1 to P5\."):
+            with pytest.raises(InvalidInput, match=r"^Priority runs from P1 to P5\.$"):
                 _raise(session, clock, priority=bad)
-        with pytest.raises(InvalidInput, match=r"Give the problem a short title\."):
+        with pytest.raises(InvalidInput, match=r"^Give the problem a short title\.$"):
             _raise(session, clock, title=" \n\t ")
         with pytest.raises(Forbidden, match=r"only service desk agents can raise problems\."):
             problems.raise_problem(session, title="t", actor=STRANGER, now=clock.now())
@@ -453,3 +453,106 @@ def test_the_known_error_for_a_service_or_an_item(database, clock):
                 now=clock.now(),
             )
         assert problems.known_error_for(session, service="Mail").title == "older number"
+
+
+def test_known_errors_and_resolutions_in_words_and_in_the_trail(database, clock):
+    from services import audit
+
+    with database.session() as session:
+        key = _raise(session, clock).key
+        with pytest.raises(Forbidden, match=r"can record known errors\."):
+            problems.record_known_error(
+                session, key=key, root_cause="c", workaround="w", actor=STRANGER, now=clock.now()
+            )
+        for cause, workaround in (("Cache too small", " "), (" ", "Restart it")):
+            with pytest.raises(
+                InvalidInput,
+                match=r"^A known error needs both the root cause and the workaround\.$",
+            ):
+                problems.record_known_error(
+                    session,
+                    key=key,
+                    root_cause=cause,
+                    workaround=workaround,
+                    actor=AGENT,
+                    now=clock.now(),
+                )
+        problems.record_known_error(
+            session,
+            key=key,
+            root_cause=" Cache ",
+            workaround=" Restart ",
+            actor=AGENT,
+            now=clock.now(),
+        )
+        fields = [(e.field, e.action, e.to_value) for e in audit.trail(session, key=key)]
+        assert ("root_cause", "updated", "Cache") in fields
+        assert ("workaround", "updated", "Restart") in fields
+        with pytest.raises(Forbidden, match=r"can resolve problems\."):
+            problems.resolve(session, key=key, note="n", actor=STRANGER, now=clock.now())
+        with pytest.raises(
+            InvalidInput,
+            match=r"^Name the change that fixed it, or say in a sentence how it was fixed\.$",
+        ):
+            problems.resolve(session, key=key, note="  ", actor=AGENT, now=clock.now())
+        with pytest.raises(InvalidInput, match=r"^Name the change"):
+            problems.resolve(session, key=key, actor=AGENT, now=clock.now())
+        resolved_at = clock.advance(timedelta(minutes=5))
+        solved, _ = problems.resolve(
+            session, key=key, change=" chg-7 ", note="Bigger cache", actor=AGENT, now=clock.now()
+        )
+        assert (solved.resolved_by_change, solved.resolution_note) == ("CHG-7", "Bigger cache")
+        assert solved.resolved_at == resolved_at
+        move = [e for e in audit.trail(session, key=key) if e.field == "status"][-1]
+        assert (move.action, move.note) == ("resolve", " chg-7 ")
+        assert links.linked(session, key="CHG-7", kind="fixes") == [key]
+        by_note = _raise(session, clock).key
+        solved, _ = problems.resolve(
+            session, key=by_note, note="Patched", actor=AGENT, now=clock.now()
+        )
+        assert (solved.resolved_by_change, solved.resolution_note) == (None, "Patched")
+        move = [e for e in audit.trail(session, key=by_note) if e.field == "status"][-1]
+        assert move.note == "Patched"
+        by_change = _raise(session, clock).key
+        solved, _ = problems.resolve(
+            session, key=by_change, change="CHG-8", actor=AGENT, now=clock.now()
+        )
+        assert solved.resolution_note is None
+
+
+def test_linked_incidents_are_the_problems_own_incident_links(database, clock):
+    with database.session() as session:
+        linked = _incident(session, clock)
+        cancelled = _incident(session, clock)
+        related = _incident(session, clock)
+        _incident(session, clock)  # open, not linked
+        key = _raise(session, clock, from_incident=linked).key
+        problems.link_incident(session, key=key, incident=cancelled, actor=AGENT, now=clock.now())
+        incidents.cancel(
+            session, key=cancelled, actor=AGENT, now=clock.now(), note="dup", policy=POLICY
+        )
+        links.link(session, a=key, b=related, kind="related", actor="U0A", now=clock.now())
+        assert problems.linked_incidents(session, key=key) == [linked, cancelled]
+        assert problems.linked_incidents(session, key=key, open_only=True) == [linked]
+        empty = _raise(session, clock).key
+        assert problems.linked_incidents(session, key=empty, open_only=True) == []
+
+
+def test_a_proposal_on_an_item_raises_a_problem_on_that_item(database, clock):
+    with database.session() as session:
+        item = cmdb.create_item(
+            session, name="disk-1", type="server", actor=editor("U0A"), now=clock.now()
+        ).key
+        finding = None
+        for _ in range(3):
+            key = _incident(session, clock, service=None)
+            links.link(session, a=key, b=item, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+            finding = problems.detect_trend(
+                session, incident_key=key, now=clock.now(), policy=POLICY
+            )
+        assert finding is not None
+        problem, _ = problems.raise_from_proposal(
+            session, proposal_id=finding.proposal_id, actor=AGENT, now=clock.now()
+        )
+    assert problem.title == f"Repeated incidents on {item}"
+    assert (problem.service, problem.item_key) == (None, item)
