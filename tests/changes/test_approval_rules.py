@@ -177,11 +177,11 @@ def secure_policy(policy: Policy) -> Policy:
 def _submitted(
     database: Database, clock: ManualClock, policy: Policy, **overrides: object
 ) -> tuple[str, change_approvals.ApprovalRequest]:
-    """A low-risk normal change, assessed and submitted under `policy`."""
+    """A normal change (low risk unless told), assessed and submitted under `policy`."""
     with database.session() as session:
         key = changes.create(
             session,
-            data=change_input(risk=Risk.LOW, **overrides),
+            data=change_input(**{"risk": Risk.LOW, **overrides}),
             requester=REQUESTER,
             now=clock.now(),
             policy=policy,
@@ -285,3 +285,85 @@ def test_a_freeze_on_the_changes_target_asks_its_freeze_approver(
         _may_decide(database, targeted, other, "UFREEZE", {FREEZERS})
     elsewhere = _tally(database, targeted, other)
     assert elsewhere is not None and elsewhere.needed_more == 1
+
+
+def test_a_repeat_after_the_outcome_returns_the_tally_uncounted(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    approved = awaiting()
+    approve(database, policy, clock, approved, "UAPP1", {CAB})
+    approve(database, policy, clock, approved, "UAPP2", {CAB})
+    again = approve(database, policy, clock, approved, "UAPP1", {CAB})
+    assert (again.outcome, again.counted, again.approved_by) == (
+        "approved",
+        False,
+        ("UAPP1", "UAPP2"),
+    )
+    rejected = awaiting()
+    approve(database, policy, clock, rejected, "UAPP1", {CAB}, decision="reject", reason="No")
+    again = approve(
+        database, policy, clock, rejected, "UAPP1", {CAB}, decision="reject", reason="x"
+    )
+    assert (again.outcome, again.counted, again.rejected_by) == ("rejected", False, ("UAPP1",))
+    # The same person on another change is a new decision.
+    other = awaiting()
+    counted = approve(database, policy, clock, other, "UAPP1", {CAB})
+    assert counted.counted and counted.approved_by == ("UAPP1",)
+
+
+def test_without_reject_on_first_rejections_reaching_the_quorum_reject(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    lenient = policy.model_copy(
+        update={"changes": policy.changes.model_copy(update={"reject_on_first": False})}
+    )
+    key = awaiting()  # normal, medium: a quorum of two
+    first = approve(database, lenient, clock, key, "UAPP1", {CAB}, decision="reject", reason="a")
+    assert first.outcome == "pending"
+    second = approve(database, lenient, clock, key, "UAPP2", {CAB}, decision="reject", reason="b")
+    assert second.outcome == "rejected"
+    with database.session() as session:
+        assert changes.get(session, key=key).state is ChangeStatus.REJECTED
+
+
+def test_one_person_in_two_roles_counts_for_both(
+    database: Database, clock: ManualClock, secure_policy: Policy
+) -> None:
+    # Normal, high risk, touching security: two approvals, one a chair, one a security approver.
+    key, _ = _submitted(database, clock, secure_policy, security=True, risk=Risk.HIGH)
+    both = approve(database, secure_policy, clock, key, "UBOTH", {CHAIR, SECURITY})
+    assert both.needed_more == 1
+    done = approve(database, secure_policy, clock, key, "UAPP1", {CAB})
+    assert done.outcome == "approved"
+    with database.session() as session:
+        roles = {row.approver: row.roles for row in changes.approvals(session, key=key)}
+    assert roles == {"UBOTH": "chair,security", "UAPP1": ""}
+
+
+def test_a_freeze_approver_who_chairs_counts_as_the_freeze_approval(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    key = awaiting(
+        type=ChangeType.EMERGENCY,
+        planned_start=FREEZE_START + later(24),
+        planned_end=FREEZE_START + later(26),
+    )
+    approve(database, policy, clock, key, "UECAB1", {ECAB})
+    done = approve(database, policy, clock, key, "UBOTH", {CHAIR, FREEZERS})
+    assert done.outcome == "approved"
+
+
+def test_two_chairs_needed_means_two(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    table = policy.changes.quorum.model_copy(
+        update={"normal_high": type(policy.changes.quorum.normal_high)(approvals=2, chair=2)}
+    )
+    strict = policy.model_copy(
+        update={"changes": policy.changes.model_copy(update={"quorum": table})}
+    )
+    key = awaiting(risk=Risk.HIGH)
+    one = approve(database, strict, clock, key, "UCHAIR1", {CHAIR})
+    assert (one.outcome, one.needed_more) == ("pending", 1)
+    two = approve(database, strict, clock, key, "UCHAIR2", {CHAIR})
+    assert two.outcome == "approved"
