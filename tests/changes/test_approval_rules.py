@@ -11,6 +11,7 @@ from bot.db import Database
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
 from services import change_approvals, changes
+from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import AlreadyDone, Forbidden, NotAllowed
 from services.permissions import Actor
@@ -367,3 +368,82 @@ def test_two_chairs_needed_means_two(
     assert (one.outcome, one.needed_more) == ("pending", 1)
     two = approve(database, strict, clock, key, "UCHAIR2", {CHAIR})
     assert two.outcome == "approved"
+
+
+def test_submitting_and_deciding_say_what_is_wrong_and_where(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    with database.session() as session:
+        new = changes.create(
+            session, data=change_input(), requester=REQUESTER, now=clock.now(), policy=policy
+        ).key
+        with pytest.raises(
+            NotAllowed, match=rf"^{new} is a normal change: assess it before asking for approval\.$"
+        ):
+            change_approvals.submit_for_approval(
+                session, key=new, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+            )
+        with pytest.raises(Forbidden):
+            change_approvals.submit_for_approval(
+                session, key=new, actor=Actor("USTRANGER"), now=clock.now(), policy=policy
+            )
+        open_ended = changes.create(
+            session,
+            data=change_input(planned_start=None, planned_end=None),
+            requester=REQUESTER,
+            now=clock.now(),
+            policy=policy,
+        ).key
+        changes.assess(session, key=open_ended, actor=Actor(REQUESTER), now=clock.now())
+        with pytest.raises(FieldError) as window:
+            change_approvals.submit_for_approval(
+                session, key=open_ended, actor=Actor(REQUESTER), now=clock.now(), policy=policy
+            )
+    assert window.value.field == "planned_start"
+    assert str(window.value) == "Give the planned window before asking for approval."
+    key = awaiting()
+    with pytest.raises(FieldError) as choice:
+        approve(database, policy, clock, key, "UAPP1", {CAB}, decision="maybe")
+    assert (choice.value.field, str(choice.value)) == ("decision", "Choose approve or reject.")
+    with pytest.raises(FieldError) as why:
+        approve(database, policy, clock, key, "UAPP1", {CAB}, decision="reject", reason="  ")
+    assert (why.value.field, str(why.value)) == (
+        "reason",
+        "Say why you reject the change; the requester will see it.",
+    )
+    approve(database, policy, clock, key, "UAPP1", {CAB}, reason="  Looks fine ")
+    with database.session() as session:
+        [row] = changes.approvals(session, key=key)
+    assert row.reason == "Looks fine"
+
+
+def test_approvers_named_by_user_id_take_their_roles(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    by_id = policy.model_copy(
+        update={
+            "changes": policy.changes.model_copy(
+                update={
+                    "cab_chair": ["UCHAIRID"],
+                    "freeze_approvers": ["UFREEZEID"],
+                    "security_approvers": ["USECID"],
+                }
+            )
+        }
+    )
+    frozen = awaiting(
+        type=ChangeType.EMERGENCY,
+        planned_start=FREEZE_START + later(24),
+        planned_end=FREEZE_START + later(26),
+    )
+    assert _may_decide(database, by_id, frozen, "UFREEZEID", set()).key == frozen
+    approve(database, by_id, clock, frozen, "UFREEZEID", set())
+    key, _ = _submitted(database, clock, by_id, security=True, risk=Risk.HIGH)
+    assert _may_decide(database, by_id, key, "USECID", set()).key == key
+    approve(database, by_id, clock, key, "USECID", set())
+    approve(database, by_id, clock, key, "UCHAIRID", set())
+    with database.session() as session:
+        roles = {row.approver: row.roles for row in changes.approvals(session, key=key)}
+        frozen_roles = {row.approver: row.roles for row in changes.approvals(session, key=frozen)}
+    assert roles == {"USECID": "security", "UCHAIRID": "chair"}
+    assert frozen_roles == {"UFREEZEID": "freeze"}
