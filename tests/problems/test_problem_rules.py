@@ -39,6 +39,12 @@ def _raise(session, clock, title: str = "Cache evictions", **kwargs) -> Problem:
     return problems.raise_problem(session, title=title, actor=AGENT, now=clock.now(), **kwargs)
 
 
+def _known_error(session, clock, key: str) -> None:  # type: ignore[no-untyped-def]
+    problems.record_known_error(
+        session, key=key, root_cause="c", workaround="w", actor=AGENT, now=clock.now()
+    )
+
+
 def test_raising_tidies_the_title_and_checks_priority_and_who(database, clock):
     with database.session() as session:
         problem = _raise(
@@ -261,14 +267,7 @@ def test_the_default_list_lengths(database, clock):
     with database.session() as session:
         for n in range(51):
             problem = _raise(session, clock, title=f"P{n}")
-            problems.record_known_error(
-                session,
-                key=problem.key,
-                root_cause="c",
-                workaround="w",
-                actor=AGENT,
-                now=clock.now(),
-            )
+            _known_error(session, clock, problem.key)
         session.flush()
         assert len(problems.list_problems(session)) == 25
         assert len(problems.known_errors(session)) == 50
@@ -424,15 +423,9 @@ def test_the_known_error_for_a_service_or_an_item(database, clock):
         on_item = _raise(session, clock, item="mx-1")
         on_service = _raise(session, clock, service="Website")
         newer = _raise(session, clock, service="Website")
+        # All at the same instant: the higher number is the newer.
         for problem in (on_item, on_service, newer):
-            problems.record_known_error(
-                session,
-                key=problem.key,
-                root_cause="c",
-                workaround="w",
-                actor=AGENT,
-                now=clock.now(),  # the same instant: the higher number is the newer
-            )
+            _known_error(session, clock, problem.key)
         assert problems.known_error_for(session, item="mx-1").key == on_item.key
         assert problems.known_error_for(session, item=item).key == on_item.key
         assert problems.known_error_for(session, service="Website").key == newer.key
@@ -444,14 +437,7 @@ def test_the_known_error_for_a_service_or_an_item(database, clock):
         newer_number = _raise(session, clock, service="Mail", title="newer number")
         for problem in (newer_number, older_number):
             clock.advance(timedelta(minutes=1))
-            problems.record_known_error(
-                session,
-                key=problem.key,
-                root_cause="c",
-                workaround="w",
-                actor=AGENT,
-                now=clock.now(),
-            )
+            _known_error(session, clock, problem.key)
         assert problems.known_error_for(session, service="Mail").title == "older number"
 
 
