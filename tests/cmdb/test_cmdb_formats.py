@@ -21,6 +21,11 @@ def _import(database, clock, text: str, format: str) -> cmdb_import.ImportReport
         )
 
 
+def _import_path(database, clock, path) -> cmdb_import.ImportReport:  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+
+
 def _errors(report: cmdb_import.ImportReport) -> list[str]:
     return [str(error) for error in report.errors]
 
@@ -336,13 +341,11 @@ def test_a_byte_order_mark_and_format_names_in_any_case(database, clock, tmp_pat
     assert _item(database, "web")[0].name == "web"
     path = tmp_path / "items.YML"
     path.write_text("item:\n  - name: db\n    type: server\n", encoding="utf-8")
-    with database.session() as session:
-        report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+    report = _import_path(database, clock, path)
     assert report.ok and report.created == 1, _errors(report)
     bad = tmp_path / "latin.csv"
     bad.write_bytes(b"name,type\ncaf\xe9,server\n")
-    with database.session() as session:
-        report = cmdb_import.import_file(session, path=bad, actor=ADMIN, now=clock.now())
+    report = _import_path(database, clock, bad)
     assert _errors(report) == [
         "line 2: not UTF-8 text (byte 0xe9 at column 4); save the file as UTF-8"
     ]
@@ -371,8 +374,7 @@ def test_the_messages_whole(database, clock, tmp_path):
     ):
         path = tmp_path / "f.csv"
         path.write_bytes(raw)
-        with database.session() as session:
-            report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+        report = _import_path(database, clock, path)
         assert _errors(report) == [f"{said}; save the file as UTF-8"]
 
 
@@ -382,11 +384,9 @@ def test_a_file_exactly_at_the_size_bound_is_read(database, clock, tmp_path, mon
     path = tmp_path / "big.toml"
     path.write_text(start + "x" * (2**20 - len(start) - 1) + "\n", encoding="utf-8")
     assert path.stat().st_size == 2**20
-    with database.session() as session:
-        assert cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now()).ok
+    assert _import_path(database, clock, path).ok
     path.write_text(path.read_text(encoding="utf-8") + " ", encoding="utf-8")
-    with database.session() as session:
-        report = cmdb_import.import_file(session, path=path, actor=ADMIN, now=clock.now())
+    report = _import_path(database, clock, path)
     assert _errors(report) == ["line 1: the file is larger than 1 MiB"]
 
 

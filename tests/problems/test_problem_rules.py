@@ -296,13 +296,7 @@ def test_a_cluster_proposed_concurrently_gives_way_to_the_next_target(database, 
             session, name="web-01", type="server", actor=editor("U0A"), now=clock.now()
         )
         item_key = item.key
-        keys = []
-        for _ in range(3):
-            key = _incident(session, clock)
-            links.link(
-                session, a=key, b=item_key, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now()
-            )
-            keys.append(key)
+        keys = [_on_item(session, clock, item_key, service="Website") for _ in range(3)]
         first = incidents.get(session, key=keys[0])
         # Another process proposed the service's cluster a moment ago (its row is not seen by
         # this read, as its proposed_at falls before the cluster): the insert clashes.
@@ -344,8 +338,11 @@ def test_a_proposal_on_a_service_whose_name_holds_a_colon(database, clock):
     assert (problem.title, problem.service) == ("Repeated incidents on ops:core", "ops:core")
 
 
-def _on_item(session, clock, item_key: str, *, item_first: bool) -> str:  # type: ignore[no-untyped-def]
-    key = _incident(session, clock, service=None)
+def _on_item(  # type: ignore[no-untyped-def]
+    session, clock, item_key: str, *, item_first: bool = False, service: str | None = None
+) -> str:
+    """A new incident (on `service`, if given) linked to the item, written either way round."""
+    key = _incident(session, clock, service=service)
     a, b = (item_key, key) if item_first else (key, item_key)
     links.link(session, a=a, b=b, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
     return key
@@ -402,11 +399,7 @@ def test_a_covered_service_leaves_the_items_cluster_to_be_proposed(database, clo
         ).key
         elsewhere = _incident(session, clock)  # on the service, not on the item
         _raise(session, clock, from_incident=elsewhere)  # an open problem covers it
-        keys = []
-        for _ in range(3):
-            key = _incident(session, clock)
-            links.link(session, a=key, b=item, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
-            keys.append(key)
+        keys = [_on_item(session, clock, item, service="Website") for _ in range(3)]
         # The service's cluster holds a covered incident; the item's does not.
         found = problems.detect_trend(
             session, incident_key=keys[-1], now=clock.now(), policy=POLICY
@@ -531,8 +524,7 @@ def test_a_proposal_on_an_item_raises_a_problem_on_that_item(database, clock):
         ).key
         finding = None
         for _ in range(3):
-            key = _incident(session, clock, service=None)
-            links.link(session, a=key, b=item, kind=cmdb.ITEM_LINK, actor="U0A", now=clock.now())
+            key = _on_item(session, clock, item)
             finding = problems.detect_trend(
                 session, incident_key=key, now=clock.now(), policy=POLICY
             )
