@@ -106,12 +106,30 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Submit:
+    """What a submitted form does, declared: the form's callback id (`view`) and the service
+    function it calls in one transaction, as `apply(session, key=, actor=, now=, <keyword>=<the
+    form's value of field>, …)` (a New form has no `key=`), with what it `takes` of the app
+    besides: "policy" (the loaded policy file), "members_of" (the directory's group lookup),
+    "submission_id" (Slack's view id, which makes a submitted New form count once). A refusal
+    naming no field of the form is shown at `error_field` (default: the kind's `note_field`)."""
+
+    view: str
+    apply: Callable[..., Any]
+    fields: Mapping[str, str]
+    takes: tuple[str, ...] = ()
+    error_field: str | None = None
+
+
+@dataclass(frozen=True)
 class Form:
     """A button that opens a form first: the move it leads to (checked for this person and the
-    record's state before the form opens) and the form's builder `build(record, ref)`."""
+    record's state before the form opens), the form's builder `build(record, ref)` and, when its
+    submission is only a service call, what the submission does."""
 
     move: str
     build: Callable[[Any, RecordRef], dict[str, Any]]
+    submit: Submit | None = None
 
 
 def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
@@ -150,6 +168,8 @@ class KindHandlers:
     # Update the message once it is posted, so its buttons carry where it lives.
     refresh_when_announced: ClassVar[bool] = False
     note_field: ClassVar[str] = "note"  # where `move_form` shows an error naming no field
+    # The New form's submission, when it is only a service call that creates the record.
+    creates: ClassVar[Submit | None] = None
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -209,6 +229,11 @@ class KindHandlers:
             app.action(one_of(*self.steps))(self.on_step)
         if self.forms:
             app.action(one_of(*self.forms))(self.on_open_form)
+        for form in self.forms.values():
+            if form.submit is not None:
+                app.view(form.submit.view)(self._on_submitted(form.submit, form.move))
+        if self.creates is not None:
+            app.view(self.creates.view)(self._on_submitted(self.creates, None))
         self.register_more(app)
 
     # ---- the slash command ---------------------------------------------------------------
@@ -423,6 +448,41 @@ class KindHandlers:
             return
         ack()
         later(self.ctx, self.announce, key)
+
+    def _on_submitted(self, submit: Submit, move: str | None) -> Callable[..., None]:
+        """The listener of a declared form: a New form (`move` None) creates the record through
+        `create_form`, any other makes `move` through `move_form`."""
+
+        def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            context = {
+                "policy": self.ctx.policy,
+                "members_of": self.ctx.directory.members,
+                "submission_id": view.get("id"),
+            }
+
+            def call(session: Any, actor: Actor, values: dict[str, Any], **key: str) -> Any:
+                return submit.apply(
+                    session,
+                    **key,
+                    **{name: values.get(field) for name, field in submit.fields.items()},
+                    **{name: context[name] for name in submit.takes},
+                    actor=actor,
+                    now=self.ctx.clock.now(),
+                )
+
+            if move is None:
+                self.create_form(ack, body, view, call, submit.error_field or self.note_field)
+            else:
+                self.move_form(
+                    ack,
+                    body,
+                    view,
+                    move,
+                    lambda session, key, actor, values: call(session, actor, values, key=key),
+                    submit.error_field,
+                )
+
+        return listener
 
     def move_form(
         self,

@@ -10,13 +10,12 @@ from slack_bolt import Ack, App, Respond
 from handlers.audits import render
 from handlers.audits.ids import Action, Field, View
 from handlers.common import actor_of, later, tell
-from handlers.kind import Form, Step, SubCommand
+from handlers.kind import Form, Step, SubCommand, Submit
 from handlers.nonconformities import render as nc_render
 from handlers.sms_records import SmsRecordHandlers
 from models.improvement import InternalAudit
 from services import audits, nonconformities
 from services.errors import ServiceDeskError
-from services.permissions import Actor
 
 
 class AuditHandlers(SmsRecordHandlers):
@@ -28,7 +27,13 @@ class AuditHandlers(SmsRecordHandlers):
         Action.START: Step("start", audits.start),
         Action.CANCEL: Step("cancel", audits.cancel),
     }
-    forms = {Action.COMPLETE: Form("complete", render.complete_modal)}
+    forms = {
+        Action.COMPLETE: Form(
+            "complete",
+            render.complete_modal,
+            Submit(View.COMPLETE, audits.complete, {"conclusion": Field.NOTE}),
+        )
+    }
 
     def subcommands(self) -> list[SubCommand]:
         return [
@@ -45,7 +50,6 @@ class AuditHandlers(SmsRecordHandlers):
 
     def register_more(self, app: App) -> None:
         app.action(Action.FINDING.value)(self.on_finding)
-        app.view(View.COMPLETE.value)(self.on_complete_submitted)
 
     def parts(self, session: Any, record: InternalAudit) -> tuple[Any, ...]:
         return (audits.findings(session, key=record.key),)
@@ -72,11 +76,3 @@ class AuditHandlers(SmsRecordHandlers):
             return
         view = nc_render.new_modal(source=ref.key)
         self.ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    def on_complete_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
-            return audits.complete(
-                s, key=key, conclusion=values.get(Field.NOTE), actor=actor, now=self.ctx.clock.now()
-            )
-
-        self.move_form(ack, body, view, "complete", apply)

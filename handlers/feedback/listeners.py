@@ -11,7 +11,7 @@ from bot.blocks import view_values
 from handlers.common import actor_of, later, one_of, open_checked_form, replace_clicked, tell
 from handlers.feedback import render
 from handlers.feedback.ids import SCORE_ACTIONS, Action, Field, View
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, error_at
+from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, Submit, error_at
 from services import complaints, service_list, surveys
 from services.errors import ServiceDeskError
 from services.permissions import Actor
@@ -29,7 +29,19 @@ class FeedbackHandlers(KindHandlers):
         Action.REOPEN: Step("reopen", complaints.reopen, with_policy=True),
         Action.CLOSE: Step("close", complaints.close, with_policy=True),
     }
-    forms = {Action.RESPOND: Form("respond", render.respond_modal)}
+    forms = {
+        Action.RESPOND: Form(
+            "respond",
+            render.respond_modal,
+            Submit(
+                View.RESPOND,
+                complaints.respond,
+                {"response": Field.RESPONSE},
+                takes=("policy",),
+                error_field=Field.RESPONSE,
+            ),
+        )
+    }
 
     def subcommands(self) -> list[SubCommand]:
         return [
@@ -49,7 +61,6 @@ class FeedbackHandlers(KindHandlers):
 
     def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
-        app.view(View.RESPOND.value)(self.on_respond_submitted)
         app.action(one_of(*SCORE_ACTIONS))(self.on_score)
         app.action(Action.COMMENT.value)(self.on_comment)
         app.view(View.COMMENT.value)(self.on_comment_submitted)
@@ -106,19 +117,6 @@ class FeedbackHandlers(KindHandlers):
         opened = self.ctx.client.conversations_open(users=user)
         channel = str(opened["channel"]["id"])
         self.ctx.client.chat_postMessage(channel=channel, text=render.compliment_text(service))
-
-    def on_respond_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        def apply(session: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
-            return complaints.respond(
-                session,
-                key=key,
-                response=values.get(Field.RESPONSE) or "",
-                actor=actor,
-                now=self.ctx.clock.now(),
-                policy=self.ctx.policy,
-            )
-
-        self.move_form(ack, body, view, "respond", apply, Field.RESPONSE)
 
     # ---- the satisfaction survey ------------------------------------------------------------
 
