@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from bot.blocks import view_values
 from bot.context import AppContext
-from services.errors import ServiceDeskError
+from services.errors import AlreadyDone, ServiceDeskError
 from services.permissions import Actor
 from services.records import Claim
 
@@ -54,6 +55,58 @@ def open_checked_form(
         tell(respond, str(error))
         return
     ctx.client.views_open(trigger_id=body["trigger_id"], view=build(record))
+
+
+R = TypeVar("R")
+
+OUT_OF_DATE = "This form is out of date."
+
+
+def error_at(view: dict[str, Any], error: ServiceDeskError, default: str) -> str:
+    """The block a form error is shown by: the field the error names (a service's FieldError)
+    when the form has that block, else `default`."""
+    field = getattr(error, "field", None)
+    present = {block.get("block_id") for block in view.get("blocks", [])}
+    return field if field and field in present else default
+
+
+def submitted(
+    ctx: AppContext,
+    ack: Callable[..., Any],
+    body: dict[str, Any],
+    view: dict[str, Any],
+    carried: type[R],
+    apply: Callable[[Any, R, Actor, dict[str, Any]], T],
+    error_field: str,
+    *,
+    repeat_is_done: bool = False,
+) -> tuple[R, Actor, T] | None:
+    """A submitted form about what its `private_metadata` carries (a `carried` model with a
+    `load`): `apply(session, carried, actor, values)` in one transaction, written before the ack
+    (once Slack closes the form, it is stored), then the ack. The service checks the person
+    again, so a forged submission meets the same check as a click. A form out of date, a
+    refusal or a bad value is shown on the form, by the field the error names when the form has
+    it, else at `error_field`. With `repeat_is_done`, a repeated delivery of the same submission
+    (AlreadyDone) closes the form quietly: the first one recorded it. None: nothing to follow."""
+    ref = carried.load(view.get("private_metadata"))  # type: ignore[attr-defined]
+    if not isinstance(ref, carried):
+        ack(response_action="errors", errors={error_field: OUT_OF_DATE})
+        return None
+    actor = actor_of(ctx, body)
+    try:
+        with ctx.db.session() as session:
+            result = apply(session, ref, actor, view_values(view))
+    except AlreadyDone as error:
+        if repeat_is_done:
+            ack()
+        else:
+            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
+        return None
+    except ServiceDeskError as error:
+        ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
+        return None
+    ack()
+    return ref, actor, result
 
 
 def tell(respond: Callable[..., Any] | None, text: str) -> None:

@@ -31,12 +31,14 @@ from bot.context import AppContext
 from handlers.common import (
     actor_of,
     claim_owner,
+    error_at,
     later,
     message_lock,
     one_of,
     open_checked_form,
     post_claimed_message,
     rendered,
+    submitted,
     tell,
 )
 
@@ -415,19 +417,15 @@ class KindHandlers:
         transaction (the service checks the person again: a forged submission meets the same
         check as a click). A refusal or bad value is shown on the form by the field it names
         (an error's `field`, when the form has it), else at `error_field`."""
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={error_field: "This form is out of date."})
-            return None
-        actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                result = apply(session, ref.key, actor, view_values(view))
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
-            return None
-        ack()
-        return ref, actor, result
+        return submitted(
+            self.ctx,
+            ack,
+            body,
+            view,
+            RecordRef,
+            lambda session, ref, actor, values: apply(session, ref.key, actor, values),
+            error_field,
+        )
 
     def create_form(
         self,
@@ -602,14 +600,6 @@ def typed_text(values: dict[str, Any], field: str) -> str:
     a forged submission sent something other than a string."""
     value = values.get(field)
     return value if isinstance(value, str) else ""
-
-
-def error_at(view: dict[str, Any], error: ServiceDeskError, default: str) -> str:
-    """The block a form error is shown by: the field the error names (a service's FieldError)
-    when the form has that block, else `default`."""
-    field = getattr(error, "field", None)
-    present = {block.get("block_id") for block in view.get("blocks", [])}
-    return field if field and field in present else default
 
 
 def post_in_record_thread(

@@ -8,16 +8,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.agreement_changes import render
 from handlers.agreement_changes.render import F
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, open_checked_form, tell
-from handlers.kind import error_at, picked_datetime, typed_text
+from handlers.common import actor_of, later, open_checked_form, submitted, tell
+from handlers.kind import picked_datetime, typed_text
 from models.carried import RecordRef
 from services import agreement_changes
-from services.errors import AlreadyDone, ServiceDeskError
+from services.errors import AlreadyDone
+from services.permissions import Actor
 
 
 class AgreementChangeHandlers:
@@ -50,32 +50,24 @@ class AgreementChangeHandlers:
         open_checked_form(self.ctx, body, respond, load, render.raise_modal)
 
     def on_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={F.DESCRIPTION: "This form is out of date."})
-            return
-        values = view_values(view)
-        try:
-            with self.ctx.db.session() as session:
-                change = agreement_changes.raise_change(
-                    session,
-                    key=ref.key,
-                    title=typed_text(values, F.TITLE),
-                    description=typed_text(values, F.DESCRIPTION),
-                    agreement=typed_text(values, F.AGREEMENT) or None,
-                    risk=typed_text(values, F.RISK) or None,
-                    planned_start=picked_datetime(values.get(F.START)),
-                    planned_end=picked_datetime(values.get(F.END)),
-                    backout_plan=typed_text(values, F.BACKOUT),
-                    implementer=typed_text(values, F.IMPLEMENTER) or None,
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                    submission_id=view.get("id"),
-                )
-                key = change.key
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, F.DESCRIPTION): str(error)})
-            return
-        ack()
-        later(self.ctx, ChangeHandlers(self.ctx).announce, key)
+        def raise_change(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> str:
+            return agreement_changes.raise_change(
+                session,
+                key=ref.key,
+                title=typed_text(values, F.TITLE),
+                description=typed_text(values, F.DESCRIPTION),
+                agreement=typed_text(values, F.AGREEMENT) or None,
+                risk=typed_text(values, F.RISK) or None,
+                planned_start=picked_datetime(values.get(F.START)),
+                planned_end=picked_datetime(values.get(F.END)),
+                backout_plan=typed_text(values, F.BACKOUT),
+                implementer=typed_text(values, F.IMPLEMENTER) or None,
+                actor=actor,
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+                submission_id=view.get("id"),
+            ).key
+
+        done = submitted(self.ctx, ack, body, view, RecordRef, raise_change, F.DESCRIPTION)
+        if done:
+            later(self.ctx, ChangeHandlers(self.ctx).announce, done[2])

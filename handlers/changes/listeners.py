@@ -13,13 +13,13 @@ from bot.blocks import ticked, view_values
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import later, tell, user_id
+from handlers.common import later, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
 from services import audit, change_reminders, changes, cmdb, service_changes
-from services.errors import InvalidInput, ServiceDeskError
+from services.errors import AlreadyDone, InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
@@ -321,18 +321,19 @@ class ChangeHandlers(KindHandlers):
         }
         return {ref for ref in refs if user in self.ctx.directory.members(ref)}
 
-    def _decide(self, key: str, user: str, decision: Decision, reason: str | None) -> changes.Tally:
-        with self.ctx.db.session() as session:
-            return changes.decide(
-                session,
-                key=key,
-                approver=user,
-                approver_groups=self._groups_of(user),
-                decision=decision,
-                reason=reason,
-                now=self.ctx.clock.now(),
-                policy=self.ctx.policy,
-            )
+    def _decide(
+        self, session: Any, key: str, user: str, decision: Decision, values: dict[str, Any]
+    ) -> changes.Tally:
+        return changes.decide(
+            session,
+            key=key,
+            approver=user,
+            approver_groups=self._groups_of(user),
+            decision=decision,
+            reason=values.get(Field.REASON),
+            now=self.ctx.clock.now(),
+            policy=self.ctx.policy,
+        )
 
     def on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
@@ -344,7 +345,8 @@ class ChangeHandlers(KindHandlers):
             return
         user = user_id(body)
         try:
-            tally = self._decide(ref.key, user, Decision.APPROVE, None)
+            with self.ctx.db.session() as session:
+                tally = self._decide(session, ref.key, user, Decision.APPROVE, {})
         except ServiceDeskError as error:
             tell(respond, str(error))
             return
@@ -354,25 +356,17 @@ class ChangeHandlers(KindHandlers):
         self._after_decision(tally, user, Decision.APPROVE, None)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.REASON: "This form is out of date."})
-            return
-        user = user_id(body)
-        reason = view_values(view).get(Field.REASON)
-        try:
-            tally = self._decide(ref.key, user, Decision.REJECT, reason)
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.REASON: str(error)})
-            return
-        if not tally.counted:
-            ack(
-                response_action="errors",
-                errors={Field.REASON: f"Your decision on {ref.key} is already recorded."},
-            )
-            return
-        ack()
-        later(self.ctx, self._after_decision, tally, user, Decision.REJECT, reason)
+        def reject(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Any:
+            tally = self._decide(session, ref.key, actor.user_id, Decision.REJECT, values)
+            if not tally.counted:
+                raise AlreadyDone(f"Your decision on {ref.key} is already recorded.")
+            return tally
+
+        done = submitted(self.ctx, ack, body, view, RecordRef, reject, Field.REASON)
+        if done:
+            _ref, actor, tally = done
+            reason = view_values(view).get(Field.REASON)
+            later(self.ctx, self._after_decision, tally, actor.user_id, Decision.REJECT, reason)
 
     def _after_decision(
         self, tally: changes.Tally, user: str, decision: Decision, reason: str | None

@@ -12,11 +12,10 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.payloads import clicked
-from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
+from handlers.common import actor_of, later, open_checked_form, replace_clicked, submitted, tell
 from handlers.incidents import render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
-from handlers.kind import error_at
 from handlers.problems import render as problem_render
 from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
@@ -277,20 +276,21 @@ class IncidentButtons(IncidentMessages):
         apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
         error_field: str = Field.NOTE,
     ) -> tuple[Incident, str, dict[str, Any]] | None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={error_field: "This form is out of date."})
+        done = submitted(
+            self.ctx,
+            ack,
+            body,
+            view,
+            RecordRef,
+            lambda session, ref, actor, values: apply(
+                session, ref.key, actor, self.ctx.clock.now(), values
+            ),
+            error_field,
+        )
+        if done is None:
             return None
-        values = view_values(view)
-        actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                incident = apply(session, ref.key, actor, self.ctx.clock.now(), values)
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
-            return None
-        ack()
-        return incident, actor.user_id, values
+        _ref, actor, incident = done
+        return incident, actor.user_id, view_values(view)
 
     def _submit_and_refresh(
         self,

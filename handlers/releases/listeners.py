@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 
 from bot.blocks import view_values
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, user_id
+from handlers.common import actor_of, later, submitted, user_id
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.releases import render
@@ -20,6 +20,7 @@ from models.change import ChangeStatus
 from models.release import Release
 from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -187,30 +188,23 @@ class ReleaseHandlers(KindHandlers):
         )
 
     def on_outcome_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
-            return
-        succeeded = view.get("callback_id") == View.DEPLOYED
-        note = view_values(view).get(Field.NOTE) or ""
-        actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                result = releases.finish_deployment(
-                    session,
-                    key=ref.key,
-                    succeeded=succeeded,
-                    note=note,
-                    actor=actor,
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                incident_key = result.incident.key if result.incident else None
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.NOTE: str(error)})
-            return
-        ack()
-        later(self.ctx, self._after_deployment, result, actor.user_id, note, incident_key)
+        def finish(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Any:
+            result = releases.finish_deployment(
+                session,
+                key=ref.key,
+                succeeded=view.get("callback_id") == View.DEPLOYED,
+                note=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+            return result, result.incident.key if result.incident else None
+
+        done = submitted(self.ctx, ack, body, view, RecordRef, finish, Field.NOTE)
+        if done:
+            _ref, actor, (result, incident_key) = done
+            note = view_values(view).get(Field.NOTE) or ""
+            later(self.ctx, self._after_deployment, result, actor.user_id, note, incident_key)
 
     def _after_deployment(
         self, result: releases.DeploymentResult, actor: str, note: str, incident_key: str | None

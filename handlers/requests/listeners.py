@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, replace_clicked, tell, user_id
+from handlers.common import actor_of, later, replace_clicked, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
@@ -263,29 +263,22 @@ class RequestHandlers(KindHandlers):
         self.notify(notify, "approved", person)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.REASON: "This form is out of date."})
-            return
-        person = user_id(body)
-        reason = view_values(view).get(Field.REASON) or ""
-        try:
-            with self.ctx.db.session() as session:
-                notify = requests.decide(
-                    session,
-                    key=ref.key,
-                    approver=person,
-                    members_of=self.ctx.directory.members,
-                    approve=False,
-                    reason=reason,
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.REASON: str(error)})
-            return
-        ack()
-        later(self.ctx, self._after_reject, ref, notify, person)
+        def reject(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Notify:
+            return requests.decide(
+                session,
+                key=ref.key,
+                approver=actor.user_id,
+                members_of=self.ctx.directory.members,
+                approve=False,
+                reason=values.get(Field.REASON) or "",
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+
+        done = submitted(self.ctx, ack, body, view, RecordRef, reject, Field.REASON)
+        if done:
+            ref, actor, notify = done
+            later(self.ctx, self._after_reject, ref, notify, actor.user_id)
 
     def _after_reject(self, ref: RecordRef, notify: Notify, person: str) -> None:
         self.notify(notify, "rejected", person)
@@ -352,26 +345,20 @@ class RequestHandlers(KindHandlers):
             self.ctx.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
 
     def on_fulfil_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = RecordRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
-            return
-        person = user_id(body)
-        try:
-            with self.ctx.db.session() as session:
-                notify = requests.fulfil(
-                    session,
-                    key=ref.key,
-                    note=view_values(view).get(Field.NOTE) or "",
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    **self._fulfilment_checks(),
-                )
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.NOTE: str(error)})
-            return
-        ack()
-        later(self.ctx, self._after_fulfil, ref, notify, person)
+        def fulfil(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Notify:
+            return requests.fulfil(
+                session,
+                key=ref.key,
+                note=values.get(Field.NOTE) or "",
+                actor=actor,
+                now=self.ctx.clock.now(),
+                **self._fulfilment_checks(),
+            )
+
+        done = submitted(self.ctx, ack, body, view, RecordRef, fulfil, Field.NOTE)
+        if done:
+            ref, actor, notify = done
+            later(self.ctx, self._after_fulfil, ref, notify, actor.user_id)
 
     def _after_fulfil(self, ref: RecordRef, notify: Notify, person: str) -> None:
         self.notify(notify, "fulfil", person)

@@ -10,10 +10,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks as b
-from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.agreement_changes import render as change_render
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, later, submitted, tell
 from handlers.servicedesk import agreement_render as render
 from models.agreement import ReviewRef
 from services import (
@@ -23,7 +22,8 @@ from services import (
     agreement_versions,
     audit,
 )
-from services.errors import AlreadyDone, ServiceDeskError
+from services.errors import ServiceDeskError
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -100,31 +100,24 @@ class AgreementHandlers:
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = ReviewRef.load(view.get("private_metadata"))
-        if not isinstance(ref, ReviewRef):
-            ack(response_action="errors", errors={render.NOTE_FIELD: "This form is out of date."})
+        def record(session: Any, ref: ReviewRef, actor: Actor, values: dict[str, Any]) -> Any:
+            return agreement_reviews.record_review(
+                session,
+                name=ref.agreement,
+                actor=actor,
+                reviewed_on=values.get(render.DATE_FIELD),
+                outcome=values.get(render.OUTCOME_FIELD),
+                note=values.get(render.NOTE_FIELD),
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+
+        done = submitted(
+            self.ctx, ack, body, view, ReviewRef, record, render.NOTE_FIELD, repeat_is_done=True
+        )
+        if done is None:
             return
-        values = view_values(view)
-        try:
-            # Written before the ack: once Slack closes the form, the review is stored.
-            with self.ctx.db.session() as session:
-                review = agreement_reviews.record_review(
-                    session,
-                    name=ref.agreement,
-                    actor=actor_of(self.ctx, body),
-                    reviewed_on=values.get(render.DATE_FIELD),
-                    outcome=values.get(render.OUTCOME_FIELD),
-                    note=values.get(render.NOTE_FIELD),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-        except AlreadyDone:
-            ack()  # a repeated delivery of the same submission: the first one recorded it
-            return
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={render.NOTE_FIELD: str(error)})
-            return
-        ack()
+        ref, _actor, review = done
         agreement = self.ctx.policy.agreement(ref.agreement)
         if ref.channel and ref.ts and agreement is not None:
             text = render.recorded_text(agreement, review)

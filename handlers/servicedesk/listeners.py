@@ -11,10 +11,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.blocks import view_values
 from bot.context import AppContext
 from handlers.capacity.command import CapacityCommand
-from handlers.common import actor_of, later, replace_clicked, tell
+from handlers.common import actor_of, later, replace_clicked, submitted, tell
 from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.management_reviews import ManagementReviewHandlers
@@ -27,8 +26,9 @@ from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
 from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
-from services.errors import AlreadyDone, ServiceDeskError
+from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
@@ -191,34 +191,26 @@ class ServiceDeskHandlers:
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_failed_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = TestRunRef.load(view.get("private_metadata"))
-        if ref is None:
-            ack(response_action="errors", errors={Field.NOTE: "This form is out of date."})
-            return
-        note = view_values(view).get(Field.NOTE)
-        actor = actor_of(self.ctx, body)
-        try:
+        def failed(session: Any, ref: TestRunRef, actor: Actor, values: dict[str, Any]) -> Any:
+            note = values.get(Field.NOTE)
             service_tests.clean_note(note)
-            # Written before the ack: once Slack closes the modal, the outcome is stored.
-            with self.ctx.db.session() as session:
-                run = service_tests.record_failed(
-                    session,
-                    run_id=ref.run,
-                    actor=actor,
-                    members_of=self.ctx.directory.members,
-                    note=note or "",
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                incident_key = run.incident_key
-        except AlreadyDone:
-            # A repeated delivery of the same submission: the first one recorded it.
-            ack()
+            run = service_tests.record_failed(
+                session,
+                run_id=ref.run,
+                actor=actor,
+                members_of=self.ctx.directory.members,
+                note=note or "",
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+            return run, run.incident_key
+
+        done = submitted(
+            self.ctx, ack, body, view, TestRunRef, failed, Field.NOTE, repeat_is_done=True
+        )
+        if done is None:
             return
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.NOTE: str(error)})
-            return
-        ack()
+        ref, _actor, (run, incident_key) = done
         if ref.channel and ref.ts:
             later(
                 self.ctx,

@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.blocks import view_values
 from bot.context import AppContext
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, later, submitted, tell
 from handlers.servicedesk import sms_render as render
 from models.sms import SmsReviewRef
 from services import sms, sms_reviews
-from services.errors import AlreadyDone, ServiceDeskError
+from services.errors import ServiceDeskError
+from services.permissions import Actor
 
 OLD_BUTTON = "That button is from an old message; what it was about is unknown."
 
@@ -94,33 +94,26 @@ class SmsHandlers:
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ref = SmsReviewRef.load(view.get("private_metadata"))
-        if not isinstance(ref, SmsReviewRef):
-            ack(response_action="errors", errors={render.NOTE_FIELD: "This form is out of date."})
+        def record(session: Any, ref: SmsReviewRef, actor: Actor, values: dict[str, Any]) -> Any:
+            return sms_reviews.record_review(
+                session,
+                kind=ref.kind,
+                name=ref.name,
+                actor=actor,
+                reviewed_on=values.get(render.DATE_FIELD),
+                outcome=values.get(render.OUTCOME_FIELD),
+                version=values.get(render.VERSION_FIELD),
+                note=values.get(render.NOTE_FIELD),
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+
+        done = submitted(
+            self.ctx, ack, body, view, SmsReviewRef, record, render.NOTE_FIELD, repeat_is_done=True
+        )
+        if done is None:
             return
-        values = view_values(view)
-        try:
-            # Written before the ack: once Slack closes the form, the review is stored.
-            with self.ctx.db.session() as session:
-                review = sms_reviews.record_review(
-                    session,
-                    kind=ref.kind,
-                    name=ref.name,
-                    actor=actor_of(self.ctx, body),
-                    reviewed_on=values.get(render.DATE_FIELD),
-                    outcome=values.get(render.OUTCOME_FIELD),
-                    version=values.get(render.VERSION_FIELD),
-                    note=values.get(render.NOTE_FIELD),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-        except AlreadyDone:
-            ack()  # a repeated delivery of the same submission: the first one recorded it
-            return
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={render.NOTE_FIELD: str(error)})
-            return
-        ack()
+        ref, _actor, review = done
         item = self.ctx.policy.sms.item(ref.kind.value, ref.name)
         if ref.channel and ref.ts and item is not None:
             later(
