@@ -109,6 +109,42 @@ def submitted(
     return ref, actor, result
 
 
+OLD_BUTTON = "That button is from an old message."
+
+
+def clicked(
+    ctx: AppContext,
+    body: dict[str, Any],
+    respond: Callable[..., Any] | None,
+    carried: type[R],
+    apply: Callable[[Any, R, Actor], T],
+    *,
+    old_button: str = OLD_BUTTON,
+) -> tuple[R, Actor, T] | None:
+    """A click on a button whose value carries a `carried` model (after the ack):
+    `apply(session, carried, actor)` in one transaction; the service checks the person. A value
+    that is not ours, a refusal or a bad state is told to the person who clicked, privately.
+    None: nothing to follow."""
+    ref = carried.load(body["actions"][0].get("value"))  # type: ignore[attr-defined]
+    if not isinstance(ref, carried):
+        tell(respond, old_button)
+        return None
+    actor = actor_of(ctx, body)
+    try:
+        with ctx.db.session() as session:
+            result = apply(session, ref, actor)
+    except ServiceDeskError as error:
+        tell(respond, str(error))
+        return None
+    return ref, actor, result
+
+
+def clicked_from(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message whose button was clicked, for a form to update it later."""
+    where = body.get("container") or {}
+    return where.get("channel_id"), where.get("message_ts")
+
+
 def tell(respond: Callable[..., Any] | None, text: str) -> None:
     """An ephemeral answer to the person who typed or clicked, leaving the message alone."""
     if respond is None:

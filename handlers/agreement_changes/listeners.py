@@ -12,7 +12,7 @@ from bot.context import AppContext
 from handlers.agreement_changes import render
 from handlers.agreement_changes.render import F
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, open_checked_form, submitted, tell
+from handlers.common import clicked, later, submitted
 from handlers.kind import picked_datetime, typed_text
 from models.carried import RecordRef
 from services import agreement_changes
@@ -33,13 +33,7 @@ class AgreementChangeHandlers:
         later(self.ctx, self._open, body, respond)
 
     def _open(self, body: dict[str, Any], respond: Respond) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            tell(respond, "That button is from an old message.")
-            return
-        actor = actor_of(self.ctx, body)
-
-        def load(session: Any) -> Any:
+        def check(session: Any, ref: RecordRef, actor: Actor) -> Any:
             found = agreement_changes.origin(session, key=ref.key, policy=self.ctx.policy)
             agreement_changes.check_raiser(found, actor)
             already = agreement_changes.raised_from(session, key=found.key)
@@ -47,7 +41,11 @@ class AgreementChangeHandlers:
                 raise AlreadyDone(f"{already} was already raised from this review.")
             return found
 
-        open_checked_form(self.ctx, body, respond, load, render.raise_modal)
+        done = clicked(self.ctx, body, respond, RecordRef, check)
+        if done:
+            self.ctx.client.views_open(
+                trigger_id=body["trigger_id"], view=render.raise_modal(done[2])
+            )
 
     def on_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def raise_change(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> str:

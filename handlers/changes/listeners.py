@@ -13,7 +13,7 @@ from bot.blocks import ticked, view_values
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import later, submitted, tell, user_id
+from handlers.common import clicked, later, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
@@ -340,20 +340,16 @@ class ChangeHandlers(KindHandlers):
         later(self.ctx, self._approve, body, respond)
 
     def _approve(self, body: dict[str, Any], respond: Respond) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            return
-        user = user_id(body)
-        try:
-            with self.ctx.db.session() as session:
-                tally = self._decide(session, ref.key, user, Decision.APPROVE, {})
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        if not tally.counted:
-            tell(respond, f"Your decision on {tally.change.key} is already recorded.")
-            return
-        self._after_decision(tally, user, Decision.APPROVE, None)
+        def approve(session: Any, ref: RecordRef, actor: Actor) -> Any:
+            tally = self._decide(session, ref.key, actor.user_id, Decision.APPROVE, {})
+            if not tally.counted:
+                raise AlreadyDone(f"Your decision on {tally.change.key} is already recorded.")
+            return tally
+
+        done = clicked(self.ctx, body, respond, RecordRef, approve)
+        if done:
+            _ref, actor, tally = done
+            self._after_decision(tally, actor.user_id, Decision.APPROVE, None)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def reject(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
 from bot.context import AppContext
-from handlers.common import actor_of, later, open_checked_form, tell
+from handlers.common import actor_of, clicked, later, tell
 from handlers.customers import render
 from handlers.customers.render import F
 from models.relationship import PartyKind
@@ -18,6 +18,7 @@ from services import agreement_changes
 from services import relationship_reviews as reviews
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
+from services.permissions import Actor
 
 
 def _date(raw: Any) -> date | None:
@@ -103,20 +104,15 @@ class CustomerHandlers:
         later(self.ctx, self._open_review, body, respond)
 
     def _open_review(self, body: dict[str, Any], respond: Respond) -> None:
-        ref = reviews.PartyRef.load(body["actions"][0].get("value"))
-        if not isinstance(ref, reviews.PartyRef):
-            tell(respond, "That button is from an old message.")
-            return
-        actor = actor_of(self.ctx, body)
-        open_checked_form(
-            self.ctx,
-            body,
-            respond,
-            lambda _session: reviews.check_reviewer(
+        def check(_session: Any, ref: reviews.PartyRef, actor: Actor) -> Any:
+            return reviews.check_reviewer(
                 self.ctx.policy, kind=ref.kind, name=ref.name, actor=actor
-            ),
-            lambda found: render.review_modal(ref.kind, found.name),
-        )
+            )
+
+        done = clicked(self.ctx, body, respond, reviews.PartyRef, check)
+        if done:
+            view = render.review_modal(done[0].kind, done[2].name)
+            self.ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = reviews.PartyRef.load(view.get("private_metadata"))

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import actor_of, later, replace_clicked, submitted, tell, user_id
+from handlers.common import clicked, later, replace_clicked, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
@@ -241,26 +241,23 @@ class RequestHandlers(KindHandlers):
         later(self.ctx, self._approve, body, respond)
 
     def _approve(self, body: dict[str, Any], respond: Respond) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
+        def approve(session: Any, ref: RecordRef, actor: Actor) -> Notify:
+            return requests.decide(
+                session,
+                key=ref.key,
+                approver=actor.user_id,
+                members_of=self.ctx.directory.members,
+                approve=True,
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+
+        done = clicked(self.ctx, body, respond, RecordRef, approve)
+        if done is None:
             return
-        person = user_id(body)
-        try:
-            with self.ctx.db.session() as session:
-                notify = requests.decide(
-                    session,
-                    key=ref.key,
-                    approver=person,
-                    members_of=self.ctx.directory.members,
-                    approve=True,
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
+        ref, actor, notify = done
         replace_clicked(respond, f"You approved {ref.key}.", [])
-        self.notify(notify, "approved", person)
+        self.notify(notify, "approved", actor.user_id)
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def reject(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Notify:
@@ -316,17 +313,13 @@ class RequestHandlers(KindHandlers):
         step: str,
         apply: Callable[[Any, str, Actor], Notify],
     ) -> None:
-        ref = RecordRef.load(body["actions"][0].get("value"))
-        if ref is None:
+        done = clicked(
+            self.ctx, body, respond, RecordRef, lambda s, ref, actor: apply(s, ref.key, actor)
+        )
+        if done is None:
             return
-        person = user_id(body)
-        try:
-            with self.ctx.db.session() as session:
-                notify = apply(session, ref.key, actor_of(self.ctx, body))
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        self.notify(notify, step, person)
+        _ref, actor, notify = done
+        self.notify(notify, step, actor.user_id)
         self._show_fulfilment(notify.request, respond=respond)
 
     def _show_fulfilment(

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import blocks as b
 from bot.context import AppContext
 from handlers.agreement_changes import render as change_render
-from handlers.common import actor_of, later, submitted, tell
+from handlers.common import clicked, clicked_from, later, submitted, tell
 from handlers.servicedesk import agreement_render as render
 from models.agreement import ReviewRef
 from services import (
@@ -80,23 +80,18 @@ class AgreementHandlers:
         later(self.ctx, self._open_review, body, client, respond)
 
     def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ref = ReviewRef.load(body["actions"][0].get("value"))
-        if not isinstance(ref, ReviewRef):
-            tell(respond, OLD_BUTTON)
-            return
-        try:
-            agreement = agreement_reviews.check_reviewer(
-                self.ctx.policy, name=ref.agreement, actor=actor_of(self.ctx, body)
+        def check(_session: Any, ref: ReviewRef, actor: Actor) -> Any:
+            return agreement_reviews.check_reviewer(
+                self.ctx.policy, name=ref.agreement, actor=actor
             )
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+
+        done = clicked(self.ctx, body, respond, ReviewRef, check, old_button=OLD_BUTTON)
+        if done is None:
             return
         # The form remembers the reminder it came from, to replace its button once recorded.
-        where = body.get("container") or {}
-        carried = ReviewRef(
-            agreement=agreement.name, channel=where.get("channel_id"), ts=where.get("message_ts")
-        )
-        view = render.review_modal(agreement, carried, self.ctx.clock.now().date())
+        channel, ts = clicked_from(body)
+        carried = ReviewRef(agreement=done[2].name, channel=channel, ts=ts)
+        view = render.review_modal(done[2], carried, self.ctx.clock.now().date())
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from handlers.capacity.command import CapacityCommand
-from handlers.common import actor_of, later, replace_clicked, submitted, tell
+from handlers.common import clicked, clicked_from, later, replace_clicked, submitted, tell
 from handlers.feedback.csat import CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.management_reviews import ManagementReviewHandlers
@@ -26,7 +26,6 @@ from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
 from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
-from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
@@ -146,24 +145,18 @@ class ServiceDeskHandlers:
         later(self.ctx, self._passed, body, respond)
 
     def _passed(self, body: dict[str, Any], respond: Respond) -> None:
-        ref = TestRunRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            tell(respond, OLD_BUTTON)
-            return
-        actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                run = service_tests.record_passed(
-                    session,
-                    run_id=ref.run,
-                    actor=actor,
-                    members_of=self.ctx.directory.members,
-                    now=self.ctx.clock.now(),
-                )
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        replace_clicked(respond, render.recorded_text(run))
+        def passed(session: Any, ref: TestRunRef, actor: Actor) -> Any:
+            return service_tests.record_passed(
+                session,
+                run_id=ref.run,
+                actor=actor,
+                members_of=self.ctx.directory.members,
+                now=self.ctx.clock.now(),
+            )
+
+        done = clicked(self.ctx, body, respond, TestRunRef, passed, old_button=OLD_BUTTON)
+        if done:
+            replace_clicked(respond, render.recorded_text(done[2]))
 
     def on_failed(
         self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
@@ -172,23 +165,17 @@ class ServiceDeskHandlers:
         later(self.ctx, self._open_failed, body, client, respond)
 
     def _open_failed(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ref = TestRunRef.load(body["actions"][0].get("value"))
-        if ref is None:
-            tell(respond, OLD_BUTTON)
-            return
-        actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                run = service_tests.check_recorder(
-                    session, run_id=ref.run, actor=actor, members_of=self.ctx.directory.members
-                )
-        except ServiceDeskError as error:
-            tell(respond, str(error))
-            return
-        # The form remembers the reminder it came from, to replace its buttons once recorded.
-        where = body.get("container") or {}
-        view = render.failed_modal(run, channel=where.get("channel_id"), ts=where.get("message_ts"))
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        def check(session: Any, ref: TestRunRef, actor: Actor) -> Any:
+            return service_tests.check_recorder(
+                session, run_id=ref.run, actor=actor, members_of=self.ctx.directory.members
+            )
+
+        done = clicked(self.ctx, body, respond, TestRunRef, check, old_button=OLD_BUTTON)
+        if done:
+            # The form remembers the reminder it came from, to replace its buttons once recorded.
+            channel, ts = clicked_from(body)
+            view = render.failed_modal(done[2], channel=channel, ts=ts)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def on_failed_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def failed(session: Any, ref: TestRunRef, actor: Actor, values: dict[str, Any]) -> Any:

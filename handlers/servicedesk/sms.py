@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from handlers.common import actor_of, later, submitted, tell
+from handlers.common import clicked, clicked_from, later, submitted, tell
 from handlers.servicedesk import sms_render as render
 from models.sms import SmsReviewRef
 from services import sms, sms_reviews
@@ -66,30 +66,22 @@ class SmsHandlers:
         later(self.ctx, self._open_review, body, client, respond)
 
     def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ref = SmsReviewRef.load(body["actions"][0].get("value"))
-        if not isinstance(ref, SmsReviewRef):
-            tell(respond, OLD_BUTTON)
-            return
         now = self.ctx.clock.now()
-        try:
+
+        def check(session: Any, ref: SmsReviewRef, actor: Actor) -> tuple[Any, int | None]:
             item = sms_reviews.check_reviewer(
-                self.ctx.policy, kind=ref.kind, name=ref.name, actor=actor_of(self.ctx, body)
+                self.ctx.policy, kind=ref.kind, name=ref.name, actor=actor
             )
-            with self.ctx.db.session() as session:
-                row = sms_reviews.standing(session, policy=self.ctx.policy, now=now).get(
-                    (ref.kind.value, item.name)
-                )
-                current = row.version if row is not None else None
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+            standing = sms_reviews.standing(session, policy=self.ctx.policy, now=now)
+            row = standing.get((ref.kind.value, item.name))
+            return item, row.version if row is not None else None
+
+        done = clicked(self.ctx, body, respond, SmsReviewRef, check, old_button=OLD_BUTTON)
+        if done is None:
             return
-        where = body.get("container") or {}
-        carried = SmsReviewRef(
-            kind=ref.kind,
-            name=item.name,
-            channel=where.get("channel_id"),
-            ts=where.get("message_ts"),
-        )
+        ref, _actor, (item, current) = done
+        channel, ts = clicked_from(body)
+        carried = SmsReviewRef(kind=ref.kind, name=item.name, channel=channel, ts=ts)
         view = render.review_modal(ref.kind, item, current, carried, now.date())
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
