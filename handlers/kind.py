@@ -149,14 +149,69 @@ def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
 # ---- the generic listeners -------------------------------------------------------------------
 
 
-class KindHandlers:
+class CommandHandlers:
+    """A slash command routed by its sub-command table: `/command help` (or nothing, when no
+    row is the bare command) answers the usage text built from the table, a word that is no
+    sub-command is refused with it, any other runs its row after the ack."""
+
+    command: ClassVar[str]  # "/supplier"
+    heading: ClassVar[str]  # "*Suppliers*", the first line of the usage text
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def subcommands(self) -> Sequence[SubCommand]:
+        """The sub-command table: routing and the usage text come from it."""
+        return []
+
+    def register(self, app: App) -> None:
+        app.command(self.command)(self.on_command)
+        self.register_more(app)
+
+    def register_more(self, app: App) -> None:
+        """Listeners beyond the command (buttons, form submissions, …)."""
+
+    @property
+    def usage(self) -> str:
+        return usage_text(self.command, self.heading, self.subcommands())
+
+    def on_command(
+        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        later(self.ctx, self.route, body, client, respond)
+
+    def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Run the sub-command the first word names; `help` and unknown words get the usage."""
+        call = Call(body, client, respond, (body.get("text") or "").split())
+        head = call.words[0].lower() if call.words else ""
+        for sub in self.subcommands():
+            if head != "help" and (head == sub.name or head in sub.aliases):
+                sub.run(call)
+                return
+        if head in ("help", ""):
+            respond(text=self.usage, response_type="ephemeral")
+            return
+        self.other(call)
+
+    def other(self, call: Call) -> None:
+        """A first word that is no sub-command."""
+        call.respond(
+            text=f"`{user_text(call.words[0][:80])}` is not {self.what_sub_command}.\n\n{self.usage}",
+            response_type="ephemeral",
+        )
+
+    @property
+    def what_sub_command(self) -> str:
+        return f"a {self.command} sub-command"
+
+
+class KindHandlers(CommandHandlers):
     """Base of a record kind's listeners. Subclasses set the class attributes, list their
     sub-commands, and render their record; see the module docstring and the README's "How it is
     built" for adding a kind."""
 
-    command: ClassVar[str]  # "/problem"
     kind: ClassVar[RecordKind[Any]]  # services.problems.KIND
-    heading: ClassVar[str]  # "*Problems*", the first line of the usage text
     steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
     forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
     show_example: ClassVar[str | None] = None  # the key `show` examples use (kind.example)
@@ -172,9 +227,6 @@ class KindHandlers:
     note_field: ClassVar[str] = "note"  # where `move_form` shows an error naming no field
     # The New form's submission, when it is only a service call that creates the record.
     creates: ClassVar[Submit | None] = None
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
 
     # ---- what a kind declares (override) --------------------------------------------------
 
@@ -213,9 +265,6 @@ class KindHandlers:
         """The line posted in the record's thread when `actor` made `move`."""
         return str(self.renderer.step_text(move, record, actor))
 
-    def register_more(self, app: App) -> None:
-        """Listeners beyond the command, the steps and the forms (form submissions, …)."""
-
     def check_show(self, record: Any, actor: Actor) -> None:
         """Before `show` answers: may this person see the record? Default: anyone may."""
 
@@ -226,7 +275,6 @@ class KindHandlers:
     # ---- registration --------------------------------------------------------------------
 
     def register(self, app: App) -> None:
-        app.command(self.command)(self.on_command)
         if self.steps:
             app.action(one_of(*self.steps))(self.on_step)
         if self.forms:
@@ -236,44 +284,14 @@ class KindHandlers:
                 app.view(form.submit.view)(self._on_submitted(form.submit, form.move))
         if self.creates is not None:
             app.view(self.creates.view)(self._on_submitted(self.creates, None))
-        self.register_more(app)
+        super().register(app)
 
     # ---- the slash command ---------------------------------------------------------------
 
     @property
-    def usage(self) -> str:
-        return usage_text(self.command, self.heading, self.subcommands())
-
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self.route, body, client, respond)
-
-    def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """Run the sub-command the first word names; `help` and unknown words get the usage."""
-        call = Call(body, client, respond, (body.get("text") or "").split())
-        head = call.words[0].lower() if call.words else ""
-        if head == "help":
-            respond(text=self.usage, response_type="ephemeral")
-            return
-        for sub in self.subcommands():
-            if head == sub.name or head in sub.aliases:
-                sub.run(call)
-                return
-        self.other(call)
-
-    def other(self, call: Call) -> None:
-        """A first word that is no sub-command."""
-        call.respond(
-            text=f"`{user_text(call.words[0])}` is not {self._a_noun} sub-command.\n\n{self.usage}",
-            response_type="ephemeral",
-        )
-
-    @property
-    def _a_noun(self) -> str:
+    def what_sub_command(self) -> str:
         noun = self.kind.noun
-        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} sub-command"
 
     def show_subcommand(self, usage: str | None = None) -> SubCommand:
         """The `show KEY` row (its usage line names the kind's example key)."""

@@ -9,10 +9,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from bot.context import AppContext
 from handlers.common import actor_of, clicked, later, tell
 from handlers.customers import render
 from handlers.customers.render import F
+from handlers.kind import Call, CommandHandlers, SubCommand
 from models.relationship import PartyKind
 from services import agreement_changes
 from services import relationship_reviews as reviews
@@ -28,42 +28,40 @@ def _date(raw: Any) -> date | None:
         return None
 
 
-class CustomerHandlers:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+class CustomerHandlers(CommandHandlers):
+    command = "/customer"
+    heading = "*Customers*"
 
-    def register(self, app: App) -> None:
-        app.command("/customer")(self.on_command)
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand("list", self.on_list, "every customer, its owner and next service review"),
+            SubCommand(
+                "show",
+                self.on_show,
+                "its services, open records, reviews and open actions",
+                args="NAME",
+            ),
+        ]
+
+    def register_more(self, app: App) -> None:
         app.action(reviews.RECORD_ACTION)(self.on_record)
         app.view(render.REVIEW_VIEW)(self.on_review_submitted)
         app.action(reviews.DONE_ACTION)(self.on_done)
 
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self.route, body, respond)
+    def on_list(self, call: Call) -> None:
+        with self.ctx.db.session() as session:
+            next_on = {
+                c.name: reviews.next_review(session, kind=PartyKind.CUSTOMER, found=c)
+                for c in self.ctx.policy.customers
+            }
+        blocks = render.list_blocks(self.ctx.policy.customers, next_on)
+        call.respond(text="Customers", blocks=blocks, response_type="ephemeral")
 
-    def route(self, body: dict[str, Any], respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else "help"
-        if head == "list":
-            with self.ctx.db.session() as session:
-                next_on = {
-                    c.name: reviews.next_review(session, kind=PartyKind.CUSTOMER, found=c)
-                    for c in self.ctx.policy.customers
-                }
-            blocks = render.list_blocks(self.ctx.policy.customers, next_on)
-            respond(text="Customers", blocks=blocks, response_type="ephemeral")
-        elif head == "show" and len(words) > 1:
-            self.on_show(" ".join(words[1:]), respond)
-        elif head in ("help", "show"):
-            tell(respond, render.USAGE)
-        else:
-            tell(
-                respond,
-                f"`{user_text(words[0][:80])}` is not a /customer sub-command.\n\n{render.USAGE}",
-            )
-
-    def on_show(self, name: str, respond: Respond) -> None:
+    def on_show(self, call: Call) -> None:
+        if not call.args:
+            tell(call.respond, self.usage)
+            return
+        name, respond = " ".join(call.args), call.respond
         kind = PartyKind.CUSTOMER
         try:
             customer = reviews.party(self.ctx.policy, kind, name)

@@ -21,14 +21,6 @@ from services.relationship_reviews import (
 
 REVIEW_VIEW = "relationship_review_view"
 ACTIONS_IN_FORM = 3
-USAGE = "\n".join(
-    [
-        "*Customers*",
-        "`/customer list` — every customer, its owner and next service review",
-        "`/customer show NAME` — its services, open records, reviews and open actions",
-        "`/customer help` — this text",
-    ]
-)
 
 
 class F:

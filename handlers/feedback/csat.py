@@ -17,10 +17,12 @@ from services.mrkdwn import user_text
 DEFAULT_PERIOD = timedelta(days=30)
 MAX_PERIOD = timedelta(days=3660)
 _PERIOD = re.compile(r"^([0-9]{1,6})\s*[dwh]$", re.IGNORECASE)
-USAGE = (
-    "• `/servicedesk csat [service|team|customer] [period]` — satisfaction: surveys sent, "
-    "response rate, average, distribution and the latest comments (period like `7d`, `30d`)."
+CSAT_ARGS = "[service|team|customer] [period]"
+CSAT_HELP = (
+    "satisfaction: surveys sent, response rate, average, distribution and the latest comments "
+    "(period like `7d`, `30d`)."
 )
+USAGE = f"`/servicedesk csat {CSAT_ARGS}` — {CSAT_HELP}"
 
 
 class CsatCommand:

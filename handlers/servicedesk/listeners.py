@@ -11,16 +11,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.context import AppContext
 from handlers.capacity.command import CapacityCommand
 from handlers.common import clicked, clicked_from, later, replace_clicked, submitted, tell
-from handlers.feedback.csat import CsatCommand
+from handlers.feedback.csat import CSAT_ARGS, CSAT_HELP, CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
+from handlers.kind import Call, CommandHandlers, SubCommand
 from handlers.management_reviews import ManagementReviewHandlers
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.budget import BudgetCommand
 from handlers.servicedesk.ids import Action, Field, View
+from handlers.servicedesk.report_render import REPORT_ARGS, REPORT_HELP
 from handlers.servicedesk.reports import ReportCommand
 from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
@@ -44,12 +45,69 @@ MAX_PERIOD = timedelta(days=3660)
 TOO_LONG_A_PERIOD = "Reports cover at most ten years; try `365d`."
 
 
-class ServiceDeskHandlers:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+class ServiceDeskHandlers(CommandHandlers):
+    command = "/servicedesk"
+    heading = "*/servicedesk* commands:"
 
-    def register(self, app: App) -> None:
-        app.command("/servicedesk")(self.on_command)
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand(
+                "availability",
+                lambda call: self._availability(call.args, call.respond),
+                "availability %, outages, MTBF and MTRS per service, with the availability and "
+                "continuity tests run in the period. The period is like `7d`, `30d` (the "
+                "default) or `90d`; both words are optional, in any order.",
+                args="[service] [period]",
+            ),
+            SubCommand(
+                "report",
+                lambda call: ReportCommand(self.ctx).run(call.args, call.body, call.respond),
+                REPORT_HELP,
+                args=REPORT_ARGS,
+            ),
+            SubCommand(
+                "sla",
+                lambda call: AgreementHandlers(self.ctx).command(call.args, call.respond),
+                "the service level agreements; with a name, its terms, version history, reviews "
+                "and attainment this month.",
+                args="[agreement]",
+            ),
+            SubCommand(
+                "csat",
+                lambda call: CsatCommand(self.ctx).run(call.args, call.respond),
+                CSAT_HELP,
+                args=CSAT_ARGS,
+            ),
+            SubCommand(
+                "sms",
+                lambda call: SmsHandlers(self.ctx).command(call.args, call.body, call.respond),
+                "the service management system: policy, objectives with their value this "
+                "quarter, process owners, controlled documents and their next review.",
+            ),
+            SubCommand(
+                "budget",
+                lambda call: BudgetCommand(self.ctx).run(call.args, call.respond),
+                "budget against actual per service (a period like `2026-Q4`; default: the "
+                "budgets covering today). Costs: `/cost`.",
+                args="[period]",
+            ),
+            SubCommand(
+                "capacity",
+                lambda call: CapacityCommand(self.ctx).run(call.args, call.respond),
+                "capacity requirements with their latest value, level and forecast, and the "
+                "capacity plans' next review.",
+                args="[item]",
+            ),
+            SubCommand(
+                "review",
+                self._review,
+                "management reviews: the next one, the inputs the bot prepares for it now, open "
+                "actions and past reviews.",
+                args="[show MR-2]",
+            ),
+        ]
+
+    def register_more(self, app: App) -> None:
         app.action(Action.TEST_PASSED.value)(self.on_passed)
         app.action(Action.TEST_FAILED.value)(self.on_failed)
         app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
@@ -58,37 +116,9 @@ class ServiceDeskHandlers:
 
     # ---- /servicedesk ----------------------------------------------------------------------
 
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._command, body, respond)
-
-    def _command(self, body: dict[str, Any], respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else "help"
-        if head == "availability":
-            self._availability(words[1:], respond)
-        elif head == "report":
-            ReportCommand(self.ctx).run(words[1:], body, respond)
-        elif head == "sla":
-            AgreementHandlers(self.ctx).command(words[1:], respond)
-        elif head == "csat":
-            CsatCommand(self.ctx).run(words[1:], respond)
-        elif head == "sms":
-            SmsHandlers(self.ctx).command(words[1:], body, respond)
-        elif head == "budget":
-            BudgetCommand(self.ctx).run(words[1:], respond)
-        elif head == "capacity":
-            CapacityCommand(self.ctx).run(words[1:], respond)
-        elif head == "review":
-            rest = {**body, "text": " ".join(words[1:])}
-            ManagementReviewHandlers(self.ctx).route(rest, self.ctx.client, respond)
-        elif head == "help":
-            tell(respond, render.USAGE)
-        else:
-            tell(
-                respond,
-                f"`{user_text(words[0])}` is not a /servicedesk sub-command.\n\n{render.USAGE}",
-            )
+    def _review(self, call: Call) -> None:
+        rest = {**call.body, "text": " ".join(call.args)}
+        ManagementReviewHandlers(self.ctx).route(rest, call.client, call.respond)
 
     def _availability(self, args: list[str], respond: Respond) -> None:
         policy = self.ctx.policy

@@ -20,32 +20,10 @@ from bot.blocks import (
     user,
     user_text,
 )
-from handlers.feedback.csat import USAGE as CSAT_USAGE
 from handlers.servicedesk.ids import Field, View
-from handlers.servicedesk.report_render import REPORT_USAGE
 from models.availability import TestRun, TestRunRef
 from services.availability import ServiceAvailability
 from services.service_tests import NOTE_MAX
-
-USAGE = (
-    "*/servicedesk* commands:\n"
-    "• `/servicedesk availability [service] [period]` — availability %, outages, MTBF and MTRS "
-    "per service, with the availability and continuity tests run in the period. The period is "
-    "like `7d`, `30d` (the default) or `90d`; both words are optional, in any order.\n"
-    f"{REPORT_USAGE}\n"
-    "• `/servicedesk sla [agreement]` — the service level agreements; with a name, its "
-    "terms, version history, reviews and attainment this month.\n"
-    f"{CSAT_USAGE}\n"
-    "• `/servicedesk sms` — the service management system: policy, objectives with their "
-    "value this quarter, process owners, controlled documents and their next review.\n"
-    "• `/servicedesk budget [period]` — budget against actual per service (a period like "
-    "`2026-Q4`; default: the budgets covering today). Costs: `/cost`.\n"
-    "• `/servicedesk capacity [item]` — capacity requirements with their latest value, level "
-    "and forecast, and the capacity plans' next review.\n"
-    "• `/servicedesk review [show MR-2]` — management reviews: the next one, the inputs the "
-    "bot prepares for it now, open actions and past reviews.\n"
-    "• `/servicedesk help` — this message."
-)
 
 
 def hours(span: timedelta | None) -> str:

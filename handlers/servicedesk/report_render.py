@@ -84,9 +84,9 @@ def failed() -> str:
     return "The report could not be sent to Slack. Try again in a minute."
 
 
-REPORT_USAGE = (
-    "• `/servicedesk report [scope] [period]` — a service report sent to you by direct "
-    "message, with charts. Scope: `all` (default), a service, `agreement:NAME` or "
-    "`customer:NAME`. Period: `2026-10`, `last month` (default), `this month`, `last week`, "
-    "or `2026-10-01..2026-10-15`."
+REPORT_ARGS = "[scope] [period]"
+REPORT_HELP = (
+    "a service report sent to you by direct message, with charts. Scope: `all` (default), a "
+    "service, `agreement:NAME` or `customer:NAME`. Period: `2026-10`, `last month` (default), "
+    "`this month`, `last week`, or `2026-10-01..2026-10-15`."
 )

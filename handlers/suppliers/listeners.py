@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Respond
 
-from bot.context import AppContext
-from handlers.common import actor_of, later, tell
+from handlers.common import actor_of, tell
 from handlers.customers import CustomerHandlers
-from handlers.kind import post_in_record_thread
+from handlers.kind import CommandHandlers, SubCommand, post_in_record_thread
 from handlers.suppliers import render
 from models.relationship import PartyKind
 from services import changes, incidents, problems, suppliers
@@ -20,33 +19,31 @@ from services.mrkdwn import user_text
 PERIOD = timedelta(days=30)
 
 
-class SupplierHandlers:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+class SupplierHandlers(CommandHandlers):
+    command = "/supplier"
+    heading = "*Suppliers*"
 
-    def register(self, app: App) -> None:
-        app.command("/supplier")(self.on_command)
-
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self.route, body, respond)
-
-    def route(self, body: dict[str, Any], respond: Respond) -> None:
-        words = (body.get("text") or "").split()
-        head = words[0].lower() if words else "help"
-        if head == "list":
-            self.on_list(respond)
-        elif head == "show":
-            self.on_show(" ".join(words[1:]), respond)
-        elif head == "wait":
-            self.on_wait(body, words[1:], respond)
-        elif head == "help":
-            tell(respond, render.USAGE)
-        else:
-            tell(
-                respond,
-                f"`{user_text(words[0][:80])}` is not a /supplier sub-command.\n\n{render.USAGE}",
-            )
+    def subcommands(self) -> list[SubCommand]:
+        return [
+            SubCommand(
+                "list",
+                lambda call: self.on_list(call.respond),
+                "every supplier, its contract end and the records waiting on it",
+            ),
+            SubCommand(
+                "show",
+                lambda call: self.on_show(" ".join(call.args), call.respond),
+                "the contract, open records waiting on them, performance",
+                args="NAME",
+            ),
+            SubCommand(
+                "wait",
+                lambda call: self.on_wait(call.body, call.args, call.respond),
+                "name the supplier an incident on hold awaiting supplier waits on, or a problem "
+                "or change involves (without a name: its service's one supplier)",
+                args="INC-4 [NAME] [their ticket]",
+            ),
+        ]
 
     def on_list(self, respond: Respond) -> None:
         with self.ctx.db.session() as session:

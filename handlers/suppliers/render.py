@@ -11,18 +11,6 @@ from models.relationship_policy import Supplier
 from models.sla_policy import format_duration
 from services.suppliers import Performance, Wait
 
-USAGE = "\n".join(
-    [
-        "*Suppliers*",
-        "`/supplier list` — every supplier, its contract end and the records waiting on it",
-        "`/supplier show NAME` — the contract, open records waiting on them, performance",
-        "`/supplier wait INC-4 [NAME] [their ticket]` — name the supplier an incident on hold "
-        "awaiting supplier waits on, or a problem or change involves (without a name: its "
-        "service's one supplier)",
-        "`/supplier help` — this text",
-    ]
-)
-
 
 def _target(value: timedelta | None) -> str:
     return format_duration(value) if value else "—"
