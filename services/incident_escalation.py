@@ -13,6 +13,7 @@ from models.policy import Policy
 from services import audit, paging, priority, security
 from services.errors import AlreadyDone, InvalidInput, NotAllowed
 from services.incidents import (
+    KIND,
     LIFECYCLE,
     _refresh_sla,
     _set_assignee,
@@ -94,37 +95,29 @@ def escalate(
             raise InvalidInput("Choose the team to hand the incident to.")
         if team.name == incident.team:
             raise InvalidInput(f"{incident.key} is already with {team.name}; choose another team.")
-        before_team = incident.team
-        incident.team = team.name
-        incident.updated_at = now
         if incident.assignee is not None:
             _set_assignee(session, incident, None, actor=actor, now=now)
-        audit.record(
+        KIND.set_field(
             session,
-            key=incident.key,
-            actor=actor.user_id,
-            at=now,
+            incident,
+            "team",
+            team.name,
+            actor=actor,
+            now=now,
             action="escalated",
-            field="team",
-            before=before_team,
-            after=team.name,
             note=f"functional. {note}".strip(),
         )
         notify = tuple(ref for ref in [team.on_call or team.lead] if ref)
         return _told(Escalation(incident, kind, notify, None), policy)
     team = policy.team(incident.team)
-    before_level = incident.escalation_level
-    incident.escalation_level = before_level + 1
-    incident.updated_at = now
-    audit.record(
+    KIND.set_field(
         session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
+        incident,
+        "escalation_level",
+        incident.escalation_level + 1,
+        actor=actor,
+        now=now,
         action="escalated",
-        field="escalation_level",
-        before=before_level,
-        after=incident.escalation_level,
         note=f"hierarchical. {note}".strip(),
     )
     notify = tuple(ref for ref in [team.lead if team else None] if ref)

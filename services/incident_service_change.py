@@ -13,7 +13,7 @@ from models.incident import Incident
 from models.policy import Policy
 from services import audit, service_list
 from services.errors import InvalidInput
-from services.incidents import LIFECYCLE, _refresh_sla, authorise, get
+from services.incidents import KIND, LIFECYCLE, _refresh_sla, authorise, get
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
@@ -68,17 +68,14 @@ def change_service(
     if (new_service or "").lower() == (incident.service or "").lower():
         raise InvalidInput(f"{incident.key} is already on {new_service or 'no service'}.")
     before_service, before_agreement = incident.service, incident.agreement
-    incident.service = new_service
-    incident.updated_at = now
-    audit.record(
+    KIND.set_field(
         session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
+        incident,
+        "service",
+        new_service,
+        actor=actor,
+        now=now,
         action="service changed",
-        field="service",
-        before=before_service,
-        after=new_service,
         note=why,
     )
     _refresh_sla(session, incident, now, policy)  # sets incident.agreement, moves deadlines

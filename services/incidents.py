@@ -247,19 +247,7 @@ def _major() -> Any:
 def _set_assignee(
     session: Session, incident: Incident, assignee: str | None, *, actor: Actor, now: datetime
 ) -> None:
-    before = incident.assignee
-    incident.assignee = assignee
-    incident.updated_at = now
-    audit.record(
-        session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
-        action="assigned",
-        field="assignee",
-        before=before,
-        after=assignee,
-    )
+    KIND.set_field(session, incident, "assignee", assignee, actor=actor, now=now, action="assigned")
 
 
 def assign(

@@ -125,17 +125,14 @@ def declare(
     major = get(session, key=incident.key)
     if added is None:
         return major, False
-    incident.is_major = True
-    incident.updated_at = now
-    audit.record(
+    incidents.KIND.set_field(
         session,
-        key=incident.key,
-        actor=actor.user_id,
-        at=now,
+        incident,
+        "is_major",
+        True,
+        actor=actor,
+        now=now,
         action="declared_major",
-        field="is_major",
-        before=False,
-        after=True,
         note=reason or f"logged at P{incident.priority}",
     )
     plan_reminders(session, major=major, incident=incident, now=now, policy=policy)

@@ -164,8 +164,10 @@ class RecordKind(Generic[T]):
         actor: Actor,
         now: datetime,
         action: str = "field changed",
+        note: str | None = None,
     ) -> None:
-        """Set one field of the record and audit it, from and to (dates as YYYY-MM-DD)."""
+        """Set one field of the record (and its `updated_at`) and audit it, from and to (dates
+        as YYYY-MM-DD), with `note` when given."""
         before = getattr(record, field)
         audit.record(
             session,
@@ -176,8 +178,10 @@ class RecordKind(Generic[T]):
             field=field,
             before=before.isoformat() if isinstance(before, date) else before,
             after=value.isoformat() if isinstance(value, date) else value,
+            note=note,
         )
         setattr(record, field, value)
+        record.updated_at = now  # type: ignore[attr-defined]
 
     def unannounced(
         self,
