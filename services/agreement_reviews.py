@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from models.agreement import AgreementRecord, AgreementReview, ReviewRef
 from models.agreement_policy import Agreement, advance_review
 from models.policy import Policy
-from services import agreement_versions, audit, reminders
+from services import agreement_versions, audit, reminders, review_common
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
@@ -95,24 +95,13 @@ def reminder_text(agreement: Agreement, review_on: date) -> str:
 
 
 def reminder_blocks(agreement: Agreement, text: str) -> list[dict[str, Any]]:
-    """The reminder's text and its Record review button (built here because the sweep queues
-    it; the handler listens for the same action id)."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "block_id": "agreement_review",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Record review"},
-                    "action_id": RECORD_REVIEW_ACTION_ID,
-                    "value": ReviewRef(agreement=agreement.name).dump(),
-                    "style": "primary",
-                }
-            ],
-        },
-    ]
+    """The reminder's text and its Record review button."""
+    return review_common.reminder_blocks(
+        text,
+        block_id="agreement_review",
+        action_id=RECORD_REVIEW_ACTION_ID,
+        value=ReviewRef(agreement=agreement.name).dump(),
+    )
 
 
 def _sync(session: Session, record: AgreementRecord, agreement: Agreement, now: datetime) -> int:
@@ -175,17 +164,6 @@ def check_reviewer(policy: Policy, *, name: str, actor: Actor) -> Agreement:
     return agreement
 
 
-def check_held_on(reviewed_on: date | None, now: datetime) -> date:
-    """The date a review was held: given, not in the future, within the last year."""
-    if reviewed_on is None:
-        raise InvalidInput("Give the date of the review.")
-    if reviewed_on > now.date():
-        raise InvalidInput("The review date is in the future; record a review once it is held.")
-    if reviewed_on < now.date() - timedelta(days=366):
-        raise InvalidInput("That date is more than a year ago; check the year.")
-    return reviewed_on
-
-
 def record_review(
     session: Session,
     *,
@@ -200,12 +178,7 @@ def record_review(
     """Record a review of the agreement `name` by its owner or an admin, move its next review
     date on by the cadence (none when it has no cadence), and re-plan the reminders."""
     agreement = check_reviewer(policy, name=name, actor=actor)
-    if isinstance(reviewed_on, str):
-        try:
-            reviewed_on = date.fromisoformat(reviewed_on)
-        except ValueError:
-            raise InvalidInput(f"'{reviewed_on}' is not a date.") from None
-    reviewed_on = check_held_on(reviewed_on, now)
+    reviewed_on = review_common.held_on(reviewed_on, now, field="reviewed_on")
     try:
         chosen = ReviewOutcome(outcome or "")
     except ValueError:

@@ -25,7 +25,7 @@ from models.management_review import (
 )
 from models.management_review_policy import ManagementReviewPlan
 from models.policy import Policy
-from services import audit, due_reminders, reminders, review_inputs
+from services import audit, due_reminders, reminders, review_common, review_inputs
 from services.changes import FieldError
 from services.due_reminders import form_text
 from services.errors import AlreadyDone, Forbidden, NotFound
@@ -178,13 +178,7 @@ def _remind(
     def blocks(_p: reminders.Planned, message: str) -> list[dict[str, Any]]:
         from models.carried import RecordRef
 
-        button = {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Record review"},
-            "action_id": RECORD_ACTION,
-            "value": RecordRef(key=record.key).dump(),
-            "style": "primary",
-        }
+        button = review_common.record_review_button(RECORD_ACTION, RecordRef(key=record.key).dump())
         chunks = [message[i : i + 2900] for i in range(0, len(message), 2900)][:20]
         return [
             *({"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in chunks),
@@ -247,21 +241,6 @@ class AgreedAction:
     due_on: date | str | None
 
 
-def _held_on(value: date | str | None, now: datetime) -> date:
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise FieldError("held_on", f"'{user_text(value[:40])}' is not a date.") from None
-    if value is None:
-        raise FieldError("held_on", "Give the date the review was held.")
-    if value > now.date():
-        raise FieldError("held_on", "That is in the future; record the review once it is held.")
-    if value < now.date() - timedelta(days=366):
-        raise FieldError("held_on", "That is more than a year ago; check the year.")
-    return value
-
-
 def _actions(agreed: list[AgreedAction], now: datetime) -> list[tuple[str, str, date]]:
     out = []
     for n, action in enumerate(agreed[:ACTIONS_MAX], start=1):
@@ -295,7 +274,7 @@ def record(
     the inputs as prepared now are kept with it. A second submission finds it held."""
     found = KIND.get(session, key=key, for_update=True)
     check_step(found, "record", actor)
-    held = _held_on(held_on, now)
+    held = review_common.held_on(held_on, now)
     text = form_text(decisions, what="the decisions taken", field="decisions")
     agreed = _actions(actions, now)
     people = [p for p in dict.fromkeys(attendees or []) if is_user_id(p)][:50]

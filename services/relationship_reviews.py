@@ -24,8 +24,7 @@ from models.policy import Policy
 from models.relationship import PartyKind, RelationshipReview, ReviewAction
 from models.relationship_policy import Customer, Supplier
 from models.sla_timer import SlaTimer
-from services import audit, inserts, notifications, reminders
-from services.agreement_reviews import check_held_on
+from services import audit, inserts, notifications, reminders, review_common
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor
@@ -142,13 +141,7 @@ def reminder_text(session: Session, kind: PartyKind, found: Customer | Supplier,
 
 
 def review_button(kind: PartyKind, name: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": "Record review"},
-        "action_id": RECORD_ACTION,
-        "value": PartyRef(kind=kind, name=name).dump(),
-        "style": "primary",
-    }
+    return review_common.record_review_button(RECORD_ACTION, PartyRef(kind=kind, name=name).dump())
 
 
 def _plan(found: Customer | Supplier, on: date | None) -> list[reminders.Planned]:
@@ -173,14 +166,12 @@ def _sync(
         record_key=party_key(kind, found.name),
         plan=_plan(found, on),
         text=lambda _p: reminder_text(session, kind, found, on or now.date()),
-        blocks=lambda _p, text: [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {
-                "type": "actions",
-                "block_id": "relationship_review",
-                "elements": [review_button(kind, found.name)],
-            },
-        ],
+        blocks=lambda _p, text: review_common.reminder_blocks(
+            text,
+            block_id="relationship_review",
+            action_id=RECORD_ACTION,
+            value=PartyRef(kind=kind, name=found.name).dump(),
+        ),
         now=now,
     )
 
@@ -287,7 +278,7 @@ def record_review(
     """Record a review by the party's owner or an admin; the next review moves on by the
     cadence and the actions are reminded when due. None when this form was already recorded."""
     found = check_reviewer(policy, kind=kind, name=name, actor=actor)
-    reviewed_on = check_held_on(reviewed_on, now)
+    reviewed_on = review_common.held_on(reviewed_on, now, field="reviewed_on")
     text = (outcome or "").strip()
     if not text:
         raise InvalidInput("Say what the review concluded.")

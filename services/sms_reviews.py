@@ -11,7 +11,7 @@ reminders are not planned yet. So its statement count does not grow with what is
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +22,7 @@ from models.agreement_policy import advance_review
 from models.policy import Policy
 from models.sms import SmsItem, SmsItemKind, SmsReview, SmsReviewRef
 from models.sms_policy import Document, Reviewed
-from services import audit, reminders
+from services import audit, reminders, review_common
 from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
@@ -79,24 +79,13 @@ def reminder_text(kind: SmsItemKind, item: Reviewed, review_on: date) -> str:
 
 
 def reminder_blocks(kind: SmsItemKind, item: Reviewed, text: str) -> list[dict[str, Any]]:
-    """The reminder's text and its Record review button (built here because the sweep queues
-    it; the handler listens for the same action id)."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {
-            "type": "actions",
-            "block_id": "sms_review",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Record review"},
-                    "action_id": RECORD_REVIEW_ACTION_ID,
-                    "value": SmsReviewRef(kind=kind, name=item.name).dump(),
-                    "style": "primary",
-                }
-            ],
-        },
-    ]
+    """The reminder's text and its Record review button."""
+    return review_common.reminder_blocks(
+        text,
+        block_id="sms_review",
+        action_id=RECORD_REVIEW_ACTION_ID,
+        value=SmsReviewRef(kind=kind, name=item.name).dump(),
+    )
 
 
 def _plan(session: Session, row: SmsItem, item: Reviewed | None, now: datetime) -> None:
@@ -242,21 +231,6 @@ def check_reviewer(policy: Policy, *, kind: SmsItemKind, name: str, actor: Actor
     return item
 
 
-def _parse_date(value: date | str | None, now: datetime) -> date:
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"'{user_text(value[:40])}' is not a date.") from None
-    if value is None:
-        raise InvalidInput("Give the date of the review.")
-    if value > now.date():
-        raise InvalidInput("The review date is in the future; record a review once it is held.")
-    if value < now.date() - timedelta(days=366):
-        raise InvalidInput("That date is more than a year ago; check the year.")
-    return value
-
-
 def record_review(
     session: Session,
     *,
@@ -273,7 +247,7 @@ def record_review(
     """Record a review of an objective or document by its owner or an admin: the outcome, the
     new version (required when the outcome is "updated"), the next review one cadence on."""
     item = check_reviewer(policy, kind=kind, name=name, actor=actor)
-    held = _parse_date(reviewed_on, now)
+    held = review_common.held_on(reviewed_on, now, field="reviewed_on")
     try:
         chosen = SmsReviewOutcome(outcome or "")
     except ValueError:

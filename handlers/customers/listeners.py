@@ -152,7 +152,8 @@ class CustomerHandlers(CommandHandlers):
                         blocks = render.recorded_blocks(text, key)
         except ServiceDeskError as error:
             message = str(error)
-            field = F.DATE if "date" in message and "Action" not in message else F.OUTCOME
+            held = getattr(error, "field", None) == "reviewed_on"
+            field = F.DATE if held or ("date" in message and "Action" not in message) else F.OUTCOME
             if message.startswith("Action "):
                 field = F.action(int(message.split()[1].rstrip(":")), "text")
             ack(response_action="errors", errors={field: message})

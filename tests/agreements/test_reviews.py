@@ -78,7 +78,7 @@ def test_the_owner_records_the_review_and_the_next_one_is_planned(
     future = slack.submit(
         view, {"reviewed_on": date(2026, 12, 7), "outcome": "confirmed"}, user_id=OWNER
     )
-    assert "in the future" in future.body["errors"]["note"]
+    assert "in the future" in future.body["errors"]["reviewed_on"]
     done = slack.submit(
         view,
         {"reviewed_on": date(2026, 12, 4), "outcome": "confirmed", "note": "Customer <happy>"},

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
+from handlers.customers.render import F
 from models.notification import Notification
 from models.relationship import PartyKind, RelationshipReview, ReviewAction
 from schedules.relationships import sweep_relationships
@@ -61,7 +62,7 @@ def test_a_customer_review_is_reminded_recorded_and_its_actions_followed(
         "action_1_due": date(2026, 12, 20),
     }
     future = slack.submit(view, {**answers, "reviewed_on": date(2027, 1, 1)}, user_id=OWNER)
-    assert "future" in str(future.body["errors"])
+    assert "future" in future.body["errors"][F.DATE]
     half = slack.submit(view, {**answers, "action_2_text": "Ownerless"}, user_id=OWNER)
     assert "Action 2: choose who owns it." in str(half.body["errors"]["action_2_text"])
     forged = slack.submit(view, answers, user_id="U0STRANGER")
