@@ -321,12 +321,9 @@ def create(
     )
     # One INSERT … ON CONFLICT DO NOTHING, no savepoint: the same form submitted twice at
     # once gets the change the other submission created.
-    change = inserts.insert_new(session, draft)
-    if change is None:
-        existing = find_by_submission(session, submission_id=submission_id or "")
-        if existing is None:
-            raise RuntimeError("change insert returned nothing and no duplicate was found")
-        return existing
+    change, created = inserts.insert_submitted(session, draft)
+    if not created:
+        return change
     session.add_all([ChangeTarget(change_id=change.id, target=name) for name in change_targets])
     note = f"{change_type.value} change, {risk.value} risk"
     if template is not None:

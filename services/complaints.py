@@ -191,14 +191,9 @@ def raise_complaint(
         created_at=now,
         updated_at=now,
     )
-    complaint = inserts.insert_new(session, draft)
-    if complaint is None:
-        found = session.exec(
-            select(Complaint).where(Complaint.submission_id == submission_id)
-        ).first()
-        if found is None:
-            raise RuntimeError("complaint insert returned nothing and no duplicate was found")
-        return found
+    complaint, created = inserts.insert_submitted(session, draft)
+    if not created:
+        return complaint
     audit.record(
         session, key=complaint.key, actor=actor.user_id, at=now, action="created", after=S.NEW
     )

@@ -8,11 +8,10 @@ transaction as the move that sets the date, withdrawn by the move that finishes 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from services import inserts, reminders
+from services import reminders
 from services.changes import FieldError
 from services.mrkdwn import user_text
 
@@ -37,19 +36,6 @@ def parse_due(value: date | str | None, now: datetime, *, field: str = "due_on")
     if value > now.date() + FARTHEST:
         raise FieldError(field, "That is more than three years away; check the year.")
     return value
-
-
-def insert_submitted(session: Session, draft: Any) -> tuple[Any, bool]:
-    """Store a record made from a form (INSERT … ON CONFLICT DO NOTHING on submission_id):
-    (the record, True); a second delivery of the same form gets (the first one's, False)."""
-    found = inserts.insert_new(session, draft)
-    if found is not None:
-        return found, True
-    model: Any = type(draft)
-    existing = session.exec(select(model).where(model.submission_id == draft.submission_id)).first()
-    if existing is None:
-        raise RuntimeError(f"{model.__name__} insert returned nothing and no duplicate was found")
-    return existing, False
 
 
 def form_text(value: str | None, *, what: str, field: str, required: bool = True) -> str:

@@ -122,11 +122,6 @@ KIND = RecordKind(Incident, KEY_PREFIX, "incident", "INC-12", LIFECYCLE)
 parse_key, unannounced, get = KIND.parse_key, KIND.unannounced, KIND.get
 
 
-def find_by_submission(session: Session, *, submission_id: str) -> Incident | None:
-    statement = select(Incident).where(Incident.submission_id == submission_id)
-    return session.exec(statement).first()
-
-
 def team_for_service(policy: Policy, service: str | None) -> str | None:
     found = policy.service(service)
     return found.team if found else None
@@ -175,12 +170,9 @@ def create(
     # neither a lookup before nor a savepoint around it. Everything else (the audit row and
     # both SLA timers, computed in Python) goes in with the commit: a handful of statements
     # before the ack, whatever the policy.
-    incident = inserts.insert_new(session, draft)
-    if incident is None:
-        existing = find_by_submission(session, submission_id=submission_id or "")
-        if existing is None:
-            raise RuntimeError("incident insert returned nothing and no duplicate was found")
-        return existing, False
+    incident, created = inserts.insert_submitted(session, draft)
+    if not created:
+        return incident, False
     audit.record(
         session,
         key=incident.key,

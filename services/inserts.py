@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 Model = TypeVar("Model", bound=SQLModel)
 
@@ -27,9 +27,7 @@ def insert_new(session: Session, draft: Model, *, unique: str = "submission_id")
         # Built once and reused with new parameters: building `insert(...).values(**row)`
         # afresh for every form costs more than the database round trip.
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
-        )
+        statement = insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
         _statements[(model, dialect, unique)] = statement
     table: Any = model.__table__
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
@@ -38,3 +36,16 @@ def insert_new(session: Session, draft: Model, *, unique: str = "submission_id")
 
 
 _statements: dict[tuple[Any, str, str], Any] = {}
+
+
+def insert_submitted(session: Session, draft: Model) -> tuple[Model, bool]:
+    """Store a record made from a form: (the record, True); a second delivery of the same form
+    (same `submission_id`) gets (the first one's record, False), written once."""
+    found = insert_new(session, draft)
+    if found is not None:
+        return found, True
+    model: Any = type(draft)
+    existing = session.exec(select(model).where(model.submission_id == draft.submission_id)).first()
+    if existing is None:
+        raise RuntimeError(f"{model.__name__} insert returned nothing and no duplicate was found")
+    return existing, False

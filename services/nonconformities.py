@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from models.improvement import NC_OPEN, TITLE_MAX, InternalAudit, NcStatus, Nonconformity
 from services import audits, due_reminders
 from services.changes import FieldError
-from services.due_reminders import form_text, insert_submitted, parse_due
+from services.due_reminders import form_text, parse_due
 from services.errors import Forbidden, ServiceDeskError
+from services.inserts import insert_submitted
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor, require_agent

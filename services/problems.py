@@ -92,12 +92,9 @@ def raise_problem(
         submission_id=submission_id,
     )
     # One INSERT … ON CONFLICT DO NOTHING: a form delivered twice returns the first problem.
-    problem = inserts.insert_new(session, draft)
-    if problem is None:
-        existing = _by_submission(session, submission_id or "")
-        if existing is None:
-            raise RuntimeError("problem insert returned nothing and no duplicate was found")
-        return existing
+    problem, created = inserts.insert_submitted(session, draft)
+    if not created:
+        return problem
     KIND.created(session, problem, actor=actor, now=now)
     if from_incident:
         link_incident(session, key=problem.key, incident=from_incident, actor=actor, now=now)
@@ -128,10 +125,6 @@ def check_step(problem: Problem, action: str, actor: Actor) -> None:
     """Before a form for `action` opens: only agents work problems, and the lifecycle must
     allow it now."""
     KIND.check_step(problem, action, actor)
-
-
-def _by_submission(session: Session, submission_id: str) -> Problem | None:
-    return session.exec(select(Problem).where(Problem.submission_id == submission_id)).first()
 
 
 def _incident_key(session: Session, incident: str, actor: Actor | None = None) -> str:

@@ -144,12 +144,9 @@ def submit(
         submission_id=submission_id,
     )
     # One INSERT … ON CONFLICT DO NOTHING: a form delivered twice returns the first request.
-    request = inserts.insert_new(session, draft)
-    if request is None:
-        existing = session.exec(
-            select(ServiceRequest).where(ServiceRequest.submission_id == submission_id)
-        ).one()
-        return Notify(existing), False
+    request, created = inserts.insert_submitted(session, draft)
+    if not created:
+        return Notify(request), False
     audit.record(session, key=request.key, actor=requester, at=now, action="created", after=status)
     sla_timers.start_request_timers(session, request=request, now=now, policy=policy)
     if approver:

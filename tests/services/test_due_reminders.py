@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services import due_reminders, notifications
+from services import due_reminders, inserts, notifications
 from services.changes import FieldError
 from services.clock import ManualClock
 
@@ -107,7 +107,7 @@ def test_a_form_delivered_twice_is_stored_once_and_said_so(database, clock: Manu
         )
 
     with database.session() as session:
-        first, created = due_reminders.insert_submitted(session, draft())
-        again, created_again = due_reminders.insert_submitted(session, draft())
+        first, created = inserts.insert_submitted(session, draft())
+        again, created_again = inserts.insert_submitted(session, draft())
         assert (created, created_again) == (True, False)
         assert again.id == first.id
