@@ -22,13 +22,20 @@ TEXT_MAX = 3000
 FARTHEST = timedelta(days=3 * 366)
 
 
+def form_date(value: date | str | None, *, field: str) -> date | None:
+    """A form's date (a datepicker's ISO date, or already a date); None when not given. Text
+    that is no date is a FieldError naming `field`."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldError(field, f"'{user_text(value[:40])}' is not a date.") from None
+
+
 def parse_due(value: date | str | None, now: datetime, *, field: str = "due_on") -> date:
     """A due date from a form (a datepicker's ISO date): today or later, within three years."""
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise FieldError(field, f"'{user_text(value[:40])}' is not a date.") from None
+    value = form_date(value, field=field)
     if value is None:
         raise FieldError(field, "Give the date it is due.")
     if value < now.date():

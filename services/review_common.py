@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.changes import FieldError
-from services.mrkdwn import user_text
+from services.due_reminders import form_date
 
 # A review recorded late is fine; one dated more than a year back is most likely a typo.
 OLDEST = timedelta(days=366)
@@ -18,11 +18,7 @@ OLDEST = timedelta(days=366)
 def held_on(value: date | str | None, now: datetime, *, field: str = "held_on") -> date:
     """The date a review was held (a datepicker's ISO date): given, not in the future, within
     the last year. A bad one is a FieldError naming `field`."""
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise FieldError(field, f"'{user_text(value[:40])}' is not a date.") from None
+    value = form_date(value, field=field)
     if value is None:
         raise FieldError(field, "Give the date the review was held.")
     if value > now.date():
