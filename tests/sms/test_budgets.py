@@ -5,7 +5,7 @@ period; `/servicedesk budget`; `servicedesk cost import` with good and hostile f
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,9 @@ from bot.cli import cost_command
 from bot.policy import PolicyError, parse_policy
 from models.budget import BudgetAlert, Cost
 from services import budgets
+from services.audit import trail
 from services.errors import InvalidInput
+from services.permissions import Actor, Role
 from tests.conftest import TEST_POLICY
 
 BUDGETS = """
@@ -34,6 +36,7 @@ amount = 5000.50
 owner = "U0VPNOWNER"
 """
 BUDGET_POLICY = TEST_POLICY + BUDGETS
+AGENT = Actor("U0AGENT1", frozenset({Role.AGENT}))
 
 
 @pytest.fixture
@@ -255,3 +258,64 @@ def test_hostile_files_get_a_line_and_nothing_is_booked(
 def test_a_missing_file_is_one_line(database, policy, tmp_path, capsys):
     code, out = _import(database, policy, tmp_path / "nope.csv", capsys)
     assert code == 1 and "nope.csv" in out and "Traceback" not in out
+
+
+def test_a_booked_cost_is_from_slack_and_audited_with_amount_category_and_note(
+    database, policy, clock
+):
+    with database.session() as session:
+        noted, _ = budgets.record_cost(
+            session,
+            service="vpn",
+            amount="12.50",
+            category="licences",
+            note="yearly seat",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+        bare, _ = budgets.record_cost(
+            session,
+            service="vpn",
+            amount="3",
+            category="hardware",
+            note=None,
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+        keys = (f"COST-{noted.id}", f"COST-{bare.id}")
+    with database.session() as session:
+        assert [c.source for c in session.exec(select(Cost)).all()] == ["slack", "slack"]
+        rows = [
+            (e.action, e.actor, e.to_value, e.note) for key in keys for e in trail(session, key=key)
+        ]
+    assert rows == [
+        ("cost recorded", "U0AGENT1", "12.50 licences", "vpn: yearly seat"),
+        ("cost recorded", "U0AGENT1", "3.00 hardware", "vpn"),
+    ]
+
+
+def test_recent_costs_are_the_latest_twenty_newest_day_first(database, policy, clock):
+    today = clock.now().date()
+    days = [today - timedelta(days=n % 7) for n in range(25)]  # several costs on each day
+    with database.session() as session:
+        booked = [
+            budgets.record_cost(
+                session,
+                service="vpn",
+                amount=str(n + 1),
+                category="other",
+                note=None,
+                actor=AGENT,
+                now=clock.now(),
+                policy=policy,
+                incurred_on=day,
+            )[0].id
+            for n, day in enumerate(days)
+        ]
+    expected = sorted(zip(days, booked, strict=True), key=lambda row: (row[0], row[1]))[::-1][:20]
+    with database.session() as session:
+        got = [(c.incurred_on, c.id) for c in budgets.recent(session)]
+        assert budgets.recent(session, service="Payments") == []
+    assert got == expected
