@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.policy import parse_policy
-from models.incident import Incident
-from models.policy import Policy
 from services.errors import InvalidInput
 from services.reports import build_report, parse_period, resolve
 from tests.reports.conftest import REPORT_POLICY, at
-
-pytestmark = pytest.mark.skipif(
-    "agreements" not in Policy.model_fields or not hasattr(Incident, "agreement"),
-    reason="agreements are not in the models yet",
-)
 
 AGREEMENTS = """
 [[agreements]]
