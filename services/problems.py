@@ -214,13 +214,15 @@ def resolve(
     """→ Resolved, by a change (its key) or directly with a note. Returns the linked open
     incidents to tell."""
     require_agent(actor, doing="resolve problems")
-    if not change and not (note or "").strip():
+    change = (change or "").strip().upper() or None
+    note = (note or "").strip() or None
+    if not change and not note:
         raise InvalidInput("Name the change that fixed it, or say in a sentence how it was fixed.")
     problem = KIND.step(
         session, key=key, action="resolve", actor=actor, now=now, note=change or note
     )
     if change:
-        problem.resolved_by_change = change.strip().upper()
+        problem.resolved_by_change = change
         links.link(
             session,
             a=problem.resolved_by_change,
@@ -229,7 +231,7 @@ def resolve(
             actor=actor.user_id,
             now=now,
         )
-    problem.resolution_note = (note or "").strip() or None
+    problem.resolution_note = note
     problem.resolved_at = now
     return problem, linked_incidents(session, key=problem.key, open_only=True)
 

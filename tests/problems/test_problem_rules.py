@@ -12,7 +12,7 @@ from sqlmodel import select
 from models.incident import IncidentInput, Level
 from models.policy import Policy
 from models.problem import Problem
-from services import cmdb, incidents, links, problems
+from services import audit, cmdb, incidents, links, problems
 from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
 from services.permissions import Actor, Role
 from tests.permissions_support import editor
@@ -483,7 +483,7 @@ def test_known_errors_and_resolutions_in_words_and_in_the_trail(database, clock)
         assert (solved.resolved_by_change, solved.resolution_note) == ("CHG-7", "Bigger cache")
         assert solved.resolved_at == resolved_at
         move = [e for e in audit.trail(session, key=key) if e.field == "status"][-1]
-        assert (move.action, move.note) == ("resolve", " chg-7 ")
+        assert (move.action, move.note) == ("resolve", "CHG-7")
         assert links.linked(session, key="CHG-7", kind="fixes") == [key]
         by_note = _raise(session, clock).key
         solved, _ = problems.resolve(
@@ -534,3 +534,18 @@ def test_a_proposal_on_an_item_raises_a_problem_on_that_item(database, clock):
         )
     assert problem.title == f"Repeated incidents on {item}"
     assert (problem.service, problem.item_key) == (None, item)
+
+
+def test_resolving_by_a_typed_change_key_stores_links_and_audits_it_tidied(database, clock):
+    with database.session() as session:
+        key = _raise(session, clock).key
+        with pytest.raises(InvalidInput, match=r"^Name the change that fixed it, or say"):
+            problems.resolve(
+                session, key=key, change="   ", note="  ", actor=AGENT, now=clock.now()
+            )
+        resolved, _ = problems.resolve(
+            session, key=key, change=" chg-7 ", note=None, actor=AGENT, now=clock.now()
+        )
+        assert (resolved.resolved_by_change, resolved.resolution_note) == ("CHG-7", None)
+        assert [e.note for e in audit.trail(session, key=key) if e.action == "resolve"] == ["CHG-7"]
+        assert links.linked(session, key=key, kind="fixes") == ["CHG-7"]
