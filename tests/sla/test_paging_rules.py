@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models.policy import Policy, Roles, Service, Team
+from models.policy import Policy, Roles, Team
 from services import audit, paging, security
 from services.errors import AlreadyDone, NotFound
 from tests.sla.conftest import new_incident, outbox
@@ -18,20 +18,15 @@ TIMEOUT = timedelta(minutes=10)  # escalation.page_ack_timeout's default
 
 
 @pytest.fixture
-def policy() -> Policy:
-    return Policy(
-        teams=[
-            Team(
-                name="ops",
-                lead="ULEAD",
-                on_call="UONCALL",
-                escalation_ladder=["UONCALL", "USECOND", "ULEAD", "SHEADS"],
-            ),
-            Team(name="db", lead="UDBLEAD", on_call="UDBONCALL"),  # no ladder: the on-call only
-            Team(name="nobody", lead="UNOLEAD"),  # no ladder and no on-call
-        ],
-        services=[Service(name="email", team="ops")],
-        roles=Roles(security=["USEC1", "SSECTEAM"]),
+def policy(policy: Policy) -> Policy:
+    """The SLA tests' ops team (a four-rung ladder), a team with only an on-call, one with
+    nobody to page, and a security team."""
+    extra = [
+        Team(name="db", lead="UDBLEAD", on_call="UDBONCALL"),
+        Team(name="nobody", lead="UNOLEAD"),
+    ]
+    return policy.model_copy(
+        update={"teams": [*policy.teams, *extra], "roles": Roles(security=["USEC1", "SSECTEAM"])}
     )
 
 
