@@ -24,6 +24,7 @@ def policy(policy: Policy) -> Policy:
     extra = [
         Team(name="db", lead="UDBLEAD", on_call="UDBONCALL"),
         Team(name="nobody", lead="UNOLEAD"),
+        Team(name="pair", lead="UP2", on_call="UP1", escalation_ladder=["UP1", "UP2"]),
     ]
     return policy.model_copy(
         update={"teams": [*policy.teams, *extra], "roles": Roles(security=["USEC1", "SSECTEAM"])}
@@ -208,3 +209,71 @@ def test_acknowledging_audits_who_and_the_level_and_refuses_a_second_time(databa
         ),
     ):
         paging.acknowledge(session, record_key=key, by="USECOND", now=clock.now())
+
+
+def test_the_sweep_escalates_only_what_is_due_and_the_top_rung_waits_on_nobody(
+    database, clock, policy
+):
+    first = new_incident(database, clock, policy, priority=1)
+    _start(database, clock, policy, first)
+    clock.advance(minutes=5)
+    second = new_incident(database, clock, policy, priority=1)
+    second_due = clock.now() + TIMEOUT
+    _start(database, clock, policy, second)
+    clock.advance(minutes=5)
+    with database.session() as session:
+        assert [
+            (p.record_key, p.level) for p in paging.sweep(session, now=clock.now(), policy=policy)
+        ] == [(first, 1)]
+    # The other record's page still waits for its own acknowledgement time.
+    assert _pages(database, second) == [("ops", 0, "UONCALL", second_due)]
+    for _ in range(3):
+        clock.advance(TIMEOUT)
+        with database.session() as session:
+            paging.sweep(session, now=clock.now(), policy=policy)
+    top = _pages(database, first)[-1]
+    assert top[1:] == (3, "SHEADS", None)  # the top rung: nobody further to escalate to
+
+
+def test_a_ladder_shortened_since_stops_at_its_new_top_and_the_others_go_on(
+    database, clock, policy
+):
+    on_ops = new_incident(database, clock, policy, priority=1)
+    _start(database, clock, policy, on_ops)
+    clock.advance(minutes=1)
+    on_pair = new_incident(database, clock, policy, priority=1)
+    _start(database, clock, policy, on_pair, team="pair")
+    shorter = policy.model_copy(
+        update={
+            "teams": [
+                t.model_copy(update={"escalation_ladder": ["UONCALL"]}) if t.name == "ops" else t
+                for t in policy.teams
+            ]
+        }
+    )
+    clock.advance(TIMEOUT)
+    with database.session() as session:
+        escalated = paging.sweep(session, now=clock.now(), policy=shorter)
+        assert [(p.record_key, p.team, p.level) for p in escalated] == [(on_pair, "pair", 1)]
+    assert _pages(database, on_ops) == [("ops", 0, "UONCALL", None)]
+
+
+def test_starting_again_finds_this_records_first_page_on_this_team(database, clock, policy):
+    key = new_incident(database, clock, policy, priority=1)
+    other = new_incident(database, clock, policy, priority=1)
+    _start(database, clock, policy, other)
+    _start(database, clock, policy, key)
+    first_due = clock.now() + TIMEOUT
+    clock.advance(TIMEOUT)
+    with database.session() as session:
+        paging.sweep(session, now=clock.now(), policy=policy)  # level 1 for both
+    _start(database, clock, policy, key, team="db")
+    # Its own ops level 0, not the other record's, the db page or the level 1 page.
+    with database.session() as session:
+        page = paging.start(session, record_key=key, team="ops", now=clock.now(), policy=policy)
+        assert (page.record_key, page.team, page.level, page.paged_at) == (
+            key,
+            "ops",
+            0,
+            first_due - TIMEOUT,
+        )
