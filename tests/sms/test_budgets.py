@@ -319,3 +319,61 @@ def test_recent_costs_are_the_latest_twenty_newest_day_first(database, policy, c
         got = [(c.incurred_on, c.id) for c in budgets.recent(session)]
         assert budgets.recent(session, service="Payments") == []
     assert got == expected
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+@pytest.mark.parametrize(
+    ("service", "category", "note", "message"),
+    [
+        (
+            "<b>" + "m" * 70,
+            "other",
+            None,
+            "'&lt;b&gt;" + "m" * 57 + "' is not a service. Services: ",
+        ),
+        (None, "other", None, "'' is not a service. Services: "),
+        ("vpn", "<i>" + "c" * 70, None, "'&lt;i&gt;" + "c" * 57 + "' is not a cost category. "),
+        ("vpn", None, None, "'' is not a cost category. Categories: staff, licences, "),
+        ("vpn", "other", "n" * (budgets.NOTE_MAX + 1), "Keep the note under 300 characters."),
+    ],
+)
+def test_a_bad_cost_is_refused_by_name_with_what_is_allowed(
+    database, policy, clock, with_session, service, category, note, message
+):
+    def check(session):  # type: ignore[no-untyped-def]
+        return budgets.check_cost(
+            policy,
+            service=service,
+            amount="5",
+            category=category,
+            note=note,
+            incurred_on=clock.now().date(),
+            today=clock.now().date(),
+            session=session,
+        )
+
+    with database.session() as session, pytest.raises(InvalidInput) as refused:
+        check(session if with_session else None)
+    assert str(refused.value).startswith(message)
+    if "is not a service" in message:
+        names = ", ".join(s.name for s in policy.services)
+        assert str(refused.value).endswith(f"Services: {names}.")
+    if "cost category" in message:
+        assert str(refused.value).endswith(
+            "Categories: staff, licences, hardware, hosting, suppliers, other."
+        )
+
+
+def test_a_note_as_long_as_the_limit_is_kept_in_one_line(database, policy, clock):
+    checked = budgets.check_cost(
+        policy,
+        service="VPN",
+        amount=Decimal("5"),
+        category=" Other ",
+        note="n" * 149 + "   " + "n" * 150,
+        incurred_on=clock.now().date(),
+        today=clock.now().date(),
+    )
+    assert (checked.service, checked.category, checked.amount_cents) == ("vpn", "other", 500)
+    assert checked.note == "n" * 149 + " " + "n" * 150
+    assert len(checked.note) == budgets.NOTE_MAX
