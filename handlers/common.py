@@ -96,14 +96,11 @@ def submitted(
     try:
         with ctx.db.session() as session:
             result = apply(session, ref, actor, view_values(view))
-    except AlreadyDone as error:
-        if repeat_is_done:
+    except ServiceDeskError as error:
+        if repeat_is_done and isinstance(error, AlreadyDone):
             ack()
         else:
             ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
-        return None
-    except ServiceDeskError as error:
-        ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
         return None
     ack()
     return ref, actor, result

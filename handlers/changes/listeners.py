@@ -322,7 +322,7 @@ class ChangeHandlers(KindHandlers):
         return {ref for ref in refs if user in self.ctx.directory.members(ref)}
 
     def _decide(
-        self, session: Any, key: str, user: str, decision: Decision, values: dict[str, Any]
+        self, session: Any, key: str, user: str, decision: Decision, reason: str | None
     ) -> changes.Tally:
         return changes.decide(
             session,
@@ -330,7 +330,7 @@ class ChangeHandlers(KindHandlers):
             approver=user,
             approver_groups=self._groups_of(user),
             decision=decision,
-            reason=values.get(Field.REASON),
+            reason=reason,
             now=self.ctx.clock.now(),
             policy=self.ctx.policy,
         )
@@ -341,7 +341,7 @@ class ChangeHandlers(KindHandlers):
 
     def _approve(self, body: dict[str, Any], respond: Respond) -> None:
         def approve(session: Any, ref: RecordRef, actor: Actor) -> Any:
-            tally = self._decide(session, ref.key, actor.user_id, Decision.APPROVE, {})
+            tally = self._decide(session, ref.key, actor.user_id, Decision.APPROVE, None)
             if not tally.counted:
                 raise AlreadyDone(f"Your decision on {tally.change.key} is already recorded.")
             return tally
@@ -353,15 +353,15 @@ class ChangeHandlers(KindHandlers):
 
     def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def reject(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Any:
-            tally = self._decide(session, ref.key, actor.user_id, Decision.REJECT, values)
+            reason = values.get(Field.REASON)
+            tally = self._decide(session, ref.key, actor.user_id, Decision.REJECT, reason)
             if not tally.counted:
                 raise AlreadyDone(f"Your decision on {ref.key} is already recorded.")
-            return tally
+            return tally, reason
 
         done = submitted(self.ctx, ack, body, view, RecordRef, reject, Field.REASON)
         if done:
-            _ref, actor, tally = done
-            reason = view_values(view).get(Field.REASON)
+            _ref, actor, (tally, reason) = done
             later(self.ctx, self._after_decision, tally, actor.user_id, Decision.REJECT, reason)
 
     def _after_decision(

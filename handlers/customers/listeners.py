@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import actor_of, clicked, later, tell
+from handlers.common import OLD_BUTTON, OUT_OF_DATE, actor_of, clicked, later, tell
 from handlers.customers import render
 from handlers.customers.render import F
 from handlers.kind import Call, CommandHandlers, SubCommand
@@ -115,7 +115,7 @@ class CustomerHandlers(CommandHandlers):
     def on_review_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = reviews.PartyRef.load(view.get("private_metadata"))
         if not isinstance(ref, reviews.PartyRef):
-            ack(response_action="errors", errors={F.OUTCOME: "This form is out of date."})
+            ack(response_action="errors", errors={F.OUTCOME: OUT_OF_DATE})
             return
         values = view_values(view)
         actions = [
@@ -177,7 +177,7 @@ class CustomerHandlers(CommandHandlers):
     def _done(self, body: dict[str, Any], respond: Respond) -> None:
         raw = str(body["actions"][0].get("value") or "")
         if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-            tell(respond, "That button is from an old message.")
+            tell(respond, OLD_BUTTON)
             return
         try:
             with self.ctx.db.session() as session:

@@ -189,21 +189,21 @@ class ReleaseHandlers(KindHandlers):
 
     def on_outcome_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def finish(session: Any, ref: RecordRef, actor: Actor, values: dict[str, Any]) -> Any:
+            note = values.get(Field.NOTE) or ""
             result = releases.finish_deployment(
                 session,
                 key=ref.key,
                 succeeded=view.get("callback_id") == View.DEPLOYED,
-                note=values.get(Field.NOTE) or "",
+                note=note,
                 actor=actor,
                 now=self.ctx.clock.now(),
                 policy=self.ctx.policy,
             )
-            return result, result.incident.key if result.incident else None
+            return result, result.incident.key if result.incident else None, note
 
         done = submitted(self.ctx, ack, body, view, RecordRef, finish, Field.NOTE)
         if done:
-            _ref, actor, (result, incident_key) = done
-            note = view_values(view).get(Field.NOTE) or ""
+            _ref, actor, (result, incident_key, note) = done
             later(self.ctx, self._after_deployment, result, actor.user_id, note, incident_key)
 
     def _after_deployment(

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import clicked, later, replace_clicked, submitted, tell, user_id
+from handlers.common import OUT_OF_DATE, clicked, later, replace_clicked, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
@@ -138,7 +138,7 @@ class RequestHandlers(KindHandlers):
         ref = RecordRef.load(view.get("private_metadata"))
         item = self.ctx.policy.catalog.item(ref.key) if ref else None
         if item is None:
-            ack(response_action="errors", errors={"form": "This form is out of date."})
+            ack(response_action="errors", errors={"form": OUT_OF_DATE})
             return
         values = view_values(view)
         answers = {f.name: values.get(f.name) for f in item.fields}
