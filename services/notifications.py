@@ -7,13 +7,15 @@ never deleted: pending → sending (claimed, with a lease) → sent, or back to 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.util import identity_key
@@ -105,13 +107,38 @@ def _insert(session: Session) -> Any:
     # processes scheduling the same stage at once both carry on; exactly one row results.
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return (
-        insert(_TABLE)
-        .on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
-        .returning(_TABLE.c.id)
+        insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS).returning(_TABLE.c.id)
     )
 
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _recordset_insert(columns: tuple[str, ...]) -> Any:
+    """INSERT … SELECT FROM json_to_recordset(the rows as one JSON array) ON CONFLICT DO
+    NOTHING, for PostgreSQL: one short statement and one parameter, however many rows. Text
+    is read as `text` so that a value too long for its column is refused by the column, as a
+    plain INSERT would, not cut by a cast."""
+
+    def sql_type(name: str) -> str:
+        kind = _TABLE.c[name].type.compile(dialect=postgresql.dialect())
+        return "text" if kind.startswith(("VARCHAR", "TEXT")) else kind
+
+    names = ", ".join(columns)
+    shape = ", ".join(f"{name} {sql_type(name)}" for name in columns)
+    unique = ", ".join(_UNIQUE_COLUMNS)
+    return text(
+        f"INSERT INTO {_TABLE.name} ({names}) SELECT {names} "
+        f"FROM json_to_recordset(CAST(:rows AS json)) AS v({shape}) "
+        f"ON CONFLICT ({unique}) DO NOTHING"
+    )
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not an outbox value")
 
 
 def schedule(
@@ -157,8 +184,11 @@ def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     note_wake(session, min(row["next_attempt_at"] for row in rows))
     if session.get_bind().dialect.name == "postgresql":
-        # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (one round trip).
-        return len(session.execute(_insert(session), rows).all())
+        # One short statement whatever the number of rows, the rows as one JSON parameter (a
+        # multi-row VALUES list made a statement the driver parsed afresh every time).
+        statement = _recordset_insert(tuple(rows[0]))
+        payload = json.dumps(rows, default=_json_value)
+        return int(session.execute(statement, {"rows": payload}).rowcount)
     # SQLite runs in-process: a plain executemany is the cheapest way in.
     insert = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)
     return int(session.execute(insert, rows).rowcount)
@@ -205,9 +235,7 @@ def claim_due(
         # choice is a MATERIALIZED CTE: as a plain IN (subquery) PostgreSQL may run the
         # LIMIT … SKIP LOCKED subquery more than once in one UPDATE and claim more than
         # `limit` rows (seen: 101 of 101 with a limit of 100).
-        picked = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with(
-            "MATERIALIZED"
-        )
+        picked = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
         ids: Any = select(picked.c.id).scalar_subquery()
     else:
         ids = chosen.scalar_subquery()
@@ -223,9 +251,7 @@ def claim_due(
         )
         .returning(Notification)
     )
-    claimed = list(
-        session.scalars(statement, execution_options={"populate_existing": True}).all()
-    )
+    claimed = list(session.scalars(statement, execution_options={"populate_existing": True}).all())
     claimed.sort(key=lambda row: (row.due_at, row.id))
     return claimed
 
@@ -371,7 +397,9 @@ def mark_failed_many(session: Session, *, failed: list[Failed]) -> dict[int, dat
         update(_TABLE)
         .where(_TABLE.c.id == bindparam("b_id"), _STILL_OURS)
         .values(
-            status=N.PENDING.value, next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error")
+            status=N.PENDING.value,
+            next_attempt_at=bindparam("b_next"),
+            last_error=bindparam("b_error"),
         ),
         [
             {"b_id": id, "b_next": at, "b_error": failure.error[:ERROR_MAX]}

@@ -4,9 +4,12 @@ a stage prefix taken literally, and a claim that returns rows as they now are.""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from models.page import Page
 from services import notifications
@@ -96,6 +99,70 @@ def test_the_next_wake_up_is_the_earliest_thing_still_to_do(database, clock):
         session.add(Page(**{**page, "record_key": "INC-2"}, ack_due_at=now + timedelta(minutes=5)))
     with database.session() as session:
         assert notifications.next_wake_at(session) == now + timedelta(minutes=5)
+
+
+def test_a_batch_keeps_every_value_as_given_and_a_repeat_adds_nothing(database, clock):
+    """schedule_many sends PostgreSQL the rows as one JSON parameter: every type comes back
+    as it went in (microseconds, None, a thread, late, blocks, text that looks like JSON)."""
+    due = clock.now().replace(microsecond=123456) + timedelta(minutes=5)
+    tricky = 'quote " backslash \\ newline \n {"json": [1]} émoji 🙂'
+    rows = [
+        notifications.row(
+            record_key="INC-9",
+            kind="sla",
+            stage="response:50",
+            recipient="C1",
+            due_at=due,
+            text=tricky,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": tricky}}],
+            thread=("C1", "1700000000.000100"),
+            late=True,
+            now=clock.now(),
+        ),
+        notifications.row(
+            record_key="INC-9",
+            kind="sla",
+            stage="response:50",
+            recipient="U1",
+            due_at=due,
+            text="plain",
+        ),
+    ]
+    with database.session() as session:
+        assert notifications.schedule_many(session, rows) == 2
+    with database.session() as session:
+        assert notifications.schedule_many(session, rows) == 0  # queued before: skipped
+    with database.session() as session:
+        stored = {r.recipient: r for r in notifications.for_record(session, record_key="INC-9")}
+    first, second = stored["C1"], stored["U1"]
+    assert (first.text, first.late, first.due_at, first.next_attempt_at) == (tricky, True, due, due)
+    assert (first.thread_channel, first.thread_ts) == ("C1", "1700000000.000100")
+    assert json.loads(first.blocks)[0]["text"]["text"] == tricky
+    assert first.created_at == clock.now() and second.created_at == due
+    assert (second.text, second.late, second.blocks, second.thread_ts) == (
+        "plain",
+        False,
+        None,
+        None,
+    )
+    assert (first.status, first.attempts, first.sent_at, first.last_error) == (
+        "pending",
+        0,
+        None,
+        None,
+    )
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(database, clock):
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite does not enforce a column's length")
+    row = notifications.row(
+        record_key="INC-1", kind="sla", stage="s", recipient="U" * 81, due_at=clock.now(), text="t"
+    )
+    with pytest.raises(DBAPIError, match="too long"), database.session() as session:
+        notifications.schedule_many(session, [row])
+    with database.session() as session:
+        assert notifications.for_record(session, record_key="INC-1") == []
 
 
 # ---- handing back, finishing -------------------------------------------------------------
