@@ -12,27 +12,38 @@ from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
 
 Model = TypeVar("Model", bound=SQLModel)
 
 
 def insert_new(session: Session, draft: Model, *, unique: str = "submission_id") -> Model | None:
-    """Insert `draft` (a model instance not yet added) and return the stored instance, now in
-    the session; None when a row with the same `unique` value exists (then nothing changed)."""
+    """Insert `draft` (a model instance not yet added) and return it, now persistent in the
+    session; None when a row with the same `unique` value exists (then nothing changed)."""
     model: Any = type(draft)
+    table: Any = model.__table__
     dialect = session.get_bind().dialect.name
     statement = _statements.get((model, dialect, unique))
     if statement is None:
         # Built once and reused with new parameters: building `insert(...).values(**row)`
-        # afresh for every form costs more than the database round trip.
+        # afresh for every form costs more than the database round trip. A Core statement
+        # returning only the id: the draft already holds every other value.
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(model)
+        statement = (
+            insert(table).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)
+        )
         _statements[(model, dialect, unique)] = statement
-    table: Any = model.__table__
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
-    found = session.scalars(statement, [values], execution_options={"populate_existing": True})
-    return found.one_or_none()
+    new_id = session.connection().execute(statement, values).scalar_one_or_none()
+    if new_id is None:
+        return None
+    # The row is the draft plus its id: attach the draft as that row (no read back), so later
+    # changes to it are written as updates by the session, as for a row it loaded.
+    draft.id = new_id  # type: ignore[attr-defined]
+    make_transient_to_detached(draft)
+    session.add(draft)
+    return draft
 
 
 _statements: dict[tuple[Any, str, str], Any] = {}
