@@ -62,11 +62,17 @@ def _tail_hash(session: Session) -> str:
         session.info[f"{_TAIL}.listening"] = True
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
-    last = session.exec(
-        select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)
-    ).first()
+        # The lock, then the read with a snapshot taken after it, in one round trip
+        # (migration 0027's function).
+        last = session.execute(_PG_TAIL, {"key": _APPEND_LOCK}).scalar_one()
+    else:
+        last = session.exec(
+            select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)
+        ).first()
     return last or GENESIS
+
+
+_PG_TAIL = text("SELECT servicedesk_audit_tail(:key)")
 
 
 def record(

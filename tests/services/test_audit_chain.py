@@ -310,9 +310,15 @@ def test_a_session_appending_again_after_its_commit_chains_to_the_newest_row(dat
 
 
 def test_appending_many_rows_in_one_transaction_reads_the_tail_once(database, clock):
+    """(On PostgreSQL the read is migration 0027's function, which takes the append lock
+    first: one round trip.)"""
     from tests.statements import captured
 
     seen = captured(database, lambda: _append(database, clock, 5))
-    tail_reads = [s for s in seen if "row_hash" in s and "ORDER BY" in s and "DESC" in s]
+    tail_reads = [
+        s
+        for s in seen
+        if ("row_hash" in s and "ORDER BY" in s and "DESC" in s) or "servicedesk_audit_tail" in s
+    ]
     assert len(tail_reads) == 1
     assert _report(database) == audit.ChainReport(5)
