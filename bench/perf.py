@@ -43,7 +43,7 @@ from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from sqlmodel import col, select  # noqa: E402
 
 from bench import sla_sweep  # noqa: E402
 from bench.ack_latency import POLICY, SECRET  # noqa: E402
@@ -66,6 +66,7 @@ from services.clock import SystemClock  # noqa: E402
 from slackstub import FakeSlack  # noqa: E402
 from slackstub import requests as slack_requests  # noqa: E402
 
+SUBMITTED = "Bench submission"  # the title of the incidents the modal submissions log
 DUE = 300  # SLA stages the sweep fires (incidents 1..300, response 50 %)
 
 
@@ -110,7 +111,9 @@ def ensure_store(url: str, *, count: int, refill: bool) -> Database:
         engine = prepare(url)
         sla_sweep._fill(engine, count=count, due=DUE)
         print(f"filled {count:,} incidents in {time.perf_counter() - started:.0f} s")
-    return Database(engine)
+    db = Database(engine)
+    db.upgrade()  # a store kept from an older version gets this version's schema
+    return db
 
 
 def reset_due(db: Database) -> None:
@@ -215,7 +218,7 @@ def requests_for(fake: FakeSlack, count: int) -> dict[str, Callable[[int], str]]
 
     def submit(n: int) -> str:
         values = {
-            "title": {"title": {"type": "plain_text_input", "value": f"Bench incident {n}"}},
+            "title": {"title": {"type": "plain_text_input", "value": f"{SUBMITTED} {n}"}},
             "impact": {"impact": {"type": "static_select", "selected_option": {"value": "low"}}},
             "urgency": {"urgency": {"type": "static_select", "selected_option": {"value": "low"}}},
         }
@@ -226,9 +229,18 @@ def requests_for(fake: FakeSlack, count: int) -> dict[str, Callable[[int], str]]
     return {"slash command": command, "button click": click, "modal submission": submit}
 
 
+WARM_UP = 20
+
+
+def _submitted(session) -> int:  # type: ignore[no-untyped-def]
+    return session.exec(
+        select(func.count()).select_from(Incident).where(col(Incident.title).startswith(SUBMITTED))
+    ).one()
+
+
 def ack_latency(bot: str, noop: str, fake: FakeSlack, *, n: int, count: int) -> dict[str, float]:
     kinds = requests_for(fake, count)
-    for warm in range(20):
+    for warm in range(WARM_UP):
         for make in kinds.values():
             post(bot, make(warm))
             post(noop, make(warm))
@@ -486,8 +498,17 @@ def main() -> None:
         print(f"start-up (context, store check, app): {time.perf_counter() - started:.2f} s")
         bot_server, bot = serve(bot_app, db)
         noop_server, noop = serve(noop_app(fake), db)
+        with db.session() as session:
+            before = _submitted(session)
         ratios = ack_latency(bot, noop, fake, n=args.requests, count=args.count)
         pool.shutdown(wait=True)
+        with db.session() as session:
+            logged = _submitted(session) - before
+        # A submission the bot refused or failed would be cheaper than one it logged.
+        expected = args.requests + WARM_UP
+        print(f"  the bot logged {logged} of {expected} submitted incidents")
+        if logged != expected:
+            raise SystemExit("some submissions were not logged: the figures above are not valid")
         bot_server.close()  # type: ignore[attr-defined]
         noop_server.close()  # type: ignore[attr-defined]
         store_timings(db, ctx.policy, args.count)

@@ -39,13 +39,15 @@ class Notification(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    record_key: str = Field(max_length=32, index=True)
+    # Looked up through uq_notification_once, whose first column it is (migration 0028).
+    record_key: str = Field(max_length=32)
     kind: str = Field(max_length=20, index=True)
     stage: str = Field(max_length=60)
     # A Slack user id (U…/W…), a user group id (S…), or a channel id or name.
     recipient: str = Field(max_length=80)
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    status: str = Field(default=NotificationStatus.PENDING.value, max_length=12, index=True)
+    # Looked up through ix_notification_status_next_attempt, whose first column it is.
+    status: str = Field(default=NotificationStatus.PENDING.value, max_length=12)
     # For pending rows: the earliest next try. For sending rows: when the claim's lease ends.
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
     attempts: int = Field(default=0)

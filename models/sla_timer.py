@@ -23,7 +23,8 @@ class SlaTimer(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("record_key", "target", name="uq_sla_timer_target"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    record_key: str = Field(max_length=32, index=True)
+    # Looked up through uq_sla_timer_target, whose first column it is (migration 0028).
+    record_key: str = Field(max_length=32)
     target: str = Field(max_length=12)  # "response" or "resolution"
     started_at: datetime = Field(sa_type=UTCDateTime)
     target_seconds: int
