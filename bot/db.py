@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +72,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    lock = _writer_lock(engine.url.database)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         if connection.get_execution_options().get(READ_ONLY):
@@ -79,7 +83,54 @@ def _configure_sqlite(engine: Engine) -> None:
         # Deferred transactions that read and then write deadlock under concurrency
         # (SQLITE_BUSY on lock upgrade, which the busy timeout does not cover). Taking the
         # write lock up front makes concurrent writers queue instead, like row locks would.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Within this process they queue on a lock of ours first: SQLite's busy handler
+        # sleeps (1, 2, 5, 10 … ms) between tries, while a waiter on this lock goes on the
+        # moment the writer before it ends. Another process (a CLI command) still meets
+        # the busy timeout.
+        if not lock.acquire(timeout=_WRITER_WAIT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (waited for another writer)")
+        connection.info[_HOLDS_WRITER_LOCK] = lock
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release_writer_lock(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):  # type: ignore[no-untyped-def]
+        _release_writer_lock(connection.info)
+
+    # However a connection leaves its transaction (closed, invalidated, handed back to the
+    # pool), the lock does not outlive it.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        _release_writer_lock(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exception):  # type: ignore[no-untyped-def]
+        _release_writer_lock(record.info)
+
+
+# The write lock of each SQLite file, shared by every engine on it in this process.
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+_HOLDS_WRITER_LOCK = "servicedesk.writer_lock"
+_WRITER_WAIT_SECONDS = 30.0  # as long as the busy timeout
+
+
+def _writer_lock(database: str | None) -> threading.Lock:
+    if not database or database == ":memory:":
+        return threading.Lock()  # a private database: its engine's own lock
+    path = str(Path(database).resolve())
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(path, threading.Lock())
+
+
+def _release_writer_lock(info: dict[str, Any]) -> None:
+    held = info.pop(_HOLDS_WRITER_LOCK, None)
+    if held is not None:
+        held.release()
 
 
 class Database:
