@@ -311,7 +311,8 @@ class KindHandlers(CommandHandlers):
             )
             return
         try:
-            with self.ctx.db.session() as session:
+            # Only reads: on SQLite it takes no write lock, so no form waits behind it.
+            with self.ctx.db.read_session() as session:
                 record = self.kind.get(session, key=call.args[0])
                 self.check_show(record, actor_of(self.ctx, call.body))
                 text, blocks = self.show(session, record)
@@ -345,7 +346,7 @@ class KindHandlers(CommandHandlers):
 
     def answer_list(self, call: Call, heading: str, blocks: Callable[[Any], list[Any]]) -> None:
         """Answer the caller alone with `blocks(session)` under `heading` (the fallback text)."""
-        with self.ctx.db.session() as session:
+        with self.ctx.db.read_session() as session:  # only reads: no write lock
             found = blocks(session)
         call.respond(text=heading, blocks=found, response_type="ephemeral")
 

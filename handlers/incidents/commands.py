@@ -210,11 +210,13 @@ class IncidentCommands(IncidentMessages):
                 service = found.name
                 described.append(service)
         actor = actor_of(self.ctx, body)
-        with self.ctx.db.session() as session:
+        # Only reads: on SQLite it takes no write lock, so no form waits behind it.
+        with self.ctx.db.read_session() as session:
             found_incidents = incidents.list_open(
                 session, assignee=assignee, priority_is=priority_is, service=service
             )
             seen = security.visible(found_incidents, actor)
+            session.expunge_all()  # kept as read: a read session ends in a rollback
         # Restricted incidents this person may not see are listed by key only, and left out
         # of a filtered list altogether (being listed under a service or P1 would say that).
         hidden = {i.key for i, shown in seen if not shown}
