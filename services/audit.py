@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import BigInteger, event, func, literal, text
 from sqlmodel import Session, col, select
 
 from models.audit import GENESIS, AuditEntry, chain_hash
@@ -56,10 +56,7 @@ def _tail_hash(session: Session) -> str:
     cached = session.info.get(_TAIL)
     if cached is not None:
         return str(cached)
-    if not session.info.get(f"{_TAIL}.listening"):
-        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-            event.listen(session, name, _forget_tail)
-        session.info[f"{_TAIL}.listening"] = True
+    _forget_at_transaction_end(session)
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         # The lock, then the read with a snapshot taken after it, in one round trip
@@ -73,6 +70,30 @@ def _tail_hash(session: Session) -> str:
 
 
 _PG_TAIL = text("SELECT servicedesk_audit_tail(:key)")
+
+
+def _forget_at_transaction_end(session: Session) -> None:
+    if not session.info.get(f"{_TAIL}.listening"):
+        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+            event.listen(session, name, _forget_tail)
+        session.info[f"{_TAIL}.listening"] = True
+
+
+def lock_and_tail() -> Any:
+    """On PostgreSQL, an expression that takes the append lock and reads the chain's tail, for
+    a statement that writes a record whose creation is audited next (services.inserts): the
+    audit row then needs no round trip of its own to chain. Hand its value to `took_tail`."""
+    return func.servicedesk_audit_tail(literal(_APPEND_LOCK, BigInteger))
+
+
+def took_tail(session: Session, tail: str | None) -> None:
+    """This transaction holds the append lock and read `tail` (None: no row yet) in a statement
+    of its own making (`lock_and_tail`): the next `record` chains to it without reading.
+
+    A transaction that appended before knows a newer tail than the database can show (its
+    rows may not be flushed yet): that one stands."""
+    _forget_at_transaction_end(session)
+    session.info.setdefault(_TAIL, tail or GENESIS)
 
 
 def record(

@@ -15,29 +15,42 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
 
+from services import audit
+
 Model = TypeVar("Model", bound=SQLModel)
 
 
-def insert_new(session: Session, draft: Model, *, unique: str = "submission_id") -> Model | None:
+def insert_new(
+    session: Session, draft: Model, *, unique: str = "submission_id", audited: bool = False
+) -> Model | None:
     """Insert `draft` (a model instance not yet added) and return it, now persistent in the
-    session; None when a row with the same `unique` value exists (then nothing changed)."""
+    session; None when a row with the same `unique` value exists (then nothing changed).
+
+    `audited`: the caller records the creation in the audit trail next. On PostgreSQL the same
+    statement then takes the audit append lock and reads the chain's tail (only when it
+    inserted), which saves the audit row a round trip."""
     model: Any = type(draft)
     table: Any = model.__table__
     dialect = session.get_bind().dialect.name
-    statement = _statements.get((model, dialect, unique))
+    with_tail = audited and dialect == "postgresql"
+    statement = _statements.get((model, dialect, unique, with_tail))
     if statement is None:
         # Built once and reused with new parameters: building `insert(...).values(**row)`
         # afresh for every form costs more than the database round trip. A Core statement
         # returning only the id: the draft already holds every other value.
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        returned = [table.c.id, *([audit.lock_and_tail()] if with_tail else [])]
         statement = (
-            insert(table).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)
+            insert(table).on_conflict_do_nothing(index_elements=[unique]).returning(*returned)
         )
-        _statements[(model, dialect, unique)] = statement
+        _statements[(model, dialect, unique, with_tail)] = statement
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
-    new_id = session.connection().execute(statement, values).scalar_one_or_none()
-    if new_id is None:
+    row = session.connection().execute(statement, values).first()
+    if row is None:
         return None
+    new_id = row[0]
+    if with_tail:
+        audit.took_tail(session, row[1])
     # The row is the draft plus its id: attach the draft as that row (no read back), so later
     # changes to it are written as updates by the session, as for a row it loaded.
     draft.id = new_id  # type: ignore[attr-defined]
@@ -46,13 +59,14 @@ def insert_new(session: Session, draft: Model, *, unique: str = "submission_id")
     return draft
 
 
-_statements: dict[tuple[Any, str, str], Any] = {}
+_statements: dict[tuple[Any, str, str, bool], Any] = {}
 
 
 def insert_submitted(session: Session, draft: Model) -> tuple[Model, bool]:
     """Store a record made from a form: (the record, True); a second delivery of the same form
-    (same `submission_id`) gets (the first one's record, False), written once."""
-    found = insert_new(session, draft)
+    (same `submission_id`) gets (the first one's record, False), written once. The caller
+    audits the creation (see `insert_new`'s `audited`)."""
+    found = insert_new(session, draft, audited=True)
     if found is not None:
         return found, True
     model: Any = type(draft)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.cli import audit_command
 from bot.db import alembic_config, make_engine, upgrade_database
-from services import audit
+from services import audit, incidents
 
 MIGRATION = Path(__file__).resolve().parents[2] / "models/migrations/versions/0011_audit_chain.py"
 
@@ -155,6 +155,73 @@ def test_concurrent_writers_never_chain_to_the_same_row(database, clock, capsys)
     assert len(prevs) == 90 and len(set(prevs)) == 90
     code, output = _verify(database, capsys)
     assert code == 0 and "90 rows" in output, output
+
+
+def test_records_logged_at_once_with_other_appends_never_share_a_predecessor(
+    database, clock, capsys
+):
+    """A form's new record reads the chain's tail in its own INSERT on PostgreSQL (taking the
+    append lock there): records logged at once, beside plain appends, still chain in turn."""
+    from models.incident import IncidentInput, Level
+    from models.policy import Policy
+
+    errors: list[BaseException] = []
+    data = IncidentInput(title="Down", impact=Level.LOW, urgency=Level.LOW)
+
+    def logger(who: str) -> None:
+        try:
+            for n in range(10):
+                with database.session() as session:
+                    incidents.create(
+                        session,
+                        data=data,
+                        reporter=who,
+                        now=clock.now(),
+                        policy=Policy(),
+                        submission_id=f"{who}-{n}",
+                    )
+                with database.session() as session:
+                    audit.record(session, key="INC-1", actor=who, at=clock.now(), action="noted")
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=logger, args=(f"U{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    with database.engine.connect() as connection:
+        prevs = [r[0] for r in connection.execute(text("SELECT prev_hash FROM audit_entry"))]
+        created = connection.execute(
+            text("SELECT count(*) FROM audit_entry WHERE action = 'created'")
+        ).scalar_one()
+    assert created == 30 and len(prevs) == 60 and len(set(prevs)) == 60
+    code, output = _verify(database, capsys)
+    assert code == 0 and "60 rows" in output, output
+
+
+def test_a_record_created_after_an_append_in_the_same_transaction_chains_to_that_append(
+    database, clock, capsys
+):
+    """The new record's INSERT reads the tail from the database (PostgreSQL), which does not
+    yet hold this transaction's unflushed rows: the tail the transaction knows stands."""
+    from models.incident import IncidentInput, Level
+    from models.policy import Policy
+
+    _append(database, clock, 1, key="INC-0")
+    with database.session() as session:
+        audit.record(session, key="PRB-1", actor="U1", at=clock.now(), action="commented")
+        incidents.create(
+            session,
+            data=IncidentInput(title="Down", impact=Level.LOW, urgency=Level.LOW),
+            reporter="U1",
+            now=clock.now(),
+            policy=Policy(),
+            submission_id="V1",
+        )
+    code, output = _verify(database, capsys)
+    assert code == 0 and "3 rows" in output, output
 
 
 def _migration_module():  # type: ignore[no-untyped-def]
