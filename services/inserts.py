@@ -45,6 +45,9 @@ def insert_new(
         )
         _statements[(model, dialect, unique, with_tail)] = statement
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
+    # What the session holds goes first, as the ORM's own statements would flush it (a row
+    # this one refers to, the transaction's audit rows before the tail is read).
+    session.flush()
     row = session.connection().execute(statement, values).first()
     if row is None:
         return None
