@@ -14,22 +14,13 @@ from models.incident import HoldReason, IncidentInput
 from models.relationship import SupplierWait
 from services import audit, incidents, suppliers
 from services.suppliers import SupplierChoiceError, TicketError
-from tests.relationships.conftest import AGENT, RELATIONSHIP_POLICY, REPORTER
-
-TWO_SUPPLIERS = (
-    RELATIONSHIP_POLICY
-    + """
-[[suppliers]]
-name = "Beta Hosting"
-contact = "help@beta.example"
-services = ["vpn"]
-"""
-)
+from tests.relationships.conftest import AGENT, REPORTER
+from tests.relationships.test_supplier_rules import TWO_SUPPLIERS
 
 
 @pytest.fixture
 def policy():  # type: ignore[no-untyped-def]
-    return parse_policy(TWO_SUPPLIERS)
+    return parse_policy(TWO_SUPPLIERS)  # Acme Networks and Beta Hosting both support vpn
 
 
 def _acknowledged(database, clock, policy, service: str = "vpn") -> str:  # type: ignore[no-untyped-def]

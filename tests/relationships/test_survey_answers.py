@@ -1,13 +1,12 @@
 """Answering a satisfaction survey at the service level: the question and its buttons, a score
 checked and taken once, a comment after the score (once, within its limit), who may follow a
-low score up, and the survey rows a sweep inserts only once."""
+low score up."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from sqlmodel import select
 
 from models.relationship import Survey
 from services import audit, notifications, surveys
@@ -162,24 +161,3 @@ def test_a_low_score_is_followed_up_by_those_told_or_an_agent_once(database, clo
         with database.session() as session:
             surveys.check_follow_up(session, record_key=key, actor=AGENT, policy=policy)
     assert str(done.value) == f"PRB-4 already follows up {key}."
-
-
-def test_survey_rows_go_in_once_and_say_which_were_new(database, clock):
-    row = {
-        "record_key": "INC-7",
-        "recipient": REPORTER,
-        "service": "payments",
-        "team": "platform",
-        "customer": None,
-        "status": "sent",
-        "created_at": clock.now(),
-    }
-    other = {**row, "record_key": "REQ-2"}
-    with database.session() as session:
-        assert surveys._insert(session, []) == set()
-        assert surveys._insert(session, [row]) == {"INC-7"}
-    with database.session() as session:
-        assert surveys._insert(session, [row, other]) == {"REQ-2"}
-    with database.session() as session:
-        stored = session.exec(select(Survey.record_key).order_by(Survey.record_key)).all()
-        assert list(stored) == ["INC-7", "REQ-2"]

@@ -127,6 +127,16 @@ def test_a_removed_row_is_found_at_the_row_after_it(database, clock, capsys):
     assert "row 4 (INC-1)" in output and "does not chain to row 2" in output
 
 
+def _in_threads(work, errors: list[BaseException]) -> None:  # type: ignore[no-untyped-def]
+    """Run `work(U0)`, `work(U1)` and `work(U2)` at once; none may have failed."""
+    threads = [threading.Thread(target=work, args=(f"U{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+
+
 def test_concurrent_writers_never_chain_to_the_same_row(database, clock, capsys):
     """Two writers appending at once: every row still has a predecessor of its own."""
     errors: list[BaseException] = []
@@ -144,12 +154,7 @@ def test_concurrent_writers_never_chain_to_the_same_row(database, clock, capsys)
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=writer, args=(f"U{i}",)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
+    _in_threads(writer, errors)
     with database.engine.connect() as connection:
         prevs = [r[0] for r in connection.execute(text("SELECT prev_hash FROM audit_entry"))]
     assert len(prevs) == 90 and len(set(prevs)) == 90
@@ -185,12 +190,7 @@ def test_records_logged_at_once_with_other_appends_never_share_a_predecessor(
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=logger, args=(f"U{i}",)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
+    _in_threads(logger, errors)
     with database.engine.connect() as connection:
         prevs = [r[0] for r in connection.execute(text("SELECT prev_hash FROM audit_entry"))]
         created = connection.execute(
