@@ -11,11 +11,11 @@ import pytest
 from sqlmodel import select
 
 from bot.policy import parse_policy
-from models.incident import HoldReason, IncidentInput
+from models.incident import HoldReason, IncidentInput, SlaPause
 from models.notification import Notification
 from models.relationship import SupplierWait
 from services import incidents, suppliers
-from services.errors import Forbidden
+from services.errors import Forbidden, NotFound
 from services.permissions import Actor
 from tests.relationships.conftest import (
     AGENT,
@@ -92,6 +92,8 @@ def test_contract_reminders_are_planned_once_with_the_reference_or_without(datab
 
 def test_a_suppliers_key_is_short_stable_and_ignores_letter_case():
     key = suppliers.supplier_key("Acme Networks")
+    # Stored on the outbox rows of planned reminders: a new value would orphan them.
+    assert key == "SUP-1d6e720ab42c"
     assert key == suppliers.supplier_key("ACME NETWORKS")
     assert key != suppliers.supplier_key("Acme Network")
     assert key.startswith("SUP-") and len(key) == 16
@@ -129,8 +131,10 @@ def test_a_wait_without_a_ticket_says_none_and_a_supplier_without_a_target_is_qu
     database, clock
 ):
     policy = parse_policy(NO_REFERENCE)
-    on_vpn = held_incident(database, clock, policy, service="vpn")  # Acme: 8 h target
+    # Gamma's wait is the older one, so the sweep meets it first and must go on past it.
     on_payments = held_incident(database, clock, policy, service="payments")  # Gamma: none
+    clock.advance(minutes=1)
+    on_vpn = held_incident(database, clock, policy, service="vpn")  # Acme: 8 h target
     _sweep(database, clock, policy)
     clock.advance(days=2)
     assert _sweep(database, clock, policy) == 1
@@ -191,4 +195,84 @@ def test_only_an_agent_names_the_supplier(database, clock):
     assert str(refused.value) == (
         "Refused, because only service desk agents can name the supplier a record waits on. "
         "Ask an agent, or an admin to add you."
+    )
+
+
+def test_ended_waits_and_suppliers_gone_from_the_policy_are_not_noted(database, clock, policy):
+    ended = held_incident(database, clock, policy, service="vpn")
+    gone = held_incident(database, clock, policy, service="vpn")
+    _sweep(database, clock, policy)  # both named Acme Networks
+    with database.session() as session:
+        session.exec(
+            select(SupplierWait).where(SupplierWait.record_key == gone)
+        ).one().supplier = "Old Supplier"
+    clock.advance(hours=9)  # both past Acme's 8 hours
+    with database.session() as session:
+        incidents.resume(session, key=ended, actor=AGENT, now=clock.now(), policy=policy)
+    clock.advance(hours=1)
+    assert _sweep(database, clock, policy) == 0
+    assert _rows(database, "supplier") == []
+
+
+def test_the_open_count_counts_every_wait_of_a_supplier(database, clock, policy):
+    for _ in range(3):
+        held_incident(database, clock, policy, service="vpn")
+    _sweep(database, clock, policy)
+    with database.session() as session:
+        assert suppliers.open_count(session) == {"Acme Networks": 3}
+        pauses = session.exec(select(SlaPause.id).order_by(SlaPause.id)).all()
+        assert [w.pause_id for w in suppliers.waits(session)] == list(pauses)
+
+
+def test_named_by_gives_the_twenty_newest_ties_by_the_later_row(database, clock, policy):
+    keys = [held_incident(database, clock, policy, service="vpn") for _ in range(22)]
+    _sweep(database, clock, policy)  # all named at the same instant
+    with database.session() as session:
+        named = suppliers.named_by(session, supplier="Acme Networks")
+    assert [w.record_key for w in named] == list(reversed(keys))[:20]
+
+
+def test_an_unknown_supplier_is_named_with_the_ones_there_are_or_none(database, clock, policy):
+    key = held_incident(database, clock, policy, service="vpn")
+    long_name = "N" * 61
+    with pytest.raises(NotFound) as unknown, database.session() as session:
+        suppliers.set_wait(
+            session,
+            key=key,
+            supplier=long_name,
+            ticket_ref="",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+    assert str(unknown.value) == f"'{'N' * 60}' is not a supplier. Suppliers: Acme Networks."
+    bare = parse_policy(RELATIONSHIP_POLICY.split("[[suppliers]]")[0])
+    with pytest.raises(NotFound) as none_there, database.session() as session:
+        suppliers.set_wait(
+            session,
+            key=key,
+            supplier="Acme",
+            ticket_ref="",
+            actor=AGENT,
+            now=clock.now(),
+            policy=bare,
+        )
+    assert str(none_there.value) == "'Acme' is not a supplier. Suppliers: none configured."
+    fresh = held_incident(database, clock, bare, service="payments")
+    with pytest.raises(suppliers.SupplierChoiceError) as not_offered:
+        with database.session() as session:
+            incidents.resume(session, key=fresh, actor=AGENT, now=clock.now(), policy=bare)
+            suppliers.hold_awaiting(
+                session,
+                key=fresh,
+                reason=HoldReason.SUPPLIER,
+                note="again",
+                supplier="Acme",
+                ticket_ref="",
+                actor=AGENT,
+                now=clock.now(),
+                policy=bare,
+            )
+    assert str(not_offered.value) == (
+        "'Acme' is not a supplier of this incident's service. Choose one of: none configured."
     )
