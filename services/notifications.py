@@ -136,7 +136,10 @@ def _recordset_insert(columns: tuple[str, ...]) -> Any:
 
 
 def _json_value(value: Any) -> str:
+    """A time in the JSON rows: aware only, as the column type (UTCDateTime) insists."""
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not an outbox value")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from models.page import Page
 from services import notifications
@@ -161,6 +161,18 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(database, clock):
     )
     with pytest.raises(DBAPIError, match="too long"), database.session() as session:
         notifications.schedule_many(session, [row])
+    with database.session() as session:
+        assert notifications.for_record(session, record_key="INC-1") == []
+
+
+def test_a_naive_time_in_a_batch_is_refused_and_nothing_is_queued(database, clock):
+    naive = clock.now().replace(tzinfo=None)
+    row = notifications.row(
+        record_key="INC-1", kind="sla", stage="s", recipient="U1", due_at=naive, text="t"
+    )
+    with pytest.raises((ValueError, StatementError), match="naive datetimes are not stored"):
+        with database.session() as session:
+            notifications.schedule_many(session, [row])
     with database.session() as session:
         assert notifications.for_record(session, record_key="INC-1") == []
 
