@@ -12,7 +12,9 @@ from bot.db import make_engine
 from tests.agreements.test_migration import _to
 from tests.security.test_migration_0026 import empty_url  # noqa: F401 - the fixture
 
-WHEN = datetime(2026, 11, 29, 10, tzinfo=UTC)
+# As text: raw SQL on SQLite would otherwise lean on the sqlite3 module's datetime adapter,
+# deprecated since Python 3.12; PostgreSQL reads the same text as a timestamptz.
+AT = datetime(2026, 11, 29, 10, tzinfo=UTC).isoformat(sep=" ")
 DROPPED = {
     "notification": {"ix_notification_record_key", "ix_notification_status"},
     "sla_timer": {"ix_sla_timer_record_key"},
@@ -49,14 +51,14 @@ def test_0028_drops_the_repeated_indexes_keeps_rows_and_lookups(empty_url: str) 
                 "next_attempt_at, attempts, late, text, created_at) VALUES ('INC-1', 'sla', "
                 "'response:50', 'U1', :at, 'pending', :at, 0, false, 'half way', :at)"
             ),
-            {"at": WHEN},
+            {"at": AT},
         )
         connection.execute(
             text(
                 "INSERT INTO sla_timer (record_key, target, started_at, target_seconds, calendar, "
                 "next_stage, updated_at) VALUES ('INC-1', 'response', :at, 3600, '24x7', 50, :at)"
             ),
-            {"at": WHEN},
+            {"at": AT},
         )
     _to(engine, "0028")
     for table, names in DROPPED.items():
