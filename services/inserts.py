@@ -8,6 +8,8 @@ the submission was recorded already.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -77,3 +79,18 @@ def insert_submitted(session: Session, draft: Model) -> tuple[Model, bool]:
     if existing is None:
         raise RuntimeError(f"{model.__name__} insert returned nothing and no duplicate was found")
     return existing, False
+
+
+def json_rows(rows: list[dict[str, Any]]) -> str:
+    """Rows as one JSON array, for a PostgreSQL statement that reads them with
+    `json_to_recordset` (one parameter however many rows). Times must be aware, as the
+    UTCDateTime columns they bypass insist."""
+    return json.dumps(rows, default=_json_value)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a value for a JSON row")

@@ -22,6 +22,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from models.notification import Notification, NotificationStatus
+from services import inserts
 
 N = NotificationStatus
 
@@ -135,15 +136,6 @@ def _recordset_insert(columns: tuple[str, ...]) -> Any:
     )
 
 
-def _json_value(value: Any) -> str:
-    """A time in the JSON rows: aware only, as the column type (UTCDateTime) insists."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not an outbox value")
-
-
 def schedule(
     session: Session,
     *,
@@ -190,7 +182,7 @@ def schedule_many(session: Session, rows: list[dict[str, Any]]) -> int:
         # One short statement whatever the number of rows, the rows as one JSON parameter (a
         # multi-row VALUES list made a statement the driver parsed afresh every time).
         statement = _recordset_insert(tuple(rows[0]))
-        payload = json.dumps(rows, default=_json_value)
+        payload = inserts.json_rows(rows)
         return int(session.execute(statement, {"rows": payload}).rowcount)
     # SQLite runs in-process: a plain executemany is the cheapest way in.
     insert = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=_UNIQUE_COLUMNS)

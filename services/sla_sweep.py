@@ -6,7 +6,6 @@ records show); `sla_timers.sweep` still answers.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from models.incident import KEY_PREFIX, OPEN_STATUSES, Incident, IncidentStatus,
 from models.policy import Policy
 from models.sla_policy import format_duration
 from models.sla_timer import BREACH_STAGE, SlaTimer
-from services import notifications, security
+from services import inserts, notifications, security
 from services.sla_clock import (
     Pause,
     WorkCalendar,
@@ -172,14 +171,14 @@ def _update_timers(session: Session, timers: Sequence[_DueTimer]) -> None:
             {
                 "id": t.id,
                 "next_stage": t.next_stage,
-                "next_due_at": t.next_due_at and t.next_due_at.isoformat(),
-                "stopped_at": t.stopped_at and t.stopped_at.isoformat(),
-                "breached_at": t.breached_at and t.breached_at.isoformat(),
-                "updated_at": t.updated_at.isoformat(),
+                "next_due_at": t.next_due_at,
+                "stopped_at": t.stopped_at,
+                "breached_at": t.breached_at,
+                "updated_at": t.updated_at,
             }
             for t in timers
         ]
-        session.execute(_PG_UPDATE, {"rows": json.dumps(rows)})
+        session.execute(_PG_UPDATE, {"rows": inserts.json_rows(rows)})
         return
     session.execute(
         sa_update(_TIMER)
