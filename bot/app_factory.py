@@ -17,6 +17,7 @@ from bot.directory import Directory
 from bot.gate import RequestGate, failure_answer
 from bot.metrics import Metrics, request_kind
 from bot.notifier import Notifier
+from bot.routing import ACTION, COMMAND, OPTIONS, VIEW, routed
 from bot.settings import Settings
 from bot.slack import MeasuredWebClient, make_web_client
 from models.policy import Policy
@@ -65,6 +66,23 @@ class ServiceDeskApp(App):
     the kind, the user and the duration (LOG_FORMAT=json carries them as fields)."""
 
     metrics: Metrics
+
+    # Listeners registered by name or pattern get a RouteMatcher first (bot/routing.py).
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        constraint = args[0] if args else kwargs.get("command")
+        return routed(self._listeners, COMMAND, constraint, super().command(*args, **kwargs))
+
+    def action(self, *args: Any, **kwargs: Any) -> Any:
+        constraint = args[0] if args else kwargs.get("constraints")
+        return routed(self._listeners, ACTION, constraint, super().action(*args, **kwargs))
+
+    def view(self, *args: Any, **kwargs: Any) -> Any:
+        constraint = args[0] if args else kwargs.get("constraints")
+        return routed(self._listeners, VIEW, constraint, super().view(*args, **kwargs))
+
+    def options(self, *args: Any, **kwargs: Any) -> Any:
+        constraint = args[0] if args else kwargs.get("constraints")
+        return routed(self._listeners, OPTIONS, constraint, super().options(*args, **kwargs))
 
     def _init_context(self, req: BoltRequest) -> None:
         # Bolt gives each request a new plain WebClient copied from the app's; listeners call
