@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import event, inspect, or_, text, update
+from sqlalchemy import case, event, inspect, or_, text, update
 from sqlmodel import Session, col, select
 
 from models.record_message import MESSAGE_COLUMNS
@@ -276,22 +276,29 @@ class RecordKind(Generic[T]):
         (a poster overtaken after its lease leaves the message of the one that took over);
         without one, the first message recorded stays."""
         model: Any = self.model
-        number = self.parse_key(key)
         mine = (
             col(model.message_ts).is_(None)
             if claim is None
             else col(model.claimed_by) == claim.token
         )
+        values: dict[str, Any] = {"channel_id": channel_id, "message_ts": ts}
+        if rendered_version is not None:
+            # As mark_rendered: never moves backwards.
+            values["rendered_version"] = case(
+                (col(model.rendered_version) < rendered_version, rendered_version),
+                else_=col(model.rendered_version),
+            )
+        # One statement: RETURNING reads the row as updated (both databases), so "changed
+        # after the version its message shows" is is_stale's test on the new row.
         kept = session.execute(
             update(model)
-            .where(col(model.id) == number, mine)
-            .values(channel_id=channel_id, message_ts=ts)
-        )
-        if kept.rowcount != 1:
+            .where(col(model.id) == self.parse_key(key), mine)
+            .values(**values)
+            .returning(col(model.message_version) > col(model.rendered_version))
+        ).all()
+        if len(kept) != 1:
             return Recorded(kept=False, stale=False)
-        if rendered_version is not None:
-            self.mark_rendered(session, key=key, version=rendered_version)
-        return Recorded(kept=True, stale=self.is_stale(session, key=key))
+        return Recorded(kept=True, stale=bool(kept[0][0]))
 
     def mark_rendered(self, session: Session, *, key: str, version: int) -> None:
         """Slack now shows `version` of the record (never moves backwards)."""
