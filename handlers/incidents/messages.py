@@ -78,13 +78,14 @@ class IncidentMessages(KindHandlers):
         client = self.ctx.client
         with self.ctx.db.session() as session:
             # A restricted incident is announced only in the security team's channel.
-            channel = security.channel_for(incidents.get(session, key=key), self.ctx.policy)
+            incident = incidents.get(session, key=key)
+            channel = security.channel_for(incident, self.ctx.policy)
             claim = incidents.claim_announcement(
                 session, key=key, channel_id=channel, now=self.ctx.clock.now(), owner=claim_owner()
             )
             if claim is None:
                 return
-            incident = incidents.get(session, key=key)
+            # The claim wrote only where the message goes: priority and team are as read.
             page = None
             team = security.paging_team(incident)
             if incident.priority in self.ctx.policy.incidents.page_priorities and team:
@@ -103,6 +104,10 @@ class IncidentMessages(KindHandlers):
             version = incident.message_version
             sla = self._sla(session, incident)
             extras = self._extras(session, incident)
+            # A trend proposal would name a restricted incident in the shared channel.
+            trend = not incident.restricted and problems.trend_possible(
+                session, incident_key=key, now=self.ctx.clock.now(), policy=self.ctx.policy
+            )
             session.expunge(incident)  # kept as read: a read session ends in a rollback
         if page is not None:
             self.ctx.notifier.send_due()
@@ -127,19 +132,14 @@ class IncidentMessages(KindHandlers):
                 text=f"You logged {incident.key}: {user_text(incident.title)}."
                 + (f" {link(permalink, 'See its message.')}" if permalink else ""),
             )
-        if not incident.restricted:  # a trend proposal would name it in the shared channel
+        if trend:
             self._propose_problem(key)
         self.declare_if_major_priority(incident)
 
     def _propose_problem(self, key: str) -> None:
-        """Repeated incidents on one service or item: offer to raise a problem, once."""
+        """Repeated incidents on one service or item (trend_possible said so while the message
+        was rendered): offer to raise a problem, once."""
         now = self.ctx.clock.now()
-        with self.ctx.db.read_session() as session:
-            possible = problems.trend_possible(
-                session, incident_key=key, now=now, policy=self.ctx.policy
-            )
-        if not possible:
-            return
         with self.ctx.db.session() as session:
             finding = problems.detect_trend(
                 session, incident_key=key, now=now, policy=self.ctx.policy
