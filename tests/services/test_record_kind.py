@@ -328,3 +328,89 @@ def test_the_message_lock_is_held_until_the_transaction_ends(database, clock, po
         KIND.lock_message(session, key="INC-1")
         held = session.connection().exec_driver_sql(query, {"lock": lock}).scalar()
         assert held == 1
+
+
+# ---- one record, never its neighbours ----------------------------------------------------
+
+
+def test_claims_releases_and_messages_touch_only_their_own_record(database, clock, policy) -> None:
+    key, other = (_log(database, clock, policy, title=t) for t in ("mine", "other"))
+    with database.session() as session:
+        claim = KIND.claim_announcement(session, key=key, channel_id="C1", now=clock.now())
+        assert claim is not None and claim.token.startswith("/")  # no owner given
+        assert KIND.get(session, key=other, for_update=True).channel_id is None
+        KIND.claim_announcement(session, key=other, channel_id="C1", now=clock.now())
+        KIND.release_announcement(session, key=key)
+        assert KIND.get(session, key=other, for_update=True).claimed_by is not None
+    later = clock.now() + CLAIM_LEASE
+    with database.session() as session:
+        taken = KIND.claim_announcement(session, key=other, channel_id="C2", now=later)
+        assert taken is not None and taken.taken_over
+        assert KIND.get(session, key=key, for_update=True).channel_id is None
+    third = _log(database, clock, policy, title="third")
+    with database.session() as session:
+        assert KIND.record_message(session, key=third, channel_id="C1", ts="3.3").kept
+        assert KIND.get(session, key=key, for_update=True).message_ts is None
+
+
+def test_a_plain_read_keeps_what_the_session_holds_a_step_reads_afresh(
+    database, clock, policy
+) -> None:
+    key = _log(database, clock, policy)
+    with database.session() as session:
+        held = KIND.get(session, key=key)
+        session.execute(
+            update(Incident)
+            .where(col(Incident.id) == 1)
+            .values(status="resolved", title="Changed")
+            .execution_options(synchronize_session=False)
+        )
+        assert KIND.get(session, key=key).title == "Disk full"  # no lock, no re-read
+        assert held.status == "new"
+        # A step locks and re-reads: it sees Resolved, so closing is allowed.
+        closed = KIND.step(session, key=key, action="close", actor=SYSTEM, now=clock.now())
+        assert closed is held and closed.status == "closed"
+
+
+def test_set_field_writes_times_as_iso_text(database, clock, policy) -> None:
+    key = _log(database, clock, policy)
+    first, second = clock.now(), clock.now() + timedelta(hours=1)
+    with database.session() as session:
+        incident = KIND.get(session, key=key)
+        KIND.set_field(session, incident, "acknowledged_at", first, actor=SYSTEM, now=first)
+        KIND.set_field(session, incident, "acknowledged_at", second, actor=SYSTEM, now=second)
+        row = audit.trail(session, key=key)[-1]
+        assert (row.from_value, row.to_value) == (first.isoformat(), second.isoformat())
+        assert "T" in row.to_value
+
+
+def test_a_long_missing_key_is_named_in_forty_characters() -> None:
+    key = "INC-" + "9" * 60
+    with pytest.raises(NotFound) as missing:
+        KIND.parse_key(key)
+    assert str(missing.value) == f"There is no incident {key[:40]}."
+
+
+def test_the_sweeps_take_fifty_and_a_hundred_at_a_time(database, clock, policy) -> None:
+    start = clock.now()
+    keys = [_log(database, clock, policy, title=f"n{n}") for n in range(101)]
+    with database.session() as session:
+        session.execute(update(Incident).values(message_ts="1.1", message_version=2))
+        assert len(KIND.stale_messages(session)) == 100
+        session.execute(update(Incident).values(message_ts=None))
+        assert len(KIND.unannounced(session, now=start + timedelta(minutes=5))) == 50
+    assert len(keys) == 101
+
+
+def test_unannounced_goes_by_creation_time_then_key(database, clock, policy) -> None:
+    start = clock.now()
+    keys = [_log(database, clock, policy, title=f"n{n}") for n in range(3)]
+    # The last one logged first; a live claim that lost its channel is listed too.
+    _set(database, keys[2], created_at=start - timedelta(minutes=3))
+    _set(database, keys[0], channel_id=None, claimed_at=start)
+    with database.session() as session:
+        assert KIND.unannounced(session, now=start + timedelta(minutes=2)) == [
+            keys[2],
+            keys[0],
+            keys[1],
+        ]
