@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
-from models.incident import HoldReason, IncidentInput, Level, SlaPause
+from models.incident import HoldReason, Incident, IncidentInput, Level, SlaPause
 from models.policy import Policy
 from services import audit, incidents
 from services.errors import Forbidden, InvalidInput, NotAllowed
@@ -471,3 +472,149 @@ def test_resolved_incidents_close_automatically_from_the_policys_delay(
         assert incidents.due_for_auto_close(session, now=late, policy=policy) == keys
         assert incidents.due_for_auto_close(session, now=late, policy=policy, limit=2) == keys[:2]
         assert open_one not in incidents.due_for_auto_close(session, now=late, policy=policy)
+
+
+# ---- every move checks the person and reads the record afresh ----------------------------
+
+MOVES = {
+    "acknowledge": lambda s, key, actor, now, policy: incidents.acknowledge(
+        s, key=key, actor=actor, now=now, policy=policy
+    ),
+    "assign": lambda s, key, actor, now, policy: incidents.assign(
+        s, key=key, assignee="U0NEW", actor=actor, now=now
+    ),
+    "hold": lambda s, key, actor, now, policy: incidents.hold(
+        s, key=key, reason=HoldReason.CUSTOMER, note=None, actor=actor, now=now, policy=policy
+    ),
+    "resume": lambda s, key, actor, now, policy: incidents.resume(
+        s, key=key, actor=actor, now=now, policy=policy
+    ),
+    "resolve": lambda s, key, actor, now, policy: incidents.resolve(
+        s, key=key, code="fixed", note="x", actor=actor, now=now, policy=policy
+    ),
+    "reopen": lambda s, key, actor, now, policy: incidents.reopen(
+        s, key=key, actor=actor, now=now, policy=policy
+    ),
+    "close": lambda s, key, actor, now, policy: incidents.close(s, key=key, actor=actor, now=now),
+    "cancel": lambda s, key, actor, now, policy: incidents.cancel(
+        s, key=key, actor=actor, now=now, note="x", policy=policy
+    ),
+}
+# A state each move is allowed from, and one it is not.
+FROM = {
+    "acknowledge": ("new", "in_progress"),
+    "assign": ("new", "closed"),
+    "hold": ("in_progress", "new"),
+    "resume": ("on_hold", "in_progress"),
+    "resolve": ("in_progress", "new"),
+    "reopen": ("resolved", "in_progress"),
+    "close": ("resolved", "in_progress"),
+    "cancel": ("new", "resolved"),
+}
+
+
+def _in_state(database, clock, policy, status: str) -> str:  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        key = _log(session, clock, policy)[0].key
+    with database.session() as session:
+        session.execute(
+            update(Incident)
+            .where(col(Incident.id) == incidents.parse_key(key))
+            .values(status=status)
+        )
+    return key
+
+
+@pytest.mark.parametrize("move", sorted(MOVES))
+def test_a_stranger_is_refused_every_move(database, clock, policy, move) -> None:
+    allowed, _ = FROM[move]
+    key = _in_state(database, clock, policy, allowed)
+    with database.session() as session:
+        with pytest.raises(Forbidden):
+            MOVES[move](session, key, STRANGER, clock.now(), policy)
+        assert incidents.get(session, key=key).status == allowed
+        assert len(audit.trail(session, key=key)) == 1
+
+
+@pytest.mark.parametrize("move", sorted(MOVES))
+def test_every_move_reads_the_state_the_database_holds(database, clock, policy, move) -> None:
+    """The session holds the incident in one state while the row (changed by another
+    transaction) is in another: the move goes by the row."""
+    allowed, refused = FROM[move]
+    for held, stored, works in ((refused, allowed, True), (allowed, refused, False)):
+        key = _in_state(database, clock, policy, held)
+        with database.session() as session:
+            assert incidents.get(session, key=key).status == held
+            session.execute(
+                update(Incident)
+                .where(col(Incident.id) == incidents.parse_key(key))
+                .values(status=stored)
+                .execution_options(synchronize_session=False)
+            )
+            if works:
+                MOVES[move](session, key, AGENT, clock.now(), policy)
+            else:
+                with pytest.raises(NotAllowed, match=f"is {Incident(status=stored).state.label}"):
+                    MOVES[move](session, key, AGENT, clock.now(), policy)
+
+
+# ---- major incidents ---------------------------------------------------------------------
+
+
+def test_a_major_incident_follows_its_incidents_moves(database, clock, policy) -> None:
+    from services import major_incidents, reviews
+
+    with database.session() as session:
+        key = _log(session, clock, policy, impact=Level.HIGH, urgency=Level.HIGH)[0].key
+        major_incidents.declare(
+            session, key=key, reason="Checkout down", actor=AGENT, now=clock.now(), policy=policy
+        )
+    clock.advance(timedelta(minutes=5))
+    with database.session() as session:
+        incidents.acknowledge(session, key=key, actor=RESPONDER, now=clock.now(), policy=policy)
+        major = major_incidents.get(session, key=key)
+        assert major.commander == RESPONDER.user_id
+        role = _last(session, key)
+        assert (role.action, role.field, role.to_value, role.note) == (
+            "role",
+            "commander",
+            RESPONDER.user_id,
+            "acknowledged it",
+        )
+    clock.advance(timedelta(minutes=30))
+    resolved_at = clock.now()
+    with database.session() as session:
+        incidents.resolve(
+            session, key=key, code="fixed", note="ok", actor=AGENT, now=resolved_at, policy=policy
+        )
+        major = major_incidents.get(session, key=key)
+        assert (major.ended_at, major.next_update_due) == (resolved_at, None)
+        review = reviews.find_for(session, incident_key=key)
+        assert review is not None and review.owner == RESPONDER.user_id
+    clock.advance(timedelta(minutes=10))
+    with database.session() as session:
+        incidents.reopen(session, key=key, actor=AGENT, now=clock.now(), policy=policy)
+        major = major_incidents.get(session, key=key)
+        assert major.ended_at is None
+        assert major.next_update_due == clock.now() + policy.major_incidents.every(1)
+        incidents.resolve(
+            session,
+            key=key,
+            code="fixed",
+            note="again",
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+        # One review, whatever number of times it is resolved.
+        assert [r.incident_key for r in session.exec(select(reviews.PostIncidentReview))] == [key]
+    with database.session() as session:
+        other = _log(session, clock, policy, impact=Level.HIGH, urgency=Level.HIGH)[0].key
+        major_incidents.declare(
+            session, key=other, reason="Logins", actor=AGENT, now=clock.now(), policy=policy
+        )
+        incidents.cancel(
+            session, key=other, actor=AGENT, now=clock.now(), note="false alarm", policy=policy
+        )
+        assert major_incidents.get(session, key=other).ended_at == clock.now()
+        assert reviews.find_for(session, incident_key=other) is None
