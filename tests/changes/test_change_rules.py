@@ -27,6 +27,7 @@ from tests.changes.conftest import (
     change_input,
     later,
 )
+from tests.stale_support import change_behind
 
 OWNER = Actor(REQUESTER)
 IMPLEMENTER = Actor("UIMPL1")
@@ -488,9 +489,6 @@ CHANGE_MOVES = {
 
 @pytest.mark.parametrize("move", sorted(CHANGE_MOVES))
 def test_every_move_goes_by_the_state_the_database_holds(database, clock, policy, move) -> None:
-    from sqlalchemy import update
-    from sqlmodel import col
-
     from models.change import Change
 
     allowed, refused, make = CHANGE_MOVES[move]
@@ -501,12 +499,7 @@ def test_every_move_goes_by_the_state_the_database_holds(database, clock, policy
             change.status = held
         with database.session() as session:
             assert changes.get(session, key=key).status == held
-            session.execute(
-                update(Change)
-                .where(col(Change.id) == changes.parse_key(key))
-                .values(status=stored)
-                .execution_options(synchronize_session=False)
-            )
+            change_behind(session, Change, changes.parse_key(key), status=stored)
             if works:
                 make(session, key, clock.now())
             else:

@@ -15,6 +15,7 @@ from models.policy import Policy
 from services import audit, incidents
 from services.errors import Forbidden, InvalidInput, NotAllowed
 from services.permissions import Actor, Role
+from tests.stale_support import change_behind
 
 AGENT = Actor("U0AGENT", frozenset({Role.AGENT}))
 RESPONDER = Actor("U0ONCALL", frozenset({Role.RESPONDER}))
@@ -545,12 +546,7 @@ def test_every_move_reads_the_state_the_database_holds(database, clock, policy, 
         key = _in_state(database, clock, policy, held)
         with database.session() as session:
             assert incidents.get(session, key=key).status == held
-            session.execute(
-                update(Incident)
-                .where(col(Incident.id) == incidents.parse_key(key))
-                .values(status=stored)
-                .execution_options(synchronize_session=False)
-            )
+            change_behind(session, Incident, incidents.parse_key(key), status=stored)
             if works:
                 MOVES[move](session, key, AGENT, clock.now(), policy)
             else:

@@ -15,6 +15,7 @@ from services import audit, incidents, records
 from services.errors import InvalidInput, NotFound
 from services.permissions import SYSTEM, Actor
 from services.records import CLAIM_LEASE, MAX_RECORD_NUMBER, RecordKind
+from tests.stale_support import change_behind
 
 KIND = incidents.KIND
 
@@ -85,12 +86,7 @@ def test_get_reads_by_key_and_names_a_missing_one(database, clock, policy) -> No
         assert str(missing.value) == "There is no incident INC-99."
         held = KIND.get(session, key=key)
         # Changed behind the ORM's back (as another transaction would), a locked read sees it.
-        session.execute(
-            update(Incident)
-            .where(col(Incident.id) == 1)
-            .values(title="Changed elsewhere")
-            .execution_options(synchronize_session=False)
-        )
+        change_behind(session, Incident, 1, title="Changed elsewhere")
         assert held.title == "Disk full"
         assert KIND.get(session, key=key, for_update=True) is held
         assert held.title == "Changed elsewhere"
@@ -359,12 +355,7 @@ def test_a_plain_read_keeps_what_the_session_holds_a_step_reads_afresh(
     key = _log(database, clock, policy)
     with database.session() as session:
         held = KIND.get(session, key=key)
-        session.execute(
-            update(Incident)
-            .where(col(Incident.id) == 1)
-            .values(status="resolved", title="Changed")
-            .execution_options(synchronize_session=False)
-        )
+        change_behind(session, Incident, 1, status="resolved", title="Changed")
         assert KIND.get(session, key=key).title == "Disk full"  # no lock, no re-read
         assert held.status == "new"
         # A step locks and re-reads: it sees Resolved, so closing is allowed.
