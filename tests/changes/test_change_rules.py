@@ -498,7 +498,9 @@ def test_every_move_goes_by_the_state_the_database_holds(database, clock, policy
             change = changes.get(session, key=key)
             change.status = held
         with database.session() as session:
-            assert changes.get(session, key=key).status == held
+            # Kept referenced: the session's identity map holds its objects weakly.
+            kept = changes.get(session, key=key)
+            assert kept.status == held
             change_behind(session, Change, changes.parse_key(key), status=stored)
             if works:
                 make(session, key, clock.now())
@@ -551,3 +553,86 @@ def test_an_emergency_change_goes_into_a_freeze_only_with_the_freeze_approval(
                 session, key=outside, actor=OWNER, now=clock.now(), policy=policy, **inside
             )
         assert changes.get(session, key=outside).status == "approved"
+
+
+def test_a_title_of_exactly_the_limit_is_kept(database, clock, policy) -> None:
+    key = _create(database, clock, policy, title="t" * 150)
+    with database.session() as session:
+        assert changes.get(session, key=key).title == "t" * 150
+
+
+def test_a_repeated_submission_is_answered_before_its_fields_are_checked(
+    database, clock, policy
+) -> None:
+    key = _create(database, clock, policy, submission_id="V7")
+    # Slack delivering the same form again: the change it made, whatever the copy holds.
+    assert _create(database, clock, policy, title="  ", submission_id="V7") == key
+
+
+def test_the_standard_catalogue_is_listed_in_full(database, clock) -> None:
+    policy = Policy.model_validate(
+        {
+            "changes": {
+                "standard_changes": [
+                    {"name": "Rotate", "description": "", "risk": "low"},
+                    {"name": "Patch", "description": "", "risk": "low"},
+                ]
+            }
+        }
+    )
+    with pytest.raises(FieldError, match=r"standard changes \(Rotate, Patch\); anything"):
+        _create(database, clock, policy, type=ChangeType.STANDARD, standard_template="Reboot")
+
+
+def test_the_list_takes_twenty_five_newest_by_creation_time(database, clock, policy) -> None:
+    from models.change import Change
+
+    keys = [_create(database, clock, policy, title=f"c{n}") for n in range(26)]
+    with database.session() as session:
+        # The first one logged last: creation time, not the key, orders the list.
+        change_behind(
+            session, Change, changes.parse_key(keys[0]), created_at=clock.now() + later(1)
+        )
+        listed = [c.key for c in changes.list_changes(session)]
+        assert len(listed) == 25
+        assert listed[:2] == [keys[0], keys[25]] and keys[1] not in listed
+
+
+def test_a_freeze_on_other_targets_does_not_stop_scheduling(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    freeze = type(policy.changes.freezes[0]).model_validate(
+        {
+            "name": "Intranet only",
+            "start": WINDOW_START - later(24),
+            "end": WINDOW_END + later(24),
+            "targets": ["Intranet"],
+        }
+    )
+    targeted = policy.model_copy(
+        update={"changes": policy.changes.model_copy(update={"freezes": [freeze]})}
+    )
+    key = awaiting(risk=Risk.LOW)
+    approve(database, targeted, clock, key, "UAPP1", {CAB})
+    with database.session() as session:
+        assert (
+            changes.schedule(session, key=key, actor=OWNER, now=clock.now(), policy=targeted).status
+            == "scheduled"
+        )
+
+
+def test_approvals_are_listed_in_the_order_they_were_decided(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    from models.change import ChangeApproval
+    from tests.changes.conftest import CHAIR
+
+    key = awaiting(risk=Risk.HIGH)
+    approve(database, policy, clock, key, "UAPP1", {CAB})
+    approve(database, policy, clock, key, "UCHAIR1", {CHAIR})
+    with database.session() as session:
+        first, second = changes.approvals(session, key=key)
+        assert [first.approver, second.approver] == ["UAPP1", "UCHAIR1"]
+        # Decided the other way round (as the rows say): the list follows the decisions.
+        change_behind(session, ChangeApproval, first.id, decided_at=clock.now() + later(1))
+        assert [a.approver for a in changes.approvals(session, key=key)] == ["UCHAIR1", "UAPP1"]

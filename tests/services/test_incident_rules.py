@@ -545,7 +545,9 @@ def test_every_move_reads_the_state_the_database_holds(database, clock, policy, 
     for held, stored, works in ((refused, allowed, True), (allowed, refused, False)):
         key = _in_state(database, clock, policy, held)
         with database.session() as session:
-            assert incidents.get(session, key=key).status == held
+            # Kept referenced: the session's identity map holds its objects weakly.
+            kept = incidents.get(session, key=key)
+            assert kept.status == held
             change_behind(session, Incident, incidents.parse_key(key), status=stored)
             if works:
                 MOVES[move](session, key, AGENT, clock.now(), policy)
