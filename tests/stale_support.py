@@ -1,4 +1,4 @@
-"""Changing a record's row as another transaction would, behind the session's back."""
+"""Changing a record's row directly, as another transaction (or an old version) would."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col
+
+from bot.db import Database
 
 
 def change_behind(session: Session, model: Any, number: int, **values: Any) -> None:
@@ -17,3 +19,9 @@ def change_behind(session: Session, model: Any, number: int, **values: Any) -> N
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+def set_row(database: Database, model: Any, number: int, **values: Any) -> None:
+    """The same UPDATE in a transaction of its own, committed."""
+    with database.session() as session:
+        change_behind(session, model, number, **values)

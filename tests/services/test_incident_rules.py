@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import select
 
 from models.incident import HoldReason, Incident, IncidentInput, Level, SlaPause
 from models.policy import Policy
 from services import audit, incidents
 from services.errors import Forbidden, InvalidInput, NotAllowed
 from services.permissions import Actor, Role
-from tests.stale_support import change_behind
+from tests.stale_support import change_behind, set_row
 
 AGENT = Actor("U0AGENT", frozenset({Role.AGENT}))
 RESPONDER = Actor("U0ONCALL", frozenset({Role.RESPONDER}))
@@ -517,12 +516,7 @@ FROM = {
 def _in_state(database, clock, policy, status: str) -> str:  # type: ignore[no-untyped-def]
     with database.session() as session:
         key = _log(session, clock, policy)[0].key
-    with database.session() as session:
-        session.execute(
-            update(Incident)
-            .where(col(Incident.id) == incidents.parse_key(key))
-            .values(status=status)
-        )
+    set_row(database, Incident, incidents.parse_key(key), status=status)
     return key
 
 

@@ -8,14 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import col
 
 from models.incident import Incident, IncidentInput, Level
 from services import audit, incidents, records
 from services.errors import InvalidInput, NotFound
 from services.permissions import SYSTEM, Actor
 from services.records import CLAIM_LEASE, MAX_RECORD_NUMBER, RecordKind
-from tests.stale_support import change_behind
+from tests.stale_support import change_behind, set_row
 
 KIND = incidents.KIND
 
@@ -30,10 +29,7 @@ def _log(database, clock, policy, title: str = "Disk full") -> str:
 
 
 def _set(database, key: str, **values) -> None:  # type: ignore[no-untyped-def]
-    with database.session() as session:
-        session.execute(
-            update(Incident).where(col(Incident.id) == KIND.parse_key(key)).values(**values)
-        )
+    set_row(database, Incident, KIND.parse_key(key), **values)
 
 
 # ---- keys --------------------------------------------------------------------------------

@@ -3,12 +3,10 @@ whether the record changed after that version, in one statement (both databases)
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from models.incident import Incident, IncidentInput, Level
 from services import incidents
 from services.records import Claim
+from tests.stale_support import set_row
 
 
 def _incident(database, clock, policy, *, version: int, rendered: int) -> str:
@@ -18,12 +16,13 @@ def _incident(database, clock, policy, *, version: int, rendered: int) -> str:
             session, data=data, reporter="U0REPORTER", now=clock.now(), policy=policy
         )
         key = incident.key
-    with database.session() as session:
-        session.execute(
-            update(Incident)
-            .where(col(Incident.id) == int(key.split("-")[1]))
-            .values(message_version=version, rendered_version=rendered)
-        )
+    set_row(
+        database,
+        Incident,
+        incidents.parse_key(key),
+        message_version=version,
+        rendered_version=rendered,
+    )
     return key
 
 
