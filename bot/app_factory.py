@@ -11,7 +11,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot import logs
-from bot.context import AppContext
+from bot.context import AppContext, HeldWork, holding
 from bot.db import Database
 from bot.directory import Directory
 from bot.gate import RequestGate, failure_answer
@@ -105,6 +105,16 @@ class ServiceDeskApp(App):
             )
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Answer the request; the work its listener handed on starts once the answer is
+        ready (here, unless bot.http already holds it until the server has the response)."""
+        if holding():
+            return self._answer(req)
+        with HeldWork() as held:
+            response = self._answer(req)
+        held.release()
+        return response
+
+    def _answer(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
         body = req.body if isinstance(req.body, dict) else {}
         kind = request_kind(body)

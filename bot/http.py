@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 
 from bot.capacity_http import CapacityEndpoint
+from bot.context import HeldWork
 from bot.db import Database
 from bot.gate import MALFORMED
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -127,9 +128,36 @@ def make_wsgi_app(
         if slack is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found\n"]
-        return slack(environ, start_response)
+        held = HeldWork()
+        try:
+            with held:
+                answer = slack(environ, start_response)
+        except BaseException:
+            held.release()
+            raise
+        return _ReleasedOnClose(answer, held)
 
     return wsgi
+
+
+class _ReleasedOnClose:
+    """A WSGI response whose listener's follow-up work starts when the server closes it, that
+    is once the server holds the whole answer (PEP 3333: close() is called whatever happened
+    to the write, a client that went away included)."""
+
+    def __init__(self, answer: Iterable[bytes], held: HeldWork) -> None:
+        # Bolt's WSGI adapter answers with a list of one body, its length already a header.
+        self.answer = list(answer)
+        self.held = held
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.answer)
+
+    def __len__(self) -> int:
+        return len(self.answer)
+
+    def close(self) -> None:
+        self.held.release()
 
 
 def serve(
