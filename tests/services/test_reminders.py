@@ -111,3 +111,71 @@ def test_blocks_are_built_from_the_planned_reminder_and_its_text(database, clock
         reminders.sync(session, record_key="CHG-2", plan=plan, text=_text, now=clock.now())
         [plain] = notifications.for_record(session, record_key="CHG-2")
         assert plain.blocks is None
+
+
+def _raw(database, key="CHG-1"):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return {
+            row.recipient: (row.status, row.attempts, row.next_attempt_at, row.due_at)
+            for row in notifications.for_record(session, record_key=key, kind="reminder")
+        }
+
+
+def test_a_recipient_taken_off_and_put_back_is_pending_again_as_first_queued(database, clock):
+    start = clock.now() + timedelta(days=1)
+    both = [Planned("start-1h", start, "U1"), Planned("start-1h", start, "U2")]
+    _sync(database, clock, both)
+    _sync(database, clock, both, key="CHG-2")
+    # U2 is taken off both changes' plans: cancelled.
+    _sync(database, clock, both[:1])
+    _sync(database, clock, both[:1], key="CHG-2")
+    assert _raw(database)["U2"][0] == "cancelled"
+    # As if it had been tried before it was cancelled: the revival starts it afresh.
+    with database.session() as session:
+        for row in notifications.for_record(session, record_key="CHG-1", kind="reminder"):
+            row.attempts = 2
+            row.next_attempt_at = start + timedelta(hours=5)
+            session.add(row)
+    # Put back on CHG-1 only: nothing new is queued, the cancelled row is pending again.
+    assert _sync(database, clock, both) == []
+    after = _raw(database)
+    assert after["U2"] == ("pending", 0, start, start)
+    # The row that was never cancelled is not touched.
+    assert after["U1"] == ("pending", 2, start + timedelta(hours=5), start)
+    # CHG-2's cancelled reminder for U2 stays cancelled.
+    assert _raw(database, key="CHG-2")["U2"][0] == "cancelled"
+    assert len(_rows(database)) == 2
+
+
+def test_a_plan_that_adds_after_a_known_reminder_queues_the_new_one(database, clock):
+    start = clock.now() + timedelta(days=1)
+    first = Planned("start-1d", start, "U1")
+    _sync(database, clock, [first])
+    later = Planned("start-1h", start + timedelta(hours=1), "U1")
+    assert _sync(database, clock, [first, later]) == ["start-1h@20261128T110000Z"]
+    assert [(r[1], r[3]) for r in _rows(database)] == [
+        ("start-1d@20261128T100000Z", "pending"),
+        ("start-1h@20261128T110000Z", "pending"),
+    ]
+
+
+def test_many_records_in_one_call_each_get_their_own_plan(database, clock):
+    start = clock.now() + timedelta(days=1)
+    with database.session() as session:
+        added = reminders.sync_many(
+            session,
+            plans={
+                "CHG-1": [Planned("start-1h", start, "U1")],
+                "CHG-2": [Planned("start-1d", start, "U2"), Planned("start-1h", start, "U2")],
+                "CHG-3": [],
+            },
+            text=lambda key, planned: f"{key} {planned.stage}",
+            now=clock.now(),
+        )
+    assert added == [
+        ("CHG-1", "start-1h@20261128T100000Z"),
+        ("CHG-2", "start-1d@20261128T100000Z"),
+        ("CHG-2", "start-1h@20261128T100000Z"),
+    ]
+    assert [r[4] for r in _rows(database, key="CHG-2")] == ["CHG-2 start-1d", "CHG-2 start-1h"]
+    assert _rows(database, key="CHG-3") == []
