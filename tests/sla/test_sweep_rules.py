@@ -184,13 +184,25 @@ def _still_due(database, now: datetime) -> int:  # type: ignore[no-untyped-def]
 
 def test_a_timer_whose_record_is_gone_is_set_aside_silently(database, clock, policy):
     _orphans(database, 1, clock.now())
+    with database.session() as session:
+        notifications.schedule(
+            session,
+            record_key="INC-900000",
+            kind="sla",
+            stage="response:50",
+            recipient="U1",
+            due_at=clock.now() + timedelta(hours=1),
+            text="queued before the record went",
+        )
     assert sweep(database, clock, policy) == []
     with database.session() as session:
         [timer] = session.exec(select(SlaTimer)).all()
     assert (timer.next_due_at, timer.stopped_at) == (None, None)
     assert _still_due(database, clock.now()) == 0
+    # Nothing else is touched: what was queued for it stays as it was.
     with database.session() as session:
-        assert notifications.for_record(session, record_key=timer.record_key) == []
+        [row] = notifications.for_record(session, record_key=timer.record_key)
+    assert (row.stage, row.status) == ("response:50", "pending")
 
 
 def test_a_sweep_takes_at_most_five_hundred_timers_unless_told_otherwise(database, clock, policy):
@@ -199,3 +211,27 @@ def test_a_sweep_takes_at_most_five_hundred_timers_unless_told_otherwise(databas
     assert _still_due(database, clock.now()) == 1
     sweep(database, clock, policy)
     assert _still_due(database, clock.now()) == 0
+
+
+def test_an_incident_without_a_service_is_told_in_the_incidents_channel(database, clock):
+    from models.escalation_policy import Audience, EscalationPolicy, SlaRecipients
+    from models.incident import IncidentInput, Level
+
+    audiences = [Audience.TEAM_LEAD, Audience.ON_CALL, Audience.INCIDENT_CHANNEL]
+    policy = Policy(
+        channels=Channels(incidents="C0INCIDENTS"),
+        teams=[Team(name="ops", lead="ULEAD", on_call="UONCALL")],
+        services=[Service(name="email", team="ops")],
+        escalation=EscalationPolicy(sla_recipients=SlaRecipients(breach=audiences)),
+    )
+    data = IncidentInput(title="Something is off", impact=Level.HIGH, urgency=Level.MEDIUM)
+    with database.session() as session:
+        incident, _ = incidents.create(
+            session, data=data, reporter="UREPORTER", now=clock.now(), policy=policy
+        )
+        key = incident.key
+    clock.advance(hours=1)
+    sweep(database, clock, policy)
+    # No team: no lead and no on-call to name; the channel is where it was logged.
+    rows = _rows(database, key, "response:100")
+    assert [(r, row.thread_ts) for r, row in rows.items()] == [("C0INCIDENTS", None)]
