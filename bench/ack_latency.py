@@ -28,7 +28,7 @@ from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
 from composition import create_app  # noqa: E402
 from slackstub import FakeSlack  # noqa: E402
 from slackstub import requests as slack_requests  # noqa: E402
@@ -43,6 +43,17 @@ name = "platform"
 name = "payments"
 team = "platform"
 """
+
+
+def bench_settings(fake: FakeSlack, url: str) -> Settings:
+    """The bot's settings for a bench run against the fake Slack and the database at `url`."""
+    return load_settings(
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.url,
+        DATABASE_URL=url,
+        _env_file=None,
+    )
 
 
 def summarise(name: str, samples: list[float]) -> None:
@@ -64,13 +75,7 @@ def main() -> None:
     db = Database.from_url(url)
     db.upgrade()
     with FakeSlack() as fake:
-        settings = load_settings(
-            SLACK_BOT_TOKEN="xoxb-bench",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.url,
-            DATABASE_URL=url,
-            _env_file=None,
-        )
+        settings = bench_settings(fake, url)
         pool = ThreadPoolExecutor(max_workers=8)
         ctx = build_context(settings, parse_policy(POLICY), db, background=pool)
         prepare_store(db, ctx.policy, ctx.clock)  # the policy's services become CMDB items

@@ -28,12 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.perf import POLICY, SECRET, noop_app, pct, post, requests_for, serve  # noqa: E402
+from bench.ack_latency import bench_settings  # noqa: E402
+from bench.perf import POLICY, noop_app, pct, post, requests_for, serve  # noqa: E402
 from bot.app_factory import build_context  # noqa: E402
 from bot.bootstrap import prepare_store  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from composition import create_app  # noqa: E402
 from slackstub import FakeSlack  # noqa: E402
 
@@ -50,14 +50,7 @@ class Discard(Executor):
 def bot(url: str, fake: FakeSlack, background: Executor) -> tuple[object, str]:
     db = Database.from_url(url)
     db.upgrade()
-    settings = load_settings(
-        SLACK_BOT_TOKEN="xoxb-bench",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        DATABASE_URL=url,
-        _env_file=None,
-    )
-    ctx = build_context(settings, parse_policy(POLICY), db, background=background)
+    ctx = build_context(bench_settings(fake, url), parse_policy(POLICY), db, background=background)
     prepare_store(db, ctx.policy, ctx.clock)
     return serve(create_app(ctx), db)
 

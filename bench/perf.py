@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from bench import sla_sweep  # noqa: E402
-from bench.ack_latency import POLICY, SECRET  # noqa: E402
+from bench.ack_latency import POLICY, SECRET, bench_settings  # noqa: E402
 from bench.seeding import prepare  # noqa: E402
 from bot.app_factory import build_context  # noqa: E402
 from bot.bootstrap import prepare_store  # noqa: E402
@@ -54,7 +54,6 @@ from bot.db import Database, make_engine, normalise_url  # noqa: E402
 from bot.http import make_server  # noqa: E402
 from bot.notifier import Notifier  # noqa: E402
 from bot.policy import parse_policy  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from composition import create_app  # noqa: E402
 from models.incident import Incident, IncidentInput, Level  # noqa: E402
 from models.notification import Notification  # noqa: E402
@@ -484,13 +483,7 @@ def main() -> None:
         return
     with FakeSlack() as fake:
         started = time.perf_counter()
-        settings = load_settings(
-            SLACK_BOT_TOKEN="xoxb-bench",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.url,
-            DATABASE_URL=url,
-            _env_file=None,
-        )
+        settings = bench_settings(fake, url)
         pool = ThreadPoolExecutor(max_workers=4)
         ctx = build_context(settings, parse_policy(POLICY), db, background=pool)
         prepare_store(db, ctx.policy, ctx.clock)
@@ -514,13 +507,13 @@ def main() -> None:
         store_timings(db, ctx.policy, args.count)
         if args.late:
             small = small_store(
-                args.database_url and _sibling(args.database_url, "late"), folder, "late.db"
+                _sibling(url, "late") if backend == "postgresql" else None, folder, "late.db"
             )
             lateness(small, fake, count=args.late, spread=60)
             small.dispose()
         if args.storm:
             small = small_store(
-                args.database_url and _sibling(args.database_url, "storm"), folder, "storm.db"
+                _sibling(url, "storm") if backend == "postgresql" else None, folder, "storm.db"
             )
             storm(small, fake, count=args.storm)
             small.dispose()
