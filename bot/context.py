@@ -46,7 +46,7 @@ def set_requester(requester: Requester) -> None:
 
 # Work handed to the background while a request is being answered waits here until the answer
 # is on its way: started at once, it competes for the interpreter with the very answer Slack is
-# waiting for (measured: it made a modal submission's ack about twice as slow). bot.http
+# waiting for (bench/after_ack.py measures it; figures in the README). bot.http
 # releases it once the server has the response; ServiceDeskApp.dispatch when nothing outside it
 # holds (Socket Mode, tests that dispatch in-process).
 _held: ContextVar[list[tuple[Executor, Callable[[], None]]] | None] = ContextVar(
@@ -57,7 +57,7 @@ _held: ContextVar[list[tuple[Executor, Callable[[], None]]] | None] = ContextVar
 # Once released, held work first lets go of the interpreter for this long: the thread that
 # sends the answer (waitress's loop, the Socket Mode client) is woken just then and would
 # otherwise wait for the interpreter until Python's switch interval (5 ms) takes it from the
-# work. Measured: a modal submission's ack went from about 9 to 5 ms over HTTP.
+# work.
 HANDOVER_SECONDS = 0.001
 
 
