@@ -12,13 +12,13 @@ from services import change_reminders, changes, notifications, releases, reminde
 from services.clock import ManualClock
 from services.permissions import Actor
 from tests.changes.conftest import CAB, REQUESTER, WINDOW_START, Submit, approve
-from tests.changes.test_releases import MANAGER as RELEASE_MANAGER
-from tests.changes.test_releases import _release
+from tests.changes.release_support import MANAGER as RELEASE_MANAGER
+from tests.changes.release_support import make_release
 
 MANAGER = RELEASE_MANAGER.user_id
 
 
-def _approved_change(
+def approved_change(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> str:
     key = awaiting(risk=Risk.LOW)
@@ -43,8 +43,8 @@ def _pending(database: Database, key: str) -> list[tuple[str, str, str]]:
 def test_sweep_plans_a_releases_reminders_with_their_texts(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    change = _approved_change(database, clock, policy, awaiting)
-    release = _release(database, clock, [change], name="Pay*ments*", version="<2.4>")
+    change = approved_change(database, clock, policy, awaiting)
+    release = make_release(database, clock, [change], name="Pay*ments*", version="<2.4>")
     added = _sweep(database, clock, policy)
     head = "*REL-1* Pay*ments* &lt;2.4&gt;"
     assert _pending(database, release) == [
@@ -74,8 +74,8 @@ def test_sweep_plans_a_releases_reminders_with_their_texts(
 def test_a_cancelled_release_or_change_loses_its_pending_reminders(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    change = _approved_change(database, clock, policy, awaiting)
-    release = _release(database, clock, [change])
+    change = approved_change(database, clock, policy, awaiting)
+    release = make_release(database, clock, [change])
     _sweep(database, clock, policy)
     assert len(_pending(database, release)) == 3 and _pending(database, change)
     with database.session() as session:
@@ -113,7 +113,7 @@ def test_reminders_of_other_kinds_are_not_the_sweeps_business(
 def test_change_reminder_texts(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _approved_change(database, clock, policy, awaiting)
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         change = changes.get(session, key=key)
 
@@ -143,7 +143,7 @@ def test_change_reminder_texts(
 def test_syncing_one_change_queues_its_plan_and_keeps_only_the_review_once_implemented(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _approved_change(database, clock, policy, awaiting)
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         added = change_reminders.sync_change(session, key=key, policy=policy, now=clock.now())
     assert added == [
@@ -188,8 +188,8 @@ def test_syncing_one_change_queues_its_plan_and_keeps_only_the_review_once_imple
 def test_syncing_one_release_queues_its_window_reminders_and_a_cancelled_one_none(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    change = _approved_change(database, clock, policy, awaiting)
-    release = _release(database, clock, [change], name="Pay*ments*", version="<2.4>")
+    change = approved_change(database, clock, policy, awaiting)
+    release = make_release(database, clock, [change], name="Pay*ments*", version="<2.4>")
     with database.session() as session:
         change_reminders.sync_change(session, key=change, policy=policy, now=clock.now())
         added = change_reminders.sync_release(session, key=release, policy=policy, now=clock.now())

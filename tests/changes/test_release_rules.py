@@ -18,12 +18,12 @@ from services.clock import ManualClock
 from services.errors import Forbidden, InvalidInput, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import REQUESTER, WINDOW_END, WINDOW_START, Submit, later
-from tests.changes.test_releases import (
+from tests.changes.release_support import (
     MANAGER,
     PLANNER,
-    _approved_change,
-    _release,
-    _to_scheduled,
+    approved_change,
+    make_release,
+    to_scheduled,
 )
 
 STRANGER = Actor("USTRANGER")
@@ -94,8 +94,8 @@ def test_only_agents_plan_releases(database, clock) -> None:
 def test_a_new_release_records_its_fields_its_bundle_and_the_audit(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    first = _approved_change(database, clock, policy, awaiting)
-    second = _approved_change(database, clock, policy, awaiting, targets=["Intranet"])
+    first = approved_change(database, clock, policy, awaiting)
+    second = approved_change(database, clock, policy, awaiting, targets=["Intranet"])
     key = _plan(
         database,
         clock,
@@ -259,7 +259,7 @@ def test_scheduling_takes_the_planned_window_or_a_new_one(database, clock) -> No
 
 def test_a_deployment_needs_a_passed_latest_test(database, clock) -> None:
     key = _plan(database, clock, window_start=WINDOW_START, window_end=WINDOW_END)
-    _to_scheduled(database, clock, key, passed=True)
+    to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         with pytest.raises(Forbidden):
             releases.deploy(session, key=key, actor=STRANGER, now=clock.now())
@@ -279,7 +279,7 @@ def test_a_successful_deployment_is_recorded_with_or_without_a_note(database, cl
     quiet = _plan(database, clock, window_start=WINDOW_START, window_end=WINDOW_END)
     noted = _plan(database, clock, window_start=WINDOW_START, window_end=WINDOW_END)
     for key in (quiet, noted):
-        _to_scheduled(database, clock, key, passed=True)
+        to_scheduled(database, clock, key, passed=True)
     clock.set(WINDOW_START)
     with database.session() as session:
         for key, note in ((quiet, "   "), (noted, "  All green ")):
@@ -313,11 +313,11 @@ def test_a_failed_deployment_opens_an_incident_that_says_what_failed(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
     # A change on something the policy does not know as a service: the incident has none.
-    change = _approved_change(database, clock, policy, awaiting, targets=["intranet"])
+    change = approved_change(database, clock, policy, awaiting, targets=["intranet"])
     key = _plan(
         database, clock, change_keys=[change], window_start=WINDOW_START, window_end=WINDOW_END
     )
-    _to_scheduled(database, clock, key, passed=True)
+    to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         result = releases.finish_deployment(
@@ -354,7 +354,7 @@ def test_a_failed_deployment_opens_an_incident_that_says_what_failed(
 def test_without_a_software_category_the_incident_has_none(database, clock) -> None:
     plain = Policy.model_validate({"incidents": {"categories": ["hardware"]}})
     key = _plan(database, clock, window_start=WINDOW_START, window_end=WINDOW_END)
-    _to_scheduled(database, clock, key, passed=True)
+    to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         result = releases.finish_deployment(
@@ -397,8 +397,8 @@ def test_reminders_only_for_a_window_and_a_release_not_yet_out(database, clock) 
 def test_cancel_is_the_managers_and_keeps_the_changes_free(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    change = _approved_change(database, clock, policy, awaiting)
-    key = _release(database, clock, [change])
+    change = approved_change(database, clock, policy, awaiting)
+    key = make_release(database, clock, [change])
     with database.session() as session:
         with pytest.raises(Forbidden):
             releases.cancel(session, key=key, actor=Actor(REQUESTER), now=clock.now())
@@ -406,7 +406,7 @@ def test_cancel_is_the_managers_and_keeps_the_changes_free(
         row = audit.trail(session, key=key)[-1]
         assert (row.action, row.to_value, row.note) == ("cancel", "cancelled", "Not needed")
     # Free to go into another release.
-    assert _release(database, clock, [change]) != key
+    assert make_release(database, clock, [change]) != key
     with pytest.raises(InvalidInput):
         with database.session() as session:
             releases.get(session, key="nonsense")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.db import Database
-from models.change import ChangeStatus, Risk
+from models.change import ChangeStatus
 from models.incident import IncidentStatus
 from models.policy import Policy
 from models.release import ReleaseStatus
@@ -13,53 +13,15 @@ from services import audit, changes, incidents, links, releases
 from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import Forbidden, NotAllowed
-from services.permissions import Actor, Role
-from tests.changes.conftest import CAB, REQUESTER, WINDOW_END, WINDOW_START, Submit, approve, later
-
-MANAGER = Actor("UMGR1")
-# The same person as an agent: agents plan releases.
-PLANNER = Actor("UMGR1", frozenset({Role.AGENT}))
-
-
-def _approved_change(
-    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit, **overrides: object
-) -> str:
-    key = awaiting(risk=Risk.LOW, **overrides)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
-    return key
-
-
-def _release(
-    database: Database,
-    clock: ManualClock,
-    change_keys: list[str],
-    *,
-    name: str = "Payments",
-    version: str = "2.4.0",
-) -> str:
-    with database.session() as session:
-        return releases.create(
-            session,
-            name=name,
-            version=version,
-            change_keys=change_keys,
-            release_manager=MANAGER.user_id,
-            release_plan="Blue/green switch",
-            backout_plan="Switch back to blue",
-            actor=PLANNER,
-            now=clock.now(),
-            window_start=WINDOW_START,
-            window_end=WINDOW_END,
-        ).key
-
-
-def _to_scheduled(database: Database, clock: ManualClock, key: str, *, passed: bool) -> None:
-    with database.session() as session:
-        releases.build(session, key=key, actor=MANAGER, now=clock.now())
-        releases.record_test(
-            session, key=key, passed=passed, note="Regression suite", actor=MANAGER, now=clock.now()
-        )
-        releases.schedule(session, key=key, actor=MANAGER, now=clock.now())
+from services.permissions import Actor
+from tests.changes.conftest import REQUESTER, WINDOW_END, WINDOW_START, Submit, later
+from tests.changes.release_support import (
+    MANAGER,
+    PLANNER,
+    approved_change,
+    make_release,
+    to_scheduled,
+)
 
 
 def test_only_approved_or_scheduled_changes_can_be_bundled(
@@ -67,15 +29,15 @@ def test_only_approved_or_scheduled_changes_can_be_bundled(
 ) -> None:
     pending = awaiting()
     with pytest.raises(FieldError, match="Awaiting approval") as refused:
-        _release(database, clock, [pending])
+        make_release(database, clock, [pending])
     assert refused.value.field == "changes"
     with pytest.raises(FieldError) as refused:
-        _release(database, clock, ["CHG-99"])
+        make_release(database, clock, ["CHG-99"])
     assert refused.value.field == "changes"
     with database.session() as session:
         assert releases.list_releases(session) == []
-    approved = _approved_change(database, clock, policy, awaiting)
-    key = _release(database, clock, [approved])
+    approved = approved_change(database, clock, policy, awaiting)
+    key = make_release(database, clock, [approved])
     with database.session() as session:
         assert key == "REL-1"
         assert [c.key for c in releases.bundled_changes(session, key=key)] == [approved]
@@ -85,7 +47,7 @@ def test_only_approved_or_scheduled_changes_can_be_bundled(
 def test_release_cannot_deploy_untested(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
+    key = make_release(database, clock, [approved_change(database, clock, policy, awaiting)])
     with database.session() as session:
         with pytest.raises(NotAllowed, match="has not been tested"):
             releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
@@ -94,7 +56,7 @@ def test_release_cannot_deploy_untested(
 def test_release_cannot_be_scheduled_or_deployed_after_a_failed_test(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
+    key = make_release(database, clock, [approved_change(database, clock, policy, awaiting)])
     with database.session() as session:
         releases.build(session, key=key, actor=MANAGER, now=clock.now())
         releases.record_test(
@@ -117,8 +79,8 @@ def test_release_cannot_be_scheduled_or_deployed_after_a_failed_test(
 def test_a_scheduled_release_can_be_rebuilt_or_cancelled(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
-    _to_scheduled(database, clock, key, passed=True)
+    key = make_release(database, clock, [approved_change(database, clock, policy, awaiting)])
+    to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         # Back to build and test: it needs a new passed test before it is scheduled again.
         assert releases.build(session, key=key, actor=MANAGER, now=clock.now()).state is (
@@ -145,7 +107,7 @@ def test_a_scheduled_release_can_be_rebuilt_or_cancelled(
 def test_a_passed_retest_opens_the_gate(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
+    key = make_release(database, clock, [approved_change(database, clock, policy, awaiting)])
     with database.session() as session:
         releases.build(session, key=key, actor=MANAGER, now=clock.now())
         releases.record_test(
@@ -162,14 +124,14 @@ def test_a_passed_retest_opens_the_gate(
 def test_deployed_release_moves_its_changes_to_review(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    first = _approved_change(database, clock, policy, awaiting)
-    second = _approved_change(database, clock, policy, awaiting)
+    first = approved_change(database, clock, policy, awaiting)
+    second = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         changes.schedule(
             session, key=second, actor=Actor(REQUESTER), now=clock.now(), policy=policy
         )
-    key = _release(database, clock, [first, second])
-    _to_scheduled(database, clock, key, passed=True)
+    key = make_release(database, clock, [first, second])
+    to_scheduled(database, clock, key, passed=True)
     clock.set(WINDOW_START)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
@@ -194,10 +156,10 @@ def test_deployed_release_moves_its_changes_to_review(
 def test_failed_deployment_opens_an_incident_linked_to_release_and_changes(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    first = _approved_change(database, clock, policy, awaiting)
-    second = _approved_change(database, clock, policy, awaiting, targets=["intranet"])
-    key = _release(database, clock, [first, second])
-    _to_scheduled(database, clock, key, passed=True)
+    first = approved_change(database, clock, policy, awaiting)
+    second = approved_change(database, clock, policy, awaiting, targets=["intranet"])
+    key = make_release(database, clock, [first, second])
+    to_scheduled(database, clock, key, passed=True)
     with database.session() as session:
         releases.deploy(session, key=key, actor=MANAGER, now=clock.now())
         with pytest.raises(FieldError, match=r"Say what failed in the deployment\."):
@@ -259,7 +221,7 @@ def test_links_are_unique_and_read_from_both_sides(database: Database, clock: Ma
 def test_release_reminder_plan(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = _release(database, clock, [_approved_change(database, clock, policy, awaiting)])
+    key = make_release(database, clock, [approved_change(database, clock, policy, awaiting)])
     with database.session() as session:
         plan = releases.reminder_plan(releases.get(session, key=key), policy)
     assert plan == [
