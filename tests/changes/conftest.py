@@ -121,5 +121,14 @@ def approve(
         )
 
 
+def approved_change(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit, **overrides: object
+) -> str:
+    """A change of low risk (or as `overrides` say) that the CAB approved."""
+    key = awaiting(risk=Risk.LOW, **overrides)
+    approve(database, policy, clock, key, "UAPP1", {CAB})
+    return key
+
+
 def later(hours: float) -> timedelta:
     return timedelta(hours=hours)

@@ -1,27 +1,17 @@
-"""What the release tests share: who plans and manages releases, an approved change, a new
-release, a release taken to Scheduled."""
+"""What the release tests share: who plans and manages releases, a new release, a release
+taken to Scheduled (an approved change to bundle is conftest's `approved_change`)."""
 
 from __future__ import annotations
 
 from bot.db import Database
-from models.change import Risk
-from models.policy import Policy
 from services import releases
 from services.clock import ManualClock
 from services.permissions import Actor, Role
-from tests.changes.conftest import CAB, WINDOW_END, WINDOW_START, Submit, approve
+from tests.changes.conftest import WINDOW_END, WINDOW_START
 
 MANAGER = Actor("UMGR1")
 # The same person as an agent: agents plan releases.
 PLANNER = Actor("UMGR1", frozenset({Role.AGENT}))
-
-
-def approved_change(
-    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit, **overrides: object
-) -> str:
-    key = awaiting(risk=Risk.LOW, **overrides)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
-    return key
 
 
 def make_release(

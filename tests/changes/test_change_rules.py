@@ -24,6 +24,7 @@ from tests.changes.conftest import (
     WINDOW_START,
     Submit,
     approve,
+    approved_change,
     change_input,
     later,
 )
@@ -289,8 +290,7 @@ def test_assessment_is_the_owners_and_not_for_emergencies(database, clock, polic
 def test_scheduling_in_the_planned_window_or_a_new_one(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         with pytest.raises(Forbidden):
             changes.schedule(session, key=key, actor=STRANGER, now=clock.now(), policy=policy)
@@ -350,8 +350,7 @@ def test_scheduling_in_the_planned_window_or_a_new_one(
 def test_implementation_review_and_its_record(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         changes.schedule(session, key=key, actor=OWNER, now=clock.now(), policy=policy)
     clock.set(WINDOW_START)
@@ -423,8 +422,7 @@ def test_cancelling_needs_a_reason(database, clock, policy) -> None:
 def test_a_release_keeps_an_earlier_implementation_time(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     earlier = clock.now() - later(1)
     with database.session() as session:
         change = changes.get(session, key=key, for_update=True)
@@ -512,8 +510,7 @@ def test_every_move_goes_by_the_state_the_database_holds(database, clock, policy
 def test_scheduling_without_any_window_names_the_start(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         # Approval needs a window; one lost since (an edit, an import) is asked for again.
         change = changes.get(session, key=key)

@@ -22,6 +22,7 @@ from tests.changes.conftest import (
     WINDOW_START,
     Submit,
     approve,
+    approved_change,
     change_input,
     later,
 )
@@ -220,8 +221,7 @@ def test_calendar_lists_approved_scheduled_and_implementing_changes_in_the_windo
 def test_implementation_steps_to_closed(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     implementer = Actor("UIMPL1")
     with database.session() as session:
         with pytest.raises(
@@ -317,8 +317,7 @@ def test_empty_policy_works() -> None:
 def test_reminder_plan_times(
     database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
 ) -> None:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
+    key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         change = changes.get(session, key=key)
         assert changes.reminder_plan(change, policy) == [

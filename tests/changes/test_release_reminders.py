@@ -6,24 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.db import Database
-from models.change import Risk
 from models.policy import Policy
 from services import change_reminders, changes, notifications, releases, reminders
 from services.clock import ManualClock
 from services.permissions import Actor
-from tests.changes.conftest import CAB, REQUESTER, WINDOW_START, Submit, approve
+from tests.changes.conftest import REQUESTER, WINDOW_START, Submit, approved_change
 from tests.changes.release_support import MANAGER as RELEASE_MANAGER
 from tests.changes.release_support import make_release
 
 MANAGER = RELEASE_MANAGER.user_id
-
-
-def approved_change(
-    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
-) -> str:
-    key = awaiting(risk=Risk.LOW)
-    approve(database, policy, clock, key, "UAPP1", {CAB})
-    return key
 
 
 def _sweep(database: Database, clock: ManualClock, policy: Policy) -> int:

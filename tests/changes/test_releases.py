@@ -14,11 +14,17 @@ from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import Forbidden, NotAllowed
 from services.permissions import Actor
-from tests.changes.conftest import REQUESTER, WINDOW_END, WINDOW_START, Submit, later
+from tests.changes.conftest import (
+    REQUESTER,
+    WINDOW_END,
+    WINDOW_START,
+    Submit,
+    approved_change,
+    later,
+)
 from tests.changes.release_support import (
     MANAGER,
     PLANNER,
-    approved_change,
     make_release,
     to_scheduled,
 )
