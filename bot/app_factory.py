@@ -109,10 +109,12 @@ class ServiceDeskApp(App):
         ready (here, unless bot.http already holds it until the server has the response)."""
         if holding():
             return self._answer(req)
-        with HeldWork() as held:
-            response = self._answer(req)
-        held.release()
-        return response
+        held = HeldWork()
+        try:
+            with held:
+                return self._answer(req)
+        finally:
+            held.release()  # also when answering raised: what was handed on still runs
 
     def _answer(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()

@@ -153,3 +153,18 @@ def test_a_failing_held_follow_up_is_apologised_for(ctx, counting, fake_slack):
     held.release()
     [call] = fake_slack.calls("response_url")
     assert "something went wrong" in call.args["text"]
+
+
+def test_work_handed_on_before_answering_failed_still_runs(ctx, counting):
+    app = create_app(ctx)
+    ran: list[str] = []
+
+    def breaks(req: BoltRequest):  # type: ignore[no-untyped-def]
+        ctx.follow_up(ran.append, "handed on")
+        raise RuntimeError("answering failed")
+
+    app._answer = breaks  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="answering failed"):
+        app.dispatch(BoltRequest(body="", headers={}))
+    assert ran == ["handed on"]
+    assert not holding()
