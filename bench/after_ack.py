@@ -66,9 +66,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     url = args.database_url or f"sqlite:///{folder / 'after-ack.db'}"
     pool = ThreadPoolExecutor(max_workers=4)
+    store = Database.from_url(url)  # the no-op's /healthz and the dialect printed below
     with FakeSlack() as fake:
         servers = {
-            "no-op Bolt app": serve(noop_app(fake), Database.from_url(url)),
+            "no-op Bolt app": serve(noop_app(fake), store),
             "bot, work after the ack": bot(url, fake, pool),
             "bot, no work after the ack": bot(url, fake, Discard()),
         }
@@ -86,7 +87,7 @@ def main() -> None:
             server.close()  # type: ignore[attr-defined]
     print(
         f"new-incident submissions over HTTP, {args.requests} each, {args.gap_ms:.0f} ms apart, "
-        f"in turns ({Database.from_url(url).dialect}):"
+        f"in turns ({store.dialect}):"
     )
     for name, found in samples.items():
         print(
