@@ -1,20 +1,9 @@
-"""Action, view and field ids for internal audits."""
+"""Action, view and field ids for internal audits (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    START = "audit_start"
-    FINDING = "audit_finding"
-    COMPLETE = "audit_complete"
-    CANCEL = "audit_cancel"
-
-
-class View(StrEnum):
-    COMPLETE = "audit_complete_view"
-
-
-class Field(StrEnum):
-    NOTE = "note"
+Action = id_set("Action", "audit_{}", "START FINDING COMPLETE CANCEL")
+View = id_set("View", "audit_{}_view", "COMPLETE")
+Field = id_set("Field", "{}", "NOTE")

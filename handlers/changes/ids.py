@@ -1,63 +1,31 @@
-"""Action, view and field ids for changes: one place, so builders and listeners agree."""
+"""Action, view and field ids for changes (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
+Action = id_set(
+    "Action",
+    "change_{}",
+    "ASSESS SUBMIT SCHEDULE START COMPLETE REVIEW CANCEL APPROVE REJECT ACCEPT",
+)
+View = id_set("View", "change_{}_view", "REVIEW CANCEL REJECT SERVICE ACCEPT", NEW="change_new")
 
-class Action(StrEnum):
-    ASSESS = "change_assess"
-    SUBMIT = "change_submit"
-    SCHEDULE = "change_schedule"
-    START = "change_start"
-    COMPLETE = "change_complete"
-    REVIEW = "change_review"
-    CANCEL = "change_cancel"
-    APPROVE = "change_approve"
-    REJECT = "change_reject"
-    ACCEPT = "change_accept"
-
-
-class View(StrEnum):
-    NEW = "change_new"
-    REVIEW = "change_review_view"
-    CANCEL = "change_cancel_view"
-    REJECT = "change_reject_view"
-    SERVICE = "change_service_view"
-    ACCEPT = "change_accept_view"
-
-
-class Field(StrEnum):
-    """Block and action ids of form inputs; they equal the service's FieldError names."""
-
-    TITLE = "title"
-    DESCRIPTION = "description"
-    TYPE = "type"
-    TEMPLATE = "standard_template"
-    RISK = "risk"
-    RISK_ANSWERS = "risk_answers"
-    TARGETS = "targets"
-    START = "planned_start"
-    END = "planned_end"
-    IMPLEMENTATION = "implementation_plan"
-    BACKOUT = "backout_plan"
-    TEST = "test_plan"
-    IMPLEMENTER = "implementer"
-    SECURITY = "security"
-    OUTCOME = "outcome"
-    NOTE = "note"
-    REASON = "reason"
-    # the service change form (a change of type "service")
-    SERVICE_ACTION = "service_action"
-    SERVICE = "service"
-    SERVICE_NAME = "service_name"
-    TEAM = "team"
-    REQUIREMENTS = "requirements"
-    DESIGN = "design"
-    CRITERIA = "criteria"
-    AGREEMENT = "agreement"
-    CAPACITY = "capacity"
-    BUDGET = "budget"
+# Block and action ids of form inputs; they equal the service's FieldError names. The second
+# line is the service change form's (a change of type "service").
+Field = id_set(
+    "Field",
+    "{}",
+    "TITLE DESCRIPTION TYPE RISK RISK_ANSWERS TARGETS IMPLEMENTER SECURITY OUTCOME NOTE REASON"
+    " SERVICE_ACTION SERVICE SERVICE_NAME TEAM REQUIREMENTS DESIGN CRITERIA AGREEMENT CAPACITY"
+    " BUDGET",
+    TEMPLATE="standard_template",
+    START="planned_start",
+    END="planned_end",
+    IMPLEMENTATION="implementation_plan",
+    BACKOUT="backout_plan",
+    TEST="test_plan",
+)
 
 
 def criterion_field(number: int) -> str:

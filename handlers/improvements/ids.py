@@ -1,27 +1,9 @@
-"""Action, view and field ids for improvements."""
+"""Action, view and field ids for improvements (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    APPROVE = "improvement_approve"
-    REJECT = "improvement_reject"
-    DONE = "improvement_done"
-
-
-class View(StrEnum):
-    NEW = "improvement_new"
-    APPROVE = "improvement_approve_view"
-    REJECT = "improvement_reject_view"
-    DONE = "improvement_done_view"
-
-
-class Field(StrEnum):
-    TITLE = "title"
-    DESCRIPTION = "description"
-    PROCESS = "process"
-    OWNER = "owner"
-    DUE_ON = "due_on"
-    NOTE = "note"
+Action = id_set("Action", "improvement_{}", "APPROVE REJECT DONE")
+View = id_set("View", "improvement_{}_view", "APPROVE REJECT DONE", NEW="improvement_new")
+Field = id_set("Field", "{}", "TITLE DESCRIPTION PROCESS OWNER DUE_ON NOTE")

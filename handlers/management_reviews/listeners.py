@@ -11,7 +11,7 @@ from bot import blocks as b
 from handlers.common import actor_of, later, tell
 from handlers.kind import Call, Form, Step, SubCommand
 from handlers.management_reviews import render
-from handlers.management_reviews.ids import Action, Field, View
+from handlers.management_reviews.ids import Action, Field, View, action_field
 from handlers.sms_records import SmsRecordHandlers
 from models.carried import RecordRef
 from models.management_review import ACTIONS_MAX, ManagementReview
@@ -86,9 +86,9 @@ class ManagementReviewHandlers(SmsRecordHandlers):
         def apply(s: Any, key: str, actor: Actor, values: dict[str, Any]) -> Any:
             agreed = [
                 AgreedAction(
-                    values.get(Field.action(n)),
-                    values.get(Field.action(n, "owner")),
-                    values.get(Field.action(n, "due")),
+                    values.get(action_field(n)),
+                    values.get(action_field(n, "owner")),
+                    values.get(action_field(n, "due")),
                 )
                 for n in range(1, ACTIONS_MAX + 1)
             ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import blocks as b
 from handlers.kind import Button, record_form, step_buttons, text_block
-from handlers.management_reviews.ids import Action, Field, View
+from handlers.management_reviews.ids import Action, Field, View, action_field
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX
@@ -179,22 +179,22 @@ def record_modal(record: ManagementReview, ref: RecordRef) -> dict[str, Any]:
     for n in range(1, ACTIONS_MAX + 1):
         inputs += [
             text_block(
-                Field.action(n),
+                action_field(n),
                 f"Action {n}",
                 max_length=ACTION_MAX,
                 multiline=False,
                 optional=True,
             ),
             b.input_block(
-                Field.action(n, "owner"),
+                action_field(n, "owner"),
                 f"Action {n}: who",
-                {"type": "users_select", "action_id": Field.action(n, "owner")},
+                {"type": "users_select", "action_id": action_field(n, "owner")},
                 optional=True,
             ),
             b.input_block(
-                Field.action(n, "due"),
+                action_field(n, "due"),
                 f"Action {n}: by when",
-                {"type": "datepicker", "action_id": Field.action(n, "due")},
+                {"type": "datepicker", "action_id": action_field(n, "due")},
                 optional=True,
             ),
         ]

@@ -1,30 +1,11 @@
-"""Action, view and field ids for nonconformities."""
+"""Action, view and field ids for nonconformities (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    PLAN = "nc_plan"
-    ACTION_DONE = "nc_action_done"
-    CLOSE = "nc_close"
-    NOT_EFFECTIVE = "nc_not_effective"
-
-
-class View(StrEnum):
-    NEW = "nc_new"
-    PLAN = "nc_plan_view"
-    CLOSE = "nc_close_view"
-    NOT_EFFECTIVE = "nc_not_effective_view"
-
-
-class Field(StrEnum):
-    TITLE = "title"
-    DESCRIPTION = "description"
-    OWNER = "owner"
-    SOURCE = "source"
-    CORRECTION = "correction"
-    CORRECTIVE_ACTION = "corrective_action"
-    DUE_ON = "due_on"
-    NOTE = "note"
+Action = id_set("Action", "nc_{}", "PLAN ACTION_DONE CLOSE NOT_EFFECTIVE")
+View = id_set("View", "nc_{}_view", "PLAN CLOSE NOT_EFFECTIVE", NEW="nc_new")
+Field = id_set(
+    "Field", "{}", "TITLE DESCRIPTION OWNER SOURCE CORRECTION CORRECTIVE_ACTION DUE_ON NOTE"
+)

@@ -1,39 +1,21 @@
-"""Action, view and field ids for releases: one place, so builders and listeners agree."""
+"""Action, view and field ids for releases (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    BUILD = "release_build"
-    TEST = "release_test"
-    SCHEDULE = "release_schedule"
-    DEPLOY = "release_deploy"
-    DEPLOYED = "release_deployed"
-    FAILED = "release_failed"
-    ROLL_BACK = "release_roll_back"
-    CLOSE = "release_close"
-    CANCEL = "release_cancel"
-
-
-class View(StrEnum):
-    NEW = "release_new"
-    TEST = "release_test_view"
-    DEPLOYED = "release_deployed_view"
-    FAILED = "release_failed_view"
-
-
-class Field(StrEnum):
-    """Block and action ids of form inputs; they equal the service's FieldError names."""
-
-    NAME = "name"
-    VERSION = "version"
-    CHANGES = "changes"
-    START = "window_start"
-    END = "window_end"
-    PLAN = "release_plan"
-    BACKOUT = "backout_plan"
-    MANAGER = "release_manager"
-    RESULT = "result"
-    NOTE = "note"
+Action = id_set(
+    "Action", "release_{}", "BUILD TEST SCHEDULE DEPLOY DEPLOYED FAILED ROLL_BACK CLOSE CANCEL"
+)
+View = id_set("View", "release_{}_view", "TEST DEPLOYED FAILED", NEW="release_new")
+# Block and action ids of form inputs; they equal the service's FieldError names.
+Field = id_set(
+    "Field",
+    "{}",
+    "NAME VERSION CHANGES RESULT NOTE",
+    START="window_start",
+    END="window_end",
+    PLAN="release_plan",
+    BACKOUT="backout_plan",
+    MANAGER="release_manager",
+)

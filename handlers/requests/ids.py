@@ -1,25 +1,9 @@
-"""Action, view and field ids for service requests."""
+"""Action, view and field ids for service requests (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    CHOOSE = "request_choose"
-    APPROVE = "request_approve"
-    REJECT = "request_reject"
-    START = "request_start"
-    FULFIL = "request_fulfil"
-    CLOSE = "request_close"
-
-
-class View(StrEnum):
-    FORM = "request_form"
-    REJECT = "request_reject_view"
-    FULFIL = "request_fulfil_view"
-
-
-class Field(StrEnum):
-    REASON = "reason"
-    NOTE = "note"
+Action = id_set("Action", "request_{}", "CHOOSE APPROVE REJECT START FULFIL CLOSE")
+View = id_set("View", "request_{}_view", "REJECT FULFIL", FORM="request_form")
+Field = id_set("Field", "{}", "REASON NOTE")

@@ -1,29 +1,13 @@
-"""Action, view and field ids for post-incident reviews: one place, so builders and listeners
-agree."""
+"""Action, view and field ids for post-incident reviews (see handlers/id_sets.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from handlers.id_sets import id_set
 
-
-class Action(StrEnum):
-    RECORD = "pir_record"
-    ADD_ACTION = "pir_add_action"
-    CLOSE = "pir_close"
-    DONE = "pir_action_done"
-
-
-class View(StrEnum):
-    RECORD = "pir_record_view"
-    ADD_ACTION = "pir_action_view"
-
-
-class Field(StrEnum):
-    WHAT_HAPPENED = "what_happened"
-    ROOT_CAUSE = "root_cause"
-    WENT_WELL = "went_well"
-    PROBLEM = "problem"
-    RAISE_PROBLEM = "raise_problem"
-    ACTION_TEXT = "action_text"
-    ACTION_OWNER = "action_owner"
-    ACTION_DUE = "action_due"
+Action = id_set("Action", "pir_{}", "RECORD ADD_ACTION CLOSE", DONE="pir_action_done")
+View = id_set("View", "pir_{}_view", "RECORD", ADD_ACTION="pir_action_view")
+Field = id_set(
+    "Field",
+    "{}",
+    "WHAT_HAPPENED ROOT_CAUSE WENT_WELL PROBLEM RAISE_PROBLEM ACTION_TEXT ACTION_OWNER ACTION_DUE",
+)
