@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-
 from slack_bolt import Respond
 
 from bot.context import AppContext
 from handlers.common import tell
 from handlers.feedback import render
-from models.sla_policy import parse_duration
+from handlers.periods import split_period
 from services import surveys
+from services.errors import InvalidInput
 from services.mrkdwn import user_text
 
-DEFAULT_PERIOD = timedelta(days=30)
-MAX_PERIOD = timedelta(days=3660)
-_PERIOD = re.compile(r"^([0-9]{1,6})\s*[dwh]$", re.IGNORECASE)
 CSAT_ARGS = "[service|team|customer] [period]"
 CSAT_HELP = (
     "satisfaction: surveys sent, response rate, average, distribution and the latest comments "
@@ -31,20 +26,14 @@ class CsatCommand:
 
     def run(self, args: list[str], respond: Respond) -> None:
         policy = self.ctx.policy
-        period = DEFAULT_PERIOD
         scope: dict[str, str] = {}
         title = "all services"
-        for word in args:
-            if _PERIOD.match(word):
-                try:
-                    period = parse_duration(word)
-                except ValueError as error:
-                    tell(respond, f"{user_text(error)}. Periods look like `7d` or `30d`.")
-                    return
-                if period > MAX_PERIOD:
-                    tell(respond, "Satisfaction figures cover at most ten years; try `365d`.")
-                    return
-                continue
+        try:
+            period, rest = split_period(args, what="Satisfaction figures", examples="`7d` or `30d`")
+        except InvalidInput as error:
+            tell(respond, str(error))
+            return
+        for word in rest:
             lowered = word.lower()
             service = policy.service(word)
             team = next((t for t in policy.teams if t.name.lower() == lowered), None)

@@ -4,8 +4,6 @@ render. No rules here."""
 from __future__ import annotations
 
 import logging
-import re
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -17,6 +15,7 @@ from handlers.feedback.csat import CSAT_ARGS, CSAT_HELP, CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.kind import Call, CommandHandlers, SubCommand
 from handlers.management_reviews import ManagementReviewHandlers
+from handlers.periods import split_period
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.budget import BudgetCommand
@@ -25,24 +24,14 @@ from handlers.servicedesk.report_render import REPORT_ARGS, REPORT_HELP
 from handlers.servicedesk.reports import ReportCommand
 from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
-from models.sla_policy import parse_duration
 from services import availability, notifications, service_tests
+from services.errors import InvalidInput
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PERIOD = timedelta(days=30)
-# ASCII digits (\d also matches other scripts' digits, which int() may refuse).
-_PERIOD = re.compile(r"^([0-9]+)\s*[dwh]$", re.IGNORECASE)
-# More digits than any period within MAX_PERIOD has, even in hours.
-_PERIOD_DIGITS = 6
 OLD_BUTTON = "That button is from an old message; the test run it was about is unknown."
-
-
-# Far enough back for any report; further would run off the calendar.
-MAX_PERIOD = timedelta(days=3660)
-TOO_LONG_A_PERIOD = "Reports cover at most ten years; try `365d`."
 
 
 class ServiceDeskHandlers(CommandHandlers):
@@ -122,23 +111,13 @@ class ServiceDeskHandlers(CommandHandlers):
 
     def _availability(self, args: list[str], respond: Respond) -> None:
         policy = self.ctx.policy
-        period = DEFAULT_PERIOD
         chosen: list[str] = []
-        for word in args:
-            matched = _PERIOD.match(word)
-            if matched:
-                if len(matched.group(1)) > _PERIOD_DIGITS:
-                    tell(respond, TOO_LONG_A_PERIOD)
-                    return
-                try:
-                    period = parse_duration(word)
-                except ValueError as error:
-                    tell(respond, f"{user_text(error)}. Periods look like `7d`, `30d` or `90d`.")
-                    return
-                if period > MAX_PERIOD:
-                    tell(respond, TOO_LONG_A_PERIOD)
-                    return
-                continue
+        try:
+            period, rest = split_period(args, what="Reports", examples="`7d`, `30d` or `90d`")
+        except InvalidInput as error:
+            tell(respond, str(error))
+            return
+        for word in rest:
             found = policy.service(word)
             if found is None:
                 names = ", ".join(s.name for s in policy.services) or "none configured"
