@@ -3,10 +3,11 @@
 A kind declares itself in a `KindHandlers` subclass: its slash command, its service's
 `RecordKind`, its sub-command table, the buttons that move a record at once (`steps`), the
 buttons that open a form first (`forms`), and how its record is rendered (`message`, `show`).
-This class does the rest: routing `/kind list|show|help|…`, the usage text built from the
-sub-command table, the step buttons, the permission check before a form opens, the form
-submission boilerplate, the one channel message (announce, refresh in place) and the post in
-its thread for every step, and the "Refused, because …" answers.
+This class does the rest: routing `/kind list|show|help|…` and the usage text built from the
+sub-command table (handlers/slash.py), the step buttons, the permission check before a form
+opens, the form submission boilerplate, the one channel message (announce, refresh in place)
+and the post in its thread for every step (handlers/record_messages.py), and the "Refused,
+because …" answers.
 
 The renderer side is `step_buttons`: the buttons a record's message shows, chosen from the
 lifecycle table for the record's state, so the service's table decides both what is allowed and
@@ -15,84 +16,42 @@ what is offered.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot import thread_posts
 from bot.blocks import view_values
-from bot.context import AppContext
 from handlers.common import (
     actor_of,
-    claim_owner,
     error_at,
     later,
-    message_lock,
     one_of,
     open_checked_form,
-    post_claimed_message,
-    rendered,
     submitted,
     tell,
 )
-
-# Re-exported: kinds build their messages and forms from these.
 from handlers.record_blocks import Button as Button
 from handlers.record_blocks import record_form as record_form
-from handlers.record_blocks import show_with_trail
+from handlers.record_blocks import register_blocks, show_with_trail
 from handlers.record_blocks import step_buttons as step_buttons
 from handlers.record_blocks import text_block as text_block
+
+# Re-exported: kinds build their commands, messages and forms from these.
+from handlers.record_messages import RecordMessages
+from handlers.record_messages import post_in_record_thread as post_in_record_thread
+from handlers.slash import Call as Call
+from handlers.slash import CommandHandlers as CommandHandlers
+from handlers.slash import SubCommand as SubCommand
 from models.carried import RecordRef
 from services import audit
 from services.errors import ServiceDeskError
-from services.mrkdwn import user_text
 from services.permissions import Actor
 from services.records import RecordKind
 
-log = logging.getLogger(__name__)
-
-
 # ---- declarations ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Call:
-    """One use of the slash command: what was typed, split into words."""
-
-    body: dict[str, Any]
-    client: WebClient
-    respond: Respond
-    words: list[str]
-
-    @property
-    def args(self) -> list[str]:
-        """The words after the sub-command."""
-        return self.words[1:]
-
-    @property
-    def user(self) -> str:
-        return self.body.get("user_id") or ""
-
-
-@dataclass(frozen=True)
-class SubCommand:
-    """One row of a kind's sub-command table: `/kind NAME ARGS` — `usage`, run by `run`.
-
-    `name` "" is the bare command (`/problem`); `aliases` are other words that run it; a
-    row with `listed=False` runs but is not in the usage text."""
-
-    name: str
-    run: Callable[[Call], None]
-    usage: str
-    args: str = ""
-    aliases: tuple[str, ...] = ()
-    listed: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,96 +93,22 @@ class Form:
     submit: Submit | None = None
 
 
-def usage_text(command: str, heading: str, table: Sequence[SubCommand]) -> str:
-    """The usage text, built from the sub-command table; `help` always comes last."""
-    lines = [heading]
-    for sub in table:
-        if not sub.listed:
-            continue
-        words = " ".join(word for word in (command, sub.name, sub.args) if word)
-        lines.append(f"`{words}` — {sub.usage}")
-    lines.append(f"`{command} help` — this text")
-    return "\n".join(lines)
-
-
 # ---- the generic listeners -------------------------------------------------------------------
 
 
-class CommandHandlers:
-    """A slash command routed by its sub-command table: `/command help` (or nothing, when no
-    row is the bare command) answers the usage text built from the table, a word that is no
-    sub-command is refused with it, any other runs its row after the ack."""
-
-    command: ClassVar[str]  # "/supplier"
-    heading: ClassVar[str]  # "*Suppliers*", the first line of the usage text
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-
-    def subcommands(self) -> Sequence[SubCommand]:
-        """The sub-command table: routing and the usage text come from it."""
-        return []
-
-    def register(self, app: App) -> None:
-        app.command(self.command)(self.on_command)
-        self.register_more(app)
-
-    def register_more(self, app: App) -> None:
-        """Listeners beyond the command (buttons, form submissions, …)."""
-
-    @property
-    def usage(self) -> str:
-        return usage_text(self.command, self.heading, self.subcommands())
-
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self.route, body, client, respond)
-
-    def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        """Run the sub-command the first word names; `help` and unknown words get the usage."""
-        call = Call(body, client, respond, (body.get("text") or "").split())
-        head = call.words[0].lower() if call.words else ""
-        for sub in self.subcommands():
-            if head != "help" and (head == sub.name or head in sub.aliases):
-                sub.run(call)
-                return
-        if head in ("help", ""):
-            respond(text=self.usage, response_type="ephemeral")
-            return
-        self.other(call)
-
-    def other(self, call: Call) -> None:
-        """A first word that is no sub-command."""
-        call.respond(
-            text=f"`{user_text(call.words[0][:80])}` is not {self.what_sub_command}.\n\n{self.usage}",
-            response_type="ephemeral",
-        )
-
-    @property
-    def what_sub_command(self) -> str:
-        return f"a {self.command} sub-command"
-
-
-class KindHandlers(CommandHandlers):
+class KindHandlers(CommandHandlers, RecordMessages):
     """Base of a record kind's listeners. Subclasses set the class attributes, list their
     sub-commands, and render their record; see the module docstring and the README's "How it is
-    built" for adding a kind."""
+    built" for adding a kind. What a kind sets for its channel message and thread (who the
+    first thread line is about, a refresh once announced) is declared on `RecordMessages`."""
 
     kind: ClassVar[RecordKind[Any]]  # services.problems.KIND
     steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
     forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
-    show_example: ClassVar[str | None] = None  # the key `show` examples use (kind.example)
     # The kind's render module, when it has the usual functions: `fallback_text(record)`,
     # `message_blocks(record, *parts, ref=)`, `show_blocks(record, *parts, trail)` and
     # `step_text(move, record, actor)`; then `message`, `show` and `step_text` need no code.
     renderer: ClassVar[Any] = None
-    # The record's field naming who the first thread line ("… raised IMP-3: …", the renderer's
-    # step "created") is about; None: a new record's thread starts empty.
-    first_step_by: ClassVar[str | None] = None
-    # Update the message once it is posted, so its buttons carry where it lives.
-    refresh_when_announced: ClassVar[bool] = False
     note_field: ClassVar[str] = "note"  # where `move_form` shows an error naming no field
     # The New form's submission, when it is only a service call that creates the record.
     creates: ClassVar[Submit | None] = None
@@ -299,7 +184,7 @@ class KindHandlers(CommandHandlers):
             "show",
             self.on_show,
             usage or f"one {self.kind.noun} and its audit trail",
-            args=self.show_example or self.kind.example,
+            args=self.kind.example,
         )
 
     def on_show(self, call: Call) -> None:
@@ -307,7 +192,7 @@ class KindHandlers(CommandHandlers):
             tell(
                 call.respond,
                 f"Which {self.kind.noun}? For example "
-                f"`{self.command} show {self.show_example or self.kind.example}`.",
+                f"`{self.command} show {self.kind.example}`.",
             )
             return
         try:
@@ -326,23 +211,40 @@ class KindHandlers(CommandHandlers):
         usage: str,
         heading: str,
         fetch: Callable[..., Sequence[Any]],
-        blocks: Callable[[Sequence[Any], str], list[Any]],
         *,
         everything: str | None = None,
         aliases: tuple[str, ...] = (),
+        none: str = "none.",
     ) -> SubCommand:
-        """The `list` row: `blocks(fetch(session), heading)` answered to the caller alone. With
-        `everything` (its heading), `list all` shows closed records too: `fetch` is then
-        called with `open_only=` (False for `all`)."""
+        """The `list` row: the records `fetch(session)` returns, one the renderer's
+        `list_line(record)` each under `heading` (`none` when there are none), answered to the
+        caller alone. With `everything` (its heading), `list all` shows closed records too:
+        `fetch` is then called with `open_only=` (False for `all`)."""
 
         def run(call: Call) -> None:
             wide = everything is not None and bool(call.args) and call.args[0].lower() == "all"
             wanted = everything if wide and everything else heading
             extra = {} if everything is None else {"open_only": not wide}
-            self.answer_list(call, wanted, lambda session: blocks(fetch(session, **extra), wanted))
+            self.answer_register(call, wanted, lambda session: fetch(session, **extra), none=none)
 
         args = "[all]" if everything else ""
         return SubCommand("list", run, usage, args=args, aliases=aliases)
+
+    def answer_register(
+        self,
+        call: Call,
+        heading: str,
+        fetch: Callable[[Any], Sequence[Any]],
+        *,
+        line: Callable[[Any], str] | None = None,
+        none: str = "none.",
+    ) -> None:
+        """Answer the caller alone with the records `fetch(session)` returns under `heading`,
+        one `line(record)` each (default: the renderer's `list_line`)."""
+        each = line or self.renderer.list_line
+        self.answer_list(
+            call, heading, lambda session: register_blocks(fetch(session), heading, each, none=none)
+        )
 
     def answer_list(self, call: Call, heading: str, blocks: Callable[[Any], list[Any]]) -> None:
         """Answer the caller alone with `blocks(session)` under `heading` (the fallback text)."""
@@ -518,94 +420,6 @@ class KindHandlers(CommandHandlers):
             ref, actor, record = done
             later(self.ctx, self.refresh, ref.key, step=self.step_text(move, record, actor.user_id))
 
-    # ---- the record's one channel message and its thread ----------------------------------
-
-    def first_step(self, session: Any, record: Any) -> str | None:
-        """The first line in a new record's thread ("… raised PRB-3: …"), or None."""
-        if self.first_step_by is None:
-            return None
-        return self.step_text("created", record, getattr(record, self.first_step_by))
-
-    def announce(self, key: str) -> Any:
-        """Post the record's one channel message (once, however often this runs) and its
-        `first_step` in the thread. Returns the post, or None when another caller had already
-        claimed it."""
-        with self.ctx.db.session() as session:
-            claim = self.kind.claim_announcement(
-                session,
-                key=key,
-                channel_id=self.channel,
-                now=self.ctx.clock.now(),
-                owner=claim_owner(),
-            )
-            if claim is None:
-                return None  # a second delivery of the same form: already announced
-            record = self.kind.get(session, key=key)
-            version = record.message_version  # type: ignore[attr-defined]
-            text, blocks = self.message(session, record, None)
-            first = self.first_step(session, record)
-        posted = post_claimed_message(
-            self.ctx,
-            self.kind,
-            key=key,
-            channel=self.channel,
-            text=text,
-            blocks=blocks,
-            claim=claim,
-            version=version,
-            refresh=lambda: self.refresh(key),
-        )
-        if first:
-            self.ctx.client.chat_postMessage(
-                channel=posted["channel"], thread_ts=posted["ts"], text=first
-            )
-        if self.refresh_when_announced:
-            self.refresh(key)
-        return posted
-
-    def before_refresh(self, session: Any, key: str) -> None:
-        """Work in the refresh's transaction before the record is read (e.g. reminders)."""
-
-    def also_update(self, session: Any, record: Any) -> list[tuple[str, str, str, list[Any]]]:
-        """Other messages that show the record and follow it (a change's approval requests):
-        (channel, ts, fallback text, blocks), updated with its channel message."""
-        return []
-
-    def refresh(self, key: str, *, step: str | None = None) -> tuple[str | None, str | None]:
-        """Update the record's channel message in place from its committed state and post
-        `step` in its thread. Returns where the message is, (None, None) before it is posted
-        (the record stays stale and is brought up to date once it is)."""
-        with message_lock(self.ctx, self.kind, key):
-            with self.ctx.db.session() as session:
-                self.before_refresh(session, key)
-                record = self.kind.get(session, key=key)
-                version = record.message_version  # type: ignore[attr-defined]
-                channel, ts = record.channel_id, record.message_ts  # type: ignore[attr-defined]
-                if channel and ts:
-                    text, blocks = self.message(
-                        session, record, RecordRef(key=key, channel=channel, ts=ts)
-                    )
-                others = self.also_update(session, record)
-            for other in others:
-                self._update_other(*other)
-            if not channel or not ts:
-                return None, None
-            self.ctx.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            rendered(self.ctx, self.kind, key=key, version=version)
-        if step:
-            self.ctx.client.chat_postMessage(channel=channel, thread_ts=ts, text=step)
-        return channel, ts
-
-    def _update_other(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
-        try:
-            self.ctx.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        except SlackApiError as error:
-            log.error("could not update a message about a record: %s", error.response.get("error"))
-
-    def post_in_thread(self, key: str, text: str, *, blocks: list[Any] | None = None) -> bool:
-        """Post in the record's thread; see `post_in_record_thread`."""
-        return post_in_record_thread(self.ctx, self.kind, key, text, blocks=blocks)
-
 
 def picked_datetime(raw: Any) -> datetime | None:
     """A datetimepicker's unix seconds as an aware UTC datetime (None when left empty)."""
@@ -619,27 +433,3 @@ def typed_text(values: dict[str, Any], field: str) -> str:
     a forged submission sent something other than a string."""
     value = values.get(field)
     return value if isinstance(value, str) else ""
-
-
-def post_in_record_thread(
-    ctx: AppContext,
-    kind: RecordKind[Any],
-    key: str,
-    text: str,
-    *,
-    blocks: list[Any] | None = None,
-) -> bool:
-    """Post in a record's thread (any kind: a problem telling its incidents); it has one once
-    its message was posted. A Slack failure is logged, not raised. False when there is no
-    thread (yet) or Slack refused."""
-    with ctx.db.session() as session:
-        record = kind.get(session, key=key)
-    channel, ts = record.channel_id, record.message_ts
-    if not channel or not ts:
-        return False
-    try:
-        thread_posts.post(ctx, key, channel, text, thread_ts=ts, blocks=blocks)
-    except SlackApiError as error:
-        log.error("could not post in %s's thread: %s", key, error.response.get("error"))
-        return False
-    return True

@@ -71,6 +71,23 @@ def record_form(
     )
 
 
+def step_post(template: str, key: str, actor: str, note: str | None = None) -> str:
+    """A step's post in the record's thread: who, `template` with the record's key, and what
+    they typed with the step (`note`) quoted under it."""
+    text = f"{b.user(actor)} " + template.format(key=key)
+    return text + f"\n> {b.user_text(note)}" if note else text
+
+
+def new_record_form(
+    view_id: str, title: str, inputs: Sequence[b.Block], *, submit: str
+) -> dict[str, Any]:
+    """The form that raises a new record. It carries the ref `new` where a form about a record
+    carries the record's key, so every submission reads its metadata the same way."""
+    return b.modal(
+        view_id, title, inputs, submit=submit, private_metadata=RecordRef(key="new").dump()
+    )
+
+
 def text_block(
     field: str,
     label: str,
@@ -80,13 +97,79 @@ def text_block(
     optional: bool = False,
     hint: str | None = None,
     placeholder: str | None = None,
+    initial: str | None = None,
 ) -> b.Block:
     """A labelled text input whose block and action ids are both `field` (as view_values and
-    the field errors expect)."""
+    the field errors expect); `initial` is cut to `max_length`, as Slack refuses it longer."""
     element = b.text_input(
-        field, multiline=multiline, max_length=max_length, placeholder=placeholder
+        field,
+        multiline=multiline,
+        max_length=max_length,
+        placeholder=placeholder,
+        initial=initial[:max_length] if initial else None,
     )
     return b.input_block(field, label, element, optional=optional, hint=hint)
+
+
+def title_block(
+    field: str,
+    *,
+    max_length: int,
+    placeholder: str | None = None,
+    initial: str | None = None,
+) -> b.Block:
+    """A form's one-line "Title" input (`text_block` on one line)."""
+    return text_block(
+        field,
+        "Title",
+        max_length=max_length,
+        multiline=False,
+        placeholder=placeholder,
+        initial=initial,
+    )
+
+
+def select_block(
+    field: str,
+    label: str,
+    options: Sequence[tuple[str, str]],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+    initial: str | None = None,
+    placeholder: str = "Choose",
+) -> b.Block:
+    """A labelled choice of `options` ((text, value) pairs) whose block and action ids are
+    both `field`, like `text_block`'s."""
+    element = b.static_select(field, options, placeholder=placeholder, initial=initial)
+    return b.input_block(field, label, element, optional=optional, hint=hint)
+
+
+def meeting_inputs(held_on: str, attendees: str) -> list[b.Block]:
+    """A review meeting's date and, optionally, who attended (a customer's service review, a
+    management review)."""
+    return [
+        b.input_block(held_on, "Held on", {"type": "datepicker", "action_id": held_on}),
+        b.input_block(
+            attendees,
+            "Attendees",
+            {"type": "multi_users_select", "action_id": attendees},
+            optional=True,
+        ),
+    ]
+
+
+def action_inputs(n: int, text: str, owner: str, due: str, *, max_length: int) -> list[b.Block]:
+    """The n-th follow-up action a meeting agreed, all optional: what, who, by when."""
+    return [
+        text_block(text, f"Action {n}", max_length=max_length, multiline=False, optional=True),
+        b.input_block(
+            owner, f"Action {n}: who", {"type": "users_select", "action_id": owner}, optional=True
+        ),
+        b.input_block(
+            due, f"Action {n}: by when", {"type": "datepicker", "action_id": due}, optional=True
+        ),
+    ]
 
 
 def summary_blocks(
@@ -105,8 +188,13 @@ def summary_blocks(
 
 
 def text_sections(labelled: Iterable[tuple[str, str | None]]) -> list[b.Block]:
-    """A section `*label*` + the text for each text someone wrote; empty ones left out."""
-    return [b.section(f"*{label}*\n{b.user_text(value)}") for label, value in labelled if value]
+    """A section `*label*` + the text for each text someone wrote; empty ones left out. A text
+    that escaping has made longer than a section holds is cut at Slack's limit."""
+    return [
+        b.section(f"*{label}*\n{b.user_text(value)}"[: b.SECTION_LIMIT])
+        for label, value in labelled
+        if value
+    ]
 
 
 def with_buttons(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from models.carried import RecordRef
 from models.change import Risk
@@ -59,15 +60,12 @@ def raise_modal(found: Origin) -> dict[str, Any]:
     ]
     if found.agreements:
         fields.append(
-            b.input_block(
-                F.AGREEMENT,
-                "Agreement",
-                b.static_select(F.AGREEMENT, [(name, name) for name in found.agreements]),
-                optional=True,
+            rb.select_block(
+                F.AGREEMENT, "Agreement", [(name, name) for name in found.agreements], optional=True
             )
         )
     fields += [
-        b.input_block(F.RISK, "Risk", b.static_select(F.RISK, RISKS)),
+        rb.select_block(F.RISK, "Risk", RISKS),
         *window_inputs(),
         backout_input(),
         implementer_input(),

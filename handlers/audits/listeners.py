@@ -41,9 +41,9 @@ class AuditHandlers(SmsRecordHandlers):
                 "audits planned or in progress",
                 "Internal audits planned or in progress",
                 audits.register,
-                render.list_blocks,
                 everything="Internal audits",
                 aliases=("",),
+                none="none. Plan them in `[[sms.audits]]`.",
             ),
             self.show_subcommand("one audit, its findings and its audit trail"),
         ]

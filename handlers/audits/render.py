@@ -76,12 +76,6 @@ def list_line(r: InternalAudit) -> str:
     )
 
 
-def list_blocks(found: Sequence[InternalAudit], heading: str) -> list[b.Block]:
-    return rb.register_blocks(
-        found, heading, list_line, none="none. Plan them in `[[sms.audits]]`."
-    )
-
-
 def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:
     inputs = [
         rb.text_block(

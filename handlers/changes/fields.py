@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.changes.ids import Field
 
 
@@ -24,12 +25,8 @@ def window_inputs() -> list[b.Block]:
 
 
 def backout_input(*, optional: bool = False, hint: str | None = None) -> b.Block:
-    return b.input_block(
-        Field.BACKOUT,
-        "Backout plan",
-        b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
-        optional=optional,
-        hint=hint,
+    return rb.text_block(
+        Field.BACKOUT, "Backout plan", max_length=3000, optional=optional, hint=hint
     )
 
 

@@ -40,7 +40,6 @@ class ChangeHandlers(KindHandlers):
     command = "/change"
     kind = changes.KIND
     heading = "*Changes*"
-    show_example = "CHG-3"
     forms = {
         Action.REVIEW: Form("review", render.review_modal),
         Action.CANCEL: Form("cancel", render.cancel_modal),
@@ -164,11 +163,11 @@ class ChangeHandlers(KindHandlers):
             )
             return
         mine = call.user if args else None
-        with self.ctx.db.session() as session:
-            found = changes.list_changes(session, mine=mine)
-        heading = "Your changes" if mine else "Recent changes"
-        call.respond(
-            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        self.answer_register(
+            call,
+            "Your changes" if mine else "Recent changes",
+            lambda session: changes.list_changes(session, mine=mine),
+            line=render.list_line,
         )
 
     def on_calendar(self, call: Call) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Action, Field, View
 from handlers.kind import Button, record_form, step_buttons, text_block
@@ -211,11 +212,7 @@ STEPS = {
 
 
 def step_text(action: str, change: Change, actor: str, note: str | None = None) -> str:
-    """The thread post of one step; `note` is what the person typed with it."""
-    text = f"{b.user(actor)} " + STEPS[action].format(key=change.key)
-    if note:
-        text += f"\n> {b.user_text(note)}"
-    return text
+    return rb.step_post(STEPS[action], change.key, actor, note)
 
 
 def created_text(change: Change) -> str:
@@ -228,17 +225,11 @@ def created_text(change: Change) -> str:
 # ---- ephemeral answers ----------------------------------------------------------------------
 
 
-def list_blocks(found: Sequence[Change], heading: str) -> list[b.Block]:
-    heading = b.user_text(heading)
-    if not found:
-        return [b.section(f"{heading}: none.")]
-    lines = [
+def list_line(c: Change) -> str:
+    return (
         f"{TYPE_EMOJI[c.change_type]} *{c.key}* {b.user_text(c.title)} — {c.state.label}, "
-        f"{b.user_text(c.risk)} risk, "
-        f"window {window_text(c)}"
-        for c in found
-    ]
-    return [b.section(f"*{heading}* ({len(found)})"), *b.line_sections(lines)]
+        f"{b.user_text(c.risk)} risk, window {window_text(c)}"
+    )
 
 
 def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:
@@ -270,14 +261,14 @@ def show_blocks(
     ]
     if detail is not None:
         out += detail_blocks(detail, accepted)
-    for label, text in (
-        ("Description", change.description),
-        ("Implementation plan", change.implementation_plan),
-        ("Backout plan", change.backout_plan),
-        ("Test plan", change.test_plan),
-    ):
-        if text:
-            out.append(b.section(f"*{label}*\n{b.user_text(text)}"))
+    out += rb.text_sections(
+        [
+            ("Description", change.description),
+            ("Implementation plan", change.implementation_plan),
+            ("Backout plan", change.backout_plan),
+            ("Test plan", change.test_plan),
+        ]
+    )
     if decisions:
         lines = [
             f"{b.user(d.approver)} *{b.user_text(d.decision)}d*"
@@ -296,33 +287,24 @@ def show_blocks(
 def new_change_modal(policy: Policy) -> dict:
     cp = policy.changes
     fields: list[b.Block] = [
-        b.input_block(
-            Field.TITLE,
-            "Title",
-            b.text_input(Field.TITLE, max_length=TITLE_MAX, placeholder="What will change?"),
-        ),
-        b.input_block(
-            Field.DESCRIPTION,
-            "Description",
-            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
-            optional=True,
-        ),
-        b.input_block(Field.TYPE, "Type", b.static_select(Field.TYPE, TYPES)),
+        rb.title_block(Field.TITLE, max_length=TITLE_MAX, placeholder="What will change?"),
+        rb.text_block(Field.DESCRIPTION, "Description", max_length=3000, optional=True),
+        rb.select_block(Field.TYPE, "Type", TYPES),
     ]
     if cp.standard_changes:
         fields.append(
-            b.input_block(
+            rb.select_block(
                 Field.TEMPLATE,
                 "Standard change (for standard changes)",
-                b.static_select(Field.TEMPLATE, [(s.name, s.name) for s in cp.standard_changes]),
+                [(s.name, s.name) for s in cp.standard_changes],
                 optional=True,
             )
         )
     fields.append(
-        b.input_block(
+        rb.select_block(
             Field.RISK,
             "Risk",
-            b.static_select(Field.RISK, RISKS),
+            RISKS,
             optional=True,
             hint="Leave empty to have the risk worked out from the questions below.",
         )
@@ -349,19 +331,9 @@ def new_change_modal(policy: Policy) -> dict:
     fields += [
         b.input_block(Field.TARGETS, "Services or items affected", targets_element, optional=True),
         *window_inputs(),
-        b.input_block(
-            Field.IMPLEMENTATION,
-            "Implementation plan",
-            b.text_input(Field.IMPLEMENTATION, multiline=True, max_length=3000),
-            optional=True,
-        ),
+        rb.text_block(Field.IMPLEMENTATION, "Implementation plan", max_length=3000, optional=True),
         backout_input(optional=True, hint="Required for normal and emergency changes."),
-        b.input_block(
-            Field.TEST,
-            "Test plan",
-            b.text_input(Field.TEST, multiline=True, max_length=3000),
-            optional=True,
-        ),
+        rb.text_block(Field.TEST, "Test plan", max_length=3000, optional=True),
         implementer_input(),
     ]
     if cp.security_approvers:
@@ -379,18 +351,12 @@ def new_change_modal(policy: Policy) -> dict:
                 hint="A security approver must then approve it too.",
             )
         )
-    return b.modal(
-        View.NEW,
-        "Request a change",
-        fields,
-        submit="Request change",
-        private_metadata=RecordRef(key="new").dump(),
-    )
+    return rb.new_record_form(View.NEW, "Request a change", fields, submit="Request change")
 
 
 def review_modal(change: Change, ref: RecordRef) -> dict:
     outcomes = [(o.label, o.value) for o in ReviewOutcome]
-    outcome = b.input_block(Field.OUTCOME, "Outcome", b.static_select(Field.OUTCOME, outcomes))
+    outcome = rb.select_block(Field.OUTCOME, "Outcome", outcomes)
     inputs = [outcome, text_block(Field.NOTE, "Note", max_length=3000)]
     return record_form(
         View.REVIEW,

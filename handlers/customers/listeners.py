@@ -13,6 +13,7 @@ from handlers.common import OLD_BUTTON, OUT_OF_DATE, actor_of, clicked, later, t
 from handlers.customers import render
 from handlers.customers.render import F
 from handlers.kind import Call, CommandHandlers, SubCommand
+from handlers.record_blocks import register_blocks
 from models.relationship import PartyKind
 from services import agreement_changes
 from services import relationship_reviews as reviews
@@ -54,7 +55,12 @@ class CustomerHandlers(CommandHandlers):
                 c.name: reviews.next_review(session, kind=PartyKind.CUSTOMER, found=c)
                 for c in self.ctx.policy.customers
             }
-        blocks = render.list_blocks(self.ctx.policy.customers, next_on)
+        blocks = register_blocks(
+            self.ctx.policy.customers,
+            "Customers",
+            lambda customer: render.list_line(customer, next_on),
+            none="none in the policy file",
+        )
         call.respond(text="Customers", blocks=blocks, response_type="ephemeral")
 
     def on_show(self, call: Call) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.agreement_changes.render import raise_button
 from models.relationship import PartyKind, RelationshipReview, ReviewAction
 from models.relationship_policy import Customer
@@ -35,16 +36,13 @@ class F:
         return f"action_{n}_{part}"
 
 
-def list_blocks(customers: Sequence[Customer], next_on: dict[str, date | None]) -> list[b.Block]:
-    if not customers:
-        return [b.section("*Customers*\nnone in the policy file")]
-    lines = [
+def list_line(c: Customer, next_on: dict[str, date | None]) -> str:
+    """A customer in `/customer list`; `next_on` holds each one's next service review."""
+    return (
         f"*{b.user_text(c.name)}* — owner {b.user(c.owner, nobody='—')}, services "
         f"{b.user_text(', '.join(c.services)) or '—'}, next review "
         f"{b.user_text(next_on.get(c.name)) or '—'}"
-        for c in customers
-    ]
-    return [b.section("*Customers*"), *b.line_sections(lines)]
+    )
 
 
 def customer_blocks(customer: Customer, summary: str) -> list[b.Block]:
@@ -133,40 +131,17 @@ def recorded_blocks(text: str, review_key: str) -> list[b.Block]:
 def review_modal(kind: PartyKind, name: str) -> dict[str, object]:
     inputs: list[b.Block] = [
         b.section(f"Review of *{b.user_text(name)}*"),
-        b.input_block(F.DATE, "Held on", {"type": "datepicker", "action_id": F.DATE}),
-        b.input_block(
-            F.ATTENDEES,
-            "Attendees",
-            {"type": "multi_users_select", "action_id": F.ATTENDEES},
-            optional=True,
-        ),
-        b.input_block(
-            F.OUTCOME,
-            "Outcome",
-            b.text_input(F.OUTCOME, multiline=True, max_length=OUTCOME_MAX),
-        ),
+        *rb.meeting_inputs(F.DATE, F.ATTENDEES),
+        rb.text_block(F.OUTCOME, "Outcome", max_length=OUTCOME_MAX),
     ]
     for n in range(1, ACTIONS_IN_FORM + 1):
-        inputs += [
-            b.input_block(
-                F.action(n, "text"),
-                f"Action {n}",
-                b.text_input(F.action(n, "text"), max_length=ACTION_MAX),
-                optional=True,
-            ),
-            b.input_block(
-                F.action(n, "owner"),
-                f"Action {n}: owner",
-                {"type": "users_select", "action_id": F.action(n, "owner")},
-                optional=True,
-            ),
-            b.input_block(
-                F.action(n, "due"),
-                f"Action {n}: due",
-                {"type": "datepicker", "action_id": F.action(n, "due")},
-                optional=True,
-            ),
-        ]
+        inputs += rb.action_inputs(
+            n,
+            F.action(n, "text"),
+            F.action(n, "owner"),
+            F.action(n, "due"),
+            max_length=ACTION_MAX,
+        )
     return b.modal(
         REVIEW_VIEW,
         "Record review",

@@ -50,7 +50,6 @@ class FeedbackHandlers(KindHandlers):
                 "open complaints, nearest response target first",
                 "Open complaints",
                 complaints.open_complaints,
-                render.list_blocks,
             ),
             self.show_subcommand("one complaint and its audit trail"),
         ]

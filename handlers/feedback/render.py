@@ -73,15 +73,11 @@ def show_blocks(complaint: Complaint, trail: Sequence[AuditEntry]) -> list[b.Blo
     return [*message_blocks(complaint)[:-1], *b.audit_trail(trail, room=30)]
 
 
-def list_blocks(found: Sequence[Complaint], heading: str = "Open complaints") -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*\nnone")]
-    lines = [
+def list_line(c: Complaint) -> str:
+    return (
         f"*{c.key}* {b.user_text(c.summary)} — {c.state.label}, {b.user(c.owner)}, "
         f"respond by {b.slack_time(c.response_due_at)}"
-        for c in found
-    ]
-    return [b.section(f"*{b.user_text(heading)}*"), *b.line_sections(lines)]
+    )
 
 
 def new_modal(services: Sequence[str]) -> dict[str, object]:

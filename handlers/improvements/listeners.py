@@ -53,7 +53,6 @@ class ImprovementHandlers(SmsRecordHandlers):
                 "the register: open improvements",
                 "Open improvements",
                 improvements.register,
-                render.register_blocks,
                 everything="Improvements",
             ),
             self.show_subcommand("one improvement and its audit trail"),

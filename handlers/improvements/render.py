@@ -3,7 +3,6 @@ the register. Titles, descriptions and notes are escaped wherever they are put i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
@@ -66,16 +65,12 @@ def step_text(action: str, record: Improvement, actor: str) -> str:
     return texts[action]
 
 
-def register_line(r: Improvement) -> str:
+def list_line(r: Improvement) -> str:
     return (
         f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
         f"{b.user_text(process_label(r.process))}"
         + (f", {b.user(r.owner)} by {r.due_on:%d %b %Y}" if r.owner and r.due_on else "")
     )
-
-
-def register_blocks(found: Sequence[Improvement], heading: str) -> list[b.Block]:
-    return rb.register_blocks(found, heading, register_line)
 
 
 def new_modal() -> dict[str, Any]:
@@ -85,20 +80,15 @@ def new_modal() -> dict[str, Any]:
         rb.text_block(
             Field.DESCRIPTION, "What could be better, and how", max_length=TEXT_MAX, optional=True
         ),
-        b.input_block(
+        rb.select_block(
             Field.PROCESS,
             "Process it improves",
-            b.static_select(Field.PROCESS, options, placeholder="Choose a process"),
+            options,
+            placeholder="Choose a process",
             hint="The process's owner evaluates it.",
         ),
     ]
-    return b.modal(
-        View.NEW,
-        "Suggest improvement",
-        blocks,
-        submit="Raise",
-        private_metadata=RecordRef(key="new").dump(),
-    )
+    return rb.new_record_form(View.NEW, "Suggest improvement", blocks, submit="Raise")
 
 
 def approve_modal(record: Improvement, ref: RecordRef) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.blocks import view_values
 from bot.payloads import clicked
 from handlers.common import actor_of, later, open_checked_form, replace_clicked, submitted, tell
-from handlers.incidents import render
+from handlers.incidents import forms, render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
 from handlers.problems import render as problem_render
@@ -161,7 +161,7 @@ class IncidentButtons(IncidentMessages):
             body,
             respond,
             "resolve",
-            lambda incident, ref: render.resolve_modal(incident, self.ctx.policy, ref),
+            lambda incident, ref: forms.resolve_modal(incident, self.ctx.policy, ref),
         )
 
     def on_open_hold(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -172,7 +172,7 @@ class IncidentButtons(IncidentMessages):
             body,
             respond,
             "hold",
-            lambda incident, ref: render.hold_modal(
+            lambda incident, ref: forms.hold_modal(
                 incident, ref, suppliers.offered_for(self.ctx.policy, incident.service)
             ),
         )
@@ -185,7 +185,7 @@ class IncidentButtons(IncidentMessages):
             body,
             respond,
             "escalate",
-            lambda incident, ref: render.escalate_modal(incident, self.ctx.policy, ref),
+            lambda incident, ref: forms.escalate_modal(incident, self.ctx.policy, ref),
         )
 
     def on_more(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -199,7 +199,7 @@ class IncidentButtons(IncidentMessages):
                 body,
                 respond,
                 "reprioritise",
-                render.priority_modal,
+                forms.priority_modal,
                 key=key,
             )
         elif choice == More.PROBLEM:
@@ -211,7 +211,7 @@ class IncidentButtons(IncidentMessages):
                 body,
                 respond,
                 "cancel",
-                render.cancel_modal,
+                forms.cancel_modal,
                 key=key,
             )
         else:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.blocks import ticked, view_values
 from bot.payloads import clicked
 from handlers.common import actor_of, field_errors, later, tell, user_id
-from handlers.incidents import render
+from handlers.incidents import forms, render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
 from handlers.kind import Call, SubCommand
@@ -170,7 +170,7 @@ class IncidentCommands(IncidentMessages):
             self._open_new(call.client, call.body, title=text)
 
     def _open_new(self, client: WebClient, body: dict[str, Any], *, title: str) -> None:
-        view = render.new_incident_modal(
+        view = forms.new_incident_modal(
             self.ctx.policy, title=title, channel=body.get("channel_id")
         )
         client.views_open(trigger_id=body["trigger_id"], view=view)

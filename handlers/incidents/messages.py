@@ -34,7 +34,6 @@ class IncidentMessages(KindHandlers):
     command = "/incident"
     kind = incidents.KIND
     heading = "*Incidents*"
-    show_example = "INC-7"
 
     @property
     def channel(self) -> str:

@@ -1,4 +1,5 @@
-"""Everything a person reads about incidents in Slack: messages, modals, lists, usage.
+"""Everything a person reads about incidents in Slack: messages, lists, usage (the forms are in
+handlers/incidents/forms.py).
 
 Every value a person or a file supplied (titles, descriptions, notes, names) goes through
 `b.user_text` where it is put into mrkdwn; modal initial values stay as typed."""
@@ -9,27 +10,22 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import blocks as b
-from handlers.cmdb.render import item_select
-from handlers.incidents.ids import Action, Field, More, View
-from handlers.kind import record_form, text_block
+from handlers import record_blocks as rb
+from handlers.incidents.ids import Action, More
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.incident import (
-    TITLE_MAX,
     HoldReason,
     Incident,
     IncidentStatus,
     Level,
 )
 from models.notification import Notification
-from models.policy import Policy
-from models.relationship_policy import Supplier
 from models.sla_policy import format_duration
 from services import notifications, priority, security
 from services.incident_sla import IncidentSla
 from services.incidents import LIFECYCLE
 from services.mrkdwn import is_user_id, link
-from services.suppliers import TICKET_MAX
 
 PRIORITY_EMOJI = {
     1: ":red_circle:",
@@ -305,19 +301,19 @@ def list_blocks(
 ) -> list[b.Block]:
     """Incidents, one a line; those whose keys are `hidden` (restricted, and this reader
     may not see them) as "Restricted incident INC-n" and nothing more."""
-    heading = b.user_text(heading)  # it can quote the filters that were typed
-    if not found:
-        return [b.section(f"{heading}: none.")]
-    lines = [
-        restricted_line(i.key)
-        if i.key in hidden
-        else f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
+    # The heading can quote the filters that were typed; register_blocks escapes it.
+    return rb.register_blocks(
+        found, heading, lambda i: restricted_line(i.key) if i.key in hidden else list_line(i)
+    )
+
+
+def list_line(i: Incident) -> str:
+    return (
+        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
         f"{i.state.label}, "
         f"{b.user(i.assignee)}{', ' + b.user_text(i.service) if i.service else ''}, "
         f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
-        for i in found
-    ]
-    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+    )
 
 
 def show_blocks(
@@ -360,170 +356,6 @@ def notification_line(row: Notification) -> str:
     return (
         f"`{row.due_at:%Y-%m-%d %H:%M}Z` {b.user_text(row.kind)} {b.user_text(row.stage)} "
         f"→ {recipient}: {state}"
-    )
-
-
-# ---- modals ---------------------------------------------------------------------------------
-
-
-def new_incident_modal(policy: Policy, *, title: str = "", channel: str | None = None) -> dict:
-    fields: list[b.Block] = [
-        b.input_block(
-            Field.TITLE,
-            "Title",
-            b.text_input(
-                Field.TITLE,
-                initial=title[:TITLE_MAX],
-                max_length=TITLE_MAX,
-                placeholder="What is broken, for whom?",
-            ),
-        ),
-        b.input_block(
-            Field.DESCRIPTION,
-            "Description",
-            b.text_input(Field.DESCRIPTION, multiline=True, max_length=3000),
-            optional=True,
-        ),
-        b.input_block(
-            Field.IMPACT,
-            "Impact",
-            b.static_select(Field.IMPACT, LEVELS, placeholder="How many are affected?"),
-            hint="High: a whole service or many people. Low: one person, a workaround exists.",
-        ),
-        b.input_block(
-            Field.URGENCY,
-            "Urgency",
-            b.static_select(Field.URGENCY, LEVELS, placeholder="How soon must it be fixed?"),
-        ),
-    ]
-    fields.append(
-        b.input_block(
-            Field.SERVICE,
-            "Service or item",
-            item_select(placeholder="Affected service or configuration item"),
-            optional=True,
-            hint="Type a few letters of its name.",
-        )
-    )
-    fields.append(
-        b.input_block(
-            Field.CATEGORY,
-            "Category",
-            b.static_select(
-                Field.CATEGORY, [(c.capitalize(), c) for c in policy.incidents.categories]
-            ),
-            optional=True,
-        )
-    )
-    if policy.channels.security:
-        checkbox = {
-            "type": "checkboxes",
-            "action_id": Field.SECURITY.value,
-            "options": [
-                {
-                    **b.option("Security incident", "yes"),
-                    "description": b.plain("Only the security team and its people see it."),
-                }
-            ],
-        }
-        fields.append(b.input_block(Field.SECURITY, "Security", checkbox, optional=True))
-    metadata = RecordRef(key="new", channel=channel).dump()
-    return b.modal(
-        View.NEW, "New incident", fields, submit="Log incident", private_metadata=metadata
-    )
-
-
-def resolve_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
-    codes = [(c.capitalize(), c) for c in policy.incidents.resolution_codes]
-    inputs = [
-        b.input_block(Field.CODE, "Resolution code", b.static_select(Field.CODE, codes)),
-        text_block(
-            Field.NOTE,
-            "Resolution note",
-            max_length=3000,
-            placeholder="What was wrong and what fixed it",
-        ),
-    ]
-    title = f"Resolve {incident.key}"
-    return record_form(View.RESOLVE, title, title_line(incident), inputs, submit="Resolve", ref=ref)
-
-
-def hold_modal(
-    incident: Incident, ref: RecordRef, suppliers: Sequence[Supplier] = ()
-) -> dict:
-    """Put on hold: what it waits for, and, when it awaits a supplier, which one (those
-    supporting its service, or all) and their ticket reference."""
-    reasons = [(r.label, r.value) for r in HoldReason]
-    inputs = [
-        b.input_block(
-            Field.HOLD_REASON, "Waiting for", b.static_select(Field.HOLD_REASON, reasons)
-        ),
-    ]
-    if suppliers:
-        inputs += [
-            b.input_block(
-                Field.SUPPLIER,
-                "Supplier (when waiting for one)",
-                b.static_select(Field.SUPPLIER, [(s.name, s.name) for s in suppliers]),
-                optional=True,
-                hint="Left empty, you are asked by direct message which supplier it is.",
-            ),
-            text_block(
-                Field.TICKET,
-                "Their ticket reference",
-                max_length=TICKET_MAX,
-                multiline=False,
-                optional=True,
-            ),
-        ]
-    inputs.append(text_block(Field.NOTE, "Note", optional=True))
-    title = f"Hold {incident.key}"
-    return record_form(
-        View.HOLD, title, title_line(incident), inputs, submit="Put on hold", ref=ref
-    )
-
-
-def escalate_modal(incident: Incident, policy: Policy, ref: RecordRef) -> dict:
-    kinds = {
-        "type": "radio_buttons",
-        "action_id": Field.KIND.value,
-        "options": [
-            b.option("Functional: hand to another team", "functional"),
-            b.option("Hierarchical: tell the team lead", "hierarchical"),
-        ],
-    }
-    inputs: list[b.Block] = [b.input_block(Field.KIND, "Escalation", kinds)]
-    teams = [(t.name, t.name) for t in policy.teams if t.name != incident.team]
-    if teams:
-        team = b.static_select(Field.TEAM, teams)
-        inputs.append(b.input_block(Field.TEAM, "Team (functional)", team, optional=True))
-    inputs.append(text_block(Field.NOTE, "Why"))
-    title = f"Escalate {incident.key}"
-    return record_form(
-        View.ESCALATE, title, title_line(incident), inputs, submit="Escalate", ref=ref
-    )
-
-
-def priority_modal(incident: Incident, ref: RecordRef) -> dict:
-    levels = [(priority.name(p), str(p)) for p in range(1, 6)]
-    inputs = [
-        b.input_block(
-            Field.PRIORITY,
-            "New priority",
-            b.static_select(Field.PRIORITY, levels, initial=str(incident.priority)),
-        ),
-        text_block(Field.NOTE, "Reason"),
-    ]
-    heading = title_line(incident) + f"\nComputed: {priority.name(incident.priority)}"
-    title = f"Priority {incident.key}"
-    return record_form(View.PRIORITY, title, heading, inputs, submit="Change", ref=ref)
-
-
-def cancel_modal(incident: Incident, ref: RecordRef) -> dict:
-    inputs = [text_block(Field.NOTE, "Reason")]
-    title = f"Cancel {incident.key}"
-    return record_form(
-        View.CANCEL, title, title_line(incident), inputs, submit="Cancel incident", ref=ref
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.management_reviews.ids import Action, Field, View, action_field
 from models.audit import AuditEntry
@@ -167,36 +168,16 @@ def overview_blocks(
 
 def record_modal(record: ManagementReview, ref: RecordRef) -> dict[str, Any]:
     inputs: list[b.Block] = [
-        b.input_block(Field.HELD_ON, "Held on", {"type": "datepicker", "action_id": Field.HELD_ON}),
-        b.input_block(
-            Field.ATTENDEES,
-            "Attendees",
-            {"type": "multi_users_select", "action_id": Field.ATTENDEES},
-            optional=True,
-        ),
+        *rb.meeting_inputs(Field.HELD_ON, Field.ATTENDEES),
         text_block(Field.DECISIONS, "Decisions", max_length=TEXT_MAX),
     ]
     for n in range(1, ACTIONS_MAX + 1):
-        inputs += [
-            text_block(
-                action_field(n),
-                f"Action {n}",
-                max_length=ACTION_MAX,
-                multiline=False,
-                optional=True,
-            ),
-            b.input_block(
-                action_field(n, "owner"),
-                f"Action {n}: who",
-                {"type": "users_select", "action_id": action_field(n, "owner")},
-                optional=True,
-            ),
-            b.input_block(
-                action_field(n, "due"),
-                f"Action {n}: by when",
-                {"type": "datepicker", "action_id": action_field(n, "due")},
-                optional=True,
-            ),
-        ]
+        inputs += rb.action_inputs(
+            n,
+            action_field(n),
+            action_field(n, "owner"),
+            action_field(n, "due"),
+            max_length=ACTION_MAX,
+        )
     title = f"Record {record.key}"
     return record_form(View.RECORD, title, title_line(record), inputs, submit="Record", ref=ref)

@@ -63,7 +63,6 @@ class NonconformityHandlers(SmsRecordHandlers):
                 "open nonconformities",
                 "Open nonconformities",
                 nonconformities.register,
-                render.list_blocks,
                 everything="Nonconformities",
             ),
             self.show_subcommand("one nonconformity and its audit trail"),

@@ -3,7 +3,6 @@ and the list. What people typed is escaped wherever it is put into mrkdwn."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
@@ -80,29 +79,23 @@ def list_line(r: Nonconformity) -> str:
     )
 
 
-def list_blocks(found: Sequence[Nonconformity], heading: str) -> list[b.Block]:
-    return rb.register_blocks(found, heading, list_line)
-
-
 def new_modal(source: str = "") -> dict[str, Any]:
     blocks = [
-        b.input_block(
-            Field.TITLE,
-            "Requirement not met",
-            b.text_input(Field.TITLE, max_length=TITLE_MAX),
-        ),
+        rb.text_block(Field.TITLE, "Requirement not met", max_length=TITLE_MAX, multiline=False),
         rb.text_block(Field.DESCRIPTION, "What was found", max_length=TEXT_MAX, optional=True),
         b.input_block(Field.OWNER, "Owner", {"type": "users_select", "action_id": Field.OWNER}),
-        b.input_block(
+        rb.text_block(
             Field.SOURCE,
             "Found by",
-            b.text_input(Field.SOURCE, initial=source, max_length=SOURCE_MAX, placeholder="AUD-2"),
+            max_length=SOURCE_MAX,
+            multiline=False,
             optional=True,
             hint="The internal audit (AUD-n) or the review it came from.",
+            placeholder="AUD-2",
+            initial=source,
         ),
     ]
-    metadata = RecordRef(key="new").dump()
-    return b.modal(View.NEW, "Nonconformity", blocks, submit="Raise", private_metadata=metadata)
+    return rb.new_record_form(View.NEW, "Nonconformity", blocks, submit="Raise")
 
 
 def plan_modal(record: Nonconformity, ref: RecordRef) -> dict[str, Any]:

@@ -25,7 +25,6 @@ class ProblemHandlers(KindHandlers):
     command = "/problem"
     kind = problems.KIND
     heading = "*Problems*"
-    show_example = "PRB-2"
     renderer = render
     first_step_by = "created_by"
     refresh_when_announced = True  # later steps update the message in place
@@ -46,7 +45,6 @@ class ProblemHandlers(KindHandlers):
                 "open problems, newest first",
                 "Open problems",
                 problems.list_problems,
-                render.list_blocks,
             ),
             self.show_subcommand("one problem, its linked incidents and its audit trail"),
             SubCommand(

@@ -119,17 +119,12 @@ def proposal_blocks(finding: TrendFinding) -> list[b.Block]:
     ]
 
 
-def list_blocks(found: Sequence[Problem], heading: str) -> list[b.Block]:
-    heading = b.user_text(heading)
-    if not found:
-        return [b.section(f"{heading}: none.")]
-    lines = [
+def list_line(p: Problem) -> str:
+    return (
         f"*{p.key}* {b.user_text(p.title)} — P{p.priority}, {p.state.label}"
         + (f", {b.user_text(p.service)}" if p.service else "")
         + (f", {b.user_text(p.item_key)}" if p.item_key else "")
-        for p in found
-    ]
-    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+    )
 
 
 def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.Block]:
@@ -167,25 +162,12 @@ def new_problem_modal(
     if incident:
         blocks_.append(b.context(f"Raised from {b.user_text(incident)}; it will be linked."))
     blocks_ += [
-        b.input_block(
-            Field.TITLE,
-            "Title",
-            b.text_input(Field.TITLE, initial=title[:TITLE_MAX], max_length=TITLE_MAX),
-        ),
-        b.input_block(
-            Field.DESCRIPTION,
-            "Description",
-            b.text_input(
-                Field.DESCRIPTION, multiline=True, max_length=3000, initial=description[:3000]
-            ),
-            optional=True,
+        rb.title_block(Field.TITLE, max_length=TITLE_MAX, initial=title),
+        rb.text_block(
+            Field.DESCRIPTION, "Description", max_length=3000, optional=True, initial=description
         ),
         b.input_block(Field.TARGET, "Service or item", item_select(initial=target), optional=True),
-        b.input_block(
-            Field.PRIORITY,
-            "Priority",
-            b.static_select(Field.PRIORITY, PRIORITIES, initial=str(priority)),
-        ),
+        rb.select_block(Field.PRIORITY, "Priority", PRIORITIES, initial=str(priority)),
     ]
     metadata = RecordRef(key=incident or "new").dump()
     return b.modal(View.NEW, "New problem", blocks_, submit="Raise", private_metadata=metadata)

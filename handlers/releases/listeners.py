@@ -107,9 +107,7 @@ class ReleaseHandlers(KindHandlers):
         )
 
     def on_list(self, call: Call) -> None:
-        with self.ctx.db.session() as session:
-            found = releases.list_releases(session)
-        call.respond(text="Releases", blocks=render.list_blocks(found), response_type="ephemeral")
+        self.answer_register(call, "Releases", releases.list_releases, line=render.list_line)
 
     # ---- planning a release -----------------------------------------------------------------
 

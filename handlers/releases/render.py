@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.kind import Button, record_form, step_buttons, text_block
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
@@ -105,11 +106,7 @@ STEPS = {
 
 
 def step_text(action: str, release: Release, actor: str, note: str | None = None) -> str:
-    """The thread post of one step; `note` is what the person typed with it."""
-    text = f"{b.user(actor)} " + STEPS[action].format(key=release.key)
-    if note:
-        text += f"\n> {b.user_text(note)}"
-    return text
+    return rb.step_post(STEPS[action], release.key, actor, note)
 
 
 def planned_text(release: Release, bundle: Sequence[Change]) -> str:
@@ -136,11 +133,8 @@ def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
     return [block for block in out if block]
 
 
-def list_blocks(found: Sequence[Release]) -> list[b.Block]:
-    if not found:
-        return [b.section("Releases: none.")]
-    lines = [f"*{r.key}* {_name(r)} — {r.state.label}, window {window_text(r)}" for r in found]
-    return [b.section(f"*Releases* ({len(found)})"), b.section("\n".join(lines)[:2900])]
+def list_line(r: Release) -> str:
+    return f"*{r.key}* {_name(r)} — {r.state.label}, window {window_text(r)}"
 
 
 def show_blocks(
@@ -210,18 +204,8 @@ def new_release_modal(candidates: Sequence[Change]) -> dict:
             {"type": "datetimepicker", "action_id": Field.END.value},
             optional=True,
         ),
-        b.input_block(
-            Field.PLAN,
-            "Release plan",
-            b.text_input(Field.PLAN, multiline=True, max_length=3000),
-            optional=True,
-        ),
-        b.input_block(
-            Field.BACKOUT,
-            "Backout plan",
-            b.text_input(Field.BACKOUT, multiline=True, max_length=3000),
-            optional=True,
-        ),
+        rb.text_block(Field.PLAN, "Release plan", max_length=3000, optional=True),
+        rb.text_block(Field.BACKOUT, "Backout plan", max_length=3000, optional=True),
         b.input_block(
             Field.MANAGER,
             "Release manager",
@@ -232,13 +216,7 @@ def new_release_modal(candidates: Sequence[Change]) -> dict:
             },
         ),
     ]
-    return b.modal(
-        View.NEW,
-        "Plan a release",
-        fields,
-        submit="Plan release",
-        private_metadata=RecordRef(key="new").dump(),
-    )
+    return rb.new_record_form(View.NEW, "Plan a release", fields, submit="Plan release")
 
 
 def test_modal(release: Release, ref: RecordRef) -> dict:

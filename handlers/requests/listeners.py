@@ -30,7 +30,6 @@ class RequestHandlers(KindHandlers):
     command = "/request"
     kind = requests.KIND
     heading = "*Service requests*"
-    show_example = "REQ-5"
     forms = {
         Action.REJECT: Form("decide", render.reject_modal),
         Action.FULFIL: Form("fulfil", render.fulfil_modal),
@@ -101,11 +100,13 @@ class RequestHandlers(KindHandlers):
 
     def on_list(self, call: Call) -> None:
         everyone = bool(call.args) and call.args[0].lower() == "all"
-        with self.ctx.db.session() as session:
-            found = requests.list_requests(session, requester=None if everyone else call.user)
-        heading = "Open requests" if everyone else "Your open requests"
-        call.respond(
-            text=heading, blocks=render.list_blocks(found, heading), response_type="ephemeral"
+        self.answer_register(
+            call,
+            "Open requests" if everyone else "Your open requests",
+            lambda session: requests.list_requests(
+                session, requester=None if everyone else call.user
+            ),
+            line=render.list_line,
         )
 
     def other(self, call: Call) -> None:

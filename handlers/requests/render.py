@@ -191,16 +191,11 @@ def requester_text(step: str, request: ServiceRequest, actor: str | None = None)
     return texts[step]
 
 
-def list_blocks(found: Sequence[ServiceRequest], heading: str) -> list[b.Block]:
-    heading = b.user_text(heading)
-    if not found:
-        return [b.section(f"{heading}: none.")]
-    lines = [
+def list_line(r: ServiceRequest) -> str:
+    return (
         f"{summary(r)}, by {b.user(r.requester)}, "
         f"{b.slack_time(r.submitted_at, fmt='{date_short}')}"
-        for r in found
-    ]
-    return [b.section(f"*{heading}* ({len(found)})"), b.section("\n".join(lines))]
+    )
 
 
 def show_blocks(

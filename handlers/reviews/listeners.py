@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot import thread_posts
 from handlers.common import actor_of, later, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
+from handlers.record_blocks import register_blocks
 from handlers.reviews import render
 from handlers.reviews.ids import Action, Field, View
 from models.carried import RecordRef
@@ -27,7 +28,6 @@ class ReviewHandlers(KindHandlers):
     command = "/pir"
     kind = reviews.KIND
     heading = "*Post-incident reviews*"
-    show_example = "PIR-1"
     renderer = render
     first_step_by = "owner"
     steps = {Action.CLOSE: Step("close", reviews.close)}
@@ -66,8 +66,12 @@ class ReviewHandlers(KindHandlers):
 
         def blocks(session: Any) -> list[Any]:
             found = reviews.list_open(session)
-            return render.list_blocks(
-                found, heading, hidden=sorted(reviews.hidden(session, found, actor))
+            hidden = reviews.hidden(session, found, actor)
+            return register_blocks(
+                found,
+                heading,
+                lambda r: render.restricted_line(r) if r.key in hidden else render.list_line(r),
+                none="None.",
             )
 
         self.answer_list(call, heading, blocks)

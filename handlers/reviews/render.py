@@ -197,22 +197,11 @@ def redacted_message(review: PostIncidentReview) -> tuple[str, list[b.Block]]:
     ]
 
 
-def list_blocks(
-    found: Sequence[PostIncidentReview],
-    heading: str = "Open post-incident reviews",
-    *,
-    hidden: Sequence[str] = (),
-) -> list[b.Block]:
-    if not found:
-        return [b.section(f"*{b.user_text(heading)}*\nNone.")]
-    lines = [
-        restricted_line(r)
-        if r.key in hidden
-        else f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due "
+def list_line(r: PostIncidentReview) -> str:
+    return (
+        f"*{r.key}* · {b.user_text(r.incident_key)} · {b.user(r.owner)} · due "
         f"{b.slack_time(r.due_at)}"
-        for r in found
-    ]
-    return b.line_sections([f"*{b.user_text(heading)}*", *lines])
+    )
 
 
 def actions_blocks(

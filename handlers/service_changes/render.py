@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Field, View, criterion_field, note_field
 from handlers.kind import record_form, text_block
@@ -62,15 +63,15 @@ def summary_text(detail: ServiceChange, accepted: Sequence[Criterion]) -> str:
 def detail_blocks(detail: ServiceChange, accepted: Sequence[Criterion]) -> list[b.Block]:
     """The service change on `/change show`: what it proposes and the acceptance results."""
     out: list[b.Block] = [b.section(summary_text(detail, accepted))]
-    for label, text in (
-        ("Requirements", detail.requirements),
-        ("Design", detail.design),
-        ("Agreement it needs", detail.agreement),
-        ("Capacity it needs", detail.capacity),
-        ("Budget it needs", detail.budget),
-    ):
-        if text:
-            out.append(b.section(f"*{label}*\n{b.user_text(text)[: b.SECTION_LIMIT - 40]}"))
+    out += rb.text_sections(
+        [
+            ("Requirements", detail.requirements),
+            ("Design", detail.design),
+            ("Agreement it needs", detail.agreement),
+            ("Capacity it needs", detail.capacity),
+            ("Budget it needs", detail.budget),
+        ]
+    )
     out.append(b.section("*Acceptance criteria*"))
     out += b.line_sections(criteria_lines(accepted))
     return out
@@ -91,31 +92,32 @@ def service_modal(services: Sequence[Service], teams: Sequence[Team]) -> dict[st
     """Propose a new, changed or removed service (`/change service`)."""
     existing = [(s.name, s.name) for s in services]
     fields: list[b.Block] = [
-        b.input_block(Field.SERVICE_ACTION, "What", b.static_select(Field.SERVICE_ACTION, ACTIONS)),
-        b.input_block(
+        rb.select_block(Field.SERVICE_ACTION, "What", ACTIONS),
+        rb.text_block(
             Field.SERVICE_NAME,
             "New service's name",
-            b.text_input(Field.SERVICE_NAME, max_length=SERVICE_NAME_MAX),
+            max_length=SERVICE_NAME_MAX,
+            multiline=False,
             optional=True,
             hint="For a new service.",
         ),
     ]
     if existing:
         fields.append(
-            b.input_block(
+            rb.select_block(
                 Field.SERVICE,
                 "Existing service",
-                b.static_select(Field.SERVICE, existing),
+                existing,
                 optional=True,
                 hint="For a changed or removed service.",
             )
         )
     if teams:
         fields.append(
-            b.input_block(
+            rb.select_block(
                 Field.TEAM,
                 "Team that runs it",
-                b.static_select(Field.TEAM, [(t.name, t.name) for t in teams]),
+                [(t.name, t.name) for t in teams],
                 optional=True,
                 hint="Required for a new service; for a changed one, only if it moves.",
             )
@@ -132,18 +134,12 @@ def service_modal(services: Sequence[Service], teams: Sequence[Team]) -> dict[st
         text_block(Field.AGREEMENT, "Agreement it needs", max_length=TEXT_MAX, optional=True),
         text_block(Field.CAPACITY, "Capacity it needs", max_length=TEXT_MAX, optional=True),
         text_block(Field.BUDGET, "Budget it needs", max_length=TEXT_MAX, optional=True),
-        b.input_block(Field.RISK, "Risk", b.static_select(Field.RISK, RISKS)),
+        rb.select_block(Field.RISK, "Risk", RISKS),
         *window_inputs(),
         backout_input(),
         implementer_input(),
     ]
-    return b.modal(
-        View.SERVICE,
-        "Service change",
-        fields,
-        submit="Propose",
-        private_metadata=RecordRef(key="new").dump(),
-    )
+    return rb.new_record_form(View.SERVICE, "Service change", fields, submit="Propose")
 
 
 def acceptance_modal(

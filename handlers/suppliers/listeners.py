@@ -10,6 +10,7 @@ from slack_bolt import Respond
 from handlers.common import actor_of, tell
 from handlers.customers import CustomerHandlers
 from handlers.kind import CommandHandlers, SubCommand, post_in_record_thread
+from handlers.record_blocks import register_blocks
 from handlers.suppliers import render
 from models.relationship import PartyKind
 from services import changes, incidents, problems, suppliers
@@ -48,7 +49,12 @@ class SupplierHandlers(CommandHandlers):
     def on_list(self, respond: Respond) -> None:
         with self.ctx.db.session() as session:
             waiting = suppliers.open_count(session)
-        blocks = render.list_blocks(self.ctx.policy.suppliers, waiting)
+        blocks = register_blocks(
+            self.ctx.policy.suppliers,
+            "Suppliers",
+            lambda supplier: render.list_line(supplier, waiting),
+            none="none in the policy file",
+        )
         respond(text="Suppliers", blocks=blocks, response_type="ephemeral")
 
     def on_show(self, name: str, respond: Respond) -> None:

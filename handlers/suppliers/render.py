@@ -16,16 +16,13 @@ def _target(value: timedelta | None) -> str:
     return format_duration(value) if value else "—"
 
 
-def list_blocks(suppliers: Sequence[Supplier], waiting: dict[str, int]) -> list[b.Block]:
-    if not suppliers:
-        return [b.section("*Suppliers*\nnone in the policy file")]
-    lines = [
+def list_line(s: Supplier, waiting: dict[str, int]) -> str:
+    """A supplier in `/supplier list`; `waiting` counts the open records waiting on each."""
+    return (
         f"*{b.user_text(s.name)}* — contract {b.user_text(s.contract) or '—'}, ends "
         f"{s.contract_end.isoformat() if s.contract_end else '—'}, "
         f"{b.user_text(waiting.get(s.name, 0))} record(s) waiting"
-        for s in suppliers
-    ]
-    return [b.section("*Suppliers*"), *b.line_sections(lines)]
+    )
 
 
 def show_blocks(

@@ -6,7 +6,7 @@ import pytest
 
 # Each odd input, and what the answer must say (a fragment of it).
 ODD_COMMANDS = [
-    ("/incident", "show", "Which incident? For example `/incident show INC-7`."),
+    ("/incident", "show", "Which incident? For example `/incident show INC-12`."),
     ("/incident", "show INC-abc", "'INC-abc' is not an incident key; they look like INC-12."),
     ("/incident", "show CHG-1", "'CHG-1' is not an incident key"),
     ("/incident", "list P9", "'P9' is not a priority; use P1 to P5."),

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 import composition
-from handlers.kind import KindHandlers, SubCommand, usage_text
+from handlers.kind import KindHandlers, SubCommand
 from handlers.problems import ProblemHandlers
+from handlers.slash import usage_text
 from models.problem import Problem, ProblemStatus
 from services import audit, nonconformities, problems
 from services.errors import Forbidden, NotAllowed
@@ -67,7 +68,7 @@ def test_show_without_a_key_and_with_a_bad_key_answer_in_plain_words(slack, fake
     slack.command("/problem", "show", user_id="U0AGENT1")
     slack.command("/problem", "show CHG-1", user_id="U0AGENT1")
     assert _answers(fake_slack, seen) == [
-        "Which problem? For example `/problem show PRB-2`.",
+        "Which problem? For example `/problem show PRB-4`.",
         "'CHG-1' is not a problem key; they look like PRB-4.",
     ]
 

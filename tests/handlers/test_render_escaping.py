@@ -526,14 +526,16 @@ CHOICES.update(
 
 
 def render_modules() -> list[types.ModuleType]:
-    """Every handlers.<kind>.render module, found by walking the package."""
+    """Every handlers.<kind>.render module and, where a kind keeps its forms apart, its
+    handlers.<kind>.forms, found by walking the package."""
     found = []
     for info in pkgutil.iter_modules(handlers.__path__):
         if info.ispkg:
-            try:
-                found.append(importlib.import_module(f"handlers.{info.name}.render"))
-            except ModuleNotFoundError:
-                continue
+            for part in ("render", "forms"):
+                try:
+                    found.append(importlib.import_module(f"handlers.{info.name}.{part}"))
+                except ModuleNotFoundError:
+                    continue
     return found
 
 
@@ -595,6 +597,7 @@ def test_every_render_module_is_found() -> None:
     names = {module.__name__ for module in render_modules()}
     assert {
         "handlers.incidents.render",
+        "handlers.incidents.forms",
         "handlers.changes.render",
         "handlers.releases.render",
         "handlers.problems.render",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from handlers.incidents import major_render, render
+from handlers.incidents import forms, major_render
 from handlers.incidents.ids import Action, More, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -88,14 +88,14 @@ def _forged_views() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     )
     ref = RecordRef(key="INC-1")
     built = [
-        (render.resolve_modal(stand_in, policy, ref), {"resolution_code": "fixed", "note": "x"}),
-        (render.hold_modal(stand_in, ref), {"hold_reason": "customer", "note": "x"}),
+        (forms.resolve_modal(stand_in, policy, ref), {"resolution_code": "fixed", "note": "x"}),
+        (forms.hold_modal(stand_in, ref), {"hold_reason": "customer", "note": "x"}),
         (
-            render.escalate_modal(stand_in, policy, ref),
+            forms.escalate_modal(stand_in, policy, ref),
             {"escalation_kind": "hierarchical", "note": "x"},
         ),
-        (render.priority_modal(stand_in, ref), {"priority": "5", "note": "x"}),
-        (render.cancel_modal(stand_in, ref), {"note": "x"}),
+        (forms.priority_modal(stand_in, ref), {"priority": "5", "note": "x"}),
+        (forms.cancel_modal(stand_in, ref), {"note": "x"}),
         (major_render.declare_modal(stand_in, ref), {"reason": "x"}),
         (
             major_render.update_modal(stand_in, ref),

@@ -1,0 +1,56 @@
+"""The pieces every kind's messages and forms are built from (handlers/record_blocks.py)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from bot import blocks as b
+from handlers import record_blocks as rb
+from models.carried import RecordRef
+
+
+def _texts(blocks: list[dict]) -> list[str]:
+    return [block["text"]["text"] for block in blocks]
+
+
+def test_a_register_counts_its_records_and_escapes_what_was_typed_in_its_heading() -> None:
+    found = [SimpleNamespace(key="PRB-1"), SimpleNamespace(key="PRB-2")]
+    blocks = rb.register_blocks(found, "Open <!channel> problems", lambda r: f"*{r.key}*")
+    assert _texts(blocks) == ["*Open &lt;!channel&gt; problems* (2)", "*PRB-1*\n*PRB-2*"]
+
+
+def test_an_empty_register_says_so_in_its_own_words() -> None:
+    assert _texts(rb.register_blocks([], "Suppliers", str)) == ["*Suppliers*: none."]
+    said = rb.register_blocks([], "Suppliers", str, none="none in the policy file")
+    assert _texts(said) == ["*Suppliers*: none in the policy file"]
+
+
+def test_a_long_register_is_spread_over_sections_slack_accepts() -> None:
+    found = [SimpleNamespace(key=f"REL-{n}") for n in range(400)]
+    blocks = rb.register_blocks(found, "Releases", lambda r: f"*{r.key}* " + "x" * 40)
+    assert len(blocks) > 2
+    assert all(len(text) <= b.SECTION_LIMIT for text in _texts(blocks))
+    listed = "\n".join(_texts(blocks)[1:]).splitlines()
+    assert len(listed) == 400 and listed[-1].startswith("*REL-399*")
+
+
+def test_texts_people_wrote_are_escaped_cut_at_the_section_limit_and_empty_ones_left_out() -> None:
+    blocks = rb.text_sections([("Design", "<" * 3000), ("Budget", None), ("Plan", "ship it")])
+    assert len(blocks) == 2
+    design, plan = _texts(blocks)
+    assert design.startswith("*Design*\n&lt;&lt;") and len(design) == b.SECTION_LIMIT
+    assert plan == "*Plan*\nship it"
+
+
+def test_a_step_post_names_who_and_quotes_their_note_escaped() -> None:
+    assert rb.step_post("closed {key}.", "CHG-3", "U1") == "<@U1> closed CHG-3."
+    posted = rb.step_post("cancelled {key}.", "REL-2", "U1", "<!here> no window")
+    assert posted == "<@U1> cancelled REL-2.\n> &lt;!here&gt; no window"
+
+
+def test_a_new_record_form_carries_the_ref_new() -> None:
+    form = rb.new_record_form("x_new", "New thing", [b.section("hi")], submit="Raise")
+    assert RecordRef.load(form["private_metadata"]) == RecordRef(key="new")
+    assert form["callback_id"] == "x_new"
+    assert json.dumps(form["submit"]).count("Raise") == 1
