@@ -36,6 +36,18 @@ def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) 
     ctx.follow_up(work, *args, **kwargs)
 
 
+def ack_then(ctx: AppContext, work: Callable[[dict[str, Any], Any], None]) -> Callable[..., None]:
+    """A listener that acks at once and runs `work(body, respond)` after the ack (`later`)."""
+
+    def listener(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        ack()
+        later(ctx, work, body, respond)
+
+    # Bolt names a listener by its function in its logs: name it after the work.
+    listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
+    return listener
+
+
 T = TypeVar("T")
 
 

@@ -25,6 +25,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
 from handlers.common import (
+    ack_then,
     actor_of,
     error_at,
     later,
@@ -161,7 +162,7 @@ class KindHandlers(CommandHandlers, RecordMessages):
 
     def register(self, app: App) -> None:
         if self.steps:
-            app.action(one_of(*self.steps))(self.on_step)
+            app.action(one_of(*self.steps))(ack_then(self.ctx, self.take_step))
         if self.forms:
             app.action(one_of(*self.forms))(self.on_open_form)
         for form in self.forms.values():
@@ -191,8 +192,7 @@ class KindHandlers(CommandHandlers, RecordMessages):
         if not call.args:
             tell(
                 call.respond,
-                f"Which {self.kind.noun}? For example "
-                f"`{self.command} show {self.kind.example}`.",
+                f"Which {self.kind.noun}? For example `{self.command} show {self.kind.example}`.",
             )
             return
         try:
@@ -266,10 +266,6 @@ class KindHandlers(CommandHandlers, RecordMessages):
 
     def _old_button(self, respond: Respond | None) -> None:
         tell(respond, f"That button is from an old message; use `{self.command} show` instead.")
-
-    def on_step(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self.take_step, body, respond)
 
     def take_step(self, body: dict[str, Any], respond: Respond) -> None:
         """A step button: make the move (the service checks who and when), then update the

@@ -12,7 +12,7 @@ from bot.context import AppContext
 from handlers.agreement_changes import render
 from handlers.agreement_changes.render import F
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import clicked, later, submitted
+from handlers.common import ack_then, clicked, later, submitted
 from handlers.kind import picked_datetime, typed_text
 from models.carried import RecordRef
 from services import agreement_changes
@@ -25,12 +25,8 @@ class AgreementChangeHandlers:
         self.ctx = ctx
 
     def register(self, app: App) -> None:
-        app.action(render.RAISE_ACTION)(self.on_raise)
+        app.action(render.RAISE_ACTION)(ack_then(self.ctx, self._open))
         app.view(render.VIEW)(self.on_submitted)
-
-    def on_raise(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open, body, respond)
 
     def _open(self, body: dict[str, Any], respond: Respond) -> None:
         def check(session: Any, ref: RecordRef, actor: Actor) -> Any:

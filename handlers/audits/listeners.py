@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from handlers.audits import render
 from handlers.audits.ids import Action, Field, View
-from handlers.common import actor_of, later, tell
+from handlers.common import ack_then, actor_of, tell
 from handlers.kind import Form, Step, SubCommand, Submit
 from handlers.nonconformities import render as nc_render
 from handlers.sms_records import SmsRecordHandlers
@@ -49,14 +49,10 @@ class AuditHandlers(SmsRecordHandlers):
         ]
 
     def register_more(self, app: App) -> None:
-        app.action(Action.FINDING.value)(self.on_finding)
+        app.action(Action.FINDING.value)(ack_then(self.ctx, self._open_finding))
 
     def parts(self, session: Any, record: InternalAudit) -> tuple[Any, ...]:
         return (audits.findings(session, key=record.key),)
-
-    def on_finding(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_finding, body, respond)
 
     def _open_finding(self, body: dict[str, Any], respond: Respond) -> None:
         """The nonconformity form, with this audit as where it was found; only its auditor

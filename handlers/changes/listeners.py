@@ -13,7 +13,7 @@ from bot.blocks import ticked, view_values
 from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import clicked, later, submitted, tell, user_id
+from handlers.common import ack_then, clicked, later, submitted, tell, user_id
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
@@ -79,7 +79,7 @@ class ChangeHandlers(KindHandlers):
         app.view(View.REVIEW.value)(self.on_review_submitted)
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.view(View.REJECT.value)(self.on_reject_submitted)
-        app.action(Action.APPROVE.value)(self.on_approve)
+        app.action(Action.APPROVE.value)(ack_then(self.ctx, self._approve))
         self.service_forms.register(app)
 
     @property
@@ -333,10 +333,6 @@ class ChangeHandlers(KindHandlers):
             now=self.ctx.clock.now(),
             policy=self.ctx.policy,
         )
-
-    def on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._approve, body, respond)
 
     def _approve(self, body: dict[str, Any], respond: Respond) -> None:
         def approve(session: Any, ref: RecordRef, actor: Actor) -> Any:

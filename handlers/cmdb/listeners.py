@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot.context import AppContext
 from handlers.cmdb import render
 from handlers.cmdb.ids import ITEM_SELECT
-from handlers.common import later, tell
+from handlers.common import ack_then, tell
 from models.cmdb import NAME_MAX
 from services import capacity, cmdb
 from services.errors import ServiceDeskError
@@ -24,12 +24,8 @@ class CmdbHandlers:
         self.ctx = ctx
 
     def register(self, app: App) -> None:
-        app.command("/ci")(self.on_command)
+        app.command("/ci")(ack_then(self.ctx, self._command))
         app.options(ITEM_SELECT)(self.on_suggest)
-
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._command, body, respond)
 
     def _command(self, body: dict[str, Any], respond: Respond) -> None:
         text = (body.get("text") or "").strip()

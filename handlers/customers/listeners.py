@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import OLD_BUTTON, OUT_OF_DATE, actor_of, clicked, later, tell
+from handlers.common import OLD_BUTTON, OUT_OF_DATE, ack_then, actor_of, clicked, later, tell
 from handlers.customers import render
 from handlers.customers.render import F
 from handlers.kind import Call, CommandHandlers, SubCommand
@@ -45,9 +45,9 @@ class CustomerHandlers(CommandHandlers):
         ]
 
     def register_more(self, app: App) -> None:
-        app.action(reviews.RECORD_ACTION)(self.on_record)
+        app.action(reviews.RECORD_ACTION)(ack_then(self.ctx, self._open_review))
         app.view(render.REVIEW_VIEW)(self.on_review_submitted)
-        app.action(reviews.DONE_ACTION)(self.on_done)
+        app.action(reviews.DONE_ACTION)(ack_then(self.ctx, self._done))
 
     def on_list(self, call: Call) -> None:
         with self.ctx.db.session() as session:
@@ -102,10 +102,6 @@ class CustomerHandlers(CommandHandlers):
         )
 
     # ---- recording a review ---------------------------------------------------------------
-
-    def on_record(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_review, body, respond)
 
     def _open_review(self, body: dict[str, Any], respond: Respond) -> None:
         def check(_session: Any, ref: reviews.PartyRef, actor: Actor) -> Any:
@@ -175,10 +171,6 @@ class CustomerHandlers(CommandHandlers):
         self.ctx.client.chat_postMessage(channel=channel, text=text, **extra)
 
     # ---- actions ---------------------------------------------------------------------------
-
-    def on_done(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._done, body, respond)
 
     def _done(self, body: dict[str, Any], respond: Respond) -> None:
         raw = str(body["actions"][0].get("value") or "")

@@ -8,7 +8,15 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import actor_of, later, one_of, open_checked_form, replace_clicked, tell
+from handlers.common import (
+    ack_then,
+    actor_of,
+    later,
+    one_of,
+    open_checked_form,
+    replace_clicked,
+    tell,
+)
 from handlers.feedback import render
 from handlers.feedback.ids import SCORE_ACTIONS, Action, Field, View
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, Submit, error_at
@@ -60,10 +68,10 @@ class FeedbackHandlers(KindHandlers):
 
     def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
-        app.action(one_of(*SCORE_ACTIONS))(self.on_score)
-        app.action(Action.COMMENT.value)(self.on_comment)
+        app.action(one_of(*SCORE_ACTIONS))(ack_then(self.ctx, self._score))
+        app.action(Action.COMMENT.value)(ack_then(self.ctx, self._open_comment))
         app.view(View.COMMENT.value)(self.on_comment_submitted)
-        app.action(Action.FOLLOW_UP.value)(self.on_follow_up)
+        app.action(Action.FOLLOW_UP.value)(ack_then(self.ctx, self._follow_up))
 
     # ---- /feedback ------------------------------------------------------------------------
 
@@ -119,10 +127,6 @@ class FeedbackHandlers(KindHandlers):
 
     # ---- the satisfaction survey ------------------------------------------------------------
 
-    def on_score(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._score, body, respond)
-
     def _score(self, body: dict[str, Any], respond: Respond) -> None:
         action = body["actions"][0]
         score = int(str(action["action_id"]).rpartition("_")[2])
@@ -145,10 +149,6 @@ class FeedbackHandlers(KindHandlers):
             f"Thank you: you rated {record_key} {score}/5.",
             render.thanked_blocks(record_key, score),
         )
-
-    def on_comment(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_comment, body, respond)
 
     def _open_comment(self, body: dict[str, Any], respond: Respond) -> None:
         record_key = str(body["actions"][0].get("value") or "")
@@ -173,10 +173,6 @@ class FeedbackHandlers(KindHandlers):
             )
 
         self.submit(ack, body, view, apply, Field.COMMENT)
-
-    def on_follow_up(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._follow_up, body, respond)
 
     def _follow_up(self, body: dict[str, Any], respond: Respond) -> None:
         record_key = str(body["actions"][0].get("value") or "")

@@ -50,12 +50,8 @@ class IncidentButtons(IncidentMessages):
 
         later(self.ctx, self._step, body, respond, "acknowledge", apply)
 
-    def on_escalation_acknowledge(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Acknowledge from an escalation message: recorded once per person and escalation."""
-        ack()
-        later(self.ctx, self._escalation_acknowledge, body, respond)
-
     def _escalation_acknowledge(self, body: dict[str, Any], respond: Respond) -> None:
+        """Acknowledge from an escalation message: recorded once per person and escalation."""
         key = self._key_from(body)
         if key is None:
             return

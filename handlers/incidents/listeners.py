@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers.common import ack_then
 from handlers.incidents.commands import IncidentCommands
 from handlers.incidents.ids import ADD_TO_TIMELINE, Action, View
 from handlers.incidents.major import IncidentMajor
@@ -31,10 +32,10 @@ class IncidentHandlers(IncidentCommands, IncidentMajor):
         # Major incidents (handlers/incidents/major.py).
         app.view(View.DECLARE.value)(self.on_declare_submitted)
         app.view(View.UPDATE.value)(self.on_update_submitted)
-        app.action(Action.COMMANDER.value)(self.on_role)
-        app.action(Action.COMMS_LEAD.value)(self.on_role)
-        app.action(Action.POST_UPDATE.value)(self.on_open_update)
-        app.shortcut(ADD_TO_TIMELINE)(self.on_add_to_timeline)
+        app.action(Action.COMMANDER.value)(ack_then(self.ctx, self._set_role))
+        app.action(Action.COMMS_LEAD.value)(ack_then(self.ctx, self._set_role))
+        app.action(Action.POST_UPDATE.value)(ack_then(self.ctx, self._open_update))
+        app.shortcut(ADD_TO_TIMELINE)(ack_then(self.ctx, self._add_to_timeline))
         app.view(View.NEW.value)(self.on_new_submitted)
         app.view(View.RESOLVE.value)(self.on_resolve_submitted)
         app.view(View.HOLD.value)(self.on_hold_submitted)
@@ -43,7 +44,7 @@ class IncidentHandlers(IncidentCommands, IncidentMajor):
         app.view(View.CANCEL.value)(self.on_cancel_submitted)
         app.action(Action.ACKNOWLEDGE.value)(self.on_acknowledge)
         app.action(paging.ACK_ACTION_ID)(self.on_page_acknowledge)
-        app.action(Action.ESCALATION_ACK.value)(self.on_escalation_acknowledge)
+        app.action(Action.ESCALATION_ACK.value)(ack_then(self.ctx, self._escalation_acknowledge))
         app.action(Action.ASSIGN.value)(self.on_assign)
         app.action(Action.RESUME.value)(self.on_resume)
         app.action(Action.REOPEN.value)(self.on_reopen)

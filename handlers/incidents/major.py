@@ -356,10 +356,6 @@ class IncidentMajor(IncidentButtons):
 
     # ---- roles and status updates ----------------------------------------------------------
 
-    def on_role(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._set_role, body, respond)
-
     def _set_role(self, body: dict[str, Any], respond: Respond) -> None:
         action = body["actions"][0]
         role = Role.COMMANDER if action.get("action_id") == Action.COMMANDER else Role.COMMS_LEAD
@@ -386,10 +382,6 @@ class IncidentMajor(IncidentButtons):
             user = str(action.get("selected_user"))
             self.say_in_major(key, major_render.role_text(role, user, actor.user_id))
             self.refresh_summary(key)
-
-    def on_open_update(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_update, body, respond)
 
     def _open_update(self, body: dict[str, Any], respond: Respond) -> None:
         key = self._key_from(body)
@@ -455,10 +447,6 @@ class IncidentMajor(IncidentButtons):
             blocks=major_render.timeline_blocks(incident, moments),
             response_type="ephemeral",
         )
-
-    def on_add_to_timeline(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._add_to_timeline, body, respond)
 
     def _add_to_timeline(self, body: dict[str, Any], respond: Respond) -> None:
         channel = str((body.get("channel") or {}).get("id") or "")

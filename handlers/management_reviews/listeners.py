@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import blocks as b
-from handlers.common import actor_of, later, tell
+from handlers.common import ack_then, actor_of, tell
 from handlers.kind import Call, Form, Step, SubCommand
 from handlers.management_reviews import render
 from handlers.management_reviews.ids import Action, Field, View, action_field
@@ -33,7 +33,7 @@ class ManagementReviewHandlers(SmsRecordHandlers):
 
     def register(self, app: App) -> None:
         if self.steps:
-            app.action(Action.CANCEL.value)(self.on_step)
+            app.action(Action.CANCEL.value)(ack_then(self.ctx, self.take_step))
         app.action(Action.RECORD.value)(self.on_open_form)
         self.register_more(app)
 
@@ -44,7 +44,7 @@ class ManagementReviewHandlers(SmsRecordHandlers):
         ]
 
     def register_more(self, app: App) -> None:
-        app.action(Action.ACTION_DONE.value)(self.on_action_done)
+        app.action(Action.ACTION_DONE.value)(ack_then(self.ctx, self._action_done))
         app.view(View.RECORD.value)(self.on_record_submitted)
 
     def message(
@@ -105,10 +105,6 @@ class ManagementReviewHandlers(SmsRecordHandlers):
             )
 
         self.move_form(ack, body, view, "record", apply)
-
-    def on_action_done(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._action_done, body, respond)
 
     def _action_done(self, body: dict[str, Any], respond: Respond) -> None:
         raw = str(body["actions"][0].get("value") or "")

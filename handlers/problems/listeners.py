@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import actor_of, later, replace_clicked, tell
+from handlers.common import ack_then, actor_of, later, replace_clicked, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, post_in_record_thread
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
@@ -61,7 +61,7 @@ class ProblemHandlers(KindHandlers):
         app.view(View.KNOWN_ERROR.value)(self.on_known_error_submitted)
         app.view(View.RESOLVE.value)(self.on_resolve_submitted)
         app.view(View.LINK.value)(self.on_link_submitted)
-        app.action(Action.RAISE_PROPOSAL.value)(self.on_raise_proposal)
+        app.action(Action.RAISE_PROPOSAL.value)(ack_then(self.ctx, self._raise_proposal))
 
     @property
     def channel(self) -> str:
@@ -138,10 +138,6 @@ class ProblemHandlers(KindHandlers):
         for incident in linked:
             self._tell_incident(incident, f"<@{problem.created_by}> linked this incident to {key}.")
         return posted
-
-    def on_raise_proposal(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._raise_proposal, body, respond)
 
     def _raise_proposal(self, body: dict[str, Any], respond: Respond) -> None:
         raw = body["actions"][0].get("value") or ""

@@ -11,7 +11,16 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from handlers.cmdb.listeners import CmdbHandlers
-from handlers.common import OUT_OF_DATE, clicked, later, replace_clicked, submitted, tell, user_id
+from handlers.common import (
+    OUT_OF_DATE,
+    ack_then,
+    clicked,
+    later,
+    replace_clicked,
+    submitted,
+    tell,
+    user_id,
+)
 from handlers.kind import Call, Form, KindHandlers, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
@@ -54,7 +63,7 @@ class RequestHandlers(KindHandlers):
         app.action(Action.CHOOSE.value)(self.on_choose)
         app.view(View.FORM.value)(self.on_form_submitted)
         app.options(render.ABOUT_ITEM)(CmdbHandlers(self.ctx).on_suggest)
-        app.action(Action.APPROVE.value)(self.on_approve)
+        app.action(Action.APPROVE.value)(ack_then(self.ctx, self._approve))
         app.view(View.REJECT.value)(self.on_reject_submitted)
         app.action(Action.START.value)(self.on_start)
         app.view(View.FULFIL.value)(self.on_fulfil_submitted)
@@ -236,10 +245,6 @@ class RequestHandlers(KindHandlers):
         self.ctx.notifier.send_due()
 
     # ---- approval -------------------------------------------------------------------------------
-
-    def on_approve(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._approve, body, respond)
 
     def _approve(self, body: dict[str, Any], respond: Respond) -> None:
         def approve(session: Any, ref: RecordRef, actor: Actor) -> Notify:

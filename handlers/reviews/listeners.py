@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
 from bot import thread_posts
-from handlers.common import actor_of, later, tell
+from handlers.common import ack_then, actor_of, later, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
 from handlers.record_blocks import register_blocks
 from handlers.reviews import render
@@ -46,7 +46,7 @@ class ReviewHandlers(KindHandlers):
     def register_more(self, app: App) -> None:
         app.view(View.RECORD.value)(self.on_record_submitted)
         app.view(View.ADD_ACTION.value)(self.on_action_submitted)
-        app.action(Action.DONE.value)(self.on_done)
+        app.action(Action.DONE.value)(ack_then(self.ctx, self._done))
 
     # Where a new review is announced (announce_review sets it for a restricted incident).
     _channel: str | None = None
@@ -181,10 +181,6 @@ class ReviewHandlers(KindHandlers):
                 ref.key,
                 step=render.action_added_text(review, action, actor.user_id),
             )
-
-    def on_done(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._done, body, respond)
 
     def _done(self, body: dict[str, Any], respond: Respond) -> None:
         actor = actor_of(self.ctx, body)

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
 from handlers.changes.ids import Action, Field, View, criterion_field, note_field
-from handlers.common import actor_of, later, open_checked_form, user_id
+from handlers.common import ack_then, actor_of, later, open_checked_form, user_id
 from handlers.kind import Call, picked_datetime, typed_text
 from handlers.service_changes import render
 from models.service_change import CRITERIA_MAX, ServiceChangeInput
@@ -31,7 +31,7 @@ class ServiceChangeForms:
 
     def register(self, app: App) -> None:
         app.view(View.SERVICE.value)(self.on_submitted)
-        app.action(Action.ACCEPT.value)(self.on_open_accept)
+        app.action(Action.ACCEPT.value)(ack_then(self.ctx, self._open_accept))
         app.view(View.ACCEPT.value)(self.on_accept_submitted)
 
     # ---- proposing ---------------------------------------------------------------------------
@@ -84,10 +84,6 @@ class ServiceChangeForms:
         later(self.ctx, self.kind.announce, key)
 
     # ---- the acceptance test ------------------------------------------------------------------
-
-    def on_open_accept(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._open_accept, body, respond)
 
     def _open_accept(self, body: dict[str, Any], respond: Respond) -> None:
         ref = self.kind.clicked_ref(body)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot.context import AppContext
-from handlers.common import actor_of, later, tell
+from handlers.common import ack_then, actor_of, tell
 from handlers.servicedesk import budget_render as render
 from services import budgets, effort, service_list
 from services.errors import ServiceDeskError
@@ -34,11 +34,7 @@ class CostHandlers:
         self.ctx = ctx
 
     def register(self, app: App) -> None:
-        app.command("/cost")(self.on_command)
-
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._command, body, respond)
+        app.command("/cost")(ack_then(self.ctx, self._command))
 
     def _command(self, body: dict[str, Any], respond: Respond) -> None:
         text = " ".join((body.get("text") or "").split())

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.capacity.command import CapacityCommand
-from handlers.common import clicked, clicked_from, later, replace_clicked, submitted, tell
+from handlers.common import ack_then, clicked, clicked_from, later, replace_clicked, submitted, tell
 from handlers.feedback.csat import CSAT_ARGS, CSAT_HELP, CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.kind import Call, CommandHandlers, SubCommand
@@ -97,7 +97,7 @@ class ServiceDeskHandlers(CommandHandlers):
         ]
 
     def register_more(self, app: App) -> None:
-        app.action(Action.TEST_PASSED.value)(self.on_passed)
+        app.action(Action.TEST_PASSED.value)(ack_then(self.ctx, self._passed))
         app.action(Action.TEST_FAILED.value)(self.on_failed)
         app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
         AgreementHandlers(self.ctx).register(app)
@@ -148,10 +148,6 @@ class ServiceDeskHandlers(CommandHandlers):
         )
 
     # ---- Passed / Failed ----------------------------------------------------------------------
-
-    def on_passed(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        later(self.ctx, self._passed, body, respond)
 
     def _passed(self, body: dict[str, Any], respond: Respond) -> None:
         def passed(session: Any, ref: TestRunRef, actor: Actor) -> Any:

@@ -109,7 +109,7 @@ def test_every_listener_registered_by_name_gets_the_first_look(bolt_app) -> None
         if not isinstance(listener.matchers[0], RouteMatcher)
     ]
     # Only the event and the message shortcut are registered another way.
-    assert sorted(others) == ["on_add_to_timeline", "on_home_opened"]
+    assert sorted(others) == ["_add_to_timeline", "on_home_opened"]
     assert len(routed) > 100
     # Each keeps Bolt's own matcher right behind it.
     assert all(
