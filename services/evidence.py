@@ -62,8 +62,8 @@ from services.cmdb_import import FORMULA_START, neutralise_cell
 from services.errors import InvalidInput
 from services.evidence_clauses import EXTRA_CLAUSES
 from services.reports import files
-from services.reports.build import figures
-from services.reports.figures import Figures, Report
+from services.reports.build import build_report, figures
+from services.reports.figures import Figures
 from services.reports.period import Period, month
 from services.reports.registry import by_key
 from services.reports.registry import sections as registered_sections
@@ -468,28 +468,22 @@ def write_pack(
 def _monthly_reports(
     session: Session, policy: Policy, months: list[Period], now: datetime, out_dir: Path
 ) -> int:
-    """Each month's service report (Markdown and CSV), as `build_report` makes it, but each
-    month's figures are computed once: a month's are the next month's "previous"."""
+    """Each month's service report (Markdown and CSV) by `build_report`, each month's figures
+    computed once: a month's are handed on as the next month's "previous"."""
     chosen = tuple(registered_sections())
     scope = Scope(kind="all")
     previous = figures(session, policy, scope, months[0].previous(), now, chosen, detail=False)
     written = 0
     for period in months:
-        current = figures(session, policy, scope, period, now, chosen, detail=True)
-        report = Report(
-            scope=scope,
-            period=period,
-            generated_at=now,
-            current=current,
-            previous=previous,
-            sections=chosen,
+        report = build_report(
+            session, policy, scope, period, now, sections=chosen, previous=previous
         )
         # The records behind the figures are the clauses' own CSVs (8.1-incidents.csv, …):
         # written once for the pack, not again per month.
         written += len(
             files.write(session, report, formats=["md", "csv"], out_dir=out_dir, records=False)
         )
-        previous = current
+        previous = report.current
     return written
 
 

@@ -45,16 +45,19 @@ def build_report(
     *,
     attainment_target: float = 95.0,
     sections: Sequence[ReportSection] | None = None,
+    previous: Figures | None = None,
 ) -> Report:
     """The report of `scope` over `period`, each figure with the previous period's beside it.
-    `sections` defaults to every registered one."""
+    `sections` defaults to every registered one; `previous`, the figures of the period before
+    when the caller has them already (a run of months measures each month once)."""
     if sections is None:
         from services.reports.registry import sections as registered
 
         sections = registered()
     chosen = tuple(sections)
     current = figures(session, policy, scope, period, now, chosen, detail=True)
-    previous = figures(session, policy, scope, period.previous(), now, chosen, detail=False)
+    if previous is None:
+        previous = figures(session, policy, scope, period.previous(), now, chosen, detail=False)
     return Report(
         scope=scope,
         period=period,
