@@ -6,11 +6,10 @@ completes it with a conclusion; an admin may cancel one (the next is then planne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.improvement import (
@@ -21,7 +20,7 @@ from models.improvement import (
 )
 from models.policy import Policy
 from models.sms_policy import AuditPlan
-from services import audit, reminders
+from services import cadence, reminders
 from services.due_reminders import form_text
 from services.errors import Forbidden
 from services.lifecycle import Lifecycle, admins_cancel
@@ -30,9 +29,7 @@ from services.permissions import Actor
 from services.records import RecordKind
 
 S = AuditStatus
-SYSTEM_ACTOR = "servicedesk"
-REMIND_AT = time(9, 0)
-OVERDUE_AFTER = timedelta(days=7)
+SYSTEM_ACTOR = cadence.SYSTEM_ACTOR
 LIST_LIMIT = 50
 
 
@@ -83,20 +80,8 @@ def _plan(session: Session, record: InternalAudit, plan: AuditPlan | None, now: 
     """The auditor's reminders while the audit is planned; none once it started or ended."""
     wanted: list[reminders.Planned] = []
     if plan is not None and record.state is S.PLANNED:
-        wanted = [
-            reminders.Planned(
-                f"audit:{before.days}d",
-                datetime.combine(record.planned_on - before, REMIND_AT, tzinfo=UTC),
-                record.auditor,
-            )
-            for before in plan.remind_before
-        ]
-        wanted.append(
-            reminders.Planned(
-                "overdue:7d",
-                datetime.combine(record.planned_on + OVERDUE_AFTER, REMIND_AT, tzinfo=UTC),
-                record.auditor,
-            )
+        wanted = cadence.reminders_for(
+            record.planned_on, stage="audit", remind_before=plan.remind_before, who=record.auditor
         )
     reminders.sync(
         session,
@@ -139,21 +124,9 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
             created_at=now,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-        except IntegrityError:
+        note = f"{plan.name}, due {record.planned_on.isoformat()}"
+        if not cadence.add_planned(session, record, now=now, state=S.PLANNED, note=note):
             continue  # another instance planned it first
-        audit.record(
-            session,
-            key=record.key,
-            actor=SYSTEM_ACTOR,
-            at=now,
-            action="created",
-            after=S.PLANNED,
-            note=f"{plan.name}, due {record.planned_on.isoformat()}",
-        )
         _plan(session, record, plan, now)
         created.append(record.key)
     return created

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.agreement_policy import advance_review
@@ -25,7 +24,7 @@ from models.management_review import (
 )
 from models.management_review_policy import ManagementReviewPlan
 from models.policy import Policy
-from services import audit, due_reminders, reminders, review_common, review_inputs
+from services import audit, cadence, due_reminders, reminders, review_common, review_inputs
 from services.changes import FieldError
 from services.due_reminders import form_text
 from services.errors import AlreadyDone, Forbidden, NotFound
@@ -36,12 +35,10 @@ from services.records import RecordKind
 from services.reports.period import Period
 
 S = ReviewStatus
-SYSTEM_ACTOR = "servicedesk"
-REMIND_AT = time(9, 0)
+SYSTEM_ACTOR = cadence.SYSTEM_ACTOR
 # Reminders carry the inputs as they are when sent, so each is queued only this close to its
 # time (the sweep runs every 30 s); one whose time passed while the bot was down is not sent.
 PREPARE_AHEAD = timedelta(minutes=10)
-OVERDUE_AFTER = timedelta(days=7)
 PAST_LIMIT = 10
 RECORD_ACTION = "mr_record"
 
@@ -116,23 +113,9 @@ def inputs(session: Session, *, policy: Policy, now: datetime) -> tuple[Period, 
 
 
 def _schedule(plan: ManagementReviewPlan, record: ManagementReview) -> list[reminders.Planned]:
-    planned_on = record.planned_on
-    out = [
-        reminders.Planned(
-            f"review:{before.days}d",
-            datetime.combine(planned_on - before, REMIND_AT, tzinfo=UTC),
-            record.owner,
-        )
-        for before in plan.remind_before
-    ]
-    out.append(
-        reminders.Planned(
-            "overdue:7d",
-            datetime.combine(planned_on + OVERDUE_AFTER, REMIND_AT, tzinfo=UTC),
-            record.owner,
-        )
+    return cadence.reminders_for(
+        record.planned_on, stage="review", remind_before=plan.remind_before, who=record.owner
     )
-    return out
 
 
 def reminder_text(record: ManagementReview, stage: str, prepared: list[Any], period: Period) -> str:
@@ -211,21 +194,9 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
             created_at=now,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-        except IntegrityError:
+        note = f"due {on.isoformat()}, owner {plan.owner}"
+        if not cadence.add_planned(session, record, now=now, state=S.PLANNED, note=note):
             return []  # another instance planned it first
-        audit.record(
-            session,
-            key=record.key,
-            actor=SYSTEM_ACTOR,
-            at=now,
-            action="created",
-            after=S.PLANNED,
-            note=f"due {on.isoformat()}, owner {plan.owner}",
-        )
         created.append(record.key)
     _remind(session, record, plan, now, policy)
     return created

@@ -1,0 +1,61 @@
+"""What the records a sweep plans on a cadence share (internal audits, management reviews):
+storing the next one once, however many instances sweep at the same time, and the reminders
+of whoever holds it, before its date and once a week after it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services import audit, reminders
+
+SYSTEM_ACTOR = "servicedesk"
+REMIND_AT = time(9, 0)
+OVERDUE_AFTER = timedelta(days=7)
+
+
+def add_planned(session: Session, record: Any, *, now: datetime, state: Any, note: str) -> bool:
+    """Store the record the sweep planned and audit it as created in `state`. False when
+    another instance planned it first (the database's unique index refused this one)."""
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        return False
+    audit.record(
+        session,
+        key=record.key,
+        actor=SYSTEM_ACTOR,
+        at=now,
+        action="created",
+        after=state,
+        note=note,
+    )
+    return True
+
+
+def reminders_for(
+    planned_on: date, *, stage: str, remind_before: list[timedelta], who: str
+) -> list[reminders.Planned]:
+    """`who`'s reminders of a record due on `planned_on`: one per `remind_before` ahead of it
+    (stage `<stage>:<days>d`), then one when it is a week overdue."""
+    out = [
+        reminders.Planned(
+            f"{stage}:{before.days}d",
+            datetime.combine(planned_on - before, REMIND_AT, tzinfo=UTC),
+            who,
+        )
+        for before in remind_before
+    ]
+    out.append(
+        reminders.Planned(
+            "overdue:7d",
+            datetime.combine(planned_on + OVERDUE_AFTER, REMIND_AT, tzinfo=UTC),
+            who,
+        )
+    )
+    return out
