@@ -11,17 +11,15 @@ from sqlmodel import Session, col, select
 
 from models.improvement import (
     IMPROVEMENT_OPEN,
-    TITLE_MAX,
     Improvement,
     ImprovementStatus,
 )
 from models.policy import Policy
 from models.sms_policy import PROCESSES
-from services import audit, due_reminders
+from services import audit, due_reminders, registers
 from services.changes import FieldError
 from services.due_reminders import form_text, parse_due
 from services.errors import Forbidden
-from services.inserts import insert_submitted
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, ref_mention, user_text
 from services.permissions import Actor, MembersOf, in_any
@@ -87,29 +85,19 @@ def propose(
 ) -> Improvement:
     """Anyone raises an improvement; its evaluator is the process's owner now. A second call
     with the same `submission_id` returns the first one."""
-    cleaned = " ".join((title or "").split())
-    if not cleaned:
-        raise FieldError("title", "Give the improvement a short title.")
-    if len(cleaned) > TITLE_MAX:
-        raise FieldError("title", f"Keep the title under {TITLE_MAX} characters.")
+    cleaned = registers.form_title(title, missing="Give the improvement a short title.")
     chosen = _process(process)
-    draft = Improvement(
+    return registers.raise_submitted(
+        session,
+        KIND,
+        description=description,
+        actor=actor,
+        now=now,
+        submission_id=submission_id,
         title=cleaned,
-        description=form_text(
-            description, what="the description", field="description", required=False
-        ),
         process=chosen,
         evaluator=getattr(policy.sms.process_owners, chosen),
-        created_by=actor.user_id,
-        created_at=now,
-        updated_at=now,
-        submission_id=submission_id,
     )
-    found, created = insert_submitted(session, draft)
-    if not created:
-        return found  # a repeated delivery: the first one stored and audited it
-    KIND.created(session, found, actor=actor, now=now)
-    return found
 
 
 def check_evaluator(record: Improvement, actor: Actor, members_of: MembersOf) -> None:

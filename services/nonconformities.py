@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.improvement import NC_OPEN, TITLE_MAX, InternalAudit, NcStatus, Nonconformity
-from services import audits, due_reminders
+from models.improvement import NC_OPEN, InternalAudit, NcStatus, Nonconformity
+from services import audits, due_reminders, registers
 from services.changes import FieldError
 from services.due_reminders import form_text, parse_due
 from services.errors import Forbidden, ServiceDeskError
-from services.inserts import insert_submitted
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor, require_agent
@@ -85,11 +84,7 @@ def raise_nc(
     """An agent (an auditor, a reviewer) records a nonconformity and names its owner. A second
     call with the same `submission_id` returns the first one."""
     may_raise(actor)
-    cleaned = " ".join((title or "").split())
-    if not cleaned:
-        raise FieldError("title", "Say in a line which requirement was not met.")
-    if len(cleaned) > TITLE_MAX:
-        raise FieldError("title", f"Keep the title under {TITLE_MAX} characters.")
+    cleaned = registers.form_title(title, missing="Say in a line which requirement was not met.")
     if not is_user_id(owner):
         raise FieldError("owner", "Choose the person who owns putting it right.")
     where = " ".join((source or "").split())
@@ -98,29 +93,18 @@ def raise_nc(
         where = where.upper()  # the audit's key, as the audit's findings look it up
     if len(where) > SOURCE_MAX:
         raise FieldError("source", f"Keep the source under {SOURCE_MAX} characters.")
-    draft = Nonconformity(
-        title=cleaned,
-        description=form_text(
-            description, what="the description", field="description", required=False
-        ),
-        source=where,
-        owner=owner,
-        created_by=actor.user_id,
-        created_at=now,
-        updated_at=now,
-        submission_id=submission_id,
-    )
-    found, created = insert_submitted(session, draft)
-    if not created:
-        return found  # a repeated delivery: the first one stored and audited it
-    KIND.created(
+    return registers.raise_submitted(
         session,
-        found,
+        KIND,
+        description=description,
         actor=actor,
         now=now,
+        submission_id=submission_id,
         note=f"owner {owner}" + (f", found by {where}" if where else ""),
+        title=cleaned,
+        source=where,
+        owner=owner,
     )
-    return found
 
 
 def _found_by_audit(session: Session, key: str, now: datetime) -> None:

@@ -1,0 +1,56 @@
+"""What the SMS registers raised from a form share (improvements, nonconformities): the title
+as the form gives it, and the entry stored once however often the form is delivered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from models.improvement import TITLE_MAX
+from services.changes import FieldError
+from services.due_reminders import form_text
+from services.inserts import insert_submitted
+from services.permissions import Actor
+from services.records import RecordKind
+
+
+def form_title(value: str | None, *, missing: str) -> str:
+    """The title on one line; `missing` is what the form says when there is none."""
+    cleaned = " ".join((value or "").split())
+    if not cleaned:
+        raise FieldError("title", missing)
+    if len(cleaned) > TITLE_MAX:
+        raise FieldError("title", f"Keep the title under {TITLE_MAX} characters.")
+    return cleaned
+
+
+def raise_submitted(
+    session: Session,
+    kind: RecordKind[Any],
+    *,
+    description: str | None,
+    actor: Actor,
+    now: datetime,
+    submission_id: str | None,
+    note: str | None = None,
+    **fields: Any,
+) -> Any:
+    """A new entry of `kind` with `fields` (checked by the caller) and the form's optional
+    description, audited as created with `note`. A second call with the same `submission_id`
+    returns the first entry: a repeated delivery, stored and audited once."""
+    draft = kind.model(
+        description=form_text(
+            description, what="the description", field="description", required=False
+        ),
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        submission_id=submission_id,
+        **fields,
+    )
+    found, created = insert_submitted(session, draft)
+    if created:
+        kind.created(session, found, actor=actor, now=now, note=note)
+    return found
