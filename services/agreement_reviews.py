@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 from models.agreement import AgreementRecord, AgreementReview, ReviewRef
 from models.agreement_policy import Agreement, advance_review
 from models.policy import Policy
-from services import agreement_versions, audit, reminders, review_common
-from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from services import agreement_versions, reminders, review_common
+from services.errors import Forbidden, NotFound
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
 
 RECORD_REVIEW_ACTION_ID = "agreement_record_review"
 REMIND_AT = time(9, 0)
-NOTE_MAX = 2000
+NOTE_MAX = review_common.NOTE_MAX
 DEFAULT_ESCALATE_AFTER = timedelta(days=14)
 # Chases are planned one cadence ahead, so the outbox holds the next one, never a year's worth.
 CHASES_MAX = 52
@@ -179,13 +179,8 @@ def record_review(
     date on by the cadence (none when it has no cadence), and re-plan the reminders."""
     agreement = check_reviewer(policy, name=name, actor=actor)
     reviewed_on = review_common.held_on(reviewed_on, now, field="reviewed_on")
-    try:
-        chosen = ReviewOutcome(outcome or "")
-    except ValueError:
-        raise InvalidInput("Choose the outcome of the review.") from None
-    text = (note or "").strip()
-    if len(text) > NOTE_MAX:
-        raise InvalidInput(f"Keep the note under {NOTE_MAX} characters.")
+    chosen = review_common.form_outcome(outcome, ReviewOutcome)
+    text = review_common.form_note(note)
     record = agreement_versions.record_of(session, name=agreement.name)
     record = session.exec(
         select(AgreementRecord)
@@ -193,16 +188,14 @@ def record_review(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    repeated = session.exec(
-        select(AgreementReview).where(
-            AgreementReview.name == agreement.name,
-            AgreementReview.reviewed_on == reviewed_on,
-            AgreementReview.outcome == chosen.value,
-            AgreementReview.note == text,
-        )
-    ).first()
-    if repeated is not None:
-        raise AlreadyDone("This review is already recorded.")
+    review_common.refuse_repeated(
+        session,
+        AgreementReview,
+        name=agreement.name,
+        reviewed_on=reviewed_on,
+        outcome=chosen.value,
+        note=text,
+    )
     following = (
         advance_review(reviewed_on, agreement.review_every) if agreement.review_every else None
     )
@@ -216,16 +209,15 @@ def record_review(
         next_review=following,
     )
     session.add(review)
-    audit.record(
+    review_common.audit_recorded(
         session,
         key=record.key,
         actor=actor.user_id,
-        at=now,
-        action="review recorded",
-        field="next_review",
-        before=record.next_review.isoformat() if record.next_review else None,
-        after=following.isoformat() if following else None,
-        note=f"{reviewed_on.isoformat()}, {chosen.value}" + (f": {text}" if text else ""),
+        now=now,
+        before=record.next_review,
+        after=following,
+        summary=f"{reviewed_on.isoformat()}, {chosen.value}",
+        note=text,
     )
     record.next_review = following
     record.updated_at = now

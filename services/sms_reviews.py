@@ -23,13 +23,13 @@ from models.policy import Policy
 from models.sms import SmsItem, SmsItemKind, SmsReview, SmsReviewRef
 from models.sms_policy import Document, Reviewed
 from services import audit, reminders, review_common
-from services.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from services.errors import Forbidden, InvalidInput, NotFound
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
 
 RECORD_REVIEW_ACTION_ID = "sms_record_review"
 REMIND_AT = time(9, 0)
-NOTE_MAX = 2000
+NOTE_MAX = review_common.NOTE_MAX
 VERSION_MAX = 30
 SYSTEM_ACTOR = "servicedesk"
 
@@ -248,18 +248,13 @@ def record_review(
     new version (required when the outcome is "updated"), the next review one cadence on."""
     item = check_reviewer(policy, kind=kind, name=name, actor=actor)
     held = review_common.held_on(reviewed_on, now, field="reviewed_on")
-    try:
-        chosen = SmsReviewOutcome(outcome or "")
-    except ValueError:
-        raise InvalidInput("Choose the outcome of the review.") from None
+    chosen = review_common.form_outcome(outcome, SmsReviewOutcome)
     new_version = (version or "").strip() or None
     if new_version is not None and len(new_version) > VERSION_MAX:
         raise InvalidInput(f"Keep the version under {VERSION_MAX} characters.")
     if chosen is SmsReviewOutcome.UPDATED and new_version is None:
         raise InvalidInput("An update needs its new version (for example 2.1).")
-    text = (note or "").strip()
-    if len(text) > NOTE_MAX:
-        raise InvalidInput(f"Keep the note under {NOTE_MAX} characters.")
+    text = review_common.form_note(note)
     standing(session, policy=policy, now=now)
     row = session.exec(
         select(SmsItem)
@@ -269,16 +264,9 @@ def record_review(
     ).first()
     if row is None or row.id is None:
         raise NotFound(f"The {kind.label} '{user_text(item.name)}' is not recorded yet; try again.")
-    repeated = session.exec(
-        select(SmsReview).where(
-            SmsReview.item_id == row.id,
-            SmsReview.reviewed_on == held,
-            SmsReview.outcome == chosen.value,
-            SmsReview.note == text,
-        )
-    ).first()
-    if repeated is not None:
-        raise AlreadyDone("This review is already recorded.")
+    review_common.refuse_repeated(
+        session, SmsReview, item_id=row.id, reviewed_on=held, outcome=chosen.value, note=text
+    )
     following = advance_review(held, item.review_every) if item.review_every else None
     review = SmsReview(
         item_id=row.id,
@@ -294,16 +282,15 @@ def record_review(
     summary = f"{held.isoformat()}, {chosen.value}"
     if new_version:
         summary += f", version {new_version}"
-    audit.record(
+    review_common.audit_recorded(
         session,
         key=row.key,
         actor=actor.user_id,
-        at=now,
-        action="review recorded",
-        field="next_review",
-        before=row.next_review.isoformat() if row.next_review else None,
-        after=following.isoformat() if following else None,
-        note=summary + (f": {text}" if text else ""),
+        now=now,
+        before=row.next_review,
+        after=following,
+        summary=summary,
+        note=text,
     )
     if new_version and new_version != row.version:
         audit.record(
