@@ -17,32 +17,20 @@ from models.capacity import CapacityAlert
 from models.capacity_policy import CapacityRequirement
 from models.policy import Policy
 from services import audit, capacity
-from services.cmdb_import import MAX_FILE_BYTES, RowError, _FileError, csv_records
+from services.cmdb_import import MAX_FILE_BYTES, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
+from services.row_errors import RowErrors
 
 REQUIRED = ("item", "metric", "value", "at")
 MAX_ROWS = 1_000_000
-MAX_ERRORS = 50  # reported; the rest are counted
 
 
 @dataclass
-class ImportReport:
+class ImportReport(RowErrors):
     stored: int = 0
     duplicates: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    more_errors: int = 0
     alerts: list[CapacityAlert] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.more_errors
-
-    def refuse(self, line: int, message: str) -> None:
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(line, message))
-        else:
-            self.more_errors += 1
 
 
 def _lines(raw: bytes, report: ImportReport) -> str:

@@ -18,22 +18,16 @@ from services import audit, budgets
 from services.cmdb_import import RowError, _decode, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import Actor
+from services.row_errors import RowErrors
 
 REQUIRED = ("date", "service", "amount", "category")
 MAX_ROWS = 100_000
-MAX_ERRORS = 50  # reported; the rest are counted
 
 
 @dataclass
-class ImportReport:
+class ImportReport(RowErrors):
     imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    more_errors: int = 0
     alerts: list[BudgetAlert] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
@@ -82,10 +76,7 @@ def import_file(
                 )
             )
         except ServiceDeskError as error:
-            if len(report.errors) < MAX_ERRORS:
-                report.errors.append(RowError(line, str(error)))
-            else:
-                report.more_errors += 1
+            report.refuse(line, str(error))
     if report.errors:
         return report
     source = f"import {path.name}"[:200]
