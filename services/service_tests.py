@@ -32,7 +32,7 @@ from models.availability import (
     TestRunRef,
     TestState,
 )
-from models.incident import IncidentInput, Level
+from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
 from services import audit, incidents, links, notifications
 from services.errors import AlreadyDone, InvalidInput, NotFound
@@ -403,6 +403,37 @@ def failure_title(*, kind: str, test_name: str, service: str) -> str:
     return f"{kind.capitalize()} test failed: {test_name} on {service}"[:150]
 
 
+def open_failure_incident(
+    session: Session,
+    *,
+    kind: str,
+    test_name: str,
+    service: str,
+    description: str,
+    reporter: str,
+    now: datetime,
+    policy: Policy,
+    submission_id: str,
+) -> Incident:
+    """The incident a failed test opens on its service (high impact, medium urgency); a
+    service gone from the policy file leaves it without one. One per `submission_id`."""
+    incident, _ = incidents.create(
+        session,
+        data=IncidentInput(
+            title=failure_title(kind=kind, test_name=test_name, service=service),
+            description=description,
+            impact=Level.HIGH,
+            urgency=Level.MEDIUM,
+            service=service if policy.service(service) else None,
+        ),
+        reporter=reporter,
+        now=now,
+        policy=policy,
+        submission_id=submission_id,
+    )
+    return incident
+
+
 def record_failed(
     session: Session,
     *,
@@ -418,16 +449,13 @@ def record_failed(
     cleaned = clean_note(note)
     run = check_recorder(session, run_id=run_id, actor=actor, members_of=members_of)
     run = _record(session, run, status=RunStatus.FAILED, actor=actor, note=cleaned, now=now)
-    incident, _ = incidents.create(
+    incident = open_failure_incident(
         session,
-        data=IncidentInput(
-            title=failure_title(kind=run.kind, test_name=run.test_name, service=run.service),
-            # Plain words: a description is shown escaped, so a mention here would show as text.
-            description=f"{run.key} recorded as failed: {cleaned}",
-            impact=Level.HIGH,
-            urgency=Level.MEDIUM,
-            service=run.service if policy.service(run.service) else None,
-        ),
+        kind=run.kind,
+        test_name=run.test_name,
+        service=run.service,
+        # Plain words: a description is shown escaped, so a mention here would show as text.
+        description=f"{run.key} recorded as failed: {cleaned}",
         reporter=actor.user_id,
         now=now,
         policy=policy,

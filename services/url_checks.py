@@ -15,12 +15,11 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from models.availability import TestState, UrlCheck
-from models.incident import IncidentInput, Level
 from models.policy import Policy
 from services import audit, incidents, notifications
 from services.mrkdwn import user_text
 from services.permissions import SYSTEM
-from services.service_tests import OUTBOX_KIND, ensure_state, ensure_states, failure_title
+from services.service_tests import OUTBOX_KIND, ensure_state, ensure_states, open_failure_incident
 
 
 @dataclass(frozen=True)
@@ -139,17 +138,14 @@ def record_check(
         )
         return CheckRecorded()
     described = f"HTTP {status_code}" if status_code is not None else (error or "no answer")
-    incident, _ = incidents.create(
+    incident = open_failure_incident(
         session,
-        data=IncidentInput(
-            title=failure_title(kind="availability", test_name=test_name, service=service),
-            description=(
-                f"The URL check of {test_name} failed {state.consecutive_failures} times in a "
-                f"row since {state.failing_since:%Y-%m-%d %H:%M} UTC (last: {described})."
-            ),
-            impact=Level.HIGH,
-            urgency=Level.MEDIUM,
-            service=service if policy.service(service) else None,
+        kind="availability",
+        test_name=test_name,
+        service=service,
+        description=(
+            f"The URL check of {test_name} failed {state.consecutive_failures} times in a "
+            f"row since {state.failing_since:%Y-%m-%d %H:%M} UTC (last: {described})."
         ),
         reporter=SYSTEM.user_id,
         now=now,
