@@ -13,7 +13,7 @@ from sqlmodel import Session
 from models.capacity import AlertKind
 from models.capacity_policy import CapacityRequirement
 from models.policy import Policy
-from services import capacity, cmdb
+from services import capacity_standing, cmdb
 from services.reports.figures import Report
 from services.reports.sections import Detail, ReportSection, Row, SectionQuery
 from services.reports.text import delta
@@ -30,7 +30,7 @@ class Measured:
 @dataclass(frozen=True)
 class CapacityFigures:
     measured: tuple[Measured, ...]
-    standing: tuple[capacity.CapacityRow, ...] = ()
+    standing: tuple[capacity_standing.CapacityRow, ...] = ()
 
 
 def in_scope(
@@ -65,10 +65,10 @@ class CapacitySection(ReportSection):
             return None
         items = {r.key[0] for r in required}
         period = query.period
-        peaks = capacity.peaks_between(
+        peaks = capacity_standing.peaks_between(
             query.session, since=period.start, until=period.end, items=items
         )
-        raised = capacity.alerts_between(
+        raised = capacity_standing.alerts_between(
             query.session, since=period.start, until=period.end, items=items
         )
         measured = []
@@ -82,12 +82,12 @@ class CapacitySection(ReportSection):
                     {k.value: raised.get((*entry.key, k.value), 0) for k in AlertKind},
                 )
             )
-        standing: tuple[capacity.CapacityRow, ...] = ()
+        standing: tuple[capacity_standing.CapacityRow, ...] = ()
         if query.detail:
             chosen = {r.key for r in required}
             standing = tuple(
                 row
-                for row in capacity.capacity_status(query.session, query.policy, query.now)
+                for row in capacity_standing.capacity_status(query.session, query.policy, query.now)
                 if row.requirement.key in chosen
             )
         return CapacityFigures(tuple(measured), standing)
@@ -115,7 +115,9 @@ class CapacitySection(ReportSection):
                     f"{label}: alerts (warning / critical / forecast)",
                     _alerts(now),
                     _alerts(then) if then else "—",
-                    delta(sum(now.alerts.values()), sum(then.alerts.values()) if then else None, ""),
+                    delta(
+                        sum(now.alerts.values()), sum(then.alerts.values()) if then else None, ""
+                    ),
                 )
             )
         return out

@@ -26,7 +26,7 @@ from models.improvement import (
     Nonconformity,
 )
 from models.policy import Policy
-from services import budgets, capacity, sms, suppliers, surveys
+from services import budgets, capacity_standing, sms, suppliers, surveys
 from services.reports import build_report
 from services.reports.period import Period
 from services.reports.registry import by_key
@@ -212,7 +212,7 @@ def _budgets(session: Session, policy: Policy, period: Period) -> list[str]:
 
 
 def _capacity(session: Session, policy: Policy, period: Period) -> list[str]:
-    rows = capacity.capacity_status(session, policy, period.end)
+    rows = capacity_standing.capacity_status(session, policy, period.end)
     if not rows:
         return ["No capacity requirements in the policy file."]
     lines = []

@@ -27,7 +27,7 @@ from models.sla_policy import format_duration
 from services import (
     audit,
     incident_sla,
-    major_incidents,
+    incident_timeline,
     problems,
     reminders,
     security,
@@ -188,10 +188,10 @@ def draft(session: Session, *, incident: Incident, policy: Policy, now: datetime
     """What a new review is prefilled with: the timeline, the impact of the last status update
     and the SLA figures (plain text; the owner edits it in the Record review form)."""
     lines = ["Timeline (UTC):"]
-    for moment in major_incidents.timeline(session, key=incident.key)[-40:]:
+    for moment in incident_timeline.timeline(session, key=incident.key)[-40:]:
         who = f" {moment.subject}" if moment.subject else ""
         lines.append(f"- {moment.at:%d %b %H:%M} {moment.text}{who}{moment.after}")
-    update = major_incidents.latest_update(session, key=incident.key)
+    update = incident_timeline.latest_update(session, key=incident.key)
     if update is not None:
         lines.append(f"Impact (last status update): {update.impact}")
     sla = incident_sla.evaluate(session, incident=incident, policy=policy, now=now)

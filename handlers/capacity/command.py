@@ -9,7 +9,7 @@ from bot.context import AppContext
 from handlers.capacity import render
 from handlers.common import tell
 from models.sms import SmsItemKind
-from services import capacity, sms_reviews
+from services import capacity_standing, sms_reviews
 from services.mrkdwn import user_text
 
 
@@ -28,7 +28,7 @@ class CapacityCommand:
         item = " ".join(args)[:200] or None
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
-            rows = capacity.capacity_status(session, policy, now, item=item)
+            rows = capacity_standing.capacity_status(session, policy, now, item=item)
             if item is not None and not rows:
                 items = sorted({r.item for r in policy.capacity}, key=str.lower)
                 tell(

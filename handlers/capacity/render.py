@@ -10,7 +10,7 @@ from bot.blocks import Block, actions, button, header, line_sections, slack_time
 from models.capacity import Level
 from models.sms import SmsItem, SmsItemKind, SmsReviewRef
 from models.sms_policy import CapacityPlan
-from services.capacity import CapacityRow
+from services.capacity_standing import CapacityRow
 from services.mrkdwn import link, mention, user_text
 from services.sms_reviews import RECORD_REVIEW_ACTION_ID
 

@@ -11,7 +11,7 @@ from handlers.cmdb import render
 from handlers.cmdb.ids import ITEM_SELECT
 from handlers.common import ack_then, tell
 from models.cmdb import NAME_MAX
-from services import capacity, cmdb
+from services import capacity_standing, cmdb
 from services.errors import ServiceDeskError
 from services.mrkdwn import user_text
 
@@ -67,7 +67,7 @@ class CmdbHandlers:
                 view = cmdb.show(session, key=item.key)
                 affected = cmdb.affected_services(session, key=item.key)
                 records = cmdb.open_records_for_item(session, key=item.key)
-                required = capacity.capacity_status(
+                required = capacity_standing.capacity_status(
                     session, self.ctx.policy, self.ctx.clock.now(), item=item.name
                 )
         except ServiceDeskError as error:

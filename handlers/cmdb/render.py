@@ -12,7 +12,7 @@ from bot import blocks as b
 from handlers.capacity.render import item_lines
 from handlers.cmdb.ids import ITEM_SELECT
 from models.cmdb import ConfigItem
-from services.capacity import CapacityRow
+from services.capacity_standing import CapacityRow
 from services.cmdb import ItemView, OpenRecords
 
 USAGE = "\n".join(

@@ -25,7 +25,7 @@ from handlers.kind import Call, post_in_record_thread
 from models.carried import RecordRef
 from models.incident import Incident
 from models.major_incident import MajorIncident, Role
-from services import incidents, major_incidents, records, security
+from services import incident_timeline, incidents, major_incidents, records, security
 from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import SYSTEM, Actor, require_agent
 
@@ -438,7 +438,7 @@ class IncidentMajor(IncidentButtons):
             with self.ctx.db.session() as session:
                 incident = incidents.get(session, key=call.args[0])
                 security.require_visible(incident, actor_of(self.ctx, call.body))
-                moments = major_incidents.timeline(session, key=incident.key)
+                moments = incident_timeline.timeline(session, key=incident.key)
         except ServiceDeskError as error:
             tell(call.respond, str(error))
             return
@@ -461,7 +461,7 @@ class IncidentMajor(IncidentButtons):
                     raise InvalidInput(
                         "Add to timeline works on messages in a major incident's own channel."
                     )
-                added = major_incidents.mark(
+                added = incident_timeline.mark(
                     session,
                     key=major.incident_key,
                     text=str(message.get("text") or ""),

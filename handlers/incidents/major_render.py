@@ -16,7 +16,7 @@ from models.carried import RecordRef
 from models.incident import Incident
 from models.major_incident import REASON_MAX, UPDATE_FIELD_MAX, MajorIncident, Role, TimelineEntry
 from services import security
-from services.major_incidents import Moment
+from services.incident_timeline import Moment
 from services.mrkdwn import channel_mention, is_user_id
 
 TOPIC_MAX = 250

@@ -13,7 +13,7 @@ from models.capacity import Level
 from models.capacity_policy import CapacityRequirement
 from models.sms import SmsItem
 from models.sms_policy import CapacityPlan
-from services.capacity import CapacityRow
+from services.capacity_standing import CapacityRow
 from tests.handlers.hostile import HOSTILE
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

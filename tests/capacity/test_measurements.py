@@ -13,7 +13,7 @@ from sqlmodel import select
 from models.capacity import CapacityAlert, CapacityMeasurement, Level
 from models.incident import Incident
 from models.notification import Notification
-from services import capacity, incidents
+from services import capacity, capacity_standing, incidents
 from services.errors import InvalidInput, NotFound
 from services.permissions import SYSTEM
 from tests.capacity.conftest import DBA
@@ -54,9 +54,7 @@ def capacity_incidents(database) -> list[Incident]:  # type: ignore[no-untyped-d
         return list(session.exec(select(Incident).order_by(Incident.id)))
 
 
-def test_a_warning_crossing_tells_the_owner_once_and_a_new_crossing_again(
-    database, policy, clock
-):
+def test_a_warning_crossing_tells_the_owner_once_and_a_new_crossing_again(database, policy, clock):
     assert send(database, policy, clock, "payments", "cpu", 50).level is Level.OK
     clock.advance(timedelta(minutes=5))
     crossed = send(database, policy, clock, "payments", "cpu", 70)  # at the threshold counts
@@ -281,8 +279,8 @@ def test_two_writers_at_once_count_one_crossing(database, policy, clock):
 def test_capacity_status_is_every_requirement_where_it_stands(database, policy, clock):
     send(database, policy, clock, "payments", "cpu", 95)
     with database.session() as session:
-        rows = capacity.capacity_status(session, policy, clock.now())
-        one = capacity.capacity_status(session, policy, clock.now(), item="VPN")
+        rows = capacity_standing.capacity_status(session, policy, clock.now())
+        one = capacity_standing.capacity_status(session, policy, clock.now(), item="VPN")
     assert [(r.item, r.metric) for r in rows] == [
         ("Payments", "cpu"),
         ("orders-db", "disk_used"),
@@ -302,7 +300,9 @@ def test_capacity_status_reads_two_queries_however_many_requirements(
     for item, metric, value in (("payments", "cpu", 50), ("orders-db", "disk_used", 100)):
         send(database, policy, clock, item, metric, value)
     with database.session() as session:
-        seen = captured(database, lambda: capacity.capacity_status(session, policy, clock.now()))
+        seen = captured(
+            database, lambda: capacity_standing.capacity_status(session, policy, clock.now())
+        )
     selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, seen
 

@@ -442,7 +442,7 @@ def _major_factories() -> dict[Any, Callable[[], list[Any]]]:
         Role,
         TimelineEntry,
     )
-    from services.major_incidents import Moment
+    from services.incident_timeline import Moment
 
     return {
         MajorIncident: _majors,
