@@ -138,6 +138,9 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The same engine, its connections marked read-only (read_session); made once, as
+        # each execution_options() call builds a new engine object.
+        self._reader = engine.execution_options(**{READ_ONLY: True})
         # Called with the `info` of every session that committed (the scheduler's wake-up
         # reads the earliest deadline a write set: schedules/wakeup.py).
         self.after_commit: list[Callable[[Mapping[str, Any]], None]] = []
@@ -169,9 +172,10 @@ class Database:
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
-        """A session for long reads (reports): on SQLite a deferred transaction, so writers
-        do not queue behind it; whatever it did is rolled back."""
-        session = Session(self.engine.execution_options(**{READ_ONLY: True}))
+        """A session that only reads (reports, lists, a form's lookups): on SQLite a deferred
+        transaction, so it neither waits for writers nor makes them wait; whatever it did is
+        rolled back."""
+        session = Session(self._reader)
         try:
             yield session
         finally:

@@ -234,7 +234,8 @@ class IncidentCommands(IncidentMessages):
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
         try:
-            with self.ctx.db.session() as session:
+            # Only reads: no write transaction (on SQLite none of the writers' queue) for it.
+            with self.ctx.db.read_session() as session:
                 service, item_key = incident_intake.service_or_item(
                     session, chosen=values.get(Field.SERVICE), policy=self.ctx.policy
                 )
