@@ -34,13 +34,13 @@ from handlers.common import (
     submitted,
     tell,
 )
+
+# Re-exported (`x as x`): kinds build their commands, messages and forms from these.
 from handlers.record_blocks import Button as Button
 from handlers.record_blocks import record_form as record_form
 from handlers.record_blocks import register_blocks, show_with_trail
 from handlers.record_blocks import step_buttons as step_buttons
 from handlers.record_blocks import text_block as text_block
-
-# Re-exported: kinds build their commands, messages and forms from these.
 from handlers.record_messages import RecordMessages
 from handlers.record_messages import post_in_record_thread as post_in_record_thread
 from handlers.slash import Call as Call
