@@ -350,16 +350,18 @@ class KindHandlers(CommandHandlers, RecordMessages):
         body: dict[str, Any],
         view: dict[str, Any],
         create: Callable[[Any, Actor, dict[str, Any]], Any],
-        error_field: str,
+        error_field: str | Callable[[ServiceDeskError], str],
     ) -> None:
         """A New form: `create(session, actor, values)` stores the record before the ack (once
-        Slack closes the form it is stored); a bad value is shown by its field; then the
-        record's message is posted."""
+        Slack closes the form it is stored); a bad value is shown by its field, else at
+        `error_field` (or the field `error_field(error)` names); then the record's message is
+        posted."""
         try:
             with self.ctx.db.session() as session:
                 key = create(session, actor_of(self.ctx, body), view_values(view)).key
         except ServiceDeskError as error:
-            ack(response_action="errors", errors={error_at(view, error, error_field): str(error)})
+            default = error_field(error) if callable(error_field) else error_field
+            ack(response_action="errors", errors={error_at(view, error, default): str(error)})
             return
         ack()
         later(self.ctx, self.announce, key)

@@ -15,6 +15,7 @@ from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
 from models.problem import Problem
 from services import incidents, problems
+from services.changes import FieldError
 from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import Actor
 
@@ -90,41 +91,40 @@ class ProblemHandlers(KindHandlers):
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ref = RecordRef.load(view.get("private_metadata"))
         from_incident = ref.key if ref is not None and ref.key != "new" else None
-        values = view_values(view)
-        actor = actor_of(self.ctx, body)
         try:
-            raw_priority = int(values.get(Field.PRIORITY) or 3)
+            raw_priority = int(view_values(view).get(Field.PRIORITY) or 3)
         except ValueError:
             raw_priority = 0
-        try:
-            with self.ctx.db.session() as session:
+
+        def create(session: Any, actor: Actor, values: dict[str, Any]) -> Problem:
+            # The chosen service or item is read in the same transaction as the problem is
+            # stored; a choice that is neither is shown by its own field.
+            try:
                 service, item = problems.target_of(
                     session, chosen=values.get(Field.TARGET), policy=self.ctx.policy
                 )
-        except ServiceDeskError as error:
-            ack(response_action="errors", errors={Field.TARGET: str(error)})
-            return
-        try:
-            with self.ctx.db.session() as session:
-                problem = problems.raise_problem(
-                    session,
-                    title=values.get(Field.TITLE) or "",
-                    description=values.get(Field.DESCRIPTION) or "",
-                    service=service,
-                    item=item,
-                    priority=raw_priority,
-                    actor=actor,
-                    now=self.ctx.clock.now(),
-                    from_incident=from_incident,
-                    submission_id=view["id"],
-                )
-                key = problem.key
-        except ServiceDeskError as error:
-            field = Field.PRIORITY if "Priority" in str(error) else Field.TITLE
-            ack(response_action="errors", errors={field: str(error)})
-            return
-        ack()
-        later(self.ctx, self.announce, key)
+            except ServiceDeskError as error:
+                raise FieldError(Field.TARGET, str(error)) from None
+            return problems.raise_problem(
+                session,
+                title=values.get(Field.TITLE) or "",
+                description=values.get(Field.DESCRIPTION) or "",
+                service=service,
+                item=item,
+                priority=raw_priority,
+                actor=actor,
+                now=self.ctx.clock.now(),
+                from_incident=from_incident,
+                submission_id=view["id"],
+            )
+
+        self.create_form(
+            ack,
+            body,
+            view,
+            create,
+            lambda error: Field.PRIORITY if "Priority" in str(error) else Field.TITLE,
+        )
 
     def announce(self, key: str) -> Any:
         """Post the problem's one channel message and its first step in the thread, and tell

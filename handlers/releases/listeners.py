@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 
 from bot.blocks import view_values
 from handlers.changes.listeners import ChangeHandlers
-from handlers.common import actor_of, later, submitted, user_id
+from handlers.common import actor_of, later, submitted
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
 from handlers.releases import render
@@ -125,32 +125,24 @@ class ReleaseHandlers(KindHandlers):
                 },
             )
             return
-        try:
-            with self.ctx.db.session() as session:
-                release = releases.create(
-                    session,
-                    name=values.get(Field.NAME) or "",
-                    version=values.get(Field.VERSION) or "",
-                    change_keys=list(values.get(Field.CHANGES) or []),
-                    release_manager=values.get(Field.MANAGER) or user_id(body),
-                    release_plan=values.get(Field.PLAN) or "",
-                    backout_plan=values.get(Field.BACKOUT) or "",
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    window_start=picked_datetime(values.get(Field.START)),
-                    window_end=picked_datetime(values.get(Field.END)),
-                    submission_id=view["id"],
-                )
-                key = release.key
-        except ServiceDeskError as error:
-            field = getattr(error, "field", Field.NAME)
-            ack(
-                response_action="errors",
-                errors={field if field in present else Field.NAME: str(error)},
+
+        def create(session: Any, actor: Actor, values: dict[str, Any]) -> Release:
+            return releases.create(
+                session,
+                name=values.get(Field.NAME) or "",
+                version=values.get(Field.VERSION) or "",
+                change_keys=list(values.get(Field.CHANGES) or []),
+                release_manager=values.get(Field.MANAGER) or actor.user_id,
+                release_plan=values.get(Field.PLAN) or "",
+                backout_plan=values.get(Field.BACKOUT) or "",
+                actor=actor,
+                now=self.ctx.clock.now(),
+                window_start=picked_datetime(values.get(Field.START)),
+                window_end=picked_datetime(values.get(Field.END)),
+                submission_id=view["id"],
             )
-            return
-        ack()
-        later(self.ctx, self.announce, key)
+
+        self.create_form(ack, body, view, create, Field.NAME)
 
     # ---- forms ----------------------------------------------------------------------------------
 

@@ -3,11 +3,14 @@ repeated incidents proposing one problem."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from sqlmodel import select
 
 from models.problem import Problem
 from services import problems
+from slackstub.requests import fill
 from tests.handlers.issue5_support import build_chain, issue5_policy
 from tests.handlers.test_incident_flow import channel_message, latest_view, log_incident
 
@@ -149,3 +152,38 @@ def test_problem_command_list_help_and_modal(slack, fake_slack, database):
     assert "PRB-1" in str(fake_slack.calls("response_url")[-1].args)
     slack.command("/problem", "help", user_id="U0AGENT1")
     assert "/problem known-errors" in fake_slack.calls("response_url")[-1].args["text"]
+
+
+def test_the_new_problem_form_shows_each_refusal_by_its_field_and_stores_nothing(
+    slack, fake_slack, database, clock
+):
+    log_incident(slack, fake_slack, impact="low", urgency="low")
+    slack.click(
+        channel_message(fake_slack, database),
+        "incident_more",
+        selected_option="problem|INC-1",
+        user_id="U0AGENT1",
+        channel_id="C0INCIDENTS",
+    )
+    view = latest_view(fake_slack)
+    # A choice that is neither a service nor an item is shown by the choice itself.
+    unknown = slack.submit(
+        view, {"title": "Slow", "service": "no-such-thing", "priority": "2"}, user_id="U0AGENT1"
+    )
+    assert unknown.body["response_action"] == "errors"
+    assert list(unknown.body["errors"]) == ["service"]
+    # A priority out of range (a forged submission: the form offers 1 to 5) is shown by it.
+    forged = copy.deepcopy(fill(view, {"title": "Slow", "service": "payments", "priority": "2"}))
+    forged["priority"]["priority"]["selected_option"]["value"] = "9"
+    bad = slack.submit(view, values=forged, user_id="U0AGENT1")
+    assert list(bad.body["errors"]) == ["priority"]
+    with database.session() as session:
+        assert session.exec(select(Problem)).all() == []
+    # Delivered twice, the good one makes one problem.
+    for _ in range(2):
+        done = slack.submit(
+            view, {"title": "Slow", "service": "payments", "priority": "2"}, user_id="U0AGENT1"
+        )
+        assert done.status == 200 and not done.body
+    with database.session() as session:
+        assert [p.key for p in session.exec(select(Problem))] == ["PRB-1"]
