@@ -71,11 +71,16 @@ def record_form(
     )
 
 
+def with_note(text: str, note: str | None) -> str:
+    """`text` with what the person typed with it (`note`) quoted under it, escaped; `text`
+    alone when they typed nothing."""
+    return text + f"\n> {b.user_text(note)}" if note else text
+
+
 def step_post(template: str, key: str, actor: str, note: str | None = None) -> str:
     """A step's post in the record's thread: who, `template` with the record's key, and what
     they typed with the step (`note`) quoted under it."""
-    text = f"{b.user(actor)} " + template.format(key=key)
-    return text + f"\n> {b.user_text(note)}" if note else text
+    return with_note(f"{b.user(actor)} " + template.format(key=key), note)
 
 
 def new_record_form(

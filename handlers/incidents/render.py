@@ -216,10 +216,7 @@ def step_text(action: str, incident: Incident, actor: str, note: str | None = No
         f"{priority.name(incident.priority)}.",
         "escalate": f"{actor} escalated {incident.key}.",
     }
-    text = texts[action]
-    if note:
-        text += f"\n> {b.user_text(note)}"
-    return text
+    return rb.with_note(texts[action], note)
 
 
 def supplier_text(supplier: str, ticket: str | None) -> str:
@@ -257,9 +254,7 @@ def escalation_text(incident: Incident, kind: str, actor: str, note: str) -> str
         f":arrow_double_up: {lead} by {b.user(actor)}: *{b.user_text(incident.title)}* "
         f"({priority.name(incident.priority)})."
     )
-    if note:
-        text += f"\n> {b.user_text(note)}"
-    return text
+    return rb.with_note(text, note)
 
 
 def dm_blocks(text: str, incident: Incident, *, permalink: str | None = None) -> list[b.Block]:

@@ -54,3 +54,11 @@ def test_a_new_record_form_carries_the_ref_new() -> None:
     assert RecordRef.load(form["private_metadata"]) == RecordRef(key="new")
     assert form["callback_id"] == "x_new"
     assert json.dumps(form["submit"]).count("Raise") == 1
+
+
+def test_a_note_is_quoted_escaped_under_its_text_and_left_out_when_empty() -> None:
+    assert rb.with_note("<@U1> escalated INC-1.", "<!channel> now") == (
+        "<@U1> escalated INC-1.\n> &lt;!channel&gt; now"
+    )
+    assert rb.with_note("<@U1> closed INC-1.", "") == "<@U1> closed INC-1."
+    assert rb.with_note("<@U1> closed INC-1.", None) == "<@U1> closed INC-1."
