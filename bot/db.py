@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +58,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
+# SQLite checkpoints in the committing thread only when the WAL grows past this many pages
+# (its default: 1,000); before that, CHECKPOINTS has done it on its own thread.
+WAL_BACKSTOP_PAGES = 10_000
+
 # Execution option marking a connection that only reads (see Database.read_session).
 READ_ONLY = "servicedesk_read_only"
 
@@ -70,6 +76,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints off the committing thread: left to SQLite, the commit that takes the WAL
+        # past a thousand pages copies it back into the database file (and syncs it) before it
+        # returns, and the Slack request waiting on that commit pays for it. CHECKPOINTS does
+        # it on a thread of its own soon after the commits; SQLite's own stays as a backstop
+        # (a commit that bypasses CHECKPOINTS, a thread that is starved) at ten times its
+        # default, which the thread keeps the WAL well below.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
         cursor.close()
 
     lock = _writer_lock(engine.url.database)
@@ -97,8 +110,13 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
     @event.listens_for(engine, "commit")
+    def _on_commit(connection):  # type: ignore[no-untyped-def]
+        _release_writer_lock(connection.info)
+        if not connection.get_execution_options().get(READ_ONLY):
+            CHECKPOINTS.committed(engine)  # looked up now: a test may put its own in place
+
     @event.listens_for(engine, "rollback")
-    def _on_end(connection):  # type: ignore[no-untyped-def]
+    def _on_rollback(connection):  # type: ignore[no-untyped-def]
         _release_writer_lock(connection.info)
 
     # However a connection leaves its transaction (closed, invalidated, handed back to the
@@ -131,6 +149,88 @@ def _release_writer_lock(info: dict[str, Any]) -> None:
     held = info.pop(_HOLDS_WRITER_LOCK, None)
     if held is not None:
         held.release()
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file on a thread of its own.
+
+    A commit marks its engine (`committed`); a daemon thread, started with the first one,
+    waits `delay` seconds for more commits to gather, then runs a PASSIVE checkpoint on each
+    marked engine: it copies what no reader still needs and never waits for a lock, so
+    neither writers nor readers wait for it. The WAL stays about as long as `delay` seconds of
+    writes. Engines are held weakly; a disposed Database's engine is forgotten. With `delay`
+    None no thread is started: `run_pending` is called by hand (tests)."""
+
+    def __init__(self, *, delay: float | None = 0.5) -> None:
+        self.delay = delay
+        self._pending: weakref.WeakSet[Engine] = weakref.WeakSet()
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def committed(self, engine: Engine) -> None:
+        with self._guard:
+            self._pending.add(engine)
+            if self.delay is None:
+                return
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="sqlite-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def forget(self, engine: Engine) -> None:
+        with self._guard:
+            self._pending.discard(engine)
+
+    def pending(self) -> list[Engine]:
+        with self._guard:
+            return list(self._pending)
+
+    def run_pending(self) -> dict[str, tuple[int, int, int]]:
+        """Checkpoint every marked engine now: {database path: (busy, WAL frames, frames
+        copied)} as SQLite reports them. A failure is logged; the engine is marked again by
+        its next commit."""
+        with self._guard:
+            engines = list(self._pending)
+            self._pending.clear()
+        done: dict[str, tuple[int, int, int]] = {}
+        for engine in engines:
+            path = engine.url.database or ""
+            if not Path(path).is_file():
+                continue  # deleted (a test's store): connecting would make it anew
+            try:
+                row = _checkpoint(path)
+            except Exception as error:  # noqa: BLE001 - the next commit marks it again
+                log.warning("could not checkpoint %s: %s", path, error)
+                continue
+            done[path] = (int(row[0]), int(row[1]), int(row[2]))
+        return done
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.delay or 0)  # let the commits of the next moments gather
+            self.run_pending()
+
+
+def _checkpoint(path: str) -> tuple[Any, ...]:
+    """A PASSIVE checkpoint on a connection of its own, opened for it and closed after.
+
+    Not one of the engine's pooled connections: a pooled connection kept for this would sit in
+    the pool with the schema it last read, and the next request handed it would plan an
+    `EXPLAIN` against that schema (SQLite reloads a changed schema when a statement reads, but
+    an `EXPLAIN QUERY PLAN` reads nothing); nor would it count towards the pool's size."""
+    connection = sqlite3.connect(path, timeout=1.0, isolation_level=None)
+    try:
+        return tuple(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+    finally:
+        connection.close()
+
+
+CHECKPOINTS = Checkpointer()
 
 
 class Database:
@@ -187,6 +287,7 @@ class Database:
         upgrade_database(self.engine)
 
     def dispose(self) -> None:
+        CHECKPOINTS.forget(self.engine)
         self.engine.dispose()
 
 
