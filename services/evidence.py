@@ -12,31 +12,17 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Float,
-    String,
-    Text,
-    TypeDecorator,
-    case,
-    func,
-    literal,
-    type_coerce,
-)
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.agreement import AgreementReview, AgreementVersion
 from models.audit import AuditEntry
 from models.availability import TestRun
-from models.budget import BudgetAlert, Cost, cents_to_money, period_range
+from models.budget import BudgetAlert, Cost, period_range
 from models.capacity import CapacityAlert, CapacityMeasurement
 from models.change import Change, ChangeApproval
 from models.cmdb import ConfigItem
@@ -57,8 +43,7 @@ from models.release import Release
 from models.service_change import AcceptanceResult, ServiceChange
 from models.service_request import RequestApproval, ServiceRequest
 from models.sms import SmsItem, SmsReview
-from services import audit, budgets, evidence_clauses, sms, sms_reviews
-from services.cmdb_import import FORMULA_START, neutralise_cell
+from services import audit, budgets, evidence_clauses, evidence_tables, sms, sms_reviews
 from services.errors import InvalidInput
 from services.evidence_clauses import EXTRA_CLAUSES
 from services.reports import files
@@ -69,7 +54,6 @@ from services.reports.registry import by_key
 from services.reports.registry import sections as registered_sections
 from services.reports.scope import Scope
 
-BATCH = 5000
 MAX_DAYS = 3660
 
 # clause: (title, files that evidence it); a file name ending in "/" is a folder.
@@ -161,35 +145,6 @@ TABLES: dict[str, tuple[type[Any], str | None]] = {
     "9.2-change-approvals.csv": (ChangeApproval, "decided_at"),
     "9.3-releases.csv": (Release, "created_at"),
 }
-# A restricted (security) incident is counted in the pack but not described: these columns
-# are blanked in its row, and in its audit rows the values and notes.
-REDACTED_INCIDENT = dict.fromkeys(
-    (
-        "description",
-        "service",
-        "category",
-        "team",
-        "agreement",
-        "assignee",
-        "reporter",
-        "resolution_code",
-        "resolution_note",
-        "hold_reason",
-        "channel_id",
-        "message_ts",
-        "redacted_channel_id",
-        "redacted_ts",
-    )
-) | {"title": "Restricted incident"}
-REDACTED_AUDIT = dict.fromkeys(("from_value", "to_value", "note"))
-# Tables whose rows belong to a record by its key: what they blank for a restricted incident.
-REDACTED_BY_RECORD: dict[type[Any], dict[str, str | None]] = {
-    AuditEntry: REDACTED_AUDIT,
-    Survey: dict.fromkeys(("service", "team", "customer", "comment")),
-    SupplierWait: dict.fromkeys(("ticket_ref",)),
-}
-# Bookkeeping columns an auditor has no use for.
-SKIPPED = {"claimed_at", "claimed_by", "message_version", "rendered_version", "submission_id"}
 
 
 @dataclass
@@ -205,131 +160,6 @@ def parse_day(text: str, what: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"--{what} '{text[:30]}' is not a date like 2026-01-01.") from None
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # a number is never read as a formula
-    return neutralise_cell(str(value))
-
-
-def _cells(values: Iterable[Any]) -> list[str]:
-    return [_cell(value) for value in values]
-
-
-def _rendered(column: Any, dialect: str) -> Any:
-    """The column as the CSV cell, computed by the database: times as ISO 8601 UTC
-    (2026-01-05T10:00:00+00:00), text with a quote before a formula start (as
-    `neutralise_cell`); anything else (numbers, dates) as it is."""
-    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
-    if isinstance(kind, DateTime):
-        if dialect == "postgresql":
-            shown = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')
-        else:
-            shown = func.strftime("%Y-%m-%dT%H:%M:%S+00:00", column)
-        return type_coerce(shown, String).label(column.name)
-    if isinstance(kind, (String, Text)):
-        risky = func.substr(column, 1, 1).in_([*FORMULA_START, "'"])
-        quoted = case((risky, literal("'", String) + column), else_=column)
-        return type_coerce(quoted, String).label(column.name)
-    if isinstance(kind, Boolean):
-        # As Python writes a bool: the raw cursor gives 0/1 (SQLite) or t/f (COPY).
-        said = case((column, literal("True", String)), (~column, literal("False", String)))
-        return type_coerce(said, String).label(column.name)
-    return column
-
-
-def _write_table(
-    session: Session,
-    path: Path,
-    model: type[Any],
-    column: str | None,
-    start: datetime,
-    end: datetime,
-    restricted: list[str],
-) -> int:
-    """One table's rows as CSV, streamed: the database renders every cell (times, quoted
-    formulas) and the rows are written `BATCH` at a time as they come, with no ORM objects
-    and no per-cell Python, so a million incidents take one pass and flat memory."""
-    table: Any = model.__table__
-    columns = [c for c in table.columns if c.name not in SKIPPED]
-    names = [c.name for c in columns]
-    dialect = session.get_bind().dialect.name
-    shown = [_rendered(c, dialect) for c in columns]
-    # Restricted (security) incidents are counted but not described: the database blanks
-    # their details, and the values and notes of their audit rows.
-    hidden: Any = None
-    blank: dict[str, str | None] = {}
-    if model is Incident:
-        hidden, blank = table.c.restricted, REDACTED_INCIDENT
-    elif model in REDACTED_BY_RECORD and restricted:
-        hidden, blank = table.c.record_key.in_(restricted), REDACTED_BY_RECORD[model]
-    if hidden is not None:
-        shown = [
-            type_coerce(case((hidden, literal(blank[c.name], String)), else_=cell), String).label(
-                c.name
-            )
-            if c.name in blank
-            else cell
-            for c, cell in zip(columns, shown, strict=True)
-        ]
-    statement = sa_select(*shown).order_by(*table.primary_key.columns)
-    if column is not None:
-        moment = table.c[column]
-        statement = statement.where(moment >= start, moment < end)
-    money = "amount_cents" in names
-    at = names.index("amount_cents") if money else -1
-    header = [*names, *(["amount"] if money else [])]
-    if (
-        dialect == "postgresql"
-        and not money
-        and not any(isinstance(c.type, Float) for c in columns)
-    ):
-        return _copy_out(session, path, statement, header)
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for batch in _batches(session, statement, dialect):
-            if money:
-                writer.writerows([*row, cents_to_money(row[at])] for row in batch)
-            else:
-                writer.writerows(batch)
-            count += len(batch)
-    return count
-
-
-def _batches(session: Session, statement: Any, dialect: str) -> Iterable[Any]:
-    """The rows, `BATCH` at a time. On SQLite straight from the DB-API cursor: every cell is
-    already the text the CSV wants, so SQLAlchemy's row objects would only cost time (and
-    no yield_per, whose buffering would take the first rows off that cursor)."""
-    if dialect == "sqlite":
-        cursor = session.execute(statement).cursor
-        while batch := cursor.fetchmany(BATCH):
-            yield batch
-        return
-    yield from session.execute(statement.execution_options(yield_per=BATCH)).partitions()
-
-
-def _copy_out(session: Session, path: Path, statement: Any, header: list[str]) -> int:
-    """PostgreSQL writes the CSV itself (COPY … TO STDOUT): the rows never become Python
-    objects. Its CSV differs from Python's only in line ends (LF) and in quoting an empty
-    text cell (""), both read back the same by any CSV reader."""
-    bind = session.get_bind()
-    compiled = statement.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
-    cursor = session.connection().connection.driver_connection.cursor()
-    with path.open("wb") as handle:
-        handle.write((",".join(header) + "\n").encode())
-        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for chunk in copy:
-                handle.write(chunk)
-        count = cursor.rowcount
-    cursor.close()
-    return count
 
 
 def _restricted_keys(session: Session) -> list[str]:
@@ -371,7 +201,7 @@ def _budgets_csv(session: Session, policy: Policy) -> tuple[str, int]:
             session, policy=policy, on=period_range(period)[0], period=period
         ):
             writer.writerow(
-                _cells(
+                evidence_tables.cells(
                     [
                         found.service,
                         period,
@@ -395,7 +225,7 @@ def _availability_csv(found: Figures) -> tuple[str, int]:
     for uptime in found.availability:
         hours = [None if v is None else f"{v / 3600:.2f}" for v in (uptime.mtbf_s, uptime.mtrs_s)]
         writer.writerow(
-            _cells(
+            evidence_tables.cells(
                 [
                     uptime.service,
                     f"{uptime.percent:.3f}",
@@ -436,7 +266,7 @@ def write_pack(
     pack.rows["4.1-sms.md"] = 1
     restricted = _restricted_keys(session)
     for name, (model, column) in TABLES.items():
-        pack.rows[name] = _write_table(
+        pack.rows[name] = evidence_tables.write_table(
             session, folder / name, model, column, start, end, restricted
         )
     pack.rows.update(evidence_clauses.write(session, policy, folder, start, end))

@@ -9,7 +9,7 @@ import csv
 from datetime import UTC, datetime, timedelta
 
 from models.incident import Incident
-from services.evidence import _write_table
+from services.evidence_tables import write_table
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,7 +40,7 @@ def test_the_incidents_csv_cells_read_back_as_written(database, tmp_path):  # ty
         session.add(_incident(400, title="Next year"))  # outside the period
     path = tmp_path / "incidents.csv"
     with database.session() as session:
-        count = _write_table(
+        count = write_table(
             session, path, Incident, "created_at", START, START + timedelta(days=365), []
         )
     assert count == 3
