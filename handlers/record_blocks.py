@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot import blocks as b
@@ -53,6 +53,18 @@ def step_buttons(
         if button.shown(record, allowed)
     ]
     return b.actions(block_id or f"{lifecycle.record_kind}_actions|{record.key}", elements)
+
+
+def day(when: date | None, *, none: str = "—") -> str:
+    """A date as a message shows it ("Tue 04 Mar 2025"), the same in every kind; `none` when
+    there is no date."""
+    return f"{when:%a %d %b %Y}" if when else none
+
+
+def short_day(when: date | None, *, none: str = "—") -> str:
+    """A date in a list line, a fallback text or a period ("04 Mar 2025"); `none` when there
+    is no date."""
+    return f"{when:%d %b %Y}" if when else none
 
 
 def record_form(

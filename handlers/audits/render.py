@@ -29,7 +29,7 @@ def title_line(record: InternalAudit) -> str:
 def fallback_text(record: InternalAudit) -> str:
     return (
         f"{record.key} internal audit {b.user_text(record.name)} — {record.state.label}, "
-        f"due {record.planned_on:%d %b %Y}"
+        f"due {rb.short_day(record.planned_on)}"
     )
 
 
@@ -43,7 +43,7 @@ def message_blocks(
         [
             ("Status", record.state.label),
             ("Auditor", b.user(record.auditor)),
-            ("Due", f"{record.planned_on:%a %d %b %Y}"),
+            ("Due", rb.day(record.planned_on)),
             ("Nonconformities", str(len(found))),
         ],
         more=[
@@ -61,7 +61,7 @@ def step_text(action: str, record: InternalAudit, actor: str) -> str:
     who = b.user(actor)
     texts = {
         "created": f"{record.key}: the internal audit {b.user_text(record.name)} is planned "
-        f"for {record.planned_on:%a %d %b %Y}, auditor {b.user(record.auditor)}.",
+        f"for {rb.day(record.planned_on)}, auditor {b.user(record.auditor)}.",
         "start": f"{who} started {record.key}. Record each finding with *Record a finding*.",
         "complete": f"{who} completed {record.key}: {b.user_text(record.conclusion)}",
         "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
@@ -71,7 +71,7 @@ def step_text(action: str, record: InternalAudit, actor: str) -> str:
 
 def list_line(r: InternalAudit) -> str:
     return (
-        f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {r.planned_on:%d %b %Y}, "
+        f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {rb.short_day(r.planned_on)}, "
         f"{b.user(r.auditor)}"
     )
 

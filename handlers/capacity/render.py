@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.blocks import Block, actions, button, header, line_sections, slack_time
+from handlers import record_blocks as rb
 from models.capacity import Level
 from models.sms import SmsItem, SmsItemKind, SmsReviewRef
 from models.sms_policy import CapacityPlan
@@ -20,7 +21,11 @@ NO_REQUIREMENTS = (
 )
 BUTTONS_MAX = 25
 
-_MARK = {Level.OK: ":large_green_circle:", Level.WARNING: ":warning:", Level.CRITICAL: ":rotating_light:"}
+_MARK = {
+    Level.OK: ":large_green_circle:",
+    Level.WARNING: ":warning:",
+    Level.CRITICAL: ":rotating_light:",
+}
 
 
 def _amount(row: CapacityRow, value: float) -> str:
@@ -68,7 +73,7 @@ def _plan_line(plan: CapacityPlan, row: SmsItem | None, today: date) -> str:
         when = "no review planned"
     else:
         late = " *(overdue)*" if row.next_review < today else ""
-        when = f"next review {row.next_review:%a %d %b %Y}{late}"
+        when = f"next review {rb.day(row.next_review)}{late}"
     return f"• *{name}* version {user_text(version)} — {mention(plan.owner)}, {when}"
 
 

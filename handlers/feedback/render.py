@@ -154,7 +154,7 @@ def csat_blocks(title: str, figures: Csat, since: datetime, until: datetime) -> 
     )
     out: list[b.Block] = [
         b.section(
-            f"*Satisfaction — {b.user_text(title)}*  {since:%d %b %Y} to {until:%d %b %Y}",
+            f"*Satisfaction — {b.user_text(title)}*  {rb.short_day(since)} to {rb.short_day(until)}",
             fields=[
                 f"*Surveys sent*\n{figures.asked}",
                 f"*Answered*\n{figures.answered} ({rate})",

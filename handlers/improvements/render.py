@@ -30,7 +30,7 @@ def fallback_text(record: Improvement) -> str:
 
 
 def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
-    due = f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"
+    due = rb.day(record.due_on)
     return rb.record_message(
         record,
         title_line(record),
@@ -58,7 +58,7 @@ def step_text(action: str, record: Improvement, actor: str) -> str:
     texts = {
         "created": f"{who} raised {record.key}: {b.user_text(record.title)}",
         "approve": f"{who} approved {record.key}: {b.user(record.owner)} carries it out"
-        + (f" by {record.due_on:%a %d %b %Y}." if record.due_on else "."),
+        + (f" by {rb.day(record.due_on)}." if record.due_on else "."),
         "reject": f"{who} rejected {record.key}: {b.user_text(record.decision_note)}",
         "done": f"{who} recorded {record.key} as done: {b.user_text(record.outcome)}",
     }
@@ -69,7 +69,7 @@ def list_line(r: Improvement) -> str:
     return (
         f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
         f"{b.user_text(process_label(r.process))}"
-        + (f", {b.user(r.owner)} by {r.due_on:%d %b %Y}" if r.owner and r.due_on else "")
+        + (f", {b.user(r.owner)} by {rb.short_day(r.due_on)}" if r.owner and r.due_on else "")
     )
 
 

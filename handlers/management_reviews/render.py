@@ -36,16 +36,14 @@ def title_line(record: ManagementReview) -> str:
 
 
 def fallback_text(record: ManagementReview) -> str:
-    return (
-        f"{record.key} management review — {record.state.label}, due {record.planned_on:%d %b %Y}"
-    )
+    return f"{record.key} management review — {record.state.label}, due {rb.short_day(record.planned_on)}"
 
 
 def action_line(action: ManagementReviewAction) -> str:
     state = (
         f"done by {b.user(action.done_by)}"
         if action.done_at is not None
-        else f"due {action.due_on:%a %d %b %Y}"
+        else f"due {rb.day(action.due_on)}"
     )
     return f"*{action.key}* {b.user_text(action.text)} — {b.user(action.owner)}, {state}"
 
@@ -78,8 +76,8 @@ def message_blocks(
     fields = [
         f"*Status*\n{record.state.label}",
         f"*Owner*\n{b.user(record.owner)}",
-        f"*Due*\n{record.planned_on:%a %d %b %Y}",
-        f"*Held on*\n{record.held_on:%a %d %b %Y}" if record.held_on else "*Held on*\n—",
+        f"*Due*\n{rb.day(record.planned_on)}",
+        f"*Held on*\n{rb.day(record.held_on)}",
     ]
     out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
     if record.decisions:
@@ -114,7 +112,7 @@ def step_text(action: str, record: ManagementReview, actor: str) -> str:
     who = b.user(actor)
     texts = {
         "created": f"{record.key}: the management review is planned for "
-        f"{record.planned_on:%a %d %b %Y}, owner {b.user(record.owner)}.",
+        f"{rb.day(record.planned_on)}, owner {b.user(record.owner)}.",
         "record": f"{who} recorded {record.key}: {b.user_text(record.decisions)}",
         "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
     }
@@ -142,7 +140,7 @@ def overview_blocks(
     and the past reviews."""
     if upcoming is not None:
         head = (
-            f"*Next management review*: {upcoming.key} on {upcoming.planned_on:%a %d %b %Y}, "
+            f"*Next management review*: {upcoming.key} on {rb.day(upcoming.planned_on)}, "
             f"owner {b.user(upcoming.owner)}"
         )
     elif configured:
@@ -151,15 +149,15 @@ def overview_blocks(
         head = "*Management reviews* are not planned: add `[sms.management_review]`."
     out: list[b.Block] = [b.section(head)]
     out += b.line_sections(
-        [f"*Inputs prepared now* ({period.start:%d %b %Y} to {period.end:%d %b %Y})"]
+        [f"*Inputs prepared now* ({rb.short_day(period.start)} to {rb.short_day(period.end)})"]
         + inputs_lines(prepared)
     )
     if open_actions:
         out.append(b.section(f"*Open actions* ({len(open_actions)})"))
         out += action_blocks(open_actions)
     lines = [
-        f"*{r.key}* {r.state.label}, due {r.planned_on:%d %b %Y}"
-        + (f", held {r.held_on:%d %b %Y}" if r.held_on else "")
+        f"*{r.key}* {r.state.label}, due {rb.short_day(r.planned_on)}"
+        + (f", held {rb.short_day(r.held_on)}" if r.held_on else "")
         for r in held
     ]
     out += b.line_sections(["*Past reviews*", *(lines or ["none yet"])])

@@ -41,7 +41,7 @@ def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> li
             ("Status", record.state.label),
             ("Owner", b.user(record.owner)),
             ("Found by", b.user_text(record.source) or "—"),
-            ("Action due", f"{record.due_on:%a %d %b %Y}" if record.due_on else "—"),
+            ("Action due", rb.day(record.due_on)),
         ],
         texts=[
             ("Description", record.description),
@@ -58,7 +58,7 @@ def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> li
 
 def step_text(action: str, record: Nonconformity, actor: str) -> str:
     who = b.user(actor)
-    due = f" by {record.due_on:%a %d %b %Y}" if record.due_on else ""
+    due = f" by {rb.day(record.due_on)}" if record.due_on else ""
     texts = {
         "created": f"{who} raised {record.key} for {b.user(record.owner)}: "
         f"{b.user_text(record.title)}",
@@ -75,7 +75,7 @@ def step_text(action: str, record: Nonconformity, actor: str) -> str:
 
 def list_line(r: Nonconformity) -> str:
     return f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}" + (
-        f", due {r.due_on:%d %b %Y}" if r.due_on and r.is_open else ""
+        f", due {rb.short_day(r.due_on)}" if r.due_on and r.is_open else ""
     )
 
 

@@ -20,6 +20,7 @@ from bot.blocks import (
     static_select,
     text_input,
 )
+from handlers import record_blocks as rb
 from models.agreement import AgreementRecord, AgreementReview, AgreementVersion, ReviewRef
 from models.agreement_policy import Agreement
 from models.audit import AuditEntry
@@ -103,7 +104,7 @@ def _terms(agreement: Agreement) -> list[str]:
 
 def _attainment(found: Attainment) -> list[str]:
     lines = [
-        f"*This month so far* (since {found.start:%d %b %Y}): {found.incidents} incident(s)",
+        f"*This month so far* (since {rb.short_day(found.start)}): {found.incidents} incident(s)",
         f"Response met: {_percent(found.response)}",
         f"Resolution met: {_percent(found.resolution)}",
     ]
@@ -142,7 +143,7 @@ def _history(versions: Sequence[AgreementVersion], trail: Sequence[AuditEntry]) 
 def _reviews(record: AgreementRecord, reviews: Sequence[AgreementReview], today: date) -> list[str]:
     due = "none planned"
     if record.next_review is not None:
-        due = f"{record.next_review:%a %d %b %Y}"
+        due = rb.day(record.next_review)
         if record.next_review < today:
             due += " (overdue)"
     lines = [f"*Reviews* — next: {due}"]
@@ -227,11 +228,11 @@ def review_modal(agreement: Agreement, ref: ReviewRef, today: date) -> dict[str,
 
 def recorded_text(agreement: Agreement, review: AgreementReview) -> str:
     following = (
-        f" Next review: {review.next_review:%a %d %b %Y}."
+        f" Next review: {rb.day(review.next_review)}."
         if review.next_review
         else " No next review is planned: set `next_review` in the policy file."
     )
     return (
-        f"Review of *{user_text(agreement.name)}* on {review.reviewed_on:%d %b %Y} recorded "
+        f"Review of *{user_text(agreement.name)}* on {rb.short_day(review.reviewed_on)} recorded "
         f"by {mention(review.recorded_by)}: {review.outcome}.{following}"
     )

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, Respond
 
 from bot.context import AppContext
+from handlers import record_blocks as rb
 from handlers.common import ack_then, actor_of, tell
 from handlers.servicedesk import budget_render as render
 from services import budgets, effort, service_list
@@ -154,7 +155,7 @@ class BudgetCommand:
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
             found = budgets.status(session, policy=policy, on=now.date(), period=period)
-        label = period or f"periods covering {now:%d %b %Y}"
+        label = period or f"periods covering {rb.short_day(now)}"
         respond(
             text=render.budget_fallback(policy, found),
             blocks=render.budget_blocks(policy, found, label),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.blocks import Block, header, line_sections
+from handlers import record_blocks as rb
 from models.budget import Cost
 from models.management_review import EffortEntry
 from models.policy import Policy
@@ -84,7 +85,7 @@ def booked_text(policy: Policy, cost: Cost, found: Sequence[BudgetStatus]) -> st
     note = f": {user_text(cost.note)}" if cost.note else ""
     lines = [
         f"Booked a {kind} of {money(policy, cost.amount)} ({user_text(cost.category)}) against "
-        f"*{user_text(cost.service)}* on {cost.incurred_on:%d %b %Y}{note}."
+        f"*{user_text(cost.service)}* on {rb.short_day(cost.incurred_on)}{note}."
     ]
     lines += [status_line(policy, f) for f in found]
     return "\n".join(lines)
@@ -95,7 +96,7 @@ def costs_blocks(policy: Policy, costs: Sequence[Cost], service: str | None) -> 
     if not costs:
         return line_sections([f"*{heading}*: none."])
     lines = [
-        f"• {c.incurred_on:%d %b %Y} *{user_text(c.service)}* {money(policy, c.amount)} "
+        f"• {rb.short_day(c.incurred_on)} *{user_text(c.service)}* {money(policy, c.amount)} "
         f"{user_text(c.category)}" + (f" — {user_text(c.note)}" if c.note else "")
         for c in costs
     ]

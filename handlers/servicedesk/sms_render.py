@@ -19,6 +19,7 @@ from bot.blocks import (
     static_select,
     text_input,
 )
+from handlers import record_blocks as rb
 from models.policy import Policy
 from models.sms import SmsItem, SmsItemKind, SmsReview, SmsReviewRef
 from models.sms_policy import Reviewed
@@ -51,7 +52,7 @@ def _next(row: SmsItem | None, today: date) -> str:
     if row is None or row.next_review is None:
         return "no review planned"
     overdue = " *(overdue)*" if row.next_review < today else ""
-    return f"next review {row.next_review:%a %d %b %Y}{overdue}"
+    return f"next review {rb.day(row.next_review)}{overdue}"
 
 
 def _objective_line(found: Measured, row: SmsItem | None, today: date) -> str:
@@ -108,7 +109,7 @@ def sms_blocks(
         review = latest.get(row.id) if row is not None and row.id is not None else None
         if review is not None:
             docs.append(
-                f"    last reviewed {review.reviewed_on:%d %b %Y} by "
+                f"    last reviewed {rb.short_day(review.reviewed_on)} by "
                 f"{mention(review.recorded_by)}: {review.outcome}"
             )
     blocks += line_sections(
@@ -184,12 +185,12 @@ def review_modal(
 
 def recorded_text(kind: SmsItemKind, item: Reviewed, review: SmsReview) -> str:
     following = (
-        f" Next review: {review.next_review:%a %d %b %Y}."
+        f" Next review: {rb.day(review.next_review)}."
         if review.next_review
         else " No next review is planned: set `next_review` in the policy file."
     )
     version = f", version {user_text(review.version)}" if review.version else ""
     return (
-        f"Review of the {kind.label} *{user_text(item.name)}* on {review.reviewed_on:%d %b %Y} "
+        f"Review of the {kind.label} *{user_text(item.name)}* on {rb.short_day(review.reviewed_on)} "
         f"recorded by {mention(review.recorded_by)}: {review.outcome}{version}.{following}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from types import SimpleNamespace
 
 from bot import blocks as b
@@ -62,3 +63,11 @@ def test_a_note_is_quoted_escaped_under_its_text_and_left_out_when_empty() -> No
     )
     assert rb.with_note("<@U1> closed INC-1.", "") == "<@U1> closed INC-1."
     assert rb.with_note("<@U1> closed INC-1.", None) == "<@U1> closed INC-1."
+
+
+def test_a_day_reads_the_same_in_every_kind_and_a_missing_one_is_a_dash() -> None:
+    assert rb.day(date(2025, 3, 4)) == "Tue 04 Mar 2025"
+    assert rb.short_day(date(2025, 3, 4)) == "04 Mar 2025"
+    assert rb.short_day(datetime(2025, 3, 4, 23, 59)) == "04 Mar 2025"
+    assert rb.day(None) == "—" and rb.short_day(None) == "—"
+    assert rb.day(None, none="not yet") == "not yet"
