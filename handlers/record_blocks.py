@@ -67,6 +67,29 @@ def short_day(when: date | None, *, none: str = "—") -> str:
     return f"{when:%d %b %Y}" if when else none
 
 
+def title_line(emoji: str, key: str, name: str) -> str:
+    """The line a record's message and its forms start with: the kind's emoji, the key in bold
+    and the record's `name` (mrkdwn: what was typed in it already escaped)."""
+    return f"{emoji} *{key}* · {name}"
+
+
+def _facts(facts: Sequence[str | None]) -> str:
+    return ", ".join(fact for fact in facts if fact is not None)
+
+
+def fallback_text(key: str, name: str, *facts: str | None) -> str:
+    """A record's message as plain text (notifications, screen readers): the key, the `name`,
+    then the `facts` (its state, a due date, …); a fact that is None is left out."""
+    return f"{key} {name} — {_facts(facts)}"
+
+
+def list_line(key: str, name: str, *facts: str | None, emoji: str | None = None) -> str:
+    """A record's line in a list: (the `emoji`,) the key in bold, the `name`, then the `facts`;
+    a fact that is None is left out."""
+    head = f"{emoji} *{key}*" if emoji else f"*{key}*"
+    return f"{head} {name} — {_facts(facts)}"
+
+
 def record_form(
     view_id: str,
     title: str,

@@ -23,13 +23,13 @@ BUTTONS = [
 
 
 def title_line(record: InternalAudit) -> str:
-    return f":clipboard: *{record.key}* · internal audit {b.user_text(record.name)}"
+    return rb.title_line(":clipboard:", record.key, f"internal audit {b.user_text(record.name)}")
 
 
 def fallback_text(record: InternalAudit) -> str:
-    return (
-        f"{record.key} internal audit {b.user_text(record.name)} — {record.state.label}, "
-        f"due {rb.short_day(record.planned_on)}"
+    name = f"internal audit {b.user_text(record.name)}"
+    return rb.fallback_text(
+        record.key, name, record.state.label, f"due {rb.short_day(record.planned_on)}"
     )
 
 
@@ -70,10 +70,8 @@ def step_text(action: str, record: InternalAudit, actor: str) -> str:
 
 
 def list_line(r: InternalAudit) -> str:
-    return (
-        f"*{r.key}* {b.user_text(r.name)} — {r.state.label}, due {rb.short_day(r.planned_on)}, "
-        f"{b.user(r.auditor)}"
-    )
+    due = f"due {rb.short_day(r.planned_on)}"
+    return rb.list_line(r.key, b.user_text(r.name), r.state.label, due, b.user(r.auditor))
 
 
 def complete_modal(record: InternalAudit, ref: RecordRef) -> dict[str, Any]:

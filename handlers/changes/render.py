@@ -42,14 +42,12 @@ RISKS = [("Low", Risk.LOW.value), ("Medium", Risk.MEDIUM.value), ("High", Risk.H
 
 
 def title_line(change: Change) -> str:
-    return f"{TYPE_EMOJI[change.change_type]} *{change.key}* · {b.user_text(change.title)}"
+    return rb.title_line(TYPE_EMOJI[change.change_type], change.key, b.user_text(change.title))
 
 
 def fallback_text(change: Change) -> str:
-    return (
-        f"{change.key} {b.user_text(change.title)} — {change.change_type.value} change, "
-        f"{b.user_text(change.risk)} risk, {change.state.label}"
-    )
+    kind, risk = f"{change.change_type.value} change", f"{b.user_text(change.risk)} risk"
+    return rb.fallback_text(change.key, b.user_text(change.title), kind, risk, change.state.label)
 
 
 def window_text(change: Change) -> str:
@@ -226,10 +224,9 @@ def created_text(change: Change) -> str:
 
 
 def list_line(c: Change) -> str:
-    return (
-        f"{TYPE_EMOJI[c.change_type]} *{c.key}* {b.user_text(c.title)} — {c.state.label}, "
-        f"{b.user_text(c.risk)} risk, window {window_text(c)}"
-    )
+    risk, window = f"{b.user_text(c.risk)} risk", f"window {window_text(c)}"
+    emoji = TYPE_EMOJI[c.change_type]
+    return rb.list_line(c.key, b.user_text(c.title), c.state.label, risk, window, emoji=emoji)
 
 
 def calendar_blocks(found: Sequence[Change], days: int) -> list[b.Block]:

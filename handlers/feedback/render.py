@@ -28,11 +28,11 @@ COMPLIMENT = "compliment"
 
 
 def title_line(complaint: Complaint) -> str:
-    return f":speech_balloon: *{complaint.key}* · {b.user_text(complaint.summary)}"
+    return rb.title_line(":speech_balloon:", complaint.key, b.user_text(complaint.summary))
 
 
 def fallback_text(complaint: Complaint) -> str:
-    return f"{complaint.key} {b.user_text(complaint.summary)} — {complaint.state.label}"
+    return rb.fallback_text(complaint.key, b.user_text(complaint.summary), complaint.state.label)
 
 
 def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> list[b.Block]:
@@ -74,10 +74,8 @@ def show_blocks(complaint: Complaint, trail: Sequence[AuditEntry]) -> list[b.Blo
 
 
 def list_line(c: Complaint) -> str:
-    return (
-        f"*{c.key}* {b.user_text(c.summary)} — {c.state.label}, {b.user(c.owner)}, "
-        f"respond by {b.slack_time(c.response_due_at)}"
-    )
+    respond_by = f"respond by {b.slack_time(c.response_due_at)}"
+    return rb.list_line(c.key, b.user_text(c.summary), c.state.label, b.user(c.owner), respond_by)
 
 
 def new_modal(services: Sequence[str]) -> dict[str, object]:

@@ -22,11 +22,11 @@ BUTTONS = [
 
 
 def title_line(record: Improvement) -> str:
-    return f":seedling: *{record.key}* · {b.user_text(record.title)}"
+    return rb.title_line(":seedling:", record.key, b.user_text(record.title))
 
 
 def fallback_text(record: Improvement) -> str:
-    return f"{record.key} {b.user_text(record.title)} — {record.state.label}"
+    return rb.fallback_text(record.key, b.user_text(record.title), record.state.label)
 
 
 def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
@@ -66,11 +66,9 @@ def step_text(action: str, record: Improvement, actor: str) -> str:
 
 
 def list_line(r: Improvement) -> str:
-    return (
-        f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, "
-        f"{b.user_text(process_label(r.process))}"
-        + (f", {b.user(r.owner)} by {rb.short_day(r.due_on)}" if r.owner and r.due_on else "")
-    )
+    owner = f"{b.user(r.owner)} by {rb.short_day(r.due_on)}" if r.owner and r.due_on else None
+    process = b.user_text(process_label(r.process))
+    return rb.list_line(r.key, b.user_text(r.title), r.state.label, process, owner)
 
 
 def new_modal() -> dict[str, Any]:

@@ -39,10 +39,8 @@ LEVELS = [("High", Level.HIGH.value), ("Medium", Level.MEDIUM.value), ("Low", Le
 
 def title_line(incident: Incident) -> str:
     lock = " :lock: restricted" if incident.restricted else ""
-    return (
-        f"{PRIORITY_EMOJI[incident.priority]} *{incident.key}* · {b.user_text(incident.title)}"
-        + lock
-    )
+    emoji = PRIORITY_EMOJI[incident.priority]
+    return rb.title_line(emoji, incident.key, b.user_text(incident.title)) + lock
 
 
 def redacted_message(key: str) -> tuple[str, list[b.Block]]:
@@ -80,11 +78,9 @@ def restriction_text(key: str, actor: str, restricted: bool, reason: str) -> str
 
 
 def fallback_text(incident: Incident) -> str:
-    return (
-        f"{incident.key} {b.user_text(incident.title)} — P{incident.priority}, "
-        f"{incident.state.label}, "
-        f"{'assigned to ' + b.user(incident.assignee) if incident.assignee else 'unassigned'}"
-    )
+    assigned = f"assigned to {b.user(incident.assignee)}" if incident.assignee else "unassigned"
+    name, priority = b.user_text(incident.title), f"P{incident.priority}"
+    return rb.fallback_text(incident.key, name, priority, incident.state.label, assigned)
 
 
 def next_deadline(sla: IncidentSla | None) -> str:
@@ -303,12 +299,10 @@ def list_blocks(
 
 
 def list_line(i: Incident) -> str:
-    return (
-        f"{PRIORITY_EMOJI[i.priority]} *{i.key}* {b.user_text(i.title)} — P{i.priority}, "
-        f"{i.state.label}, "
-        f"{b.user(i.assignee)}{', ' + b.user_text(i.service) if i.service else ''}, "
-        f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
-    )
+    service = b.user_text(i.service) if i.service else None
+    logged = f"logged {b.slack_time(i.created_at, fmt='{date_short} {time}')}"
+    facts = (f"P{i.priority}", i.state.label, b.user(i.assignee), service, logged)
+    return rb.list_line(i.key, b.user_text(i.title), *facts, emoji=PRIORITY_EMOJI[i.priority])
 
 
 def show_blocks(

@@ -32,11 +32,12 @@ BUTTONS = [
 
 
 def title_line(record: ManagementReview) -> str:
-    return f":bar_chart: *{record.key}* · management review"
+    return rb.title_line(":bar_chart:", record.key, "management review")
 
 
 def fallback_text(record: ManagementReview) -> str:
-    return f"{record.key} management review — {record.state.label}, due {rb.short_day(record.planned_on)}"
+    due = f"due {rb.short_day(record.planned_on)}"
+    return rb.fallback_text(record.key, "management review", record.state.label, due)
 
 
 def action_line(action: ManagementReviewAction) -> str:

@@ -26,11 +26,11 @@ BUTTONS = [
 
 
 def title_line(record: Nonconformity) -> str:
-    return f":triangular_flag_on_post: *{record.key}* · {b.user_text(record.title)}"
+    return rb.title_line(":triangular_flag_on_post:", record.key, b.user_text(record.title))
 
 
 def fallback_text(record: Nonconformity) -> str:
-    return f"{record.key} {b.user_text(record.title)} — {record.state.label}"
+    return rb.fallback_text(record.key, b.user_text(record.title), record.state.label)
 
 
 def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> list[b.Block]:
@@ -74,9 +74,8 @@ def step_text(action: str, record: Nonconformity, actor: str) -> str:
 
 
 def list_line(r: Nonconformity) -> str:
-    return f"*{r.key}* {b.user_text(r.title)} — {r.state.label}, {b.user(r.owner)}" + (
-        f", due {rb.short_day(r.due_on)}" if r.due_on and r.is_open else ""
-    )
+    due = f"due {rb.short_day(r.due_on)}" if r.due_on and r.is_open else None
+    return rb.list_line(r.key, b.user_text(r.title), r.state.label, b.user(r.owner), due)
 
 
 def new_modal(source: str = "") -> dict[str, Any]:

@@ -28,13 +28,12 @@ BUTTONS = [
 
 
 def title_line(problem: Problem) -> str:
-    return f":mag: *{problem.key}* · {b.user_text(problem.title)}"
+    return rb.title_line(":mag:", problem.key, b.user_text(problem.title))
 
 
 def fallback_text(problem: Problem) -> str:
-    return (
-        f"{problem.key} {b.user_text(problem.title)} — P{problem.priority}, {problem.state.label}"
-    )
+    name, priority = b.user_text(problem.title), f"P{problem.priority}"
+    return rb.fallback_text(problem.key, name, priority, problem.state.label)
 
 
 def known_error_note(problem: Problem) -> str:
@@ -120,11 +119,9 @@ def proposal_blocks(finding: TrendFinding) -> list[b.Block]:
 
 
 def list_line(p: Problem) -> str:
-    return (
-        f"*{p.key}* {b.user_text(p.title)} — P{p.priority}, {p.state.label}"
-        + (f", {b.user_text(p.service)}" if p.service else "")
-        + (f", {b.user_text(p.item_key)}" if p.item_key else "")
-    )
+    service = b.user_text(p.service) if p.service else None
+    item = b.user_text(p.item_key) if p.item_key else None
+    return rb.list_line(p.key, b.user_text(p.title), f"P{p.priority}", p.state.label, service, item)
 
 
 def known_error_blocks(found: Sequence[Problem], search: str | None) -> list[b.Block]:

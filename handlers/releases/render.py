@@ -46,11 +46,11 @@ def _name(release: Release) -> str:
 
 
 def title_line(release: Release) -> str:
-    return f":package: *{release.key}* · {_name(release)}"
+    return rb.title_line(":package:", release.key, _name(release))
 
 
 def fallback_text(release: Release) -> str:
-    return f"{release.key} {_name(release)} — {release.state.label}"
+    return rb.fallback_text(release.key, _name(release), release.state.label)
 
 
 def window_text(release: Release) -> str:
@@ -134,7 +134,7 @@ def backout_blocks(release: Release, incident_key: str | None) -> list[b.Block]:
 
 
 def list_line(r: Release) -> str:
-    return f"*{r.key}* {_name(r)} — {r.state.label}, window {window_text(r)}"
+    return rb.list_line(r.key, _name(r), r.state.label, f"window {window_text(r)}")
 
 
 def show_blocks(

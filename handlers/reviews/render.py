@@ -25,14 +25,13 @@ BUTTONS = [
 
 
 def title_line(review: PostIncidentReview) -> str:
-    return f":memo: *{review.key}* · post-incident review of {b.user_text(review.incident_key)}"
+    name = f"post-incident review of {b.user_text(review.incident_key)}"
+    return rb.title_line(":memo:", review.key, name)
 
 
 def fallback_text(review: PostIncidentReview) -> str:
-    return (
-        f"{review.key} review of {b.user_text(review.incident_key)} — {review.state.label}, "
-        f"owner {b.user(review.owner)}"
-    )
+    name, owner = f"review of {b.user_text(review.incident_key)}", f"owner {b.user(review.owner)}"
+    return rb.fallback_text(review.key, name, review.state.label, owner)
 
 
 def action_line(action: ReviewAction, review_key: str | None = None) -> str:

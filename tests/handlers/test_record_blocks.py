@@ -71,3 +71,18 @@ def test_a_day_reads_the_same_in_every_kind_and_a_missing_one_is_a_dash() -> Non
     assert rb.short_day(datetime(2025, 3, 4, 23, 59)) == "04 Mar 2025"
     assert rb.day(None) == "—" and rb.short_day(None) == "—"
     assert rb.day(None, none="not yet") == "not yet"
+
+
+def test_a_records_title_line_starts_with_its_kinds_emoji_and_its_key_in_bold() -> None:
+    assert rb.title_line(":mag:", "PRB-3", "Disk full") == ":mag: *PRB-3* · Disk full"
+
+
+def test_a_fallback_text_lists_the_facts_after_the_name_leaving_out_none() -> None:
+    said = rb.fallback_text("PRB-3", "Disk full", "P2", None, "Investigating")
+    assert said == "PRB-3 Disk full — P2, Investigating"
+
+
+def test_a_list_line_has_the_key_in_bold_and_the_emoji_only_when_given() -> None:
+    assert rb.list_line("REL-1", "app 1.2", "Planned", None) == "*REL-1* app 1.2 — Planned"
+    with_emoji = rb.list_line("CHG-4", "Patch", "Draft", "low risk", emoji=":wrench:")
+    assert with_emoji == ":wrench: *CHG-4* Patch — Draft, low risk"
