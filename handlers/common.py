@@ -36,16 +36,24 @@ def later(ctx: AppContext, work: Callable[..., Any], *args: Any, **kwargs: Any) 
     ctx.follow_up(work, *args, **kwargs)
 
 
-def ack_then(ctx: AppContext, work: Callable[[dict[str, Any], Any], None]) -> Callable[..., None]:
-    """A listener that acks at once and runs `work(body, respond)` after the ack (`later`)."""
+def ack_then(
+    ctx: AppContext, work: Callable[..., None], *, with_client: bool = False
+) -> Callable[..., None]:
+    """A listener that acks at once and runs `work(body, respond)` after the ack (`later`);
+    `with_client`, `work(body, client, respond)` (a form to open with Bolt's client)."""
 
     def listener(ack: Any, body: dict[str, Any], respond: Any) -> None:
         ack()
         later(ctx, work, body, respond)
 
+    def listener_with_client(ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
+        ack()
+        later(ctx, work, body, client, respond)
+
+    chosen = listener_with_client if with_client else listener
     # Bolt names a listener by its function in its logs: name it after the work.
-    listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
-    return listener
+    chosen.__name__ = chosen.__qualname__ = getattr(work, "__name__", "listener")
+    return chosen
 
 
 T = TypeVar("T")

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from handlers.common import later
+from handlers.common import ack_then
 from services.mrkdwn import user_text
 
 
@@ -82,7 +82,7 @@ class CommandHandlers:
         return []
 
     def register(self, app: App) -> None:
-        app.command(self.command)(self.on_command)
+        app.command(self.command)(ack_then(self.ctx, self.route, with_client=True))
         self.register_more(app)
 
     def register_more(self, app: App) -> None:
@@ -91,12 +91,6 @@ class CommandHandlers:
     @property
     def usage(self) -> str:
         return usage_text(self.command, self.heading, self.subcommands())
-
-    def on_command(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self.route, body, client, respond)
 
     def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Run the sub-command the first word names; `help` and unknown words get the usage."""

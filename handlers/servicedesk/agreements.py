@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import blocks as b
 from bot.context import AppContext
 from handlers.agreement_changes import render as change_render
-from handlers.common import clicked, clicked_from, later, submitted, tell
+from handlers.common import ack_then, clicked, clicked_from, later, submitted, tell
 from handlers.servicedesk import agreement_render as render
 from models.agreement import ReviewRef
 from services import (
@@ -35,7 +35,9 @@ class AgreementHandlers:
         self.ctx = ctx
 
     def register(self, app: App) -> None:
-        app.action(agreement_reviews.RECORD_REVIEW_ACTION_ID)(self.on_record_review)
+        app.action(agreement_reviews.RECORD_REVIEW_ACTION_ID)(
+            ack_then(self.ctx, self._open_review, with_client=True)
+        )
         app.view(render.REVIEW_VIEW)(self.on_review_submitted)
 
     # ---- /servicedesk sla [NAME] -------------------------------------------------------------
@@ -72,12 +74,6 @@ class AgreementHandlers:
         )
 
     # ---- Record review -----------------------------------------------------------------------
-
-    def on_record_review(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._open_review, body, client, respond)
 
     def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         def check(_session: Any, ref: ReviewRef, actor: Actor) -> Any:

@@ -98,7 +98,9 @@ class ServiceDeskHandlers(CommandHandlers):
 
     def register_more(self, app: App) -> None:
         app.action(Action.TEST_PASSED.value)(ack_then(self.ctx, self._passed))
-        app.action(Action.TEST_FAILED.value)(self.on_failed)
+        app.action(Action.TEST_FAILED.value)(
+            ack_then(self.ctx, self._open_failed, with_client=True)
+        )
         app.view(View.TEST_FAILED.value)(self.on_failed_submitted)
         AgreementHandlers(self.ctx).register(app)
         SmsHandlers(self.ctx).register(app)
@@ -162,12 +164,6 @@ class ServiceDeskHandlers(CommandHandlers):
         done = clicked(self.ctx, body, respond, TestRunRef, passed, old_button=OLD_BUTTON)
         if done:
             replace_clicked(respond, render.recorded_text(done[2]))
-
-    def on_failed(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._open_failed, body, client, respond)
 
     def _open_failed(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         def check(session: Any, ref: TestRunRef, actor: Actor) -> Any:

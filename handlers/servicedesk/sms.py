@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from handlers.common import clicked, clicked_from, later, submitted, tell
+from handlers.common import ack_then, clicked, clicked_from, later, submitted, tell
 from handlers.servicedesk import sms_render as render
 from models.sms import SmsReviewRef
 from services import sms, sms_reviews
@@ -24,7 +24,9 @@ class SmsHandlers:
         self.ctx = ctx
 
     def register(self, app: App) -> None:
-        app.action(sms_reviews.RECORD_REVIEW_ACTION_ID)(self.on_record_review)
+        app.action(sms_reviews.RECORD_REVIEW_ACTION_ID)(
+            ack_then(self.ctx, self._open_review, with_client=True)
+        )
         app.view(render.REVIEW_VIEW)(self.on_review_submitted)
 
     # ---- /servicedesk sms --------------------------------------------------------------------
@@ -58,12 +60,6 @@ class SmsHandlers:
         )
 
     # ---- Record review -----------------------------------------------------------------------
-
-    def on_record_review(
-        self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        later(self.ctx, self._open_review, body, client, respond)
 
     def _open_review(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         now = self.ctx.clock.now()

@@ -42,3 +42,18 @@ def test_bolt_can_hand_it_the_arguments_it_names() -> None:
     # Bolt passes a listener the arguments its parameters name: these three.
     listener = ack_then(_Ctx(), lambda body, respond: None)  # type: ignore[arg-type]
     assert list(inspect.signature(listener).parameters) == ["ack", "body", "respond"]
+
+
+def test_with_client_bolt_hands_it_the_client_and_the_work_gets_it_too() -> None:
+    ctx = _Ctx()
+    order: list[str] = []
+
+    def open_form(body: dict[str, Any], client: Any, respond: Any) -> None: ...
+
+    listener = ack_then(ctx, open_form, with_client=True)  # type: ignore[arg-type]
+    assert list(inspect.signature(listener).parameters) == ["ack", "body", "client", "respond"]
+    body, client, respond = {"trigger_id": "T1"}, object(), object()
+    listener(ack=lambda: order.append("ack"), body=body, client=client, respond=respond)
+    assert order == ["ack"]
+    assert ctx.handed == [(open_form, (body, client, respond))]
+    assert listener.__name__ == "open_form"
