@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
+from handlers.common import tell
 from models.sla_policy import parse_duration
 from services.errors import InvalidInput
 from services.mrkdwn import user_text
@@ -49,3 +51,15 @@ def split_period(words: Sequence[str], *, what: str, examples: str) -> tuple[tim
         else:
             period = typed
     return period, rest
+
+
+def split_period_or_tell(
+    respond: Callable[..., Any] | None, words: Sequence[str], *, what: str, examples: str
+) -> tuple[timedelta, list[str]] | None:
+    """`split_period`, for a report command: a period it refuses is told to the person who
+    typed it, and None says there is nothing more to answer."""
+    try:
+        return split_period(words, what=what, examples=examples)
+    except InvalidInput as error:
+        tell(respond, str(error))
+        return None

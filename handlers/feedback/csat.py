@@ -7,9 +7,8 @@ from slack_bolt import Respond
 from bot.context import AppContext
 from handlers.common import tell
 from handlers.feedback import render
-from handlers.periods import split_period
+from handlers.periods import split_period_or_tell
 from services import surveys
-from services.errors import InvalidInput
 from services.mrkdwn import user_text
 
 CSAT_ARGS = "[service|team|customer] [period]"
@@ -28,11 +27,12 @@ class CsatCommand:
         policy = self.ctx.policy
         scope: dict[str, str] = {}
         title = "all services"
-        try:
-            period, rest = split_period(args, what="Satisfaction figures", examples="`7d` or `30d`")
-        except InvalidInput as error:
-            tell(respond, str(error))
+        typed = split_period_or_tell(
+            respond, args, what="Satisfaction figures", examples="`7d` or `30d`"
+        )
+        if typed is None:
             return
+        period, rest = typed
         for word in rest:
             lowered = word.lower()
             service = policy.service(word)

@@ -15,7 +15,7 @@ from handlers.feedback.csat import CSAT_ARGS, CSAT_HELP, CsatCommand
 from handlers.incidents.listeners import IncidentHandlers
 from handlers.kind import Call, CommandHandlers, SubCommand
 from handlers.management_reviews import ManagementReviewHandlers
-from handlers.periods import split_period
+from handlers.periods import split_period_or_tell
 from handlers.servicedesk import render
 from handlers.servicedesk.agreements import AgreementHandlers
 from handlers.servicedesk.budget import BudgetCommand
@@ -25,7 +25,6 @@ from handlers.servicedesk.reports import ReportCommand
 from handlers.servicedesk.sms import SmsHandlers
 from models.availability import TestRunRef
 from services import availability, notifications, service_tests
-from services.errors import InvalidInput
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
@@ -114,11 +113,10 @@ class ServiceDeskHandlers(CommandHandlers):
     def _availability(self, args: list[str], respond: Respond) -> None:
         policy = self.ctx.policy
         chosen: list[str] = []
-        try:
-            period, rest = split_period(args, what="Reports", examples="`7d`, `30d` or `90d`")
-        except InvalidInput as error:
-            tell(respond, str(error))
+        typed = split_period_or_tell(respond, args, what="Reports", examples="`7d`, `30d` or `90d`")
+        if typed is None:
             return
+        period, rest = typed
         for word in rest:
             found = policy.service(word)
             if found is None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from handlers.periods import read_period, split_period
+from handlers.periods import read_period, split_period, split_period_or_tell
 from services.errors import InvalidInput
 
 
@@ -45,3 +45,21 @@ def test_the_period_is_taken_out_of_the_words_and_the_rest_kept_in_order() -> No
     assert split_period(["7d", "2w"], what="Reports", examples="`7d`")[0] == timedelta(days=14)
     with pytest.raises(InvalidInput, match="at most ten years"):
         split_period(["api", "4000d"], what="Reports", examples="`7d`")
+
+
+def test_a_refused_period_is_told_privately_and_nothing_more_is_answered() -> None:
+    told: list[dict] = []
+    typed = split_period_or_tell(
+        lambda **answer: told.append(answer), ["api", "0d"], what="Reports", examples="`7d`"
+    )
+    assert typed is None
+    assert len(told) == 1 and told[0]["response_type"] == "ephemeral"
+    assert told[0]["text"].endswith("Periods look like `7d`.")
+
+
+def test_a_good_period_is_split_out_and_nobody_is_told_anything() -> None:
+    told: list[dict] = []
+    typed = split_period_or_tell(
+        lambda **answer: told.append(answer), ["2w", "api"], what="Reports", examples="`7d`"
+    )
+    assert typed == (timedelta(days=14), ["api"]) and told == []
