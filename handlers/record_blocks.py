@@ -212,18 +212,26 @@ def action_inputs(n: int, text: str, owner: str, due: str, *, max_length: int) -
     ]
 
 
+def labelled(fields: Iterable[tuple[str, str]]) -> list[str]:
+    """The fields beside a section's text, each `(label, value)` shown as `*label*` over the
+    value (mrkdwn: what was typed in it already escaped)."""
+    return [f"*{label}*\n{value}" for label, value in fields]
+
+
 def summary_blocks(
     title: str,
-    fields: Sequence[str],
+    fields: Iterable[tuple[str, str]],
     *,
     raised_by: str | None = None,
     raised_at: datetime | None = None,
+    raised: str = "Raised",
 ) -> list[b.Block]:
-    """The top of a record's message: its title line with the fields beside it (block
-    `summary`), and "Raised by … <when>" under it when `raised_by` is given."""
-    out: list[b.Block] = [b.section(title, fields=list(fields), block_id="summary")]
+    """The top of a record's message: its title line with the `(label, value)` fields beside
+    it (block `summary`, `labelled`), and "Raised by … <when>" under it when `raised_by` is
+    given (`raised` another word for it: "Requested", "Planned")."""
+    out: list[b.Block] = [b.section(title, fields=labelled(fields), block_id="summary")]
     if raised_by is not None and raised_at is not None:
-        out.append(b.context(f"Raised by {b.user(raised_by)} {b.slack_time(raised_at)}"))
+        out.append(b.context(f"{raised} by {b.user(raised_by)} {b.slack_time(raised_at)}"))
     return out
 
 
@@ -289,7 +297,7 @@ def record_message(
     (`text_sections`), the `after` blocks, then the buttons its state allows."""
     out = summary_blocks(
         title,
-        [f"*{label}*\n{value}" for label, value in fields],
+        fields,
         raised_by=record.created_by if raised else None,
         raised_at=record.created_at if raised else None,
     )

@@ -12,7 +12,7 @@ from bot import blocks as b
 from handlers import record_blocks as rb
 from handlers.changes.fields import backout_input, implementer_input, window_inputs
 from handlers.changes.ids import Action, Field, View
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.kind import Button, record_form, text_block
 from handlers.service_changes.render import detail_blocks, summary_text
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -71,18 +71,22 @@ def message_blocks(
 ) -> list[b.Block]:
     """The one channel message of a change, with the buttons its state allows (and, for a
     service change, the service and how far its acceptance test got)."""
+    template = change.standard_template
+    kind = change.change_type.value.capitalize()
     fields = [
-        f"*Type*\n{change.change_type.value.capitalize()}"
-        + (f" ({b.user_text(change.standard_template)})" if change.standard_template else ""),
-        f"*Risk*\n{b.user_text(change.risk.capitalize())}",
-        f"*Status*\n{change.state.label}",
-        f"*Implementer*\n{b.user(change.implementer, nobody='—')}",
-        f"*Services or items*\n{_targets(targets)}",
-        f"*Window*\n{window_text(change)}",
+        ("Type", kind + (f" ({b.user_text(template)})" if template else "")),
+        ("Risk", b.user_text(change.risk.capitalize())),
+        ("Status", change.state.label),
+        ("Implementer", b.user(change.implementer, nobody="—")),
+        ("Services or items", _targets(targets)),
+        ("Window", window_text(change)),
     ]
-    out: list[b.Block] = [b.section(title_line(change), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Requested by {b.user(change.requester)} {b.slack_time(change.created_at)}")
+    out = rb.summary_blocks(
+        title_line(change),
+        fields,
+        raised_by=change.requester,
+        raised_at=change.created_at,
+        raised="Requested",
     )
     if detail is not None:
         out.append(b.context(summary_text(detail, accepted)))
@@ -97,10 +101,7 @@ def message_blocks(
                 f"{b.user_text(change.review_note)}"
             )
         )
-    buttons = step_buttons(LIFECYCLE, change, BUTTONS)
-    if buttons:
-        out.append(buttons)
-    return out
+    return rb.with_buttons(out, LIFECYCLE, change, BUTTONS)
 
 
 def _targets(targets: Sequence[str]) -> str:
@@ -168,15 +169,17 @@ def approval_blocks(change: Change, targets: Sequence[str], tally: Tally) -> lis
     out: list[b.Block] = [
         b.section(
             f":ballot_box_with_ballot: Approval requested for {title_line(change)}",
-            fields=[
-                f"*Type*\n{change.change_type.value.capitalize()}",
-                f"*Risk*\n{b.user_text(change.risk.capitalize())}",
-                f"*Window*\n{window_text(change)}",
-                f"*Services or items*\n{_targets(targets)}",
-                f"*Requested by*\n{b.user(change.requester)}",
-                # Cut before escaping, so an entity is never cut in half.
-                f"*Backout plan*\n{b.user_text((change.backout_plan or '—')[:500])}",
-            ],
+            fields=rb.labelled(
+                [
+                    ("Type", change.change_type.value.capitalize()),
+                    ("Risk", b.user_text(change.risk.capitalize())),
+                    ("Window", window_text(change)),
+                    ("Services or items", _targets(targets)),
+                    ("Requested by", b.user(change.requester)),
+                    # Cut before escaping, so an entity is never cut in half.
+                    ("Backout plan", b.user_text((change.backout_plan or "—")[:500])),
+                ]
+            ),
         ),
         b.context(tally_text(tally)),
     ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from handlers.capacity.render import item_lines
 from handlers.cmdb.ids import ITEM_SELECT
 from models.cmdb import ConfigItem
@@ -57,13 +58,15 @@ def show_blocks(
     out: list[b.Block] = [
         b.section(
             f"*{item.key}* · {b.user_text(item.name)}",
-            fields=[
-                f"*Type*\n{b.user_text(item.type)}",
-                f"*Status*\n{b.user_text(item.status)}",
-                f"*Owner*\n{b.user(item.owner, nobody='—')}",
-                f"*Team*\n{b.user_text(item.team) or '—'}",
-                f"*Supplier*\n{b.user_text(item.supplier) or '—'}",
-            ],
+            fields=rb.labelled(
+                [
+                    ("Type", b.user_text(item.type)),
+                    ("Status", b.user_text(item.status)),
+                    ("Owner", b.user(item.owner, nobody="—")),
+                    ("Team", b.user_text(item.team) or "—"),
+                    ("Supplier", b.user_text(item.supplier) or "—"),
+                ]
+            ),
         ),
         b.section(
             "\n".join(

@@ -38,12 +38,12 @@ def fallback_text(complaint: Complaint) -> str:
 def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> list[b.Block]:
     """The complaint's one channel message, with the buttons its state allows."""
     fields = [
-        f"*Status*\n{complaint.state.label}",
-        f"*Owner*\n{b.user(complaint.owner)}",
-        f"*Service*\n{b.user_text(complaint.service) or '—'}",
-        f"*Customer*\n{b.user_text(complaint.customer) or '—'}",
-        f"*Respond by*\n{b.slack_time(complaint.response_due_at)}",
-        f"*From*\n{b.user(complaint.complainant)}",
+        ("Status", complaint.state.label),
+        ("Owner", b.user(complaint.owner)),
+        ("Service", b.user_text(complaint.service) or "—"),
+        ("Customer", b.user_text(complaint.customer) or "—"),
+        ("Respond by", b.slack_time(complaint.response_due_at)),
+        ("From", b.user(complaint.complainant)),
     ]
     out = rb.summary_blocks(title_line(complaint), fields)
     if complaint.description:
@@ -153,11 +153,13 @@ def csat_blocks(title: str, figures: Csat, since: datetime, until: datetime) -> 
     out: list[b.Block] = [
         b.section(
             f"*Satisfaction — {b.user_text(title)}*  {rb.short_day(since)} to {rb.short_day(until)}",
-            fields=[
-                f"*Surveys sent*\n{figures.asked}",
-                f"*Answered*\n{figures.answered} ({rate})",
-                f"*Average*\n{average}",
-            ],
+            fields=rb.labelled(
+                [
+                    ("Surveys sent", str(figures.asked)),
+                    ("Answered", f"{figures.answered} ({rate})"),
+                    ("Average", average),
+                ]
+            ),
         ),
         b.section(f"*Distribution*\n{bars}"),
     ]

@@ -105,16 +105,16 @@ def message_blocks(
     status = incident.state.label
     if incident.state is IncidentStatus.ON_HOLD and incident.hold_reason:
         status += f" ({HoldReason(incident.hold_reason).label.lower()})"
+    overridden = " (overridden)" if incident.priority_overridden else ""
     fields = [
-        f"*Priority*\n{priority.name(incident.priority)}"
-        + (" (overridden)" if incident.priority_overridden else ""),
-        f"*Status*\n{status}",
-        f"*Assignee*\n{b.user(incident.assignee)}",
-        f"*Service*\n{b.user_text(incident.service) or '—'}",
-        f"*Team*\n{b.user_text(incident.team) or '—'}",
-        f"*Next SLA deadline*\n{next_deadline(sla)}",
+        ("Priority", priority.name(incident.priority) + overridden),
+        ("Status", status),
+        ("Assignee", b.user(incident.assignee)),
+        ("Service", b.user_text(incident.service) or "—"),
+        ("Team", b.user_text(incident.team) or "—"),
+        ("Next SLA deadline", next_deadline(sla)),
     ]
-    out: list[b.Block] = [b.section(title_line(incident), fields=fields, block_id="summary")]
+    out = rb.summary_blocks(title_line(incident), fields)
     meta = [
         f"Logged by {b.user(incident.reporter)} {b.slack_time(incident.created_at)}",
         f"impact {b.user_text(incident.impact)} · urgency {b.user_text(incident.urgency)}",

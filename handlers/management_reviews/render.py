@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import blocks as b
 from handlers import record_blocks as rb
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.kind import Button, record_form, text_block
 from handlers.management_reviews.ids import Action, Field, View, action_field
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -75,22 +75,19 @@ def message_blocks(
     ref: RecordRef | None = None,
 ) -> list[b.Block]:
     fields = [
-        f"*Status*\n{record.state.label}",
-        f"*Owner*\n{b.user(record.owner)}",
-        f"*Due*\n{rb.day(record.planned_on)}",
-        f"*Held on*\n{rb.day(record.held_on)}",
+        ("Status", record.state.label),
+        ("Owner", b.user(record.owner)),
+        ("Due", rb.day(record.planned_on)),
+        ("Held on", rb.day(record.held_on)),
     ]
-    out: list[b.Block] = [b.section(title_line(record), fields=fields, block_id="summary")]
+    out = rb.summary_blocks(title_line(record), fields)
     if record.decisions:
         out.append(b.section(f"*Attendees*\n{_attendees(record)}"))
         out.append(b.section(f"*Decisions*\n{b.user_text(record.decisions)}"))
     if actions:
         out.append(b.section("*Actions*"))
         out += action_blocks(actions)
-    buttons = step_buttons(LIFECYCLE, record, BUTTONS, ref=ref)
-    if buttons:
-        out.append(buttons)
-    return out
+    return rb.with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
 
 
 def show_blocks(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot import blocks as b
 from handlers import record_blocks as rb
-from handlers.kind import Button, record_form, step_buttons, text_block
+from handlers.kind import Button, record_form, text_block
 from handlers.releases.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
@@ -75,21 +75,21 @@ def message_blocks(
 ) -> list[b.Block]:
     """The one channel message of a release, with the buttons its state allows."""
     fields = [
-        f"*Status*\n{release.state.label}",
-        f"*Release manager*\n{b.user(release.release_manager, nobody='—')}",
-        f"*Window*\n{window_text(release)}",
-        f"*Latest test*\n{test_text(runs)}",
-        "*Changes*\n" + (", ".join(f"{c.key} ({c.state.label})" for c in bundle) or "—"),
-        "*Services or items*\n" + (", ".join(b.user_text(t) for t in targets) or "—"),
+        ("Status", release.state.label),
+        ("Release manager", b.user(release.release_manager, nobody="—")),
+        ("Window", window_text(release)),
+        ("Latest test", test_text(runs)),
+        ("Changes", ", ".join(f"{c.key} ({c.state.label})" for c in bundle) or "—"),
+        ("Services or items", ", ".join(b.user_text(t) for t in targets) or "—"),
     ]
-    out: list[b.Block] = [b.section(title_line(release), fields=fields, block_id="summary")]
-    out.append(
-        b.context(f"Planned by {b.user(release.created_by)} {b.slack_time(release.created_at)}")
+    out = rb.summary_blocks(
+        title_line(release),
+        fields,
+        raised_by=release.created_by,
+        raised_at=release.created_at,
+        raised="Planned",
     )
-    buttons = step_buttons(LIFECYCLE, release, BUTTONS)
-    if buttons:
-        out.append(buttons)
-    return out
+    return rb.with_buttons(out, LIFECYCLE, release, BUTTONS)
 
 
 STEPS = {

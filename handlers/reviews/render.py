@@ -66,10 +66,10 @@ def message_blocks(
     review: PostIncidentReview, actions: Sequence[ReviewAction], *, ref: RecordRef | None = None
 ) -> list[b.Block]:
     fields = [
-        f"*Status*\n{review.state.label}",
-        f"*Owner*\n{b.user(review.owner)}",
-        f"*Due*\n{b.slack_time(review.due_at)}",
-        f"*Incident*\n{b.user_text(review.incident_key)}",
+        ("Status", review.state.label),
+        ("Owner", b.user(review.owner)),
+        ("Due", b.slack_time(review.due_at)),
+        ("Incident", b.user_text(review.incident_key)),
     ]
     out = rb.summary_blocks(title_line(review), fields)
     out.extend(_findings(review)[:30])

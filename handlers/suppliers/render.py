@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import blocks as b
+from handlers import record_blocks as rb
 from models.relationship_policy import Supplier
 from models.sla_policy import format_duration
 from services.suppliers import Performance, Wait
@@ -35,14 +36,16 @@ def show_blocks(
     period: timedelta,
     now: datetime,
 ) -> list[b.Block]:
-    fields = [
-        f"*Contract*\n{b.user_text(supplier.contract) or '—'}",
-        f"*Ends*\n{supplier.contract_end.isoformat() if supplier.contract_end else '—'}",
-        f"*Contact*\n{b.user_text(supplier.contact) or '—'}",
-        f"*Owner*\n{b.user(supplier.owner, nobody='—')}",
-        f"*Response target*\n{_target(supplier.response_target)}",
-        f"*Resolution target*\n{_target(supplier.resolution_target)}",
-    ]
+    fields = rb.labelled(
+        [
+            ("Contract", b.user_text(supplier.contract) or "—"),
+            ("Ends", supplier.contract_end.isoformat() if supplier.contract_end else "—"),
+            ("Contact", b.user_text(supplier.contact) or "—"),
+            ("Owner", b.user(supplier.owner, nobody="—")),
+            ("Response target", _target(supplier.response_target)),
+            ("Resolution target", _target(supplier.resolution_target)),
+        ]
+    )
     supports = ", ".join([*supplier.services, *supplier.items]) or "—"
     out: list[b.Block] = [
         b.section(f":truck: *{b.user_text(supplier.name)}*", fields=fields),

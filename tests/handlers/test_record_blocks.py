@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 from bot import blocks as b
@@ -86,3 +86,18 @@ def test_a_list_line_has_the_key_in_bold_and_the_emoji_only_when_given() -> None
     assert rb.list_line("REL-1", "app 1.2", "Planned", None) == "*REL-1* app 1.2 — Planned"
     with_emoji = rb.list_line("CHG-4", "Patch", "Draft", "low risk", emoji=":wrench:")
     assert with_emoji == ":wrench: *CHG-4* Patch — Draft, low risk"
+
+
+def test_labelled_fields_show_each_label_in_bold_over_its_value() -> None:
+    assert rb.labelled([("Owner", "<@U1>"), ("Due", "—")]) == ["*Owner*\n<@U1>", "*Due*\n—"]
+
+
+def test_a_summary_says_who_raised_the_record_in_the_kinds_own_word() -> None:
+    when = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+    top = rb.summary_blocks(
+        "*REL-1*", [("Status", "Planned")], raised_by="U1", raised_at=when, raised="Planned"
+    )
+    assert top[0]["block_id"] == "summary"
+    assert [field["text"] for field in top[0]["fields"]] == ["*Status*\nPlanned"]
+    assert top[1]["elements"][0]["text"].startswith("Planned by <@U1> <!date^")
+    assert len(rb.summary_blocks("*REL-1*", [("Status", "Planned")])) == 1
