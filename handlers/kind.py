@@ -356,9 +356,26 @@ class KindHandlers(CommandHandlers, RecordMessages):
         Slack closes the form it is stored); a bad value is shown by its field, else at
         `error_field` (or the field `error_field(error)` names); then the record's message is
         posted."""
+        self.store_new(
+            ack,
+            view,
+            lambda session: create(session, actor_of(self.ctx, body), view_values(view)),
+            error_field,
+        )
+
+    def store_new(
+        self,
+        ack: Ack,
+        view: dict[str, Any],
+        store: Callable[[Any], Any],
+        error_field: str | Callable[[ServiceDeskError], str],
+    ) -> None:
+        """A New form whose record `store(session)` writes in one transaction before the ack;
+        a refusal is shown by the field it names when the form has it, else at `error_field`
+        (or the field `error_field(error)` names); then the record's message is posted."""
         try:
             with self.ctx.db.session() as session:
-                key = create(session, actor_of(self.ctx, body), view_values(view)).key
+                key = store(session).key
         except ServiceDeskError as error:
             default = error_field(error) if callable(error_field) else error_field
             ack(response_action="errors", errors={error_at(view, error, default): str(error)})

@@ -226,30 +226,22 @@ class ChangeHandlers(KindHandlers):
             standard_template=values.get(Field.TEMPLATE),
             security="yes" in ticked(values.get(Field.SECURITY)),
         )
-        present = {
-            block.get("block_id") for block in view.get("blocks", []) if block.get("block_id")
-        }
-        try:
-            # Written before the ack: once Slack closes the modal, nothing is lost.
-            with self.ctx.db.session() as session:
-                change = changes.create(
-                    session,
-                    data=data,
-                    requester=user_id(body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                    submission_id=view["id"],
-                )
-                key = change.key
-        except ServiceDeskError as error:
-            field = getattr(error, "field", None)
-            if field not in present:
-                # A freeze or another rule about the window: show it by the planned start.
-                field = Field.START if not isinstance(error, InvalidInput) else DEFAULT_FIELD
-            ack(response_action="errors", errors={field: str(error)})
-            return
-        ack()
-        later(self.ctx, self.announce, key)
+
+        def create(session: Any) -> Any:
+            return changes.create(
+                session,
+                data=data,
+                requester=user_id(body),
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+                submission_id=view["id"],
+            )
+
+        def error_field(error: ServiceDeskError) -> str:
+            # A freeze or another rule about the window: show it by the planned start.
+            return DEFAULT_FIELD if isinstance(error, InvalidInput) else Field.START
+
+        self.store_new(ack, view, create, error_field)
 
     def announce(self, key: str) -> Any:
         """Post the change's one channel message and flag conflicts in its thread."""

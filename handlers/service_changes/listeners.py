@@ -62,26 +62,21 @@ class ServiceChangeForms:
             backout_plan=typed_text(values, Field.BACKOUT),
             implementer=typed_text(values, Field.IMPLEMENTER) or None,
         )
-        present = {block.get("block_id") for block in view.get("blocks", [])}
-        try:
-            with self.ctx.db.session() as session:
-                change = service_changes.propose(
-                    session,
-                    data=data,
-                    requester=user_id(body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                    submission_id=view.get("id"),
-                )
-                key = change.key
-        except ServiceDeskError as error:
-            field = getattr(error, "field", None)
-            if field not in present:
-                field = Field.START if not isinstance(error, InvalidInput) else Field.REQUIREMENTS
-            ack(response_action="errors", errors={field: str(error)})
-            return
-        ack()
-        later(self.ctx, self.kind.announce, key)
+
+        def propose(session: Any) -> Any:
+            return service_changes.propose(
+                session,
+                data=data,
+                requester=user_id(body),
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+                submission_id=view.get("id"),
+            )
+
+        def error_field(error: ServiceDeskError) -> str:
+            return Field.REQUIREMENTS if isinstance(error, InvalidInput) else Field.START
+
+        self.kind.store_new(ack, view, propose, error_field)
 
     # ---- the acceptance test ------------------------------------------------------------------
 
