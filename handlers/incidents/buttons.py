@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import view_values
 from bot.payloads import clicked
-from handlers.common import actor_of, later, open_checked_form, replace_clicked, submitted, tell
+from handlers.common import actor_of, later, open_checked_form, replace_clicked, tell
 from handlers.incidents import forms, render
 from handlers.incidents.ids import Field, More
 from handlers.incidents.messages import IncidentMessages
@@ -272,17 +272,10 @@ class IncidentButtons(IncidentMessages):
         apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
         error_field: str = Field.NOTE,
     ) -> tuple[Incident, str, dict[str, Any]] | None:
-        done = submitted(
-            self.ctx,
-            ack,
-            body,
-            view,
-            RecordRef,
-            lambda session, ref, actor, values: apply(
-                session, ref.key, actor, self.ctx.clock.now(), values
-            ),
-            error_field,
-        )
+        def with_now(session: Any, key: str, actor: Any, values: dict[str, Any]) -> Incident:
+            return apply(session, key, actor, self.ctx.clock.now(), values)
+
+        done = self.submit(ack, body, view, with_now, error_field)
         if done is None:
             return None
         _ref, actor, incident = done
