@@ -59,6 +59,20 @@ def ack_then(
 T = TypeVar("T")
 
 
+def run_or_tell(
+    ctx: AppContext, respond: Callable[..., Any] | None, work: Callable[[Any], T]
+) -> T | None:
+    """`work(session)` in one transaction, for a command or a click: a refusal
+    (ServiceDeskError) is told to the person privately and gives None. So `work` returns what
+    the caller goes on with (never None), read before the transaction ends."""
+    try:
+        with ctx.db.session() as session:
+            return work(session)
+    except ServiceDeskError as error:
+        tell(respond, str(error))
+        return None
+
+
 def open_checked_form(
     ctx: AppContext,
     body: dict[str, Any],
@@ -68,11 +82,8 @@ def open_checked_form(
 ) -> None:
     """Open a form only once `load(session)` has read the record and checked that this person
     may take this step now: refused before the form opens, not after it was filled in."""
-    try:
-        with ctx.db.session() as session:
-            record = load(session)
-    except ServiceDeskError as error:
-        tell(respond, str(error))
+    record = run_or_tell(ctx, respond, load)
+    if record is None:
         return
     ctx.client.views_open(trigger_id=body["trigger_id"], view=build(record))
 

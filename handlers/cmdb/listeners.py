@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot.context import AppContext
 from handlers.cmdb import render
 from handlers.cmdb.ids import ITEM_SELECT
-from handlers.common import ack_then, tell
+from handlers.common import ack_then, run_or_tell, tell
 from models.cmdb import NAME_MAX
 from services import capacity_standing, cmdb
 from services.errors import ServiceDeskError
@@ -39,11 +39,10 @@ class CmdbHandlers:
             self._search(text, respond)
 
     def _search(self, text: str, respond: Respond) -> None:
-        try:
-            with self.ctx.db.session() as session:
-                found = cmdb.search(session, text=text, limit=SUGGESTIONS)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+        found = run_or_tell(
+            self.ctx, respond, lambda session: cmdb.search(session, text=text, limit=SUGGESTIONS)
+        )
+        if found is None:
             return
         if not found:
             respond(

@@ -9,7 +9,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import OLD_BUTTON, OUT_OF_DATE, ack_then, actor_of, clicked, later, tell
+from handlers.common import (
+    OLD_BUTTON,
+    OUT_OF_DATE,
+    ack_then,
+    actor_of,
+    clicked,
+    later,
+    run_or_tell,
+    tell,
+)
 from handlers.customers import render
 from handlers.customers.render import F
 from handlers.kind import Call, CommandHandlers, SubCommand
@@ -177,17 +186,19 @@ class CustomerHandlers(CommandHandlers):
         if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
             tell(respond, OLD_BUTTON)
             return
-        try:
-            with self.ctx.db.session() as session:
-                action = reviews.complete_action(
+        text = run_or_tell(
+            self.ctx,
+            respond,
+            lambda session: render.done_text(
+                reviews.complete_action(
                     session,
                     action_id=int(raw),
                     actor=actor_of(self.ctx, body),
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                 )
-                text = render.done_text(action)
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+            ),
+        )
+        if text is None:
             return
         tell(respond, text)

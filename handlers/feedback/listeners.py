@@ -15,6 +15,7 @@ from handlers.common import (
     one_of,
     open_checked_form,
     replace_clicked,
+    run_or_tell,
     tell,
 )
 from handlers.feedback import render
@@ -177,17 +178,20 @@ class FeedbackHandlers(KindHandlers):
     def _follow_up(self, body: dict[str, Any], respond: Respond) -> None:
         record_key = str(body["actions"][0].get("value") or "")
         actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                key = complaints.from_survey(
+        key = run_or_tell(
+            self.ctx,
+            respond,
+            lambda session: (
+                complaints.from_survey(
                     session,
                     record_key=record_key,
                     actor=actor,
                     now=self.ctx.clock.now(),
                     policy=self.ctx.policy,
                 ).key
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+            ),
+        )
+        if key is None:
             return
         tell(respond, f"{key} follows up the low score on {record_key}.")
         self.announce(key)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import blocks as b
-from handlers.common import ack_then, actor_of, tell
+from handlers.common import ack_then, actor_of, run_or_tell, tell
 from handlers.kind import Call, Form, Step, SubCommand
 from handlers.management_reviews import render
 from handlers.management_reviews.ids import Action, Field, View, action_field
@@ -16,7 +16,6 @@ from handlers.sms_records import SmsRecordHandlers
 from models.carried import RecordRef
 from models.management_review import ACTIONS_MAX, ManagementReview
 from services import audit, management_reviews
-from services.errors import ServiceDeskError
 from services.management_reviews import AgreedAction
 from services.permissions import Actor
 
@@ -112,14 +111,16 @@ class ManagementReviewHandlers(SmsRecordHandlers):
             self._old_button(respond)
             return
         actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                action, review = management_reviews.complete_action(
-                    session, action_id=int(raw), actor=actor, now=self.ctx.clock.now()
-                )
-                key, done = review.key, action.key
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+
+        def complete(session: Any) -> tuple[str, str]:
+            action, review = management_reviews.complete_action(
+                session, action_id=int(raw), actor=actor, now=self.ctx.clock.now()
+            )
+            return review.key, action.key
+
+        completed = run_or_tell(self.ctx, respond, complete)
+        if completed is None:
             return
+        key, done = completed
         tell(respond, f"{done} is done.")
         self.refresh(key, step=f"{b.user(actor.user_id)} marked {done} done.")

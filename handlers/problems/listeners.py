@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
-from handlers.common import ack_then, actor_of, later, replace_clicked, tell
+from handlers.common import ack_then, actor_of, later, replace_clicked, run_or_tell, tell
 from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, post_in_record_thread
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
@@ -144,15 +144,17 @@ class ProblemHandlers(KindHandlers):
         if not raw.isdigit():
             return
         actor = actor_of(self.ctx, body)
-        try:
-            with self.ctx.db.session() as session:
-                problem, created = problems.raise_from_proposal(
-                    session, proposal_id=int(raw), actor=actor, now=self.ctx.clock.now()
-                )
-                key = problem.key
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+
+        def raise_problem(session: Any) -> tuple[str, bool]:
+            problem, created = problems.raise_from_proposal(
+                session, proposal_id=int(raw), actor=actor, now=self.ctx.clock.now()
+            )
+            return problem.key, created
+
+        raised = run_or_tell(self.ctx, respond, raise_problem)
+        if raised is None:
             return
+        key, created = raised
         if not created:
             tell(respond, f"{key} was already raised for these incidents.")
             return

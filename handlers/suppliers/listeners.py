@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Respond
 
-from handlers.common import actor_of, tell
+from handlers.common import actor_of, run_or_tell, tell
 from handlers.customers import CustomerHandlers
 from handlers.kind import CommandHandlers, SubCommand, post_in_record_thread
 from handlers.record_blocks import register_blocks
@@ -94,21 +94,23 @@ class SupplierHandlers(CommandHandlers):
             return
         key, rest = args[0], args[1:]
         name, ticket = self._split(rest)
-        try:
-            with self.ctx.db.session() as session:
-                row = suppliers.set_wait(
-                    session,
-                    key=key,
-                    supplier=name,
-                    ticket_ref=ticket,
-                    actor=actor_of(self.ctx, body),
-                    now=self.ctx.clock.now(),
-                    policy=self.ctx.policy,
-                )
-                record_key, chosen, ref = row.record_key, row.supplier, row.ticket_ref
-        except ServiceDeskError as error:
-            tell(respond, str(error))
+
+        def set_wait(session: Any) -> tuple[str, str, str | None]:
+            row = suppliers.set_wait(
+                session,
+                key=key,
+                supplier=name,
+                ticket_ref=ticket,
+                actor=actor_of(self.ctx, body),
+                now=self.ctx.clock.now(),
+                policy=self.ctx.policy,
+            )
+            return row.record_key, row.supplier, row.ticket_ref
+
+        waiting = run_or_tell(self.ctx, respond, set_wait)
+        if waiting is None:
             return
+        record_key, chosen, ref = waiting
         text = render.wait_text(record_key, chosen, ref)
         tell(respond, text)
         kinds = {"INC": incidents.KIND, "PRB": problems.KIND, "CHG": changes.KIND}
