@@ -38,6 +38,10 @@ class Call:
     def user(self) -> str:
         return self.body.get("user_id") or ""
 
+    def open_form(self, view: dict[str, Any]) -> None:
+        """Open `view` (a form) for the person who typed the command."""
+        self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+
 
 @dataclass(frozen=True)
 class SubCommand:

@@ -151,9 +151,7 @@ class ChangeHandlers(KindHandlers):
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
-        call.client.views_open(
-            trigger_id=call.body["trigger_id"], view=render.new_change_modal(self.ctx.policy)
-        )
+        call.open_form(render.new_change_modal(self.ctx.policy))
 
     def on_list(self, call: Call) -> None:
         args = call.args

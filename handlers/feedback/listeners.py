@@ -80,7 +80,7 @@ class FeedbackHandlers(KindHandlers):
         with self.ctx.db.session() as session:
             offered = service_list.offered(session, policy=self.ctx.policy)
         services = [service.name for service in offered]
-        call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_modal(services))
+        call.open_form(render.new_modal(services))
 
     def on_new_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)

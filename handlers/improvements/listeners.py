@@ -65,4 +65,4 @@ class ImprovementHandlers(SmsRecordHandlers):
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
-        call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_modal())
+        call.open_form(render.new_modal())

@@ -84,6 +84,4 @@ class NonconformityHandlers(SmsRecordHandlers):
             tell(call.respond, str(error))
             return
         source = call.words[0].upper()[:20] if call.words else ""
-        call.client.views_open(
-            trigger_id=call.body["trigger_id"], view=render.new_modal(source=source)
-        )
+        call.open_form(render.new_modal(source=source))

@@ -74,7 +74,7 @@ class ProblemHandlers(KindHandlers):
     # ---- the slash command ------------------------------------------------------------------
 
     def on_new(self, call: Call) -> None:
-        call.client.views_open(trigger_id=call.body["trigger_id"], view=render.new_problem_modal())
+        call.open_form(render.new_problem_modal())
 
     def on_known_errors(self, call: Call) -> None:
         search = " ".join(call.args) or None

@@ -102,9 +102,7 @@ class ReleaseHandlers(KindHandlers):
                 for change in changes.list_changes(session, status=status, limit=50)
             ]
         candidates.sort(key=lambda change: change.id or 0)
-        call.client.views_open(
-            trigger_id=call.body["trigger_id"], view=render.new_release_modal(candidates)
-        )
+        call.open_form(render.new_release_modal(candidates))
 
     def on_list(self, call: Call) -> None:
         self.answer_register(call, "Releases", releases.list_releases, line=render.list_line)

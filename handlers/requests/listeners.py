@@ -128,7 +128,7 @@ class RequestHandlers(KindHandlers):
                 response_type="ephemeral",
             )
             return
-        call.client.views_open(trigger_id=call.body["trigger_id"], view=render.form_modal(item))
+        call.open_form(render.form_modal(item))
 
     def on_choose(
         self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond

@@ -40,7 +40,7 @@ class ServiceChangeForms:
         with self.ctx.db.session() as session:
             offered = service_list.offered(session, policy=self.ctx.policy)
         view = render.service_modal(offered, self.ctx.policy.teams)
-        call.client.views_open(trigger_id=call.body["trigger_id"], view=view)
+        call.open_form(view)
 
     def on_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view_values(view)
