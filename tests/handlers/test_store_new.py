@@ -1,84 +1,94 @@
 """`KindHandlers.store_new`: a New form's record is written before the ack, a refusal is shown
-by the field it names (when the form has it), and the record is announced after the ack."""
+by the field it names (when the form has it) with nothing stored, and the record is announced
+after the ack. Against the real store, the problem kind's handlers and the fake Slack."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from types import SimpleNamespace
 from typing import Any
 
-from handlers.kind import KindHandlers
+from sqlmodel import select
+
+from handlers.problems.listeners import ProblemHandlers
+from models.problem import Problem
+from services import problems
+from services.changes import FieldError
 from services.errors import InvalidInput, NotAllowed
+from services.permissions import Actor, Role
+
+AGENT = Actor("U0AGENT1", frozenset({Role.AGENT}))
+VIEW = {"blocks": [{"block_id": "title"}, {"block_id": "start"}, {"type": "divider"}]}
 
 
-class _FieldError(InvalidInput):
-    """A refusal about one field of the form, as services raise them (`field`)."""
+def _acks() -> tuple[list[tuple[str, dict[str, Any]]], list[str], Any]:
+    """The acks given, and an order log both the ack and the store write to."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    order: list[str] = []
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
+    def ack(**answer: Any) -> None:
+        order.append("ack")
+        calls.append(("ack", answer))
 
-
-VIEW = {"blocks": [{"block_id": "title"}, {"block_id": "start"}]}
-
-
-class _Ctx:
-    def __init__(self) -> None:
-        self.handed: list[tuple[Any, tuple[Any, ...]]] = []
-        self.db = SimpleNamespace(session=self._session)
-
-    @contextmanager
-    def _session(self) -> Any:
-        yield "session"
-
-    def follow_up(self, work: Any, *args: Any) -> None:
-        self.handed.append((work, args))
+    return calls, order, ack
 
 
-class _Acks:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.calls.append(kwargs)
+def _stored(database: Any) -> list[str]:
+    with database.read_session() as session:
+        return [p.key for p in session.exec(select(Problem).order_by(Problem.id))]
 
 
-def _store_new(store: Any, error_field: Any = "title") -> tuple[_Ctx, _Acks, KindHandlers]:
-    ctx, ack = _Ctx(), _Acks()
-    handlers = KindHandlers(ctx)  # type: ignore[arg-type]
-    handlers.store_new(ack, VIEW, store, error_field)  # type: ignore[arg-type]
-    return ctx, ack, handlers
+def test_the_record_is_stored_then_acked_then_announced(ctx, database, clock, fake_slack):
+    calls, order, ack = _acks()
+
+    def store(session: Any) -> Problem:
+        order.append("store")
+        return problems.raise_problem(session, title="Disk fills", actor=AGENT, now=clock.now())
+
+    ProblemHandlers(ctx).store_new(ack, VIEW, store, "title")
+    assert order == ["store", "ack"] and calls == [("ack", {})]
+    assert _stored(database) == ["PRB-1"]
+    # Announced after the ack (the test context runs follow-up work at once).
+    posted = [c.args for c in fake_slack.calls("chat.postMessage")]
+    assert any("PRB-1" in str(args.get("text", "")) for args in posted)
 
 
-def test_the_record_is_stored_then_acked_then_announced_after_the_ack() -> None:
-    seen: list[Any] = []
+def test_a_refusal_naming_a_field_of_the_form_is_shown_there_and_nothing_is_kept(
+    ctx, database, clock, fake_slack
+):
+    calls, _, ack = _acks()
 
-    def store(session: Any) -> Any:
-        seen.append(session)
-        return SimpleNamespace(key="CHG-7")
+    def store(session: Any) -> Problem:
+        problems.raise_problem(session, title="Never kept", actor=AGENT, now=clock.now())
+        raise FieldError("start", "Starts after it ends.")
 
-    ctx, ack, handlers = _store_new(store)
-    assert seen == ["session"] and ack.calls == [{}]
-    assert ctx.handed == [(handlers.announce, ("CHG-7",))]
-
-
-def test_a_refusal_naming_a_field_of_the_form_is_shown_there_and_nothing_is_announced() -> None:
-    def store(session: Any) -> Any:
-        raise _FieldError("start", "Starts after it ends.")
-
-    ctx, ack, _ = _store_new(store)
-    assert ack.calls == [
-        {"response_action": "errors", "errors": {"start": "Starts after it ends."}}
+    ProblemHandlers(ctx).store_new(ack, VIEW, store, "title")
+    assert calls == [
+        ("ack", {"response_action": "errors", "errors": {"start": "Starts after it ends."}})
     ]
-    assert ctx.handed == []
+    assert _stored(database) == [] and fake_slack.calls("chat.postMessage") == []
 
 
-def test_other_refusals_go_where_error_field_says() -> None:
+def test_a_field_the_form_does_not_have_goes_to_the_default(ctx, database):
+    calls, _, ack = _acks()
+
+    def store(session: Any) -> Problem:
+        raise FieldError("owner", "Choose an owner.")
+
+    ProblemHandlers(ctx).store_new(ack, VIEW, store, "title")
+    assert calls[0][1]["errors"] == {"title": "Choose an owner."}
+
+
+def test_other_refusals_go_where_error_field_says(ctx, database):
     def pick(error: Any) -> str:
         return "title" if isinstance(error, InvalidInput) else "start"
 
-    def frozen(session: Any) -> Any:
-        raise NotAllowed("The calendar is frozen.")
+    for refusal, field in (
+        (NotAllowed("The calendar is frozen."), "start"),
+        (InvalidInput("No."), "title"),
+    ):
+        calls, _, ack = _acks()
 
-    _, ack, _ = _store_new(frozen, pick)
-    assert ack.calls[0]["errors"] == {"start": "The calendar is frozen."}
+        def store(session: Any, refusal: Exception = refusal) -> Problem:
+            raise refusal
+
+        ProblemHandlers(ctx).store_new(ack, VIEW, store, pick)
+        assert calls[0][1]["errors"] == {field: str(refusal)}
