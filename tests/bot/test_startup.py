@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,5 @@ def test_sigterm_stops_the_http_server_cleanly(tmp_path):
             process.kill()
     assert process.returncode == 0, output
     assert "servicedesk stopped" in output
+    frozen = re.search(r"kept out of the garbage collector's full collections: (\d+)", output)
+    assert frozen and int(frozen.group(1)) > 10_000, output
