@@ -199,7 +199,7 @@ class Checkpointer:
         for engine in engines:
             path = engine.url.database or ""
             if not Path(path).is_file():
-                continue  # deleted (a test's store): connecting would make it anew
+                continue  # deleted (a test's store): nothing to copy, nothing to warn about
             try:
                 row = _checkpoint(path)
             except Exception as error:  # noqa: BLE001 - the next commit marks it again
@@ -223,7 +223,9 @@ def _checkpoint(path: str) -> tuple[Any, ...]:
     the pool with the schema it last read, and the next request handed it would plan an
     `EXPLAIN` against that schema (SQLite reloads a changed schema when a statement reads, but
     an `EXPLAIN QUERY PLAN` reads nothing); nor would it count towards the pool's size."""
-    connection = sqlite3.connect(path, timeout=1.0, isolation_level=None)
+    # Read-write, never create: a store deleted after the caller looked is not made anew.
+    where = Path(path).resolve().as_uri() + "?mode=rw"
+    connection = sqlite3.connect(where, uri=True, timeout=1.0, isolation_level=None)
     try:
         return tuple(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
     finally:

@@ -119,3 +119,18 @@ def test_a_disposed_database_is_forgotten_and_a_deleted_one_never_made_anew(tmp_
         leftover.unlink()
     assert str(tmp_path / "gone.db") not in checkpoints.run_pending()
     assert not (tmp_path / "gone.db").exists()
+
+
+def test_a_store_deleted_after_the_check_is_not_made_anew_by_the_checkpoint(tmp_path):
+    # Deleted between the check and the connection: the checkpoint fails, it creates nothing.
+    gone = tmp_path / "gone? #1.db"
+    with pytest.raises(sqlite3.OperationalError):
+        db_module._checkpoint(str(gone))
+    assert list(tmp_path.iterdir()) == []
+    # A path with characters a URI would read otherwise is still found.
+    kept = sqlite3.connect(gone)
+    kept.execute("PRAGMA journal_mode=wal")
+    kept.execute("CREATE TABLE t (n INTEGER)")
+    kept.commit()
+    assert db_module._checkpoint(str(gone))[0] == 0
+    kept.close()
