@@ -18,6 +18,7 @@ from slack_sdk.http_retry.jitter import Jitter
 
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.slack_connections import KeptAliveClient
 
 
 class _NoJitter(Jitter):
@@ -35,8 +36,8 @@ def retry_interval(settings: Settings) -> RetryIntervalCalculator | None:
     )
 
 
-class MeasuredWebClient(WebClient):
-    """A WebClient that counts its calls by method and final outcome (bot.metrics)."""
+class MeasuredWebClient(KeptAliveClient):
+    """The bot's client that also counts its calls by method and final outcome (bot.metrics)."""
 
     def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,7 +76,8 @@ def retry_handlers(settings: Settings, metrics: Metrics | None = None) -> list[A
 def make_web_client(
     settings: Settings, *, timeout: int = 10, metrics: Metrics | None = None
 ) -> WebClient:
-    """The bot's client; with `metrics`, one that counts its calls and 429s."""
+    """The bot's client, keeping its connections to Slack open between calls
+    (bot/slack_connections.py); with `metrics`, one that also counts its calls and 429s."""
     options: dict[str, Any] = {
         "token": settings.slack_bot_token.get_secret_value(),
         "base_url": settings.slack_api_url,
@@ -83,5 +85,5 @@ def make_web_client(
         "retry_handlers": retry_handlers(settings, metrics),
     }
     if metrics is None:
-        return WebClient(**options)
+        return KeptAliveClient(**options)
     return MeasuredWebClient(metrics=metrics, **options)

@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,14 @@ class _Failure:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Connections stay open between requests, as Slack's do (every answer has a length).
+    protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without this, on a kept connection the body waits for
+    # the client's delayed acknowledgement of the headers (40 ms on Linux).
+    disable_nagle_algorithm = True
+    # A connection idle this long is closed, as Slack's edge does, so that the threads of
+    # clients long gone do not pile up.
+    timeout = 10
     server: _Server
 
     def do_POST(self) -> None:
@@ -111,6 +120,33 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeSlack
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.accepted = 0  # connections, for tests of a client that keeps them
+        self.open_sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._sockets_lock:
+            self.accepted += 1
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        """End every connection a client kept open: a stopped fake answers nothing more."""
+        with self._sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +270,7 @@ class FakeSlack:
             return
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_open_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
@@ -260,6 +297,11 @@ class FakeSlack:
     def response_url(self) -> str:
         """A fresh response_url served by this fake; POSTs to it are recorded as "response_url"."""
         return f"{self.origin}/response/{self._next_id()}"
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far: a client that keeps them alive opens few."""
+        return self._server.accepted if self._server is not None else 0
 
     # ------------------------------------------------------------------ recorded calls
 
