@@ -17,7 +17,9 @@ def test_objects_made_before_are_frozen_and_later_ones_still_collected():
     assert any(o is built for o in gc.get_objects())
     try:
         frozen = freeze_start_up()
-        assert frozen == gc.get_freeze_count() > 0
+        # What it returns is what was frozen; frozen objects that another thread of the test
+        # process frees meanwhile (a fake Slack connection closing) leave the count.
+        assert 0 < gc.get_freeze_count() <= frozen
         # Out of every generation the collector walks.
         assert not any(o is built for o in gc.get_objects())
         # What is made afterwards is tracked and collected as before: a cycle left behind goes.
