@@ -86,11 +86,17 @@ class ConnectionPool:
             k.connection.close()
 
     def open(self, origin: Origin) -> http.client.HTTPConnection:
+        """A new connection (it connects when first used)."""
         scheme, host, port = origin
-        self.opened += 1
+        with self._lock:
+            self.opened += 1
+            if scheme == "https" and self.context is None:
+                # Made once: building a context reads the system's certificates.
+                self.context = ssl.create_default_context()
         if scheme == "https":
-            context = self.context or ssl.create_default_context()
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+            return http.client.HTTPSConnection(
+                host, port, timeout=self.timeout, context=self.context
+            )
         return http.client.HTTPConnection(host, port, timeout=self.timeout)
 
 

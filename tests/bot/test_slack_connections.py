@@ -193,3 +193,19 @@ def test_a_stopped_fake_answers_nothing_on_a_kept_connection() -> None:
 
     with pytest.raises(URLError):
         client.chat_postMessage(channel="C1", text="second")
+
+
+def test_https_connections_share_one_tls_context() -> None:
+    """Slack itself is https: every new connection verifies certificates with one context,
+    built once (building it reads the system's certificates). Nothing is connected here."""
+    import http.client
+    import ssl
+
+    pool = slack_connections.ConnectionPool(timeout=5, context=None)
+    first = pool.open(("https", "slack.com", 443))
+    second = pool.open(("https", "slack.com", 443))
+    assert isinstance(first, http.client.HTTPSConnection)
+    assert first._context is second._context  # type: ignore[attr-defined]
+    assert first._context.verify_mode == ssl.CERT_REQUIRED  # type: ignore[attr-defined]
+    assert first._context.check_hostname  # type: ignore[attr-defined]
+    assert pool.opened == 2
