@@ -5,7 +5,9 @@
 
 The store (1,000,000 incidents, 2,000,000 SLA timers) is built once with a bulk fill and kept;
 later runs reuse it (--refill builds it again). A PostgreSQL database given by URL is emptied
-first when it is (re)filled. In one process, on loopback, against the fake Slack:
+first when it is (re)filled. In one process, on loopback, against the fake Slack (for the ack latency, by default the fake
+runs in a process of its own, as Slack's servers are not in the bot's; `--slack inline` puts it
+in this process, where its work for the bot's calls competes with the bot for the interpreter):
 
 1. start-up: building the bot's context and app over the full store;
 2. ack latency over HTTP: a no-op Bolt app (every listener only acks,
@@ -28,6 +30,7 @@ import os
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -145,7 +148,35 @@ def _expanding(name: str):  # type: ignore[no-untyped-def]
 # ---- the two apps ------------------------------------------------------------------------
 
 
-def noop_app(fake: FakeSlack) -> App:
+class SlackProcess:
+    """The fake Slack in a process of its own (`python -m slackstub --quiet`): the bot's Slack
+    calls cost the bench's process what calls to Slack cost a bot, not Slack's work too."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "slackstub", "--quiet"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        first = self._process.stdout.readline() if self._process.stdout else ""
+        found = re.search(r"SLACK_API_URL=(\S+)", first)
+        if not found:
+            self._process.kill()
+            raise SystemExit(f"the fake Slack did not start: {first!r}")
+        self.url = found.group(1)
+        self.origin = self.url.removesuffix("/api/")
+        self._responses = iter(range(1, 1 << 62))
+
+    def response_url(self) -> str:
+        return f"{self.origin}/response/bench-{next(self._responses)}"
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
+def noop_app(fake: FakeSlack | SlackProcess) -> App:
     """What Bolt costs by itself: every request acked by a listener that does nothing else."""
     app = App(
         client=WebClient(token="xoxb-bench", base_url=fake.url),
@@ -189,7 +220,7 @@ def post(endpoint: str, body: str) -> float:
     return time.perf_counter() - started
 
 
-def requests_for(fake: FakeSlack, count: int) -> dict[str, Callable[[int], str]]:
+def requests_for(fake: FakeSlack | SlackProcess, count: int) -> dict[str, Callable[[int], str]]:
     view = {"id": "V0", "type": "modal", "callback_id": "incident_new", "private_metadata": ""}
 
     def command(n: int) -> str:
@@ -239,7 +270,9 @@ def _submitted(session) -> int:  # type: ignore[no-untyped-def]
     ).one()
 
 
-def ack_latency(bot: str, noop: str, fake: FakeSlack, *, n: int, count: int) -> dict[str, float]:
+def ack_latency(
+    bot: str, noop: str, fake: FakeSlack | SlackProcess, *, n: int, count: int
+) -> dict[str, float]:
     kinds = requests_for(fake, count)
     for warm in range(WARM_UP):
         for make in kinds.values():
@@ -470,6 +503,12 @@ def main() -> None:
     parser.add_argument("--fill-only", action="store_true", help="build the store and stop")
     parser.add_argument("--late", type=int, default=200, help="incidents for lateness; 0 skips")
     parser.add_argument("--storm", type=int, default=200, help="storm size; 0 skips")
+    parser.add_argument(
+        "--slack",
+        choices=("process", "inline"),
+        default="process",
+        help="the fake Slack for the ack latency: its own process (default) or this one",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.gettempdir()) / "servicedesk-bench"
     folder.mkdir(exist_ok=True)
@@ -484,15 +523,17 @@ def main() -> None:
     if args.fill_only:
         return
     with FakeSlack() as fake:
+        slack = SlackProcess() if args.slack == "process" else fake
+        print(f"the fake Slack for the ack latency: {args.slack}")
         started = time.perf_counter()
-        settings = bench_settings(fake, url)
+        settings = bench_settings(slack, url)  # type: ignore[arg-type]
         pool = ThreadPoolExecutor(max_workers=4)
         ctx = build_context(settings, parse_policy(POLICY), db, background=pool)
         prepare_store(db, ctx.policy, ctx.clock)
         bot_app = create_app(ctx)
         print(f"start-up (context, store check, app): {time.perf_counter() - started:.2f} s")
         bot_server, bot = serve(bot_app, db)
-        noop_server, noop = serve(noop_app(fake), db)
+        noop_server, noop = serve(noop_app(slack), db)
         # As the bot does once started (bot/cli.py): what start-up built is frozen out of the
         # collector's full collections, which would otherwise walk it all, a request waiting.
         before = _full_collection_ms()
@@ -503,8 +544,10 @@ def main() -> None:
         )
         with db.session() as session:
             before = _submitted(session)
-        ratios = ack_latency(bot, noop, fake, n=args.requests, count=args.count)
+        ratios = ack_latency(bot, noop, slack, n=args.requests, count=args.count)
         pool.shutdown(wait=True)
+        if isinstance(slack, SlackProcess):
+            slack.stop()
         with db.session() as session:
             logged = _submitted(session) - before
         # A submission the bot refused or failed would be cheaper than one it logged.
