@@ -175,6 +175,12 @@ class KindHandlers(CommandHandlers, RecordMessages):
     # ---- the slash command ---------------------------------------------------------------
 
     @property
+    def heading(self) -> str:  # type: ignore[override]
+        """The usage text's first line: the kind's noun in the plural ("*Post-incident reviews*");
+        a kind whose heading says more sets `heading` itself."""
+        return f"*{plural(self.kind.noun).capitalize()}*"
+
+    @property
     def what_sub_command(self) -> str:
         noun = self.kind.noun
         return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} sub-command"
@@ -434,6 +440,11 @@ class KindHandlers(CommandHandlers, RecordMessages):
         if done:
             ref, actor, record = done
             later(self.ctx, self.refresh, ref.key, step=self.step_text(move, record, actor.user_id))
+
+
+def plural(noun: str) -> str:
+    """A kind's noun in the plural: "problem" → "problems", "nonconformity" → "nonconformities"."""
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 def picked_datetime(raw: Any) -> datetime | None:

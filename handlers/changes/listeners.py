@@ -39,7 +39,6 @@ def _targets(raw: Any) -> list[str]:
 class ChangeHandlers(KindHandlers):
     command = "/change"
     kind = changes.KIND
-    heading = "*Changes*"
     forms = {
         Action.REVIEW: Form("review", render.review_modal),
         Action.CANCEL: Form("cancel", render.cancel_modal),

@@ -3,7 +3,6 @@ escalation messages."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,6 @@ from models.incident import EscalationKind, HoldReason, Incident
 from services import cmdb, incidents, links, paging, priority, problems, security, suppliers
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import link
-
-log = logging.getLogger(__name__)
 
 
 class IncidentButtons(IncidentMessages):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,7 +32,6 @@ from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 

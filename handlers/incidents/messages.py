@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 class IncidentMessages(KindHandlers):
     command = "/incident"
     kind = incidents.KIND
-    heading = "*Incidents*"
 
     @property
     def channel(self) -> str:

@@ -15,7 +15,6 @@ from services.errors import ServiceDeskError
 class NonconformityHandlers(SmsRecordHandlers):
     command = "/nc"
     kind = nonconformities.KIND
-    heading = "*Nonconformities*"
     renderer = render
     steps = {Action.ACTION_DONE: Step("action_done", nonconformities.action_done)}
     creates = Submit(

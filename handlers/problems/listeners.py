@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -19,13 +18,10 @@ from services.changes import FieldError
 from services.errors import InvalidInput, ServiceDeskError
 from services.permissions import Actor
 
-log = logging.getLogger(__name__)
-
 
 class ProblemHandlers(KindHandlers):
     command = "/problem"
     kind = problems.KIND
-    heading = "*Problems*"
     renderer = render
     first_step_by = "created_by"
     refresh_when_announced = True  # later steps update the message in place

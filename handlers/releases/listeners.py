@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import Any
 
@@ -22,13 +21,10 @@ from services import audit, change_reminders, changes, releases
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 
-log = logging.getLogger(__name__)
-
 
 class ReleaseHandlers(KindHandlers):
     command = "/release"
     kind = releases.KIND
-    heading = "*Releases*"
     steps = {
         Action.BUILD: Step("build"),
         Action.SCHEDULE: Step("schedule", releases.schedule),

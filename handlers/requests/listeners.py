@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +30,6 @@ from services.errors import NotAllowed, NotFound, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
 from services.requests import Notify
-
-log = logging.getLogger(__name__)
 
 
 class RequestHandlers(KindHandlers):

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 class ReviewHandlers(KindHandlers):
     command = "/pir"
     kind = reviews.KIND
-    heading = "*Post-incident reviews*"
     renderer = render
     first_step_by = "owner"
     steps = {Action.CLOSE: Step("close", reviews.close)}

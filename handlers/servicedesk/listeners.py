@@ -3,7 +3,6 @@ render. No rules here."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -27,8 +26,6 @@ from models.availability import TestRunRef
 from services import availability, notifications, service_tests
 from services.mrkdwn import user_text
 from services.permissions import Actor
-
-log = logging.getLogger(__name__)
 
 OLD_BUTTON = "That button is from an old message; the test run it was about is unknown."
 
