@@ -94,6 +94,37 @@ class Form:
     submit: Submit | None = None
 
 
+@dataclass(frozen=True)
+class NewForm:
+    """The bare command's row when all it does is open the New form `build()`."""
+
+    build: Callable[[], dict[str, Any]]
+    usage: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The `list` row: the records `fetch(session)` returns, one the renderer's
+    `list_line(record)` each under `heading` (default "Open <kind>s"; `none` when there are
+    none), answered to the caller alone. With `everything`, `list all` shows closed records
+    too, under the kind's plural: `fetch` is then called with `open_only=` (False for `all`)."""
+
+    usage: str
+    fetch: Callable[..., Sequence[Any]]
+    heading: str | None = None
+    everything: bool = False
+    aliases: tuple[str, ...] = ()
+    none: str = "none."
+
+
+@dataclass(frozen=True)
+class Show:
+    """The `show KEY` row (its usage line names the kind's example key); `usage` defaults to
+    "one <kind> and its audit trail"."""
+
+    usage: str | None = None
+
+
 # ---- the generic listeners -------------------------------------------------------------------
 
 
@@ -114,11 +145,10 @@ class KindHandlers(CommandHandlers, RecordMessages):
     # The New form's submission, when it is only a service call that creates the record.
     creates: ClassVar[Submit | None] = None
 
-    # ---- what a kind declares (override) --------------------------------------------------
+    # The sub-command table: `SubCommand` rows and the usual `NewForm`, `Listing`, `Show`.
+    table: ClassVar[Sequence[SubCommand | NewForm | Listing | Show]] = (Show(),)
 
-    def subcommands(self) -> Sequence[SubCommand]:
-        """The sub-command table: routing and the usage text come from it."""
-        return [self.show_subcommand()]
+    # ---- what a kind declares (override) --------------------------------------------------
 
     @property
     def channel(self) -> str:
@@ -185,14 +215,16 @@ class KindHandlers(CommandHandlers, RecordMessages):
         noun = self.kind.noun
         return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} sub-command"
 
-    def show_subcommand(self, usage: str | None = None) -> SubCommand:
-        """The `show KEY` row (its usage line names the kind's example key)."""
-        return SubCommand(
-            "show",
-            self.on_show,
-            usage or f"one {self.kind.noun} and its audit trail",
-            args=self.kind.example,
-        )
+    def row(self, entry: Any) -> SubCommand:
+        """A row of `table` as it runs, the usual `NewForm`, `Listing` and `Show` included."""
+        if isinstance(entry, Show):
+            usage = entry.usage or f"one {self.kind.noun} and its audit trail"
+            return SubCommand("show", self.on_show, usage, args=self.kind.example)
+        if isinstance(entry, Listing):
+            return self.list_subcommand(entry)
+        if isinstance(entry, NewForm):
+            return SubCommand("", lambda call: call.open_form(entry.build()), entry.usage)
+        return super().row(entry)
 
     def on_show(self, call: Call) -> None:
         if not call.args:
@@ -212,29 +244,23 @@ class KindHandlers(CommandHandlers, RecordMessages):
             return
         call.respond(text=text, blocks=blocks, response_type="ephemeral")
 
-    def list_subcommand(
-        self,
-        usage: str,
-        heading: str,
-        fetch: Callable[..., Sequence[Any]],
-        *,
-        everything: str | None = None,
-        aliases: tuple[str, ...] = (),
-        none: str = "none.",
-    ) -> SubCommand:
-        """The `list` row: the records `fetch(session)` returns, one the renderer's
-        `list_line(record)` each under `heading` (`none` when there are none), answered to the
-        caller alone. With `everything` (its heading), `list all` shows closed records too:
-        `fetch` is then called with `open_only=` (False for `all`)."""
+    def list_subcommand(self, listing: Listing) -> SubCommand:
+        """The `list` row as it runs; see `Listing`."""
+        heading = listing.heading or f"Open {plural(self.kind.noun)}"
+        everything = plural(self.kind.noun).capitalize() if listing.everything else None
 
         def run(call: Call) -> None:
             wide = everything is not None and bool(call.args) and call.args[0].lower() == "all"
-            wanted = everything if wide and everything else heading
             extra = {} if everything is None else {"open_only": not wide}
-            self.answer_register(call, wanted, lambda session: fetch(session, **extra), none=none)
+            self.answer_register(
+                call,
+                everything if everything and wide else heading,
+                lambda session: listing.fetch(session, **extra),
+                none=listing.none,
+            )
 
         args = "[all]" if everything else ""
-        return SubCommand("list", run, usage, args=args, aliases=aliases)
+        return SubCommand("list", run, listing.usage, args=args, aliases=listing.aliases)
 
     def answer_register(
         self,

@@ -9,7 +9,7 @@ record kind (`/supplier`, `/customer`, `/servicedesk`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from slack_bolt import App, Respond
@@ -45,13 +45,14 @@ class Call:
 
 @dataclass(frozen=True)
 class SubCommand:
-    """One row of a kind's sub-command table: `/kind NAME ARGS` — `usage`, run by `run`.
+    """One row of a kind's sub-command table: `/kind NAME ARGS` — `usage`, run by `run`: the
+    name of the handlers' method that takes the call ("on_list"), or any callable taking it.
 
     `name` "" is the bare command (`/problem`); `aliases` are other words that run it; a
     row with `listed=False` runs but is not in the usage text."""
 
     name: str
-    run: Callable[[Call], None]
+    run: str | Callable[[Call], None]
     usage: str
     args: str = ""
     aliases: tuple[str, ...] = ()
@@ -77,15 +78,22 @@ class CommandHandlers:
 
     command: ClassVar[str]  # "/supplier"
     heading: ClassVar[str]  # "*Suppliers*", the first line of the usage text
+    # The sub-command table, declared: routing and the usage text come from it.
+    table: ClassVar[Sequence[Any]] = ()
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
     def subcommands(self) -> Sequence[SubCommand]:
-        """The sub-command table: routing and the usage text come from it."""
-        return []
+        """The sub-command table, each row run by these handlers."""
+        return [self.row(entry) for entry in self.table]
+
+    def row(self, entry: Any) -> SubCommand:
+        """A row of `table` as it runs: a method named by its name is this object's."""
+        return replace(entry, run=getattr(self, entry.run)) if isinstance(entry.run, str) else entry
 
     def register(self, app: App) -> None:
+        self.subcommands()  # a row naming no method of ours fails here, at start-up
         app.command(self.command)(ack_then(self.ctx, self.route, with_client=True))
         self.register_more(app)
 
@@ -102,7 +110,7 @@ class CommandHandlers:
         head = call.words[0].lower() if call.words else ""
         for sub in self.subcommands():
             if head != "help" and (head == sub.name or head in sub.aliases):
-                sub.run(call)
+                sub.run(call)  # type: ignore[operator]  # `row` bound it
                 return
         if head in ("help", ""):
             respond(text=self.usage, response_type="ephemeral")

@@ -10,7 +10,7 @@ from slack_bolt import App, Respond
 from handlers.audits import render
 from handlers.audits.ids import Action, Field, View
 from handlers.common import ack_then, actor_of, tell
-from handlers.kind import Form, Step, SubCommand, Submit
+from handlers.kind import Form, Listing, Show, Step, Submit
 from handlers.nonconformities import render as nc_render
 from handlers.sms_records import SmsRecordHandlers
 from models.improvement import InternalAudit
@@ -23,6 +23,17 @@ class AuditHandlers(SmsRecordHandlers):
     kind = audits.KIND
     heading = "*Internal audits* (planned from `[[sms.audits]]`)"
     renderer = render
+    table = (
+        Listing(
+            "audits planned or in progress",
+            audits.register,
+            heading="Internal audits planned or in progress",
+            everything=True,
+            aliases=("",),
+            none="none. Plan them in `[[sms.audits]]`.",
+        ),
+        Show("one audit, its findings and its audit trail"),
+    )
     steps = {
         Action.START: Step("start", audits.start),
         Action.CANCEL: Step("cancel", audits.cancel),
@@ -34,19 +45,6 @@ class AuditHandlers(SmsRecordHandlers):
             Submit(View.COMPLETE, audits.complete, {"conclusion": Field.NOTE}),
         )
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            self.list_subcommand(
-                "audits planned or in progress",
-                "Internal audits planned or in progress",
-                audits.register,
-                everything="Internal audits",
-                aliases=("",),
-                none="none. Plan them in `[[sms.audits]]`.",
-            ),
-            self.show_subcommand("one audit, its findings and its audit trail"),
-        ]
 
     def register_more(self, app: App) -> None:
         app.action(Action.FINDING.value)(ack_then(self.ctx, self._open_finding))

@@ -14,7 +14,7 @@ from handlers.changes import render
 from handlers.changes.ids import Action, Field, View
 from handlers.cmdb.listeners import CmdbHandlers
 from handlers.common import ack_then, clicked, later, submitted, tell, user_id
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
+from handlers.kind import Call, Form, KindHandlers, Show, Step, SubCommand, picked_datetime
 from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
@@ -39,6 +39,20 @@ def _targets(raw: Any) -> list[str]:
 class ChangeHandlers(KindHandlers):
     command = "/change"
     kind = changes.KIND
+    table = (
+        SubCommand("", "on_new", "request a change (a form opens)"),
+        SubCommand("list", "on_list", "recent changes, newest first", args="[mine]"),
+        Show("one change, its approvals and its audit trail"),
+        SubCommand(
+            "service", "on_service", "propose a new, changed or removed service (a form opens)"
+        ),
+        SubCommand(
+            "calendar",
+            "on_calendar",
+            "scheduled changes in the next 14 days (or `days`)",
+            args="[days]",
+        ),
+    )
     forms = {
         Action.REVIEW: Form("review", render.review_modal),
         Action.CANCEL: Form("cancel", render.cancel_modal),
@@ -52,24 +66,6 @@ class ChangeHandlers(KindHandlers):
         Action.START: Step("start", changes.start_implementation),
         Action.COMPLETE: Step("complete", changes.complete_implementation),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "request a change (a form opens)"),
-            SubCommand("list", self.on_list, "recent changes, newest first", args="[mine]"),
-            self.show_subcommand("one change, its approvals and its audit trail"),
-            SubCommand(
-                "service",
-                self.on_service,
-                "propose a new, changed or removed service (a form opens)",
-            ),
-            SubCommand(
-                "calendar",
-                self.on_calendar,
-                "scheduled changes in the next 14 days (or `days`)",
-                args="[days]",
-            ),
-        ]
 
     def register_more(self, app: App) -> None:
         # The affected services and items are a type-ahead over the CMDB.

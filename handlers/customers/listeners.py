@@ -42,16 +42,12 @@ class CustomerHandlers(CommandHandlers):
     command = "/customer"
     heading = "*Customers*"
 
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("list", self.on_list, "every customer, its owner and next service review"),
-            SubCommand(
-                "show",
-                self.on_show,
-                "its services, open records, reviews and open actions",
-                args="NAME",
-            ),
-        ]
+    table = (
+        SubCommand("list", "on_list", "every customer, its owner and next service review"),
+        SubCommand(
+            "show", "on_show", "its services, open records, reviews and open actions", args="NAME"
+        ),
+    )
 
     def register_more(self, app: App) -> None:
         app.action(reviews.RECORD_ACTION)(ack_then(self.ctx, self._open_review))

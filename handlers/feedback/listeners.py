@@ -20,7 +20,17 @@ from handlers.common import (
 )
 from handlers.feedback import render
 from handlers.feedback.ids import SCORE_ACTIONS, Action, Field, View
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, Submit, error_at
+from handlers.kind import (
+    Call,
+    Form,
+    KindHandlers,
+    Listing,
+    Show,
+    Step,
+    SubCommand,
+    Submit,
+    error_at,
+)
 from services import complaints, service_list, surveys
 from services.errors import ServiceDeskError
 from services.permissions import Actor
@@ -31,6 +41,11 @@ class FeedbackHandlers(KindHandlers):
     kind = complaints.KIND
     heading = "*Complaints and compliments*"
     renderer = render
+    table = (
+        SubCommand("", "on_new", "a complaint or a compliment (a form opens)"),
+        Listing("open complaints, nearest response target first", complaints.open_complaints),
+        Show(),
+    )
     first_step_by = "created_by"
     refresh_when_announced = True
     steps = {
@@ -51,17 +66,6 @@ class FeedbackHandlers(KindHandlers):
             ),
         )
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "a complaint or a compliment (a form opens)"),
-            self.list_subcommand(
-                "open complaints, nearest response target first",
-                "Open complaints",
-                complaints.open_complaints,
-            ),
-            self.show_subcommand("one complaint and its audit trail"),
-        ]
 
     @property
     def channel(self) -> str:

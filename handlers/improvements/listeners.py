@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers.improvements import render
 from handlers.improvements.ids import Action, Field, View
-from handlers.kind import Call, Form, SubCommand, Submit
+from handlers.kind import Form, Listing, NewForm, Show, Submit
 from handlers.sms_records import SmsRecordHandlers
 from services import improvements
 from services.permissions import Actor
@@ -18,6 +18,11 @@ class ImprovementHandlers(SmsRecordHandlers):
     kind = improvements.KIND
     heading = "*Improvements* (the continual-improvement register)"
     renderer = render
+    table = (
+        NewForm(render.new_modal, "suggest an improvement (a form opens)"),
+        Listing("the register: open improvements", improvements.register, everything=True),
+        Show(),
+    )
     creates = Submit(
         View.NEW,
         improvements.propose,
@@ -46,23 +51,6 @@ class ImprovementHandlers(SmsRecordHandlers):
         ),
     }
 
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "suggest an improvement (a form opens)"),
-            self.list_subcommand(
-                "the register: open improvements",
-                "Open improvements",
-                improvements.register,
-                everything="Improvements",
-            ),
-            self.show_subcommand("one improvement and its audit trail"),
-        ]
-
     def check_step(self, session: Any, record: Any, move: str, actor: Actor) -> None:
         # Approving and rejecting are the process owner's: a group owner's members may too.
         improvements.check_step(record, move, actor, self.ctx.directory.members)
-
-    # ---- the slash command ------------------------------------------------------------------
-
-    def on_new(self, call: Call) -> None:
-        call.open_form(render.new_modal())

@@ -16,7 +16,7 @@ from handlers.common import actor_of, field_errors, later, tell, user_id
 from handlers.incidents import forms, render
 from handlers.incidents.ids import Field
 from handlers.incidents.messages import IncidentMessages
-from handlers.kind import Call, SubCommand
+from handlers.kind import Call, Show, SubCommand
 from models.incident import TITLE_MAX, Incident, IncidentInput
 from services import (
     audit,
@@ -38,36 +38,32 @@ T = TypeVar("T")
 class IncidentCommands(IncidentMessages):
     # ---- the slash command ------------------------------------------------------------------
 
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "log an incident (a form opens)"),
-            SubCommand("<title>", self.other, "log one with the title filled in"),
-            SubCommand(
-                "list",
-                self.on_list,
-                "open incidents, newest first",
-                args="[mine] [P1…P5] [service]",
-            ),
-            self.show_subcommand("one incident, its SLA and its audit trail"),
-            SubCommand(
-                "service",
-                self.on_service,
-                "move it to another service; the covering agreement's targets follow",
-                args="INC-n <service|none> <why>",
-            ),
-            SubCommand(
-                "restrict",
-                self.on_restrict,
-                "make it a security incident (the security team only)",
-                args="INC-n <why>",
-            ),
-            SubCommand(
-                "unrestrict",
-                self.on_restrict,
-                "lift the restriction (the security team only)",
-                args="INC-n <why>",
-            ),
-        ]
+    table = (
+        SubCommand("", "on_new", "log an incident (a form opens)"),
+        SubCommand("<title>", "other", "log one with the title filled in"),
+        SubCommand(
+            "list", "on_list", "open incidents, newest first", args="[mine] [P1…P5] [service]"
+        ),
+        Show("one incident, its SLA and its audit trail"),
+        SubCommand(
+            "service",
+            "on_service",
+            "move it to another service; the covering agreement's targets follow",
+            args="INC-n <service|none> <why>",
+        ),
+        SubCommand(
+            "restrict",
+            "on_restrict",
+            "make it a security incident (the security team only)",
+            args="INC-n <why>",
+        ),
+        SubCommand(
+            "unrestrict",
+            "on_restrict",
+            "lift the restriction (the security team only)",
+            args="INC-n <why>",
+        ),
+    )
 
     def on_restrict(self, call: Call) -> None:
         """`/incident restrict|unrestrict INC-n <why>`: the security team moves the incident

@@ -17,16 +17,15 @@ from services import paging
 
 
 class IncidentHandlers(IncidentCommands, IncidentMajor):
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            *super().subcommands(),
-            SubCommand(
-                "timeline",
-                self.on_timeline,
-                "every step, role change, status update and marked message, in order",
-                args="INC-42",
-            ),
-        ]
+    table = (
+        *IncidentCommands.table,
+        SubCommand(
+            "timeline",
+            "on_timeline",
+            "every step, role change, status update and marked message, in order",
+            args="INC-42",
+        ),
+    )
 
     def register_more(self, app: App) -> None:
         # Major incidents (handlers/incidents/major.py).

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot import blocks as b
 from handlers.common import ack_then, actor_of, run_or_tell, tell
-from handlers.kind import Call, Form, Step, SubCommand
+from handlers.kind import Call, Form, Show, Step, SubCommand
 from handlers.management_reviews import render
 from handlers.management_reviews.ids import Action, Field, View, action_field
 from handlers.sms_records import SmsRecordHandlers
@@ -26,6 +26,10 @@ class ManagementReviewHandlers(SmsRecordHandlers):
     command = "/servicedesk review"
     kind = management_reviews.KIND
     heading = "*Management reviews* (planned from `[sms.management_review]`)"
+    table = (
+        SubCommand("", "on_overview", "the next review, its inputs now, past reviews"),
+        Show("one review, its actions and its audit trail"),
+    )
     steps = {Action.CANCEL: Step("cancel", management_reviews.cancel)}
     forms = {Action.RECORD: Form("record", render.record_modal)}
     note_field = Field.DECISIONS
@@ -35,12 +39,6 @@ class ManagementReviewHandlers(SmsRecordHandlers):
             app.action(Action.CANCEL.value)(ack_then(self.ctx, self.take_step))
         app.action(Action.RECORD.value)(self.on_open_form)
         self.register_more(app)
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_overview, "the next review, its inputs now, past reviews"),
-            self.show_subcommand("one review, its actions and its audit trail"),
-        ]
 
     def register_more(self, app: App) -> None:
         app.action(Action.ACTION_DONE.value)(ack_then(self.ctx, self._action_done))

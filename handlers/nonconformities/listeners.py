@@ -4,7 +4,7 @@ render. No rules here."""
 from __future__ import annotations
 
 from handlers.common import actor_of, tell
-from handlers.kind import Call, Form, Step, SubCommand, Submit
+from handlers.kind import Call, Form, Listing, Show, Step, SubCommand, Submit
 from handlers.nonconformities import render
 from handlers.nonconformities.ids import Action, Field, View
 from handlers.sms_records import SmsRecordHandlers
@@ -16,6 +16,11 @@ class NonconformityHandlers(SmsRecordHandlers):
     command = "/nc"
     kind = nonconformities.KIND
     renderer = render
+    table = (
+        SubCommand("", "on_new", "record a nonconformity (a form opens)", args="[AUD-n]"),
+        Listing("open nonconformities", nonconformities.register, everything=True),
+        Show(),
+    )
     steps = {Action.ACTION_DONE: Step("action_done", nonconformities.action_done)}
     creates = Submit(
         View.NEW,
@@ -54,18 +59,6 @@ class NonconformityHandlers(SmsRecordHandlers):
             Submit(View.NOT_EFFECTIVE, nonconformities.not_effective, {"reason": Field.NOTE}),
         ),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "record a nonconformity (a form opens)", args="[AUD-n]"),
-            self.list_subcommand(
-                "open nonconformities",
-                "Open nonconformities",
-                nonconformities.register,
-                everything="Nonconformities",
-            ),
-            self.show_subcommand("one nonconformity and its audit trail"),
-        ]
 
     def other(self, call: Call) -> None:
         # `/nc AUD-3`: the form opens with where it was found filled in.

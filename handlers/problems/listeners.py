@@ -8,7 +8,17 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
 from handlers.common import ack_then, actor_of, later, replace_clicked, run_or_tell, tell
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, post_in_record_thread
+from handlers.kind import (
+    Call,
+    Form,
+    KindHandlers,
+    Listing,
+    NewForm,
+    Show,
+    Step,
+    SubCommand,
+    post_in_record_thread,
+)
 from handlers.problems import render
 from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
@@ -23,6 +33,18 @@ class ProblemHandlers(KindHandlers):
     command = "/problem"
     kind = problems.KIND
     renderer = render
+    table = (
+        NewForm(render.new_problem_modal, "raise a problem (a form opens)"),
+        Listing("open problems, newest first", problems.list_problems),
+        Show("one problem, its linked incidents and its audit trail"),
+        SubCommand(
+            "known-errors",
+            "on_known_errors",
+            "known errors and their workarounds",
+            args="[search]",
+            aliases=("known_errors", "kedb"),
+        ),
+    )
     first_step_by = "created_by"
     refresh_when_announced = True  # later steps update the message in place
     steps = {
@@ -34,24 +56,6 @@ class ProblemHandlers(KindHandlers):
         Action.RESOLVE: Form("resolve", render.resolve_modal),
         Action.LINK: Form("link", render.link_modal),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "raise a problem (a form opens)"),
-            self.list_subcommand(
-                "open problems, newest first",
-                "Open problems",
-                problems.list_problems,
-            ),
-            self.show_subcommand("one problem, its linked incidents and its audit trail"),
-            SubCommand(
-                "known-errors",
-                self.on_known_errors,
-                "known errors and their workarounds",
-                args="[search]",
-                aliases=("known_errors", "kedb"),
-            ),
-        ]
 
     def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)
@@ -68,9 +72,6 @@ class ProblemHandlers(KindHandlers):
         return (problems.linked_incidents(session, key=record.key),)
 
     # ---- the slash command ------------------------------------------------------------------
-
-    def on_new(self, call: Call) -> None:
-        call.open_form(render.new_problem_modal())
 
     def on_known_errors(self, call: Call) -> None:
         search = " ".join(call.args) or None

@@ -11,7 +11,7 @@ from bot.blocks import view_values
 from handlers.changes.listeners import ChangeHandlers
 from handlers.common import actor_of, later, submitted
 from handlers.incidents.listeners import IncidentHandlers
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand, picked_datetime
+from handlers.kind import Call, Form, KindHandlers, Show, Step, SubCommand, picked_datetime
 from handlers.releases import render
 from handlers.releases.ids import Action, Field, View
 from models.carried import RecordRef
@@ -25,6 +25,11 @@ from services.permissions import Actor
 class ReleaseHandlers(KindHandlers):
     command = "/release"
     kind = releases.KIND
+    table = (
+        SubCommand("", "on_new", "plan a release of approved changes (a form opens)"),
+        SubCommand("list", "on_list", "recent releases, newest first"),
+        Show("one release, its changes, tests and audit trail"),
+    )
     steps = {
         Action.BUILD: Step("build"),
         Action.SCHEDULE: Step("schedule", releases.schedule),
@@ -38,13 +43,6 @@ class ReleaseHandlers(KindHandlers):
         Action.DEPLOYED: Form("deployed", partial(render.outcome_modal, succeeded=True)),
         Action.FAILED: Form("failed", partial(render.outcome_modal, succeeded=False)),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("", self.on_new, "plan a release of approved changes (a form opens)"),
-            SubCommand("list", self.on_list, "recent releases, newest first"),
-            self.show_subcommand("one release, its changes, tests and audit trail"),
-        ]
 
     def register_more(self, app: App) -> None:
         app.view(View.NEW.value)(self.on_new_submitted)

@@ -20,7 +20,7 @@ from handlers.common import (
     tell,
     user_id,
 )
-from handlers.kind import Call, Form, KindHandlers, SubCommand
+from handlers.kind import Call, Form, KindHandlers, Show, SubCommand
 from handlers.requests import render
 from handlers.requests.ids import Action, Field, View
 from models.carried import RecordRef
@@ -36,25 +36,16 @@ class RequestHandlers(KindHandlers):
     command = "/request"
     kind = requests.KIND
     heading = "*Service requests*"
+    table = (
+        SubCommand("", "on_catalog", "the catalog: choose what you need and fill in its form"),
+        SubCommand("<item id>", "other", "open that item's form at once", listed=True),
+        SubCommand("list", "on_list", "your open requests (or every open one)", args="[all]"),
+        Show(),
+    )
     forms = {
         Action.REJECT: Form("decide", render.reject_modal),
         Action.FULFIL: Form("fulfil", render.fulfil_modal),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand(
-                "", self.on_catalog, "the catalog: choose what you need and fill in its form"
-            ),
-            SubCommand("<item id>", self.other, "open that item's form at once", listed=True),
-            SubCommand(
-                "list",
-                self.on_list,
-                "your open requests (or every open one)",
-                args="[all]",
-            ),
-            self.show_subcommand("one request and its audit trail"),
-        ]
 
     def register_more(self, app: App) -> None:
         app.action(Action.CHOOSE.value)(self.on_choose)

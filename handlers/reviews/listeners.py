@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import thread_posts
 from handlers.common import ack_then, actor_of, later, tell
-from handlers.kind import Call, Form, KindHandlers, Step, SubCommand
+from handlers.kind import Call, Form, KindHandlers, Show, Step, SubCommand
 from handlers.record_blocks import register_blocks
 from handlers.reviews import render
 from handlers.reviews.ids import Action, Field, View
@@ -28,19 +28,17 @@ class ReviewHandlers(KindHandlers):
     command = "/pir"
     kind = reviews.KIND
     renderer = render
+    table = (
+        SubCommand("list", "on_list", "open reviews, soonest due first", aliases=("",)),
+        Show("one review, its actions and its audit trail"),
+        SubCommand("actions", "on_actions", "follow-up actions not done yet"),
+    )
     first_step_by = "owner"
     steps = {Action.CLOSE: Step("close", reviews.close)}
     forms = {
         Action.RECORD: Form("record", render.record_modal),
         Action.ADD_ACTION: Form("add_action", render.action_modal),
     }
-
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand("list", self.on_list, "open reviews, soonest due first", aliases=("",)),
-            self.show_subcommand("one review, its actions and its audit trail"),
-            SubCommand("actions", self.on_actions, "follow-up actions not done yet"),
-        ]
 
     def register_more(self, app: App) -> None:
         app.view(View.RECORD.value)(self.on_record_submitted)
