@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Respond
-
 from handlers.common import actor_of, run_or_tell, tell
 from handlers.customers import CustomerHandlers
-from handlers.kind import CommandHandlers, SubCommand, post_in_record_thread
+from handlers.kind import Call, CommandHandlers, SubCommand, post_in_record_thread
 from handlers.record_blocks import register_blocks
 from handlers.suppliers import render
 from models.relationship import PartyKind
@@ -24,29 +22,26 @@ class SupplierHandlers(CommandHandlers):
     command = "/supplier"
     heading = "*Suppliers*"
 
-    def subcommands(self) -> list[SubCommand]:
-        return [
-            SubCommand(
-                "list",
-                lambda call: self.on_list(call.respond),
-                "every supplier, its contract end and the records waiting on it",
-            ),
-            SubCommand(
-                "show",
-                lambda call: self.on_show(" ".join(call.args), call.respond),
-                "the contract, open records waiting on them, performance",
-                args="NAME",
-            ),
-            SubCommand(
-                "wait",
-                lambda call: self.on_wait(call.body, call.args, call.respond),
-                "name the supplier an incident on hold awaiting supplier waits on, or a problem "
-                "or change involves (without a name: its service's one supplier)",
-                args="INC-4 [NAME] [their ticket]",
-            ),
-        ]
+    table = (
+        SubCommand(
+            "list", "on_list", "every supplier, its contract end and the records waiting on it"
+        ),
+        SubCommand(
+            "show",
+            "on_show",
+            "the contract, open records waiting on them, performance",
+            args="NAME",
+        ),
+        SubCommand(
+            "wait",
+            "on_wait",
+            "name the supplier an incident on hold awaiting supplier waits on, or a problem "
+            "or change involves (without a name: its service's one supplier)",
+            args="INC-4 [NAME] [their ticket]",
+        ),
+    )
 
-    def on_list(self, respond: Respond) -> None:
+    def on_list(self, call: Call) -> None:
         with self.ctx.db.session() as session:
             waiting = suppliers.open_count(session)
         blocks = register_blocks(
@@ -55,9 +50,10 @@ class SupplierHandlers(CommandHandlers):
             lambda supplier: render.list_line(supplier, waiting),
             none="none in the policy file",
         )
-        respond(text="Suppliers", blocks=blocks, response_type="ephemeral")
+        call.respond(text="Suppliers", blocks=blocks, response_type="ephemeral")
 
-    def on_show(self, name: str, respond: Respond) -> None:
+    def on_show(self, call: Call) -> None:
+        name, respond = " ".join(call.args), call.respond
         if not name:
             tell(respond, "Which supplier? For example `/supplier show Acme`.")
             return
@@ -88,7 +84,8 @@ class SupplierHandlers(CommandHandlers):
             text=f"Supplier {user_text(supplier.name)}", blocks=blocks, response_type="ephemeral"
         )
 
-    def on_wait(self, body: dict[str, Any], args: list[str], respond: Respond) -> None:
+    def on_wait(self, call: Call) -> None:
+        body, args, respond = call.body, call.args, call.respond
         if not args:
             tell(respond, "Which record? For example `/supplier wait INC-4 Acme T-123`.")
             return
