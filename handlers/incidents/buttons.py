@@ -265,7 +265,6 @@ class IncidentButtons(IncidentMessages):
         ack: Ack,
         body: dict[str, Any],
         view: dict[str, Any],
-        action: str,
         apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
         error_field: str = Field.NOTE,
     ) -> tuple[Incident, str, dict[str, Any]] | None:
@@ -283,14 +282,12 @@ class IncidentButtons(IncidentMessages):
         ack: Ack,
         body: dict[str, Any],
         view: dict[str, Any],
-        action: str,
-        apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
-        *,
         step: str,
+        apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
         error_field: str = Field.NOTE,
     ) -> None:
         """Apply a form's step before the ack; then update the message and post the step."""
-        done = self._submit_step(ack, body, view, action, apply, error_field=error_field)
+        done = self._submit_step(ack, body, view, apply, error_field=error_field)
         if done:
             incident, actor, values = done
             later(
@@ -312,7 +309,7 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        done = self._submit_step(ack, body, view, "resolve", apply)
+        done = self._submit_step(ack, body, view, apply)
         if done:
             incident, actor, values = done
             step = render.step_text("resolve", incident, actor, values.get(Field.NOTE))
@@ -338,7 +335,7 @@ class IncidentButtons(IncidentMessages):
                 now=now,
             )
 
-        done = self._submit_step(ack, body, view, "hold", apply, error_field=Field.HOLD_REASON)
+        done = self._submit_step(ack, body, view, apply, error_field=Field.HOLD_REASON)
         if done:
             incident, actor, values = done
             step = render.step_text("hold", incident, actor, values.get(Field.NOTE))
@@ -367,7 +364,7 @@ class IncidentButtons(IncidentMessages):
                 now=now,
             )
 
-        self._submit_and_refresh(ack, body, view, "priority", apply, step="priority")
+        self._submit_and_refresh(ack, body, view, "priority", apply)
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -380,7 +377,7 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        self._submit_and_refresh(ack, body, view, "cancel", apply, step="cancel")
+        self._submit_and_refresh(ack, body, view, "cancel", apply)
 
     def on_escalate_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         result: dict[str, Any] = {}
@@ -402,7 +399,7 @@ class IncidentButtons(IncidentMessages):
             result["escalation"] = escalation
             return escalation.incident
 
-        done = self._submit_step(ack, body, view, "escalate", apply)
+        done = self._submit_step(ack, body, view, apply)
         if done:
             incident, actor, values = done
             later(

@@ -112,7 +112,7 @@ class IncidentMajor(IncidentButtons):
             )
             return incidents.get(s, key=key) if created else None  # type: ignore[return-value]
 
-        done = self._submit_step(ack, body, view, "declare", apply, error_field=Field.REASON)
+        done = self._submit_step(ack, body, view, apply, error_field=Field.REASON)
         if done and done[0] is not None:
             later(self.ctx, self.open_channel, done[0].key)
 
@@ -410,7 +410,7 @@ class IncidentMajor(IncidentButtons):
             result["update"] = update
             return update.incident
 
-        done = self._submit_step(ack, body, view, "update", apply, error_field=Field.UPDATE_STATUS)
+        done = self._submit_step(ack, body, view, apply, error_field=Field.UPDATE_STATUS)
         if done:
             later(self.ctx, self._send_update, result["update"])
 
