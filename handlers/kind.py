@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from slack_bolt import Ack, App, Respond
 
-from bot.blocks import view_values
+from bot.blocks import user, view_values
 from handlers.common import (
     ack_then,
     actor_of,
@@ -38,7 +38,7 @@ from handlers.common import (
 # Re-exported (`x as x`): kinds build their commands, messages and forms from these.
 from handlers.record_blocks import Button as Button
 from handlers.record_blocks import record_form as record_form
-from handlers.record_blocks import register_blocks, show_with_trail
+from handlers.record_blocks import register_blocks, show_with_trail, with_buttons
 from handlers.record_blocks import step_buttons as step_buttons
 from handlers.record_blocks import text_block as text_block
 from handlers.record_messages import RecordMessages
@@ -137,9 +137,11 @@ class KindHandlers(CommandHandlers, RecordMessages):
     kind: ClassVar[RecordKind[Any]]  # services.problems.KIND
     steps: ClassVar[Mapping[str, Step]] = {}  # action id → the move the button makes
     forms: ClassVar[Mapping[str, Form]] = {}  # action id → the form the button opens
-    # The kind's render module, when it has the usual functions: `fallback_text(record)`,
-    # `message_blocks(record, *parts, ref=)`, `show_blocks(record, *parts, trail)` and
-    # `step_text(move, record, actor)`; then `message`, `show` and `step_text` need no code.
+    # The kind's render module, when it has the usual pieces: `BUTTONS` (`rb.Button`s, each
+    # shown when the kind's lifecycle allows its move), `fallback_text(record)`,
+    # `message_blocks(record, *parts)` (the message but its buttons), `show_blocks(record,
+    # *parts, trail)` and `step_texts(record, who)` (each move's thread post, `who` the mention
+    # of who made it); then `message`, `show` and `step_text` need no code.
     renderer: ClassVar[Any] = None
     note_field: ClassVar[str] = "note"  # where `move_form` shows an error naming no field
     # The New form's submission, when it is only a service call that creates the record.
@@ -161,11 +163,11 @@ class KindHandlers(CommandHandlers, RecordMessages):
         return ()
 
     def message(self, session: Any, record: Any, ref: RecordRef | None) -> tuple[str, list[Any]]:
-        """The record's channel message: (fallback text, blocks)."""
-        parts = self.parts(session, record)
-        return self.renderer.fallback_text(record), self.renderer.message_blocks(
-            record, *parts, ref=ref
-        )
+        """The record's channel message: (fallback text, blocks), the renderer's blocks with
+        the buttons its state allows below them, each carrying `ref` (Slack takes 50 blocks)."""
+        blocks = self.renderer.message_blocks(record, *self.parts(session, record))
+        buttons = with_buttons(blocks, self.kind.lifecycle, record, self.renderer.BUTTONS, ref=ref)
+        return self.renderer.fallback_text(record), buttons[:50]
 
     def show(self, session: Any, record: Any) -> tuple[str, list[Any]]:
         """What `/kind show KEY` answers: (fallback text, blocks): the renderer's `show_blocks`,
@@ -179,7 +181,7 @@ class KindHandlers(CommandHandlers, RecordMessages):
 
     def step_text(self, move: str, record: Any, actor: str) -> str:
         """The line posted in the record's thread when `actor` made `move`."""
-        return str(self.renderer.step_text(move, record, actor))
+        return str(self.renderer.step_texts(record, user(actor))[move])
 
     def check_show(self, record: Any, actor: Actor) -> None:
         """Before `show` answers: may this person see the record? Default: anyone may."""

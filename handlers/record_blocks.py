@@ -283,9 +283,6 @@ def record_message(
     title: str,
     fields: Sequence[tuple[str, str]],
     *,
-    lifecycle: Lifecycle,
-    buttons: Sequence[Button],
-    ref: RecordRef | None = None,
     raised: bool = False,
     more: Sequence[b.Block] = (),
     texts: Iterable[tuple[str, str | None]] = (),
@@ -294,12 +291,11 @@ def record_message(
     """A record's channel message, the usual way round: `title` with the `(label, value)`
     fields beside it (values already escaped), "Raised by …" when `raised` (from the record's
     `created_by` and `created_at`), the `more` blocks, the `texts` people wrote
-    (`text_sections`), the `after` blocks, then the buttons its state allows."""
+    (`text_sections`), then the `after` blocks; handlers.kind adds the buttons below."""
     out = summary_blocks(
         title,
         fields,
         raised_by=record.created_by if raised else None,
         raised_at=record.created_at if raised else None,
     )
-    out += [*more, *text_sections(texts), *after]
-    return with_buttons(out, lifecycle, record, buttons, ref=ref)
+    return [*out, *more, *text_sections(texts), *after]

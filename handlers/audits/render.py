@@ -12,7 +12,6 @@ from handlers import record_blocks as rb
 from handlers.audits.ids import Action, Field, View
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, InternalAudit, Nonconformity
-from services.audits import LIFECYCLE
 
 BUTTONS = [
     rb.Button("start", "Start", Action.START, style="primary"),
@@ -33,9 +32,7 @@ def fallback_text(record: InternalAudit) -> str:
     )
 
 
-def message_blocks(
-    record: InternalAudit, found: Sequence[Nonconformity], *, ref: RecordRef | None = None
-) -> list[b.Block]:
+def message_blocks(record: InternalAudit, found: Sequence[Nonconformity]) -> list[b.Block]:
     findings = [f"• {n.key} {b.user_text(n.title)}" for n in found]
     return rb.record_message(
         record,
@@ -51,22 +48,17 @@ def message_blocks(
             *(b.line_sections(["*Findings*", *findings]) if found else []),
         ],
         texts=[("Conclusion", record.conclusion)],
-        lifecycle=LIFECYCLE,
-        buttons=BUTTONS,
-        ref=ref,
     )
 
 
-def step_text(action: str, record: InternalAudit, actor: str) -> str:
-    who = b.user(actor)
-    texts = {
+def step_texts(record: InternalAudit, who: str) -> dict[str, str]:
+    return {
         "created": f"{record.key}: the internal audit {b.user_text(record.name)} is planned "
         f"for {rb.day(record.planned_on)}, auditor {b.user(record.auditor)}.",
         "start": f"{who} started {record.key}. Record each finding with *Record a finding*.",
         "complete": f"{who} completed {record.key}: {b.user_text(record.conclusion)}",
         "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
     }
-    return texts[action]
 
 
 def list_line(r: InternalAudit) -> str:

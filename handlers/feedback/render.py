@@ -35,8 +35,8 @@ def fallback_text(complaint: Complaint) -> str:
     return rb.fallback_text(complaint.key, b.user_text(complaint.summary), complaint.state.label)
 
 
-def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> list[b.Block]:
-    """The complaint's one channel message, with the buttons its state allows."""
+def message_blocks(complaint: Complaint) -> list[b.Block]:
+    """The complaint's one channel message (its buttons are added to it by handlers.kind)."""
     fields = [
         ("Status", complaint.state.label),
         ("Owner", b.user(complaint.owner)),
@@ -54,23 +54,23 @@ def message_blocks(complaint: Complaint, *, ref: RecordRef | None = None) -> lis
         )
     if complaint.response:
         out.append(b.section(f"*Response*\n{b.user_text(complaint.response)[:2900]}"))
-    return rb.with_buttons(out, LIFECYCLE, complaint, BUTTONS, ref=ref)
+    return out
 
 
-def step_text(action: str, complaint: Complaint, actor: str) -> str:
-    who = b.user(actor)
-    texts = {
+def step_texts(complaint: Complaint, who: str) -> dict[str, str]:
+    return {
         "created": f"{who} raised {complaint.key}; {b.user(complaint.owner)} owns it.",
         "investigate": f"{who} is investigating {complaint.key}.",
         "respond": f"{who} responded to {complaint.key}.",
         "reopen": f"{who} reopened {complaint.key}.",
         "close": f"{who} closed {complaint.key}.",
     }
-    return texts.get(action, f"{who}: {b.user_text(action)} {complaint.key}.")
 
 
 def show_blocks(complaint: Complaint, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    return [*message_blocks(complaint)[:-1], *b.audit_trail(trail, room=30)]
+    # The message but its last block: the buttons, or a closed complaint's last section.
+    shown = rb.with_buttons(message_blocks(complaint), LIFECYCLE, complaint, BUTTONS)[:-1]
+    return [*shown, *b.audit_trail(trail, room=30)]
 
 
 def list_line(c: Complaint) -> str:

@@ -11,7 +11,7 @@ from handlers.improvements.ids import Action, Field, View
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Improvement
 from models.sms_policy import PROCESSES
-from services.improvements import LIFECYCLE, process_label
+from services.improvements import process_label
 from services.mrkdwn import ref_mention
 
 BUTTONS = [
@@ -29,7 +29,7 @@ def fallback_text(record: Improvement) -> str:
     return rb.fallback_text(record.key, b.user_text(record.title), record.state.label)
 
 
-def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list[b.Block]:
+def message_blocks(record: Improvement) -> list[b.Block]:
     due = rb.day(record.due_on)
     return rb.record_message(
         record,
@@ -47,22 +47,17 @@ def message_blocks(record: Improvement, *, ref: RecordRef | None = None) -> list
             ("Outcome", record.outcome),
         ],
         raised=True,
-        lifecycle=LIFECYCLE,
-        buttons=BUTTONS,
-        ref=ref,
     )
 
 
-def step_text(action: str, record: Improvement, actor: str) -> str:
-    who = b.user(actor)
-    texts = {
+def step_texts(record: Improvement, who: str) -> dict[str, str]:
+    return {
         "created": f"{who} raised {record.key}: {b.user_text(record.title)}",
         "approve": f"{who} approved {record.key}: {b.user(record.owner)} carries it out"
         + (f" by {rb.day(record.due_on)}." if record.due_on else "."),
         "reject": f"{who} rejected {record.key}: {b.user_text(record.decision_note)}",
         "done": f"{who} recorded {record.key} as done: {b.user_text(record.outcome)}",
     }
-    return texts[action]
 
 
 def list_line(r: Improvement) -> str:

@@ -13,9 +13,8 @@ from handlers.kind import Call, Form, Show, Step, SubCommand
 from handlers.management_reviews import render
 from handlers.management_reviews.ids import Action, Field, View, action_field
 from handlers.sms_records import SmsRecordHandlers
-from models.carried import RecordRef
 from models.management_review import ACTIONS_MAX, ManagementReview
-from services import audit, management_reviews
+from services import management_reviews
 from services.management_reviews import AgreedAction
 from services.permissions import Actor
 
@@ -25,6 +24,7 @@ class ManagementReviewHandlers(SmsRecordHandlers):
     # of its own.
     command = "/servicedesk review"
     kind = management_reviews.KIND
+    renderer = render
     heading = "*Management reviews* (planned from `[sms.management_review]`)"
     table = (
         SubCommand("", "on_overview", "the next review, its inputs now, past reviews"),
@@ -44,22 +44,8 @@ class ManagementReviewHandlers(SmsRecordHandlers):
         app.action(Action.ACTION_DONE.value)(ack_then(self.ctx, self._action_done))
         app.view(View.RECORD.value)(self.on_record_submitted)
 
-    def message(
-        self, session: Any, record: ManagementReview, ref: RecordRef | None
-    ) -> tuple[str, list[Any]]:
-        actions = management_reviews.actions_of(session, review_ids=[record.id or 0])
-        return render.fallback_text(record), render.message_blocks(record, actions, ref=ref)
-
-    def show(self, session: Any, record: ManagementReview) -> tuple[str, list[Any]]:
-        actions = management_reviews.actions_of(session, review_ids=[record.id or 0])
-        trail = audit.trail(session, key=record.key)
-        return render.fallback_text(record), render.show_blocks(record, actions, trail)
-
-    def step_text(self, move: str, record: ManagementReview, actor: str) -> str:
-        return render.step_text(move, record, actor)
-
-    def first_step(self, session: Any, record: ManagementReview) -> str:
-        return render.step_text("created", record, record.created_by)
+    def parts(self, session: Any, record: ManagementReview) -> tuple[Any, ...]:
+        return (management_reviews.actions_of(session, review_ids=[record.id or 0]),)
 
     def on_overview(self, call: Call) -> None:
         now = self.ctx.clock.now()

@@ -21,7 +21,6 @@ from models.management_review import (
     ManagementReview,
     ManagementReviewAction,
 )
-from services.management_reviews import LIFECYCLE
 from services.reports.period import Period
 from services.review_inputs import Prepared
 
@@ -69,10 +68,7 @@ def _attendees(record: ManagementReview) -> str:
 
 
 def message_blocks(
-    record: ManagementReview,
-    actions: Sequence[ManagementReviewAction],
-    *,
-    ref: RecordRef | None = None,
+    record: ManagementReview, actions: Sequence[ManagementReviewAction]
 ) -> list[b.Block]:
     fields = [
         ("Status", record.state.label),
@@ -87,7 +83,7 @@ def message_blocks(
     if actions:
         out.append(b.section("*Actions*"))
         out += action_blocks(actions)
-    return rb.with_buttons(out, LIFECYCLE, record, BUTTONS, ref=ref)
+    return out
 
 
 def show_blocks(
@@ -95,7 +91,7 @@ def show_blocks(
     actions: Sequence[ManagementReviewAction],
     trail: Sequence[AuditEntry],
 ) -> list[b.Block]:
-    out = [blk for blk in message_blocks(record, actions) if blk.get("type") != "actions"]
+    out = message_blocks(record, actions)
     if record.inputs:
         out += b.line_sections(
             [
@@ -106,15 +102,13 @@ def show_blocks(
     return out + b.audit_trail(trail, room=50 - len(out))
 
 
-def step_text(action: str, record: ManagementReview, actor: str) -> str:
-    who = b.user(actor)
-    texts = {
+def step_texts(record: ManagementReview, who: str) -> dict[str, str]:
+    return {
         "created": f"{record.key}: the management review is planned for "
         f"{rb.day(record.planned_on)}, owner {b.user(record.owner)}.",
         "record": f"{who} recorded {record.key}: {b.user_text(record.decisions)}",
         "cancel": f"{who} cancelled {record.key}; the next one will be planned.",
     }
-    return texts[action]
 
 
 def inputs_lines(prepared: Sequence[Prepared]) -> list[str]:

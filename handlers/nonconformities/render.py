@@ -10,7 +10,7 @@ from handlers import record_blocks as rb
 from handlers.nonconformities.ids import Action, Field, View
 from models.carried import RecordRef
 from models.improvement import TEXT_MAX, TITLE_MAX, Nonconformity
-from services.nonconformities import LIFECYCLE, SOURCE_MAX
+from services.nonconformities import SOURCE_MAX
 
 BUTTONS = [
     rb.Button(
@@ -33,7 +33,7 @@ def fallback_text(record: Nonconformity) -> str:
     return rb.fallback_text(record.key, b.user_text(record.title), record.state.label)
 
 
-def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> list[b.Block]:
+def message_blocks(record: Nonconformity) -> list[b.Block]:
     return rb.record_message(
         record,
         title_line(record),
@@ -50,16 +50,12 @@ def message_blocks(record: Nonconformity, *, ref: RecordRef | None = None) -> li
             ("Evidence it worked", record.effectiveness),
         ],
         raised=True,
-        lifecycle=LIFECYCLE,
-        buttons=BUTTONS,
-        ref=ref,
     )
 
 
-def step_text(action: str, record: Nonconformity, actor: str) -> str:
-    who = b.user(actor)
+def step_texts(record: Nonconformity, who: str) -> dict[str, str]:
     due = f" by {rb.day(record.due_on)}" if record.due_on else ""
-    texts = {
+    return {
         "created": f"{who} raised {record.key} for {b.user(record.owner)}: "
         f"{b.user_text(record.title)}",
         "plan": f"{who} planned the corrective action of {record.key}{due}: "
@@ -70,7 +66,6 @@ def step_text(action: str, record: Nonconformity, actor: str) -> str:
         "not_effective": f"{who} found the corrective action of {record.key} did not work; "
         f"{b.user(record.owner)}, plan another.",
     }
-    return texts[action]
 
 
 def list_line(r: Nonconformity) -> str:

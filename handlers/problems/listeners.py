@@ -216,7 +216,7 @@ class ProblemHandlers(KindHandlers):
     def _after(
         self, ref: RecordRef, action: str, problem: Problem, actor: Actor, open_incidents: list[str]
     ) -> None:
-        self.refresh(ref.key, step=render.step_text(action, problem, actor.user_id))
+        self.refresh(ref.key, step=self.step_text(action, problem, actor.user_id))
         text = render.incident_thread_text(action, problem)
         for incident in open_incidents:
             self._tell_incident(incident, text)

@@ -15,7 +15,7 @@ from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.problem import TITLE_MAX, Problem, ProblemStatus
 from services import priority
-from services.problems import LIFECYCLE, TrendFinding
+from services.problems import TrendFinding
 
 # The buttons of a problem's message, each shown when the lifecycle allows its move.
 BUTTONS = [
@@ -41,10 +41,8 @@ def known_error_note(problem: Problem) -> str:
     return f":bulb: Known error {problem.key}: workaround — {b.user_text(problem.workaround)}"
 
 
-def message_blocks(
-    problem: Problem, incidents: Sequence[str], *, ref: RecordRef | None = None
-) -> list[b.Block]:
-    """The problem's one channel message, with the buttons its state allows."""
+def message_blocks(problem: Problem, incidents: Sequence[str]) -> list[b.Block]:
+    """The problem's one channel message (its buttons are added to it by handlers.kind)."""
     resolved = problem.state is ProblemStatus.RESOLVED or problem.state is ProblemStatus.CLOSED
     how = problem.resolved_by_change or problem.resolution_note or ""
     return rb.record_message(
@@ -60,25 +58,20 @@ def message_blocks(
         texts=[("Root cause", problem.root_cause), ("Workaround", problem.workaround)],
         after=[b.context(f"Resolved: {b.user_text(how)}")] if resolved else [],
         raised=True,
-        lifecycle=LIFECYCLE,
-        buttons=BUTTONS,
-        ref=ref,
     )
 
 
-def step_text(action: str, problem: Problem, actor: str) -> str:
-    actor = b.user(actor)
-    texts = {
-        "investigate": f"{actor} is investigating {problem.key}.",
-        "known_error": f"{actor} recorded {problem.key} as a known error. Workaround: "
+def step_texts(problem: Problem, who: str) -> dict[str, str]:
+    return {
+        "investigate": f"{who} is investigating {problem.key}.",
+        "known_error": f"{who} recorded {problem.key} as a known error. Workaround: "
         f"{b.user_text(problem.workaround)}",
-        "resolve": f"{actor} resolved {problem.key}"
+        "resolve": f"{who} resolved {problem.key}"
         + (f" by {b.user_text(problem.resolved_by_change)}" if problem.resolved_by_change else "")
         + (f": {b.user_text(problem.resolution_note)}" if problem.resolution_note else "."),
-        "close": f"{actor} closed {problem.key}.",
-        "created": f"{actor} raised {problem.key}: {b.user_text(problem.title)}",
+        "close": f"{who} closed {problem.key}.",
+        "created": f"{who} raised {problem.key}: {b.user_text(problem.title)}",
     }
-    return texts[action]
 
 
 def incident_thread_text(action: str, problem: Problem) -> str:

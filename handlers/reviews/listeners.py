@@ -128,7 +128,7 @@ class ReviewHandlers(KindHandlers):
                     self.ctx,
                     incident_key,
                     major.channel_id,
-                    render.step_text("created", review, review.owner),
+                    self.step_text("created", review, review.owner),
                 )
         except SlackApiError as error:
             log.warning("review %s not told: %s", review.key, error.response.get("error"))
@@ -152,7 +152,7 @@ class ReviewHandlers(KindHandlers):
         done = self.submit(ack, body, view, apply, Field.WHAT_HAPPENED)
         if done:
             ref, actor, (review, raised) = done
-            text = render.step_text("record", review, actor.user_id)
+            text = self.step_text("record", review, actor.user_id)
             if raised:
                 text += f" Raised {raised} from its root cause."
             later(self.ctx, self.refresh, ref.key, step=text)

@@ -15,7 +15,6 @@ from handlers.reviews.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.major_incident import ACTION_MAX, REVIEW_FIELD_MAX, PostIncidentReview, ReviewAction
-from services.reviews import LIFECYCLE
 
 BUTTONS = [
     rb.Button("record", "Record review", Action.RECORD, style="primary"),
@@ -62,9 +61,7 @@ def _findings(review: PostIncidentReview) -> list[b.Block]:
     return out
 
 
-def message_blocks(
-    review: PostIncidentReview, actions: Sequence[ReviewAction], *, ref: RecordRef | None = None
-) -> list[b.Block]:
+def message_blocks(review: PostIncidentReview, actions: Sequence[ReviewAction]) -> list[b.Block]:
     fields = [
         ("Status", review.state.label),
         ("Owner", b.user(review.owner)),
@@ -75,29 +72,23 @@ def message_blocks(
     out.extend(_findings(review)[:30])
     if actions:
         out.extend(b.line_sections(["*Follow-up actions*", *[action_line(a) for a in actions]]))
-    return rb.with_buttons(out, LIFECYCLE, review, BUTTONS, ref=ref)[:50]
+    return out
 
 
 def show_blocks(
     review: PostIncidentReview, actions: Sequence[ReviewAction], trail: Sequence[AuditEntry]
 ) -> list[b.Block]:
-    out = (
-        message_blocks(review, actions)[:-1]
-        if review.status == "open"
-        else message_blocks(review, actions)
-    )
+    out = message_blocks(review, actions)
     return [*out[:35], b.divider(), *b.audit_trail(trail, room=12)]
 
 
-def step_text(move: str, review: PostIncidentReview, actor: str) -> str:
-    who = b.user(actor)
-    texts = {
+def step_texts(review: PostIncidentReview, who: str) -> dict[str, str]:
+    return {
         "record": f"{who} recorded the findings of {review.key}.",
         "close": f"{who} closed {review.key}.",
         "created": f"{review.key} opened for {b.user_text(review.incident_key)}, owned by "
         f"{b.user(review.owner)}, due {b.slack_time(review.due_at)}.",
     }
-    return texts.get(move, f"{who} updated {review.key}.")
 
 
 def action_added_text(review: PostIncidentReview, action: ReviewAction, actor: str) -> str:

@@ -48,7 +48,7 @@ from services.availability import ServiceAvailability
 from services.changes import Tally
 from services.cmdb import ItemView, OpenRecords
 from services.incident_sla import IncidentSla
-from services.mrkdwn import user_text
+from services.mrkdwn import mention, user_text
 from services.problems import TrendFinding
 from services.sla_clock import SlaState
 from tests.capacity import escaping_support as capacity_escaping
@@ -307,6 +307,12 @@ FACTORIES: dict[Any, Callable[[], list[Any]]] = {
     ],
 }
 
+
+def who_made_it() -> list[str]:
+    """`step_texts(record, who)`: who made the move, the mention handlers.kind builds."""
+    return [mention(FORGED_ID), mention(LEAD)]
+
+
 # Parameters whose values are a closed set the caller always chooses from (never typed text).
 CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
     # The bot's own usage text (built from the sub-command table), not something typed.
@@ -330,13 +336,7 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
     ("handlers.releases.render.step_text", "action"): lambda: list(
         importlib.import_module("handlers.releases.render").STEPS
     ),
-    ("handlers.problems.render.step_text", "action"): lambda: [
-        "investigate",
-        "known_error",
-        "resolve",
-        "close",
-        "created",
-    ],
+    ("handlers.problems.render.step_texts", "who"): who_made_it,
     ("handlers.problems.render.incident_thread_text", "action"): lambda: [
         "known_error",
         "resolve",
@@ -363,26 +363,10 @@ CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
         (sla_state(), sla_state(breached=True)),
         None,
     ],
-    ("handlers.nonconformities.render.step_text", "action"): lambda: [
-        "created",
-        "plan",
-        "action_done",
-        "close",
-        "not_effective",
-    ],
-    ("handlers.improvements.render.step_text", "action"): lambda: [
-        "created",
-        "approve",
-        "reject",
-        "done",
-    ],
+    ("handlers.nonconformities.render.step_texts", "who"): who_made_it,
+    ("handlers.improvements.render.step_texts", "who"): who_made_it,
     ("handlers.nonconformities.render.new_modal", "source"): lambda: [""],
-    ("handlers.audits.render.step_text", "action"): lambda: [
-        "created",
-        "start",
-        "complete",
-        "cancel",
-    ],
+    ("handlers.audits.render.step_texts", "who"): who_made_it,
 }
 
 # Complaints, satisfaction and suppliers (issue 12).
@@ -464,7 +448,7 @@ def _major_factories() -> dict[Any, Callable[[], list[Any]]]:
 FACTORIES.update(_major_factories())
 CHOICES.update(
     {
-        ("handlers.reviews.render.step_text", "move"): lambda: ["record", "close", "created", "x"],
+        ("handlers.reviews.render.step_texts", "who"): who_made_it,
         ("handlers.reviews.render.actions_blocks", "found"): lambda: [
             [(action, HOSTILE) for action in _review_actions()],
             [],
@@ -743,10 +727,6 @@ def _management_factories() -> dict[Any, Callable[[], list[Any]]]:
 FACTORIES.update(_management_factories())
 CHOICES.update(
     {
-        ("handlers.management_reviews.render.step_text", "action"): lambda: [
-            "created",
-            "record",
-            "cancel",
-        ],
+        ("handlers.management_reviews.render.step_texts", "who"): who_made_it,
     }
 )

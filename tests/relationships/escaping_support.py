@@ -15,6 +15,7 @@ from models.relationship import (
     ReviewAction,
 )
 from models.relationship_policy import Customer, Supplier
+from services.mrkdwn import mention
 from services.suppliers import Performance, Wait
 from services.surveys import Csat
 from tests.handlers.hostile import HOSTILE
@@ -93,11 +94,5 @@ def factories(hostile: Callable[..., Any]) -> dict[Any, Callable[[], list[Any]]]
 
 
 CHOICES: dict[tuple[str, str], Callable[[], list[Any]]] = {
-    ("handlers.feedback.render.step_text", "action"): lambda: [
-        "created",
-        "investigate",
-        "respond",
-        "reopen",
-        "close",
-    ],
+    ("handlers.feedback.render.step_texts", "who"): lambda: [mention("U0EVIL><!channel")],
 }
