@@ -277,25 +277,12 @@ class IncidentButtons(IncidentMessages):
         _ref, actor, incident = done
         return incident, actor.user_id, view_values(view)
 
-    def _submit_and_refresh(
-        self,
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        step: str,
-        apply: Callable[[Any, str, Any, Any, dict[str, Any]], Incident],
-        error_field: str = Field.NOTE,
+    def _refresh_after(
+        self, step: str, incident: Incident, actor: str, values: dict[str, Any]
     ) -> None:
-        """Apply a form's step before the ack; then update the message and post the step."""
-        done = self._submit_step(ack, body, view, apply, error_field=error_field)
-        if done:
-            incident, actor, values = done
-            later(
-                self.ctx,
-                self.refresh,
-                incident.key,
-                step=render.step_text(step, incident, actor, values.get(Field.NOTE)),
-            )
+        """After a form's step: update the message and post the step with the form's note."""
+        text = render.step_text(step, incident, actor, values.get(Field.NOTE))
+        later(self.ctx, self.refresh, incident.key, step=text)
 
     def on_resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -312,8 +299,7 @@ class IncidentButtons(IncidentMessages):
         done = self._submit_step(ack, body, view, apply)
         if done:
             incident, actor, values = done
-            step = render.step_text("resolve", incident, actor, values.get(Field.NOTE))
-            later(self.ctx, self.refresh, incident.key, step=step)
+            self._refresh_after("resolve", incident, actor, values)
             if incident.is_major:
                 later(self.ctx, self.after_major_resolved, incident.key)
 
@@ -364,7 +350,9 @@ class IncidentButtons(IncidentMessages):
                 now=now,
             )
 
-        self._submit_and_refresh(ack, body, view, "priority", apply)
+        done = self._submit_step(ack, body, view, apply)
+        if done:
+            self._refresh_after("priority", *done)
 
     def on_cancel_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         def apply(s: Any, key: str, actor: Any, now: Any, values: dict[str, Any]) -> Incident:
@@ -377,7 +365,9 @@ class IncidentButtons(IncidentMessages):
                 policy=self.ctx.policy,
             )
 
-        self._submit_and_refresh(ack, body, view, "cancel", apply)
+        done = self._submit_step(ack, body, view, apply)
+        if done:
+            self._refresh_after("cancel", *done)
 
     def on_escalate_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         result: dict[str, Any] = {}
