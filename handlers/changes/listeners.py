@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -220,8 +221,24 @@ class ChangeHandlers(KindHandlers):
             security="yes" in ticked(values.get(Field.SECURITY)),
         )
 
-        def create(session: Any) -> Any:
-            return changes.create(
+        self.store_change(ack, body, view, changes.create, data, DEFAULT_FIELD)
+
+    def store_change(
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        create: Callable[..., Any],
+        data: Any,
+        invalid_field: str,
+    ) -> None:
+        """A New change form (a change, a service change): `create(session, data=,
+        requester=, now=, policy=, submission_id=)` stores it before the ack. An invalid value
+        naming no field is shown at `invalid_field`; a freeze or another rule about the window
+        by the planned start."""
+
+        def store(session: Any) -> Any:
+            return create(
                 session,
                 data=data,
                 requester=user_id(body),
@@ -231,10 +248,9 @@ class ChangeHandlers(KindHandlers):
             )
 
         def error_field(error: ServiceDeskError) -> str:
-            # A freeze or another rule about the window: show it by the planned start.
-            return DEFAULT_FIELD if isinstance(error, InvalidInput) else Field.START
+            return invalid_field if isinstance(error, InvalidInput) else Field.START
 
-        self.store_new(ack, view, create, error_field)
+        self.store_new(ack, view, store, error_field)
 
     def announce(self, key: str) -> Any:
         """Post the change's one channel message and flag conflicts in its thread."""

@@ -10,12 +10,12 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import view_values
 from handlers.changes.ids import Action, Field, View, criterion_field, note_field
-from handlers.common import ack_then, actor_of, later, open_checked_form, user_id
+from handlers.common import ack_then, actor_of, later, open_checked_form
 from handlers.kind import Call, picked_datetime, typed_text
 from handlers.service_changes import render
 from models.service_change import CRITERIA_MAX, ServiceChangeInput
 from services import changes, service_changes, service_list
-from services.errors import InvalidInput, NotAllowed, ServiceDeskError
+from services.errors import NotAllowed
 
 if TYPE_CHECKING:
     from handlers.changes.listeners import ChangeHandlers
@@ -63,20 +63,7 @@ class ServiceChangeForms:
             implementer=typed_text(values, Field.IMPLEMENTER) or None,
         )
 
-        def propose(session: Any) -> Any:
-            return service_changes.propose(
-                session,
-                data=data,
-                requester=user_id(body),
-                now=self.ctx.clock.now(),
-                policy=self.ctx.policy,
-                submission_id=view.get("id"),
-            )
-
-        def error_field(error: ServiceDeskError) -> str:
-            return Field.REQUIREMENTS if isinstance(error, InvalidInput) else Field.START
-
-        self.kind.store_new(ack, view, propose, error_field)
+        self.kind.store_change(ack, body, view, service_changes.propose, data, Field.REQUIREMENTS)
 
     # ---- the acceptance test ------------------------------------------------------------------
 
