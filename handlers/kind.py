@@ -166,8 +166,8 @@ class KindHandlers(CommandHandlers, RecordMessages):
         """The record's channel message: (fallback text, blocks), the renderer's blocks with
         the buttons its state allows below them, each carrying `ref` (Slack takes 50 blocks)."""
         blocks = self.renderer.message_blocks(record, *self.parts(session, record))
-        buttons = with_buttons(blocks, self.kind.lifecycle, record, self.renderer.BUTTONS, ref=ref)
-        return self.renderer.fallback_text(record), buttons[:50]
+        shown = with_buttons(blocks, self.kind.lifecycle, record, self.renderer.BUTTONS, ref=ref)
+        return self.renderer.fallback_text(record), shown[:50]
 
     def show(self, session: Any, record: Any) -> tuple[str, list[Any]]:
         """What `/kind show KEY` answers: (fallback text, blocks): the renderer's `show_blocks`,
