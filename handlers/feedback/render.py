@@ -14,7 +14,6 @@ from handlers.feedback.ids import Action, Field, View
 from models.audit import AuditEntry
 from models.carried import RecordRef
 from models.relationship import SUMMARY_MAX, TEXT_MAX, Complaint, ComplaintStatus
-from services.complaints import LIFECYCLE
 from services.surveys import COMMENT_MAX, Csat
 
 BUTTONS = [
@@ -68,9 +67,8 @@ def step_texts(complaint: Complaint, who: str) -> dict[str, str]:
 
 
 def show_blocks(complaint: Complaint, trail: Sequence[AuditEntry]) -> list[b.Block]:
-    # The message but its last block: the buttons, or a closed complaint's last section.
-    shown = rb.with_buttons(message_blocks(complaint), LIFECYCLE, complaint, BUTTONS)[:-1]
-    return [*shown, *b.audit_trail(trail, room=30)]
+    """`/feedback show`: the message without its buttons, then the audit trail."""
+    return [*message_blocks(complaint), *b.audit_trail(trail, room=30)]
 
 
 def list_line(c: Complaint) -> str:

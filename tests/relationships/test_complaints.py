@@ -120,6 +120,9 @@ def test_a_complaint_runs_its_lifecycle_and_the_complainant_is_told(
     slack.command("/feedback", "show CMP-1", user_id=OWNER)
     shown = str(fake_slack.calls("response_url")[-1].args)
     assert "Audit trail" in shown and "respond" in shown
+    # A closed complaint's show keeps every section of its message, its response the last.
+    assert "*Response*" in shown and "refunded you &amp; added a check" in shown
+    assert "'actions'" not in shown
 
 
 def test_a_compliment_is_recorded_and_passed_to_the_team_lead(ctx, slack, fake_slack, database):
