@@ -5,9 +5,9 @@
 
 The store (1,000,000 incidents, 2,000,000 SLA timers) is built once with a bulk fill and kept;
 later runs reuse it (--refill builds it again). A PostgreSQL database given by URL is emptied
-first when it is (re)filled. In one process, on loopback, against the fake Slack (for the ack latency, by default the fake
-runs in a process of its own, as Slack's servers are not in the bot's; `--slack inline` puts it
-in this process, where its work for the bot's calls competes with the bot for the interpreter):
+first when it is (re)filled. In one process, on loopback, against the fake Slack (`--slack process` moves the fake out of
+this process for the ack latency, as Slack's servers are not in the bot's; by default it is
+here, where its work for the bot's calls shares the interpreter with both apps):
 
 1. start-up: building the bot's context and app over the full store;
 2. ack latency over HTTP: a no-op Bolt app (every listener only acks,
@@ -506,8 +506,8 @@ def main() -> None:
     parser.add_argument(
         "--slack",
         choices=("process", "inline"),
-        default="process",
-        help="the fake Slack for the ack latency: its own process (default) or this one",
+        default="inline",
+        help="the fake Slack for the ack latency: this process (default) or its own",
     )
     args = parser.parse_args()
     folder = Path(tempfile.gettempdir()) / "servicedesk-bench"
