@@ -209,3 +209,33 @@ def test_https_connections_share_one_tls_context() -> None:
     assert first._context.verify_mode == ssl.CERT_REQUIRED  # type: ignore[attr-defined]
     assert first._context.check_hostname  # type: ignore[attr-defined]
     assert pool.opened == 2
+
+
+def test_a_slow_answer_times_out_and_is_not_sent_again(fake_slack) -> None:  # type: ignore[no-untyped-def]
+    """As through urllib: a timeout while waiting for the answer is raised, not retried (the
+    post may have been made), and the connection it was on is not kept."""
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.url,
+        SLACK_RETRY_BACKOFF_SECONDS=0.001,
+        _env_file=None,
+    )
+    client = make_web_client(settings, timeout=1)
+    fake_slack.delay("chat.postMessage", 1.5, count=1)
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel="C1", text="slow")
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    assert client.connections.opened == 1
+    time.sleep(0.6)  # the fake answers the slow call on a connection nobody reads any more
+    assert client.chat_postMessage(channel="C1", text="next")["ok"]
+    assert client.connections.opened == 2
+
+
+def test_through_a_proxy_slack_sdk_sends_as_before(fake_slack) -> None:  # type: ignore[no-untyped-def]
+    """With a proxy, urllib's path (a proxy-aware opener): the fake stands as the proxy here,
+    taking the absolute URL a client sends to a proxy."""
+    client = KeptAliveClient(token=BOT_TOKEN, base_url=fake_slack.url, proxy=fake_slack.origin)
+    assert client.chat_postMessage(channel="C1", text="via the proxy")["ok"]
+    assert client.connections.opened == 0
+    assert fake_slack.calls("chat.postMessage")[-1].args["text"] == "via the proxy"
