@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.improvement import (
     IMPROVEMENT_OPEN,
@@ -26,7 +26,6 @@ from services.permissions import Actor, MembersOf, in_any
 from services.records import RecordKind
 
 S = ImprovementStatus
-LIST_LIMIT = 50
 
 
 def _evaluator(actor: Actor, record: Any) -> None:
@@ -191,12 +190,7 @@ def done(
 
 def register(session: Session, *, open_only: bool = True) -> list[Improvement]:
     """The continual-improvement register: open ones (or all), newest first."""
-    statement = select(Improvement).order_by(col(Improvement.id).desc()).limit(LIST_LIMIT)
-    if open_only:
-        statement = statement.where(
-            col(Improvement.status).in_([s.value for s in IMPROVEMENT_OPEN])
-        )
-    return list(session.exec(statement))
+    return registers.newest(session, KIND, open_states=IMPROVEMENT_OPEN, open_only=open_only)
 
 
 def process_label(process: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.improvement import NC_OPEN, InternalAudit, NcStatus, Nonconformity
 from services import audits, due_reminders, registers
@@ -21,7 +21,6 @@ from services.permissions import Actor, require_agent
 from services.records import RecordKind
 
 S = NcStatus
-LIST_LIMIT = 50
 SOURCE_MAX = 100
 
 
@@ -199,7 +198,4 @@ def not_effective(
 
 def register(session: Session, *, open_only: bool = True) -> list[Nonconformity]:
     """Nonconformities, open ones (or all), newest first."""
-    statement = select(Nonconformity).order_by(col(Nonconformity.id).desc()).limit(LIST_LIMIT)
-    if open_only:
-        statement = statement.where(col(Nonconformity.status).in_([s.value for s in NC_OPEN]))
-    return list(session.exec(statement))
+    return registers.newest(session, KIND, open_states=NC_OPEN, open_only=open_only)

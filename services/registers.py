@@ -1,12 +1,15 @@
 """What the SMS registers raised from a form share (improvements, nonconformities): the title
-as the form gives it, and the entry stored once however often the form is delivered."""
+as the form gives it, the entry stored once however often the form is delivered, and the
+register's listing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models.improvement import TITLE_MAX
 from services.changes import FieldError
@@ -14,6 +17,8 @@ from services.due_reminders import form_text
 from services.inserts import insert_submitted
 from services.permissions import Actor
 from services.records import RecordKind
+
+LIST_LIMIT = 50
 
 
 def form_title(value: str | None, *, missing: str) -> str:
@@ -54,3 +59,15 @@ def raise_submitted(
     if created:
         kind.created(session, found, actor=actor, now=now, note=note)
     return found
+
+
+def newest(
+    session: Session, kind: RecordKind[Any], *, open_states: Iterable[StrEnum], open_only: bool
+) -> list[Any]:
+    """The register of `kind`: its entries in `open_states` (or all), newest first, at most
+    LIST_LIMIT."""
+    model: Any = kind.model
+    statement = select(model).order_by(col(model.id).desc()).limit(LIST_LIMIT)
+    if open_only:
+        statement = statement.where(col(model.status).in_([s.value for s in open_states]))
+    return list(session.exec(statement))
