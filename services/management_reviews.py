@@ -27,7 +27,7 @@ from models.policy import Policy
 from services import audit, cadence, due_reminders, reminders, review_common, review_inputs
 from services.changes import FieldError
 from services.due_reminders import form_text
-from services.errors import AlreadyDone, Forbidden, NotFound
+from services.errors import AlreadyDone, Forbidden
 from services.lifecycle import Lifecycle, admins_cancel
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor
@@ -326,14 +326,7 @@ def complete_action(
 ) -> tuple[ManagementReviewAction, ManagementReview]:
     """An agreed action done: its owner, the review's owner or an admin; once (the row is
     locked, a second click is told who did it). Its reminders are withdrawn."""
-    action = session.exec(
-        select(ManagementReviewAction)
-        .where(col(ManagementReviewAction.id) == action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if action is None:
-        raise NotFound("That action is unknown.")
+    action = review_common.locked_action(session, ManagementReviewAction, action_id)
     review = session.get(ManagementReview, action.review_id)
     assert review is not None
     if not (actor.is_admin or actor.user_id in (action.owner, review.owner)):

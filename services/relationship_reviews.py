@@ -335,14 +335,7 @@ def complete_action(
     session: Session, *, action_id: int, actor: Actor, now: datetime, policy: Policy
 ) -> ReviewAction:
     """Mark an agreed action done: its owner, the party's owner, or an agent; once."""
-    action = session.scalars(
-        select(ReviewAction)
-        .where(col(ReviewAction.id) == action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if action is None:
-        raise NotFound("That action is unknown.")
+    action = review_common.locked_action(session, ReviewAction, action_id)
     kind = PartyKind(action.party_kind)
     owner = next((p.owner for p in parties(policy, kind) if p.name == action.party), None)
     if not actor.is_agent and actor.user_id not in (action.owner, owner):

@@ -1,9 +1,9 @@
 """What every kind of review shares (agreements, SMS objectives and documents, customers and
-suppliers, management reviews): the date a review was held, read from its form, and the
-Record review button its reminders carry (built here because the sweeps queue the reminders;
-each handler listens for its own action id). Agreements and SMS items also share the
-outcome and note of their form, the refusal of a form delivered twice and the review's
-audit entry."""
+suppliers, management reviews): the date a review was held, read from its form, the Record
+review button its reminders carry (built here because the sweeps queue the reminders; each
+handler listens for its own action id), and the agreed action a Done button names. Agreements
+and SMS items also share the outcome and note of their form, the refusal of a form delivered
+twice and the review's audit entry."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.changes import FieldError
 from services.due_reminders import form_date
-from services.errors import AlreadyDone, InvalidInput
+from services.errors import AlreadyDone, InvalidInput, NotFound
 
 # A review recorded late is fine; one dated more than a year back is most likely a typo.
 OLDEST = timedelta(days=366)
 NOTE_MAX = 2000
 
 Outcome = TypeVar("Outcome", bound=StrEnum)
+Action = TypeVar("Action")
 
 
 def held_on(value: date | str | None, now: datetime, *, field: str = "held_on") -> date:
@@ -59,6 +60,21 @@ def refuse_repeated(session: Session, model: Any, **same: Any) -> None:
     recorded: a row of `model` with the `same` values is refused in plain words."""
     if session.exec(select(model).filter_by(**same)).first() is not None:
         raise AlreadyDone("This review is already recorded.")
+
+
+def locked_action(session: Session, model: type[Action], action_id: int) -> Action:
+    """The agreed action `action_id` (a row of `model`), locked and read afresh, so that of two
+    clicks on its Done button the second sees the first; NotFound when there is none."""
+    table: Any = model
+    action = session.exec(
+        select(table)
+        .where(col(table.id) == action_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if action is None:
+        raise NotFound("That action is unknown.")
+    return action
 
 
 def audit_recorded(

@@ -6,8 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from models.management_review import ManagementReviewAction
+from models.relationship import ReviewAction
 from services import review_common
 from services.changes import FieldError
+from services.errors import NotFound
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
@@ -52,3 +55,9 @@ def test_the_reminder_carries_its_text_and_one_primary_record_review_button():
             ],
         },
     ]
+
+
+@pytest.mark.parametrize("model", [ManagementReviewAction, ReviewAction])
+def test_a_done_button_of_an_action_that_is_not_there_is_told_so(database, model):
+    with database.session() as session, pytest.raises(NotFound, match="^That action is unknown.$"):
+        review_common.locked_action(session, model, 424242)
