@@ -125,7 +125,7 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
             updated_at=now,
         )
         note = f"{plan.name}, due {record.planned_on.isoformat()}"
-        if not cadence.add_planned(session, record, now=now, state=S.PLANNED, note=note):
+        if not cadence.add_planned(session, record, now=now, after=S.PLANNED, note=note):
             continue  # another instance planned it first
         _plan(session, record, plan, now)
         created.append(record.key)

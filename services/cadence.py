@@ -1,6 +1,7 @@
-"""What the records a sweep plans on a cadence share (internal audits, management reviews):
-storing the next one once, however many instances sweep at the same time, and the reminders
-of whoever holds it, before its date and once a week after it."""
+"""What the records a sweep plans on a cadence share (internal audits, management reviews, the
+SMS objectives and documents reviewed on one): storing the next one once, however many
+instances sweep at the same time, and the reminders of whoever holds it, before its date and
+once a week after it."""
 
 from __future__ import annotations
 
@@ -17,9 +18,18 @@ REMIND_AT = time(9, 0)
 OVERDUE_AFTER = timedelta(days=7)
 
 
-def add_planned(session: Session, record: Any, *, now: datetime, state: Any, note: str) -> bool:
-    """Store the record the sweep planned and audit it as created in `state`. False when
-    another instance planned it first (the database's unique index refused this one)."""
+def add_planned(
+    session: Session,
+    record: Any,
+    *,
+    now: datetime,
+    after: Any,
+    note: str,
+    action: str = "created",
+) -> bool:
+    """Store the record the sweep planned and audit it (`action`, to `after`, with `note`).
+    False when another instance planned it first (the database's unique index refused this
+    one): nothing is audited then."""
     try:
         with session.begin_nested():
             session.add(record)
@@ -31,8 +41,8 @@ def add_planned(session: Session, record: Any, *, now: datetime, state: Any, not
         key=record.key,
         actor=SYSTEM_ACTOR,
         at=now,
-        action="created",
-        after=state,
+        action=action,
+        after=after,
         note=note,
     )
     return True

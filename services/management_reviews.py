@@ -195,7 +195,7 @@ def sweep(session: Session, *, now: datetime, policy: Policy) -> list[str]:
             updated_at=now,
         )
         note = f"due {on.isoformat()}, owner {plan.owner}"
-        if not cadence.add_planned(session, record, now=now, state=S.PLANNED, note=note):
+        if not cadence.add_planned(session, record, now=now, after=S.PLANNED, note=note):
             return []  # another instance planned it first
         created.append(record.key)
     _remind(session, record, plan, now, policy)

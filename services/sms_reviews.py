@@ -15,14 +15,13 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.agreement_policy import advance_review
 from models.policy import Policy
 from models.sms import SmsItem, SmsItemKind, SmsReview, SmsReviewRef
 from models.sms_policy import Document, Reviewed
-from services import audit, reminders, review_common
+from services import audit, cadence, reminders, review_common
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.mrkdwn import mention, user_text
 from services.permissions import Actor
@@ -125,22 +124,16 @@ def _create(session: Session, kind: str, item: Reviewed, now: datetime) -> SmsIt
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None  # another instance recorded it first; the next sweep plans its reminders
-    audit.record(
+    recorded = cadence.add_planned(
         session,
-        key=row.key,
-        actor=SYSTEM_ACTOR,
-        at=now,
+        row,
+        now=now,
         action=f"{kind} recorded",
         after=f"version {version}" if version else None,
         note=item.name,
     )
-    return row
+    # Not recorded: another instance recorded it first; the next sweep plans its reminders.
+    return row if recorded else None
 
 
 def _follow_file(session: Session, row: SmsItem, item: Reviewed, now: datetime) -> None:
