@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import cmdb_command
+from bot.admin_commands import cmdb_command
 from services import cmdb
 
 

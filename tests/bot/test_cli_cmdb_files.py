@@ -8,7 +8,7 @@ import argparse
 
 import pytest
 
-from bot.cli import cmdb_command
+from bot.admin_commands import cmdb_command
 from services import cmdb, cmdb_import
 from tests.permissions_support import editor
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.cli import capacity_command, main
+from bot.admin_commands import capacity_command
+from bot.cli import main
 from models.capacity import CapacityAlert, CapacityMeasurement
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 
-from bot.cli import report_command
+from bot.admin_commands import report_command
 from services.reports.charts import PNG_SIGNATURE
 from tests.reports.conftest import at
 

@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from bot.cli import evidence_command
+from bot.admin_commands import evidence_command
 from models.relationship import SupplierWait, Survey
 from tests.security.conftest import SEC1, SECURITY_CHANNEL, incident, log
 

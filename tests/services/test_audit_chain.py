@@ -17,7 +17,7 @@ from alembic.operations import Operations
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.cli import audit_command
+from bot.admin_commands import audit_command
 from bot.db import alembic_config, make_engine, upgrade_database
 from services import audit, incidents
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from bot.cli import cost_command
+from bot.admin_commands import cost_command
 from bot.policy import PolicyError, parse_policy
 from models.budget import BudgetAlert, Cost
 from services import budgets

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import evidence_command
+from bot.admin_commands import evidence_command
 from bot.policy import parse_policy
 from services import (
     audits,

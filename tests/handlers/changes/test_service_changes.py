@@ -317,7 +317,7 @@ def test_a_service_added_by_a_change_is_usable_for_costs_and_the_report(
 ):
     import argparse
 
-    from bot.cli import report_command
+    from bot.admin_commands import report_command
 
     # Before the change completes, /cost does not know the service.
     slack.command("/cost", "billing 120 hosting", user_id=REQUESTER)
