@@ -107,10 +107,12 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
     if sock is None:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        # poll, not select: select refuses descriptors above 1023, which a busy process has.
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 class KeptAliveClient(WebClient):

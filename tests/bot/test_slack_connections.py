@@ -239,3 +239,32 @@ def test_through_a_proxy_slack_sdk_sends_as_before(fake_slack) -> None:  # type:
     assert client.chat_postMessage(channel="C1", text="via the proxy")["ok"]
     assert client.connections.opened == 0
     assert fake_slack.calls("chat.postMessage")[-1].args["text"] == "via the proxy"
+
+
+def test_a_kept_connection_is_checked_whatever_its_descriptor(fake_slack) -> None:  # type: ignore[no-untyped-def]
+    """A process with many files open gives sockets descriptors above 1023, which select()
+    refuses: the check still tells an open connection from a closed one there."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip("this process may not open 1,100 files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    # Take the low descriptors, so the client's socket gets a high one.
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        client = _client(fake_slack.url)
+        client.chat_postMessage(channel="C1", text="first")
+        origin = ("http", "127.0.0.1", fake_slack._server.server_address[1])
+        connection, kept = client.connections.take(origin)
+        assert kept and connection.sock.fileno() > 1023
+        client.connections.give_back(origin, connection)
+        client.chat_postMessage(channel="C1", text="second")
+        assert client.connections.opened == 1
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
