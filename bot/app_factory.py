@@ -86,8 +86,8 @@ class ServiceDeskApp(App):
 
     def _init_context(self, req: BoltRequest) -> None:
         # Bolt gives each request a new plain WebClient copied from the app's; listeners call
-        # Slack through it, so it is made a counting one too (tests/bot/test_metrics.py
-        # notices if a Bolt upgrade stops calling this).
+        # Slack through it, so it is made a counting one too, on the app client's connections
+        # (tests/bot/test_metrics.py notices if a Bolt upgrade stops calling this).
         super()._init_context(req)
         plain = req.context.get("client")
         if isinstance(plain, WebClient) and not isinstance(plain, MeasuredWebClient):
@@ -102,6 +102,8 @@ class ServiceDeskApp(App):
                 logger=plain.logger,
                 retry_handlers=plain.retry_handlers,
                 metrics=self.metrics,
+                # The app's kept connections (bot/slack_connections.py), not a pool per request.
+                connections=getattr(self.client, "connections", None),
             )
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:

@@ -118,9 +118,13 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
 class KeptAliveClient(WebClient):
     """A `WebClient` whose calls reuse connections; see the module docstring."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, connections: ConnectionPool | None = None, **kwargs: Any
+    ) -> None:
+        """`connections`: another client's pool to share (Bolt's client for one request shares
+        the bot's, so opening a form within Slack's three seconds needs no new handshake)."""
         super().__init__(*args, **kwargs)
-        self.connections = ConnectionPool(timeout=self.timeout, context=self.ssl)
+        self.connections = connections or ConnectionPool(timeout=self.timeout, context=self.ssl)
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         split = urlsplit(url)

@@ -268,3 +268,16 @@ def test_a_kept_connection_is_checked_whatever_its_descriptor(fake_slack) -> Non
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_bolts_client_for_a_request_shares_the_bots_connections(ctx, slack, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    """Opening a form (views.open, within Slack's three seconds of the trigger) goes through
+    Bolt's client for that request: it uses the bot's kept connections, not a new one each."""
+    ctx.client.chat_postMessage(channel="C1", text="the bot's connection, now kept")
+    opened = ctx.client.connections.opened
+    accepted = fake_slack.connections_accepted
+    for _ in range(3):
+        slack.command("/incident", "", user_id="U0REPORTER")
+    assert len(fake_slack.calls("views.open")) == 3
+    assert fake_slack.connections_accepted == accepted  # all three on the kept connection
+    assert ctx.client.connections.opened == opened
