@@ -7,13 +7,14 @@ the same requests over connections it keeps open between calls, a few per origin
 answers slack_sdk exactly as urllib would (a 2xx as a dict, anything else as `HTTPError`, a
 failure to connect or send as `URLError`), so slack_sdk's retry handlers work unchanged.
 
-A kept connection is not trusted blindly: one the server has closed while it was idle (it is
-readable, and reading it gives nothing) or that has been idle longer than `MAX_IDLE_SECONDS`
-(a middlebox may have forgotten it without telling either side) is closed instead of used.
-If a call fails on a kept connection before any answer arrived, it is sent once more on a new
-connection, as a browser does: the server closed that connection between our check and our
-request, so it never read the request. A failure on a new connection is raised as before.
-Through a proxy, the client leaves everything to slack_sdk.
+A kept connection is not trusted blindly: one the server has closed while it was idle (it has
+become readable: an idle connection has nothing to read) or that has been idle longer than
+`MAX_IDLE_SECONDS` (a middlebox may have forgotten it without telling either side) is closed
+instead of used. If a call fails on a kept connection before any answer arrived, it is sent
+once more on a new connection, as a browser does: the server closed that connection between
+our check and our request, so it never read the request. A failure on a new connection is
+raised as before. Through a proxy, the client leaves everything to slack_sdk. Bolt's client
+for one request shares the bot client's pool (bot/app_factory.py).
 """
 
 from __future__ import annotations
@@ -77,13 +78,6 @@ class ConnectionPool:
                 stack.append(_Kept(connection, time.monotonic()))
                 return
         connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            kept = [k for stack in self._idle.values() for k in stack]
-            self._idle.clear()
-        for k in kept:
-            k.connection.close()
 
     def open(self, origin: Origin) -> http.client.HTTPConnection:
         """A new connection (it connects when first used)."""
