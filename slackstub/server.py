@@ -14,6 +14,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -137,6 +138,13 @@ class _Server(ThreadingHTTPServer):
         with self._sockets_lock:
             self.open_sockets.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up on a kept connection (reset, broken pipe) is not an error
+        worth a traceback on stderr; anything else is printed as before."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         """End every connection a client kept open: a stopped fake answers nothing more."""

@@ -281,3 +281,20 @@ def test_bolts_client_for_a_request_shares_the_bots_connections(ctx, slack, fake
     assert len(fake_slack.calls("views.open")) == 3
     assert fake_slack.connections_accepted == accepted  # all three on the kept connection
     assert ctx.client.connections.opened == opened
+
+
+def test_a_client_resetting_a_kept_connection_leaves_no_traceback(fake_slack, capfd) -> None:  # type: ignore[no-untyped-def]
+    """The fake Slack keeps connections; a client that resets one while the fake waits for
+    its next request is not an error (CI printed a ConnectionResetError traceback for it)."""
+    import struct
+
+    before = fake_slack.connections_accepted
+    host, port = fake_slack._server.server_address[:2]
+    with socket.create_connection((host, port)) as sock:
+        # Linger 0: close() sends a reset instead of a polite end.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        deadline = time.monotonic() + 5
+        while fake_slack.connections_accepted == before and time.monotonic() < deadline:
+            time.sleep(0.01)  # the fake's thread now waits for a request on it
+    time.sleep(0.2)  # the fake's thread meets the reset
+    assert "Traceback" not in capfd.readouterr().err
