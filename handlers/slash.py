@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, ClassVar
 
 from slack_bolt import App, Respond
@@ -92,8 +93,13 @@ class CommandHandlers:
         """A row of `table` as it runs: a method named by its name is this object's."""
         return replace(entry, run=getattr(self, entry.run)) if isinstance(entry.run, str) else entry
 
+    @cached_property
+    def routes(self) -> tuple[SubCommand, ...]:
+        """`subcommands()` built once: routing and the usage text read it on every command."""
+        return tuple(self.subcommands())
+
     def register(self, app: App) -> None:
-        self.subcommands()  # a row naming no method of ours fails here, at start-up
+        self.routes  # noqa: B018 - a row naming no method of ours fails here, at start-up
         app.command(self.command)(ack_then(self.ctx, self.route, with_client=True))
         self.register_more(app)
 
@@ -102,13 +108,13 @@ class CommandHandlers:
 
     @property
     def usage(self) -> str:
-        return usage_text(self.command, self.heading, self.subcommands())
+        return usage_text(self.command, self.heading, self.routes)
 
     def route(self, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Run the sub-command the first word names; `help` and unknown words get the usage."""
         call = Call(body, client, respond, (body.get("text") or "").split())
         head = call.words[0].lower() if call.words else ""
-        for sub in self.subcommands():
+        for sub in self.routes:
             if head != "help" and (head == sub.name or head in sub.aliases):
                 sub.run(call)  # type: ignore[operator]  # `row` bound it
                 return
