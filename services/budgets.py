@@ -13,7 +13,6 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.budget import (
@@ -26,7 +25,7 @@ from models.budget import (
     money_to_cents,
 )
 from models.policy import Policy
-from services import audit, notifications, service_list
+from services import audit, notifications, rows, service_list
 from services.errors import InvalidInput
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent
@@ -250,11 +249,7 @@ def _record_alert(
         owner=owner,
         alerted_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(alert)
-            session.flush()
-    except IntegrityError:
+    if not rows.add_once(session, alert):
         return None  # this threshold of this budget period was already reached and told
     text = alert_text(policy, budget, threshold, actual)
     recipient = owner or policy.channels.escalations

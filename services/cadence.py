@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services import audit, reminders
+from services import audit, reminders, rows
 
 SYSTEM_ACTOR = "servicedesk"
 REMIND_AT = time(9, 0)
@@ -30,11 +29,7 @@ def add_planned(
     """Store the record the sweep planned and audit it (`action`, to `after`, with `note`).
     False when another instance planned it first (the database's unique index refused this
     one): nothing is audited then."""
-    try:
-        with session.begin_nested():
-            session.add(record)
-            session.flush()
-    except IntegrityError:
+    if not rows.add_once(session, record):
         return False
     audit.record(
         session,

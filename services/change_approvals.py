@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.change import (
@@ -21,7 +20,7 @@ from models.change import (
 )
 from models.change_policy import FreezeWindow
 from models.policy import Policy
-from services import audit
+from services import audit, rows
 from services.changes import (
     LIFECYCLE,
     FieldError,
@@ -259,11 +258,7 @@ def decide(
         roles=",".join(roles),
         decided_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if not rows.add_once(session, row):
         # The same person's other click got in first (e.g. without a row lock): it counts, once.
         return _tally(session, change, rules, policy, counted=False)
     parts = [reason, f"as {' and '.join(roles)}" if roles else None]

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from models.links import RecordLink
-from services import audit
+from services import audit, rows
 from services.errors import InvalidInput
 from services.mrkdwn import user_text
 
@@ -32,12 +31,10 @@ def link(session: Session, *, a: str, b: str, kind: str, actor: str, now: dateti
         raise InvalidInput(f"{a} cannot be linked to itself.")
     if _find(session, a, b, kind) is not None:
         return False
-    try:
-        # A concurrent identical link loses on the unique constraint, not with an error.
-        with session.begin_nested():
-            session.add(RecordLink(a=a, b=b, kind=kind, created_by=actor, created_at=now))
-            session.flush()
-    except IntegrityError:
+    # A concurrent identical link loses on the unique constraint, not with an error.
+    if not rows.add_once(
+        session, RecordLink(a=a, b=b, kind=kind, created_by=actor, created_at=now)
+    ):
         return False
     audit.record(session, key=a, actor=actor, at=now, action="linked", field=kind, after=b)
     audit.record(session, key=b, actor=actor, at=now, action="linked", field=kind, after=a)

@@ -9,12 +9,11 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.page import Page
 from models.policy import Policy
-from services import audit, notifications, security
+from services import audit, notifications, rows, security
 from services.errors import AlreadyDone, NotFound
 from services.permissions import SYSTEM
 
@@ -81,11 +80,7 @@ def _page(
         paged_at=now,
         ack_due_at=None if top else now + policy.escalation.page_ack_timeout,
     )
-    try:
-        with session.begin_nested():
-            session.add(page)
-            session.flush()
-    except IntegrityError:
+    if not rows.add_once(session, page):
         return None  # this rung was paged already (another process, or a retry)
     notifications.note_wake(session, page.ack_due_at)
     text = _text(record_key, level)

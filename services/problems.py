@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, and_, cast, exists, literal
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, or_, select
 
@@ -20,7 +19,7 @@ from models.incident import Incident
 from models.links import RecordLink
 from models.policy import Policy
 from models.problem import KEY_PREFIX, OPEN_STATUSES, Problem, ProblemStatus, TrendProposal
-from services import cmdb, inserts, links
+from services import cmdb, inserts, links, rows
 from services.errors import InvalidInput, NotFound
 from services.lifecycle import Lifecycle, agents
 from services.permissions import Actor, require_agent
@@ -372,11 +371,7 @@ def detect_trend(
         proposal = TrendProposal(
             target=target, incident_keys=json.dumps(keys), earliest_at=earliest, proposed_at=now
         )
-        try:
-            with session.begin_nested():
-                session.add(proposal)
-                session.flush()
-        except IntegrityError:
+        if not rows.add_once(session, proposal):
             continue  # the same cluster was proposed concurrently
         return TrendFinding(proposal.id, target, keys)  # type: ignore[arg-type]
     return None

@@ -27,7 +27,7 @@ from sqlalchemy import case, event, inspect, or_, text, update
 from sqlmodel import Session, col, select
 
 from models.record_message import MESSAGE_COLUMNS
-from services import audit
+from services import audit, rows
 from services.errors import InvalidInput, NotFound
 from services.mrkdwn import user_text
 from services.permissions import SYSTEM, Actor
@@ -106,14 +106,13 @@ class RecordKind(Generic[T]):
         """The record with this key. With `for_update` the row is locked until the transaction
         ends (PostgreSQL; SQLite already serialises writers) and re-read, so a second click
         waiting behind the first sees the state the first one left."""
-        model: Any = self.model
-        statement = select(model).where(model.id == self.parse_key(key))
-        if for_update:
-            statement = statement.with_for_update().execution_options(populate_existing=True)
-        found = session.exec(statement).first()
-        if found is None:
-            raise NotFound(f"There is no {self.noun} {key.strip().upper()}.")
-        return found
+        return rows.by_id(
+            session,
+            self.model,
+            self.parse_key(key),
+            missing=f"There is no {self.noun} {key.strip().upper()}.",
+            for_update=for_update,
+        )
 
     def check_step(self, record: T, action: str, actor: Actor) -> None:
         """Before a form for `action` opens (and when it comes back): this person may take it

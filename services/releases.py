@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
 from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, ReleaseTest
-from services import audit, changes, cmdb, incidents, links
+from services import audit, changes, cmdb, incidents, links, rows
 from services.changes import FieldError, Reminder
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle, Rule
@@ -206,16 +205,13 @@ def create(
         updated_at=now,
         submission_id=submission_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(release)
-            session.flush()
-    except IntegrityError:
+    if not rows.add_once(session, release):
         existing = (
             find_by_submission(session, submission_id=submission_id) if submission_id else None
         )
         if existing is None:
-            raise
+            # The only unique key besides the id is the submission's; no database gets here.
+            raise RuntimeError(f"release {name} {version} refused, yet no form stored it")
         return existing
     for change in bundle:
         session.add(ReleaseChange(release_id=release.id, change_id=change.id))

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.policy import Policy
@@ -19,7 +18,7 @@ from models.service_request import (
     RequestStatus,
     ServiceRequest,
 )
-from services import agreements, audit, inserts, sla_timers
+from services import agreements, audit, inserts, rows, sla_timers
 from services.errors import AlreadyDone, Forbidden, InvalidInput
 from services.lifecycle import Lifecycle
 from services.mrkdwn import group_mention, mention
@@ -206,20 +205,15 @@ def decide(
     _check_decider(session, request, approver, members_of)
     if not approve and not (reason or "").strip():
         raise InvalidInput("Say why the request is rejected; the requester will see it.")
-    try:
-        with session.begin_nested():
-            session.add(
-                RequestApproval(
-                    request_id=request.id,
-                    approver=approver,
-                    approved=approve,
-                    reason=(reason or "").strip() or None,
-                    at=now,
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        raise AlreadyDone(f"You already decided on {request.key}.") from None
+    decision = RequestApproval(
+        request_id=request.id,
+        approver=approver,
+        approved=approve,
+        reason=(reason or "").strip() or None,
+        at=now,
+    )
+    if not rows.add_once(session, decision):
+        raise AlreadyDone(f"You already decided on {request.key}.")
     after = S.APPROVED if approve else S.REJECTED
     audit.record(
         session,

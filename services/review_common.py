@@ -11,12 +11,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from services import audit
+from services import audit, rows
 from services.changes import FieldError
 from services.due_reminders import form_date
-from services.errors import AlreadyDone, InvalidInput, NotFound
+from services.errors import AlreadyDone, InvalidInput
 
 # A review recorded late is fine; one dated more than a year back is most likely a typo.
 OLDEST = timedelta(days=366)
@@ -65,16 +65,7 @@ def refuse_repeated(session: Session, model: Any, **same: Any) -> None:
 def locked_action(session: Session, model: type[Action], action_id: int) -> Action:
     """The agreed action `action_id` (a row of `model`), locked and read afresh, so that of two
     clicks on its Done button the second sees the first; NotFound when there is none."""
-    table: Any = model
-    action = session.exec(
-        select(table)
-        .where(col(table.id) == action_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if action is None:
-        raise NotFound("That action is unknown.")
-    return action
+    return rows.by_id(session, model, action_id, missing="That action is unknown.", for_update=True)
 
 
 def audit_recorded(

@@ -34,8 +34,8 @@ from models.availability import (
 )
 from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
-from services import audit, incidents, links, notifications
-from services.errors import AlreadyDone, InvalidInput, NotFound
+from services import audit, incidents, links, notifications, rows
+from services.errors import AlreadyDone, InvalidInput
 from services.mrkdwn import mention, user_text
 from services.permissions import SYSTEM, Actor, require_agent_or
 
@@ -68,13 +68,13 @@ def parse_run_key(key: str) -> int:
 
 def get_run(session: Session, *, run_id: int, for_update: bool = False) -> TestRun:
     """The run with this id; with `for_update`, locked and re-read."""
-    statement = select(TestRun).where(TestRun.id == run_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    run = session.exec(statement).first()
-    if run is None:
-        raise NotFound(f"There is no test run {KEY_PREFIX}-{run_id}.")
-    return run
+    return rows.by_id(
+        session,
+        TestRun,
+        run_id,
+        missing=f"There is no test run {KEY_PREFIX}-{run_id}.",
+        for_update=for_update,
+    )
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]

@@ -16,13 +16,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.incident import Incident, IncidentStatus, SlaPause
 from models.policy import Policy
 from models.sla_timer import BREACH_STAGE, SlaTimer
-from services import notifications, priority
+from services import notifications, priority, rows
 from services.agreements import effective_incident_targets, request_clock
 from services.mrkdwn import user_text
 from services.sla_calendars import calendar_of
@@ -149,15 +148,11 @@ def refresh(
             next_stage=policy.sla.warn_at[0] if policy.sla.warn_at else BREACH_STAGE,
             updated_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(timer)
-                session.flush()
-        except IntegrityError:
+        if not rows.add_once(session, timer):
             # Created meanwhile by a concurrent transaction; update that one.
             timer = _get_timer(session, record_key, target)
             if timer is None:
-                raise
+                raise RuntimeError(f"{record_key}'s {target} timer refused, yet not found")
     timer.started_at = start
     timer.target_seconds = int(duration.total_seconds())
     timer.calendar = calendar_kind
