@@ -23,7 +23,6 @@ from models.service_change import (
     CRITERIA_MAX,
     CRITERION_MAX,
     SERVICE_NAME_MAX,
-    TEXT_MAX,
     AcceptanceResult,
     ServiceAction,
     ServiceChange,
@@ -31,6 +30,7 @@ from models.service_change import (
 )
 from services import audit, changes, cmdb, service_list
 from services.changes import FieldError
+from services.due_reminders import form_text
 from services.errors import NotAllowed
 from services.mrkdwn import user_text
 from services.permissions import SYSTEM, Actor
@@ -94,12 +94,8 @@ def criteria(session: Session, *, change: Change) -> list[Criterion]:
 
 
 def _text(value: str, field: str, what: str, *, required: bool) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise FieldError(field, f"Give the {what}.")
-    if len(text) > TEXT_MAX:
-        raise FieldError(field, f"Keep the {what} under {TEXT_MAX:,} characters.")
-    return text
+    # The form's limit is the one every due-date form has (a test holds the two equal).
+    return form_text(value, what=f"the {what}", field=field, required=required)
 
 
 def _criteria(raw: str) -> list[str]:

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from models.audit import AuditEntry
 from models.cmdb import ConfigItem
-from models.service_change import AcceptanceResult, ServiceChange
+from models.service_change import TEXT_MAX, AcceptanceResult, ServiceChange
 from services import changes, cmdb, service_list
 from tests.handlers.changes.conftest import REQUESTER, buttons, latest_view
 from tests.handlers.changes.test_change_flow import change_message, last_answer, status
@@ -197,7 +197,8 @@ def test_the_form_says_what_is_wrong_next_to_the_field(slack, fake_slack, databa
         ({"team": None}, "team", "Choose the team"),
         ({"criteria": "\n \n"}, "criteria", "at least one"),
         ({"criteria": "\n".join(f"c{n}" for n in range(21))}, "criteria", "at most 20"),
-        ({"requirements": "x" * 100_000}, "requirements", "under 3,000"),
+        ({"requirements": "x" * 100_000}, "requirements", "under 3000"),
+        ({"design": "x" * (TEXT_MAX + 1)}, "design", "Keep the design under 3000"),
         ({"service_action": "removed", "service_name": None}, "service", "Name the service"),
         ({"backout_plan": None}, "backout_plan", "backed out"),
     ]
@@ -207,6 +208,15 @@ def test_the_form_says_what_is_wrong_next_to_the_field(slack, fake_slack, databa
         assert words in result.body["errors"].get(field, ""), (overrides, result.body)
     with database.session() as session:
         assert session.exec(select(ServiceChange)).all() == []
+
+
+def test_the_form_takes_as_much_text_as_its_fields_let_a_person_type(slack, fake_slack, database):
+    # The modal's inputs stop at TEXT_MAX characters; the service must accept that much.
+    result = propose(slack, fake_slack, requirements="r" * TEXT_MAX, budget="b" * TEXT_MAX)
+    assert result.status == 200 and "errors" not in (result.body or {}), result.body
+    with database.session() as session:
+        stored = session.exec(select(ServiceChange)).one()
+    assert len(stored.requirements) == TEXT_MAX and len(stored.budget) == TEXT_MAX
 
 
 def test_the_plain_change_form_cannot_make_a_service_change(slack, fake_slack, database):
