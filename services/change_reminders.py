@@ -11,7 +11,7 @@ from models.change import Change, ChangeStatus
 from models.notification import Notification, NotificationStatus
 from models.policy import Policy
 from models.release import Release, ReleaseStatus
-from services import changes, releases, reminders
+from services import change_plan, changes, releases, reminders
 from services.mrkdwn import user_text
 
 # Records whose plan can still hold reminders; anything else has none (and pending ones are
@@ -65,7 +65,7 @@ def release_text(release: Release, planned: reminders.Planned) -> str:
 def _change_plan(change: Change, policy: Policy) -> list[reminders.Planned]:
     if change.status not in CHANGE_STATES:
         return []
-    plan = [reminders.Planned(*r) for r in changes.reminder_plan(change, policy)]
+    plan = [reminders.Planned(*r) for r in change_plan.reminder_plan(change, policy)]
     if change.status == ChangeStatus.REVIEW.value:
         plan = [p for p in plan if p.stage == "review"]
     return plan

@@ -446,7 +446,7 @@ def complete_implementation(
 
 
 def _service_changes() -> Any:
-    # services.service_changes builds on this module; read lazily, as _BY_ROLE below.
+    # services.service_changes imports this module, so it is read when first needed.
     return importlib.import_module("services.service_changes")
 
 
@@ -512,29 +512,3 @@ def move_to_review_by_release(
 claim_announcement = KIND.claim_announcement
 release_announcement = KIND.release_announcement
 record_message = KIND.record_message
-
-
-# The roles split out of this module (approvals and quorum; the calendar and conflicts; the
-# reminder plan) stay reachable as changes.<name>, read lazily so that either side may be
-# imported first.
-_BY_ROLE = {
-    "services.change_approvals": (
-        "ApprovalRequest",
-        "Tally",
-        "add_approval_message",
-        "approval_messages",
-        "current_tally",
-        "decide",
-        "may_decide",
-        "submit_for_approval",
-    ),
-    "services.change_calendar": ("calendar", "conflicts"),
-    "services.change_plan": ("Reminder", "duration_text", "reminder_plan"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    for module, names in _BY_ROLE.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,9 @@ from models.change import Change, ChangeStatus
 from models.incident import Incident, IncidentInput, Level
 from models.policy import Policy
 from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, ReleaseTest
-from services import audit, changes, cmdb, incidents, links, rows
-from services.changes import FieldError, Reminder
+from services import audit, change_plan, changes, cmdb, incidents, links, rows
+from services.change_plan import Reminder
+from services.changes import FieldError
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
@@ -457,7 +458,7 @@ def reminder_plan(release: Release, policy: Policy) -> list[Reminder]:
     settings = policy.releases
     plan = [
         Reminder(
-            f"before_start:{changes.duration_text(offset)}",
+            f"before_start:{change_plan.duration_text(offset)}",
             release.window_start - offset,
             release.release_manager,
         )

@@ -19,7 +19,15 @@ from handlers.kind import Call, Form, KindHandlers, Show, Step, SubCommand, pick
 from handlers.service_changes.listeners import ServiceChangeForms
 from models.carried import RecordRef
 from models.change import Change, ChangeInput, ChangeStatus, Decision
-from services import audit, change_reminders, changes, cmdb, service_changes
+from services import (
+    audit,
+    change_approvals,
+    change_calendar,
+    change_reminders,
+    changes,
+    cmdb,
+    service_changes,
+)
 from services.errors import AlreadyDone, InvalidInput, ServiceDeskError
 from services.mrkdwn import user_text
 from services.permissions import Actor
@@ -62,7 +70,7 @@ class ChangeHandlers(KindHandlers):
 
     steps = {
         Action.ASSESS: Step("assess", changes.assess),
-        Action.SUBMIT: Step("submit", changes.submit_for_approval, with_policy=True),
+        Action.SUBMIT: Step("submit", change_approvals.submit_for_approval, with_policy=True),
         Action.SCHEDULE: Step("schedule", changes.schedule, with_policy=True),
         Action.START: Step("start", changes.start_implementation),
         Action.COMPLETE: Step("complete", changes.complete_implementation),
@@ -90,8 +98,8 @@ class ChangeHandlers(KindHandlers):
         targets = changes.targets(session, key=record.key)
         conflicts = self._conflicts(session, record)
         tally = None
-        if changes.approval_messages(session, key=record.key):
-            tally = changes.current_tally(session, change=record, policy=self.ctx.policy)
+        if change_approvals.approval_messages(session, key=record.key):
+            tally = change_approvals.current_tally(session, change=record, policy=self.ctx.policy)
         detail = service_changes.of(session, change=record)
         accepted = service_changes.criteria(session, change=record) if detail else []
         blocks = render.message_blocks(record, targets, conflicts, tally, detail, accepted)
@@ -99,13 +107,13 @@ class ChangeHandlers(KindHandlers):
 
     def also_update(self, session: Any, record: Change) -> list[tuple[str, str, str, list[Any]]]:
         """The approval requests in the approvals channel and DMs follow the change."""
-        tally = changes.current_tally(session, change=record, policy=self.ctx.policy)
+        tally = change_approvals.current_tally(session, change=record, policy=self.ctx.policy)
         if tally is None:
             return []
         targets = changes.targets(session, key=record.key)
         text = f"Approval: {render.fallback_text(record)}"
         blocks = render.approval_blocks(record, targets, tally)
-        places = changes.approval_messages(session, key=record.key)
+        places = change_approvals.approval_messages(session, key=record.key)
         return [(channel, ts, text, blocks) for channel, ts in places]
 
     def show(self, session: Any, record: Change) -> tuple[str, list[Any]]:
@@ -113,7 +121,7 @@ class ChangeHandlers(KindHandlers):
             record,
             changes.targets(session, key=record.key),
             self._conflicts(session, record),
-            changes.current_tally(session, change=record, policy=self.ctx.policy),
+            change_approvals.current_tally(session, change=record, policy=self.ctx.policy),
             changes.approvals(session, key=record.key),
             audit.trail(session, key=record.key),
             service_changes.of(session, change=record),
@@ -136,7 +144,7 @@ class ChangeHandlers(KindHandlers):
         if move != "decide":
             super().check_step(session, record, move, actor)
             return
-        changes.may_decide(
+        change_approvals.may_decide(
             session,
             key=record.key,
             approver=actor.user_id,
@@ -176,7 +184,7 @@ class ChangeHandlers(KindHandlers):
             days = int(number)
         now = self.ctx.clock.now()
         with self.ctx.db.session() as session:
-            found = changes.calendar(session, start=now, end=now + timedelta(days=days))
+            found = change_calendar.calendar(session, start=now, end=now + timedelta(days=days))
         call.respond(
             text=f"Change calendar, next {days} days",
             blocks=render.calendar_blocks(found, days),
@@ -273,7 +281,7 @@ class ChangeHandlers(KindHandlers):
     def after_step(self, move: str, record: Any, actor: Actor) -> None:
         """Refresh and post the step; a submitted or scheduled change's conflicts go in its
         thread, and a submitted one asks its approvers."""
-        request = record if isinstance(record, changes.ApprovalRequest) else None
+        request = record if isinstance(record, change_approvals.ApprovalRequest) else None
         change: Change = request.change if request is not None else record
         super().after_step(move, change, actor)
         if move in ("submit", "schedule"):
@@ -284,12 +292,12 @@ class ChangeHandlers(KindHandlers):
         if request is not None:
             self._ask_for_approval(change.key, request)
 
-    def _ask_for_approval(self, key: str, request: changes.ApprovalRequest) -> None:
+    def _ask_for_approval(self, key: str, request: change_approvals.ApprovalRequest) -> None:
         """Post the approval request in the approvals channel and DM every approver."""
         with self.ctx.db.session() as session:
             change = changes.get(session, key=key)
             targets = changes.targets(session, key=key)
-            tally = changes.current_tally(session, change=change, policy=self.ctx.policy)
+            tally = change_approvals.current_tally(session, change=change, policy=self.ctx.policy)
         if tally is None:
             return
         blocks = render.approval_blocks(change, targets, tally)
@@ -303,7 +311,7 @@ class ChangeHandlers(KindHandlers):
                 log.error("could not ask %s for approval: %s", place, error.response.get("error"))
                 continue
             with self.ctx.db.session() as session:
-                changes.add_approval_message(
+                change_approvals.add_approval_message(
                     session, key=key, channel=posted["channel"], ts=posted["ts"]
                 )
 
@@ -323,8 +331,8 @@ class ChangeHandlers(KindHandlers):
 
     def _decide(
         self, session: Any, key: str, user: str, decision: Decision, reason: str | None
-    ) -> changes.Tally:
-        return changes.decide(
+    ) -> change_approvals.Tally:
+        return change_approvals.decide(
             session,
             key=key,
             approver=user,
@@ -361,7 +369,7 @@ class ChangeHandlers(KindHandlers):
             later(self.ctx, self._after_decision, tally, actor.user_id, Decision.REJECT, reason)
 
     def _after_decision(
-        self, tally: changes.Tally, user: str, decision: Decision, reason: str | None
+        self, tally: change_approvals.Tally, user: str, decision: Decision, reason: str | None
     ) -> None:
         key = tally.change.key
         step = "approve" if decision is Decision.APPROVE else "reject"
@@ -417,7 +425,7 @@ class ChangeHandlers(KindHandlers):
             ChangeStatus.IMPLEMENTING,
         ):
             return []
-        return changes.conflicts(
+        return change_calendar.conflicts(
             session,
             change=change,
             related_targets=lambda names: cmdb.related_names(session, names=names),

@@ -27,7 +27,8 @@ from models.change import (
 )
 from models.policy import Policy
 from models.service_change import ServiceChange
-from services.changes import LIFECYCLE, Tally
+from services.change_approvals import Tally
+from services.changes import LIFECYCLE
 from services.service_changes import Criterion
 
 TYPE_EMOJI = {

@@ -11,7 +11,7 @@ import pytest
 from bot.db import Database
 from models.change import ChangeInput, ChangeType, Risk
 from models.policy import Policy
-from services import changes
+from services import change_approvals, changes
 from services.clock import ManualClock
 from services.permissions import Actor
 
@@ -89,7 +89,7 @@ def awaiting(database: Database, clock: ManualClock, policy: Policy) -> Submit:
             key = change.key
             if change.change_type is ChangeType.NORMAL:
                 changes.assess(session, key=key, actor=actor, now=clock.now())
-            changes.submit_for_approval(
+            change_approvals.submit_for_approval(
                 session, key=key, actor=actor, now=clock.now(), policy=policy
             )
         return key
@@ -107,9 +107,9 @@ def approve(
     *,
     decision: str = "approve",
     reason: str | None = None,
-) -> changes.Tally:
+) -> change_approvals.Tally:
     with database.session() as session:
-        return changes.decide(
+        return change_approvals.decide(
             session,
             key=key,
             approver=approver,

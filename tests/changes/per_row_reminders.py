@@ -18,7 +18,7 @@ from models.change import Change, ChangeStatus
 from models.notification import Notification, NotificationStatus
 from models.policy import Policy
 from models.release import Release
-from services import change_reminders, changes, notifications, releases, reminders
+from services import change_plan, change_reminders, changes, notifications, releases, reminders
 from services.reminders import KIND, STALE_AFTER, Planned
 
 
@@ -64,7 +64,7 @@ def _sync(
 
 def _sync_change(session: Session, *, key: str, policy: Policy, now: datetime) -> list[str]:
     change = changes.get(session, key=key)
-    plan = [Planned(*r) for r in changes.reminder_plan(change, policy)]
+    plan = [Planned(*r) for r in change_plan.reminder_plan(change, policy)]
     if change.status not in change_reminders.CHANGE_STATES:
         plan = []
     if change.status == ChangeStatus.REVIEW.value:

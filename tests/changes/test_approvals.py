@@ -9,7 +9,7 @@ import pytest
 from bot.db import Database
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
-from services import audit, changes
+from services import audit, change_approvals, changes
 from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import Forbidden, NotAllowed
@@ -46,7 +46,7 @@ def test_submission_says_whom_to_ask_and_the_quorum(
             policy=policy,
         )
         changes.assess(session, key=change.key, actor=Actor(REQUESTER), now=clock.now())
-        request = changes.submit_for_approval(
+        request = change_approvals.submit_for_approval(
             session, key=change.key, actor=Actor(REQUESTER), now=clock.now(), policy=policy
         )
     assert request.ask == (CAB, CHAIR)
@@ -142,9 +142,9 @@ def _race(
     policy: Policy,
     clock: ManualClock,
     key: str,
-) -> list[changes.Tally | BaseException]:
+) -> list[change_approvals.Tally | BaseException]:
     barrier = threading.Barrier(len(target_args))
-    results: list[changes.Tally | BaseException] = [None] * len(target_args)  # type: ignore[list-item]
+    results: list[change_approvals.Tally | BaseException] = [None] * len(target_args)  # type: ignore[list-item]
 
     def click(index: int, approver: str, groups: set[str]) -> None:
         barrier.wait()
@@ -169,7 +169,7 @@ def test_two_approvers_at_once_both_count(
 ) -> None:
     key = awaiting()
     results = _race([("UAPP1", {CAB}), ("UAPP2", {CAB})], database, policy, clock, key)
-    assert all(isinstance(r, changes.Tally) for r in results), results
+    assert all(isinstance(r, change_approvals.Tally) for r in results), results
     outcomes = sorted(r.outcome for r in results)  # type: ignore[union-attr]
     assert outcomes == ["approved", "pending"]
     with database.session() as session:
@@ -184,7 +184,7 @@ def test_one_approver_clicking_twice_at_once_counts_once(
 ) -> None:
     key = awaiting()
     results = _race([("UAPP1", {CAB}), ("UAPP1", {CAB})], database, policy, clock, key)
-    assert all(isinstance(r, changes.Tally) for r in results), results
+    assert all(isinstance(r, change_approvals.Tally) for r in results), results
     assert sorted(r.counted for r in results) == [False, True]  # type: ignore[union-attr]
     with database.session() as session:
         assert len(changes.approvals(session, key=key)) == 1

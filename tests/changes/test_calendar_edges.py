@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.db import Database
 from models.change import ChangeType
 from models.policy import Policy
-from services import change_plan, changes
+from services import change_calendar, change_plan, changes
 from services.clock import ManualClock
 from tests.changes.conftest import REQUESTER, WINDOW_START, change_input, later
 
@@ -31,7 +31,7 @@ def _standard(database: Database, clock: ManualClock, policy: Policy, start: int
 
 def _calendar(database: Database, start: int, end: int) -> list[str]:
     with database.session() as session:
-        listed = changes.calendar(
+        listed = change_calendar.calendar(
             session, start=WINDOW_START + later(start), end=WINDOW_START + later(end)
         )
         return [c.key for c in listed]
@@ -59,17 +59,17 @@ def test_conflicts_come_by_planned_start_and_a_window_starting_at_the_end_is_non
     late = _standard(database, clock, policy, 2, 3)
     early = _standard(database, clock, policy, 1, 2)
     with database.session() as session:
-        found = changes.conflicts(session, change=changes.get(session, key=wide))
+        found = change_calendar.conflicts(session, change=changes.get(session, key=wide))
         assert [c.key for c in found] == [early, late]
-        assert changes.conflicts(session, change=changes.get(session, key=after)) == []
-        found = changes.conflicts(session, change=changes.get(session, key=late))
+        assert change_calendar.conflicts(session, change=changes.get(session, key=after)) == []
+        found = change_calendar.conflicts(session, change=changes.get(session, key=late))
         assert [c.key for c in found] == [wide]
         # A window with one end missing (as a draft would have it) conflicts with nothing.
         half = changes.get(session, key=late)
         half.planned_end = None
-        assert changes.conflicts(session, change=half) == []
+        assert change_calendar.conflicts(session, change=half) == []
         half.planned_end, half.planned_start = WINDOW_START, None
-        assert changes.conflicts(session, change=half) == []
+        assert change_calendar.conflicts(session, change=half) == []
         session.rollback()
 
 

@@ -9,7 +9,7 @@ from bot.db import Database
 from bot.policy import parse_policy
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
-from services import audit, changes
+from services import audit, change_calendar, change_plan, changes
 from services.changes import FieldError
 from services.clock import ManualClock
 from services.errors import NotAllowed
@@ -173,12 +173,14 @@ def test_overlapping_changes_on_the_same_target_conflict(
     )
     elsewhere = _create(database, clock, policy, targets=["intranet"])
     with database.session() as session:
-        found = changes.conflicts(session, change=changes.get(session, key=first))
+        found = change_calendar.conflicts(session, change=changes.get(session, key=first))
         assert [c.key for c in found] == [overlapping]
-        assert changes.conflicts(session, change=changes.get(session, key=back_to_back)) == []
-        assert changes.conflicts(session, change=changes.get(session, key=elsewhere)) == []
+        assert (
+            change_calendar.conflicts(session, change=changes.get(session, key=back_to_back)) == []
+        )
+        assert change_calendar.conflicts(session, change=changes.get(session, key=elsewhere)) == []
         # The CMDB can widen the search to what a target depends on.
-        widened = changes.conflicts(
+        widened = change_calendar.conflicts(
             session,
             change=changes.get(session, key=elsewhere),
             related_targets=lambda names: ["db-7"] if "intranet" in names else [],
@@ -191,7 +193,7 @@ def test_overlapping_changes_on_the_same_target_conflict(
             now=clock.now(),
             note="Merged into the first",
         )
-        assert changes.conflicts(session, change=changes.get(session, key=first)) == []
+        assert change_calendar.conflicts(session, change=changes.get(session, key=first)) == []
 
 
 def test_calendar_lists_approved_scheduled_and_implementing_changes_in_the_window(
@@ -210,11 +212,13 @@ def test_calendar_lists_approved_scheduled_and_implementing_changes_in_the_windo
         planned_end=WINDOW_END + later(48),
     )
     with database.session() as session:
-        listed = changes.calendar(
+        listed = change_calendar.calendar(
             session, start=WINDOW_START - later(1), end=WINDOW_END + later(72)
         )
         assert [c.key for c in listed] == [approved, standard]
-        only_first_day = changes.calendar(session, start=WINDOW_START, end=WINDOW_START + later(24))
+        only_first_day = change_calendar.calendar(
+            session, start=WINDOW_START, end=WINDOW_START + later(24)
+        )
         assert [c.key for c in only_first_day] == [approved]
 
 
@@ -320,7 +324,7 @@ def test_reminder_plan_times(
     key = approved_change(database, clock, policy, awaiting)
     with database.session() as session:
         change = changes.get(session, key=key)
-        assert changes.reminder_plan(change, policy) == [
+        assert change_plan.reminder_plan(change, policy) == [
             ("before_start:1d", WINDOW_START - later(24), "UIMPL1"),
             ("before_start:1h", WINDOW_START - later(1), "UIMPL1"),
             ("at_start", WINDOW_START, "UIMPL1"),
@@ -336,7 +340,7 @@ def test_reminder_plan_times(
             session, key=key, actor=Actor("UIMPL1"), now=clock.now()
         )
         # After implementation only the review is left, counted from when it was implemented.
-        assert changes.reminder_plan(change, policy) == [
+        assert change_plan.reminder_plan(change, policy) == [
             ("review", WINDOW_START + later(0.5) + later(48), REQUESTER),
         ]
 
@@ -347,7 +351,7 @@ def test_default_reminder_plan(database: Database, clock: ManualClock) -> None:
     with database.session() as session:
         change = changes.get(session, key=key)
         # New changes have no window reminders yet, only the review (to the requester).
-        assert changes.reminder_plan(change, defaults) == [
+        assert change_plan.reminder_plan(change, defaults) == [
             ("review", WINDOW_END + later(24), REQUESTER)
         ]
 
@@ -357,9 +361,9 @@ def test_no_reminders_without_a_whole_window(database: Database, clock: ManualCl
     key = _create(database, clock, defaults)
     with database.session() as session:
         change = changes.get(session, key=key)
-        assert changes.reminder_plan(change, defaults) != []
+        assert change_plan.reminder_plan(change, defaults) != []
         start, end = change.planned_start, change.planned_end
         for planned_start, planned_end in ((start, None), (None, end), (None, None)):
             change.planned_start, change.planned_end = planned_start, planned_end
-            assert changes.reminder_plan(change, defaults) == []
+            assert change_plan.reminder_plan(change, defaults) == []
         session.rollback()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.db import Database
 from models.cmdb import CIType, RelationKind
 from models.policy import Policy
-from services import changes, cmdb
+from services import change_calendar, changes, cmdb
 from services.clock import ManualClock
 from tests.changes.conftest import REQUESTER, WINDOW_END, change_input
 from tests.permissions_support import editor
@@ -81,12 +81,13 @@ def test_change_on_a_dependency_conflicts_both_ways(
             return cmdb.related_names(session, names=names)
 
         assert [
-            c.key for c in changes.conflicts(session, change=on_service, related_targets=related)
+            c.key
+            for c in change_calendar.conflicts(session, change=on_service, related_targets=related)
         ] == [on_db.key]
         assert [
-            c.key for c in changes.conflicts(session, change=on_db, related_targets=related)
+            c.key for c in change_calendar.conflicts(session, change=on_db, related_targets=related)
         ] == [on_service.key]
-        assert changes.conflicts(session, change=on_wiki, related_targets=related) == []
-        assert changes.conflicts(session, change=later_db, related_targets=related) == []
+        assert change_calendar.conflicts(session, change=on_wiki, related_targets=related) == []
+        assert change_calendar.conflicts(session, change=later_db, related_targets=related) == []
         # Without the CMDB only identical targets clash.
-        assert changes.conflicts(session, change=on_service) == []
+        assert change_calendar.conflicts(session, change=on_service) == []

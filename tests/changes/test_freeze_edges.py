@@ -10,7 +10,7 @@ import pytest
 from bot.db import Database
 from models.change import ChangeStatus, ChangeType
 from models.policy import Policy
-from services import changes
+from services import change_approvals, changes
 from services.clock import ManualClock
 from services.errors import NotAllowed
 from services.permissions import Actor
@@ -93,7 +93,7 @@ def test_an_emergency_change_starting_as_the_freeze_ends_needs_no_freeze_approve
             now=clock.now(),
             policy=policy,
         ).key
-        request = changes.submit_for_approval(
+        request = change_approvals.submit_for_approval(
             session, key=key, actor=actor, now=clock.now(), policy=policy
         )
         assert request.freeze is None
@@ -120,7 +120,7 @@ def test_an_emergency_change_a_minute_into_the_freeze_needs_a_freeze_approver(
             now=clock.now(),
             policy=policy,
         ).key
-        request = changes.submit_for_approval(
+        request = change_approvals.submit_for_approval(
             session, key=key, actor=actor, now=clock.now(), policy=policy
         )
         assert request.freeze == "Year end"

@@ -32,7 +32,16 @@ from models.carried import RecordRef
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import HoldReason, IncidentInput
 from models.sms import SmsItemKind, SmsReviewRef
-from services import changes, incidents, paging, problems, releases, requests, service_tests
+from services import (
+    change_approvals,
+    changes,
+    incidents,
+    paging,
+    problems,
+    releases,
+    requests,
+    service_tests,
+)
 from services.permissions import Actor, Role
 from slackstub import DispatchResult
 from tests.conftest import TEST_POLICY
@@ -315,11 +324,11 @@ class World:
             if "assessment" in reached:
                 changes.assess(s, key=key, actor=self.agent, now=self.now())
             if "awaiting_approval" in reached:
-                changes.submit_for_approval(
+                change_approvals.submit_for_approval(
                     s, key=key, actor=self.agent, now=self.now(), policy=self.policy
                 )
             if "approved" in reached:
-                changes.decide(
+                change_approvals.decide(
                     s,
                     key=key,
                     approver=APPROVER,
@@ -1038,6 +1047,8 @@ def management_review_action(w: World) -> int:
         )
         (found,) = management_reviews.open_actions(s)[-1:]
         return found.id or 0
+
+
 # ---- service changes (issue 14, clause 5) ----------------------------------------------------
 
 
@@ -1066,8 +1077,10 @@ def _service_change(w: World) -> str:
             policy=w.policy,
         ).key
         changes.assess(s, key=key, actor=w.agent, now=w.now())
-        changes.submit_for_approval(s, key=key, actor=w.agent, now=w.now(), policy=w.policy)
-        changes.decide(
+        change_approvals.submit_for_approval(
+            s, key=key, actor=w.agent, now=w.now(), policy=w.policy
+        )
+        change_approvals.decide(
             s,
             key=key,
             approver=APPROVER,

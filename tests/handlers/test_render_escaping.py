@@ -45,7 +45,7 @@ from models.request_policy import CatalogItem
 from models.service_request import RequestStatus, ServiceRequest
 from services import change_reminders, paging, reminders, service_tests
 from services.availability import ServiceAvailability
-from services.changes import Tally
+from services.change_approvals import Tally
 from services.cmdb import ItemView, OpenRecords
 from services.incident_sla import IncidentSla
 from services.mrkdwn import mention, user_text

@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.policy import parse_policy
 from models.change import Change
 from models.relationship import PartyKind
-from services import agreement_changes, agreement_reviews, changes, links
+from services import agreement_changes, agreement_reviews, change_approvals, changes, links
 from services import relationship_reviews as reviews
 from services.permissions import Actor
 from tests.handlers.hostile import HOSTILE_SHORT, assert_no_markup
@@ -128,11 +128,11 @@ def test_a_customer_review_raises_an_agreement_change_that_links_back(
         change.planned_start = clock.now() + timedelta(days=2)
         change.planned_end = clock.now() + timedelta(days=2, hours=1)
         changes.assess(s, key="CHG-1", actor=Actor(OWNER), now=clock.now())
-        asked = changes.submit_for_approval(
+        asked = change_approvals.submit_for_approval(
             s, key="CHG-1", actor=Actor(OWNER), now=clock.now(), policy=policy
         )
         assert asked.quorum == 1
-        tally = changes.decide(
+        tally = change_approvals.decide(
             s,
             key="CHG-1",
             approver="U0APPROVER1",

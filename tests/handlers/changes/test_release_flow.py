@@ -10,7 +10,7 @@ from sqlmodel import select
 from models.change import ChangeInput, ChangeType, Risk
 from models.incident import Incident
 from models.release import Release
-from services import changes, links, releases
+from services import change_approvals, changes, links, releases
 from services.permissions import Actor
 from tests.handlers.changes.conftest import END, REQUESTER, START, buttons, latest_view
 
@@ -38,8 +38,10 @@ def approved_change(database, policy, clock, title="Upgrade payments") -> str:
         )
         key = change.key
         changes.assess(session, key=key, actor=actor, now=clock.now())
-        changes.submit_for_approval(session, key=key, actor=actor, now=clock.now(), policy=policy)
-        changes.decide(
+        change_approvals.submit_for_approval(
+            session, key=key, actor=actor, now=clock.now(), policy=policy
+        )
+        change_approvals.decide(
             session,
             key=key,
             approver="U0APPROVER1",
