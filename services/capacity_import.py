@@ -17,10 +17,10 @@ from models.capacity import CapacityAlert
 from models.capacity_policy import CapacityRequirement
 from models.policy import Policy
 from services import audit, capacity
-from services.cmdb_import import MAX_FILE_BYTES, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import SYSTEM
 from services.row_errors import RowErrors
+from services.tabular import MAX_FILE_BYTES, FileError, csv_records
 
 REQUIRED = ("item", "metric", "value", "at")
 MAX_ROWS = 1_000_000
@@ -88,7 +88,7 @@ def import_file(
                 report.refuse(line, str(error))
                 continue
             touched[required.key] = required
-    except _FileError as error:
+    except FileError as error:
         # A header without the columns, or a line the csv module cannot read: the rows
         # before it are kept.
         report.refuse(error.line, f"{error}; the rest was not read" if rows else str(error))

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,14 @@ from models.cmdb import NAME_MAX, CIRelation, CIStatus, CIType, ConfigItem, Rela
 from services import cmdb
 from services.errors import InvalidInput
 from services.permissions import Actor, require_cmdb_editor
+from services.tabular import (
+    MAX_FILE_BYTES,
+    FileError,
+    RowError,
+    decode,
+    neutralise_cell,
+    restore_cell,
+)
 
 try:  # YAML is optional: offered when pyyaml is installed.
     import yaml
@@ -32,40 +39,8 @@ COLUMNS = (*KNOWN, *RELATIONS, "attributes")
 _SLACK_REF = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 # The longest each field may be: the columns' sizes (the name's is checked with its own words).
 _FIELD_MAX = {"type": 20, "owner": 32, "team": 60, "status": 20, "supplier": 120}
-# A CMDB file is a few thousand items; anything far larger is a mistake or an attack, refused
-# before parsing so a YAML or TOML parser never sees it.
-MAX_FILE_BYTES = 20 * 1024 * 1024
 # One attributes value (JSON) may be this long.
 MAX_ATTRIBUTES_CHARS = 10_000
-
-# A CSV cell starting with one of these is run as a formula by spreadsheets (OWASP "CSV
-# injection"). Export puts a single quote in front; a leading quote is itself escaped the same
-# way, so import can take exactly one quote off a cell that starts with a quote and one of
-# these, and every value comes back as it was.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ESCAPED_START = (*FORMULA_START, "'")
-
-
-def neutralise_cell(value: str) -> str:
-    """A CSV cell a spreadsheet will show as text: a single quote before a formula start (and
-    before a leading quote, so that `restore_cell` is exact)."""
-    return "'" + value if value.startswith(_ESCAPED_START) else value
-
-
-def restore_cell(value: str) -> str:
-    """The value `neutralise_cell` was given."""
-    if value.startswith("'") and value[1:].startswith(_ESCAPED_START):
-        return value[1:]
-    return value
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass
@@ -110,8 +85,8 @@ def import_file(
         path = Path(path)
         format = format or path.suffix.lstrip(".").lower()
         try:
-            text = _decode(path)
-        except _FileError as error:
+            text = decode(path)
+        except FileError as error:
             report.errors.append(RowError(error.line, str(error)))
             return report
     if text is None:
@@ -123,15 +98,15 @@ def import_file(
         raise InvalidInput(f"Import reads {', '.join(formats())} files, not '{format}'.")
     try:
         if len(text) > MAX_FILE_BYTES:
-            raise _FileError(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+            raise FileError(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
         text = text.removeprefix("\ufeff")  # a byte order mark some editors write
         if not text.strip():
-            raise _FileError(1, "the file is empty")
+            raise FileError(1, "the file is empty")
         if "\x00" in text:  # PostgreSQL stores no NUL in text: say where it is
             line = text.count("\n", 0, text.index("\x00")) + 1
-            raise _FileError(line, "contains a NUL character; the file is probably not text")
+            raise FileError(line, "contains a NUL character; the file is probably not text")
         rows = {"csv": _csv_rows, "toml": _toml_rows, "yaml": _yaml_rows}[format](text)
-    except _FileError as error:
+    except FileError as error:
         report.errors.append(RowError(error.line, str(error)))
         return report
     report.errors = _validate(session, rows)
@@ -139,54 +114,6 @@ def import_file(
         return report
     _apply(session, rows, report, actor=actor, now=now)
     return report
-
-
-class _FileError(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-def csv_records(text: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of a CSV file's text whose header names at least the `required` columns, as
-    (line where the row starts, {column: cell}) with formula quotes taken off; blank rows are
-    skipped. A missing header or column, or a line the csv module cannot read, is a _FileError
-    at its line (rows before it have been yielded)."""
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader, None)
-        columns = [h.strip().lower() for h in header or []]
-        missing = [c for c in required if c not in columns]
-        if not header or missing:
-            raise _FileError(
-                1,
-                f"the first line must be a header naming {', '.join(required[:-1])} and "
-                f"{required[-1]}" + (f" (missing: {', '.join(missing)})" if header else ""),
-            )
-        line = reader.line_num + 1
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if any(c.strip() for c in cells):
-                yield start, dict(zip(columns, (restore_cell(c) for c in cells), strict=False))
-    except csv.Error as error:
-        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
-
-
-def _decode(path: Path) -> str:
-    """The file's text: UTF-8 (a byte order mark is allowed), or the line where it is not."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise _FileError(1, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        raise _FileError(
-            line,
-            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {column}); "
-            "save the file as UTF-8",
-        ) from None
 
 
 def _split(value: Any) -> list[str]:
@@ -212,13 +139,13 @@ def _csv_rows(text: str) -> list[_Row]:
         return _read_csv(reader)
     except csv.Error as error:
         # Over the field size limit, a NUL byte, an unclosed quote…: say where, not how.
-        raise _FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
+        raise FileError(reader.line_num or 1, f"not readable as CSV: {error}") from None
 
 
 def _read_csv(reader: Any) -> list[_Row]:
     header = next(reader, None)
     if not header or "name" not in [h.strip().lower() for h in header]:
-        raise _FileError(1, "the first line must be a header with at least a 'name' column")
+        raise FileError(1, "the first line must be a header with at least a 'name' column")
     columns = [h.strip().lower() for h in header]
     rows = []
     line = reader.line_num + 1
@@ -258,12 +185,12 @@ def _read_csv(reader: Any) -> list[_Row]:
 
 def _mapping_rows(items: Any, lines: list[int]) -> list[_Row]:
     if not isinstance(items, list):
-        raise _FileError(1, "the file must hold a list of items under 'item'")
+        raise FileError(1, "the file must hold a list of items under 'item'")
     rows = []
     for index, entry in enumerate(items):
         line = lines[index] if index < len(lines) else 0
         if not isinstance(entry, dict):
-            raise _FileError(line, "each item must be a table of keys and values")
+            raise FileError(line, "each item must be a table of keys and values")
         values: dict[str, Any] = {}
         relations: dict[str, list[str]] = {}
         extra: dict[str, Any] = {}
@@ -303,7 +230,7 @@ def _toml_rows(text: str) -> list[_Row]:
         data = tomllib.loads(text)
     except ValueError as error:  # TOMLDecodeError, and integers past Python's digit limit
         match = re.search(r"line (\d+)", str(error))
-        raise _FileError(int(match.group(1)) if match else 1, f"not valid TOML: {error}") from None
+        raise FileError(int(match.group(1)) if match else 1, f"not valid TOML: {error}") from None
     # tomllib keeps no positions: the n-th [[item]] header is the n-th item.
     lines = [
         number
@@ -319,16 +246,16 @@ def _yaml_rows(text: str) -> list[_Row]:
         # how a few lines expand to billions of values: refused before anything is built.
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise _FileError(
+                raise FileError(
                     event.start_mark.line + 1, "YAML anchors and aliases (&, *) are not accepted"
                 )
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise _FileError(mark.line + 1 if mark else 1, f"not valid YAML: {error}") from None
+        raise FileError(mark.line + 1 if mark else 1, f"not valid YAML: {error}") from None
     except ValueError as error:  # integers past Python's digit limit
-        raise _FileError(1, f"not valid YAML: {error}") from None
+        raise FileError(1, f"not valid YAML: {error}") from None
     lines: list[int] = []
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:

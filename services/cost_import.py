@@ -15,10 +15,10 @@ from sqlmodel import Session
 from models.budget import BudgetAlert, Cost
 from models.policy import Policy
 from services import audit, budgets
-from services.cmdb_import import RowError, _decode, _FileError, csv_records
 from services.errors import ServiceDeskError
 from services.permissions import Actor
 from services.row_errors import RowErrors
+from services.tabular import FileError, RowError, csv_records, decode
 
 REQUIRED = ("date", "service", "amount", "category")
 MAX_ROWS = 100_000
@@ -34,7 +34,7 @@ def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
     rows = []
     for line, values in csv_records(text, REQUIRED):
         if len(rows) >= MAX_ROWS:
-            raise _FileError(line, f"more than {MAX_ROWS:,} rows; split the file")
+            raise FileError(line, f"more than {MAX_ROWS:,} rows; split the file")
         rows.append((line, values))
     return rows
 
@@ -53,8 +53,8 @@ def import_file(
     path = Path(path)
     report = ImportReport()
     try:
-        rows = _rows(_decode(path))
-    except _FileError as error:
+        rows = _rows(decode(path))
+    except FileError as error:
         report.errors.append(RowError(error.line, str(error)))
         return report
     if not rows:

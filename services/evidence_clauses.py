@@ -23,7 +23,7 @@ from models.incident import KEY_PREFIX as INCIDENT_PREFIX
 from models.incident import Incident
 from models.policy import Policy
 from services import service_list
-from services.cmdb_import import neutralise_cell
+from services.tabular import neutralise_cell
 
 # clause: (title, files that evidence it); several are shared with the clauses they rest on.
 EXTRA_CLAUSES: dict[str, tuple[str, list[str]]] = {

@@ -29,7 +29,7 @@ from models.audit import AuditEntry
 from models.budget import cents_to_money
 from models.incident import Incident
 from models.relationship import SupplierWait, Survey
-from services.cmdb_import import FORMULA_START, neutralise_cell
+from services.tabular import FORMULA_START, neutralise_cell
 
 BATCH = 5000
 # A restricted (security) incident is counted in the pack but not described: these columns

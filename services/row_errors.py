@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.cmdb_import import RowError
+from services.tabular import RowError
 
 MAX_ERRORS = 50  # reported; the rest are counted
 

@@ -9,7 +9,7 @@ import argparse
 import pytest
 
 from bot.admin_commands import cmdb_command
-from services import cmdb, cmdb_import
+from services import cmdb, cmdb_import, tabular
 from tests.permissions_support import editor
 
 
@@ -125,7 +125,7 @@ def test_csv_export_neutralises_formulas_and_round_trips(database, clock, tmp_pa
 
     for cells in csv.reader(io.StringIO(exported)):
         for cell in cells:
-            assert not cell.startswith(cmdb_import.FORMULA_START), cell
+            assert not cell.startswith(tabular.FORMULA_START), cell
     assert "'=evil()" in exported and "'=1+2" in exported and "''=already quoted" in exported
     # Re-importing the file changes nothing: every value came back as it was.
     path = tmp_path / "export.csv"
@@ -145,12 +145,12 @@ def test_csv_export_neutralises_formulas_and_round_trips(database, clock, tmp_pa
 
 @pytest.mark.parametrize("value", list(FORMULAS.values()) + ["", "'", "''", "-", "=", "a'=b"])
 def test_neutralise_and_restore_are_exact_inverses(value):
-    assert cmdb_import.restore_cell(cmdb_import.neutralise_cell(value)) == value
+    assert tabular.restore_cell(tabular.neutralise_cell(value)) == value
 
 
 def test_a_hand_quoted_formula_imports_without_its_quote():
-    assert cmdb_import.restore_cell("'=x") == "=x"
-    assert cmdb_import.restore_cell("'note") == "'note"
+    assert tabular.restore_cell("'=x") == "=x"
+    assert tabular.restore_cell("'note") == "'note"
 
 
 def test_files_over_the_size_bound_are_refused_before_parsing(

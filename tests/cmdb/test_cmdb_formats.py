@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from models.cmdb import CIStatus, RelationKind
-from services import cmdb, cmdb_import
+from services import cmdb, cmdb_import, tabular
 from services.errors import InvalidInput
 from tests.permissions_support import editor
 
@@ -460,7 +460,7 @@ def test_first_rows_line_short_rows_and_blank_names_in_a_list(database, clock):
 
 def test_csv_records_for_the_other_imports():
     rows = list(
-        cmdb_import.csv_records(
+        tabular.csv_records(
             'Service , AMOUNT,category,extra\npayments,10,cloud\n\n"web",\'=2,"a\nb",x,y\n',
             ("service", "amount", "category"),
         )
@@ -470,17 +470,17 @@ def test_csv_records_for_the_other_imports():
         (4, {"service": "web", "amount": "=2", "category": "a\nb", "extra": "x"}),
     ]
     needed = ("service", "amount", "category")
-    with pytest.raises(cmdb_import._FileError) as missing:
-        list(cmdb_import.csv_records("service,amount\nx,1\n", needed))
+    with pytest.raises(tabular.FileError) as missing:
+        list(tabular.csv_records("service,amount\nx,1\n", needed))
     assert missing.value.line == 1
     assert str(missing.value) == (
         "the first line must be a header naming service, amount and category (missing: category)"
     )
-    with pytest.raises(cmdb_import._FileError) as empty:
-        list(cmdb_import.csv_records("", needed))
+    with pytest.raises(tabular.FileError) as empty:
+        list(tabular.csv_records("", needed))
     assert str(empty.value) == "the first line must be a header naming service, amount and category"
-    with pytest.raises(cmdb_import._FileError) as unreadable:
-        list(cmdb_import.csv_records('service,amount,category\n"' + "x" * 200_000 + '"\n', needed))
+    with pytest.raises(tabular.FileError) as unreadable:
+        list(tabular.csv_records('service,amount,category\n"' + "x" * 200_000 + '"\n', needed))
     assert unreadable.value.line == 2
     assert str(unreadable.value).startswith("not readable as CSV: field larger than")
 
