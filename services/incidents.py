@@ -439,21 +439,3 @@ def due_for_auto_close(
 claim_announcement = KIND.claim_announcement
 release_announcement = KIND.release_announcement
 record_message = KIND.record_message
-
-
-# Priority overrides, escalations and paging live in services.incident_escalation; they stay
-# reachable as incidents.<name>, read lazily so that either module may be imported first.
-_ESCALATION = (
-    "Escalation",
-    "acknowledge_escalation",
-    "acknowledge_page",
-    "escalate",
-    "page_targets",
-    "set_priority",
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _ESCALATION:
-        return getattr(importlib.import_module("services.incident_escalation"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

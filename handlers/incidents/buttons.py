@@ -18,7 +18,17 @@ from handlers.incidents.messages import IncidentMessages
 from handlers.problems import render as problem_render
 from models.carried import RecordRef
 from models.incident import EscalationKind, HoldReason, Incident
-from services import cmdb, incidents, links, paging, priority, problems, security, suppliers
+from services import (
+    cmdb,
+    incident_escalation,
+    incidents,
+    links,
+    paging,
+    priority,
+    problems,
+    security,
+    suppliers,
+)
 from services.errors import InvalidInput, ServiceDeskError
 from services.mrkdwn import link
 
@@ -41,7 +51,7 @@ class IncidentButtons(IncidentMessages):
         ack()
 
         def apply(s: Any, key: str, actor: Any, now: Any) -> Incident | None:
-            return incidents.acknowledge_page(
+            return incident_escalation.acknowledge_page(
                 s, key=key, actor=actor, now=now, policy=self.ctx.policy
             )
 
@@ -56,7 +66,9 @@ class IncidentButtons(IncidentMessages):
         now = self.ctx.clock.now()
         try:
             with self.ctx.db.session() as session:
-                incident = incidents.acknowledge_escalation(session, key=key, actor=actor, now=now)
+                incident = incident_escalation.acknowledge_escalation(
+                    session, key=key, actor=actor, now=now
+                )
                 if incident.status == "new":
                     incident = incidents.acknowledge(
                         session, key=key, actor=actor, now=now, policy=self.ctx.policy
@@ -340,7 +352,7 @@ class IncidentButtons(IncidentMessages):
                 new_priority = priority.parse(raw)
             except ValueError as error:
                 raise InvalidInput(str(error)) from None
-            return incidents.set_priority(
+            return incident_escalation.set_priority(
                 s,
                 key=key,
                 new_priority=new_priority,
@@ -376,7 +388,7 @@ class IncidentButtons(IncidentMessages):
             raw = values.get(Field.KIND)
             if raw not in {k.value for k in EscalationKind}:
                 raise InvalidInput("Choose functional or hierarchical.")
-            escalation = incidents.escalate(
+            escalation = incident_escalation.escalate(
                 s,
                 key=key,
                 kind=EscalationKind(raw),
@@ -400,7 +412,9 @@ class IncidentButtons(IncidentMessages):
                 values.get(Field.NOTE) or "",
             )
 
-    def _after_escalation(self, escalation: incidents.Escalation, actor: str, note: str) -> None:
+    def _after_escalation(
+        self, escalation: incident_escalation.Escalation, actor: str, note: str
+    ) -> None:
         incident = escalation.incident
         text = render.escalation_text(incident, escalation.kind.value, actor, note)
         channel, ts = self.refresh(incident.key, step=text)

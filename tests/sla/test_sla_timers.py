@@ -8,7 +8,7 @@ from sqlalchemy import delete
 
 from models.incident import HoldReason
 from models.sla_timer import SlaTimer
-from services import audit, incidents, sla_timers
+from services import audit, incident_escalation, incidents, sla_timers
 from tests.sla.conftest import AGENT, new_incident, outbox, stages, sweep
 
 
@@ -134,7 +134,7 @@ def test_priority_change_recomputes_from_the_original_start(database, clock, pol
     assert _timer(database, key, "response").next_due_at == datetime(2026, 11, 27, 14, tzinfo=UTC)
     clock.advance(minutes=20)
     with database.session() as session:
-        incidents.set_priority(
+        incident_escalation.set_priority(
             session,
             key=key,
             new_priority=1,
