@@ -82,7 +82,8 @@ def _page(
     )
     if not rows.add_once(session, page):
         return None  # this rung was paged already (another process, or a retry)
-    notifications.note_wake(session, page.ack_due_at)
+    # The notice is due now, so the wake-up it notes comes first; the sweep that wake-up runs
+    # finds the page's own deadline (notifications.next_wake_at reads Page.ack_due_at).
     text = _text(record_key, level)
     notifications.schedule(
         session,
