@@ -447,3 +447,33 @@ def test_approvers_named_by_user_id_take_their_roles(
         frozen_roles = {row.approver: row.roles for row in changes.approvals(session, key=frozen)}
     assert roles == {"USECID": "security", "UCHAIRID": "chair"}
     assert frozen_roles == {"UFREEZEID": "freeze"}
+
+
+def test_each_decision_and_the_outcome_are_in_the_changes_audit_trail(
+    database: Database, clock: ManualClock, secure_policy: Policy, awaiting: Submit
+) -> None:
+    from services.audit import trail
+
+    key, _ = _submitted(database, clock, secure_policy, security=True, risk=Risk.HIGH)
+    approve(database, secure_policy, clock, key, "UBOTH", {CHAIR, SECURITY}, reason="Looks safe")
+    approve(database, secure_policy, clock, key, "UAPP1", {CAB})
+    with pytest.raises(NotAllowed, match=f"^{key} is Approved, so it cannot be"):
+        approve(database, secure_policy, clock, key, "UAPP2", {CAB})
+    rejected = awaiting()
+    approve(
+        database, secure_policy, clock, rejected, "UAPP1", {CAB}, decision="reject", reason="No"
+    )
+    with database.session() as session:
+        rows = [
+            (e.actor, e.action, e.field, e.to_value, e.note)
+            for change in (key, rejected)
+            for e in trail(session, key=change)
+            if e.actor != REQUESTER
+        ]
+    assert rows == [
+        ("UBOTH", "approved", "approval", "approve", "Looks safe; as chair and security"),
+        ("UAPP1", "approved", "approval", "approve", None),
+        ("UAPP1", "approve", "status", "approved", "quorum reached"),
+        ("UAPP1", "rejected", "approval", "reject", "No"),
+        ("UAPP1", "reject", "status", "rejected", "No"),
+    ]

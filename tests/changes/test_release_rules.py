@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.db import Database
 from models.incident import Level
@@ -93,8 +94,11 @@ def test_a_key_that_is_not_a_change_key_is_named_in_the_changes_field(database, 
 
 
 def test_only_agents_plan_releases(database, clock) -> None:
-    with pytest.raises(Forbidden, match="plan releases"):
+    with pytest.raises(Forbidden) as refused:
         _plan(database, clock, actor=MANAGER)
+    assert str(refused.value).startswith(
+        "Refused, because only service desk agents can plan releases."
+    )
 
 
 def test_a_new_release_records_its_fields_its_bundle_and_the_audit(
@@ -416,3 +420,44 @@ def test_cancel_is_the_managers_and_keeps_the_changes_free(
     with pytest.raises(InvalidInput):
         with database.session() as session:
             releases.get(session, key="nonsense")
+
+
+def test_a_release_is_linked_to_the_configuration_items_its_changes_touch(
+    database: Database, clock: ManualClock, policy: Policy, awaiting: Submit
+) -> None:
+    from models.cmdb import CIType
+    from models.links import RecordLink
+    from services import cmdb
+    from tests.permissions_support import editor
+
+    with database.session() as session:
+        item = cmdb.create_item(
+            session, name="payments-db", type=CIType.DATABASE, actor=editor("U1"), now=clock.now()
+        ).key
+    on_item = approved_change(database, clock, policy, awaiting, targets=["payments-db"])
+    on_service = approved_change(database, clock, policy, awaiting)  # "payments": no item
+    clock.advance(timedelta(minutes=3))
+    key = _plan(database, clock, change_keys=[on_item, on_service])
+    with database.session() as session:
+        found = [
+            (link.a, link.b, link.kind, link.created_by, link.created_at)
+            for link in session.exec(select(RecordLink)).all()
+        ]
+        assert found == [(key, item, cmdb.ITEM_LINK, PLANNER.user_id, clock.now())]
+        assert [(e.action, e.actor, e.to_value) for e in audit.trail(session, key=key)][-1] == (
+            "linked",
+            PLANNER.user_id,
+            item,
+        )
+
+
+def test_a_change_not_yet_approved_is_not_bundled(
+    database: Database, clock: ManualClock, awaiting: Submit
+) -> None:
+    pending = awaiting()
+    with pytest.raises(FieldError) as refused:
+        _plan(database, clock, change_keys=[pending])
+    assert (refused.value.field, str(refused.value)) == (
+        "changes",
+        f"{pending} is Awaiting approval; a release bundles only approved or scheduled changes.",
+    )

@@ -377,3 +377,32 @@ def test_a_note_as_long_as_the_limit_is_kept_in_one_line(database, policy, clock
     assert (checked.service, checked.category, checked.amount_cents) == ("vpn", "other", 500)
     assert checked.note == "n" * 149 + " " + "n" * 150
     assert len(checked.note) == budgets.NOTE_MAX
+
+
+def test_an_alert_is_stored_queued_and_audited_for_the_budget_owner(database, policy, clock):
+    from models.notification import Notification
+
+    with database.session() as session:
+        _, alerts = budgets.record_cost(
+            session,
+            service="vpn",
+            amount="4000.40",  # 80 % of 5,000.50
+            category="licences",
+            note=None,
+            actor=AGENT,
+            now=clock.now(),
+            policy=policy,
+        )
+        assert [(a.threshold, a.owner) for a in alerts] == [(80, "U0VPNOWNER")]
+        key = alerts[0].key
+    with database.session() as session:
+        stored = session.exec(select(BudgetAlert)).one()
+        assert (stored.owner, stored.alerted_at) == ("U0VPNOWNER", clock.now())
+        queued = session.exec(select(Notification).where(Notification.record_key == key)).all()
+        assert [(n.kind, n.stage, n.recipient, n.due_at) for n in queued] == [
+            ("budget", "80%", "U0VPNOWNER", clock.now())
+        ]
+        entries = [(e.actor, e.action, e.to_value, e.note) for e in trail(session, key=key)]
+    assert entries == [
+        ("servicedesk", "budget 80 % reached", "4000.40", "vpn 2026: budget 5000.50")
+    ]
