@@ -34,11 +34,12 @@ def add_once(session: Session, row: Any) -> bool:
 
 
 def by_id(
-    session: Session, model: type[Row], row_id: int, *, missing: str, for_update: bool = False
+    session: Session, model: type[Row], row_id: int, *, missing: str, for_update: bool
 ) -> Row:
     """The `model` row with this id; NotFound(`missing`) when there is none. With `for_update`
-    the row is locked until the transaction ends (PostgreSQL; SQLite serialises writers
-    anyway) and read afresh, not taken from what the session already holds."""
+    (every caller says whether it locks) the row is locked until the transaction ends
+    (PostgreSQL; SQLite serialises writers anyway) and read afresh, not taken from what the
+    session already holds."""
     table: Any = model
     statement = select(table).where(col(table.id) == row_id)
     if for_update:

@@ -476,6 +476,9 @@ def test_csv_records_for_the_other_imports():
     assert str(missing.value) == (
         "the first line must be a header naming service, amount and category (missing: category)"
     )
+    with pytest.raises(tabular.FileError) as two_missing:
+        list(tabular.csv_records("service\nx\n", needed))
+    assert str(two_missing.value).endswith("(missing: amount, category)")
     with pytest.raises(tabular.FileError) as empty:
         list(tabular.csv_records("", needed))
     assert str(empty.value) == "the first line must be a header naming service, amount and category"
@@ -523,3 +526,15 @@ def test_an_unknown_suffix_and_a_yaml_control_character(database, clock, tmp_pat
     # PyYAML's reader refuses a control character with an error that has no position.
     [said] = _errors(_import(database, clock, "item:\n  - name: \x07\n", "yaml"))
     assert said.startswith("line 1: not valid YAML: unacceptable character")
+
+
+def test_a_file_is_read_up_to_the_size_bound_and_refused_past_it_before_reading(tmp_path):
+    # Sparse files: the size is what the bound is checked against, before a byte is read.
+    at_bound, past = tmp_path / "at.csv", tmp_path / "past.csv"
+    for path, size in ((at_bound, tabular.MAX_FILE_BYTES), (past, tabular.MAX_FILE_BYTES + 1)):
+        with path.open("wb") as out:
+            out.truncate(size)
+    assert len(tabular.decode(at_bound)) == tabular.MAX_FILE_BYTES
+    with pytest.raises(tabular.FileError) as refused:
+        tabular.decode(past)
+    assert (refused.value.line, str(refused.value)) == (1, "the file is larger than 20 MiB")
