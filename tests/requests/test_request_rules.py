@@ -414,6 +414,19 @@ def test_the_sla_pauses_only_while_an_approval_is_awaited(database, clock):
         assert requests.sla_inputs(waiting).pauses == [(clock.now(), None)]
 
 
+def _boss_decides(session, clock, key: str, *, approve: bool):  # type: ignore[no-untyped-def]
+    """U0BOSS, the desk item's approver, decides on `key` without giving a reason."""
+    return requests.decide(
+        session,
+        key=key,
+        approver="U0BOSS",
+        members_of=members_of,
+        approve=approve,
+        reason=None,
+        now=clock.now(),
+    )
+
+
 def test_a_decision_without_a_reason_stores_none_and_counts_once(database, clock):
     from services.errors import AlreadyDone
 
@@ -421,41 +434,17 @@ def test_a_decision_without_a_reason_stores_none_and_counts_once(database, clock
         key = submit(session, clock, item_id="desk", answers={})[0].request.key
     with database.session() as session:
         with pytest.raises(InvalidInput) as unexplained:
-            requests.decide(
-                session,
-                key=key,
-                approver="U0BOSS",
-                members_of=members_of,
-                approve=False,
-                reason=None,
-                now=clock.now(),
-            )
+            _boss_decides(session, clock, key, approve=False)
         assert str(unexplained.value) == (
             "Say why the request is rejected; the requester will see it."
         )
-        notify = requests.decide(
-            session,
-            key=key,
-            approver="U0BOSS",
-            members_of=members_of,
-            approve=True,
-            reason=None,
-            now=clock.now(),
-        )
+        notify = _boss_decides(session, clock, key, approve=True)
         assert notify.request.decision_reason is None
         assert session.exec(select(RequestApproval)).one().reason is None
         assert audit.trail(session, key=key)[-1].note is None
     with database.session() as session:
         with pytest.raises(AlreadyDone) as again:
-            requests.decide(
-                session,
-                key=key,
-                approver="U0BOSS",
-                members_of=members_of,
-                approve=True,
-                reason=None,
-                now=clock.now(),
-            )
+            _boss_decides(session, clock, key, approve=True)
         assert str(again.value) == f"You already decided on {key}."
 
 
@@ -470,13 +459,5 @@ def test_a_decision_goes_by_the_state_the_database_holds(database, clock):
         held = requests.get(session, key=key)  # the session holds it awaiting approval
         change_behind(session, ServiceRequest, requests.parse_key(key), status="cancelled")
         with pytest.raises(NotAllowed):
-            requests.decide(
-                session,
-                key=key,
-                approver="U0BOSS",
-                members_of=members_of,
-                approve=True,
-                reason=None,
-                now=clock.now(),
-            )
+            _boss_decides(session, clock, key, approve=True)
         assert held.status == "cancelled"
