@@ -156,11 +156,7 @@ def report_command(
 
     db = db or database_from_env()
     db.upgrade()
-    if policy is None:
-        import os
-
-        config = os.environ.get("SERVICEDESK_CONFIG")
-        policy = load_policy(Path(config) if config else None)
+    policy = policy or _policy_from_env()
     now = now or SystemClock().now()
     try:
         period = reports.parse_period(args.period, now=now)
