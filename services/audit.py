@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, event, func, literal, text
+from sqlalchemy import BigInteger, event, func, insert, literal, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from models.audit import GENESIS, AuditEntry, chain_hash
@@ -45,6 +46,12 @@ def _forget_tail(session: Session, *args: Any) -> None:
     session.info.pop(_TAIL, None)
 
 
+# Any commit or rollback (a savepoint's too) forgets a remembered tail, in every session:
+# listened to once for the class, not per session (which cost more than the audit row).
+for _end in ("after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(OrmSession, _end, _forget_tail)
+
+
 def _tail_hash(session: Session) -> str:
     """The newest row's hash, once this transaction holds the right to append.
 
@@ -56,44 +63,41 @@ def _tail_hash(session: Session) -> str:
     cached = session.info.get(_TAIL)
     if cached is not None:
         return str(cached)
-    _forget_at_transaction_end(session)
     bind = session.get_bind()
+    # No autoflush: every audit row is written as `record` makes it (no ORM row of this table
+    # waits in the session), and nothing else decides the tail.
+    connection = session.connection()
     if bind.dialect.name == "postgresql":
         # The lock, then the read with a snapshot taken after it, in one round trip
         # (migration 0027's function).
-        last = session.execute(_PG_TAIL, {"key": _APPEND_LOCK}).scalar_one()
+        last = connection.execute(_PG_TAIL, {"key": _APPEND_LOCK}).scalar_one()
     else:
-        last = session.exec(
-            select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)
-        ).first()
+        last = connection.execute(_SQLITE_TAIL).scalar()
     return last or GENESIS
 
 
 _PG_TAIL = text("SELECT servicedesk_audit_tail(:key)")
+# SQLite transactions that write start with BEGIN IMMEDIATE (bot.db): the newest row read
+# inside one stays the newest until it ends.
+_SQLITE_TAIL = select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)
 
 
-def _forget_at_transaction_end(session: Session) -> None:
-    if not session.info.get(f"{_TAIL}.listening"):
-        for name in ("after_commit", "after_rollback", "after_soft_rollback"):
-            event.listen(session, name, _forget_tail)
-        session.info[f"{_TAIL}.listening"] = True
-
-
-def lock_and_tail() -> Any:
-    """On PostgreSQL, an expression that takes the append lock and reads the chain's tail, for
-    a statement that writes a record whose creation is audited next (services.inserts): the
-    audit row then needs no round trip of its own to chain. Hand its value to `took_tail`."""
-    return func.servicedesk_audit_tail(literal(_APPEND_LOCK, BigInteger))
+def lock_and_tail(dialect: str) -> Any:
+    """An expression that reads the chain's tail (on PostgreSQL after taking the append lock),
+    for a statement that writes a record whose creation is audited next (services.inserts):
+    the audit row then needs no round trip of its own to chain. Hand its value to
+    `took_tail`."""
+    if dialect == "postgresql":
+        return func.servicedesk_audit_tail(literal(_APPEND_LOCK, BigInteger))
+    return _SQLITE_TAIL.scalar_subquery()
 
 
 def took_tail(session: Session, tail: str | None) -> None:
     """This transaction holds the append lock and read `tail` (None: no row yet) in a statement
     of its own making (`lock_and_tail`): the next `record` chains to it without reading.
-
-    A transaction that appended before knows a newer tail than the database can show (its
-    rows may not be flushed yet): that one stands."""
-    _forget_at_transaction_end(session)
-    session.info.setdefault(_TAIL, tail or GENESIS)
+    (`record` writes each row as it makes it, so what the statement read is the newest row,
+    this transaction's own included.)"""
+    session.info[_TAIL] = tail or GENESIS
 
 
 def record(
@@ -107,27 +111,28 @@ def record(
     before: object = None,
     after: object = None,
     note: str | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one audit row for `key` (INC-3, CHG-7, …) in the caller's transaction, chained
     to the row before it."""
-    entry = AuditEntry(
-        record_key=key,
-        actor=actor,
-        at=at,
-        action=action,
-        field=field,
-        from_value=None if before is None else str(_text(before)),
-        to_value=None if after is None else str(_text(after)),
-        note=note,
-    )
-    entry.prev_hash = _tail_hash(session)
-    entry.row_hash = _hash_of(entry, entry.prev_hash)
-    # Inserted with the caller's next flush: the unit of work inserts one table's new rows in
-    # the order they were added (on PostgreSQL sorted by parameter order), so ids follow the
-    # chain.
-    session.add(entry)
-    session.info[_TAIL] = entry.row_hash
-    return entry
+    content = {
+        "record_key": key,
+        "actor": actor,
+        "at": at,
+        "action": action,
+        "field": field,
+        "from_value": None if before is None else str(_text(before)),
+        "to_value": None if after is None else str(_text(after)),
+        "note": note,
+    }
+    prev_hash = _tail_hash(session)
+    row_hash = chain_hash(prev_hash=prev_hash, **content)
+    # Written now, by one prepared statement (no ORM row to build and flush): rows are
+    # inserted in the order they are chained, so ids follow the chain.
+    session.connection().execute(_INSERT, {**content, "prev_hash": prev_hash, "row_hash": row_hash})
+    session.info[_TAIL] = row_hash
+
+
+_INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
 def trail(session: Session, *, key: str) -> list[AuditEntry]:

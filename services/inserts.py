@@ -28,24 +28,23 @@ def insert_new(
     """Insert `draft` (a model instance not yet added) and return it, now persistent in the
     session; None when a row with the same `unique` value exists (then nothing changed).
 
-    `audited`: the caller records the creation in the audit trail next. On PostgreSQL the same
-    statement then takes the audit append lock and reads the chain's tail (only when it
+    `audited`: the caller records the creation in the audit trail next. The same statement
+    then reads the chain's tail (on PostgreSQL after taking the audit append lock; only when it
     inserted), which saves the audit row a round trip."""
     model: Any = type(draft)
     table: Any = model.__table__
     dialect = session.get_bind().dialect.name
-    with_tail = audited and dialect == "postgresql"
-    statement = _statements.get((model, dialect, unique, with_tail))
+    statement = _statements.get((model, dialect, unique, audited))
     if statement is None:
         # Built once and reused with new parameters: building `insert(...).values(**row)`
         # afresh for every form costs more than the database round trip. A Core statement
         # returning only the id: the draft already holds every other value.
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        returned = [table.c.id, *([audit.lock_and_tail()] if with_tail else [])]
+        returned = [table.c.id, *([audit.lock_and_tail(dialect)] if audited else [])]
         statement = (
             insert(table).on_conflict_do_nothing(index_elements=[unique]).returning(*returned)
         )
-        _statements[(model, dialect, unique, with_tail)] = statement
+        _statements[(model, dialect, unique, audited)] = statement
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
     # What the session holds goes first, as the ORM's own statements would flush it (a row
     # this one refers to, the transaction's audit rows before the tail is read).
@@ -54,7 +53,7 @@ def insert_new(
     if row is None:
         return None
     new_id = row[0]
-    if with_tail:
+    if audited:
         audit.took_tail(session, row[1])
     # The row is the draft plus its id: attach the draft as that row (no read back), so later
     # changes to it are written as updates by the session, as for a row it loaded.

@@ -388,8 +388,11 @@ def start_timers(
                 "updated_at": now,
             }
         )
-    session.execute(sa_insert(_TIMER), rows)
+    session.connection().execute(_INSERT_TIMERS, rows)
     return rows
+
+
+_INSERT_TIMERS = sa_insert(_TIMER)
 
 
 @dataclass(frozen=True)
