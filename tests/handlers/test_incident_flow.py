@@ -365,3 +365,41 @@ def test_incident_logged_while_slack_is_down_is_announced_and_paged_once_it_is_b
         if c.args["channel"] == "DU0ONCALL1" and not c.failed
     ]
     assert len(pages) == 1
+
+
+def test_a_refused_form_writes_nothing_and_says_so_by_its_field(slack, fake_slack, database):
+    """The chosen service is read, and the incident written, in one transaction: a refusal at
+    either step leaves no incident, no audit row and no SLA timer, and a fixed form goes in."""
+    from models.sla_timer import SlaTimer
+    from slackstub.requests import fill
+
+    with database.session() as session:
+        # The policy's services as configuration items, written at start-up.
+        before = [e.record_key for e in session.exec(select(AuditEntry))]
+    slack.command("/incident", "", user_id="U0REPORTER", channel_id="C0WORK")
+    view = latest_view(fake_slack)
+    fields = {"title": "Checkout down", "impact": "high", "urgency": "high"}
+    unknown = slack.submit(view, {**fields, "service": "nowhere"}, user_id="U0REPORTER")
+    assert list(unknown.body["errors"]) == ["service"]
+    assert "nowhere" in unknown.body["errors"]["service"]
+    # A category the form never offered (a forged submission): refused by incidents.create,
+    # after the service was read, and shown by the title.
+    state = fill(view, {**fields, "service": "payments", "category": "network"})
+    state["category"]["category"]["selected_option"]["value"] = "made-up"
+    forged = slack.submit(view, values=state, user_id="U0REPORTER")
+    assert forged.body == {
+        "response_action": "errors",
+        "errors": {"title": "'made-up' is not a known category."},
+    }
+    with database.session() as session:
+        assert session.exec(select(Incident)).all() == []
+        assert [e.record_key for e in session.exec(select(AuditEntry))] == before
+        assert session.exec(select(SlaTimer)).all() == []
+    fixed = slack.submit(view, {**fields, "service": "payments"}, user_id="U0REPORTER")
+    assert fixed.status == 200 and not fixed.body
+    with database.session() as session:
+        assert [i.key for i in session.exec(select(Incident))] == ["INC-1"]
+        trail = [(e.record_key, e.action) for e in session.exec(select(AuditEntry))]
+        assert [key for key, _ in trail[: len(before)]] == before
+        assert trail[len(before)] == ("INC-1", "created")
+        assert len(session.exec(select(SlaTimer)).all()) == 2
