@@ -272,10 +272,10 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
 
 def start_request_timers(
     session: Session, *, request: Any, now: datetime, policy: Policy
-) -> list[SlaTimer]:
+) -> None:
     """The timers of a request just submitted, computed in Python (what `refresh_request`
     would write, without reading first)."""
-    return start_timers(
+    start_timers(
         session,
         record_key=request.key,
         targets=[
@@ -362,9 +362,10 @@ def start_timers(
     now: datetime,
     policy: Policy,
     pauses: Sequence[Pause] = (),
-) -> list[dict[str, Any]]:
+) -> None:
     """Insert the timers of a record just created, computed in Python: what `refresh` would
-    write, without reading first (a new record has no timers yet), in one statement."""
+    write, without reading first (a new record has no timers yet), in one statement (neither
+    stopped nor breached: those columns stay empty)."""
     first = policy.sla.warn_at[0] if policy.sla.warn_at else BREACH_STAGE
     rows = []
     for which, duration, kind in targets:
@@ -383,13 +384,10 @@ def start_timers(
                 "next_due_at": due,
                 # Kept for reports, as `refresh` keeps it.
                 "due_at": _instant(row, BREACH_STAGE, calendar, pauses, policy),
-                "stopped_at": None,
-                "breached_at": None,
                 "updated_at": now,
             }
         )
     session.connection().execute(_INSERT_TIMERS, rows)
-    return rows
 
 
 _INSERT_TIMERS = sa_insert(_TIMER)
