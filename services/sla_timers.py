@@ -270,9 +270,7 @@ def refresh_request(session: Session, *, request: Any, now: datetime, policy: Po
         )
 
 
-def start_request_timers(
-    session: Session, *, request: Any, now: datetime, policy: Policy
-) -> None:
+def start_request_timers(session: Session, *, request: Any, now: datetime, policy: Policy) -> None:
     """The timers of a request just submitted, computed in Python (what `refresh_request`
     would write, without reading first)."""
     start_timers(
