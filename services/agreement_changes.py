@@ -19,8 +19,7 @@ from models.change import Change, ChangeInput, ChangeType, Risk
 from models.policy import Policy
 from models.relationship import PartyKind, RelationshipReview
 from services import changes, links
-from services.changes import FieldError
-from services.errors import AlreadyDone, Forbidden, NotFound
+from services.errors import AlreadyDone, FieldError, Forbidden, NotFound
 from services.mrkdwn import mention
 from services.permissions import Actor
 

@@ -23,7 +23,6 @@ from models.policy import Policy
 from services import audit, rows
 from services.changes import (
     LIFECYCLE,
-    FieldError,
     S,
     _freeze_of,
     _refuse_freeze,
@@ -32,7 +31,7 @@ from services.changes import (
     parse_key,
     targets,
 )
-from services.errors import AlreadyDone, Forbidden, NotAllowed
+from services.errors import AlreadyDone, FieldError, Forbidden, NotAllowed
 from services.permissions import Actor
 
 

@@ -28,21 +28,13 @@ from models.change import (
 from models.change_policy import FreezeWindow
 from models.policy import Policy
 from services import audit, inserts
-from services.errors import InvalidInput, NotAllowed
+from services.errors import FieldError, NotAllowed
 from services.lifecycle import Lifecycle, Rule
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
 from services.records import RecordKind
 
 S = ChangeStatus
-
-
-class FieldError(InvalidInput):
-    """Bad input in one form field; handlers show `str(error)` next to `field`."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _owner(doing: str) -> Rule:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session
 
 from services import reminders
-from services.changes import FieldError
+from services.errors import FieldError
 from services.mrkdwn import user_text
 
 REMIND_AT = time(9, 0)

@@ -37,5 +37,14 @@ class Forbidden(ServiceDeskError):
         return f"Refused, because {self.reason}"
 
 
+class FieldError(InvalidInput):
+    """Bad input in one form field: handlers show `str(error)` next to `field` (the form's
+    block id) when the form has that block."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class AlreadyDone(ServiceDeskError):
     """The same decision or step was already recorded (a double click, a retry)."""

@@ -17,9 +17,8 @@ from models.improvement import (
 from models.policy import Policy
 from models.sms_policy import PROCESSES
 from services import audit, due_reminders, registers
-from services.changes import FieldError
 from services.due_reminders import form_text, parse_due
-from services.errors import Forbidden
+from services.errors import FieldError, Forbidden
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, ref_mention, user_text
 from services.permissions import Actor, MembersOf, in_any

@@ -25,9 +25,8 @@ from models.management_review import (
 from models.management_review_policy import ManagementReviewPlan
 from models.policy import Policy
 from services import audit, cadence, due_reminders, reminders, review_common, review_inputs
-from services.changes import FieldError
 from services.due_reminders import form_text
-from services.errors import AlreadyDone, Forbidden
+from services.errors import AlreadyDone, FieldError, Forbidden
 from services.lifecycle import Lifecycle, admins_cancel
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor

@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from models.improvement import NC_OPEN, InternalAudit, NcStatus, Nonconformity
 from services import audits, due_reminders, registers
-from services.changes import FieldError
 from services.due_reminders import form_text, parse_due
-from services.errors import Forbidden, ServiceDeskError
+from services.errors import FieldError, Forbidden, ServiceDeskError
 from services.lifecycle import Lifecycle
 from services.mrkdwn import is_user_id, mention, user_text
 from services.permissions import Actor, require_agent

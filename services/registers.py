@@ -12,8 +12,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.improvement import TITLE_MAX
-from services.changes import FieldError
 from services.due_reminders import form_text
+from services.errors import FieldError
 from services.inserts import insert_submitted
 from services.permissions import Actor
 from services.records import RecordKind

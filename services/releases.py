@@ -13,8 +13,7 @@ from models.policy import Policy
 from models.release import KEY_PREFIX, Release, ReleaseChange, ReleaseStatus, ReleaseTest
 from services import audit, change_plan, changes, cmdb, incidents, links, rows
 from services.change_plan import Reminder
-from services.changes import FieldError
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.errors import FieldError, InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle, Rule
 from services.permissions import Actor, require_agent, require_agent_or
 from services.records import RecordKind

@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 from sqlmodel import Session, select
 
 from services import audit, rows
-from services.changes import FieldError
 from services.due_reminders import form_date
-from services.errors import AlreadyDone, InvalidInput
+from services.errors import AlreadyDone, FieldError, InvalidInput
 
 # A review recorded late is fine; one dated more than a year back is most likely a typo.
 OLDEST = timedelta(days=366)

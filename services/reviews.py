@@ -33,21 +33,13 @@ from services import (
     security,
     sla_calendars,
 )
-from services.errors import Forbidden, InvalidInput, NotAllowed, NotFound
+from services.errors import FieldError, Forbidden, InvalidInput, NotAllowed, NotFound
 from services.lifecycle import Lifecycle
 from services.mrkdwn import user_text
 from services.permissions import Actor, require_agent_or
 from services.records import RecordKind
 
 S = ReviewStatus
-
-
-class FieldError(InvalidInput):
-    """A bad value in one field of a review's form: shown next to that field (`field`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
 
 
 def incident_of(session: Session, review: PostIncidentReview) -> Incident:

@@ -29,9 +29,8 @@ from models.service_change import (
     ServiceChangeInput,
 )
 from services import audit, changes, cmdb, service_list
-from services.changes import FieldError
 from services.due_reminders import form_text
-from services.errors import NotAllowed
+from services.errors import FieldError, NotAllowed
 from services.mrkdwn import user_text
 from services.permissions import SYSTEM, Actor
 

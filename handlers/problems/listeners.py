@@ -24,8 +24,7 @@ from handlers.problems.ids import Action, Field, View
 from models.carried import RecordRef
 from models.problem import Problem
 from services import incidents, problems
-from services.changes import FieldError
-from services.errors import InvalidInput, ServiceDeskError
+from services.errors import FieldError, InvalidInput, ServiceDeskError
 from services.permissions import Actor
 
 

@@ -18,7 +18,7 @@ from handlers.reviews.ids import Action, Field, View
 from models.carried import RecordRef
 from models.major_incident import PostIncidentReview
 from services import incidents, major_incidents, reviews, security
-from services.errors import ServiceDeskError
+from services.errors import FieldError, ServiceDeskError
 from services.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,4 @@ def _date(raw: Any) -> date | None:
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise reviews.FieldError(
-            Field.ACTION_DUE, "Choose the due date with the date picker."
-        ) from None
+        raise FieldError(Field.ACTION_DUE, "Choose the due date with the date picker.") from None

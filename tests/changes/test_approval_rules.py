@@ -11,9 +11,8 @@ from bot.db import Database
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
 from services import change_approvals, changes
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import AlreadyDone, Forbidden, NotAllowed
+from services.errors import AlreadyDone, FieldError, Forbidden, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import (
     CAB,

@@ -10,9 +10,8 @@ from bot.db import Database
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
 from services import audit, change_approvals, changes
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import Forbidden, NotAllowed
+from services.errors import FieldError, Forbidden, NotAllowed
 from tests.changes.conftest import (
     CAB,
     CHAIR,

@@ -12,9 +12,8 @@ from bot.db import Database
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
 from services import audit, changes
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import Forbidden, NotAllowed
+from services.errors import FieldError, Forbidden, NotAllowed
 from services.permissions import Actor, Role
 from tests.changes.conftest import (
     CAB,

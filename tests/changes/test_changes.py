@@ -10,9 +10,8 @@ from bot.policy import parse_policy
 from models.change import ChangeStatus, ChangeType, Risk
 from models.policy import Policy
 from services import audit, change_calendar, change_plan, changes
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import NotAllowed
+from services.errors import FieldError, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import (
     CAB,

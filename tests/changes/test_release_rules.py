@@ -14,9 +14,8 @@ from models.incident import Level
 from models.policy import Policy
 from models.release import ReleaseStatus
 from services import audit, changes, releases
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import Forbidden, InvalidInput, NotAllowed
+from services.errors import FieldError, Forbidden, InvalidInput, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import (
     REQUESTER,

@@ -10,9 +10,8 @@ from models.incident import IncidentStatus
 from models.policy import Policy
 from models.release import ReleaseStatus
 from services import audit, changes, incidents, links, releases
-from services.changes import FieldError
 from services.clock import ManualClock
-from services.errors import Forbidden, NotAllowed
+from services.errors import FieldError, Forbidden, NotAllowed
 from services.permissions import Actor
 from tests.changes.conftest import (
     REQUESTER,

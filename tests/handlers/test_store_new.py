@@ -11,8 +11,7 @@ from sqlmodel import select
 from handlers.problems.listeners import ProblemHandlers
 from models.problem import Problem
 from services import problems
-from services.changes import FieldError
-from services.errors import InvalidInput, NotAllowed
+from services.errors import FieldError, InvalidInput, NotAllowed
 from services.permissions import Actor, Role
 
 AGENT = Actor("U0AGENT1", frozenset({Role.AGENT}))

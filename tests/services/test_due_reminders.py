@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from services import due_reminders, inserts, notifications
-from services.changes import FieldError
 from services.clock import ManualClock
+from services.errors import FieldError
 
 TODAY = date(2026, 11, 27)  # the clock fixture's day
 

@@ -9,8 +9,7 @@ import pytest
 from models.management_review import ManagementReviewAction
 from models.relationship import ReviewAction
 from services import review_common
-from services.changes import FieldError
-from services.errors import NotFound
+from services.errors import FieldError, NotFound
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
