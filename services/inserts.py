@@ -47,7 +47,8 @@ def insert_new(
         _statements[(model, dialect, unique, audited)] = statement
     values = {c.name: getattr(draft, c.name) for c in table.columns if c.name != "id"}
     # What the session holds goes first, as the ORM's own statements would flush it (a row
-    # this one refers to, the transaction's audit rows before the tail is read).
+    # this one refers to). Audit rows are written as they are appended, so the tail this
+    # statement reads is the newest row, this transaction's own included.
     session.flush()
     row = session.connection().execute(statement, values).first()
     if row is None:
