@@ -14,14 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from bot.db import make_engine, ping_when_idle
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.handlers.test_approvers_directory import Ticks
 
 
 @pytest.fixture
@@ -52,14 +45,14 @@ def _terminate(url: str, pid: int) -> None:
         admin.dispose()
 
 
-def _engine(url: str, clock: _Clock) -> Engine:
+def _engine(url: str, clock: Ticks) -> Engine:
     engine = create_engine(url, pool_size=1, max_overflow=0)
     ping_when_idle(engine, idle_after=1.0, clock=clock)
     return engine
 
 
 def test_a_connection_that_died_while_idle_is_replaced_before_use(url: str) -> None:
-    clock = _Clock()
+    clock = Ticks()
     engine = _engine(url, clock)
     try:
         first = _backend(engine)
@@ -74,7 +67,7 @@ def test_a_connection_that_died_while_idle_is_replaced_before_use(url: str) -> N
 def test_a_connection_used_a_moment_ago_is_not_pinged(url: str) -> None:
     """The trade made for speed, pinned: no round trip for a connection in steady use, so a
     server that went away within that moment fails one statement; the pool is renewed."""
-    clock = _Clock()
+    clock = Ticks()
     engine = _engine(url, clock)
     try:
         first = _backend(engine)
